@@ -1,0 +1,107 @@
+"""The channel contract: what integrators publish on the inbound topic and read from the outbound topic."""
+
+from typing import ClassVar, Literal
+
+from pydantic import Field, model_validator
+
+from relais_contracts import topics
+from relais_contracts.envelope import CloudEvent, Payload
+
+Channel = str  # webchat, sms, whatsapp, email, voice, messenger, … (open set: new channels need no release)
+_CHANNEL = Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_-]*$")
+_ADDRESS = Field(min_length=1, max_length=320)
+
+
+class Party(Payload):
+    address: str = _ADDRESS
+    name: str | None = Field(default=None, max_length=200)
+
+
+class Recipient(Payload):
+    address: str = _ADDRESS
+
+
+class IdentityHints(Payload):
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=40)
+    customer_ref: str | None = Field(default=None, max_length=200)
+
+
+class Attachment(Payload):
+    url: str = Field(min_length=1, max_length=2000)
+    content_type: str = Field(min_length=1, max_length=200)
+    name: str | None = Field(default=None, max_length=300)
+
+
+class MessageReceivedData(Payload):
+    channel: Channel = _CHANNEL
+    from_: Party = Field(alias="from")
+    text: str = Field(max_length=20_000)
+    external_id: str = Field(min_length=1, max_length=200)
+    identity: IdentityHints | None = None
+    language: str | None = Field(default=None, min_length=2, max_length=16)
+    attachments: tuple[Attachment, ...] = ()
+
+
+class MessageReceived(CloudEvent):
+    """A customer wrote on a channel."""
+
+    topics: ClassVar = (topics.INBOUND,)
+    type: Literal["relais.channel.message.received"] = "relais.channel.message.received"
+    data: MessageReceivedData
+
+
+class DeliveryUpdatedData(Payload):
+    external_id: str | None = Field(default=None, max_length=200)
+    message_id: str | None = Field(default=None, max_length=200)
+    status: Literal["delivered", "read", "failed"]
+    reason: str | None = Field(default=None, max_length=1000)
+
+    @model_validator(mode="after")
+    def _names_a_message(self) -> "DeliveryUpdatedData":
+        if not (self.external_id or self.message_id):
+            raise ValueError("one of external_id or message_id is required")
+        return self
+
+
+class DeliveryUpdated(CloudEvent):
+    """The channel reports what happened to a message Relais sent."""
+
+    topics: ClassVar = (topics.INBOUND,)
+    type: Literal["relais.channel.delivery.updated"] = "relais.channel.delivery.updated"
+    data: DeliveryUpdatedData
+
+
+class SessionEndedData(Payload):
+    channel: Channel = _CHANNEL
+    from_: Party = Field(alias="from")
+
+
+class SessionEnded(CloudEvent):
+    """The customer left the channel (closed the chat window, hung up): a wait is abandoned."""
+
+    topics: ClassVar = (topics.INBOUND,)
+    type: Literal["relais.channel.session.ended"] = "relais.channel.session.ended"
+    data: SessionEndedData
+
+
+class Author(Payload):
+    kind: Literal["bot", "agent"]
+    name: str = Field(min_length=1, max_length=200)
+
+
+class MessageSendData(Payload):
+    channel: Channel = _CHANNEL
+    to: Recipient
+    text: str = Field(max_length=20_000)
+    message_id: str = Field(min_length=1, max_length=200)
+    in_reply_to: str | None = Field(default=None, max_length=200)
+    author: Author
+
+
+class MessageSend(CloudEvent):
+    """Relais asks the channel to deliver a message; `subject` is the conversation id."""
+
+    topics: ClassVar = (topics.OUTBOUND,)
+    type: Literal["relais.channel.message.send"] = "relais.channel.message.send"
+    data: MessageSendData

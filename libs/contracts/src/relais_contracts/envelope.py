@@ -1,0 +1,79 @@
+"""The CloudEvents 1.0 envelope (structured JSON mode) shared by every Relais event.
+
+Each event type is a subclass that pins `type` to a Literal and `data` to its payload model, so a
+discriminated union (see `events.py`) decodes any record in one call.
+"""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+CONTENT_TYPE = "application/cloudevents+json"
+
+# Fixed namespace so that an output id depends only on the input event id and the output's index:
+# replaying an input after a crash reproduces exactly the same output ids, and consumers drop them.
+_OUTPUT_ID_NAMESPACE = uuid.UUID("6f1c3e4a-52a4-4c11-9a54-0d7c3f1e2b90")
+
+TenantId = str
+
+
+class Payload(BaseModel):
+    """Base of every `data` model. Unknown fields are ignored so producers can add optional fields."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+
+class CloudEvent(BaseModel):
+    """CloudEvents attributes used by Relais, plus the extensions `tenant`, `correlationid`, `causationid`."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    # Which topics an event type may appear on; used for the AsyncAPI export and by publishers' checks.
+    topics: ClassVar[tuple[str, ...]] = ()
+
+    specversion: Literal["1.0"] = "1.0"
+    id: str = Field(min_length=1, max_length=200)
+    source: str = Field(min_length=1, max_length=500)
+    type: str
+    time: AwareDatetime
+    datacontenttype: Literal["application/json"] = "application/json"
+    subject: str | None = Field(default=None, max_length=200)
+    tenant: TenantId = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    correlationid: str | None = Field(default=None, max_length=200)
+    causationid: str | None = Field(default=None, max_length=200)
+    data: Any
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json(exclude_none=True, by_alias=True).encode()
+
+    def follow(self, index: int, **fields: Any) -> dict[str, Any]:
+        """Envelope attributes of the `index`-th event caused by this one.
+
+        The id is derived from this event's id, the correlation id is carried along and the
+        causation id points back here. Callers add `source`, `data` and, if needed, `subject`.
+        """
+        return {
+            "id": derive_id(self.id, index),
+            "time": self.time,
+            "tenant": self.tenant,
+            "correlationid": self.correlationid or self.id,
+            "causationid": self.id,
+            **fields,
+        }
+
+
+def derive_id(input_id: str, index: int) -> str:
+    """Deterministic id of the `index`-th output caused by the event `input_id`."""
+    return str(uuid.uuid5(_OUTPUT_ID_NAMESPACE, f"{input_id}#{index}"))
+
+
+def derive_key(*parts: str) -> str:
+    """Deterministic id for an entity first seen in an event (a conversation, an offer)."""
+    return str(uuid.uuid5(_OUTPUT_ID_NAMESPACE, "/".join(parts)))
+
+
+def now_time() -> datetime:
+    """Wall-clock time for events created at the edge (an HTTP call, a WebSocket message)."""
+    return datetime.now(UTC)

@@ -1,0 +1,1 @@
+"""The runtime every Relais service shares: settings, logging, Kafka, Redis, metrics, health."""

@@ -1,0 +1,143 @@
+"""Kafka on aiokafka: client settings, topic bootstrap and the idempotent event publisher."""
+
+import asyncio
+import ssl
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from relais_contracts import CONTENT_TYPE, CloudEvent
+from relais_contracts import topics as contract_topics
+from relais_platform.metrics import EVENTS_PUBLISHED
+from relais_platform.settings import ServiceSettings
+
+log = structlog.get_logger(__name__)
+
+CONTENT_TYPE_HEADER = ("content-type", CONTENT_TYPE.encode())
+
+
+def client_options(settings: ServiceSettings) -> dict[str, Any]:
+    """Connection options shared by producers, consumers and admin clients (incl. SASL/TLS)."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap_servers,
+        "client_id": f"relais-{settings.instance_id}",
+        "security_protocol": settings.kafka_security_protocol,
+    }
+    if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
+        options["ssl_context"] = ssl.create_default_context(cafile=settings.kafka_ssl_cafile)
+    if settings.kafka_sasl_mechanism:
+        assert settings.kafka_sasl_password is not None  # checked by the settings validator
+        options |= {
+            "sasl_mechanism": settings.kafka_sasl_mechanism,
+            "sasl_plain_username": settings.kafka_sasl_username,
+            "sasl_plain_password": settings.kafka_sasl_password.get_secret_value(),
+        }
+    return options
+
+
+async def ensure_topics(settings: ServiceSettings, deadline_s: float = 60.0) -> None:
+    """Create the contract topics that are missing, with the configured partition counts.
+
+    Idempotent: existing topics are left as they are. Retries while the cluster is still starting.
+    """
+    wanted = {settings.topic(name): name for name in contract_topics.ALL}
+    give_up = time.monotonic() + deadline_s
+    while True:
+        admin = AIOKafkaAdminClient(**client_options(settings))
+        try:
+            await admin.start()
+            missing = set(wanted) - set(await admin.list_topics())
+            if missing:
+                new = [
+                    NewTopic(
+                        physical,
+                        settings.kafka_topic_partitions.get(
+                            wanted[physical], settings.kafka_default_partitions
+                        ),
+                        settings.kafka_replication_factor,
+                    )
+                    for physical in sorted(missing)
+                ]
+                response = await admin.create_topics(new)
+                for topic, code, *_ in getattr(response, "topic_errors", ()):
+                    if code not in (0, TopicAlreadyExistsError.errno):
+                        raise KafkaError(f"cannot create topic {topic}: error code {code}")
+                log.info("topics created", topics=sorted(missing))
+            return
+        except (KafkaError, OSError) as exc:
+            if time.monotonic() > give_up:
+                raise
+            log.warning("kafka not ready for topic bootstrap, retrying", error=str(exc))
+            await asyncio.sleep(0.5)
+        finally:
+            await admin.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """An event to publish: the contract topic, the record key and the event."""
+
+    topic: str
+    key: str
+    event: CloudEvent
+
+
+class Publisher:
+    """Idempotent producer (`acks=all`); `publish` returns once every record is acknowledged."""
+
+    def __init__(self, settings: ServiceSettings, service: str) -> None:
+        self._settings = settings
+        self._service = service
+        self._started: AIOKafkaProducer | None = None
+
+    @property
+    def _producer(self) -> AIOKafkaProducer:
+        if self._started is None:
+            raise RuntimeError("the publisher is not started")
+        return self._started
+
+    async def start(self) -> None:
+        # aiokafka clients bind to the running loop, so they are made here and not in __init__.
+        producer = AIOKafkaProducer(
+            **client_options(self._settings), enable_idempotence=True, acks="all", linger_ms=2
+        )
+        await producer.start()
+        self._started = producer
+
+    async def stop(self) -> None:
+        if self._started is not None:
+            await self._started.stop()
+            self._started = None
+
+    async def publish(self, outgoing: Iterable[Outgoing]) -> None:
+        pending = []
+        for out in outgoing:
+            if out.topic not in type(out.event).topics:
+                raise ValueError(f"{out.event.type} does not belong on {out.topic}")
+            pending.append(
+                await self._producer.send(
+                    self._settings.topic(out.topic),
+                    value=out.event.to_json(),
+                    key=out.key.encode(),
+                    headers=[CONTENT_TYPE_HEADER],
+                )
+            )
+            EVENTS_PUBLISHED.labels(self._service, out.topic, out.event.type).inc()
+        if pending:
+            await asyncio.gather(*pending)
+
+    async def send_raw(
+        self, topic: str, value: bytes, key: bytes | None, headers: list[tuple[str, bytes]]
+    ) -> None:
+        """Publish bytes as they are (dead letters keep the original record untouched)."""
+        await (await self._producer.send(self._settings.topic(topic), value=value, key=key, headers=headers))
+
+    async def ping(self) -> None:
+        """Raise unless the cluster answers a metadata request."""
+        await self._producer.client.fetch_all_metadata()

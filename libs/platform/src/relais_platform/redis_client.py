@@ -1,0 +1,12 @@
+"""The Redis client every service uses (redis-py asyncio)."""
+
+from redis.asyncio import Redis
+
+from relais_platform.settings import ServiceSettings
+
+
+def connect_redis(settings: ServiceSettings) -> "Redis":
+    """A client pool; nothing connects until the first command."""
+    return Redis.from_url(
+        settings.redis_url, decode_responses=False, health_check_interval=30, socket_connect_timeout=5
+    )

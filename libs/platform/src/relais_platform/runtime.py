@@ -1,0 +1,141 @@
+"""The shell every service is built on: connections, consumers, ops endpoints and the process entry.
+
+A service's `create_app(settings)` makes a `Runtime`, registers its consumers in the app's lifespan
+and includes `runtime.ops_router()`. Nothing connects at import time.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+import structlog
+import uvicorn
+from fastapi import APIRouter, FastAPI, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from relais_platform.consumer import BatchHandler, EventConsumer, PartitionsHook
+from relais_platform.kafka import Publisher, ensure_topics
+from relais_platform.logs import configure_logging
+from relais_platform.redis_client import connect_redis
+from relais_platform.settings import ServiceSettings
+
+log = structlog.get_logger(__name__)
+
+
+class Runtime:
+    """Owns the Redis client, the publisher and the consumers of one service process."""
+
+    def __init__(self, settings: ServiceSettings, service: str) -> None:
+        self.settings = settings
+        self.service = service
+        self.redis = connect_redis(settings)
+        self.publisher = Publisher(settings, service)
+        self._consumers: list[EventConsumer] = []
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def consume(
+        self,
+        name: str,
+        topics: Sequence[str],
+        handler: BatchHandler,
+        *,
+        on_assigned: PartitionsHook | None = None,
+        on_revoked: PartitionsHook | None = None,
+        group: str | None = None,
+    ) -> None:
+        """Register a consumer; it starts when the runtime does."""
+        self._consumers.append(
+            EventConsumer(
+                self.settings, service=self.service, name=name, topics=topics, handler=handler,
+                publisher=self.publisher, on_assigned=on_assigned, on_revoked=on_revoked, group=group,
+            )
+        )  # fmt: skip
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator["Runtime"]:
+        """Connect, create missing topics, run the consumers; on exit, drain and close in order."""
+        await ensure_topics(self.settings)
+        await self.publisher.start()
+        for consumer in self._consumers:
+            task = asyncio.create_task(consumer.run(), name=f"consumer-{consumer.name}")
+            task.add_done_callback(self._consumer_ended)
+            self._tasks.append(task)
+        log.info("service started", port=self.settings.http_port)
+        try:
+            yield self
+        finally:
+            for consumer in self._consumers:
+                consumer.stop()
+            pending = (
+                (await asyncio.wait(self._tasks, timeout=self.settings.shutdown_timeout_s))[1]
+                if self._tasks
+                else set()
+            )
+            for task in pending:
+                task.cancel()
+            await self.publisher.stop()
+            await self.redis.aclose()
+            log.info("service stopped")
+
+    def _consumer_ended(self, task: "asyncio.Task[None]") -> None:
+        if not task.cancelled() and task.exception() is not None:
+            # A consumer that died leaves the service not live: /healthz fails and the orchestrator
+            # restarts the process, which resumes from the last committed offset.
+            log.error("consumer crashed", task=task.get_name(), exc_info=task.exception())
+
+    def alive(self) -> bool:
+        return all(not t.done() for t in self._tasks)
+
+    async def readiness(self) -> dict[str, str]:
+        """What answers and what does not; ready only when every check is "ok"."""
+        checks: dict[str, str] = {}
+        try:
+            await asyncio.wait_for(self.redis.ping(), timeout=2)
+            checks["redis"] = "ok"
+        except Exception as exc:
+            checks["redis"] = f"failed: {exc!r}"
+        try:
+            await asyncio.wait_for(self.publisher.ping(), timeout=3)
+            checks["kafka"] = "ok"
+        except Exception as exc:
+            checks["kafka"] = f"failed: {exc!r}"
+        checks["consumers"] = "ok" if all(c.running for c in self._consumers) else "starting or stopped"
+        return checks
+
+    def ops_router(self) -> APIRouter:
+        router = APIRouter(tags=["ops"])
+
+        @router.get("/healthz")
+        async def healthz() -> Response:
+            """Liveness: the process serves and its consumers have not died."""
+            ok = self.alive()
+            return JSONResponse({"status": "ok" if ok else "consumer died"}, status_code=200 if ok else 503)
+
+        @router.get("/readyz")
+        async def readyz() -> Response:
+            """Readiness: Kafka and Redis answer and the consumers run."""
+            checks = await self.readiness()
+            ready = all(v == "ok" for v in checks.values())
+            return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+        @router.get("/metrics")
+        async def metrics() -> Response:
+            """Prometheus metrics."""
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+        return router
+
+
+def serve(create_app: Callable[[Any], FastAPI], settings: ServiceSettings, service: str) -> None:
+    """Process entry point: JSON logs, then uvicorn (which turns SIGTERM into a graceful lifespan exit)."""
+    configure_logging(service, settings.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=int(settings.shutdown_timeout_s),
+    )

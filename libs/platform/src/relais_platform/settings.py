@@ -1,0 +1,73 @@
+"""Settings common to every service, read from `RELAIS_*` environment variables."""
+
+import socket
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Base of each service's settings; a service adds its own fields and its default port."""
+
+    model_config = SettingsConfigDict(env_prefix="RELAIS_", extra="ignore", frozen=True)
+
+    env: Literal["dev", "test", "prod"] = "dev"
+    instance_id: str = Field(default_factory=socket.gethostname, min_length=1)
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # Prefix of every topic, consumer group and Redis key, so several deployments (or test runs) can
+    # share one Kafka cluster and one Redis without seeing each other. Empty in a normal deployment.
+    namespace: str = Field(default="", pattern=r"^([a-z0-9][a-z0-9-]*\.)?$")
+
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:19092",
+        validation_alias=AliasChoices("RELAIS_KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS"),
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = None
+    # Partitions of topics this service creates when they are missing (topic contract name -> count).
+    kafka_topic_partitions: dict[str, int] = Field(default_factory=dict)
+    kafka_default_partitions: int = Field(default=6, ge=1)
+    kafka_replication_factor: int = Field(default=1, ge=1)
+
+    consumer_batch_max: int = Field(default=500, ge=1)
+    # Attempts at a failing batch before its records are tried one by one and the failing one is
+    # dead-lettered. Connection errors (Kafka, Redis) are retried without limit instead: they are not
+    # the record's fault, and dead-lettering good records during an outage would lose them.
+    consumer_attempts: int = Field(default=3, ge=1)
+    shutdown_timeout_s: float = Field(default=15.0, gt=0)
+
+    redis_url: str = Field(
+        default="redis://127.0.0.1:16379/0", validation_alias=AliasChoices("RELAIS_REDIS_URL", "REDIS_URL")
+    )
+
+    # Chaos testing: SIGKILL the process after this many handled batches, after their effects are
+    # written but before the offsets are committed. 0 disables it; refused outside dev and test.
+    fault_kill_before_commit: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _safe_for_production(self) -> "ServiceSettings":
+        if self.env == "prod" and self.fault_kill_before_commit:
+            raise ValueError("RELAIS_FAULT_KILL_BEFORE_COMMIT is for tests and cannot be set in prod")
+        if self.kafka_sasl_mechanism and not (self.kafka_sasl_username and self.kafka_sasl_password):
+            raise ValueError(
+                "RELAIS_KAFKA_SASL_USERNAME and RELAIS_KAFKA_SASL_PASSWORD are required with SASL"
+            )
+        return self
+
+    def topic(self, name: str) -> str:
+        """The physical name of a contract topic in this deployment."""
+        return f"{self.namespace}{name}"
+
+    def group(self, name: str) -> str:
+        return f"{self.namespace}relais-{name}"
+
+    def key(self, *parts: str) -> str:
+        """A Redis key in this deployment's namespace."""
+        return ":".join((f"{self.namespace}relais", *parts))

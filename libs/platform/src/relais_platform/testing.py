@@ -1,0 +1,289 @@
+"""Pytest plugin for integration and e2e tests: real Kafka and Redis, and helpers to drive services.
+
+Kafka and Redis come from `KAFKA_BOOTSTRAP_SERVERS` / `REDIS_URL` when set, else from testcontainers
+when a Docker engine answers, else from `deploy/local/` (a real broker and redis-server started in a
+fresh temporary directory and stopped at the end of the session). Each test system gets its own
+namespace, so tests share the broker without seeing each other's topics, groups or keys.
+"""
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from relais_contracts import CONTENT_TYPE, CloudEvent, Event, decode
+from relais_platform.kafka import ensure_topics
+from relais_platform.settings import ServiceSettings
+
+
+@dataclass(frozen=True)
+class Infra:
+    bootstrap: str
+    redis_url: str
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _docker_answers() -> bool:
+    if not shutil.which("docker"):
+        return False
+    return subprocess.run(["docker", "info"], capture_output=True, timeout=10, check=False).returncode == 0
+
+
+def _local_infra(repo: Path, stack: ExitStack) -> Infra:
+    state = Path(tempfile.mkdtemp(prefix="relais-test-"))
+    stack.callback(shutil.rmtree, state, ignore_errors=True)  # last, once both are stopped
+    env = {
+        **os.environ,
+        "RELAIS_LOCAL_DIR": str(state),
+        "KAFKA_PORT": str(_free_port()),
+        "KAFKA_CONTROLLER_PORT": str(_free_port()),
+        "REDIS_PORT": str(_free_port()),
+        "KAFKA_FRESH": "1",
+        "REDIS_FRESH": "1",
+    }
+    for script in ("redis.sh", "kafka.sh"):
+        path = repo / "deploy" / "local" / script
+        stack.callback(subprocess.run, ["bash", str(path), "stop"], env=env, check=False)
+        subprocess.run(["bash", str(path), "start"], env=env, check=True)
+    return Infra(f"127.0.0.1:{env['KAFKA_PORT']}", f"redis://127.0.0.1:{env['REDIS_PORT']}/0")
+
+
+def _container_infra(stack: ExitStack) -> Infra:
+    from testcontainers.kafka import KafkaContainer  # only where Docker exists
+    from testcontainers.redis import RedisContainer
+
+    kafka = stack.enter_context(KafkaContainer("apache/kafka:4.1.1").with_kraft())
+    redis = stack.enter_context(RedisContainer("redis:7"))
+    host, port = redis.get_container_host_ip(), redis.get_exposed_port(6379)
+    return Infra(kafka.get_bootstrap_server(), f"redis://{host}:{port}/0")
+
+
+@pytest.fixture(scope="session")
+def infra(request: pytest.FixtureRequest) -> Iterator[Infra]:
+    """Real Kafka and Redis for the whole test session."""
+    with ExitStack() as stack:
+        if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and os.environ.get("REDIS_URL"):
+            yield Infra(os.environ["KAFKA_BOOTSTRAP_SERVERS"], os.environ["REDIS_URL"])
+        elif _docker_answers():
+            yield _container_infra(stack)
+        else:
+            yield _local_infra(request.config.rootpath, stack)
+
+
+def new_namespace() -> str:
+    return f"t{uuid.uuid4().hex[:10]}."
+
+
+@pytest.fixture
+def namespace() -> str:
+    """A namespace of its own for one test: topics, consumer groups and Redis keys."""
+    return new_namespace()
+
+
+def service_env(infra: Infra, namespace: str, **extra: str) -> dict[str, str]:
+    """Environment for a service process (or settings object) of one test system."""
+    return {
+        "RELAIS_ENV": "test",
+        "RELAIS_NAMESPACE": namespace,
+        "RELAIS_KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap,
+        "RELAIS_REDIS_URL": infra.redis_url,
+        "RELAIS_KAFKA_DEFAULT_PARTITIONS": "3",
+        **extra,
+    }
+
+
+async def create_topics(infra: Infra, namespace: str) -> None:
+    await ensure_topics(
+        ServiceSettings(
+            namespace=namespace, kafka_bootstrap_servers=infra.bootstrap, kafka_default_partitions=3
+        )
+    )
+
+
+async def poll(
+    check: Callable[[], Any], *, timeout: float = 30.0, interval: float = 0.05, what: str = ""
+) -> Any:
+    """Poll `check` (sync or async) until it returns something truthy, or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or check}")
+        await asyncio.sleep(interval)
+
+
+@dataclass
+class TopicReader:
+    """Reads contract topics of one namespace from the beginning, in the background, keeping every record."""
+
+    infra: Infra
+    namespace: str
+    topics: Sequence[str]
+    records: list[ConsumerRecord] = field(default_factory=list)
+    _task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> "TopicReader":
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.infra.bootstrap, enable_auto_commit=False)
+        await consumer.start()
+
+        async def partitions() -> list[TopicPartition]:
+            admin = AIOKafkaAdminClient(bootstrap_servers=self.infra.bootstrap)
+            await admin.start()
+            try:
+                described = await admin.describe_topics([f"{self.namespace}{t}" for t in self.topics])
+            finally:
+                await admin.close()
+            found = [
+                TopicPartition(d["topic"], p["partition"]) for d in described for p in d.get("partitions", ())
+            ]
+            return found if len({tp.topic for tp in found}) == len(self.topics) else []
+
+        partitions = await poll(partitions, timeout=15, what=f"partitions of {self.topics}")
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        self._consumer = consumer
+        self._task = asyncio.create_task(self._read())
+        return self
+
+    async def _read(self) -> None:
+        while True:
+            batch = await self._consumer.getmany(timeout_ms=100)
+            for records in batch.values():
+                self.records.extend(records)
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        await self._consumer.stop()
+
+    def events(self, topic: str, predicate: Callable[[Event], bool] = lambda e: True) -> list[Event]:
+        """Decoded events of one contract topic that match `predicate`, in arrival order."""
+        out = []
+        for record in self.records:
+            if record.topic == f"{self.namespace}{topic}":
+                try:
+                    event = decode(record.value)
+                except ValueError:
+                    continue
+                if predicate(event):
+                    out.append(event)
+        return out
+
+    async def wait_event(
+        self, topic: str, predicate: Callable[[Event], bool], *, timeout: float = 30.0, what: str = ""
+    ) -> Event:
+        found: list[Event] = await poll(
+            lambda: self.events(topic, predicate), timeout=timeout, what=what or topic
+        )
+        return found[0]
+
+
+class RawPublisher:
+    """Publishes bytes or events as a channel integrator would, with any Kafka client."""
+
+    def __init__(self, infra: Infra, namespace: str) -> None:
+        self._producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap, acks="all")
+        self._namespace = namespace
+
+    async def __aenter__(self) -> "RawPublisher":
+        await self._producer.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._producer.stop()
+
+    async def send(self, topic: str, value: bytes, key: str | None = None) -> None:
+        await self._producer.send_and_wait(
+            f"{self._namespace}{topic}",
+            value=value,
+            key=key.encode() if key else None,
+            headers=[("content-type", CONTENT_TYPE.encode())],
+        )
+
+    async def event(self, topic: str, key: str, event: CloudEvent | dict[str, Any]) -> None:
+        value = event.to_json() if isinstance(event, CloudEvent) else json.dumps(event).encode()
+        await self.send(topic, value, key)
+
+
+class ServiceProcess:
+    """One service run as a real process through its entry point, as it runs in production."""
+
+    def __init__(self, module: str, env: dict[str, str], log_dir: Path, name: str | None = None) -> None:
+        self.module = module
+        self.port = _free_port()
+        self.env = {**os.environ, **env, "RELAIS_HTTP_PORT": str(self.port)}
+        self.name = name or module
+        self.log_path = log_dir / f"{self.name}-{uuid.uuid4().hex[:6]}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "ServiceProcess":
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", self.module], env=self.env, stdout=log, stderr=subprocess.STDOUT
+        )
+        return self
+
+    async def wait_ready(self, timeout: float = 60.0) -> None:
+        async with httpx.AsyncClient() as client:
+
+            async def ready() -> bool:
+                assert self.proc is not None
+                if self.proc.poll() is not None:
+                    raise AssertionError(f"{self.name} exited {self.proc.returncode}:\n{self.log_tail()}")
+                try:
+                    return (await client.get(f"{self.url}/readyz")).status_code == 200
+                except httpx.HTTPError:
+                    return False
+
+            try:
+                await poll(ready, timeout=timeout, interval=0.1, what=f"{self.name} ready")
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}\n{self.log_tail()}") from None
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hook runs, nothing is committed."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def terminate(self, timeout: float = 30.0) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=timeout)
+
+    def log_tail(self, lines: int = 60) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"

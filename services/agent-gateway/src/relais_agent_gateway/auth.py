@@ -1,0 +1,107 @@
+"""Agent authentication: HS256 JWTs, checked on every REST call and on the WebSocket handshake.
+
+A token names one agent of one tenant; everything a request or a session does is scoped by it,
+never by what a client message says. `TokenAuthority` is the seam where RS256/JWKS will plug in.
+"""
+
+import time
+from typing import Annotated, Literal, cast
+
+import jwt
+from fastapi import Depends, HTTPException, status
+from fastapi.requests import HTTPConnection
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from relais_agent_gateway.settings import GatewaySettings
+
+Role = Literal["agent", "supervisor"]
+
+# Same rule as the `tenant` attribute of the CloudEvent envelope: the tenant goes into Redis keys and
+# into every event this gateway publishes, so a token whose tenant the envelope would refuse is refused.
+TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
+_ALGORITHM = "HS256"
+_REQUIRED_CLAIMS = ["sub", "tenant", "name", "roles", "exp", "iat"]
+# Tolerated clock difference between the issuer and the replicas checking `exp` and `iat`.
+_LEEWAY_S = 10
+
+
+class Agent(BaseModel):
+    """The authenticated agent of a request or a WebSocket session."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(min_length=1, max_length=200)
+    tenant: str = Field(min_length=1, max_length=64, pattern=TENANT_PATTERN)
+    name: str = Field(min_length=1, max_length=200)
+    roles: tuple[Role, ...] = Field(min_length=1)
+    expires_at: int  # unix seconds, from `exp`: a session ends when its token does
+
+
+class InvalidToken(Exception):
+    """The token is missing, malformed, tampered with, signed with another key, expired or incomplete."""
+
+
+class TokenAuthority:
+    """Issues (dev login) and verifies agent tokens."""
+
+    def __init__(self, settings: GatewaySettings) -> None:
+        self._key = settings.jwt_secret.get_secret_value()
+        self._ttl_s = settings.jwt_ttl_s
+
+    def issue(
+        self, *, tenant: str, agent_id: str, name: str, roles: tuple[Role, ...] = ("agent",), now: int | None = None
+    ) -> str:
+        issued = int(time.time()) if now is None else now
+        claims = {
+            "sub": agent_id,
+            "tenant": tenant,
+            "name": name,
+            "roles": list(roles),
+            "iat": issued,
+            "exp": issued + self._ttl_s,
+        }
+        return jwt.encode(claims, self._key, algorithm=_ALGORITHM)
+
+    def verify(self, token: str) -> Agent:
+        try:
+            # `algorithms` is pinned: the token's own header never chooses how it is checked.
+            claims = jwt.decode(
+                token, self._key, algorithms=[_ALGORITHM], options={"require": _REQUIRED_CLAIMS}, leeway=_LEEWAY_S
+            )
+            return Agent(
+                id=claims["sub"],
+                tenant=claims["tenant"],
+                name=claims["name"],
+                roles=claims["roles"],
+                expires_at=claims["exp"],
+            )
+        except (jwt.PyJWTError, ValidationError, TypeError) as exc:
+            raise InvalidToken(f"{type(exc).__name__}: {exc}") from None
+
+
+def token_authority(conn: HTTPConnection) -> TokenAuthority:
+    return cast(TokenAuthority, conn.app.state.tokens)
+
+
+Tokens = Annotated[TokenAuthority, Depends(token_authority)]
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+async def current_agent(
+    tokens: Tokens, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Agent:
+    try:
+        if credentials is None:
+            raise InvalidToken("no bearer token")
+        return tokens.verify(credentials.credentials)
+    except InvalidToken:
+        # Why it failed stays on the server: a caller probing tokens learns nothing from the answer.
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "invalid or expired token", headers={"WWW-Authenticate": "Bearer"}
+        ) from None
+
+
+CurrentAgent = Annotated[Agent, Depends(current_agent)]

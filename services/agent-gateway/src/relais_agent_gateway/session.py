@@ -1,0 +1,146 @@
+"""One agent's WebSocket session: pushes the agent's inbox and turns the desk's messages into events.
+
+The protocol is described in `protocol.py`. The session keeps nothing but the socket: its position
+is the client's `seq`, everything else is in Redis, so the agent may reconnect to any replica.
+"""
+
+import asyncio
+import contextlib
+import time
+import uuid
+
+import structlog
+from aiokafka.errors import KafkaError
+from fastapi import WebSocket
+from redis.exceptions import RedisError
+from relais_contracts import derive_key, now_time, topics
+from relais_platform.kafka import Outgoing, Publisher
+
+from relais_agent_gateway.auth import Agent
+from relais_agent_gateway.domain.actions import NotYours, offer_answered, presence_changed, reply_posted
+from relais_agent_gateway.protocol import (
+    AcceptOffer,
+    Ack,
+    AgentInfo,
+    ClientMessage,
+    Error,
+    PostReply,
+    ProtocolError,
+    Ready,
+    RejectOffer,
+    SetPresence,
+    parse_client_message,
+    with_seq,
+)
+from relais_agent_gateway.views import DeskViews
+
+log = structlog.get_logger(__name__)
+
+# Short enough that a closed session's reader notices within a second, long enough to stay idle.
+INBOX_BLOCK_MS = 1000
+CLOSE_TOKEN_EXPIRED = 4401
+CLOSE_INTERNAL_ERROR = 1011
+
+
+class DeskSession:
+    def __init__(self, websocket: WebSocket, agent: Agent, views: DeskViews, publisher: Publisher) -> None:
+        self._ws = websocket
+        self._agent = agent
+        self._views = views
+        self._publisher = publisher
+        # The inbox reader and the message handler both send; one frame at a time.
+        self._sending = asyncio.Lock()
+        self._log = log.bind(tenant=agent.tenant, agent_id=agent.id)
+
+    async def run(self, after: str | None) -> None:
+        """Serve until the client leaves, the token expires or the inbox cannot be read."""
+        agent = self._agent
+        # "Only new entries" is pinned to a concrete id now: re-reading with "$" on every poll would
+        # lose entries added between two polls.
+        position = after or await self._views.inbox_end(agent.tenant, agent.id)
+        info = AgentInfo(id=agent.id, tenant=agent.tenant, name=agent.name, roles=agent.roles)
+        await self._send(Ready(seq=position, agent=info).to_json())
+        pushing = asyncio.create_task(self._push_inbox(position), name="push-inbox")
+        listening = asyncio.create_task(self._listen(), name="listen")
+        try:
+            done, _ = await asyncio.wait(
+                {pushing, listening},
+                timeout=max(agent.expires_at - time.time(), 0),
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            for task in (pushing, listening):
+                task.cancel()
+            await asyncio.gather(pushing, listening, return_exceptions=True)
+        if not done:
+            await self._close(CLOSE_TOKEN_EXPIRED, "token expired")
+        elif pushing in done and pushing.exception() is not None:
+            self._log.warning("inbox push stopped", error=repr(pushing.exception()))
+            await self._close(CLOSE_INTERNAL_ERROR, "inbox unavailable, reconnect with after=<last seq>")
+        elif listening in done and listening.exception() is not None:
+            self._log.error("session failed", exc_info=listening.exception())
+            await self._close(CLOSE_INTERNAL_ERROR, "internal error, reconnect with after=<last seq>")
+
+    async def _push_inbox(self, after: str) -> None:
+        while True:
+            entries = await self._views.read_inbox(
+                self._agent.tenant, self._agent.id, after, block_ms=INBOX_BLOCK_MS
+            )
+            for seq, entry in entries:
+                await self._send(with_seq(entry, seq))
+                after = seq
+
+    async def _listen(self) -> None:
+        while True:
+            frame = await self._ws.receive()
+            if frame["type"] == "websocket.disconnect":
+                return
+            text = frame.get("text")
+            if text is None:
+                await self._send(Error(code="invalid", message="messages are JSON text frames").to_json())
+                continue
+            await self._send(await self._answer(text))
+
+    async def _answer(self, text: str) -> str:
+        """Act on one client message; the ack or error to send back."""
+        try:
+            command = parse_client_message(text)
+        except ProtocolError as exc:
+            return Error(ref=exc.ref, code=exc.code, message=exc.message).to_json()
+        event_id = (
+            derive_key(self._agent.tenant, self._agent.id, command.client_msg_id)
+            if command.client_msg_id
+            else str(uuid.uuid4())
+        )
+        try:
+            await self._publisher.publish([await self._outgoing(command, event_id)])
+        except NotYours as exc:
+            return Error(ref=command.ref, code="not_yours", message=str(exc)).to_json()
+        except (KafkaError, RedisError, OSError, TimeoutError) as exc:
+            self._log.warning("action not published", action=command.type, error=repr(exc))
+            return Error(ref=command.ref, code="unavailable", message="try again").to_json()
+        return Ack(ref=command.ref, event_id=event_id).to_json()
+
+    async def _outgoing(self, command: ClientMessage, event_id: str) -> Outgoing:
+        agent, at = self._agent, now_time()
+        match command:
+            case SetPresence():
+                event = presence_changed(agent, command, event_id=event_id, time=at)
+                return Outgoing(topics.ROUTING, agent.tenant, event)
+            case AcceptOffer() | RejectOffer():
+                offer = await self._views.offer(agent.tenant, command.offer_id)
+                answer = offer_answered(agent, command, offer, event_id=event_id, time=at)
+                return Outgoing(topics.ROUTING, agent.tenant, answer)
+            case PostReply():
+                assignee = await self._views.assignee(agent.tenant, command.conversation_id)
+                reply = reply_posted(agent, command, assignee, event_id=event_id, time=at)
+                return Outgoing(topics.CONVERSATIONS, reply.conversation_id, reply)
+
+    async def _send(self, text: str) -> None:
+        async with self._sending:
+            await self._ws.send_text(text)
+
+    async def _close(self, code: int, reason: str) -> None:
+        # The client may be gone already; there is nobody left to tell.
+        with contextlib.suppress(Exception):
+            await self._ws.close(code, reason)

@@ -1,0 +1,35 @@
+"""Settings of the agent gateway, read from `RELAIS_*` environment variables."""
+
+from pydantic import Field, SecretStr, model_validator
+from relais_platform.settings import ServiceSettings
+
+# Signs tokens in dev and test only; a prod gateway refuses to start with it.
+DEV_JWT_SECRET = "relais-dev-only-jwt-secret-do-not-use-in-prod"  # noqa: S105
+# HS256 keys shorter than the hash output make brute-forcing a stolen token practical (RFC 7518 3.2).
+_MIN_PROD_SECRET_LENGTH = 32
+
+
+class GatewaySettings(ServiceSettings):
+    http_port: int = 8080
+
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    jwt_ttl_s: int = Field(default=8 * 3600, gt=0)
+    # Asked for by the operator, but only honoured in env "dev": see `dev_login_enabled`.
+    dev_login: bool = True
+
+    @model_validator(mode="after")
+    def _secret_set_in_production(self) -> "GatewaySettings":
+        if self.env == "prod":
+            secret = self.jwt_secret.get_secret_value()
+            if secret == DEV_JWT_SECRET:
+                raise ValueError("RELAIS_JWT_SECRET is required in prod (the dev default is refused)")
+            if len(secret) < _MIN_PROD_SECRET_LENGTH:
+                raise ValueError(
+                    f"RELAIS_JWT_SECRET must be at least {_MIN_PROD_SECRET_LENGTH} characters in prod"
+                )
+        return self
+
+    @property
+    def dev_login_enabled(self) -> bool:
+        """Anyone can mint any token through the dev login, so it never exists outside dev."""
+        return self.dev_login and self.env == "dev"

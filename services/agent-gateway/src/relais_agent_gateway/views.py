@@ -1,0 +1,110 @@
+"""The Redis views every gateway replica shares: agent inboxes, open offers, conversation assignments.
+
+Nothing about an agent lives in a replica's memory, so any replica serves any agent and a session
+resumes anywhere. Each view can be rebuilt by replaying the agents and conversations topics.
+"""
+
+from typing import Any
+
+from redis.asyncio import Redis
+from relais_platform.settings import ServiceSettings
+
+from relais_agent_gateway.domain.inbox import InboxUpdate, OfferRecord
+
+# How long "event already pushed" is remembered, and an idle inbox kept: longer than any replay.
+APPLIED_TTL_S = 7 * 24 * 3600
+INBOX_MAXLEN = 1000
+# Offers live seconds to minutes; the TTL only bounds a record whose rescind or assignment was missed.
+OFFER_TTL_S = 24 * 3600
+# Refreshed on every assignment; bounds the map for conversations whose end the gateway never sees.
+ASSIGNMENT_TTL_S = 30 * 24 * 3600
+
+# Marker and append in one script, so a replayed event (after a crash before the offset commit) is
+# never pushed twice, and a crash cannot leave a marker without its entry.
+_PUSH_ONCE = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'm', ARGV[3])
+  redis.call('EXPIRE', KEYS[2], ARGV[1])
+  return 1
+end
+return 0
+"""
+
+_ENTRY_FIELD = b"m"
+
+
+class DeskViews:
+    def __init__(self, redis: "Redis", settings: ServiceSettings) -> None:
+        self._redis = redis
+        self._settings = settings
+        self._push_once = redis.register_script(_PUSH_ONCE)
+
+    def inbox_key(self, tenant: str, agent_id: str) -> str:
+        return self._settings.key("gw", tenant, "agent", agent_id, "inbox")
+
+    def _offer_key(self, tenant: str, offer_id: str) -> str:
+        return self._settings.key("gw", tenant, "offer", offer_id)
+
+    def _assignment_key(self, tenant: str, conversation_id: str) -> str:
+        return self._settings.key("gw", tenant, "conversation", conversation_id)
+
+    async def apply(self, tenant: str, event_id: str, update: InboxUpdate) -> None:
+        """Write the effects of one event; safe to repeat (state writes are idempotent, the push is once)."""
+        async with self._redis.pipeline(transaction=True) as tx:
+            if offer := update.open_offer:
+                key = self._offer_key(tenant, offer.offer_id)
+                tx.hset(
+                    key,
+                    mapping={
+                        "tenant": offer.tenant,
+                        "agent_id": offer.agent_id,
+                        "conversation_id": offer.conversation_id,
+                    },
+                )
+                tx.expire(key, OFFER_TTL_S)
+            if update.closed_offer:
+                tx.delete(self._offer_key(tenant, update.closed_offer))
+            if update.assignment:
+                conversation_id, agent_id = update.assignment
+                tx.set(self._assignment_key(tenant, conversation_id), agent_id, ex=ASSIGNMENT_TTL_S)
+            if tx.command_stack:
+                await tx.execute()
+        if update.agent_id and update.message:
+            await self._push_once(
+                keys=[self._settings.key("gw", tenant, "applied", event_id), self.inbox_key(tenant, update.agent_id)],
+                args=[APPLIED_TTL_S, INBOX_MAXLEN, update.message.to_json()],
+            )
+
+    async def offer(self, tenant: str, offer_id: str) -> OfferRecord | None:
+        fields: dict[bytes, bytes] = await self._redis.hgetall(self._offer_key(tenant, offer_id))  # type: ignore[misc]
+        if not fields:
+            return None
+        return OfferRecord(
+            offer_id=offer_id,
+            tenant=fields[b"tenant"].decode(),
+            agent_id=fields[b"agent_id"].decode(),
+            conversation_id=fields[b"conversation_id"].decode(),
+        )
+
+    async def assignee(self, tenant: str, conversation_id: str) -> str | None:
+        agent_id: bytes | None = await self._redis.get(self._assignment_key(tenant, conversation_id))
+        return agent_id.decode() if agent_id is not None else None
+
+    async def inbox_end(self, tenant: str, agent_id: str) -> str:
+        """Id of the last entry of the inbox ("0-0" if empty): reading after it gets only new entries."""
+        last: list[Any] = await self._redis.xrevrange(self.inbox_key(tenant, agent_id), count=1)
+        return str(last[0][0].decode()) if last else "0-0"
+
+    async def read_inbox(
+        self, tenant: str, agent_id: str, after: str, *, block_ms: int, count: int = 100
+    ) -> list[tuple[str, bytes]]:
+        """Entries after `after`, waiting up to `block_ms` for one; (stream id, message JSON) pairs."""
+        # The platform's client speaks RESP2: [[stream key, [(id, {field: value}), ...]]].
+        response: list[Any] = await self._redis.xread(
+            {self.inbox_key(tenant, agent_id): after}, count=count, block=block_ms
+        )
+        return [
+            (entry_id.decode(), fields[_ENTRY_FIELD])
+            for _stream, entries in response
+            for entry_id, fields in entries
+        ]

@@ -1,0 +1,1 @@
+"""Redis storage of the bot's per-conversation state."""

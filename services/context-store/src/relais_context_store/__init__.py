@@ -1,0 +1,1 @@
+"""Relais context-store service."""

@@ -1,0 +1,1 @@
+"""Redis views of the context store."""

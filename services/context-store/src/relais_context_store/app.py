@@ -1,0 +1,33 @@
+"""Composition root of the context store."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from relais_context_store.adapters.views import ConversationViews
+from relais_context_store.api import router
+from relais_context_store.consumers import ConversationLogHandler, InboundHandler
+from relais_context_store.settings import ContextStoreSettings
+from relais_contracts import topics
+from relais_platform.runtime import Runtime
+
+SERVICE = "context-store"
+
+
+def create_app(settings: ContextStoreSettings) -> FastAPI:
+    runtime = Runtime(settings, SERVICE)
+    views = ConversationViews(runtime.redis, settings)
+    runtime.consume("inbound", [topics.INBOUND], InboundHandler(views, runtime.publisher))
+    runtime.consume("log", [topics.CONVERSATIONS], ConversationLogHandler(views, runtime.publisher))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with runtime.running():
+            yield
+
+    app = FastAPI(title="Relais context store", version="0.1.0", lifespan=lifespan)
+    app.state.views = views
+    app.include_router(runtime.ops_router())
+    app.include_router(router)
+    return app

@@ -1,0 +1,1 @@
+"""Adapters of the router to the outside world (Redis)."""

@@ -1,0 +1,97 @@
+"""Routing events for the router's tests, with small defaults, as fixtures."""
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from relais_contracts.conversation import HandoffPacket, TranscriptEntry
+from relais_contracts.routing import (
+    OfferAccepted,
+    OfferAnswerData,
+    OfferRejected,
+    PresenceChanged,
+    PresenceChangedData,
+    WorkCompleted,
+    WorkCompletedData,
+    WorkSubmitted,
+    WorkSubmittedData,
+)
+
+TENANT = "acme"
+T0 = datetime(2025, 1, 1, 9, 0, tzinfo=UTC)
+
+
+class Events:
+    """Makes events with increasing ids and times, as they would arrive on the routing topic."""
+
+    def __init__(self, tenant: str = TENANT, prefix: str = "ev") -> None:
+        self.tenant = tenant
+        self.prefix = prefix
+        self.n = 0
+
+    def _envelope(self) -> dict[str, Any]:
+        self.n += 1
+        return {
+            "id": f"{self.prefix}-{self.n}",
+            "source": "tests",
+            "time": T0 + timedelta(seconds=self.n),
+            "tenant": self.tenant,
+        }
+
+    def submit(self, conversation_id: str, channel: str = "webchat") -> WorkSubmitted:
+        packet = HandoffPacket(
+            reason="asked-for-human",
+            summary=f"customer of {conversation_id} wants a human",
+            channels=(channel,),
+            transcript=(
+                TranscriptEntry(message_id="m1", author_kind="customer", text="a human please", at=T0),
+            ),
+        )
+        return WorkSubmitted(
+            **self._envelope(),
+            data=WorkSubmittedData(conversation_id=conversation_id, channel=channel, packet=packet),
+        )
+
+    def presence(
+        self, agent_id: str, presence: str = "available", capacity: dict[str, int] | None = None
+    ) -> PresenceChanged:
+        return PresenceChanged(
+            **self._envelope(),
+            data=PresenceChangedData(
+                agent_id=agent_id,
+                name=f"Agent {agent_id}",
+                presence=presence,  # type: ignore[arg-type]
+                capacity=capacity if capacity is not None else {"*": 1},
+            ),
+        )
+
+    def accept(self, offer_id: str, agent_id: str, conversation_id: str) -> OfferAccepted:
+        return OfferAccepted(
+            **self._envelope(),
+            data=OfferAnswerData(offer_id=offer_id, agent_id=agent_id, conversation_id=conversation_id),
+        )
+
+    def reject(self, offer_id: str, agent_id: str, conversation_id: str) -> OfferRejected:
+        return OfferRejected(
+            **self._envelope(),
+            data=OfferAnswerData(offer_id=offer_id, agent_id=agent_id, conversation_id=conversation_id),
+        )
+
+    def complete(self, conversation_id: str, agent_id: str) -> WorkCompleted:
+        return WorkCompleted(
+            **self._envelope(),
+            data=WorkCompletedData(conversation_id=conversation_id, agent_id=agent_id),
+        )
+
+
+@pytest.fixture
+def events() -> Events:
+    return Events()
+
+
+@pytest.fixture(scope="session")
+def new_events() -> Callable[..., Events]:
+    """The factory itself, for property tests that need a fresh one per example."""
+    return Events

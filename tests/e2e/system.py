@@ -1,0 +1,94 @@
+"""Helpers of the end-to-end tests: a whole Relais system of real processes, and the outside parties
+(a channel integrator, an agent) that drive it through its public contracts only."""
+
+import asyncio
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from relais_platform.testing import Infra, ServiceProcess, create_topics, new_namespace, poll, service_env
+
+MODULES = {
+    "context-store": "relais_context_store",
+    "bot": "relais_bot",
+    "router": "relais_router",
+    "agent-gateway": "relais_agent_gateway",
+}
+
+
+@dataclass
+class System:
+    infra: Infra
+    namespace: str
+    services: dict[str, ServiceProcess]
+
+    def url(self, service: str) -> str:
+        return self.services[service].url
+
+
+async def start_system(infra: Infra, log_dir: Path, names: list[str], **env: dict[str, str]) -> System:
+    namespace = new_namespace()
+    await create_topics(infra, namespace)
+    services = {
+        name: ServiceProcess(
+            MODULES[name], service_env(infra, namespace, RELAIS_ENV="dev", **env.get(name, {})), log_dir, name
+        ).start()
+        for name in names
+    }
+    for proc in services.values():
+        await proc.wait_ready()
+    return System(infra, namespace, services)
+
+
+TENANT = "acme"
+ADDRESS = "visitor-42"
+
+
+def inbound(text: str, address: str = ADDRESS, channel: str = "webchat") -> dict[str, Any]:
+    return {
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "source": f"test/{channel}",
+        "type": "relais.channel.message.received",
+        "time": datetime.now(UTC).isoformat(),
+        "datacontenttype": "application/json",
+        "tenant": TENANT,
+        "data": {
+            "channel": channel,
+            "from": {"address": address, "name": "Camille"},
+            "text": text,
+            "external_id": str(uuid.uuid4()),
+        },
+    }
+
+
+class AgentSocket:
+    """The agent's side of the WebSocket protocol, keeping every message received."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.received: list[dict[str, Any]] = []
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.ws.send(json.dumps(message))
+
+    async def expect(self, kind: str, timeout: float = 30.0, **match: Any) -> dict[str, Any]:
+        def found() -> dict[str, Any] | None:
+            for m in self.received:
+                if m.get("type") == kind and all(m.get(k) == v for k, v in match.items()):
+                    return m
+            return None
+
+        async def pump() -> dict[str, Any] | None:
+            try:
+                raw = await asyncio.wait_for(self.ws.recv(), 0.2)
+                self.received.append(json.loads(raw))
+            except TimeoutError:
+                pass
+            return found()
+
+        result: dict[str, Any] = await poll(pump, timeout=timeout, interval=0, what=f"agent receives {kind}")
+        return result
