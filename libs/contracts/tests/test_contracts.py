@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from relais_contracts import EVENT_TYPES, DecodeError, decode, derive_id
+from relais_contracts import EVENT_TYPES, DecodeError, decode, derive_id, topics
 from relais_contracts.channel import MessageReceived
-from relais_contracts.schema_export import render
+from relais_contracts.schema_export import asyncapi, render
 
 pytestmark = pytest.mark.unit
 
@@ -22,7 +22,12 @@ def message(**overrides: object) -> dict[str, object]:
         "type": "relais.channel.message.received",
         "time": "2026-11-24T10:00:00Z",
         "tenant": "acme",
-        "data": {"channel": "webchat", "from": {"address": "visitor-1"}, "text": "Bonjour", "external_id": "m1"},
+        "data": {
+            "channel": "webchat",
+            "from": {"address": "visitor-1"},
+            "text": "Bonjour",
+            "external_id": "m1",
+        },
     }
     event.update(overrides)
     return event
@@ -97,8 +102,34 @@ def test_checked_in_schemas_are_current() -> None:
     """`make schemas` regenerates docs/; this fails when someone changed a model and forgot to."""
     docs = REPO / "docs"
     expected = render(docs)
-    stale = [str(p.relative_to(REPO)) for p, text in expected.items() if not p.exists() or p.read_text() != text]
-    extra = sorted(
-        str(p.relative_to(REPO)) for p in (docs / "schemas").glob("*.json") if p not in expected
-    )
-    assert not stale and not extra, f"run `make schemas`: stale {stale}, unexpected {extra}"
+    stale = [
+        str(p.relative_to(REPO)) for p, text in expected.items() if not p.exists() or p.read_text() != text
+    ]
+    extra = sorted(str(p.relative_to(REPO)) for p in (docs / "schemas").glob("*.json") if p not in expected)
+    assert not stale, f"run `make schemas`: stale {stale}"
+    assert not extra, f"run `make schemas`: unexpected {extra}"
+
+
+def test_every_reference_in_the_asyncapi_document_resolves() -> None:
+    document = asyncapi()
+    refs: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            refs.extend(v for k, v in node.items() if k == "$ref")
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(document)
+    assert refs
+    for ref in refs:
+        target: object = document
+        for part in ref.removeprefix("#/").split("/"):
+            assert isinstance(target, dict), f"dangling {ref}"
+            assert part in target, f"dangling {ref}"
+            target = target[part]
+    assert document["asyncapi"] == "3.0.0"
+    assert {c["address"] for c in document["channels"].values()} == set(topics.ALL)

@@ -1,9 +1,9 @@
 """Relais event contracts: the CloudEvents envelope, one model per event type, topic names."""
 
-from relais_contracts.envelope import CONTENT_TYPE, CloudEvent, derive_id, derive_key, now_time
+from relais_contracts.envelope import CONTENT_TYPE, CloudEvent, Outgoing, derive_id, derive_key, now_time
 from relais_contracts.events import EVENT_TYPES, DecodeError, Event, decode
 
 __all__ = [
-    "CONTENT_TYPE", "EVENT_TYPES", "CloudEvent", "DecodeError", "Event", "decode", "derive_id",
+    "CONTENT_TYPE", "EVENT_TYPES", "CloudEvent", "DecodeError", "Event", "Outgoing", "decode", "derive_id",
     "derive_key", "now_time",
 ]  # fmt: skip

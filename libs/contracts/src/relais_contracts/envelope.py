@@ -5,6 +5,7 @@ discriminated union (see `events.py`) decodes any record in one call.
 """
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
 
@@ -62,6 +63,15 @@ class CloudEvent(BaseModel):
             "causationid": self.id,
             **fields,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """An event a decision produces: the contract topic it goes to, its record key, the event."""
+
+    topic: str
+    key: str
+    event: CloudEvent
 
 
 def derive_id(input_id: str, index: int) -> str:

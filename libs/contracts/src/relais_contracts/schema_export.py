@@ -33,35 +33,26 @@ _TOPIC_DOCS = {
 _RELAIS_RECEIVES = (topics.INBOUND, topics.CONVERSATIONS, topics.ROUTING, topics.AGENTS)
 _RELAIS_SENDS = (topics.CONVERSATIONS, topics.ROUTING, topics.AGENTS, topics.OUTBOUND, topics.DEADLETTER)
 
-DEADLETTER_SCHEMA: dict[str, Any] = {
-    "title": "DeadLetter",
-    "description": "A record that could not be decoded or handled. Headers carry the source topic, "
-    "partition and offset; the original bytes are kept base64-encoded in `original`.",
+# A dead letter is the source record unchanged (value, key, headers) plus these headers.
+DEADLETTER_HEADERS: dict[str, Any] = {
     "type": "object",
     "required": [
-        "reason",
-        "error",
-        "source_topic",
-        "source_partition",
-        "source_offset",
-        "original",
-        "consumer",
+        "relais.dlq.reason", "relais.dlq.error", "relais.dlq.topic", "relais.dlq.partition",
+        "relais.dlq.offset", "relais.dlq.consumer", "relais.dlq.time",
     ],
     "properties": {
-        "reason": {
+        "relais.dlq.reason": {
             "type": "string",
-            "description": "invalid-json, not-cloudevent, unknown-type, schema or handler",
+            "enum": ["invalid-json", "not-cloudevent", "unknown-type", "schema", "handler"],
         },
-        "error": {"type": "string"},
-        "consumer": {"type": "string", "description": "consumer group that gave up on the record"},
-        "source_topic": {"type": "string"},
-        "source_partition": {"type": "integer"},
-        "source_offset": {"type": "integer"},
-        "source_key": {"type": ["string", "null"]},
-        "original": {"type": "string", "contentEncoding": "base64"},
-        "failed_at": {"type": "string", "format": "date-time"},
+        "relais.dlq.error": {"type": "string", "description": "the precise error, for a person to read"},
+        "relais.dlq.topic": {"type": "string", "description": "contract name of the source topic"},
+        "relais.dlq.partition": {"type": "string", "description": "source partition, as decimal text"},
+        "relais.dlq.offset": {"type": "string", "description": "source offset, as decimal text"},
+        "relais.dlq.consumer": {"type": "string", "description": "consumer group that set the record aside"},
+        "relais.dlq.time": {"type": "string", "format": "date-time"},
     },
-}
+}  # fmt: skip
 
 
 def _name(event_type: str) -> str:
@@ -89,7 +80,6 @@ def asyncapi() -> dict[str, Any]:
         ref_template="#/components/schemas/{model}",
     )
     schemas: dict[str, Any] = dict(defs.get("$defs", {}))
-    schemas["DeadLetter"] = DEADLETTER_SCHEMA
     messages: dict[str, Any] = {}
     for event_type, model in models:
         messages[_name(event_type)] = {
@@ -102,8 +92,10 @@ def asyncapi() -> dict[str, Any]:
     messages["DeadLetter"] = {
         "name": "relais.deadletter",
         "title": "dead letter",
-        "contentType": "application/json",
-        "payload": {"$ref": "#/components/schemas/DeadLetter"},
+        "summary": "A record a consumer could not decode or handle: the original bytes, as they were.",
+        "contentType": "application/octet-stream",
+        "headers": DEADLETTER_HEADERS,
+        "payload": {"description": "the source record's value, unchanged (it may not be JSON)"},
     }
     channels: dict[str, Any] = {}
     for topic in topics.ALL:

@@ -24,6 +24,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wai
 from relais_contracts import DecodeError, Event, decode
 from relais_contracts import topics as contract_topics
 from relais_platform.kafka import Publisher, client_options
+from relais_platform.logs import bound_to
 from relais_platform.metrics import (
     BATCH_SECONDS,
     CONSUMER_LAG,
@@ -207,14 +208,9 @@ class EventConsumer:
                 await self._handler(deliveries)
 
     async def _dead_letter_delivery(self, delivery: Delivery, exc: Exception) -> None:
-        log.error(
-            "handler gave up on event, dead-lettering it",
-            consumer=self.name,
-            event_id=delivery.event.id,
-            tenant=delivery.event.tenant,
-            exc_info=exc,
-        )
-        await self._dead_letter(delivery.record, "handler", f"{type(exc).__name__}: {exc}")
+        with bound_to(delivery.event):
+            log.error("handler gave up on event, dead-lettering it", consumer=self.name, exc_info=exc)
+            await self._dead_letter(delivery.record, "handler", f"{type(exc).__name__}: {exc}")
 
     async def _dead_letter(self, record: ConsumerRecord, reason: str, error: str) -> None:
         """Publish the record as it was (value, key, headers) with the reason in `relais.dlq.*` headers."""

@@ -4,15 +4,14 @@ import asyncio
 import ssl
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
-from relais_contracts import CONTENT_TYPE, CloudEvent
+from relais_contracts import CONTENT_TYPE, Outgoing
 from relais_contracts import topics as contract_topics
 from relais_platform.metrics import EVENTS_PUBLISHED
 from relais_platform.settings import ServiceSettings
@@ -79,13 +78,10 @@ async def ensure_topics(settings: ServiceSettings, deadline_s: float = 60.0) -> 
             await admin.close()
 
 
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    """An event to publish: the contract topic, the record key and the event."""
+class Publishes(Protocol):
+    """What a handler needs of a publisher; tests of handlers can pass a recorder instead."""
 
-    topic: str
-    key: str
-    event: CloudEvent
+    async def publish(self, outgoing: Iterable[Outgoing]) -> None: ...
 
 
 class Publisher:

@@ -5,9 +5,12 @@ Libraries that log through the standard `logging` module (aiokafka, uvicorn) are
 
 import logging
 import sys
+from contextlib import AbstractContextManager
 
 import structlog
 from structlog.typing import Processor
+
+from relais_contracts import CloudEvent
 
 _SHARED: list[Processor] = [
     structlog.contextvars.merge_contextvars,
@@ -45,3 +48,14 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     logging.getLogger("aiokafka").setLevel(max(logging.WARNING, logging.getLevelName(level)))
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(service=service)
+
+
+def bound_to(event: CloudEvent) -> AbstractContextManager[None]:
+    """Log lines inside this block carry the event's tenant, conversation (subject) and ids."""
+    return structlog.contextvars.bound_contextvars(
+        tenant=event.tenant,
+        conversation_id=event.subject,
+        event_id=event.id,
+        event_type=event.type,
+        correlation_id=event.correlationid,
+    )

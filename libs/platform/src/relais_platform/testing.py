@@ -164,9 +164,11 @@ class TopicReader:
             ]
             return found if len({tp.topic for tp in found}) == len(self.topics) else []
 
-        partitions = await poll(partitions, timeout=15, what=f"partitions of {self.topics}")
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
+        assigned: list[TopicPartition] = await poll(
+            partitions, timeout=15, what=f"partitions of {self.topics}"
+        )
+        consumer.assign(assigned)
+        await consumer.seek_to_beginning(*assigned)
         self._consumer = consumer
         self._task = asyncio.create_task(self._read())
         return self

@@ -4,6 +4,8 @@ A token names one agent of one tenant; everything a request or a session does is
 never by what a client message says. `TokenAuthority` is the seam where RS256/JWKS will plug in.
 """
 
+import logging
+import re
 import time
 from typing import Annotated, Literal, cast
 
@@ -51,7 +53,13 @@ class TokenAuthority:
         self._ttl_s = settings.jwt_ttl_s
 
     def issue(
-        self, *, tenant: str, agent_id: str, name: str, roles: tuple[Role, ...] = ("agent",), now: int | None = None
+        self,
+        *,
+        tenant: str,
+        agent_id: str,
+        name: str,
+        roles: tuple[Role, ...] = ("agent",),
+        now: int | None = None,
     ) -> str:
         issued = int(time.time()) if now is None else now
         claims = {
@@ -68,7 +76,11 @@ class TokenAuthority:
         try:
             # `algorithms` is pinned: the token's own header never chooses how it is checked.
             claims = jwt.decode(
-                token, self._key, algorithms=[_ALGORITHM], options={"require": _REQUIRED_CLAIMS}, leeway=_LEEWAY_S
+                token,
+                self._key,
+                algorithms=[_ALGORITHM],
+                options={"require": _REQUIRED_CLAIMS},
+                leeway=_LEEWAY_S,
             )
             return Agent(
                 id=claims["sub"],
@@ -105,3 +117,23 @@ async def current_agent(
 
 
 CurrentAgent = Annotated[Agent, Depends(current_agent)]
+
+
+class TokenRedaction(logging.Filter):
+    """Masks `token=` in log lines: the WebSocket token travels in the URL, and uvicorn logs URLs."""
+
+    _TOKEN = re.compile(r"(token=)[^&\s\"']+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "token=" in message:
+            record.msg, record.args = self._TOKEN.sub(r"\1[redacted]", message), None
+        return True
+
+
+def redact_tokens_in_server_logs() -> None:
+    """Idempotent: several apps in one process (tests) add the filter once."""
+    for name in ("uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, TokenRedaction) for f in logger.filters):
+            logger.addFilter(TokenRedaction())

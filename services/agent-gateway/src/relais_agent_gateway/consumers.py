@@ -6,11 +6,10 @@ replica holds an agent's socket reads it from there.
 
 from collections.abc import Sequence
 
-from relais_contracts import topics
-from relais_platform.consumer import Delivery
-
 from relais_agent_gateway.domain.inbox import FOLLOWED, project
 from relais_agent_gateway.views import DeskViews
+from relais_contracts import topics
+from relais_platform.consumer import Delivery
 
 TOPICS = (topics.AGENTS, topics.CONVERSATIONS)
 

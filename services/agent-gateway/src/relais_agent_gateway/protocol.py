@@ -44,6 +44,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
 from relais_contracts.conversation import HandoffPacket, TranscriptEntry
 from relais_contracts.routing import Presence
 

@@ -13,8 +13,6 @@ import structlog
 from aiokafka.errors import KafkaError
 from fastapi import WebSocket
 from redis.exceptions import RedisError
-from relais_contracts import derive_key, now_time, topics
-from relais_platform.kafka import Outgoing, Publisher
 
 from relais_agent_gateway.auth import Agent
 from relais_agent_gateway.domain.actions import NotYours, offer_answered, presence_changed, reply_posted
@@ -33,6 +31,8 @@ from relais_agent_gateway.protocol import (
     with_seq,
 )
 from relais_agent_gateway.views import DeskViews
+from relais_contracts import derive_key, now_time, topics
+from relais_platform.kafka import Outgoing, Publisher
 
 log = structlog.get_logger(__name__)
 

@@ -1,6 +1,7 @@
 """Settings of the agent gateway, read from `RELAIS_*` environment variables."""
 
 from pydantic import Field, SecretStr, model_validator
+
 from relais_platform.settings import ServiceSettings
 
 # Signs tokens in dev and test only; a prod gateway refuses to start with it.

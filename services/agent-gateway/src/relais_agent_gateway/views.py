@@ -4,12 +4,12 @@ Nothing about an agent lives in a replica's memory, so any replica serves any ag
 resumes anywhere. Each view can be rebuilt by replaying the agents and conversations topics.
 """
 
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
-from relais_platform.settings import ServiceSettings
 
 from relais_agent_gateway.domain.inbox import InboxUpdate, OfferRecord
+from relais_platform.settings import ServiceSettings
 
 # How long "event already pushed" is remembered, and an idle inbox kept: longer than any replay.
 APPLIED_TTL_S = 7 * 24 * 3600
@@ -71,12 +71,16 @@ class DeskViews:
                 await tx.execute()
         if update.agent_id and update.message:
             await self._push_once(
-                keys=[self._settings.key("gw", tenant, "applied", event_id), self.inbox_key(tenant, update.agent_id)],
+                keys=[
+                    self._settings.key("gw", tenant, "applied", event_id),
+                    self.inbox_key(tenant, update.agent_id),
+                ],
                 args=[APPLIED_TTL_S, INBOX_MAXLEN, update.message.to_json()],
             )
 
     async def offer(self, tenant: str, offer_id: str) -> OfferRecord | None:
-        fields: dict[bytes, bytes] = await self._redis.hgetall(self._offer_key(tenant, offer_id))  # type: ignore[misc]
+        # The platform's client returns bytes (decode_responses=False).
+        fields = cast(dict[bytes, bytes], await self._redis.hgetall(self._offer_key(tenant, offer_id)))
         if not fields:
             return None
         return OfferRecord(
@@ -87,12 +91,12 @@ class DeskViews:
         )
 
     async def assignee(self, tenant: str, conversation_id: str) -> str | None:
-        agent_id: bytes | None = await self._redis.get(self._assignment_key(tenant, conversation_id))
+        agent_id = cast(bytes | None, await self._redis.get(self._assignment_key(tenant, conversation_id)))
         return agent_id.decode() if agent_id is not None else None
 
     async def inbox_end(self, tenant: str, agent_id: str) -> str:
         """Id of the last entry of the inbox ("0-0" if empty): reading after it gets only new entries."""
-        last: list[Any] = await self._redis.xrevrange(self.inbox_key(tenant, agent_id), count=1)
+        last = cast(list[Any], await self._redis.xrevrange(self.inbox_key(tenant, agent_id), count=1))
         return str(last[0][0].decode()) if last else "0-0"
 
     async def read_inbox(
@@ -100,8 +104,9 @@ class DeskViews:
     ) -> list[tuple[str, bytes]]:
         """Entries after `after`, waiting up to `block_ms` for one; (stream id, message JSON) pairs."""
         # The platform's client speaks RESP2: [[stream key, [(id, {field: value}), ...]]].
-        response: list[Any] = await self._redis.xread(
-            {self.inbox_key(tenant, agent_id): after}, count=count, block=block_ms
+        response = cast(
+            list[Any],
+            await self._redis.xread({self.inbox_key(tenant, agent_id): after}, count=count, block=block_ms),
         )
         return [
             (entry_id.decode(), fields[_ENTRY_FIELD])

@@ -4,13 +4,15 @@ from collections.abc import Sequence
 
 from relais_bot.adapters.state import BotStates, Conversation
 from relais_bot.domain.policy import decide
+from relais_contracts import Outgoing
 from relais_contracts.conversation import ConversationEvent
 from relais_platform.consumer import Delivery
-from relais_platform.kafka import Outgoing, Publisher
+from relais_platform.kafka import Publishes
+from relais_platform.logs import bound_to
 
 
 class ConversationHandler:
-    def __init__(self, states: BotStates, publisher: Publisher) -> None:
+    def __init__(self, states: BotStates, publisher: Publishes) -> None:
         self._states = states
         self._publisher = publisher
 
@@ -26,10 +28,11 @@ class ConversationHandler:
             if event_id in done:
                 continue  # a replay or a duplicate: already answered
             done.add(event_id)
-            states[conversation], outputs = decide(states[conversation], event)
+            with bound_to(event):
+                states[conversation], outputs = decide(states[conversation], event)
             changed.add(conversation)
             applied.append((conversation, event_id))
-            outgoing += [Outgoing(topic, key, out) for topic, key, out in outputs]
+            outgoing += outputs
         # Publish before saving: after a crash in between, the replay re-derives the same output ids.
         await self._publisher.publish(outgoing)
         await self._states.save({c: states[c] for c in changed}, applied)

@@ -7,11 +7,12 @@ import structlog
 from relais_context_store.adapters.views import Applied, ConversationViews
 from relais_context_store.domain.resolution import resolve_message
 from relais_context_store.domain.timeline import delivery, view_change
-from relais_contracts import topics
+from relais_contracts import Outgoing, topics
 from relais_contracts.channel import DeliveryUpdated, MessageReceived, MessageSend, SessionEnded
 from relais_contracts.conversation import ConversationEvent, ReplyPosted
 from relais_platform.consumer import Delivery
-from relais_platform.kafka import Outgoing, Publisher
+from relais_platform.kafka import Publishes
+from relais_platform.logs import bound_to
 
 log = structlog.get_logger(__name__)
 
@@ -23,7 +24,7 @@ class UnknownConversation(LookupError):
 class InboundHandler:
     """Resolves each customer message to a conversation and appends it to the conversation log."""
 
-    def __init__(self, views: ConversationViews, publisher: Publisher) -> None:
+    def __init__(self, views: ConversationViews, publisher: Publishes) -> None:
         self._views = views
         self._publisher = publisher
 
@@ -41,9 +42,8 @@ class InboundHandler:
                 open_now[address] = appended[-1].subject
                 outgoing += [Outgoing(topics.CONVERSATIONS, e.subject, e) for e in appended]
             elif isinstance(event, DeliveryUpdated | SessionEnded):
-                log.info(
-                    "channel notice not handled yet", type=event.type, event_id=event.id, tenant=event.tenant
-                )
+                with bound_to(event):
+                    log.info("channel notice not applied yet")
             else:
                 raise TypeError(f"{event.type} does not belong on {topics.INBOUND}")
         # The log first, the index second: if we crash in between, the replay finds no index entry,
@@ -55,7 +55,7 @@ class InboundHandler:
 class ConversationLogHandler:
     """Materializes the conversation log into Redis views and delivers replies on the customer's channel."""
 
-    def __init__(self, views: ConversationViews, publisher: Publisher) -> None:
+    def __init__(self, views: ConversationViews, publisher: Publishes) -> None:
         self._views = views
         self._publisher = publisher
 

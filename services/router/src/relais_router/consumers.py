@@ -5,12 +5,12 @@ from collections.abc import Sequence
 
 import structlog
 
-from relais_contracts import Event
+from relais_contracts import Event, Outgoing
 from relais_contracts.agents import OfferCreated, OfferRescinded
 from relais_contracts.conversation import Assigned
 from relais_contracts.routing import OfferRejected
 from relais_platform.consumer import Delivery
-from relais_platform.kafka import Outgoing, Publisher
+from relais_platform.kafka import Publishes
 from relais_router import metrics
 from relais_router.adapters.tenant_states import TenantStates
 from relais_router.domain import RouterState, apply
@@ -21,7 +21,7 @@ log = structlog.get_logger(__name__)
 class RoutingHandler:
     """Effectively once: an event id is applied once; a replayed event re-derives the same output ids."""
 
-    def __init__(self, states: TenantStates, publisher: Publisher) -> None:
+    def __init__(self, states: TenantStates, publisher: Publishes) -> None:
         self._states = states
         self._publisher = publisher
         # Tenants seen per partition, so their gauges go when the partition moves to another instance.

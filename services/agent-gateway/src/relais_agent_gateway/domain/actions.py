@@ -6,6 +6,9 @@ replying in a conversation needs it to be this agent's.
 
 from datetime import datetime
 
+from relais_agent_gateway.auth import Agent
+from relais_agent_gateway.domain.inbox import OfferRecord
+from relais_agent_gateway.protocol import AcceptOffer, PostReply, RejectOffer, SetPresence
 from relais_contracts.conversation import ReplyAuthor, ReplyData, ReplyPosted
 from relais_contracts.routing import (
     OfferAccepted,
@@ -14,10 +17,6 @@ from relais_contracts.routing import (
     PresenceChanged,
     PresenceChangedData,
 )
-
-from relais_agent_gateway.auth import Agent
-from relais_agent_gateway.domain.inbox import OfferRecord
-from relais_agent_gateway.protocol import AcceptOffer, PostReply, RejectOffer, SetPresence
 
 SOURCE = "relais/agent-gateway"
 

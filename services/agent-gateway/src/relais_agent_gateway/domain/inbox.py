@@ -2,10 +2,6 @@
 
 from dataclasses import dataclass
 
-from relais_contracts import Event
-from relais_contracts.agents import OfferCreated, OfferRescinded
-from relais_contracts.conversation import Assigned, CustomerMessage, ReplyPosted, TranscriptEntry
-
 from relais_agent_gateway.protocol import (
     AssignedMessage,
     ConversationMessage,
@@ -13,6 +9,9 @@ from relais_agent_gateway.protocol import (
     OfferMessage,
     OfferRescindedMessage,
 )
+from relais_contracts import Event
+from relais_contracts.agents import OfferCreated, OfferRescinded
+from relais_contracts.conversation import Assigned, CustomerMessage, ReplyPosted, TranscriptEntry
 
 # Conversation events an assigned agent follows; they need the conversation's current assignee.
 FOLLOWED = (CustomerMessage, ReplyPosted)

@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from relais_bot.domain.language import detect_language, normalise
-from relais_contracts import topics
+from relais_contracts import Outgoing, topics
 from relais_contracts.conversation import (
     Assigned,
     ConversationEvent,
@@ -95,8 +95,8 @@ def _summary(transcript: tuple[TranscriptEntry, ...]) -> str:
     return " / ".join(said[-5:])[:1000]
 
 
-def decide(state: BotState, event: ConversationEvent) -> tuple[BotState, list[tuple[str, str, CloudEvent]]]:
-    """The new state and the events to publish, as (topic, key, event)."""
+def decide(state: BotState, event: ConversationEvent) -> tuple[BotState, list[Outgoing]]:
+    """The new state and the events to publish."""
     conversation_id = event.subject
     state = state.model_copy(update={"tenant": event.tenant, "conversation_id": conversation_id})
     match event:
@@ -121,7 +121,7 @@ def decide(state: BotState, event: ConversationEvent) -> tuple[BotState, list[tu
                 return _hand_over(state, event, "customer_request", d.message_id)
             intent = "greeting" if GREETING.match(normalise(d.text)) else "default"
             reply = _reply(event, 0, conversation_id, ANSWERS[intent][language], d.message_id)
-            return state, [(topics.CONVERSATIONS, conversation_id, reply)]
+            return state, [Outgoing(topics.CONVERSATIONS, conversation_id, reply)]
         case ReplyPosted(data=d):
             entry = TranscriptEntry(
                 message_id=d.message_id, author_kind=d.author.kind, author_name=d.author.name,
@@ -137,7 +137,7 @@ def decide(state: BotState, event: ConversationEvent) -> tuple[BotState, list[tu
 
 def _hand_over(
     state: BotState, event: CustomerMessage, reason: str, in_reply_to: str
-) -> tuple[BotState, list[tuple[str, str, CloudEvent]]]:
+) -> tuple[BotState, list[Outgoing]]:
     cid = state.conversation_id
     packet = HandoffPacket(
         reason=reason,
@@ -156,7 +156,7 @@ def _hand_over(
         data=WorkSubmittedData(conversation_id=cid, channel=state.channel or "webchat", packet=packet),
     )
     return state.model_copy(update={"mode": "waiting"}), [
-        (topics.CONVERSATIONS, cid, notice),
-        (topics.CONVERSATIONS, cid, handoff),
-        (topics.ROUTING, event.tenant, work),
+        Outgoing(topics.CONVERSATIONS, cid, notice),
+        Outgoing(topics.CONVERSATIONS, cid, handoff),
+        Outgoing(topics.ROUTING, event.tenant, work),
     ]

@@ -7,7 +7,7 @@ iterates a set or depends on dict order, so replaying the same events gives the 
 from datetime import UTC, datetime
 from typing import Any
 
-from relais_contracts import Event, derive_key, topics
+from relais_contracts import Event, Outgoing, derive_key, topics
 from relais_contracts.agents import OfferCreated, OfferCreatedData, OfferRescinded, OfferRescindedData
 from relais_contracts.conversation import (
     Assigned,
@@ -26,7 +26,6 @@ from relais_contracts.routing import (
     WorkCompleted,
     WorkSubmitted,
 )
-from relais_platform.kafka import Outgoing
 from relais_router.domain.model import Agent, Assignment, Offer, RouterState, WorkItem
 
 SOURCE = "relais/router"

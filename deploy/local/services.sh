@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Start or stop the four Relais services locally, each as its own process (its real entry point),
+# against the Kafka and Redis started by kafka.sh and redis.sh.
+#
+#   deploy/local/services.sh start|stop|status
+#
+# Env: RELAIS_LOCAL_DIR (state root, default <repo>/.local), KAFKA_PORT (19092), REDIS_PORT (16379),
+# and the ports CONTEXT_STORE_PORT (8081), BOT_PORT (8082), ROUTER_PORT (8083), GATEWAY_PORT (8080).
+# Any other RELAIS_* variable is passed to the services as it is.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+state="${RELAIS_LOCAL_DIR:-$repo/.local}"
+run="$state/services"
+mkdir -p "$run"
+
+services=(
+  "context-store:${CONTEXT_STORE_PORT:-8081}"
+  "bot:${BOT_PORT:-8082}"
+  "router:${ROUTER_PORT:-8083}"
+  "agent-gateway:${GATEWAY_PORT:-8080}"
+)
+
+alive() { [[ -f "$run/$1.pid" ]] && kill -0 "$(cat "$run/$1.pid")" 2>/dev/null; }
+
+start() {
+  for entry in "${services[@]}"; do
+    name="${entry%%:*}" port="${entry##*:}"
+    if alive "$name"; then echo "$name already running" >&2; continue; fi
+    RELAIS_HTTP_PORT="$port" \
+    RELAIS_KAFKA_BOOTSTRAP_SERVERS="${RELAIS_KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:${KAFKA_PORT:-19092}}" \
+    RELAIS_REDIS_URL="${RELAIS_REDIS_URL:-redis://127.0.0.1:${REDIS_PORT:-16379}/0}" \
+    RELAIS_ENV="${RELAIS_ENV:-dev}" \
+      setsid nohup "$repo/.venv/bin/relais-$name" >>"$run/$name.log" 2>&1 &
+    echo $! >"$run/$name.pid"
+  done
+  # Ready means the service answers /readyz: Kafka and Redis reachable, consumers running.
+  deadline=$((SECONDS + ${SERVICES_START_TIMEOUT:-90}))
+  for entry in "${services[@]}"; do
+    name="${entry%%:*}" port="${entry##*:}"
+    until curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; do
+      if ! alive "$name"; then echo "$name exited; last log lines:" >&2; tail -n 30 "$run/$name.log" >&2; exit 1; fi
+      if ((SECONDS > deadline)); then echo "$name not ready in time; see $run/$name.log" >&2; exit 1; fi
+      sleep 0.2
+    done
+    echo "$name ready at http://127.0.0.1:$port (log: $run/$name.log)"
+  done
+}
+
+stop() {
+  for entry in "${services[@]}"; do
+    name="${entry%%:*}"
+    if alive "$name"; then
+      pid="$(cat "$run/$name.pid")"
+      kill -TERM "$pid"
+      for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+      kill -KILL "$pid" 2>/dev/null || true
+      echo "$name stopped" >&2
+    fi
+    rm -f "$run/$name.pid"
+  done
+}
+
+status() {
+  for entry in "${services[@]}"; do
+    name="${entry%%:*}" port="${entry##*:}"
+    if alive "$name"; then echo "$name running (pid $(cat "$run/$name.pid"), http://127.0.0.1:$port)"; else echo "$name stopped"; fi
+  done
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac

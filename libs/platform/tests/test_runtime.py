@@ -1,0 +1,124 @@
+"""The shared runtime against real Kafka and Redis: the consumer loop's commit and dead-letter rules,
+topic bootstrap, and readiness."""
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.structs import TopicPartition
+
+from relais_contracts import topics
+from relais_contracts.channel import MessageReceived
+from relais_platform.consumer import Delivery
+from relais_platform.kafka import ensure_topics
+from relais_platform.runtime import Runtime
+from relais_platform.settings import ServiceSettings
+from relais_platform.testing import Infra, RawPublisher, TopicReader, poll
+
+pytestmark = pytest.mark.integration
+
+
+def settings(infra: Infra, namespace: str, **overrides: object) -> ServiceSettings:
+    values: dict[str, object] = {
+        "namespace": namespace,
+        "kafka_bootstrap_servers": infra.bootstrap,
+        "redis_url": infra.redis_url,
+        "kafka_default_partitions": 2,
+        "kafka_topic_partitions": {topics.ROUTING: 4},
+    }
+    return ServiceSettings.model_validate(values | overrides)
+
+
+def message(n: int) -> bytes:
+    return json.dumps(
+        {
+            "specversion": "1.0",
+            "id": f"evt-{n}",
+            "source": "test",
+            "type": "relais.channel.message.received",
+            "time": datetime.now(UTC).isoformat(),
+            "tenant": "acme",
+            "data": {"channel": "sms", "from": {"address": "+331"}, "text": f"m{n}", "external_id": f"x{n}"},
+        }
+    ).encode()
+
+
+async def test_topic_bootstrap_creates_missing_topics_once_with_their_partitions(
+    infra: Infra, namespace: str
+) -> None:
+    s = settings(infra, namespace)
+    await ensure_topics(s)
+    await ensure_topics(s)  # idempotent
+    admin = AIOKafkaAdminClient(bootstrap_servers=infra.bootstrap)
+    await admin.start()
+    try:
+        described = {
+            d["topic"]: len(d["partitions"])
+            for d in await admin.describe_topics([s.topic(t) for t in topics.ALL])
+        }
+    finally:
+        await admin.close()
+    assert described[s.topic(topics.ROUTING)] == 4
+    assert described[s.topic(topics.INBOUND)] == 2
+    assert set(described) == {s.topic(t) for t in topics.ALL}
+
+
+async def test_a_record_the_handler_keeps_failing_on_is_dead_lettered_and_the_rest_committed(
+    infra: Infra, namespace: str
+) -> None:
+    s = settings(infra, namespace, consumer_attempts=2)
+    handled: list[str] = []
+
+    async def handler(batch: Sequence[Delivery]) -> None:
+        for d in batch:
+            assert isinstance(d.event, MessageReceived)
+            if d.event.data.text == "m3":
+                raise ValueError("cannot handle m3")
+        handled.extend(d.event.id for d in batch)
+
+    runtime = Runtime(s, "test")
+    runtime.consume("inbound", [topics.INBOUND], handler)
+    async with (
+        runtime.running(),
+        RawPublisher(infra, namespace) as publisher,
+        TopicReader(infra, namespace, [topics.DEADLETTER]) as reader,
+    ):
+        sent = [message(n) for n in range(6)]
+        for raw in sent:
+            await publisher.send(topics.INBOUND, raw, key="acme:sms:+331")
+        await poll(lambda: len(set(handled)) == 5, what="the five good records handled")
+        letter = (await poll(lambda: reader.records, what="a dead letter"))[0]
+        headers = dict(letter.headers)
+        assert letter.value == sent[3], "the original bytes, untouched"
+        assert headers["relais.dlq.reason"] == b"handler"
+        assert b"cannot handle m3" in headers["relais.dlq.error"]
+        assert set(handled) == {f"evt-{n}" for n in (0, 1, 2, 4, 5)}
+
+        # Every offset is committed once the effects are written, the dead-lettered one included.
+        admin = AIOKafkaAdminClient(bootstrap_servers=infra.bootstrap)
+        await admin.start()
+        try:
+
+            async def all_committed() -> bool:
+                offsets = await admin.list_consumer_group_offsets(s.group("test-inbound"))
+                return sum(m.offset for tp, m in offsets.items() if tp.topic == s.topic(topics.INBOUND)) == 6
+
+            await poll(all_committed, what="every offset committed")
+        finally:
+            await admin.close()
+        readiness = await runtime.readiness()
+        assert readiness == {"redis": "ok", "kafka": "ok", "consumers": "ok"}
+
+
+async def test_readiness_fails_while_redis_does_not_answer(infra: Infra, namespace: str) -> None:
+    runtime = Runtime(settings(infra, namespace, redis_url="redis://127.0.0.1:1/0"), "test")
+    async with runtime.running():
+        checks = await runtime.readiness()
+    assert checks["kafka"] == "ok"
+    assert checks["redis"].startswith("failed")
+
+
+def test_partition_assignment_is_reported_by_topic_partition() -> None:
+    assert TopicPartition("t", 1).partition == 1

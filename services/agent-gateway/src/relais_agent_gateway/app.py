@@ -1,0 +1,38 @@
+"""The agent gateway's composition root: `create_app(settings)` wires Redis views, Kafka and the API."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from relais_agent_gateway import api
+from relais_agent_gateway.auth import TokenAuthority, redact_tokens_in_server_logs
+from relais_agent_gateway.consumers import TOPICS, InboxProjector
+from relais_agent_gateway.settings import GatewaySettings
+from relais_agent_gateway.views import DeskViews
+from relais_platform.runtime import Runtime
+
+SERVICE = "agent-gateway"
+
+
+def create_app(settings: GatewaySettings) -> FastAPI:
+    redact_tokens_in_server_logs()
+    runtime = Runtime(settings, SERVICE)
+    views = DeskViews(runtime.redis, settings)
+    # One group name for every replica: each event is projected into Redis once, not once per replica.
+    runtime.consume("inbox", TOPICS, InboxProjector(views).handle)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with runtime.running():
+            yield
+
+    app = FastAPI(title="Relais agent gateway", lifespan=lifespan)
+    app.state.runtime = runtime
+    app.state.views = views
+    app.state.tokens = TokenAuthority(settings)
+    app.include_router(runtime.ops_router())
+    app.include_router(api.agents)
+    if settings.dev_login_enabled:
+        app.include_router(api.dev)
+    return app

@@ -1,0 +1,185 @@
+"""The pure decisions: which inbox an event goes to, and which event a desk action becomes."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from relais_agent_gateway.auth import Agent
+from relais_agent_gateway.domain.actions import (
+    SOURCE,
+    NotYours,
+    offer_answered,
+    presence_changed,
+    reply_posted,
+)
+from relais_agent_gateway.domain.inbox import InboxUpdate, OfferRecord, project
+from relais_agent_gateway.protocol import (
+    AcceptOffer,
+    AssignedMessage,
+    ConversationMessage,
+    OfferMessage,
+    OfferRescindedMessage,
+    PostReply,
+    RejectOffer,
+    SetPresence,
+)
+from relais_contracts.agents import OfferCreated, OfferCreatedData, OfferRescinded, OfferRescindedData
+from relais_contracts.conversation import (
+    Assigned,
+    AssignedData,
+    CustomerMessage,
+    CustomerMessageData,
+    HandoffPacket,
+    Queued,
+    QueuedData,
+    ReplyAuthor,
+    ReplyData,
+    ReplyPosted,
+    TranscriptEntry,
+)
+
+pytestmark = pytest.mark.unit
+
+T0 = datetime(2025, 1, 1, 12, tzinfo=UTC)
+ALICE = Agent(id="a-1", tenant="acme", name="Alice", roles=("agent",), expires_at=2_000_000_000)
+PACKET = HandoffPacket(
+    reason="asked_for_human",
+    summary="Wants a refund",
+    transcript=(TranscriptEntry(message_id="m-0", author_kind="customer", text="refund please", at=T0),),
+)
+ENVELOPE = {"source": "test", "time": T0, "tenant": "acme"}
+
+
+def offer_created() -> OfferCreated:
+    data = OfferCreatedData(
+        offer_id="o-1", agent_id="a-1", conversation_id="c-1", channel="sms", packet=PACKET, expires_at=T0
+    )
+    return OfferCreated(id="e-1", **ENVELOPE, data=data)
+
+
+def test_offer_created_opens_the_offer_and_goes_to_its_agent() -> None:
+    update = project(offer_created())
+    assert update.agent_id == "a-1"
+    assert update.open_offer == OfferRecord("o-1", "acme", "a-1", "c-1")
+    assert update.message == OfferMessage(
+        offer_id="o-1", conversation_id="c-1", channel="sms", expires_at=T0, packet=PACKET, at=T0
+    )
+
+
+def test_offer_rescinded_closes_the_offer() -> None:
+    data = OfferRescindedData(offer_id="o-1", agent_id="a-1", conversation_id="c-1", reason="timeout")
+    update = project(OfferRescinded(id="e-2", **ENVELOPE, data=data))
+    assert update == InboxUpdate(
+        agent_id="a-1",
+        message=OfferRescindedMessage(offer_id="o-1", conversation_id="c-1", reason="timeout", at=T0),
+        closed_offer="o-1",
+    )
+
+
+def test_assigned_records_the_assignment_and_closes_the_offer() -> None:
+    data = AssignedData(offer_id="o-1", agent_id="a-1", agent_name="Alice")
+    update = project(Assigned(id="e-3", subject="c-1", **ENVELOPE, data=data))
+    assert update == InboxUpdate(
+        agent_id="a-1",
+        message=AssignedMessage(offer_id="o-1", conversation_id="c-1", agent_name="Alice", at=T0),
+        closed_offer="o-1",
+        assignment=("c-1", "a-1"),
+    )
+
+
+def customer_message() -> CustomerMessage:
+    data = CustomerMessageData(
+        message_id="m-1",
+        channel="sms",
+        address="+33600000000",
+        customer_name="Bob",
+        text="hi",
+        external_id="x",
+    )
+    return CustomerMessage(id="e-4", subject="c-1", **ENVELOPE, data=data)
+
+
+def test_customer_message_goes_to_the_assignee() -> None:
+    update = project(customer_message(), assignee="a-1")
+    assert update == InboxUpdate(
+        agent_id="a-1",
+        message=ConversationMessage(
+            conversation_id="c-1",
+            message=TranscriptEntry(
+                message_id="m-1", author_kind="customer", author_name="Bob", channel="sms", text="hi", at=T0
+            ),
+        ),
+    )
+
+
+def test_bot_reply_goes_to_the_assignee() -> None:
+    data = ReplyData(message_id="m-2", author=ReplyAuthor(kind="bot", name="Relais"), text="One moment")
+    update = project(ReplyPosted(id="e-5", subject="c-1", **ENVELOPE, data=data), assignee="a-1")
+    assert isinstance(update.message, ConversationMessage)
+    assert update.agent_id == "a-1"
+    assert (update.message.message.author_kind, update.message.message.author_name) == ("bot", "Relais")
+
+
+def test_messages_of_unassigned_conversations_go_nowhere() -> None:
+    assert project(customer_message(), assignee=None) == InboxUpdate()
+
+
+def test_other_events_change_nothing() -> None:
+    data = QueuedData(queue="general", position=1, enqueued_at=T0)
+    assert project(Queued(id="e-6", subject="c-1", **ENVELOPE, data=data), assignee="a-1") == InboxUpdate()
+
+
+def test_presence_is_the_token_agent_s() -> None:
+    command = SetPresence(type="presence", presence="available", capacity={"*": 3})
+    event = presence_changed(ALICE, command, event_id="e-7", time=T0)
+    assert (event.id, event.source, event.tenant, event.time) == ("e-7", SOURCE, "acme", T0)
+    assert (event.data.agent_id, event.data.name, event.data.capacity) == ("a-1", "Alice", {"*": 3})
+
+
+def test_presence_without_capacity_keeps_the_contract_default() -> None:
+    event = presence_changed(ALICE, SetPresence(type="presence", presence="away"), event_id="e", time=T0)
+    assert event.data.capacity == {"*": 1}
+
+
+OFFER = OfferRecord("o-1", "acme", "a-1", "c-1")
+
+
+def test_accepting_an_own_offer() -> None:
+    event = offer_answered(ALICE, AcceptOffer(type="accept", offer_id="o-1"), OFFER, event_id="e-8", time=T0)
+    assert event.type == "relais.routing.offer.accepted"
+    assert (event.tenant, event.data.agent_id, event.data.conversation_id) == ("acme", "a-1", "c-1")
+
+
+def test_rejecting_carries_the_reason() -> None:
+    command = RejectOffer(type="reject", offer_id="o-1", reason="busy")
+    event = offer_answered(ALICE, command, OFFER, event_id="e-9", time=T0)
+    assert (event.type, event.data.reason) == ("relais.routing.offer.rejected", "busy")
+
+
+@pytest.mark.parametrize(
+    "offer",
+    [None, OfferRecord("o-1", "acme", "a-2", "c-1"), OfferRecord("o-1", "globex", "a-1", "c-1")],
+    ids=["unknown", "another-agent", "another-tenant"],
+)
+def test_answering_an_offer_that_is_not_yours(offer: OfferRecord | None) -> None:
+    with pytest.raises(NotYours):
+        offer_answered(ALICE, AcceptOffer(type="accept", offer_id="o-1"), offer, event_id="e", time=T0)
+
+
+def test_reply_in_an_own_conversation() -> None:
+    command = PostReply(type="reply", conversation_id="c-1", text="Hello Bob")
+    event = reply_posted(ALICE, command, "a-1", event_id="e-10", time=T0)
+    assert (event.subject, event.tenant, event.data.message_id, event.data.text) == (
+        "c-1",
+        "acme",
+        "e-10",
+        "Hello Bob",
+    )
+    assert event.data.author == ReplyAuthor(kind="agent", name="Alice", id="a-1")
+
+
+@pytest.mark.parametrize("assignee", [None, "a-2"])
+def test_reply_in_a_conversation_that_is_not_yours(assignee: str | None) -> None:
+    command = PostReply(type="reply", conversation_id="c-1", text="Hello")
+    with pytest.raises(NotYours):
+        reply_posted(ALICE, command, assignee, event_id="e", time=T0)
