@@ -4,6 +4,7 @@
 import asyncio
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -75,10 +76,18 @@ class AgentSocket:
     async def send(self, message: dict[str, Any]) -> None:
         await self.ws.send(json.dumps(message))
 
-    async def expect(self, kind: str, timeout: float = 30.0, **match: Any) -> dict[str, Any]:
+    async def expect(
+        self,
+        kind: str,
+        timeout: float = 30.0,
+        where: Callable[[dict[str, Any]], bool] = lambda m: True,
+        **match: Any,
+    ) -> dict[str, Any]:
+        """The first message of this type whose top-level fields equal `match` and that passes `where`."""
+
         def found() -> dict[str, Any] | None:
             for m in self.received:
-                if m.get("type") == kind and all(m.get(k) == v for k, v in match.items()):
+                if m.get("type") == kind and all(m.get(k) == v for k, v in match.items()) and where(m):
                     return m
             return None
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 
 from relais_contracts import topics
 from relais_contracts.channel import MessageSend
@@ -82,3 +83,34 @@ async def test_kill_before_commit_loses_nothing_and_duplicates_nothing(
     finally:
         for proc in system.services.values():
             proc.terminate()
+
+
+async def test_sigterm_drains_commits_and_stops_cleanly(infra: Infra, tmp_path: Path) -> None:
+    system = await start_system(infra, tmp_path, ["context-store"])
+    proc = system.services["context-store"]
+    async with RawPublisher(infra, system.namespace) as channel:
+        for i in range(5):
+            await channel.event(
+                topics.INBOUND, topics.inbound_key(TENANT, "sms", "+1555"), inbound(f"m{i}", "+1555", "sms")
+            )
+    admin = AIOKafkaAdminClient(bootstrap_servers=infra.bootstrap)
+    await admin.start()
+    try:
+
+        async def inbound_committed() -> bool:
+            offsets = await admin.list_consumer_group_offsets(
+                f"{system.namespace}relais-context-store-inbound"
+            )
+            return sum(m.offset for tp, m in offsets.items() if tp.topic.endswith(topics.INBOUND)) == 5
+
+        await poll(inbound_committed, what="the inbound batch committed")
+        code = proc.terminate()
+        # uvicorn re-raises SIGTERM once its graceful shutdown is over, so a clean stop exits by that signal.
+        assert code in (0, -15), proc.log_tail()
+        log = proc.log_tail(400)
+        assert "consumer stopped" in log
+        assert "service stopped" in log
+        assert "Traceback" not in log
+        assert await inbound_committed()
+    finally:
+        await admin.close()

@@ -91,7 +91,11 @@ async def test_customer_to_bot_to_agent_and_back(system: Any, reader: TopicReade
 
             # 5. The agent keeps receiving what the customer writes next, and the bot stays quiet.
             await channel.event(topics.INBOUND, key, inbound("Merci ! Ma commande 4417 n'est pas arrivée."))
-            message = await agent.expect("message", conversation_id=conversation_id)
+            message = await agent.expect(
+                "message",
+                conversation_id=conversation_id,
+                where=lambda m: m["message"]["author_kind"] == "customer",
+            )
             assert message["message"]["text"] == "Merci ! Ma commande 4417 n'est pas arrivée."
 
         # 6. The timeline holds every message exactly once, in order.

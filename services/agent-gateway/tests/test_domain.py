@@ -23,6 +23,7 @@ from relais_agent_gateway.protocol import (
     RejectOffer,
     SetPresence,
 )
+from relais_contracts import topics
 from relais_contracts.agents import OfferCreated, OfferCreatedData, OfferRescinded, OfferRescindedData
 from relais_contracts.conversation import (
     Assigned,
@@ -37,6 +38,7 @@ from relais_contracts.conversation import (
     ReplyPosted,
     TranscriptEntry,
 )
+from relais_contracts.routing import OfferAccepted, OfferRejected, PresenceChanged
 
 pytestmark = pytest.mark.unit
 
@@ -129,31 +131,38 @@ def test_other_events_change_nothing() -> None:
     assert project(Queued(id="e-6", subject="c-1", **ENVELOPE, data=data), assignee="a-1") == InboxUpdate()
 
 
-def test_presence_is_the_token_agent_s() -> None:
+def test_presence_is_the_token_agent_s_on_the_tenant_s_routing_key() -> None:
     command = SetPresence(type="presence", presence="available", capacity={"*": 3})
-    event = presence_changed(ALICE, command, event_id="e-7", time=T0)
-    assert (event.id, event.source, event.tenant, event.time) == ("e-7", SOURCE, "acme", T0)
-    assert (event.data.agent_id, event.data.name, event.data.capacity) == ("a-1", "Alice", {"*": 3})
+    out = presence_changed(ALICE, command, event_id="e-7", time=T0)
+    assert (out.topic, out.key) == (topics.ROUTING, "acme")
+    assert isinstance(out.event, PresenceChanged)
+    assert (out.event.id, out.event.source, out.event.tenant, out.event.time) == ("e-7", SOURCE, "acme", T0)
+    data = out.event.data
+    assert (data.agent_id, data.name, data.capacity) == ("a-1", "Alice", {"*": 3})
 
 
 def test_presence_without_capacity_keeps_the_contract_default() -> None:
-    event = presence_changed(ALICE, SetPresence(type="presence", presence="away"), event_id="e", time=T0)
-    assert event.data.capacity == {"*": 1}
+    out = presence_changed(ALICE, SetPresence(type="presence", presence="away"), event_id="e", time=T0)
+    assert isinstance(out.event, PresenceChanged)
+    assert out.event.data.capacity == {"*": 1}
 
 
 OFFER = OfferRecord("o-1", "acme", "a-1", "c-1")
 
 
 def test_accepting_an_own_offer() -> None:
-    event = offer_answered(ALICE, AcceptOffer(type="accept", offer_id="o-1"), OFFER, event_id="e-8", time=T0)
-    assert event.type == "relais.routing.offer.accepted"
-    assert (event.tenant, event.data.agent_id, event.data.conversation_id) == ("acme", "a-1", "c-1")
+    out = offer_answered(ALICE, AcceptOffer(type="accept", offer_id="o-1"), OFFER, event_id="e-8", time=T0)
+    assert (out.topic, out.key) == (topics.ROUTING, "acme")
+    assert isinstance(out.event, OfferAccepted)
+    assert out.event.tenant == "acme"
+    assert (out.event.data.agent_id, out.event.data.conversation_id) == ("a-1", "c-1")
 
 
 def test_rejecting_carries_the_reason() -> None:
     command = RejectOffer(type="reject", offer_id="o-1", reason="busy")
-    event = offer_answered(ALICE, command, OFFER, event_id="e-9", time=T0)
-    assert (event.type, event.data.reason) == ("relais.routing.offer.rejected", "busy")
+    out = offer_answered(ALICE, command, OFFER, event_id="e-9", time=T0)
+    assert isinstance(out.event, OfferRejected)
+    assert out.event.data.reason == "busy"
 
 
 @pytest.mark.parametrize(
@@ -166,16 +175,18 @@ def test_answering_an_offer_that_is_not_yours(offer: OfferRecord | None) -> None
         offer_answered(ALICE, AcceptOffer(type="accept", offer_id="o-1"), offer, event_id="e", time=T0)
 
 
-def test_reply_in_an_own_conversation() -> None:
+def test_reply_in_an_own_conversation_is_keyed_by_conversation() -> None:
     command = PostReply(type="reply", conversation_id="c-1", text="Hello Bob")
-    event = reply_posted(ALICE, command, "a-1", event_id="e-10", time=T0)
-    assert (event.subject, event.tenant, event.data.message_id, event.data.text) == (
+    out = reply_posted(ALICE, command, "a-1", event_id="e-10", time=T0)
+    assert (out.topic, out.key) == (topics.CONVERSATIONS, "c-1")
+    assert isinstance(out.event, ReplyPosted)
+    assert (out.event.subject, out.event.tenant, out.event.data.message_id, out.event.data.text) == (
         "c-1",
         "acme",
         "e-10",
         "Hello Bob",
     )
-    assert event.data.author == ReplyAuthor(kind="agent", name="Alice", id="a-1")
+    assert out.event.data.author == ReplyAuthor(kind="agent", name="Alice", id="a-1")
 
 
 @pytest.mark.parametrize("assignee", [None, "a-2"])

@@ -3,6 +3,7 @@
 import pytest
 from pydantic import SecretStr, ValidationError
 
+from relais_agent_gateway.__main__ import main
 from relais_agent_gateway.settings import GatewaySettings
 
 pytestmark = pytest.mark.unit
@@ -45,3 +46,19 @@ def test_defaults() -> None:
 def test_dev_login_is_honoured_only_in_dev(env: str, asked: bool, enabled: bool) -> None:
     settings = GatewaySettings(env=env, dev_login=asked, jwt_secret=GOOD_SECRET)  # type: ignore[arg-type]
     assert settings.dev_login_enabled is enabled
+
+
+def test_the_process_refuses_to_start_in_prod_without_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RELAIS_ENV", "prod")
+    monkeypatch.delenv("RELAIS_JWT_SECRET", raising=False)
+    with pytest.raises(SystemExit, match="RELAIS_JWT_SECRET is required in prod"):
+        main()
+
+
+def test_a_refused_secret_is_not_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RELAIS_ENV", "prod")
+    monkeypatch.setenv("RELAIS_JWT_SECRET", "short-but-real")
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert "at least 32 characters" in str(exited.value)
+    assert "short-but-real" not in str(exited.value)

@@ -31,8 +31,8 @@ from relais_agent_gateway.protocol import (
     with_seq,
 )
 from relais_agent_gateway.views import DeskViews
-from relais_contracts import derive_key, now_time, topics
-from relais_platform.kafka import Outgoing, Publisher
+from relais_contracts import Outgoing, derive_key, now_time
+from relais_platform.kafka import Publishes
 
 log = structlog.get_logger(__name__)
 
@@ -43,7 +43,7 @@ CLOSE_INTERNAL_ERROR = 1011
 
 
 class DeskSession:
-    def __init__(self, websocket: WebSocket, agent: Agent, views: DeskViews, publisher: Publisher) -> None:
+    def __init__(self, websocket: WebSocket, agent: Agent, views: DeskViews, publisher: Publishes) -> None:
         self._ws = websocket
         self._agent = agent
         self._views = views
@@ -125,16 +125,13 @@ class DeskSession:
         agent, at = self._agent, now_time()
         match command:
             case SetPresence():
-                event = presence_changed(agent, command, event_id=event_id, time=at)
-                return Outgoing(topics.ROUTING, agent.tenant, event)
+                return presence_changed(agent, command, event_id=event_id, time=at)
             case AcceptOffer() | RejectOffer():
                 offer = await self._views.offer(agent.tenant, command.offer_id)
-                answer = offer_answered(agent, command, offer, event_id=event_id, time=at)
-                return Outgoing(topics.ROUTING, agent.tenant, answer)
+                return offer_answered(agent, command, offer, event_id=event_id, time=at)
             case PostReply():
                 assignee = await self._views.assignee(agent.tenant, command.conversation_id)
-                reply = reply_posted(agent, command, assignee, event_id=event_id, time=at)
-                return Outgoing(topics.CONVERSATIONS, reply.conversation_id, reply)
+                return reply_posted(agent, command, assignee, event_id=event_id, time=at)
 
     async def _send(self, text: str) -> None:
         async with self._sending:

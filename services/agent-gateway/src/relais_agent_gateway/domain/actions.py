@@ -9,6 +9,7 @@ from datetime import datetime
 from relais_agent_gateway.auth import Agent
 from relais_agent_gateway.domain.inbox import OfferRecord
 from relais_agent_gateway.protocol import AcceptOffer, PostReply, RejectOffer, SetPresence
+from relais_contracts import Outgoing, topics
 from relais_contracts.conversation import ReplyAuthor, ReplyData, ReplyPosted
 from relais_contracts.routing import (
     OfferAccepted,
@@ -25,11 +26,13 @@ class NotYours(Exception):
     """The offer or conversation is unknown, another agent's, or another tenant's (indistinguishably)."""
 
 
-def presence_changed(agent: Agent, command: SetPresence, *, event_id: str, time: datetime) -> PresenceChanged:
+def presence_changed(agent: Agent, command: SetPresence, *, event_id: str, time: datetime) -> Outgoing:
     data = PresenceChangedData(agent_id=agent.id, name=agent.name, presence=command.presence)
     if command.capacity is not None:
         data = data.model_copy(update={"capacity": command.capacity})
-    return PresenceChanged(id=event_id, source=SOURCE, time=time, tenant=agent.tenant, data=data)
+    event = PresenceChanged(id=event_id, source=SOURCE, time=time, tenant=agent.tenant, data=data)
+    # The routing topic is keyed by tenant: one router instance owns the tenant's agents and queues.
+    return Outgoing(topics.ROUTING, agent.tenant, event)
 
 
 def offer_answered(
@@ -39,11 +42,11 @@ def offer_answered(
     *,
     event_id: str,
     time: datetime,
-) -> OfferAccepted | OfferRejected:
+) -> Outgoing:
     if offer is None or offer.tenant != agent.tenant or offer.agent_id != agent.id:
         raise NotYours(f"offer {command.offer_id} is not open for you")
     answer = OfferAccepted if isinstance(command, AcceptOffer) else OfferRejected
-    return answer(
+    event = answer(
         id=event_id,
         source=SOURCE,
         time=time,
@@ -55,15 +58,16 @@ def offer_answered(
             reason=command.reason if isinstance(command, RejectOffer) else None,
         ),
     )
+    return Outgoing(topics.ROUTING, agent.tenant, event)
 
 
 def reply_posted(
     agent: Agent, command: PostReply, assignee: str | None, *, event_id: str, time: datetime
-) -> ReplyPosted:
+) -> Outgoing:
     """`assignee` is the agent the conversation is assigned to in the agent's own tenant."""
     if assignee != agent.id:
         raise NotYours(f"conversation {command.conversation_id} is not assigned to you")
-    return ReplyPosted(
+    event = ReplyPosted(
         id=event_id,
         source=SOURCE,
         time=time,
@@ -76,3 +80,4 @@ def reply_posted(
             text=command.text,
         ),
     )
+    return Outgoing(topics.CONVERSATIONS, command.conversation_id, event)
