@@ -18,6 +18,9 @@ CONTENT_TYPE = "application/cloudevents+json"
 _OUTPUT_ID_NAMESPACE = uuid.UUID("6f1c3e4a-52a4-4c11-9a54-0d7c3f1e2b90")
 
 TenantId = str
+# A tenant id as it appears in events, keys, tokens and URLs.
+TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+TENANT_MAX_LENGTH = 64
 
 
 class Payload(BaseModel):
@@ -41,7 +44,7 @@ class CloudEvent(BaseModel):
     time: AwareDatetime
     datacontenttype: Literal["application/json"] = "application/json"
     subject: str | None = Field(default=None, max_length=200)
-    tenant: TenantId = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    tenant: TenantId = Field(min_length=1, max_length=TENANT_MAX_LENGTH, pattern=TENANT_PATTERN)
     correlationid: str | None = Field(default=None, max_length=200)
     causationid: str | None = Field(default=None, max_length=200)
     data: Any

@@ -4,13 +4,28 @@ Libraries that log through the standard `logging` module (aiokafka, uvicorn) are
 """
 
 import logging
+import re
 import sys
 from contextlib import AbstractContextManager
 
 import structlog
-from structlog.typing import Processor
+from structlog.typing import EventDict, Processor
 
 from relais_contracts import CloudEvent
+
+# Credentials that travel in URLs or headers and would otherwise reach the logs: the agent desk's
+# WebSocket carries its token in the query string (browsers cannot set headers there), and uvicorn
+# logs URLs.
+_SECRETS = re.compile(r"((?:token|access_token|password|secret)=|Bearer\s+)[^&\s\"']+", re.IGNORECASE)
+
+
+def redact_secrets(_: object, __: str, event_dict: EventDict) -> EventDict:
+    """Mask credentials in every string of a log line."""
+    for key, value in event_dict.items():
+        if isinstance(value, str) and _SECRETS.search(value):
+            event_dict[key] = _SECRETS.sub(r"\1[redacted]", value)
+    return event_dict
+
 
 _SHARED: list[Processor] = [
     structlog.contextvars.merge_contextvars,
@@ -36,6 +51,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
+            redact_secrets,
             structlog.processors.JSONRenderer(),
         ],
     )

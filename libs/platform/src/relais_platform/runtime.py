@@ -7,7 +7,6 @@ and includes `runtime.ops_router()`. Nothing connects at import time.
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any
 
 import structlog
 import uvicorn
@@ -19,7 +18,7 @@ from relais_platform.consumer import BatchHandler, EventConsumer, PartitionsHook
 from relais_platform.kafka import Publisher, ensure_topics
 from relais_platform.logs import configure_logging
 from relais_platform.redis_client import connect_redis
-from relais_platform.settings import ServiceSettings
+from relais_platform.settings import S, ServiceSettings, load_settings
 
 log = structlog.get_logger(__name__)
 
@@ -128,8 +127,9 @@ class Runtime:
         return router
 
 
-def serve(create_app: Callable[[Any], FastAPI], settings: ServiceSettings, service: str) -> None:
-    """Process entry point: JSON logs, then uvicorn (which turns SIGTERM into a graceful lifespan exit)."""
+def serve(create_app: Callable[[S], FastAPI], settings_type: type[S], service: str) -> None:
+    """Process entry point: settings, JSON logs, then uvicorn (SIGTERM becomes a graceful lifespan exit)."""
+    settings = load_settings(settings_type, service)
     configure_logging(service, settings.log_level)
     uvicorn.run(
         create_app(settings),

@@ -1,9 +1,9 @@
 """Settings common to every service, read from `RELAIS_*` environment variables."""
 
 import socket
-from typing import Literal
+from typing import Literal, TypeVar
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -71,3 +71,21 @@ class ServiceSettings(BaseSettings):
     def key(self, *parts: str) -> str:
         """A Redis key in this deployment's namespace."""
         return ":".join((f"{self.namespace}relais", *parts))
+
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def load_settings(settings_type: type[S], service: str) -> S:
+    """Read the settings from the environment, or stop the process with the reasons on one line.
+
+    Only the reasons: pydantic's own message would echo the values, secrets included.
+    """
+    try:
+        return settings_type()
+    except ValidationError as exc:
+        reasons = "; ".join(
+            f"{'.'.join(map(str, err['loc'])) or 'settings'}: {err['msg']}"
+            for err in exc.errors(include_input=False, include_url=False)
+        )
+        raise SystemExit(f"{service}: invalid settings: {reasons}") from None

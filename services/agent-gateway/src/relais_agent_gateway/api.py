@@ -7,9 +7,10 @@ from fastapi import APIRouter, Depends, WebSocket
 from fastapi.requests import HTTPConnection
 from pydantic import BaseModel, Field
 
-from relais_agent_gateway.auth import TENANT_PATTERN, Agent, CurrentAgent, InvalidToken, Role, Tokens
+from relais_agent_gateway.auth import Agent, CurrentAgent, InvalidToken, Role, Tokens
 from relais_agent_gateway.session import DeskSession
 from relais_agent_gateway.views import DeskViews
+from relais_contracts import TENANT_MAX_LENGTH, TENANT_PATTERN
 from relais_platform.runtime import Runtime
 
 CLOSE_INVALID_TOKEN = 4401
@@ -63,7 +64,7 @@ async def agent_socket(
 
 
 class DevLogin(BaseModel):
-    tenant: str = Field(min_length=1, max_length=64, pattern=TENANT_PATTERN)
+    tenant: str = Field(min_length=1, max_length=TENANT_MAX_LENGTH, pattern=TENANT_PATTERN)
     agent_id: str = Field(min_length=1, max_length=200)
     name: str = Field(min_length=1, max_length=200)
     roles: tuple[Role, ...] = Field(default=("agent",), min_length=1)

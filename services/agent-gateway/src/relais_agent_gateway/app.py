@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from relais_agent_gateway import api
-from relais_agent_gateway.auth import TokenAuthority, redact_tokens_in_server_logs
+from relais_agent_gateway.auth import TokenAuthority
 from relais_agent_gateway.consumers import TOPICS, InboxProjector
 from relais_agent_gateway.settings import GatewaySettings
 from relais_agent_gateway.views import DeskViews
@@ -16,7 +16,6 @@ SERVICE = "agent-gateway"
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:
-    redact_tokens_in_server_logs()
     runtime = Runtime(settings, SERVICE)
     views = DeskViews(runtime.redis, settings)
     # One group name for every replica: each event is projected into Redis once, not once per replica.

@@ -4,8 +4,6 @@ A token names one agent of one tenant; everything a request or a session does is
 never by what a client message says. `TokenAuthority` is the seam where RS256/JWKS will plug in.
 """
 
-import logging
-import re
 import time
 from typing import Annotated, Literal, cast
 
@@ -16,12 +14,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from relais_agent_gateway.settings import GatewaySettings
+from relais_contracts import TENANT_MAX_LENGTH, TENANT_PATTERN
 
 Role = Literal["agent", "supervisor"]
 
 # Same rule as the `tenant` attribute of the CloudEvent envelope: the tenant goes into Redis keys and
 # into every event this gateway publishes, so a token whose tenant the envelope would refuse is refused.
-TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 _ALGORITHM = "HS256"
 _REQUIRED_CLAIMS = ["sub", "tenant", "name", "roles", "exp", "iat"]
@@ -35,7 +33,7 @@ class Agent(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     id: str = Field(min_length=1, max_length=200)
-    tenant: str = Field(min_length=1, max_length=64, pattern=TENANT_PATTERN)
+    tenant: str = Field(min_length=1, max_length=TENANT_MAX_LENGTH, pattern=TENANT_PATTERN)
     name: str = Field(min_length=1, max_length=200)
     roles: tuple[Role, ...] = Field(min_length=1)
     expires_at: int  # unix seconds, from `exp`: a session ends when its token does
@@ -117,23 +115,3 @@ async def current_agent(
 
 
 CurrentAgent = Annotated[Agent, Depends(current_agent)]
-
-
-class TokenRedaction(logging.Filter):
-    """Masks `token=` in log lines: the WebSocket token travels in the URL, and uvicorn logs URLs."""
-
-    _TOKEN = re.compile(r"(token=)[^&\s\"']+")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if "token=" in message:
-            record.msg, record.args = self._TOKEN.sub(r"\1[redacted]", message), None
-        return True
-
-
-def redact_tokens_in_server_logs() -> None:
-    """Idempotent: several apps in one process (tests) add the filter once."""
-    for name in ("uvicorn.error", "uvicorn.access"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, TokenRedaction) for f in logger.filters):
-            logger.addFilter(TokenRedaction())

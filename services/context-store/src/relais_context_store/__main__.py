@@ -6,7 +6,7 @@ from relais_platform.runtime import serve
 
 
 def main() -> None:
-    serve(create_app, ContextStoreSettings(), SERVICE)
+    serve(create_app, ContextStoreSettings, SERVICE)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
 
 from relais_context_store.adapters.views import ConversationViews
+from relais_contracts import TENANT_MAX_LENGTH, TENANT_PATTERN
 
 TENANT_HEADER = "X-Relais-Tenant"
 
@@ -20,8 +21,8 @@ Tenant = Annotated[
     Header(
         alias=TENANT_HEADER,
         min_length=1,
-        max_length=64,
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        max_length=TENANT_MAX_LENGTH,
+        pattern=TENANT_PATTERN,
         description="The caller's tenant; a conversation of another tenant is not found.",
     ),
 ]

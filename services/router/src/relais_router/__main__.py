@@ -6,7 +6,7 @@ from relais_router.settings import RouterSettings
 
 
 def main() -> None:
-    serve(create_app, RouterSettings(), SERVICE)
+    serve(create_app, RouterSettings, SERVICE)
 
 
 if __name__ == "__main__":

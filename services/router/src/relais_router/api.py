@@ -6,6 +6,7 @@ from typing import Annotated, cast
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel
 
+from relais_contracts import TENANT_MAX_LENGTH, TENANT_PATTERN
 from relais_router.adapters.tenant_states import TenantStates
 from relais_router.domain import RouterState
 
@@ -16,7 +17,7 @@ def _states(request: Request) -> TenantStates:
 
 async def _tenant_state(
     states: Annotated[TenantStates, Depends(_states)],
-    tenant: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")],
+    tenant: Annotated[str, Path(min_length=1, max_length=TENANT_MAX_LENGTH, pattern=TENANT_PATTERN)],
 ) -> RouterState:
     return await states.load(tenant)
 
