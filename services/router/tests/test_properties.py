@@ -82,11 +82,20 @@ def check_invariants(before: RouterState, after: RouterState, outputs: list[Outg
         assert after.agents[offer.agent_id].presence == "available"
         assert offer.agent_id not in offer.item.declined_by
 
+    created = [out.event.data for out in outputs if isinstance(out.event, OfferCreated)]
+    assert len({c.conversation_id for c in created}) == len(created), "offered twice in one step"
     for out in outputs:
         if isinstance(out.event, Assigned):
             assert out.event.subject not in before.assignments, "assigned twice"
-        if isinstance(out.event, OfferCreated):
-            assert out.event.data.conversation_id not in {o.conversation_id for o in before.offers.values()}
+    for c in created:
+        # An earlier offer of the same conversation may have just closed (a reject re-offers at once),
+        # but none may still be open beside the new one.
+        still_open = [
+            o
+            for o in before.offers.values()
+            if o.conversation_id == c.conversation_id and o.offer_id in after.offers
+        ]
+        assert not still_open, "offered while an earlier offer is still open"
 
     assert RouterState.model_validate_json(after.model_dump_json()) == after
 
