@@ -1,7 +1,9 @@
 # Relais — the two commands that matter are `make up` and `make test`; see README.md.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+# uv lands in ~/.local/bin with `pip install --user`; make it visible to every recipe.
+export PATH := $(HOME)/.local/bin:$(PATH)
+UV := uv
 LOCAL := deploy/local
 
 .PHONY: help install up down status test test-unit lint format schemas clean
@@ -9,10 +11,8 @@ LOCAL := deploy/local
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(UV):
-	python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
-
-install: $(UV) ## Install what is missing: Python deps (uv), the Kafka jars, redis-server
+install: ## Install what is missing: uv, the Python deps, the Kafka jars, redis-server
+	@command -v uv >/dev/null || python3 -m pip install --quiet uv || python3 -m pip install --quiet --user uv
 	$(UV) sync --frozen --all-packages
 	bash $(LOCAL)/kafka.sh install
 	bash $(LOCAL)/redis.sh install

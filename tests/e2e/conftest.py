@@ -16,5 +16,4 @@ async def system(infra: Infra, tmp_path: Path) -> AsyncIterator[System]:
     try:
         yield system
     finally:
-        for proc in system.services.values():
-            proc.terminate()
+        system.stop()

@@ -5,7 +5,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,24 +24,37 @@ MODULES = {
 class System:
     infra: Infra
     namespace: str
-    services: dict[str, ServiceProcess]
+    log_dir: Path
+    services: dict[str, ServiceProcess] = field(default_factory=dict)
 
     def url(self, service: str) -> str:
         return self.services[service].url
 
+    async def launch(self, name: str, *, wait: bool = True, **env: str) -> ServiceProcess:
+        """Start one service (again), by default waiting until it is ready."""
+        proc = ServiceProcess(
+            MODULES[name],
+            service_env(self.infra, self.namespace, RELAIS_ENV="dev", **env),
+            self.log_dir,
+            name,
+        )
+        self.services[name] = proc.start()
+        if wait:
+            await proc.wait_ready()
+        return proc
+
+    def stop(self) -> None:
+        for proc in self.services.values():
+            proc.terminate()
+
 
 async def start_system(infra: Infra, log_dir: Path, names: list[str], **env: dict[str, str]) -> System:
-    namespace = new_namespace()
-    await create_topics(infra, namespace)
-    services = {
-        name: ServiceProcess(
-            MODULES[name], service_env(infra, namespace, RELAIS_ENV="dev", **env.get(name, {})), log_dir, name
-        ).start()
-        for name in names
-    }
-    for proc in services.values():
-        await proc.wait_ready()
-    return System(infra, namespace, services)
+    """The named services, started through their entry points, in a new namespace."""
+    system = System(infra, new_namespace(), log_dir)
+    await create_topics(infra, system.namespace)
+    for name in names:
+        await system.launch(name, **env.get(name, {}))
+    return system
 
 
 TENANT = "acme"

@@ -1,5 +1,5 @@
 """Effectively once: a service killed with SIGKILL after handling a batch but before committing it,
-then restarted, loses no message and duplicates none in the timeline."""
+then restarted, loses no message and duplicates none; SIGTERM drains and commits."""
 
 from pathlib import Path
 from typing import Any
@@ -10,7 +10,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from relais_contracts import topics
 from relais_contracts.channel import MessageSend
-from relais_platform.testing import Infra, RawPublisher, ServiceProcess, TopicReader, poll
+from relais_contracts.conversation import CustomerMessage, ReplyPosted
+from relais_platform.testing import Infra, RawPublisher, TopicReader, poll
 from tests.e2e.system import TENANT, inbound, start_system
 
 pytestmark = pytest.mark.e2e
@@ -22,14 +23,13 @@ MESSAGES = 30
 async def test_kill_before_commit_loses_nothing_and_duplicates_nothing(
     infra: Infra, tmp_path: Path, victim: str
 ) -> None:
-    # The victim kills itself (SIGKILL) after its second batch: effects written, offsets not committed.
-    faulty = {victim: {"RELAIS_FAULT_KILL_BEFORE_COMMIT": "2", "RELAIS_CONSUMER_BATCH_MAX": "4"}}
-    system = await start_system(infra, tmp_path, ["context-store", "bot"], **faulty)
+    survivor = "bot" if victim == "context-store" else "context-store"
+    system = await start_system(infra, tmp_path, [survivor])
     address = "crash-test"
     key = topics.inbound_key(TENANT, "whatsapp", address)
     try:
         async with (
-            TopicReader(infra, system.namespace, [topics.OUTBOUND]) as reader,
+            TopicReader(infra, system.namespace, [topics.OUTBOUND, topics.CONVERSATIONS]) as reader,
             RawPublisher(infra, system.namespace) as channel,
             httpx.AsyncClient() as http,
         ):
@@ -37,29 +37,34 @@ async def test_kill_before_commit_loses_nothing_and_duplicates_nothing(
                 await channel.event(
                     topics.INBOUND, key, inbound(f"hello {i}", address=address, channel="whatsapp")
                 )
+            if victim == "bot":
+                await poll(
+                    lambda: (
+                        len(reader.events(topics.CONVERSATIONS, lambda e: isinstance(e, CustomerMessage)))
+                        >= MESSAGES
+                    ),
+                    what="every message on the log before the bot starts",
+                )
 
-            killed: ServiceProcess = system.services[victim]
+            # Everything is waiting for the victim, so its second batch is full of work. It kills itself
+            # (SIGKILL) after that batch's effects are written and before its offsets are committed.
+            killed = await system.launch(
+                victim, wait=False, RELAIS_FAULT_KILL_BEFORE_COMMIT="2", RELAIS_CONSUMER_BATCH_MAX="4"
+            )
             await poll(
                 lambda: killed.proc is not None and killed.proc.poll() is not None, what=f"{victim} killed"
             )
             assert killed.proc is not None
             assert killed.proc.returncode == -9
             assert "fault injection" in killed.log_tail(200)
+            await system.launch(victim)
 
-            restarted = ServiceProcess(
-                killed.module, {**killed.env, "RELAIS_FAULT_KILL_BEFORE_COMMIT": "0"}, tmp_path
-            )
-            system.services[victim] = restarted.start()
-            await restarted.wait_ready()
+            def replies() -> list[Any]:
+                return reader.events(
+                    topics.OUTBOUND, lambda e: isinstance(e, MessageSend) and e.data.to.address == address
+                )
 
-            replies = lambda: reader.events(  # noqa: E731
-                topics.OUTBOUND, lambda e: isinstance(e, MessageSend) and e.data.to.address == address
-            )
-            await poll(
-                lambda: len({e.id for e in replies()}) >= MESSAGES,
-                timeout=60,
-                what="a reply to every message",
-            )
+            await poll(lambda: len({e.id for e in replies()}) >= MESSAGES, timeout=60, what="a reply to each")
             conversation_id = replies()[0].subject
 
             async def timeline() -> list[dict[str, Any]] | None:
@@ -77,12 +82,15 @@ async def test_kill_before_commit_loses_nothing_and_duplicates_nothing(
             assert customer == [f"hello {i}" for i in range(MESSAGES)], "each once, in order"
             assert len(entries) == 2 * MESSAGES, "one bot reply per message, no duplicate"
             assert len({e["message_id"] for e in entries}) == 2 * MESSAGES
-            # Every reply answers a distinct customer message.
             answered = [e["in_reply_to"] for e in entries if e["author_kind"] == "bot"]
             assert len(set(answered)) == MESSAGES
+            # The restarted victim re-reads the uncommitted batch and recognises it as applied: the
+            # replies and deliveries it caused are not published again.
+            posted = [e.id for e in reader.events(topics.CONVERSATIONS, lambda e: isinstance(e, ReplyPosted))]
+            assert len(posted) == MESSAGES
+            assert len(replies()) == MESSAGES
     finally:
-        for proc in system.services.values():
-            proc.terminate()
+        system.stop()
 
 
 async def test_sigterm_drains_commits_and_stops_cleanly(infra: Infra, tmp_path: Path) -> None:
@@ -98,9 +106,8 @@ async def test_sigterm_drains_commits_and_stops_cleanly(infra: Infra, tmp_path: 
     try:
 
         async def inbound_committed() -> bool:
-            offsets = await admin.list_consumer_group_offsets(
-                f"{system.namespace}relais-context-store-inbound"
-            )
+            group = f"{system.namespace}relais-context-store-inbound"
+            offsets = await admin.list_consumer_group_offsets(group)
             return sum(m.offset for tp, m in offsets.items() if tp.topic.endswith(topics.INBOUND)) == 5
 
         await poll(inbound_committed, what="the inbound batch committed")

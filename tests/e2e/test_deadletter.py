@@ -66,5 +66,4 @@ async def test_invalid_records_are_dead_lettered_and_the_next_one_is_processed(
                 assert headers["relais.dlq.error"], "a reason a person can read"
             assert b"data.from" in dict(by_reason["schema"].headers)["relais.dlq.error"]
     finally:
-        for proc in system.services.values():
-            proc.terminate()
+        system.stop()
