@@ -103,6 +103,19 @@ class Runtime:
         checks["consumers"] = "ok" if all(c.running for c in self._consumers) else "starting or stopped"
         return checks
 
+    def app(self, title: str) -> FastAPI:
+        """The service's FastAPI app: the runtime runs for the app's lifespan; ops endpoints included."""
+
+        @contextlib.asynccontextmanager
+        async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+            async with self.running():
+                yield
+
+        app = FastAPI(title=title, version="0.1.0", lifespan=lifespan)
+        app.state.runtime = self
+        app.include_router(self.ops_router())
+        return app
+
     def ops_router(self) -> APIRouter:
         router = APIRouter(tags=["ops"])
 

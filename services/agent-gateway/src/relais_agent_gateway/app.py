@@ -1,8 +1,5 @@
 """The agent gateway's composition root: `create_app(settings)` wires Redis views, Kafka and the API."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import FastAPI
 
 from relais_agent_gateway import api
@@ -21,16 +18,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     # One group name for every replica: each event is projected into Redis once, not once per replica.
     runtime.consume("inbox", TOPICS, InboxProjector(views).handle)
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with runtime.running():
-            yield
-
-    app = FastAPI(title="Relais agent gateway", lifespan=lifespan)
-    app.state.runtime = runtime
+    app = runtime.app("Relais agent gateway")
     app.state.views = views
     app.state.tokens = TokenAuthority(settings)
-    app.include_router(runtime.ops_router())
     app.include_router(api.agents)
     if settings.dev_login_enabled:
         app.include_router(api.dev)

@@ -1,8 +1,5 @@
 """Composition root of the bot."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import FastAPI
 
 from relais_bot.adapters.state import BotStates
@@ -22,11 +19,5 @@ def create_app(settings: BotSettings) -> FastAPI:
         ConversationHandler(BotStates(runtime.redis, settings), runtime.publisher),
     )
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with runtime.running():
-            yield
-
-    app = FastAPI(title="Relais bot", version="0.1.0", lifespan=lifespan)
-    app.include_router(runtime.ops_router())
+    app = runtime.app("Relais bot")
     return app

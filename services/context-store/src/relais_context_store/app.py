@@ -1,8 +1,5 @@
 """Composition root of the context store."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import FastAPI
 
 from relais_context_store.adapters.views import ConversationViews
@@ -21,13 +18,7 @@ def create_app(settings: ContextStoreSettings) -> FastAPI:
     runtime.consume("inbound", [topics.INBOUND], InboundHandler(views, runtime.publisher))
     runtime.consume("log", [topics.CONVERSATIONS], ConversationLogHandler(views, runtime.publisher))
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with runtime.running():
-            yield
-
-    app = FastAPI(title="Relais context store", version="0.1.0", lifespan=lifespan)
+    app = runtime.app("Relais context store")
     app.state.views = views
-    app.include_router(runtime.ops_router())
     app.include_router(router)
     return app

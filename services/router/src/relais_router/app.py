@@ -1,8 +1,5 @@
 """Composition root of the router: the routing consumer, the read API and the ops endpoints."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import FastAPI
 
 from relais_contracts import topics
@@ -21,13 +18,7 @@ def create_app(settings: RouterSettings) -> FastAPI:
     handler = RoutingHandler(states, runtime.publisher)
     runtime.consume("routing", [topics.ROUTING], handler, on_revoked=handler.on_revoked)
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with runtime.running():
-            yield
-
-    app = FastAPI(title="Relais router", version="0.1.0", lifespan=lifespan)
+    app = runtime.app("Relais router")
     app.state.tenant_states = states
-    app.include_router(runtime.ops_router())
     app.include_router(api.router)
     return app
