@@ -19,8 +19,10 @@
 # kafka.log (broker output), kafka.pid.
 set -euo pipefail
 
-SCRIPT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)"
-REPO_ROOT="$(cd -- "$SCRIPT_DIR/../.." && pwd -P)"
+NAME=kafka
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
+
 KAFKA_DIR="$SCRIPT_DIR/kafka"
 POM="$KAFKA_DIR/pom.xml"
 LOG4J_CONF="$KAFKA_DIR/log4j2.properties"
@@ -29,11 +31,6 @@ LIBS_DIR="$KAFKA_DIR/libs"
 STAMP_FILE="$KAFKA_DIR/.stamp-libs"
 LOCK_FILE="$KAFKA_DIR/.stamp-lock"
 
-RELAIS_LOCAL_DIR="${RELAIS_LOCAL_DIR:-$REPO_ROOT/.local}"
-case "$RELAIS_LOCAL_DIR" in
-  /*) ;;
-  *) RELAIS_LOCAL_DIR="$PWD/$RELAIS_LOCAL_DIR" ;;
-esac
 KAFKA_PORT="${KAFKA_PORT:-19092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-19093}"
 KAFKA_FRESH="${KAFKA_FRESH:-0}"
@@ -42,44 +39,21 @@ KAFKA_STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-20}"
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx768m}"
 JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 
-STATE_DIR="$RELAIS_LOCAL_DIR/kafka"
 DATA_DIR="$STATE_DIR/data"
 PROPS_FILE="$STATE_DIR/server.properties"
-PID_FILE="$STATE_DIR/kafka.pid"
-LOG_FILE="$STATE_DIR/kafka.log"
 
-POLL_INTERVAL=0.2
-
-log() { printf 'kafka.sh: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+IS_OURS=is_our_broker
+ANSWERS=kafka_answers
+ADDRESS="127.0.0.1:$KAFKA_PORT"
+STOP_TIMEOUT="$KAFKA_STOP_TIMEOUT"
 
 need() {
   command -v "$1" >/dev/null 2>&1 || die "'$1' not found on PATH${2:+ ($2)}"
 }
 
-check_port() {
-  if ! [[ "$2" =~ ^[0-9]+$ ]] || (("$2" < 1 || "$2" > 65535)); then
-    die "$1 must be a TCP port, got '$2'"
-  fi
-}
-
-# Wall-clock time in microseconds (bash 5 EPOCHREALTIME; '.' or ',' separator).
-now_us() { printf '%s\n' "${EPOCHREALTIME//[.,]/}"; }
-# Seconds since $1 (from now_us), one decimal.
-elapsed_since() {
-  local ds=$((($(now_us) - $1) / 100000))
-  printf '%d.%d' $((ds / 10)) $((ds % 10))
-}
-
-# True if something accepts TCP connections on 127.0.0.1:$1.
-port_open() {
-  # shellcheck disable=SC2016 # $0 is expanded by the inner bash
-  timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0"' "$1" 2>/dev/null
-}
-
-# True if a Kafka broker on 127.0.0.1:$1 answers an ApiVersions request.
-# Stronger than a TCP connect: it proves the broker is processing requests
-# (and that what listens on the port is Kafka), not just that it is bound.
+# True if the broker answers an ApiVersions request on KAFKA_PORT. Stronger
+# than a TCP connect: it proves the broker is processing requests (and that
+# what listens on the port is Kafka), not just that it is bound.
 kafka_answers() {
   local hex
   # shellcheck disable=SC2016 # $0 is expanded by the inner bash
@@ -89,34 +63,14 @@ kafka_answers() {
   hex="$(timeout 2 bash -c '
       exec 3<>"/dev/tcp/127.0.0.1/$0" || exit 1
       printf "\x00\x00\x00\x0a\x00\x12\x00\x00\x00\x00\x00\x01\xff\xff" >&3
-      head -c 10 <&3 | od -An -v -tx1' "$1" 2>/dev/null | tr -d ' \n')" || return 1
+      head -c 10 <&3 | od -An -v -tx1' "$KAFKA_PORT" 2>/dev/null | tr -d ' \n')" || return 1
   [[ "${hex:8}" == "000000010000" ]]
 }
 
-# True if process $1 exists and is not a zombie.
-pid_alive() {
-  local stat state
-  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
-  state="${stat##*) }"
-  [[ "${state%% *}" != Z ]]
-}
-
-# Prints the pid from the pid file if that process is our broker and alive.
-running_pid() {
-  local pid
-  [[ -f "$PID_FILE" ]] || return 1
-  pid="$(<"$PID_FILE")"
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  is_our_broker "$pid" || return 1
-  printf '%s\n' "$pid"
-}
-
-# True if $1 is a live java process running kafka.Kafka on our
-# server.properties (guards against pid reuse; a zombie has an empty cmdline).
+# A java process running kafka.Kafka on our server.properties.
 is_our_broker() {
   local cmdline
-  [[ -r "/proc/$1/cmdline" ]] || return 1
-  cmdline="$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null)" || return 1
+  cmdline="$(proc_cmdline "$1")" || return 1
   [[ "$cmdline" == *kafka.Kafka*"$PROPS_FILE"* ]]
 }
 
@@ -201,41 +155,29 @@ format_storage() {
   log "formatted $DATA_DIR (cluster id $cluster_id)"
 }
 
-# Waits until the broker with pid $1 answers on KAFKA_PORT; returns non-zero if
-# it dies or the deadline passes.
+# Waits until the broker (pid $2) answers; returns non-zero if it dies or the
+# deadline passes (then it is stopped).
 wait_ready() {
-  local pid="$1" t0="$2" deadline
-  deadline=$(($(now_us) + KAFKA_START_TIMEOUT * 1000000))
+  local t0="$1" pid="$2" deadline
+  deadline="$(deadline_in "$KAFKA_START_TIMEOUT")"
   while :; do
     if ! pid_alive "$pid"; then
-      log "broker process $pid exited during start-up; last 40 lines of $LOG_FILE:"
-      tail -n 40 "$LOG_FILE" >&2 || true
+      log_tail "broker process $pid exited during start-up"
       rm -f "$PID_FILE"
       return 1
     fi
-    if kafka_answers "$KAFKA_PORT"; then
+    if kafka_answers; then
       log "broker up in $(elapsed_since "$t0")s (pid $pid, log $LOG_FILE)"
       return 0
     fi
-    if (($(now_us) >= deadline)); then
-      log "broker not ready after ${KAFKA_START_TIMEOUT}s; last 40 lines of $LOG_FILE:"
-      tail -n 40 "$LOG_FILE" >&2 || true
+    if passed "$deadline"; then
+      log_tail "broker not ready after ${KAFKA_START_TIMEOUT}s"
       log "stopping the half-started broker (pid $pid)"
       stop_pid "$pid"
       return 1
     fi
     sleep "$POLL_INTERVAL"
   done
-}
-
-# Serialises concurrent start/stop calls for the same state dir. The lock fd
-# (8) must not leak into the server process (it is closed with 8>&- there).
-lock_state_dir() {
-  mkdir -p "$STATE_DIR"
-  if command -v flock >/dev/null 2>&1; then
-    exec 8>"$STATE_DIR/.lock"
-    flock 8
-  fi
 }
 
 cmd_start() {
@@ -246,28 +188,15 @@ cmd_start() {
     if [[ "$KAFKA_FRESH" == 1 ]]; then
       log "KAFKA_FRESH=1 ignored: broker already running (stop it first)"
     fi
-    if kafka_answers "$KAFKA_PORT"; then
-      log "already running (pid $pid)"
-      echo "kafka ready at 127.0.0.1:$KAFKA_PORT"
-      return 0
-    fi
-    log "process $pid is running but not answering yet; waiting"
-    wait_ready "$pid" "$t0" || exit 1
-    echo "kafka ready at 127.0.0.1:$KAFKA_PORT"
+    rejoin "$pid" "$t0"
     return 0
   fi
   rm -f "$PID_FILE"
 
   cmd_install
   need "$JAVA" "install Java 17+"
-  local port
-  for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
-    if port_open "$port"; then
-      die "127.0.0.1:$port is already in use by another process (not started by this script for $STATE_DIR)"
-    fi
-  done
+  refuse_ports_in_use "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"
 
-  mkdir -p "$STATE_DIR"
   render_properties
   if [[ "$KAFKA_FRESH" == 1 ]]; then
     log "KAFKA_FRESH=1: wiping $DATA_DIR"
@@ -276,9 +205,7 @@ cmd_start() {
     format_storage
   fi
 
-  if [[ -f "$LOG_FILE" ]]; then
-    mv -f "$LOG_FILE" "$LOG_FILE.prev"
-  fi
+  rotate_log
   # shellcheck disable=SC2086 # KAFKA_HEAP_OPTS is a list of flags
   setsid nohup "$JAVA" $KAFKA_HEAP_OPTS \
     -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
@@ -289,72 +216,20 @@ cmd_start() {
   printf '%s\n' "$pid" >"$PID_FILE"
   log "starting broker (pid $pid) on 127.0.0.1:$KAFKA_PORT, controller 127.0.0.1:$KAFKA_CONTROLLER_PORT"
 
-  wait_ready "$pid" "$t0" || exit 1
-  echo "kafka ready at 127.0.0.1:$KAFKA_PORT"
-}
-
-# SIGTERM, poll up to KAFKA_STOP_TIMEOUT seconds, then SIGKILL.
-stop_pid() {
-  local pid="$1" deadline
-  kill -TERM "$pid" 2>/dev/null || true
-  deadline=$(($(now_us) + KAFKA_STOP_TIMEOUT * 1000000))
-  while is_our_broker "$pid"; do
-    if (($(now_us) >= deadline)); then
-      log "pid $pid still alive after ${KAFKA_STOP_TIMEOUT}s; sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      while is_our_broker "$pid"; do sleep "$POLL_INTERVAL"; done
-      break
-    fi
-    sleep "$POLL_INTERVAL"
-  done
-  rm -f "$PID_FILE"
-}
-
-cmd_stop() {
-  local pid t0
-  if [[ -d "$STATE_DIR" ]]; then
-    lock_state_dir
-  fi
-  if ! pid="$(running_pid)"; then
-    rm -f "$PID_FILE"
-    log "not running ($STATE_DIR)"
-    return 0
-  fi
-  t0="$(now_us)"
-  stop_pid "$pid"
-  log "stopped (pid $pid) in $(elapsed_since "$t0")s"
-}
-
-# Exit status: 0 running and answering, 1 process alive but not answering,
-# 3 not running.
-cmd_status() {
-  local pid
-  if ! pid="$(running_pid)"; then
-    echo "kafka not running (state $STATE_DIR)"
-    return 3
-  fi
-  if kafka_answers "$KAFKA_PORT"; then
-    echo "kafka running (pid $pid) at 127.0.0.1:$KAFKA_PORT (state $STATE_DIR, log $LOG_FILE)"
-    return 0
-  fi
-  echo "kafka process $pid alive but not answering on 127.0.0.1:$KAFKA_PORT (log $LOG_FILE)"
-  return 1
-}
-
-usage() {
-  sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
+  wait_ready "$t0" "$pid" || exit 1
+  print_ready
 }
 
 main() {
   check_port KAFKA_PORT "$KAFKA_PORT"
   check_port KAFKA_CONTROLLER_PORT "$KAFKA_CONTROLLER_PORT"
-  [[ "$KAFKA_START_TIMEOUT" =~ ^[0-9]+$ ]] || die "KAFKA_START_TIMEOUT must be whole seconds"
-  [[ "$KAFKA_STOP_TIMEOUT" =~ ^[0-9]+$ ]] || die "KAFKA_STOP_TIMEOUT must be whole seconds"
+  check_seconds KAFKA_START_TIMEOUT "$KAFKA_START_TIMEOUT"
+  check_seconds KAFKA_STOP_TIMEOUT "$KAFKA_STOP_TIMEOUT"
   case "${1:-}" in
     install) cmd_install ;;
     start) cmd_start ;;
     stop) cmd_stop ;;
-    status) cmd_status ;;
+    status) cmd_status "not answering on 127.0.0.1:$KAFKA_PORT" ;;
     -h | --help | help) usage ;;
     *)
       usage >&2
