@@ -6,7 +6,7 @@ import pytest
 
 from relais_context_store.domain.resolution import resolve_message
 from relais_context_store.domain.timeline import delivery, view_change
-from relais_contracts.channel import MessageReceived, MessageReceivedData, Party
+from relais_contracts.channel import MessageReceived, MessageReceivedData
 from relais_contracts.conversation import (
     Assigned,
     AssignedData,
@@ -99,7 +99,3 @@ def test_assignment_changes_the_state() -> None:
     change = view_change(assigned)
     assert change.fields["state"] == "assigned"
     assert change.fields["agent_id"] == "agent-7"
-
-
-def test_party_name_is_optional() -> None:
-    assert Party(address="x").name is None
