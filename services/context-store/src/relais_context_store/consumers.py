@@ -33,13 +33,15 @@ class InboundHandler:
         open_now = await self._views.open_conversations(
             (m.tenant, m.data.channel, m.data.from_.address) for m in messages
         )
+        opened: dict[tuple[str, str, str], str] = {}  # only the new ones need indexing
         outgoing: list[Outgoing] = []
         for d in batch:
             event = d.event
             if isinstance(event, MessageReceived):
                 address = (event.tenant, event.data.channel, event.data.from_.address)
                 appended = resolve_message(event, open_now.get(address))
-                open_now[address] = appended[-1].subject
+                if address not in open_now:
+                    open_now[address] = opened[address] = appended[-1].subject
                 outgoing += [Outgoing(topics.CONVERSATIONS, e.subject, e) for e in appended]
             elif isinstance(event, DeliveryUpdated | SessionEnded):
                 with bound_to(event):
@@ -49,7 +51,7 @@ class InboundHandler:
         # The log first, the index second: if we crash in between, the replay finds no index entry,
         # derives the same conversation id and re-publishes the same event ids, which are dropped.
         await self._publisher.publish(outgoing)
-        await self._views.index_addresses(open_now)
+        await self._views.index_addresses(opened)
 
 
 class ConversationLogHandler:
