@@ -42,3 +42,17 @@ class OfferRescinded(AgentEvent):
 
     type: Literal["relais.agent.offer.rescinded"] = "relais.agent.offer.rescinded"
     data: OfferRescindedData
+
+
+class AgentStatusChangedData(Payload):
+    agent_id: str
+    # not-responding: the agent missed too many offers in a row and gets no more until they come back.
+    status: Literal["available", "away", "offline", "not-responding"]
+    reason: str | None = Field(default=None, max_length=200)
+
+
+class AgentStatusChanged(AgentEvent):
+    """The router changed an agent's routing status on its own (e.g. not responding to offers)."""
+
+    type: Literal["relais.agent.status.changed"] = "relais.agent.status.changed"
+    data: AgentStatusChangedData

@@ -31,6 +31,8 @@ class OpenedData(Payload):
     address: str = _ADDRESS
     customer_name: str | None = Field(default=None, max_length=200)
     identity: IdentityHints | None = None
+    # The customer the context store resolved this conversation to (sticky routing, history).
+    customer_id: str | None = Field(default=None, max_length=200)
 
 
 class Opened(ConversationEvent):
@@ -87,6 +89,13 @@ class TranscriptEntry(Payload):
     at: datetime
 
 
+class Entity(Payload):
+    """A fact the bot extracted from the customer's words (an order number, an amount, a date)."""
+
+    kind: str = Field(min_length=1, max_length=64)
+    value: str = Field(max_length=500)
+
+
 class HandoffPacket(Payload):
     """Everything an agent needs so the customer never repeats themselves."""
 
@@ -94,11 +103,19 @@ class HandoffPacket(Payload):
     summary: str = Field(max_length=4000)
     language: str | None = None
     intent: str | None = None
+    confidence: float | None = Field(default=None, ge=0, le=1)
+    # Sentiment of the customer's turns, oldest first, each in [-1, 1].
+    sentiment: tuple[float, ...] = ()
+    sensitivity: tuple[str, ...] = ()
+    entities: tuple[Entity, ...] = ()
+    # What the bot already answered, so the agent does not repeat it.
+    bot_answers: tuple[str, ...] = ()
     channels: tuple[Channel, ...] = ()
     transcript: tuple[TranscriptEntry, ...] = ()
     skills: tuple[str, ...] = ()
     queue: str = Field(default="general", min_length=1, max_length=64)
     priority: int = Field(default=0, ge=0, le=100)
+    customer_id: str | None = Field(default=None, max_length=200)
 
 
 class HandoffRequestedData(Payload):
@@ -148,3 +165,71 @@ class Assigned(ConversationEvent):
 
     type: Literal["relais.conversation.assigned"] = "relais.conversation.assigned"
     data: AssignedData
+
+
+class WaitUpdatedData(Payload):
+    queue: str
+    position: int = Field(ge=1)
+    # Expected seconds until an agent is offered the conversation; None when the router cannot tell.
+    expected_wait_s: int | None = Field(default=None, ge=0)
+
+
+class WaitUpdated(ConversationEvent):
+    """The conversation's place in its queue changed; the bot tells the customer, without flooding."""
+
+    type: Literal["relais.conversation.wait.updated"] = "relais.conversation.wait.updated"
+    data: WaitUpdatedData
+
+
+class TransferredData(Payload):
+    from_agent_id: str | None = None
+    to_queue: str | None = None
+    to_agent_id: str | None = None
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class Transferred(ConversationEvent):
+    """The conversation moved to another queue or agent; it is routed again from there."""
+
+    type: Literal["relais.conversation.transferred"] = "relais.conversation.transferred"
+    data: TransferredData
+
+
+class ReleasedData(Payload):
+    agent_id: str
+    reason: Literal["completed", "transferred", "returned-to-bot", "agent-offline"]
+    disposition: str | None = Field(default=None, max_length=64)
+
+
+class Released(ConversationEvent):
+    """The conversation left its agent (wrap-up, transfer, return to the bot); their capacity is free."""
+
+    type: Literal["relais.conversation.released"] = "relais.conversation.released"
+    data: ReleasedData
+
+
+class DequeuedData(Payload):
+    queue: str
+    # customer-left: the customer abandoned; closed: outside opening hours; max-wait: waited too long
+    # with no overflow left; no-queue: the queue is not configured.
+    reason: Literal["customer-left", "closed", "max-wait", "no-queue"]
+    message: str | None = Field(default=None, max_length=2000)
+
+
+class Dequeued(ConversationEvent):
+    """The router stopped looking for an agent for this conversation, and says why."""
+
+    type: Literal["relais.conversation.dequeued"] = "relais.conversation.dequeued"
+    data: DequeuedData
+
+
+class ReturnedToBotData(Payload):
+    agent_id: str
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class ReturnedToBot(ConversationEvent):
+    """An agent handed the conversation back to the bot, which takes over again."""
+
+    type: Literal["relais.conversation.returned_to_bot"] = "relais.conversation.returned_to_bot"
+    data: ReturnedToBotData

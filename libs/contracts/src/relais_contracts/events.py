@@ -5,22 +5,31 @@ from typing import Annotated, Literal
 
 from pydantic import Field, TypeAdapter, ValidationError
 
-from relais_contracts.agents import OfferCreated, OfferRescinded
+from relais_contracts.agents import AgentStatusChanged, OfferCreated, OfferRescinded
 from relais_contracts.channel import DeliveryUpdated, MessageReceived, MessageSend, SessionEnded
 from relais_contracts.conversation import (
     Assigned,
     CustomerMessage,
+    Dequeued,
     HandoffRequested,
     Offered,
     Opened,
     Queued,
+    Released,
     ReplyPosted,
+    ReturnedToBot,
+    Transferred,
+    WaitUpdated,
 )
 from relais_contracts.envelope import CloudEvent
 from relais_contracts.routing import (
     OfferAccepted,
     OfferRejected,
     PresenceChanged,
+    QueuesConfigured,
+    TimerTick,
+    TransferRequested,
+    WorkCancelled,
     WorkCompleted,
     WorkSubmitted,
 )
@@ -37,13 +46,23 @@ Event = Annotated[
     | Queued
     | Offered
     | Assigned
+    | WaitUpdated
+    | Transferred
+    | Released
+    | Dequeued
+    | ReturnedToBot
     | WorkSubmitted
     | PresenceChanged
     | OfferAccepted
     | OfferRejected
     | WorkCompleted
+    | WorkCancelled
+    | TransferRequested
+    | TimerTick
+    | QueuesConfigured
     | OfferCreated
-    | OfferRescinded,
+    | OfferRescinded
+    | AgentStatusChanged,
     Field(discriminator="type"),
 ]
 
@@ -53,8 +72,10 @@ EVENT_TYPES: dict[str, type[CloudEvent]] = {
     model.model_fields["type"].default: model
     for model in (
         MessageReceived, DeliveryUpdated, SessionEnded, MessageSend, Opened, CustomerMessage,
-        ReplyPosted, HandoffRequested, Queued, Offered, Assigned, WorkSubmitted, PresenceChanged,
-        OfferAccepted, OfferRejected, WorkCompleted, OfferCreated, OfferRescinded,
+        ReplyPosted, HandoffRequested, Queued, Offered, Assigned, WaitUpdated, Transferred, Released,
+        Dequeued, ReturnedToBot, WorkSubmitted, PresenceChanged, OfferAccepted, OfferRejected,
+        WorkCompleted, WorkCancelled, TransferRequested, TimerTick, QueuesConfigured, OfferCreated,
+        OfferRescinded, AgentStatusChanged,
     )
 }  # fmt: skip
 

@@ -1,8 +1,8 @@
 """Events of the routing topic (`relais.routing.v1`, keyed by tenant so one router owns a tenant)."""
 
-from typing import ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from relais_contracts import topics
 from relais_contracts.channel import _CHANNEL, Channel
@@ -20,6 +20,8 @@ class WorkSubmittedData(Payload):
     conversation_id: str = Field(min_length=1, max_length=200)
     channel: Channel = _CHANNEL
     packet: HandoffPacket
+    # Reserve the work for this agent for the queue's sticky window (else the customer's last agent).
+    preferred_agent_id: str | None = Field(default=None, max_length=200)
 
 
 class WorkSubmitted(RoutingEvent):
@@ -35,7 +37,10 @@ class PresenceChangedData(Payload):
     presence: Presence
     # Simultaneous conversations the agent takes, per channel kind ("*" for any other channel).
     capacity: dict[str, int] = Field(default_factory=lambda: {"*": 1})
-    skills: dict[str, int] = Field(default_factory=dict)
+    # Most conversations at once over all channel kinds; None means only the per-kind limits apply.
+    total_capacity: int | None = Field(default=None, ge=1)
+    # Skill name -> proficiency, 1 (novice) to 5 (expert).
+    skills: dict[str, Annotated[int, Field(ge=1, le=5)]] = Field(default_factory=dict)
     languages: tuple[str, ...] = ()
 
 
@@ -74,3 +79,55 @@ class WorkCompleted(RoutingEvent):
 
     type: Literal["relais.routing.work.completed"] = "relais.routing.work.completed"
     data: WorkCompletedData
+
+
+class WorkCancelledData(Payload):
+    conversation_id: str = Field(min_length=1, max_length=200)
+    reason: Literal["customer-left", "closed"] = "customer-left"
+
+
+class WorkCancelled(RoutingEvent):
+    """The customer left (or the conversation closed): stop routing it, free any offer or assignment."""
+
+    type: Literal["relais.routing.work.cancelled"] = "relais.routing.work.cancelled"
+    data: WorkCancelledData
+
+
+class TransferRequestedData(Payload):
+    conversation_id: str = Field(min_length=1, max_length=200)
+    agent_id: str = Field(min_length=1, max_length=200)
+    to_queue: str | None = Field(default=None, min_length=1, max_length=64)
+    to_agent_id: str | None = Field(default=None, min_length=1, max_length=200)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class TransferRequested(RoutingEvent):
+    """An agent transfers their conversation to a queue or to another agent."""
+
+    type: Literal["relais.routing.transfer.requested"] = "relais.routing.transfer.requested"
+    data: TransferRequestedData
+
+
+class TimerTickData(Payload):
+    # The earliest deadline this tick was scheduled for; the core fires every deadline up to `time`.
+    due: AwareDatetime
+
+
+class TimerTick(RoutingEvent):
+    """The router's own clock, written to the routing topic so a replay fires the same timers."""
+
+    type: Literal["relais.routing.timer.tick"] = "relais.routing.timer.tick"
+    data: TimerTickData
+
+
+class QueuesConfiguredData(Payload):
+    # The tenant's routing configuration as loaded from its file (see the router's docs for the shape).
+    config: dict[str, Any]
+    digest: str = Field(min_length=1, max_length=128)
+
+
+class QueuesConfigured(RoutingEvent):
+    """A tenant's queues were (re)configured; carried on the log so a replay routes the same way."""
+
+    type: Literal["relais.routing.queues.configured"] = "relais.routing.queues.configured"
+    data: QueuesConfiguredData
