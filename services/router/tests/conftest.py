@@ -34,11 +34,14 @@ T0 = datetime(2025, 1, 1, 9, 0, tzinfo=UTC)
 class Events:
     """Makes events with increasing ids and times, as they would arrive on the routing topic."""
 
-    def __init__(self, tenant: str = TENANT, prefix: str = "ev") -> None:
+    def __init__(
+        self, tenant: str = TENANT, prefix: str = "ev", start: datetime = T0, step: float = 1.0
+    ) -> None:
         self.tenant = tenant
         self.prefix = prefix
         self.n = 0
-        self.clock = T0
+        self.clock = start
+        self.step = timedelta(seconds=step)
 
     def wait(self, seconds: float) -> None:
         """Let time pass before the next event."""
@@ -46,7 +49,7 @@ class Events:
 
     def _envelope(self) -> dict[str, Any]:
         self.n += 1
-        self.clock += timedelta(seconds=1)
+        self.clock += self.step
         return {"id": f"{self.prefix}-{self.n}", "source": "tests", "time": self.clock, "tenant": self.tenant}
 
     def submit(

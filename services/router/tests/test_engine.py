@@ -140,11 +140,14 @@ def test_higher_priority_goes_first_and_aging_lets_old_work_catch_up(
 
 def test_the_most_proficient_agent_gets_the_offer(router: TenantRouter, events: Events) -> None:
     run(router, [events.configure({"queues": {"billing": {"skills": {"billing": 2}}}})])
-    run(router, [
-        events.presence("novice", skills={"billing": 2}),
-        events.presence("expert", skills={"billing": 5}),
-        events.presence("none", skills={"sales": 5}),
-    ])  # fmt: skip
+    run(
+        router,
+        [
+            events.presence("novice", skills={"billing": 2}),
+            events.presence("expert", skills={"billing": 5}),
+            events.presence("none", skills={"sales": 5}),
+        ],
+    )
     assert offers(run(router, [events.submit("c1", queue="billing")])) == [("c1", "expert")]
     assert offers(run(router, [events.submit("c2", queue="billing")])) == [("c2", "novice")]
     assert offers(run(router, [events.submit("c3", queue="billing")])) == []  # "none" lacks the skill
@@ -171,10 +174,16 @@ def test_language_is_matched_when_the_queue_asks_for_it(router: TenantRouter, ev
 
 def test_capacity_per_channel_kind_and_total(router: TenantRouter, events: Events) -> None:
     run(router, [events.presence("a1", capacity={"chat": 2, "email": 5, "voice": 1}, total=3)])
-    outputs = run(router, [
-        events.submit("chat1"), events.submit("chat2", "sms"), events.submit("chat3", "whatsapp"),
-        events.submit("mail1", "email"), events.submit("mail2", "email"),
-    ])  # fmt: skip
+    outputs = run(
+        router,
+        [
+            events.submit("chat1"),
+            events.submit("chat2", "sms"),
+            events.submit("chat3", "whatsapp"),
+            events.submit("mail1", "email"),
+            events.submit("mail2", "email"),
+        ],
+    )
     assert offers(outputs) == [("chat1", "a1"), ("chat2", "a1"), ("mail1", "a1")]  # total 3 reached
     assert router.agents["a1"].load == {"chat": 2, "email": 1}
 
@@ -244,7 +253,8 @@ def test_an_agent_going_away_hands_back_its_offers(router: TenantRouter, events:
         (topics.AGENTS, "a1", "c1"),
         (topics.AGENTS, "a1", "c2"),
     ]
-    assert router.offers == {} and router.agents["a1"].load == {}
+    assert router.offers == {}
+    assert router.agents["a1"].load == {}
     assert [i.conversation_id for i in router.waiting_in("general")] == ["c1", "c2"]  # kept their place
     assert offers(run(router, [events.presence("a2")])) == [("c1", "a2")]
 
@@ -281,8 +291,9 @@ def test_transfer_to_an_agent_reserves_the_work_for_them(router: TenantRouter, e
     outputs = router.apply(events.transfer("c1", "a1", to_agent="a2"))
     assert offers(outputs) == []  # a3 is free, but the work waits for a2
     assert sorted(offers(run(router, [events.reject(*offer_of(router, "busy"), "busy")]))) == [
-        ("busy", "a3"), ("c1", "a2")
-    ]  # fmt: skip
+        ("busy", "a3"),
+        ("c1", "a2"),
+    ]
 
 
 def test_a_customer_who_leaves_is_dequeued_and_counted(router: TenantRouter, events: Events) -> None:
@@ -293,7 +304,8 @@ def test_a_customer_who_leaves_is_dequeued_and_counted(router: TenantRouter, eve
 
     outputs = router.apply(events.cancel("c1"))  # offered: the offer is taken back
     assert [r.data.reason for r in of_type(outputs, OfferRescinded)] == ["customer left"]
-    assert router.offers == {} and router.agents["a1"].load == {}
+    assert router.offers == {}
+    assert router.agents["a1"].load == {}
     assert list(router.outcomes["general"]) == [False, False]
     assert [f for f in router.facts if f[0] == "abandoned"] == [("abandoned", "general", "customer-left")] * 2
 
@@ -344,12 +356,14 @@ def test_work_is_reserved_for_the_customers_last_agent(router: TenantRouter, eve
     run(router, [events.presence("a1"), events.submit("first", customer_id="cust-1")])
     accept(router, events, "first")
     run(router, [events.complete("first", "a1"), events.submit("busy"), events.presence("a2")])
-    assert router.assignments == {} and offer_of(router, "busy")[1] == "a1"
+    assert router.assignments == {}
+    assert offer_of(router, "busy")[1] == "a1"
 
     assert offers(run(router, [events.submit("again", customer_id="cust-1")])) == []  # a2 free, but reserved
     assert sorted(offers(run(router, [events.reject(*offer_of(router, "busy"), "busy")]))) == [
-        ("again", "a1"), ("busy", "a2")
-    ]  # fmt: skip
+        ("again", "a1"),
+        ("busy", "a2"),
+    ]
 
     run(router, [events.submit("third", customer_id="cust-1")])  # a1 and a2 busy now
     run(router, [events.presence("a3")])
@@ -359,8 +373,12 @@ def test_work_is_reserved_for_the_customers_last_agent(router: TenantRouter, eve
 
 
 def test_closed_queue_tells_the_customer(router: TenantRouter, events: Events) -> None:
-    hours = {"timezone": "Europe/Paris", "weekly": {"mon": ["08:00-12:00"]}, "closed_action": "dequeue",
-             "closed_message": "We open Monday at 8."}  # fmt: skip
+    hours = {
+        "timezone": "Europe/Paris",
+        "weekly": {"mon": ["08:00-12:00"]},
+        "closed_action": "dequeue",
+        "closed_message": "We open Monday at 8.",
+    }
     run(router, [events.configure({"queues": {"general": {"hours": hours}}}), events.presence("a1")])
     outputs = run(router, [events.submit("c1")])  # a Wednesday
     assert [(d.data.reason, d.data.message) for d in of_type(outputs, Dequeued)] == [
@@ -432,12 +450,18 @@ def test_output_ids_are_derived_from_the_input_event(events: Events) -> None:
 
 
 def test_a_snapshot_restores_a_router_that_decides_the_same(router: TenantRouter, events: Events) -> None:
-    run(router, [
-        events.configure({"queues": {"general": {"sticky_window_s": 30, "overflow": [{"after_s": 10, "move_to": "b"}]},
-                                     "b": {}}}),
-        events.presence("a1", capacity={"*": 2}), events.submit("c1", customer_id="x"), events.submit("c2"),
-        events.submit("c3", language="fr"), events.presence("a2", skills={"s": 2}, languages=("fr",)),
-    ])  # fmt: skip
+    general = {"sticky_window_s": 30, "overflow": [{"after_s": 10, "move_to": "b"}]}
+    run(
+        router,
+        [
+            events.configure({"queues": {"general": general, "b": {}}}),
+            events.presence("a1", capacity={"*": 2}),
+            events.submit("c1", customer_id="x"),
+            events.submit("c2"),
+            events.submit("c3", language="fr"),
+            events.presence("a2", skills={"s": 2}, languages=("fr",)),
+        ],
+    )
     restored = loads(dumps({"acme": router}))["acme"]
     assert dumps({"acme": restored}) == dumps({"acme": router})
     events.wait(45)

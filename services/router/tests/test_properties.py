@@ -155,10 +155,10 @@ def check_invariants(router: TenantRouter, assigned_before: set[str], outputs: l
 
     # Work conservation: no waiting item that a free, routable, qualified agent may take.
     for item in router.waiting.values():
-        cls = router._class_for(item)  # noqa: SLF001 - the test checks the index against the truth
+        cls = router._class_for(item)
         for agent in router.agents.values():
             eligible = agent.routable and agent.has_room(item.kind) and cls.qualifies(agent)
-            assert not (eligible and router._may_take(agent.id, item)), (  # noqa: SLF001
+            assert not (eligible and router._may_take(agent.id, item)), (
                 f"{agent.id} is free and eligible while {item.conversation_id} waits"
             )
             assert (agent.id in cls.free) == eligible, "the free-agent index is out of date"
