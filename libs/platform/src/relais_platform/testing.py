@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,16 +80,21 @@ def _container_infra(stack: ExitStack) -> Infra:
     return Infra(kafka.get_bootstrap_server(), f"redis://{host}:{port}/0")
 
 
+def open_infra(repo: Path, stack: ExitStack) -> Infra:
+    """Real Kafka and Redis: the ones named by the environment, else containers, else local processes
+    (stopped when `stack` closes). Tests and benchmarks share it."""
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and os.environ.get("REDIS_URL"):
+        return Infra(os.environ["KAFKA_BOOTSTRAP_SERVERS"], os.environ["REDIS_URL"])
+    if _docker_answers():
+        return _container_infra(stack)
+    return _local_infra(repo, stack)
+
+
 @pytest.fixture(scope="session")
 def infra(request: pytest.FixtureRequest) -> Iterator[Infra]:
     """Real Kafka and Redis for the whole test session."""
     with ExitStack() as stack:
-        if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and os.environ.get("REDIS_URL"):
-            yield Infra(os.environ["KAFKA_BOOTSTRAP_SERVERS"], os.environ["REDIS_URL"])
-        elif _docker_answers():
-            yield _container_infra(stack)
-        else:
-            yield _local_infra(request.config.rootpath, stack)
+        yield open_infra(request.config.rootpath, stack)
 
 
 def new_namespace() -> str:
@@ -231,6 +236,19 @@ class RawPublisher:
     async def event(self, topic: str, key: str, event: CloudEvent | dict[str, Any]) -> None:
         value = event.to_json() if isinstance(event, CloudEvent) else json.dumps(event).encode()
         await self.send(topic, value, key)
+
+    async def events(self, topic: str, key: str, events: Iterable[CloudEvent]) -> None:
+        """Many events under one key, in order, acknowledged together (a burst, a benchmark's load)."""
+        pending = [
+            await self._producer.send(
+                f"{self._namespace}{topic}",
+                value=e.to_json(),
+                key=key.encode(),
+                headers=[("content-type", CONTENT_TYPE.encode())],
+            )
+            for e in events
+        ]
+        await asyncio.gather(*pending)
 
 
 class ServiceProcess:

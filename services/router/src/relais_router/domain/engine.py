@@ -90,6 +90,9 @@ class _Class:
     waiting: SortedList[Entry] = field(default_factory=SortedList)
     agents: set[str] = field(default_factory=set)  # qualified, whatever their presence and load
     free: set[str] = field(default_factory=set)  # qualified, routable, with room for this kind
+    # The free agents best first (a heap of (rank, version, agent)). An agent's entries go stale when
+    # the agent changes and a fresh one is pushed; stale entries are dropped when they surface.
+    ranked: list[tuple[tuple[Any, ...], int, str]] = field(default_factory=list)
 
     def qualifies(self, agent: Agent) -> bool:
         if self.language and agent.languages and self.language not in agent.languages:
@@ -142,6 +145,8 @@ class TenantRouter:
         self._agent_classes: dict[str, set[ClassKey]] = {a: set() for a in self.agents}
         self._offer_of: dict[str, str] = {o.item.conversation_id: o.offer_id for o in self.offers.values()}
         self._reserved: dict[str, set[str]] = {}
+        self._versions: dict[str, int] = {}  # bumped when an agent changes: see _Class.ranked
+        self._eligible: dict[str, int] | None = None  # see eligible_agents
         for item in self.waiting.values():
             self._index(item)
 
@@ -167,6 +172,8 @@ class TenantRouter:
                     self._agent_classes.setdefault(agent.id, set()).add(key)
                     if agent.routable and agent.has_room(cls.kind):
                         cls.free.add(agent.id)
+                        version = self._versions.get(agent.id, 0)
+                        heapq.heappush(cls.ranked, (self._rank(agent, cls), version, agent.id))
         return cls
 
     def _entry(self, item: WorkItem, cls: _Class) -> Entry:
@@ -177,6 +184,8 @@ class TenantRouter:
         cls = self._class_for(item)
         entry = self._entry(item, cls)
         cls.waiting.add(entry)
+        if item.queue not in self._queues:
+            self._eligible = None  # a queue not counted yet
         q = self._queues.setdefault(item.queue, _QueueIndex())
         q.by_priority.add(entry)
         q.by_age.add((item.enqueued_at, item.conversation_id))
@@ -203,10 +212,17 @@ class TenantRouter:
             self._agent_classes[agent.id] = keys
             for key in keys:
                 self._classes[key].agents.add(agent.id)
+        version = self._versions[agent.id] = self._versions.get(agent.id, 0) + 1
         for key in self._agent_classes.get(agent.id, ()):
             cls = self._classes[key]
             if agent.routable and agent.has_room(cls.kind):
                 cls.free.add(agent.id)
+                heapq.heappush(cls.ranked, (self._rank(agent, cls), version, agent.id))
+                if len(cls.ranked) > 4 * len(cls.free) + 64:
+                    cls.ranked = [
+                        (self._rank(self.agents[a], cls), self._versions.get(a, 0), a) for a in cls.free
+                    ]
+                    heapq.heapify(cls.ranked)
             else:
                 cls.free.discard(agent.id)
 
@@ -311,6 +327,7 @@ class TenantRouter:
         agent.total_capacity = d.total_capacity
         agent.skills = dict(sorted(d.skills.items()))
         agent.languages = tuple(sorted({language_of(lang) for lang in d.languages}))
+        self._eligible = None
         self._index_agent(
             agent,
             requalify=(agent.skills, agent.languages) != qualification or agent.id not in self._agent_classes,
@@ -508,6 +525,7 @@ class TenantRouter:
         stop_offering = agent.missed >= self.config.max_missed_offers and not agent.not_responding
         if stop_offering:
             agent.not_responding = True
+            self._eligible = None
             self._emit_to_agent(
                 AgentStatusChanged,
                 agent.id,
@@ -554,10 +572,26 @@ class TenantRouter:
     def _match_item(self, item: WorkItem) -> bool:
         """Offer one waiting item to its best free eligible agent, if there is one."""
         cls = self._class_for(item)
-        candidates = [self.agents[a] for a in cls.free if self._may_take(a, item)]
-        if not candidates:
+        chosen: str | None = None
+        if item.reserved_until > self.clock:
+            preferred = item.preferred_agent
+            chosen = preferred if preferred in cls.free and self._may_take(preferred, item) else None
+        else:
+            declined = []  # free agents who may not take this item: back in the heap afterwards
+            while cls.ranked:
+                _, version, agent_id = cls.ranked[0]
+                if agent_id not in cls.free or version != self._versions.get(agent_id, 0):
+                    heapq.heappop(cls.ranked)
+                elif self._may_take(agent_id, item):
+                    chosen = agent_id
+                    break
+                else:
+                    declined.append(heapq.heappop(cls.ranked))
+            for entry in declined:
+                heapq.heappush(cls.ranked, entry)
+        if chosen is None:
             return False
-        self._offer(item, min(candidates, key=lambda a: self._rank(a, cls)))
+        self._offer(item, self.agents[chosen])
         return True
 
     def _fill(self, agent: Agent) -> None:
@@ -777,13 +811,21 @@ class TenantRouter:
         }
 
     def eligible_agents(self, queue: str) -> int:
-        """Routable agents who meet the queue's own skill minimums (before any overflow)."""
-        skills = self.config.queue(queue).skills
-        return sum(
-            1
-            for a in self.agents.values()
-            if a.routable and all(a.skills.get(s, 0) >= m for s, m in skills.items())
-        )
+        """Routable agents who meet the queue's own skill minimums (before any overflow).
+
+        Counted for every queue in one pass and kept until an agent's presence or the configuration
+        changes: loads do not change it, and the supervisor view asks for it every few seconds.
+        """
+        if self._eligible is None:
+            queues = {name: self.config.queue(name).skills for name in self.queue_names()}
+            counts = dict.fromkeys(queues, 0)
+            for agent in self.agents.values():
+                if agent.routable:
+                    for name, skills in queues.items():
+                        if all(agent.skills.get(s, 0) >= m for s, m in skills.items()):
+                            counts[name] += 1
+            self._eligible = counts
+        return self._eligible.get(queue, 0)
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.clock, UTC)
