@@ -301,7 +301,7 @@ def main() -> None:
     for name, d in core["decisions"].items():
         print(f"  {name:<32} {d['p50_ms']:>8.3f} {d['p99_ms']:>8.3f} {d['mean_ms']:>8.3f}")
     print(
-        f"  assignments per second (complete + accept + submit per assignment): {core['assignments_per_s']:,.0f}"
+        f"  assignments per second (complete, accept, submit): {core['assignments_per_s']:,.0f}"
     )
     if not args.skip_kafka:
         results["kafka"] = kafka = asyncio.run(through_kafka(args.duration))
