@@ -6,10 +6,10 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 UV := uv
 LOCAL := deploy/local
 
-.PHONY: help install up down status test test-unit lint format schemas clean
+.PHONY: help install up down status test test-unit lint format schemas simulate bench-router clean
 
 help: ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 install: ## Install what is missing: uv, the Python deps, the Kafka jars, redis-server
 	@command -v uv >/dev/null || python3 -m pip install --quiet uv || python3 -m pip install --quiet --user uv
@@ -49,6 +49,13 @@ format: ## Apply ruff's fixes and formatting
 
 schemas: ## Regenerate docs/schemas/*.json and docs/asyncapi.yaml from the event models
 	$(UV) run python -m relais_contracts.schema_export docs
+
+simulate: ## Router simulator: Erlang C versus the routing core, single and multi-skill (about a minute)
+	@mkdir -p .local/bench
+	$(UV) run python -m relais_router.simulation .local/bench/simulation.json
+
+bench-router: install ## Router benchmark: 5,000 agents, 50,000 waiting, in process and through Kafka
+	$(UV) run python bench/router.py
 
 clean: down ## Stop everything and remove local state (.local/)
 	rm -rf .local
