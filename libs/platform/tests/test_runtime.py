@@ -88,7 +88,7 @@ async def test_a_record_the_handler_keeps_failing_on_is_dead_lettered_and_the_re
         sent = [message(n) for n in range(6)]
         for raw in sent:
             await publisher.send(topics.INBOUND, raw, key="acme:sms:+331")
-        await poll(lambda: len(set(handled)) == 5, what="the five good records handled")
+        await poll(lambda: len(set(handled)) == 5, timeout=90, what="the five good records handled")
         letter = (await poll(lambda: reader.records, what="a dead letter"))[0]
         headers = dict(letter.headers)
         assert letter.value == sent[3], "the original bytes, untouched"
