@@ -7,4 +7,6 @@ MESSAGES = Counter(
     "Customer messages the bot handled, by outcome: answered, clarified, handed_over, waiting, ignored",
     ["tenant", "language", "outcome"],
 )
-HANDOFFS = Counter("relais_bot_handoffs", "Conversations the bot handed to a person, by reason", ["tenant", "reason"])
+HANDOFFS = Counter(
+    "relais_bot_handoffs", "Conversations the bot handed to a person, by reason", ["tenant", "reason"]
+)

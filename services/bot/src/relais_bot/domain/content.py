@@ -11,7 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 LANGUAGES = ("fr", "en", "es", "de", "it", "pt")
 SENSITIVE_CATEGORIES = ("bereavement", "fraud", "complaint", "health", "vulnerability", "privacy")
 ENTITY_KINDS = ("order_number", "amount", "date", "email", "phone", "account")
-Language = Literal["fr", "en", "es", "de", "it", "pt"]
 MESSAGE_KEYS = (
     "clarify", "reach_person", "handoff", "handoff_sensitive", "handoff_failure", "wait_position",
     "wait_expected", "still_waiting", "dequeued_closed", "dequeued_max_wait", "dequeued_no_queue", "returned",
@@ -101,8 +100,8 @@ class Waiting(_Model):
 
 class Intent(_Model):
     name: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")
-    examples: dict[Language, tuple[str, ...]]
-    answers: dict[Language, str]
+    examples: dict[str, tuple[str, ...]]
+    answers: dict[str, str]
     entities: tuple[str, ...] = ()
     queue: str | None = None
     skills: tuple[str, ...] = ()
@@ -117,6 +116,11 @@ class Intent(_Model):
         unknown = set(self.entities) - set(ENTITY_KINDS)
         if unknown:
             raise ValueError(f"intent {self.name}: unknown entity kinds {sorted(unknown)}")
+        strange = (set(self.examples) | set(self.answers)) - set(LANGUAGES)
+        if strange:
+            raise ValueError(
+                f"intent {self.name}: unsupported languages {sorted(strange)}; supported: {LANGUAGES}"
+            )
         if not any(self.examples.values()):
             raise ValueError(f"intent {self.name}: no example utterances")
         return self
@@ -125,16 +129,19 @@ class Intent(_Model):
 class Content(_Model):
     tenant: str = Field(min_length=1)
     bot_name: str = "Relais"
-    default_language: Language = "en"
-    languages: tuple[Language, ...] = LANGUAGES
+    default_language: str = "en"
+    languages: tuple[str, ...] = LANGUAGES
     classifier: Classifier = Classifier()
     escalation: Escalation = Escalation()
     waiting: Waiting = Waiting()
-    messages: dict[Language, dict[str, str]]
+    messages: dict[str, dict[str, str]]
     intents: tuple[Intent, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _every_language_answered(self) -> "Content":
+        strange = set(self.languages) - set(LANGUAGES)
+        if strange:
+            raise ValueError(f"unsupported languages {sorted(strange)}; supported: {LANGUAGES}")
         for language in self.languages:
             missing = [k for k in MESSAGE_KEYS if k not in self.messages.get(language, {})]
             if missing:
@@ -150,7 +157,7 @@ class Content(_Model):
         return next((i for i in self.intents if i.name == name), None)
 
     def message(self, language: str, key: str) -> str:
-        return self.messages.get(language, self.messages[self.default_language])[key]  # type: ignore[index]
+        return (self.messages.get(language) or self.messages[self.default_language])[key]
 
     def language(self, language: str) -> str:
         """The language the bot answers in: the customer's when the tenant serves it, else the default."""

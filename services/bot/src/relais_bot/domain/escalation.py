@@ -5,13 +5,14 @@ import re
 from dataclasses import dataclass
 
 from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 from relais_bot.domain.content import Cues
 from relais_bot.domain.language import normalise
 
 _TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 _LETTER = re.compile(r"[^\W\d_]")
+_QUELQU_UN = re.compile(r"\bquel ?qu ?'? ?u?n\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +33,9 @@ class Detectors:
         self._person_list = sorted(self._person)
         self._not_person = frozenset(cues.not_person_words)
         person = "(?:" + "|".join(re.escape(w) for w in sorted(self._person, key=len, reverse=True)) + ")"
-        self._human = [re.compile(p.replace("{P}", person)) for p in (*cues.human_request, *extra_human_request)]
+        self._human = [
+            re.compile(p.replace("{P}", person)) for p in (*cues.human_request, *extra_human_request)
+        ]
         self._person_word = re.compile(rf"\b{person}\b")
         self._short_max = cues.short_request_max_words
         self._possessive = re.compile(cues.possessives)
@@ -43,20 +46,21 @@ class Detectors:
 
     def canonical(self, text: str) -> str:
         """Normalised text with misspelt person words spelled right ("conseiler" -> "conseiller")."""
-        return _TOKEN.sub(self._correct, normalise(text))
+        return _TOKEN.sub(self._correct, _QUELQU_UN.sub("quelqu'un", normalise(text)))
 
     def _correct(self, match: "re.Match[str]") -> str:
         token = match.group(0)
         if len(token) < 5 or token in self._person or token in self._not_person:
             return token
         limit = 1 if len(token) < 8 else 2
-        best = process.extractOne(token, self._person_list, scorer=Levenshtein.distance, score_cutoff=limit)
+        best = process.extractOne(token, self._person_list, scorer=OSA.distance, score_cutoff=limit)
         return str(best[0]) if best else token
 
     def human_request(self, canonical: str) -> bool:
         for pattern in self._human:
             for m in pattern.finditer(canonical):
-                if not self._negation.search(canonical[: m.start()]):
+                # "no need for an agent": the negation may sit inside the match ("no necesito un agente").
+                if not self._negation.search(canonical[: m.end()]):
                     return True
         return self._short_request(canonical)
 
@@ -76,9 +80,11 @@ class Detectors:
         return tuple(c for c in categories if c in self._sensitive and self._sensitive[c].search(canonical))
 
     def frustration(self, canonical: str, language: str) -> tuple[bool, int]:
-        """(strong wording, count of failure hints), in the customer's language and in English."""
+        """(strong wording, count of failure hints)."""
+        # Abusive words are rarely ambiguous across languages, and a short message's language is often
+        # a guess: every language's strong cues apply. Milder hints only in the language written (and English).
+        strong = any(p.search(canonical) for p in self._strong.values())
         languages = dict.fromkeys((language, "en"))
-        strong = any(self._strong[lang].search(canonical) for lang in languages if lang in self._strong)
         weak = sum(len(self._weak[lang].findall(canonical)) for lang in languages if lang in self._weak)
         return strong, weak
 

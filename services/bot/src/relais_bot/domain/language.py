@@ -14,7 +14,7 @@ _LINGUA = {
 
 
 def normalise(text: str) -> str:
-    """Lowercase, accents removed, whitespace collapsed: "Parler à  Quelqu’un" -> "parler a quelqu'un"."""
+    """Lowercase, accents removed, whitespace collapsed: "Parler À  Quelqu'un" -> "parler a quelqu'un"."""
     decomposed = unicodedata.normalize("NFKD", text.replace("\u2019", "'").replace("`", "'"))
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(stripped.lower().split())

@@ -119,7 +119,9 @@ class _Route:
 
 
 class Bot:
-    def __init__(self, tenants: Mapping[str, TenantBot], default: TenantBot, sentiment: ScoresSentiment) -> None:
+    def __init__(
+        self, tenants: Mapping[str, TenantBot], default: TenantBot, sentiment: ScoresSentiment
+    ) -> None:
         self._tenants = tenants
         self._default = default
         self._sentiment = sentiment
@@ -253,9 +255,7 @@ class Bot:
                 update={
                     "intent": intent.name, "confidence": round(prediction.confidence, 3),
                     "intent_streak": streak, "turns": state.turns + 1, "low_confidence_streak": 0,
-                    "sensitivity": tuple(
-                        dict.fromkeys((*state.sensitivity, *(("confidential",) if intent.sensitivity != "none" else ())))
-                    ),
+                    "sensitivity": _flags(state.sensitivity, intent.sensitivity),
                 }
             )  # fmt: skip
             queue = _queue_of(content, intent.name)
@@ -265,28 +265,38 @@ class Bot:
                 return self._hand_over(bot, state, event, _route("vip", rules.vip, queue))
             for rule in rules.rules:
                 if intent.name in rule.intents or (state.channel or "") in rule.channels:
-                    route = _Route("tenant-rule", rule.priority, rule.queue or queue[0], rule.skills or queue[1])
+                    route = _Route(
+                        "tenant-rule", rule.priority, rule.queue or queue[0], rule.skills or queue[1]
+                    )
                     return self._hand_over(bot, state, event, route)
             if rules.stuck.enabled and (
                 streak >= rules.stuck.repeated_intent_turns or state.turns > rules.stuck.max_turns
             ):
                 return self._hand_over(bot, state, event, _route("stuck", rules.stuck, queue))
         language = _answer_language(bot, state)
-        text = intent.answers[language]  # type: ignore[index]
+        text = intent.answers[language]
         if not intent.solves:
             text = f"{text} {content.message(language, 'reach_person')}"
         state = state.model_copy(update={"bot_answers": tuple(dict.fromkeys((*state.bot_answers, text)))})
-        return Decision(state, [_reply(event, 0, text, event.data.message_id, bot.content.bot_name)], "answered")
+        return Decision(
+            state, [_reply(event, 0, text, event.data.message_id, bot.content.bot_name)], "answered"
+        )
 
-    def _clarify(self, bot: TenantBot, state: BotState, event: CustomerMessage, *, low_confidence: bool) -> Decision:
+    def _clarify(
+        self, bot: TenantBot, state: BotState, event: CustomerMessage, *, low_confidence: bool
+    ) -> Decision:
         stuck = bot.content.escalation.stuck
         streak = state.low_confidence_streak + 1 if low_confidence else state.low_confidence_streak
         state = state.model_copy(update={"low_confidence_streak": streak, "turns": state.turns + 1})
         if stuck.enabled and streak >= stuck.low_confidence_turns:
-            return self._hand_over(bot, state, event, _route("stuck", stuck, _queue_of(bot.content, state.intent)))
+            return self._hand_over(
+                bot, state, event, _route("stuck", stuck, _queue_of(bot.content, state.intent))
+            )
         language = _answer_language(bot, state)
         text = f"{bot.content.message(language, 'clarify')} {bot.content.message(language, 'reach_person')}"
-        return Decision(state, [_reply(event, 0, text, event.data.message_id, bot.content.bot_name)], "clarified")
+        return Decision(
+            state, [_reply(event, 0, text, event.data.message_id, bot.content.bot_name)], "clarified"
+        )
 
     def _while_waiting(self, bot: TenantBot, state: BotState, event: CustomerMessage) -> Decision:
         """A word now and then so the customer knows they are not forgotten; never one per message."""
@@ -300,7 +310,9 @@ class Bot:
             expected_wait_s=notice.expected_wait_s if notice else None,
         )
         return Decision(
-            state.model_copy(update={"wait_notice": at}), [_reply(event, 0, text, event.data.message_id, bot.content.bot_name)], "waiting"
+            state.model_copy(update={"wait_notice": at}),
+            [_reply(event, 0, text, event.data.message_id, bot.content.bot_name)],
+            "waiting",
         )
 
     # -- handoff ----------------------------------------------------------------------------------
@@ -308,10 +320,17 @@ class Bot:
     def _hand_over(self, bot: TenantBot, state: BotState, event: CustomerMessage, route: _Route) -> Decision:
         cid = state.conversation_id
         language = _answer_language(bot, state)
-        key = {"sensitive": "handoff_sensitive", "bot-failure": "handoff_failure"}.get(route.reason, "handoff")
+        key = {"sensitive": "handoff_sensitive", "bot-failure": "handoff_failure"}.get(
+            route.reason, "handoff"
+        )
         notice_text = bot.content.message(language, key)
         state = state.model_copy(
-            update={"mode": "waiting", "handoff_reason": route.reason, "queue": route.queue, "wait_notice": None}
+            update={
+                "mode": "waiting",
+                "handoff_reason": route.reason,
+                "queue": route.queue,
+                "wait_notice": None,
+            }
         )
         packet = HandoffPacket(
             reason=route.reason,
@@ -402,7 +421,10 @@ class Bot:
             minutes = max(1, round(d.expected_wait_s / 60))
             text = bot.content.message(language, "wait_expected").format(position=d.position, minutes=minutes)
         notice = WaitNotice(at=event.time, position=d.position, expected_wait_s=d.expected_wait_s)
-        return Decision(state.model_copy(update={"wait_notice": notice, "queue": d.queue}), [_reply(event, 0, text, None, bot.content.bot_name)])
+        return Decision(
+            state.model_copy(update={"wait_notice": notice, "queue": d.queue}),
+            [_reply(event, 0, text, None, bot.content.bot_name)],
+        )
 
     def _dequeued(self, bot: TenantBot, state: BotState, event: Dequeued) -> Decision:
         d = event.data
@@ -463,6 +485,10 @@ def _turn_weight(frustration: Frustration, s: Signals) -> int:
     return min(s.failure_hints, 2) + shouting + (s.sentiment <= frustration.negative_turn)
 
 
+def _flags(flags: tuple[str, ...], sensitivity: str) -> tuple[str, ...]:
+    return flags if sensitivity == "none" or sensitivity in flags else (*flags, sensitivity)
+
+
 def _queue_of(content: Content, intent_name: str | None) -> tuple[str, tuple[str, ...]]:
     intent = content.intent(intent_name) if intent_name else None
     if intent is None or intent.small_talk:
@@ -495,7 +521,10 @@ def _reply(event: ConversationEvent, index: int, text: str, in_reply_to: str | N
     reply = ReplyPosted(
         **fields,
         data=ReplyData(
-            message_id=fields["id"], author=ReplyAuthor(kind="bot", name=name), text=text, in_reply_to=in_reply_to
+            message_id=fields["id"],
+            author=ReplyAuthor(kind="bot", name=name),
+            text=text,
+            in_reply_to=in_reply_to,
         ),
     )
     return Outgoing(topics.CONVERSATIONS, event.subject, reply)

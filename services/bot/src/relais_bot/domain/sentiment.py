@@ -10,8 +10,8 @@ import unicodedata
 from pathlib import Path
 from typing import Protocol
 
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer as Vader
-from vaderSentiment_fr.vaderSentiment import SentimentIntensityAnalyzer as VaderFr
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer as Vader  # type: ignore[import-untyped]
+from vaderSentiment_fr.vaderSentiment import SentimentIntensityAnalyzer as VaderFr  # type: ignore[import-untyped]
 
 # vaderSentiment-fr logs every fuzzy lexicon match at INFO; nothing an operator needs.
 logging.getLogger("vaderSentiment_fr.vaderSentiment").setLevel(logging.WARNING)
