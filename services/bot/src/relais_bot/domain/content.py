@@ -170,6 +170,8 @@ class Cues(_Model):
     person_words: tuple[str, ...]
     not_person_words: tuple[str, ...] = ()
     human_request: tuple[str, ...]
+    request_verbs: tuple[str, ...] = ()
+    request_window: int = 5
     short_request_max_words: int = 5
     possessives: str
     negations: str

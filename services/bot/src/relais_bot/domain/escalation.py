@@ -37,6 +37,9 @@ class Detectors:
             re.compile(p.replace("{P}", person)) for p in (*cues.human_request, *extra_human_request)
         ]
         self._person_word = re.compile(rf"\b{person}\b")
+        verbs = "|".join(re.escape(v) for v in cues.request_verbs)
+        # A verb, then up to `request_window` words, then a person word: "connect me with customer service rep".
+        self._near = re.compile(rf"\b(?:{verbs})\b(?:\W+[\w']+){{0,{cues.request_window}}}?\W+{person}\b")
         self._short_max = cues.short_request_max_words
         self._possessive = re.compile(cues.possessives)
         self._negation = re.compile(cues.negations)
@@ -52,9 +55,10 @@ class Detectors:
         token = match.group(0)
         if len(token) < 5 or token in self._person or token in self._not_person:
             return token
-        limit = 1 if len(token) < 8 else 2
+        # Two typos only in long words, and never in the first letter: "personali" is not "personne".
+        limit = 1 if len(token) < 9 else 2
         best = process.extractOne(token, self._person_list, scorer=OSA.distance, score_cutoff=limit)
-        return str(best[0]) if best else token
+        return str(best[0]) if best and best[0][0] == token[0] else token
 
     def human_request(self, canonical: str) -> bool:
         for pattern in self._human:
@@ -62,7 +66,16 @@ class Detectors:
                 # "no need for an agent": the negation may sit inside the match ("no necesito un agente").
                 if not self._negation.search(canonical[: m.end()]):
                     return True
-        return self._short_request(canonical)
+        return self._near_request(canonical) or self._short_request(canonical)
+
+    def _near_request(self, canonical: str) -> bool:
+        for m in self._near.finditer(canonical):
+            person = self._person_word.search(canonical, m.start(), m.end())
+            # The person word nearest the verb decides; "my agent" and "no need for an agent" do not ask.
+            cut = person.start() if person else m.end()
+            if not self._possessive.search(canonical[:cut]) and not self._negation.search(canonical[: m.end()]):
+                return True
+        return False
 
     def _short_request(self, canonical: str) -> bool:
         """ "agent please", "un humain svp": a few words, one of them a person, nobody's and not negated."""
@@ -76,16 +89,16 @@ class Detectors:
                 return True
         return False
 
-    def sensitive(self, canonical: str, categories: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(c for c in categories if c in self._sensitive and self._sensitive[c].search(canonical))
+    def sensitive(self, plain: str, categories: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(c for c in categories if c in self._sensitive and self._sensitive[c].search(plain))
 
-    def frustration(self, canonical: str, language: str) -> tuple[bool, int]:
+    def frustration(self, plain: str, language: str) -> tuple[bool, int]:
         """(strong wording, count of failure hints)."""
         # Abusive words are rarely ambiguous across languages, and a short message's language is often
         # a guess: every language's strong cues apply. Milder hints only in the language written (and English).
-        strong = any(p.search(canonical) for p in self._strong.values())
+        strong = any(p.search(plain) for p in self._strong.values())
         languages = dict.fromkeys((language, "en"))
-        weak = sum(len(self._weak[lang].findall(canonical)) for lang in languages if lang in self._weak)
+        weak = sum(len(self._weak[lang].findall(plain)) for lang in languages if lang in self._weak)
         return strong, weak
 
     @staticmethod

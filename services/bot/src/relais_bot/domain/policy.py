@@ -183,8 +183,7 @@ class Bot:
             channel=d.channel, text=d.text, at=event.time,
         )  # fmt: skip
         language = bot.languages.detect(d.text, d.language, state.language)
-        canonical = bot.detectors.canonical(d.text)
-        signals = self._signals(bot, d.text, canonical, language)
+        signals = self._signals(bot, d.text, language)
         negative = _negative_turn(bot.content, signals)
         state = state.model_copy(
             update={
@@ -215,11 +214,12 @@ class Bot:
             return self._clarify(bot, state, event, low_confidence=True)
         return self._answer(bot, state, event, intent, prediction)
 
-    def _signals(self, bot: TenantBot, text: str, canonical: str, language: str) -> Signals:
-        strong, weak = bot.detectors.frustration(canonical, language)
+    def _signals(self, bot: TenantBot, text: str, language: str) -> Signals:
+        plain = normalise(text)
+        strong, weak = bot.detectors.frustration(plain, language)
         return Signals(
-            human_request=bot.detectors.human_request(canonical),
-            sensitive=bot.detectors.sensitive(canonical, bot.content.escalation.sensitive.categories),
+            human_request=bot.detectors.human_request(bot.detectors.canonical(text)),
+            sensitive=bot.detectors.sensitive(plain, bot.content.escalation.sensitive.categories),
             frustrated=strong,
             failure_hints=weak,
             shouting=bot.detectors.shouting(text),
@@ -455,12 +455,12 @@ def summarise(state: BotState, detectors: Detectors, limit: int = 600) -> str:
     facts = {normalise(e.value) for e in state.entities}
 
     def weight(sentence: str) -> int:
-        canonical = detectors.canonical(sentence)
+        plain = normalise(sentence)
         return (
-            2 * any(f and f in normalise(sentence) for f in facts)
-            + 2 * bool(detectors.sensitive(canonical, SENSITIVE_CATEGORIES))
-            + detectors.frustration(canonical, state.language or "en")[0]
-            + detectors.human_request(canonical)
+            2 * any(f and f in plain for f in facts)
+            + 2 * bool(detectors.sensitive(plain, SENSITIVE_CATEGORIES))
+            + detectors.frustration(plain, state.language or "en")[0]
+            + detectors.human_request(detectors.canonical(sentence))
         )
 
     ranked = sorted(range(len(sentences)), key=lambda i: (-weight(sentences[i]), i))
