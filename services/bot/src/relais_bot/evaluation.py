@@ -40,13 +40,15 @@ def play(bot: Bot, item: dict[str, Any], tenant: str = "demo") -> Result:
             id=f"{item['id']}-{n}", source="eval", time=T0 + timedelta(seconds=30 * n), tenant=tenant,
             subject=item["id"],
             data=CustomerMessageData(
-                message_id=f"{item['id']}-{n}", channel="webchat", address="eval", text=text, external_id=f"{n}"
+                message_id=f"{item['id']}-{n}", channel="webchat", address="eval", text=text,
+                external_id=f"{n}",
             ),
         )  # fmt: skip
         decision = bot.decide(state, message)
         state = decision.state
         reason = reason or decision.reason
-    assert decision is not None and decision.outcome is not None
+    assert decision is not None
+    assert decision.outcome is not None
     guess = bot.tenant(tenant).classifier.classify(item["text"], state.language or "en")
     return Result(item, reason, guess.intent, decision.outcome)
 
@@ -63,7 +65,9 @@ def score(results: list[Result]) -> dict[str, Any]:
             "precision": round(len(hits) / len(flagged), 4) if flagged else None,
             "recall": round(len(hits) / len(expected), 4) if expected else None,
             # Handed over at all, whatever the recorded reason: what the customer experiences.
-            "escalated": round(sum(r.reason is not None for r in expected) / len(expected), 4) if expected else None,
+            "escalated": round(sum(r.reason is not None for r in expected) / len(expected), 4)
+            if expected
+            else None,
         }
     sensitive = [r for r in results if r.item["expect"] == "sensitive"]
     report["sensitive_categories"] = {
@@ -86,11 +90,19 @@ def score(results: list[Result]) -> dict[str, Any]:
     labelled = [r for r in results if r.item.get("intent") and r.item["expect"] is None]
     correct = [r for r in labelled if r.intent == r.item["intent"]]
     answered = [r for r in labelled if r.outcome == "answered" and r.intent == r.item["intent"]]
+    wrong = [r for r in labelled if r.outcome == "answered" and r.intent != r.item["intent"]]
+    clarified = [r for r in labelled if r.outcome == "clarified"]
     report["intents"] = {
         "items": len(labelled),
         "accuracy": round(len(correct) / len(labelled), 4) if labelled else None,
         "answered_right": round(len(answered) / len(labelled), 4) if labelled else None,
-        "errors": [f"{r.item['text']} -> {r.intent} (expected {r.item['intent']})" for r in labelled if r not in correct],
+        "answered_wrong": round(len(wrong) / len(labelled), 4) if labelled else None,
+        "clarified": round(len(clarified) / len(labelled), 4) if labelled else None,
+        "errors": [
+            f"{r.item['text']} -> {r.intent} (expected {r.item['intent']})"
+            for r in labelled
+            if r not in correct
+        ],
     }
     report["missed"] = [
         f"{r.item['text']} -> {r.reason} (expected {r.item['expect']})"
@@ -108,18 +120,33 @@ def evaluate(data: Path = DATA) -> dict[str, Any]:
 
 def _print(report: dict[str, Any]) -> None:
     print(f"{report['items']} utterances\n")
-    print(f"{'escalation reason':<20}{'expected':>9}{'flagged':>9}{'precision':>11}{'recall':>9}{'escalated':>11}")
+    header = ("expected", 9), ("flagged", 9), ("precision", 11), ("recall", 9), ("escalated", 11)
+    print(f"{'escalation reason':<20}" + "".join(f"{name:>{width}}" for name, width in header))
     for reason, r in report["reasons"].items():
         print(
             f"{reason:<20}{r['expected']:>9}{r['flagged']:>9}{_pct(r['precision']):>11}{_pct(r['recall']):>9}"
             f"{_pct(r['escalated']):>11}"
         )
-    print("\nsensitive recall by category: " + ", ".join(f"{k} {_pct(v)}" for k, v in report["sensitive_categories"].items()))
+    print(
+        "\nsensitive recall by category: "
+        + ", ".join(f"{k} {_pct(v)}" for k, v in report["sensitive_categories"].items())
+    )
     calm = report["no_person_needed"]
-    print(f"false escalations (routine, small talk, tricky negatives): {calm['false_escalations']}/{calm['items']} = {_pct(calm['rate'])}")
+    print(
+        "false escalations (routine, small talk, tricky negatives): "
+        f"{calm['false_escalations']}/{calm['items']} = {_pct(calm['rate'])}"
+    )
     intents = report["intents"]
-    print(f"intent accuracy: {_pct(intents['accuracy'])} of {intents['items']}; answered with the right intent: {_pct(intents['answered_right'])}")
-    for title, lines in (("missed escalations", report["missed"]), ("false escalations", calm["examples"]), ("intent errors", intents["errors"])):
+    print(
+        f"intent accuracy: {_pct(intents['accuracy'])} of {intents['items']}; "
+        f"answered with the right intent: {_pct(intents['answered_right'])}, "
+        f"with a wrong one: {_pct(intents['answered_wrong'])}, asked to clarify: {_pct(intents['clarified'])}"
+    )
+    for title, lines in (
+        ("missed escalations", report["missed"]),
+        ("false escalations", calm["examples"]),
+        ("intent errors", intents["errors"]),
+    ):
         if lines:
             print(f"\n{title}:")
             for line in lines:

@@ -38,7 +38,7 @@ class Detectors:
         ]
         self._person_word = re.compile(rf"\b{person}\b")
         verbs = "|".join(re.escape(v) for v in cues.request_verbs)
-        # A verb, then up to `request_window` words, then a person word: "connect me with customer service rep".
+        # A verb, up to `request_window` words, a person word: "connect me with customer service rep".
         self._near = re.compile(rf"\b(?:{verbs})\b(?:\W+[\w']+){{0,{cues.request_window}}}?\W+{person}\b")
         self._short_max = cues.short_request_max_words
         self._possessive = re.compile(cues.possessives)
@@ -73,7 +73,9 @@ class Detectors:
             person = self._person_word.search(canonical, m.start(), m.end())
             # The person word nearest the verb decides; "my agent" and "no need for an agent" do not ask.
             cut = person.start() if person else m.end()
-            if not self._possessive.search(canonical[:cut]) and not self._negation.search(canonical[: m.end()]):
+            if not self._possessive.search(canonical[:cut]) and not self._negation.search(
+                canonical[: m.end()]
+            ):
                 return True
         return False
 
@@ -95,7 +97,7 @@ class Detectors:
     def frustration(self, plain: str, language: str) -> tuple[bool, int]:
         """(strong wording, count of failure hints)."""
         # Abusive words are rarely ambiguous across languages, and a short message's language is often
-        # a guess: every language's strong cues apply. Milder hints only in the language written (and English).
+        # a guess: every language's strong cues apply. Milder hints only in the language (and English).
         strong = any(p.search(plain) for p in self._strong.values())
         languages = dict.fromkeys((language, "en"))
         weak = sum(len(self._weak[lang].findall(plain)) for lang in languages if lang in self._weak)

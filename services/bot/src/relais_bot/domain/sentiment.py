@@ -7,11 +7,18 @@ Everything is bundled in packages: nothing is downloaded at run time.
 
 import logging
 import unicodedata
+import warnings
 from pathlib import Path
 from typing import Protocol
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer as Vader  # type: ignore[import-untyped]
-from vaderSentiment_fr.vaderSentiment import SentimentIntensityAnalyzer as VaderFr  # type: ignore[import-untyped]
+
+with warnings.catch_warnings():
+    # The French package's source has regex escapes Python warns about when it compiles them; harmless.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from vaderSentiment_fr.vaderSentiment import (  # type: ignore[import-untyped]
+        SentimentIntensityAnalyzer as VaderFr,
+    )
 
 # vaderSentiment-fr logs every fuzzy lexicon match at INFO; nothing an operator needs.
 logging.getLogger("vaderSentiment_fr.vaderSentiment").setLevel(logging.WARNING)
