@@ -24,6 +24,15 @@ class ContentError(ValueError):
     """A content file that cannot be used, with the reason."""
 
 
+def _reasons(path: Path, exc: ValidationError) -> ContentError:
+    """One line per problem, naming where it is; never the whole file back."""
+    reasons = "; ".join(
+        f"{'.'.join(map(str, e['loc'])) or 'file'}: {e['msg']}"
+        for e in exc.errors(include_input=False, include_url=False)
+    )
+    return ContentError(f"{path}: {reasons}")
+
+
 def _read(path: Path) -> object:
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -35,7 +44,7 @@ def read_cues(path: Path = BUNDLED / "cues.yaml") -> Cues:
     try:
         return Cues.model_validate(_read(path))
     except ValidationError as exc:
-        raise ContentError(f"{path}: {exc}") from None
+        raise _reasons(path, exc) from None
 
 
 def read_contents(*directories: Path | None) -> dict[str, Content]:
@@ -52,7 +61,7 @@ def read_contents(*directories: Path | None) -> dict[str, Content]:
             try:
                 content = Content.model_validate(_read(path))
             except ValidationError as exc:
-                raise ContentError(f"{path}: {exc}") from None
+                raise _reasons(path, exc) from None
             if content.tenant != path.stem:
                 raise ContentError(f"{path}: declares tenant {content.tenant!r}, expected {path.stem!r}")
             contents[content.tenant] = content
