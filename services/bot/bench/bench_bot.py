@@ -52,7 +52,9 @@ def message(conversation: str, n: int, text: str) -> CustomerMessage:
     mid = f"{conversation}-{n}"
     return CustomerMessage(
         id=mid, source="bench", time=T0 + timedelta(seconds=n), tenant="acme", subject=conversation,
-        data=CustomerMessageData(message_id=mid, channel="webchat", address=conversation, text=text, external_id=mid),
+        data=CustomerMessageData(
+            message_id=mid, channel="webchat", address=conversation, text=text, external_id=mid
+        ),
     )  # fmt: skip
 
 
