@@ -44,7 +44,7 @@ TURNS = (
     "merci beaucoup",
 )
 CORE_CONVERSATIONS = 1000
-KAFKA_CONVERSATIONS = 400
+KAFKA_CONVERSATIONS = 1000
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 

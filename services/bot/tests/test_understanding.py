@@ -3,10 +3,12 @@ set's targets (deterministic: the same models on the same labelled set)."""
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from relais_bot.adapters.content_files import BUNDLED, ContentError, read_contents
 from relais_bot.domain.entities import extract
+from relais_bot.domain.intents import CharNgramClassifier
 from relais_bot.domain.language import normalise
 from relais_bot.domain.policy import Bot
 from relais_bot.evaluation import DATA, evaluate
@@ -90,3 +92,12 @@ def test_the_evaluation_set_meets_its_targets() -> None:
     assert report["no_person_needed"]["rate"] <= 0.02
     assert reasons["sensitive"]["recall"] >= 0.95
     assert reasons["frustration"]["recall"] >= 0.95
+
+
+def test_the_classifiers_direct_arithmetic_is_sklearns(bot: Bot) -> None:
+    classifier = bot.tenant("acme").classifier
+    assert isinstance(classifier, CharNgramClassifier)
+    for text in ["ou est ma commande 123", "blorp", "wann kommt mein paket", "", "??", "merci beaucoup"]:
+        plain = normalise(text)
+        direct = classifier.probabilities(plain, classifier._ngrams(plain))
+        assert np.allclose(direct, classifier.reference_probabilities(plain), atol=1e-9)

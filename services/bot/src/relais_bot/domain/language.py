@@ -1,5 +1,6 @@
 """Which language a customer writes in, and text normalised for matching (no accents, no case)."""
 
+import functools
 import re
 import unicodedata
 from typing import Protocol
@@ -24,6 +25,13 @@ def words(text: str) -> list[str]:
     return _WORD.findall(normalise(text))
 
 
+@functools.cache
+def _detector(languages: tuple[str, ...]) -> LanguageDetector:
+    """One set of models per set of languages: tenants share them (they take memory and a second to load)."""
+    builder = LanguageDetectorBuilder.from_languages(*(_LINGUA[code] for code in languages))
+    return builder.with_preloaded_language_models().build()
+
+
 class DetectsLanguage(Protocol):
     def detect(self, text: str, hint: str | None, previous: str | None) -> str: ...
 
@@ -38,11 +46,7 @@ class LanguageIdentifier:
     def __init__(
         self, languages: tuple[str, ...], known_phrases: dict[str, str], default: str, min_confidence: float
     ) -> None:
-        self._detector: LanguageDetector = (
-            LanguageDetectorBuilder.from_languages(*(_LINGUA[code] for code in languages))
-            .with_preloaded_language_models()
-            .build()
-        )
+        self._detector = _detector(tuple(sorted(languages)))
         self._languages = languages
         self._known = known_phrases
         self._default = default
