@@ -49,7 +49,9 @@ Outcome = Literal["answered", "clarified", "handed_over", "waiting", "ignored"]
 Reason = Literal[
     "customer-request", "sensitive", "frustration", "stuck", "vip", "tenant-rule", "bot-failure"
 ]  # fmt: skip
+# What one conversation's state keeps at most, so a chatty conversation cannot grow it without bound.
 TRANSCRIPT_KEPT = 200
+ENTITIES_KEPT = 50
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
@@ -191,9 +193,11 @@ class Bot:
                 "channel": d.channel,
                 "channels": state.channels if d.channel in state.channels else (*state.channels, d.channel),
                 "language": language,
-                "sentiment": (*state.sentiment, round(signals.sentiment, 3)),
+                "sentiment": (*state.sentiment, round(signals.sentiment, 3))[-TRANSCRIPT_KEPT:],
                 "negative_streak": state.negative_streak + 1 if negative else 0,
-                "entities": tuple(dict.fromkeys((*state.entities, *extract(d.text, language)))),
+                "entities": tuple(dict.fromkeys((*state.entities, *extract(d.text, language))))[
+                    -ENTITIES_KEPT:
+                ],
                 "sensitivity": tuple(dict.fromkeys((*state.sensitivity, *signals.sensitive))),
             }
         )
@@ -277,7 +281,8 @@ class Bot:
         text = intent.answers[language]
         if not intent.solves:
             text = f"{text} {content.message(language, 'reach_person')}"
-        state = state.model_copy(update={"bot_answers": tuple(dict.fromkeys((*state.bot_answers, text)))})
+        answers = tuple(dict.fromkeys((*state.bot_answers, text)))[-20:]
+        state = state.model_copy(update={"bot_answers": answers})
         return Decision(
             state, [_reply(event, 0, text, event.data.message_id, bot.content.bot_name)], "answered"
         )
