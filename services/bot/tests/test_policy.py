@@ -330,7 +330,7 @@ def test_the_packet_carries_what_the_agent_needs(chat: Chat) -> None:
     assert len(packet.bot_answers) == 2
     assert "Mes commandes" in packet.bot_answers[1]
     assert [e.author_kind for e in packet.transcript] == ["customer", "bot", "customer", "bot", "customer"]
-    assert (packet.queue, packet.skills) == ("orders", ("orders",))
+    assert (packet.queue, packet.skills) == ("orders", ())
     assert packet.customer_id == "cust-42"
     assert (work.data.conversation_id, work.data.channel, work.data.preferred_agent_id) == (
         "conv-1",
