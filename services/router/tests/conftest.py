@@ -13,6 +13,14 @@ from relais_contracts.routing import (
     OfferRejected,
     PresenceChanged,
     PresenceChangedData,
+    QueuesConfigured,
+    QueuesConfiguredData,
+    TimerTick,
+    TimerTickData,
+    TransferRequested,
+    TransferRequestedData,
+    WorkCancelled,
+    WorkCancelledData,
     WorkCompleted,
     WorkCompletedData,
     WorkSubmitted,
@@ -26,21 +34,36 @@ T0 = datetime(2025, 1, 1, 9, 0, tzinfo=UTC)
 class Events:
     """Makes events with increasing ids and times, as they would arrive on the routing topic."""
 
-    def __init__(self, tenant: str = TENANT, prefix: str = "ev") -> None:
+    def __init__(
+        self, tenant: str = TENANT, prefix: str = "ev", start: datetime = T0, step: float = 1.0
+    ) -> None:
         self.tenant = tenant
         self.prefix = prefix
         self.n = 0
+        self.clock = start
+        self.step = timedelta(seconds=step)
+
+    def wait(self, seconds: float) -> None:
+        """Let time pass before the next event."""
+        self.clock += timedelta(seconds=seconds)
 
     def _envelope(self) -> dict[str, Any]:
         self.n += 1
-        return {
-            "id": f"{self.prefix}-{self.n}",
-            "source": "tests",
-            "time": T0 + timedelta(seconds=self.n),
-            "tenant": self.tenant,
-        }
+        self.clock += self.step
+        return {"id": f"{self.prefix}-{self.n}", "source": "tests", "time": self.clock, "tenant": self.tenant}
 
-    def submit(self, conversation_id: str, channel: str = "webchat") -> WorkSubmitted:
+    def submit(
+        self,
+        conversation_id: str,
+        channel: str = "webchat",
+        *,
+        queue: str = "general",
+        language: str | None = None,
+        skills: tuple[str, ...] = (),
+        priority: int = 0,
+        customer_id: str | None = None,
+        preferred_agent_id: str | None = None,
+    ) -> WorkSubmitted:
         packet = HandoffPacket(
             reason="asked-for-human",
             summary=f"customer of {conversation_id} wants a human",
@@ -48,14 +71,31 @@ class Events:
             transcript=(
                 TranscriptEntry(message_id="m1", author_kind="customer", text="a human please", at=T0),
             ),
+            queue=queue,
+            language=language,
+            skills=skills,
+            priority=priority,
+            customer_id=customer_id,
         )
         return WorkSubmitted(
             **self._envelope(),
-            data=WorkSubmittedData(conversation_id=conversation_id, channel=channel, packet=packet),
+            data=WorkSubmittedData(
+                conversation_id=conversation_id,
+                channel=channel,
+                packet=packet,
+                preferred_agent_id=preferred_agent_id,
+            ),
         )
 
     def presence(
-        self, agent_id: str, presence: str = "available", capacity: dict[str, int] | None = None
+        self,
+        agent_id: str,
+        presence: str = "available",
+        capacity: dict[str, int] | None = None,
+        *,
+        skills: dict[str, int] | None = None,
+        languages: tuple[str, ...] = (),
+        total: int | None = None,
     ) -> PresenceChanged:
         return PresenceChanged(
             **self._envelope(),
@@ -64,7 +104,33 @@ class Events:
                 name=f"Agent {agent_id}",
                 presence=presence,  # type: ignore[arg-type]
                 capacity=capacity if capacity is not None else {"*": 1},
+                total_capacity=total,
+                skills=skills or {},
+                languages=languages,
             ),
+        )
+
+    def cancel(self, conversation_id: str) -> WorkCancelled:
+        return WorkCancelled(**self._envelope(), data=WorkCancelledData(conversation_id=conversation_id))
+
+    def transfer(
+        self, conversation_id: str, agent_id: str, *, to_queue: str | None = None, to_agent: str | None = None
+    ) -> TransferRequested:
+        return TransferRequested(
+            **self._envelope(),
+            data=TransferRequestedData(
+                conversation_id=conversation_id, agent_id=agent_id, to_queue=to_queue, to_agent_id=to_agent
+            ),
+        )
+
+    def tick(self) -> TimerTick:
+        envelope = self._envelope()
+        return TimerTick(**envelope, data=TimerTickData(due=envelope["time"]))
+
+    def configure(self, config: dict[str, Any], digest: str | None = None) -> QueuesConfigured:
+        return QueuesConfigured(
+            **self._envelope(),
+            data=QueuesConfiguredData(config=config, digest=digest or f"digest-{self.n}"),
         )
 
     def accept(self, offer_id: str, agent_id: str, conversation_id: str) -> OfferAccepted:

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from relais_contracts import Event, topics
-from relais_contracts.agents import OfferCreated, OfferRescinded
-from relais_contracts.conversation import Assigned, Offered, Queued
-from relais_platform.kafka import Outgoing
-from relais_router.domain import SOURCE, RouterState, apply
+from relais_contracts import Event, Outgoing, topics
+from relais_contracts.agents import AgentStatusChanged, OfferCreated, OfferRescinded
+from relais_contracts.conversation import (
+    Assigned,
+    Dequeued,
+    Offered,
+    Queued,
+    Released,
+    Transferred,
+    WaitUpdated,
+)
+from relais_router.domain import SOURCE, TenantRouter
+from relais_router.domain.snapshot import dumps, loads
 
 if TYPE_CHECKING:
     from conftest import Events  # a fixture's type; conftest is not importable at run time
@@ -19,231 +27,444 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.unit
 
 
-def run(events: Iterable[Event], tenant: str = "acme") -> tuple[RouterState, list[Outgoing]]:
-    state = RouterState(tenant=tenant)
+def run(router: TenantRouter, events: Iterable[Event]) -> list[Outgoing]:
     outputs: list[Outgoing] = []
     for event in events:
-        state, out = apply(state, event)
-        outputs.extend(out)
-    return state, outputs
+        outputs.extend(router.apply(event))
+    return outputs
 
 
-def offers_made(outputs: list[Outgoing]) -> list[OfferCreated]:
-    return [o.event for o in outputs if isinstance(o.event, OfferCreated)]
+def offers(outputs: list[Outgoing]) -> list[tuple[str, str]]:
+    """(conversation, agent) of each offer made."""
+    return [(o.event.data.conversation_id, o.key) for o in outputs if isinstance(o.event, OfferCreated)]
 
 
-def test_submitted_work_is_queued_then_offered_to_the_available_agent(events: Events) -> None:
+def of_type(outputs: list[Outgoing], kind: type[Any]) -> list[Any]:
+    return [o.event for o in outputs if isinstance(o.event, kind)]
+
+
+def accept(router: TenantRouter, events: Events, conversation_id: str) -> list[Outgoing]:
+    offer = next(o for o in router.offers.values() if o.item.conversation_id == conversation_id)
+    return router.apply(events.accept(offer.offer_id, offer.agent_id, conversation_id))
+
+
+def offer_of(router: TenantRouter, conversation_id: str) -> tuple[str, str]:
+    offer = next(o for o in router.offers.values() if o.item.conversation_id == conversation_id)
+    return offer.offer_id, offer.agent_id
+
+
+@pytest.fixture
+def router() -> TenantRouter:
+    return TenantRouter("acme")
+
+
+# --- the basic cycle ------------------------------------------------------------------------------
+
+
+def test_work_is_queued_then_offered_to_the_available_agent(router: TenantRouter, events: Events) -> None:
+    run(router, [events.presence("a1")])
     submit = events.submit("c1")
-    state, _ = run([events.presence("a1")])
-    state, outputs = apply(state, submit)
+    outputs = router.apply(submit)
 
     assert [type(o.event) for o in outputs] == [Queued, OfferCreated, Offered]
     queued, created, offered = outputs
     assert (queued.topic, queued.key, queued.event.subject) == (topics.CONVERSATIONS, "c1", "c1")
-    assert isinstance(queued.event, Queued)
     assert queued.event.data.position == 1
     assert queued.event.data.enqueued_at == submit.time
-    assert (created.topic, created.key) == (topics.AGENTS, "a1")
-    assert isinstance(created.event, OfferCreated)
+    assert (created.topic, created.key, created.event.subject) == (topics.AGENTS, "a1", "c1")
     assert created.event.data.packet == submit.data.packet  # the agent sees the transcript
-    assert created.event.data.channel == "webchat"
-    assert isinstance(offered.event, Offered)
+    assert (created.event.data.expires_at - submit.time).total_seconds() == 30
     assert offered.event.data.offer_id == created.event.data.offer_id
-    assert [o.event.source for o in outputs] == [SOURCE] * 3
-    assert [o.event.causationid for o in outputs] == [submit.id] * 3
-    assert state.queue == ()
-    assert state.agents["a1"].load == {"webchat": 1}
+    assert {o.event.source for o in outputs} == {SOURCE}
+    assert {o.event.causationid for o in outputs} == {submit.id}
+    assert router.agents["a1"].load == {"chat": 1}
 
 
-def test_work_waits_in_arrival_order_when_nobody_is_available(events: Events) -> None:
-    state, outputs = run([events.submit("c1"), events.submit("c2"), events.submit("c1")])
-    assert [o.event.data.position for o in outputs if isinstance(o.event, Queued)] == [1, 2]
-    assert [i.conversation_id for i in state.queue] == ["c1", "c2"]
-
-    state, outputs = apply(state, events.presence("a1"))
-    assert [o.data.conversation_id for o in offers_made(outputs)] == ["c1"]  # the oldest first
-    assert [i.conversation_id for i in state.queue] == ["c2"]
-
-
-def test_a_conversation_already_held_is_not_submitted_again(events: Events) -> None:
-    state, _ = run([events.presence("a1"), events.submit("c1")])
-    assert apply(state, events.submit("c1")) == (state, [])
-
-
-def test_an_item_is_never_offered_to_two_agents(events: Events) -> None:
-    state, outputs = run([events.submit("c1"), events.presence("a1"), events.presence("a2")])
-    assert len(offers_made(outputs)) == 1
-    assert len(state.offers) == 1
-
-
-def test_accept_assigns_once(events: Events) -> None:
-    state, outputs = run([events.presence("a1"), events.submit("c1")])
-    offer = offers_made(outputs)[0].data
-
-    accept = events.accept(offer.offer_id, "a1", "c1")
-    state, outputs = apply(state, accept)
-    assert len(outputs) == 1
-    assigned = outputs[0].event
-    assert isinstance(assigned, Assigned)
-    assert (assigned.subject, assigned.data.agent_id, assigned.data.offer_id) == ("c1", "a1", offer.offer_id)
-    assert assigned.data.agent_name == "Agent a1"
-    assert state.assignments["c1"].agent_id == "a1"
-    assert state.offers == {}
-    assert state.agents["a1"].load == {"webchat": 1}  # the offered slot is now the assigned one
-    assert state.agents["a1"].last_assigned_at == accept.time
-
-    again, outputs = apply(state, events.accept(offer.offer_id, "a1", "c1"))
-    assert outputs == []
-    assert again == state
-
-
-def test_accepts_of_unknown_or_other_agents_offers_are_ignored(events: Events) -> None:
-    state, outputs = run([events.presence("a1"), events.presence("a2"), events.submit("c1")])
-    offer = offers_made(outputs)[0].data
-    other = "a2" if offer.agent_id == "a1" else "a1"
-    for event in (
-        events.accept(offer.offer_id, other, "c1"),
-        events.accept("no-such-offer", offer.agent_id, "c1"),
-        events.accept(offer.offer_id, offer.agent_id, "another-conversation"),
-        events.reject(offer.offer_id, other, "c1"),
+def test_accept_assigns_once_and_stale_answers_change_nothing(router: TenantRouter, events: Events) -> None:
+    run(router, [events.presence("a1"), events.presence("a2"), events.submit("c1")])
+    offer_id, agent = offer_of(router, "c1")
+    other = "a2" if agent == "a1" else "a1"
+    for stale in (
+        events.accept(offer_id, other, "c1"),
+        events.accept("no-such-offer", agent, "c1"),
+        events.accept(offer_id, agent, "another-conversation"),
+        events.reject(offer_id, other, "c1"),
     ):
-        assert apply(state, event) == (state, [])
+        assert router.apply(stale) == []
+
+    outputs = router.apply(events.accept(offer_id, agent, "c1"))
+    assert [type(o.event) for o in outputs] == [Assigned]
+    assert outputs[0].event.data.agent_name == f"Agent {agent}"
+    assert router.assignments["c1"].agent_id == agent
+    assert router.apply(events.accept(offer_id, agent, "c1")) == []
 
 
-def test_reject_offers_the_item_to_another_agent(events: Events) -> None:
-    state, outputs = run([events.presence("a1"), events.presence("a2"), events.submit("c1")])
-    first = offers_made(outputs)[0].data
-    state, outputs = apply(state, events.reject(first.offer_id, first.agent_id, "c1"))
-
-    assert [type(o.event) for o in outputs] == [Queued, OfferCreated, Offered]
-    second = offers_made(outputs)[0].data
-    assert second.agent_id != first.agent_id
-    assert second.offer_id != first.offer_id
-    assert state.agents[first.agent_id].load == {}
-    assert list(state.offers) == [second.offer_id]
+def test_a_conversation_already_routed_is_not_submitted_again(router: TenantRouter, events: Events) -> None:
+    run(router, [events.submit("c1"), events.presence("a1")])
+    assert router.apply(events.submit("c1")) == []
+    accept(router, events, "c1")
+    assert router.apply(events.submit("c1")) == []
 
 
-def test_rejected_by_everyone_the_item_waits_at_the_front(events: Events) -> None:
-    state, outputs = run([events.submit("c0"), events.presence("a1"), events.submit("c1")])
-    offer = offers_made(outputs)[0].data
-    assert offer.conversation_id == "c0"
-    state, outputs = apply(state, events.reject(offer.offer_id, "a1", "c0"))
-
-    # a1 declined c0, so the next item goes to a1 and c0 waits, still first in line.
-    assert [o.data.conversation_id for o in offers_made(outputs)] == ["c1"]
-    assert [i.conversation_id for i in state.queue] == ["c0"]
-    assert state.queue[0].declined_by == ("a1",)
+def test_an_item_is_never_offered_to_two_agents(router: TenantRouter, events: Events) -> None:
+    outputs = run(router, [events.submit("c1"), events.presence("a1"), events.presence("a2")])
+    assert offers(outputs) == [("c1", "a1")]
 
 
-def test_an_agent_going_away_hands_back_its_offers(events: Events) -> None:
-    state, outputs = run([events.presence("a1", capacity={"*": 2}), events.submit("c1"), events.submit("c2")])
-    assert len(state.offers) == 2
-    state, outputs = apply(state, events.presence("a1", "away"))
+def test_a_redelivered_event_is_applied_once(router: TenantRouter, events: Events) -> None:
+    submit = events.submit("c1")
+    run(router, [events.presence("a1", capacity={"*": 2}), submit])
+    assert router.apply(submit) == []
 
+
+def test_events_of_another_tenant_are_refused(events: Events) -> None:
+    with pytest.raises(ValueError, match="tenant"):
+        TenantRouter("other").apply(events.submit("c1"))
+
+
+# --- priority and the choice of agent ---------------------------------------------------------------
+
+
+def test_higher_priority_goes_first_and_aging_lets_old_work_catch_up(
+    router: TenantRouter, events: Events
+) -> None:
+    run(router, [events.configure({"queues": {"general": {"aging_per_minute": 1}}})])
+    run(router, [events.submit("old"), events.submit("vip", priority=5)])
+    assert [i.conversation_id for i in router.waiting_in("general")] == ["vip", "old"]
+
+    events.wait(10 * 60)  # "old" has gained 10 points of aging: it now goes before fresh priority-5 work
+    run(router, [events.submit("new-vip", priority=5)])
+    assert [i.conversation_id for i in router.waiting_in("general")] == ["vip", "old", "new-vip"]
+    assert offers(run(router, [events.presence("a1", capacity={"*": 2})])) == [("vip", "a1"), ("old", "a1")]
+
+
+def test_the_most_proficient_agent_gets_the_offer(router: TenantRouter, events: Events) -> None:
+    run(router, [events.configure({"queues": {"billing": {"skills": {"billing": 2}}}})])
+    run(
+        router,
+        [
+            events.presence("novice", skills={"billing": 2}),
+            events.presence("expert", skills={"billing": 5}),
+            events.presence("none", skills={"sales": 5}),
+        ],
+    )
+    assert offers(run(router, [events.submit("c1", queue="billing")])) == [("c1", "expert")]
+    assert offers(run(router, [events.submit("c2", queue="billing")])) == [("c2", "novice")]
+    assert offers(run(router, [events.submit("c3", queue="billing")])) == []  # "none" lacks the skill
+
+
+def test_longest_idle_then_lowest_occupancy_break_ties(router: TenantRouter, events: Events) -> None:
+    run(router, [events.presence("a2", capacity={"*": 3}), events.presence("a1", capacity={"*": 3})])
+    assert offers(run(router, [events.submit("c1")])) == [("c1", "a1")]  # never offered: the id decides
+    assert offers(run(router, [events.submit("c2")])) == [("c2", "a2")]  # a1 worked more recently
+
+
+def test_the_agent_order_is_configurable(router: TenantRouter, events: Events) -> None:
+    run(router, [events.configure({"agent_order": ["occupancy", "idle"]})])
+    run(router, [events.presence("a1", capacity={"*": 4}), events.presence("a2", capacity={"*": 2})])
+    run(router, [events.submit("c1"), events.submit("c2")])  # one each: a1 at 1/4, a2 at 1/2
+    assert offers(run(router, [events.submit("c3")])) == [("c3", "a1")]
+
+
+def test_language_is_matched_when_the_queue_asks_for_it(router: TenantRouter, events: Events) -> None:
+    run(router, [events.presence("en", languages=("en",)), events.presence("fr", languages=("fr-FR",))])
+    assert offers(run(router, [events.submit("c1", language="FR")])) == [("c1", "fr")]
+    assert offers(run(router, [events.submit("c2", language="de")])) == []
+
+
+def test_capacity_per_channel_kind_and_total(router: TenantRouter, events: Events) -> None:
+    run(router, [events.presence("a1", capacity={"chat": 2, "email": 5, "voice": 1}, total=3)])
+    outputs = run(
+        router,
+        [
+            events.submit("chat1"),
+            events.submit("chat2", "sms"),
+            events.submit("chat3", "whatsapp"),
+            events.submit("mail1", "email"),
+            events.submit("mail2", "email"),
+        ],
+    )
+    assert offers(outputs) == [("chat1", "a1"), ("chat2", "a1"), ("mail1", "a1")]  # total 3 reached
+    assert router.agents["a1"].load == {"chat": 2, "email": 1}
+
+
+def test_an_agent_without_capacity_for_a_kind_gets_none_of_it(router: TenantRouter, events: Events) -> None:
+    run(router, [events.presence("a1", capacity={"voice": 1})])
+    assert offers(run(router, [events.submit("c1", "webchat")])) == []
+
+
+# --- offers: reject, timeout, not responding, away ------------------------------------------------
+
+
+def test_reject_re_offers_to_the_next_agent(router: TenantRouter, events: Events) -> None:
+    run(router, [events.presence("a1"), events.presence("a2"), events.submit("c1")])
+    offer_id, first = offer_of(router, "c1")
+    outputs = router.apply(events.reject(offer_id, first, "c1"))
+    assert [type(o.event) for o in outputs] == [OfferCreated, Offered]  # re-offered at once
+    assert offers(outputs) == [("c1", "a2")]
+    assert router.agents[first].load == {}
+
+
+def test_a_declined_item_is_not_offered_back_until_the_cooldown_ends(
+    router: TenantRouter, events: Events
+) -> None:
+    run(router, [events.configure({"decline_cooldown_s": 60}), events.presence("a1"), events.submit("c1")])
+    offer_id, _ = offer_of(router, "c1")
+    assert offers(router.apply(events.reject(offer_id, "a1", "c1"))) == []
+    assert offers(run(router, [events.submit("c2")])) == [("c2", "a1")]  # other work is fine
+    run(router, [events.complete("c2", "a1")])  # not assigned: nothing happens
+    accept(router, events, "c2")
+    run(router, [events.complete("c2", "a1")])
+    assert "c1" in router.waiting
+    events.wait(60)
+    assert offers(run(router, [events.tick()])) == [("c1", "a1")]
+
+
+def test_an_offer_times_out_and_goes_to_the_next_agent(router: TenantRouter, events: Events) -> None:
+    run(router, [events.configure({"offer_timeout_s": 20}), events.presence("a1"), events.submit("c1")])
+    run(router, [events.presence("a2")])
+    events.wait(20)
+    outputs = run(router, [events.tick()])
+    rescinded = of_type(outputs, OfferRescinded)
+    assert [(r.data.agent_id, r.data.reason) for r in rescinded] == [("a1", "timeout")]
+    assert offers(outputs) == [("c1", "a2")]
+
+
+def test_too_many_missed_offers_make_an_agent_not_responding(router: TenantRouter, events: Events) -> None:
+    run(router, [events.configure({"max_missed_offers": 2, "offer_timeout_s": 10, "decline_cooldown_s": 0})])
+    run(router, [events.presence("a1"), events.submit("c1")])
+    events.wait(10)
+    assert offers(run(router, [events.tick()])) == [("c1", "a1")]  # nobody else: back to a1
+    events.wait(10)
+    outputs = run(router, [events.tick()])
+    status = of_type(outputs, AgentStatusChanged)
+    assert [(s.data.agent_id, s.data.status) for s in status] == [("a1", "not-responding")]
+    assert offers(outputs) == []
+    assert router.agents["a1"].state == "not-responding"
+    assert "c1" in router.waiting
+    assert offers(run(router, [events.presence("a1")])) == [("c1", "a1")]  # back: routable again
+
+
+def test_an_agent_going_away_hands_back_its_offers(router: TenantRouter, events: Events) -> None:
+    run(router, [events.presence("a1", capacity={"*": 2}), events.submit("c1"), events.submit("c2")])
+    outputs = router.apply(events.presence("a1", "away"))
     rescinded = [o for o in outputs if isinstance(o.event, OfferRescinded)]
     assert [(o.topic, o.key, o.event.data.conversation_id) for o in rescinded] == [
         (topics.AGENTS, "a1", "c1"),
         (topics.AGENTS, "a1", "c2"),
     ]
-    assert state.offers == {}
-    assert state.agents["a1"].load == {}
-    assert [i.conversation_id for i in state.queue] == ["c1", "c2"]
-
-    state, outputs = apply(state, events.presence("a2"))
-    assert [o.data.conversation_id for o in offers_made(outputs)] == ["c1"]
+    assert router.offers == {}
+    assert router.agents["a1"].load == {}
+    assert [i.conversation_id for i in router.waiting_in("general")] == ["c1", "c2"]  # kept their place
+    assert offers(run(router, [events.presence("a2")])) == [("c1", "a2")]
 
 
-def test_rescinded_items_go_before_work_that_arrived_later(events: Events) -> None:
-    state, _ = run([events.presence("a1"), events.submit("c1"), events.submit("c2")])
-    state, _ = apply(state, events.presence("a1", "offline"))
-    assert [i.conversation_id for i in state.queue] == ["c1", "c2"]
+# --- completion, transfer, cancel -------------------------------------------------------------------
 
 
-def test_capacity_is_respected_per_channel(events: Events) -> None:
-    state, outputs = run(
+def test_completion_frees_capacity_for_the_next_item(router: TenantRouter, events: Events) -> None:
+    run(router, [events.presence("a1"), events.submit("c1"), events.submit("c2")])
+    accept(router, events, "c1")
+    assert router.apply(events.complete("c1", "a2")) == []  # not a2's conversation
+    outputs = router.apply(events.complete("c1", "a1"))
+    released = of_type(outputs, Released)
+    assert [(r.subject, r.data.reason) for r in released] == [("c1", "completed")]
+    assert offers(outputs) == [("c2", "a1")]
+
+
+def test_transfer_to_a_queue_routes_the_work_again(router: TenantRouter, events: Events) -> None:
+    run(router, [events.configure({"queues": {"billing": {"skills": {"billing": 1}}}})])
+    run(router, [events.presence("a1"), events.presence("b1", skills={"billing": 3}), events.submit("c1")])
+    accept(router, events, "c1")
+    agent = router.assignments["c1"].agent_id
+    outputs = router.apply(events.transfer("c1", agent, to_queue="billing"))
+    assert [type(o.event) for o in outputs][:3] == [Transferred, Released, Queued]
+    assert router.assignments == {}
+    assert offers(outputs) == [("c1", "b1")]
+
+
+def test_transfer_to_an_agent_reserves_the_work_for_them(router: TenantRouter, events: Events) -> None:
+    run(router, [events.configure({"transfer_reserve_s": 60})])
+    run(router, [events.presence("a1"), events.presence("a2"), events.presence("a3"), events.submit("c1")])
+    accept(router, events, "c1")
+    run(router, [events.submit("busy")])  # keeps a2 busy
+    outputs = router.apply(events.transfer("c1", "a1", to_agent="a2"))
+    assert offers(outputs) == []  # a3 is free, but the work waits for a2
+    assert sorted(offers(run(router, [events.reject(*offer_of(router, "busy"), "busy")]))) == [
+        ("busy", "a3"),
+        ("c1", "a2"),
+    ]
+
+
+def test_a_customer_who_leaves_is_dequeued_and_counted(router: TenantRouter, events: Events) -> None:
+    run(router, [events.submit("c1"), events.presence("a1"), events.submit("c2")])
+    outputs = router.apply(events.cancel("c2"))
+    assert [(d.subject, d.data.reason) for d in of_type(outputs, Dequeued)] == [("c2", "customer-left")]
+    assert "c2" not in router.waiting
+
+    outputs = router.apply(events.cancel("c1"))  # offered: the offer is taken back
+    assert [r.data.reason for r in of_type(outputs, OfferRescinded)] == ["customer left"]
+    assert router.offers == {}
+    assert router.agents["a1"].load == {}
+    assert list(router.outcomes["general"]) == [False, False]
+    assert [f for f in router.facts if f[0] == "abandoned"] == [("abandoned", "general", "customer-left")] * 2
+
+
+# --- timers: overflow, stickiness, opening hours, wait updates ---------------------------------------
+
+
+def test_overflow_lowers_a_skill_then_adds_agents_then_moves(router: TenantRouter, events: Events) -> None:
+    config = {
+        "offer_timeout_s": 600,
+        "queues": {
+            "premium": {
+                "skills": {"premium": 4},
+                "overflow": [
+                    {"after_s": 30, "lower_skill": "premium", "to_proficiency": 2},
+                    {"after_s": 60, "add_agents_of": "general"},
+                    {"after_s": 90, "move_to": "backup"},
+                ],
+            },
+            "general": {"skills": {"general": 1}},
+            "backup": {"skills": {"backup": 1}},
+        },
+    }
+    run(router, [events.configure(config), events.submit("c1", queue="premium")])
+    run(
+        router,
         [
-            events.presence("a1", capacity={"webchat": 2, "*": 1}),
-            events.submit("c1", "webchat"),
-            events.submit("c2", "webchat"),
-            events.submit("c3", "webchat"),
-            events.submit("c4", "sms"),
-            events.submit("c5", "email"),  # sms and email share the "*" slot
-        ]
+            events.presence("junior", skills={"premium": 2}),
+            events.presence("generalist", skills={"general": 1}),
+        ],
     )
-    assert sorted(o.data.conversation_id for o in offers_made(outputs)) == ["c1", "c2", "c4"]
-    assert [i.conversation_id for i in state.queue] == ["c3", "c5"]
+    assert router.offers == {}
+    events.wait(30)
+    assert offers(run(router, [events.tick()])) == [("c1", "junior")]
+
+    run(router, [events.submit("c2", queue="premium"), events.presence("backup", skills={"backup": 1})])
+    events.wait(60)
+    assert offers(run(router, [events.tick()])) == [("c2", "generalist")]
+
+    run(router, [events.submit("c3", queue="premium")])
+    events.wait(90)
+    outputs = run(router, [events.tick()])
+    assert offers(outputs) == [("c3", "backup")]
 
 
-def test_an_agent_without_capacity_for_a_channel_gets_none_of_it(events: Events) -> None:
-    _, outputs = run([events.presence("a1", capacity={"voice": 1}), events.submit("c1", "webchat")])
-    assert offers_made(outputs) == []
+def test_work_is_reserved_for_the_customers_last_agent(router: TenantRouter, events: Events) -> None:
+    run(router, [events.configure({"offer_timeout_s": 600, "queues": {"general": {"sticky_window_s": 60}}})])
+    run(router, [events.presence("a1"), events.submit("first", customer_id="cust-1")])
+    accept(router, events, "first")
+    run(router, [events.complete("first", "a1"), events.submit("busy"), events.presence("a2")])
+    assert router.assignments == {}
+    assert offer_of(router, "busy")[1] == "a1"
+
+    assert offers(run(router, [events.submit("again", customer_id="cust-1")])) == []  # a2 free, but reserved
+    assert sorted(offers(run(router, [events.reject(*offer_of(router, "busy"), "busy")]))) == [
+        ("again", "a1"),
+        ("busy", "a2"),
+    ]
+
+    run(router, [events.submit("third", customer_id="cust-1")])  # a1 and a2 busy now
+    run(router, [events.presence("a3")])
+    assert "third" in router.waiting
+    events.wait(60)
+    assert offers(run(router, [events.tick()])) == [("third", "a3")]  # the window is over
 
 
-def test_completion_frees_capacity_for_the_next_item(events: Events) -> None:
-    state, outputs = run([events.presence("a1"), events.submit("c1"), events.submit("c2")])
-    offer = offers_made(outputs)[0].data
-    state, _ = apply(state, events.accept(offer.offer_id, "a1", "c1"))
-    assert [i.conversation_id for i in state.queue] == ["c2"]
+def test_closed_queue_tells_the_customer(router: TenantRouter, events: Events) -> None:
+    hours = {
+        "timezone": "Europe/Paris",
+        "weekly": {"mon": ["08:00-12:00"]},
+        "closed_action": "dequeue",
+        "closed_message": "We open Monday at 8.",
+    }
+    run(router, [events.configure({"queues": {"general": {"hours": hours}}}), events.presence("a1")])
+    outputs = run(router, [events.submit("c1")])  # a Wednesday
+    assert [(d.data.reason, d.data.message) for d in of_type(outputs, Dequeued)] == [
+        ("closed", "We open Monday at 8.")
+    ]
+    assert offers(outputs) == []
 
-    assert apply(state, events.complete("c1", "a2")) == (state, [])  # not a2's conversation
-    state, outputs = apply(state, events.complete("c1", "a1"))
-    assert "c1" not in state.assignments
-    assert [o.data.conversation_id for o in offers_made(outputs)] == ["c2"]
-    assert state.agents["a1"].load == {"webchat": 1}
+
+def test_closed_queue_can_move_work_to_another(router: TenantRouter, events: Events) -> None:
+    hours = {"weekly": {"mon": ["08:00-12:00"]}, "closed_action": "move", "closed_queue": "partner"}
+    config = {"queues": {"general": {"hours": hours}, "partner": {"skills": {"partner": 1}}}}
+    run(router, [events.configure(config), events.presence("p1", skills={"partner": 1})])
+    assert offers(run(router, [events.submit("c1")])) == [("c1", "p1")]
 
 
-def test_the_least_loaded_then_longest_idle_agent_gets_the_offer(events: Events) -> None:
-    state, outputs = run(
-        [
-            events.presence("a2", capacity={"*": 3}),
-            events.presence("a1", capacity={"*": 3}),
-            events.submit("c1"),
-        ]
+def test_waiting_work_hears_its_position_and_expected_wait(router: TenantRouter, events: Events) -> None:
+    run(router, [events.configure({"wait_update_interval_s": 30}), events.presence("a1")])
+    for n in range(3):  # three departures, one every 10 s, give the queue a rate
+        run(router, [events.submit(f"done{n}")])
+        accept(router, events, f"done{n}")
+        events.wait(8)
+        run(router, [events.complete(f"done{n}", "a1")])
+    run(router, [events.presence("a1", "away")])
+    outputs = run(router, [events.submit("c1"), events.submit("c2")])
+    told = [(w.subject, w.data.position, w.data.expected_wait_s) for w in of_type(outputs, WaitUpdated)]
+    assert [t[:2] for t in told] == [("c1", 1), ("c2", 2)]
+    assert all(t[2] is not None and t[2] > 0 for t in told)
+    assert told[1][2] > told[0][2]
+
+    events.wait(30)
+    again = of_type(run(router, [events.tick()]), WaitUpdated)
+    assert {w.subject for w in again} <= {"c1", "c2"}  # only changed estimates are told again
+    events.wait(5)
+    assert of_type(run(router, [events.tick()]), WaitUpdated) == []  # not before the interval
+
+
+def test_work_waiting_too_long_is_dequeued(router: TenantRouter, events: Events) -> None:
+    run(
+        router,
+        [events.configure({"queues": {"general": {"max_wait_s": 300, "max_wait_message": "call back"}}})],
     )
-    first = offers_made(outputs)[0].data
-    assert first.agent_id == "a1"  # same load, never assigned: the agent id decides
-    state, _ = apply(state, events.accept(first.offer_id, "a1", "c1"))
-    state, _ = apply(state, events.complete("c1", "a1"))
+    run(router, [events.submit("c1")])
+    events.wait(298)
+    assert of_type(run(router, [events.tick()]), Dequeued) == []  # 299 s
+    events.wait(1)
+    assert [d.data.reason for d in of_type(run(router, [events.tick()]), Dequeued)] == ["max-wait"]
 
-    state, outputs = apply(state, events.submit("c2"))
-    assert offers_made(outputs)[0].data.agent_id == "a2"  # a1 worked more recently
 
-    state, outputs = apply(state, events.submit("c3"))
-    assert offers_made(outputs)[0].data.agent_id == "a1"  # a2 now has the higher load
+def test_a_configuration_is_applied_once_and_reclassifies_waiting_work(
+    router: TenantRouter, events: Events
+) -> None:
+    run(router, [events.presence("a1", skills={"billing": 3}), events.submit("c1", skills=("sales",))])
+    assert router.offers == {}
+    config = {"queues": {"general": {"skills": {"billing": 2}}}}
+    outputs = run(router, [events.configure(config, digest="v1")])
+    assert offers(outputs) == []  # still needs "sales", which a1 lacks
+    run(router, [events.presence("a1", skills={"billing": 3, "sales": 1})])
+    assert "c1" not in router.waiting
+    assert run(router, [events.configure(config, digest="v1")]) == []
+
+
+# --- determinism --------------------------------------------------------------------------------------
 
 
 def test_output_ids_are_derived_from_the_input_event(events: Events) -> None:
-    state, _ = run([events.presence("a1")])
-    submit = events.submit("c1")
-    _, outputs = apply(state, submit)
-    _, again = apply(state, submit)
-    assert [o.event.id for o in outputs] == [o.event.id for o in again]
-    assert len({o.event.id for o in outputs}) == len(outputs)
+    history = [events.presence("a1"), events.submit("c1")]
+    first, second = TenantRouter("acme"), TenantRouter("acme")
+    assert [o.event.id for o in run(first, history)] == [o.event.id for o in run(second, history)]
 
 
-def test_replaying_the_same_events_gives_the_same_state_and_outputs(events: Events) -> None:
-    history: list[Event] = [
-        events.presence("a1", capacity={"*": 2}),
-        events.submit("c1"),
-        events.presence("a2"),
-        events.submit("c2", "sms"),
-        events.submit("c3"),
-    ]
-    _, outputs = run(history)
-    offer = offers_made(outputs)[0].data
-    history += [
-        events.reject(offer.offer_id, offer.agent_id, offer.conversation_id),
-        events.presence("a2", "away"),
-        events.complete("c9", "a1"),
-    ]
-    first = run(history)
-    second = run(history)
-    assert first == second
-    restored = RouterState.model_validate_json(first[0].model_dump_json())
-    assert restored == first[0]
-    assert restored.model_dump_json() == first[0].model_dump_json()
-
-
-def test_events_of_another_tenant_are_refused(events: Events) -> None:
-    with pytest.raises(ValueError, match="tenant"):
-        apply(RouterState(tenant="other"), events.submit("c1"))
+def test_a_snapshot_restores_a_router_that_decides_the_same(router: TenantRouter, events: Events) -> None:
+    general = {"sticky_window_s": 30, "overflow": [{"after_s": 10, "move_to": "b"}]}
+    run(
+        router,
+        [
+            events.configure({"queues": {"general": general, "b": {}}}),
+            events.presence("a1", capacity={"*": 2}),
+            events.submit("c1", customer_id="x"),
+            events.submit("c2"),
+            events.submit("c3", language="fr"),
+            events.presence("a2", skills={"s": 2}, languages=("fr",)),
+        ],
+    )
+    restored = loads(dumps({"acme": router}))["acme"]
+    assert dumps({"acme": restored}) == dumps({"acme": router})
+    events.wait(45)
+    rest = [events.tick(), events.submit("c4"), events.presence("a1", "away"), events.cancel("c2")]
+    assert run(restored, rest) == run(router, rest)
+    assert dumps({"acme": restored}) == dumps({"acme": router})

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import signal
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from relais_contracts import topics
-from relais_contracts.agents import OfferCreated
-from relais_contracts.conversation import Assigned, Offered, Queued
+from relais_contracts.agents import OfferCreated, OfferRescinded
+from relais_contracts.conversation import Assigned, Offered, Queued, WaitUpdated
+from relais_contracts.routing import QueuesConfigured, TimerTick
 from relais_platform.testing import (
     Infra,
     RawPublisher,
@@ -28,79 +33,194 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.integration
 
 
-async def test_work_is_offered_accepted_and_assigned(
+@pytest.fixture
+def events(new_events: Callable[..., Events]) -> Events:
+    """Events stamped with the wall clock, as the router's own timer ticks are."""
+    return new_events(start=datetime.now(UTC), step=0.001)
+
+
+CONFIG = """
+offer_timeout_s: 2
+queues:
+  billing:
+    skills: {billing: 2}
+    target_answer_s: 30
+"""
+
+
+async def test_routing_through_kafka_with_configuration_timers_views_and_metrics(
     infra: Infra, namespace: str, tmp_path: Path, events: Events
 ) -> None:
     await create_topics(infra, namespace)
-    proc = ServiceProcess("relais_router", service_env(infra, namespace), tmp_path).start()
+    config_dir = tmp_path / "routing"
+    config_dir.mkdir()
+    (config_dir / f"{events.tenant}.yaml").write_text(CONFIG)
+    env = service_env(
+        infra,
+        namespace,
+        RELAIS_ROUTING_CONFIG_DIR=str(config_dir),
+        RELAIS_VIEW_INTERVAL_S="0.2",
+        RELAIS_TICK_INTERVAL_S="0.2",
+    )
+    proc = ServiceProcess("relais_router", env, tmp_path).start()
+    tenant = events.tenant
     try:
         await proc.wait_ready()
-        tenant = events.tenant
         async with (
-            TopicReader(infra, namespace, [topics.AGENTS, topics.CONVERSATIONS]) as reader,
+            TopicReader(infra, namespace, [topics.AGENTS, topics.CONVERSATIONS, topics.ROUTING]) as reader,
             RawPublisher(infra, namespace) as publisher,
             httpx.AsyncClient(base_url=proc.url) as http,
         ):
-            await publisher.event(topics.ROUTING, tenant, events.presence("agent-1", capacity={"*": 2}))
-            await publisher.event(topics.ROUTING, tenant, events.submit("conv-1"))
+            # The configuration file reaches the core through the routing topic.
+            configured = await reader.wait_event(
+                topics.ROUTING, lambda e: isinstance(e, QueuesConfigured), what="the configuration event"
+            )
+            assert configured.tenant == tenant
+
+            await publisher.event(topics.ROUTING, tenant, events.presence("novice", skills={"billing": 1}))
+            await publisher.event(topics.ROUTING, tenant, events.submit("conv-1", queue="billing"))
+            await reader.wait_event(topics.CONVERSATIONS, lambda e: isinstance(e, WaitUpdated), what="wait")
+            await publisher.event(topics.ROUTING, tenant, events.presence("expert", skills={"billing": 4}))
 
             offer = await reader.wait_event(
-                topics.AGENTS, lambda e: isinstance(e, OfferCreated), what="the offer"
+                topics.AGENTS, lambda e: isinstance(e, OfferCreated), what="offer"
             )
             assert isinstance(offer, OfferCreated)
-            assert (offer.tenant, offer.data.agent_id, offer.data.conversation_id) == (
-                tenant,
-                "agent-1",
-                "conv-1",
-            )
+            assert (offer.data.agent_id, offer.data.conversation_id) == ("expert", "conv-1")
             assert offer.data.packet.transcript  # the agent gets the history with the offer
             record = next(r for r in reader.records if r.topic == f"{namespace}{topics.AGENTS}")
-            assert record.key == b"agent-1"
+            assert record.key == b"expert"
             kinds = [type(e) for e in reader.events(topics.CONVERSATIONS)]
-            assert kinds[:2] == [Queued, Offered]
+            assert kinds == [Queued, WaitUpdated, Offered]
 
-            queues = (await http.get(f"/v1/tenants/{tenant}/queues")).json()
-            assert queues["waiting"] == []
-            assert [(o["offer_id"], o["agent_id"]) for o in queues["offers"]] == [
-                (offer.data.offer_id, "agent-1")
-            ]
+            # Nobody answers: the router's own tick on the routing topic times the offer out.
+            rescinded = await reader.wait_event(
+                topics.AGENTS, lambda e: isinstance(e, OfferRescinded), what="the timed-out offer"
+            )
+            assert isinstance(rescinded, OfferRescinded)
+            assert rescinded.data.reason == "timeout"
+            assert reader.events(topics.ROUTING, lambda e: isinstance(e, TimerTick))
 
+            # The expert is offered it again after the cooldown; meanwhile, accept the next offer.
+            await publisher.event(topics.ROUTING, tenant, events.presence("expert2", skills={"billing": 3}))
+            second = await reader.wait_event(
+                topics.AGENTS,
+                lambda e: isinstance(e, OfferCreated) and e.data.agent_id == "expert2",
+                what="the offer to the second expert",
+            )
+            assert isinstance(second, OfferCreated)
             await publisher.event(
-                topics.ROUTING, tenant, events.accept(offer.data.offer_id, "agent-1", "conv-1")
+                topics.ROUTING, tenant, events.accept(second.data.offer_id, "expert2", "conv-1")
             )
             assigned = await reader.wait_event(
                 topics.CONVERSATIONS, lambda e: isinstance(e, Assigned), what="the assignment"
             )
             assert isinstance(assigned, Assigned)
-            assert (assigned.subject, assigned.data.agent_id, assigned.data.agent_name) == (
-                "conv-1",
-                "agent-1",
-                "Agent agent-1",
-            )
+            assert (assigned.subject, assigned.data.agent_id) == ("conv-1", "expert2")
 
-            async def agent_loaded() -> dict[str, object] | None:
-                body = (await http.get(f"/v1/tenants/{tenant}/agents")).json()
-                return body if body["agents"] and body["agents"][0]["load"] == 1 else None
+            async def assigned_in_view() -> dict[str, Any] | None:
+                body: dict[str, Any] = (await http.get(f"/v1/tenants/{tenant}/agents")).json()
+                by_id = {a["agent_id"]: a for a in body.get("agents", [])}
+                return body if by_id.get("expert2", {}).get("conversations") == 1 else None
 
-            body = await poll(agent_loaded, what="the agent's load in the API")
-            assert body["agents"] == [
-                {
-                    "agent_id": "agent-1",
-                    "name": "Agent agent-1",
-                    "presence": "available",
-                    "capacity": {"*": 2},
-                    "load": 1,
-                    "load_by_channel": {"webchat": 1},
-                }
-            ]
-            queues = (await http.get(f"/v1/tenants/{tenant}/queues")).json()
-            assert queues == {"tenant": tenant, "waiting": [], "offers": []}
-            assert (await http.get("/v1/tenants/nobody/agents")).json() == {"tenant": "nobody", "agents": []}
+            agents = {a["agent_id"]: a for a in (await poll(assigned_in_view, what="the view"))["agents"]}
+            assert agents["expert2"]["load"] == {"chat": 1}
+            assert agents["novice"]["state"] == "available"
+            queues = {
+                q["queue"]: q for q in (await http.get(f"/v1/tenants/{tenant}/queues")).json()["queues"]
+            }
+            assert queues["billing"]["waiting"] == 0
+            assert queues["billing"]["eligible_agents"] == 2  # the novice lacks the proficiency
+            assert (await http.get("/v1/tenants/nobody/queues")).status_code == 404
+            assert (await http.get("/v1/tenants/bad tenant/queues")).status_code == 422
 
-            metrics = (await http.get("/metrics")).text
-            assert f'relais_router_offers_total{{tenant="{tenant}"}} 1.0' in metrics
-            assert f'relais_router_accepts_total{{tenant="{tenant}"}} 1.0' in metrics
+            samples = {
+                (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+                for family in text_string_to_metric_families((await http.get("/metrics")).text)
+                for sample in family.samples
+            }
+            labels = (("queue", "billing"), ("tenant", tenant))
+
+            def metric(name: str, **extra: str) -> float | None:
+                return samples.get((name, tuple(sorted(labels + tuple(extra.items())))))
+
+            assert metric("relais_router_offers_total", outcome="timeout") == 1
+            assert metric("relais_router_offers_total", outcome="accepted") == 1
+            assert metric("relais_router_offers_total", outcome="created") == 2
+            assert metric("relais_router_time_to_assign_seconds_count") == 1
+            assert metric("relais_router_waiting") == 0
+            assert metric("relais_router_eligible_agents") == 2
+
+            # A broken file is refused with its reasons; the running configuration stays.
+            (config_dir / "broken.yaml").write_text("queues: {q: {skills: {x: 9}}}")
+            response = await http.post("/v1/admin/reload-config")
+            assert response.status_code == 422
+            assert "broken.yaml: queues.q.skills.x" in str(response.json())
     finally:
         exit_code = proc.terminate()
     # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal to exit by it.
     assert exit_code in (0, -signal.SIGTERM), proc.log_tail()
+    assert "routing snapshot saved" in proc.log_tail(400)
+
+
+CONVERSATIONS = 150
+
+
+@pytest.mark.parametrize("snapshot_every", [25, 100_000], ids=["from-a-snapshot", "from-the-start"])
+async def test_killed_mid_stream_and_restarted_loses_nothing_and_offers_nothing_twice(
+    infra: Infra, namespace: str, tmp_path: Path, events: Events, snapshot_every: int
+) -> None:
+    await create_topics(infra, namespace)
+    tenant = events.tenant
+    async with (
+        TopicReader(infra, namespace, [topics.AGENTS, topics.CONVERSATIONS]) as reader,
+        RawPublisher(infra, namespace) as publisher,
+    ):
+        for agent in range(5):
+            await publisher.event(topics.ROUTING, tenant, events.presence(f"a{agent}", capacity={"*": 40}))
+        for n in range(CONVERSATIONS):
+            await publisher.event(topics.ROUTING, tenant, events.submit(f"c{n:03d}"))
+
+        # The router handles the backlog 10 events at a time, snapshots every `snapshot_every` events,
+        # and kills itself (SIGKILL) after its 6th batch: published, maybe snapshotted, not committed.
+        env = service_env(
+            infra, namespace, RELAIS_CONSUMER_BATCH_MAX="10", RELAIS_SNAPSHOT_EVERY_EVENTS=str(snapshot_every)
+        )
+        killed = ServiceProcess(
+            "relais_router", {**env, "RELAIS_FAULT_KILL_BEFORE_COMMIT": "6"}, tmp_path, name="killed"
+        ).start()
+        await poll(lambda: killed.proc is not None and killed.proc.poll() is not None, what="the kill")
+        assert killed.proc is not None
+        assert killed.proc.returncode == -signal.SIGKILL, killed.log_tail()
+        offered_before = {
+            e.data.conversation_id
+            for e in reader.events(topics.AGENTS, lambda e: isinstance(e, OfferCreated))
+        }
+        assert 0 < len(offered_before) < CONVERSATIONS
+
+        restarted = ServiceProcess("relais_router", env, tmp_path, name="restarted").start()
+        try:
+            await restarted.wait_ready()
+
+            def offers() -> list[OfferCreated]:
+                return [e for e in reader.events(topics.AGENTS) if isinstance(e, OfferCreated)]
+
+            await poll(
+                lambda: len({o.data.conversation_id for o in offers()}) == CONVERSATIONS,
+                what="every conversation offered",
+            )
+            # Let the restarted router finish anything it still had, then count.
+            await publisher.event(topics.ROUTING, tenant, events.submit("last"))
+            await poll(lambda: any(o.data.conversation_id == "last" for o in offers()), what="the last offer")
+
+            offer_ids: dict[str, set[str]] = defaultdict(set)
+            for offer in offers():
+                offer_ids[offer.data.conversation_id].add(offer.data.offer_id)
+            assert len(offer_ids) == CONVERSATIONS + 1, "a conversation was lost"
+            assert all(len(ids) == 1 for ids in offer_ids.values()), "a conversation was offered twice"
+            # Records re-sent after the crash carry the ids of the first sending: consumers drop them.
+            assert len({o.id for o in offers()}) == CONVERSATIONS + 1
+            log = restarted.log_tail(400)
+            assert "routing partition taken over" in log
+        finally:
+            restarted.terminate()

@@ -54,7 +54,11 @@ class Delivery:
 
 
 BatchHandler = Callable[[Sequence[Delivery]], Awaitable[None]]
-PartitionsHook = Callable[[set[tuple[str, int]]], Awaitable[None]]
+Partition = tuple[str, int]  # (contract topic, partition)
+PartitionsHook = Callable[[set[Partition]], Awaitable[None]]
+# Called with the committed offset of each newly assigned partition (None: nothing committed yet);
+# returns the offsets to start reading from instead, for a service that keeps its own (a snapshot's).
+AssignedHook = Callable[[dict[Partition, int | None]], Awaitable[dict[Partition, int] | None]]
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -72,9 +76,7 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
             "partitions assigned", consumer=self._consumer.name, partitions=sorted(str(tp) for tp in assigned)
         )
         if self._consumer.on_assigned and assigned:
-            await self._consumer.on_assigned(
-                {(self._consumer.contract(tp.topic), tp.partition) for tp in assigned}
-            )
+            await self._consumer.seek_assigned(self._consumer.on_assigned, assigned)
 
 
 class EventConsumer:
@@ -89,7 +91,7 @@ class EventConsumer:
         topics: Sequence[str],
         handler: BatchHandler,
         publisher: Publisher,
-        on_assigned: PartitionsHook | None = None,
+        on_assigned: AssignedHook | None = None,
         on_revoked: PartitionsHook | None = None,
         group: str | None = None,
     ) -> None:
@@ -108,6 +110,13 @@ class EventConsumer:
 
     def contract(self, physical_topic: str) -> str:
         return physical_topic.removeprefix(self.settings.namespace)
+
+    async def seek_assigned(self, hook: AssignedHook, assigned: set[TopicPartition]) -> None:
+        by_contract = {(self.contract(tp.topic), tp.partition): tp for tp in assigned}
+        committed = {p: await self._consumer.committed(tp) for p, tp in by_contract.items()}
+        for partition, offset in sorted((await hook(committed) or {}).items()):
+            log.info("resuming partition from the service's own offset", partition=partition, offset=offset)
+            self._consumer.seek(by_contract[partition], offset)
 
     async def run(self) -> None:
         self._consumer = AIOKafkaConsumer(

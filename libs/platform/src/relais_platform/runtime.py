@@ -6,7 +6,8 @@ and includes `runtime.ops_router()`. Nothing connects at import time.
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from typing import Any
 
 import structlog
 import uvicorn
@@ -14,7 +15,7 @@ from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from relais_platform.consumer import BatchHandler, EventConsumer, PartitionsHook
+from relais_platform.consumer import AssignedHook, BatchHandler, EventConsumer, PartitionsHook
 from relais_platform.kafka import Publisher, ensure_topics
 from relais_platform.logs import configure_logging
 from relais_platform.redis_client import connect_redis
@@ -33,6 +34,16 @@ class Runtime:
         self.publisher = Publisher(settings, service)
         self._consumers: list[EventConsumer] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._background: list[tuple[str, Callable[[], Coroutine[Any, Any, None]]]] = []
+        self._on_stopped: list[Callable[[], Awaitable[None]]] = []
+
+    def background(self, name: str, loop: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run `loop()` while the service runs (a timer, a refresher); it is cancelled first on shutdown."""
+        self._background.append((name, loop))
+
+    def on_stopped(self, hook: Callable[[], Awaitable[None]]) -> None:
+        """Run `hook()` once the consumers have drained, while Kafka and Redis are still connected."""
+        self._on_stopped.append(hook)
 
     def consume(
         self,
@@ -40,7 +51,7 @@ class Runtime:
         topics: Sequence[str],
         handler: BatchHandler,
         *,
-        on_assigned: PartitionsHook | None = None,
+        on_assigned: AssignedHook | None = None,
         on_revoked: PartitionsHook | None = None,
         group: str | None = None,
     ) -> None:
@@ -61,10 +72,17 @@ class Runtime:
             task = asyncio.create_task(consumer.run(), name=f"consumer-{consumer.name}")
             task.add_done_callback(self._consumer_ended)
             self._tasks.append(task)
+        background = [asyncio.create_task(loop(), name=name) for name, loop in self._background]
+        for task in background:
+            task.add_done_callback(self._consumer_ended)
+            self._tasks.append(task)
         log.info("service started", port=self.settings.http_port)
         try:
             yield self
         finally:
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
             for consumer in self._consumers:
                 consumer.stop()
             pending = (
@@ -74,15 +92,20 @@ class Runtime:
             )
             for task in pending:
                 task.cancel()
+            for hook in self._on_stopped:
+                try:
+                    await hook()
+                except Exception:
+                    log.exception("shutdown hook failed")
             await self.publisher.stop()
             await self.redis.aclose()
             log.info("service stopped")
 
     def _consumer_ended(self, task: "asyncio.Task[None]") -> None:
         if not task.cancelled() and task.exception() is not None:
-            # A consumer that died leaves the service not live: /healthz fails and the orchestrator
-            # restarts the process, which resumes from the last committed offset.
-            log.error("consumer crashed", task=task.get_name(), exc_info=task.exception())
+            # A consumer (or background loop) that died leaves the service not live: /healthz fails and
+            # the orchestrator restarts the process, which resumes from the last committed offset.
+            log.error("task crashed", task=task.get_name(), exc_info=task.exception())
 
     def alive(self) -> bool:
         return all(not t.done() for t in self._tasks)

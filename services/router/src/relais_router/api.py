@@ -1,113 +1,97 @@
-"""Read API of the router: what waits, what is offered, and the agents, per tenant."""
+"""Read API of the router for the supervisor view, and the configuration reload.
 
-from datetime import datetime
-from typing import Annotated, cast
+The views are written to Redis by the instance that owns each tenant, every `view_interval_s`, so
+any replica answers for any tenant; `as_of` says how fresh a view is.
+"""
 
-from fastapi import APIRouter, Depends, Path, Request
+from typing import Annotated, Any, cast
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from pydantic import BaseModel
 
 from relais_contracts import TENANT_MAX_LENGTH, TENANT_PATTERN
-from relais_router.adapters.tenant_states import TenantStates
-from relais_router.domain import RouterState
+from relais_router.adapters.snapshots import Views
+from relais_router.consumers import RoutingHandler
 
-
-def _states(request: Request) -> TenantStates:
-    return cast(TenantStates, request.app.state.tenant_states)
-
-
-async def _tenant_state(
-    states: Annotated[TenantStates, Depends(_states)],
-    tenant: Annotated[str, Path(min_length=1, max_length=TENANT_MAX_LENGTH, pattern=TENANT_PATTERN)],
-) -> RouterState:
-    return await states.load(tenant)
-
-
-TenantState = Annotated[RouterState, Depends(_tenant_state)]
+TenantId = Annotated[str, Path(min_length=1, max_length=TENANT_MAX_LENGTH, pattern=TENANT_PATTERN)]
 
 
 class WaitingItem(BaseModel):
     conversation_id: str
     channel: str
-    queue: str
+    language: str | None
     priority: int
-    enqueued_at: datetime
     position: int
+    waited_s: float
+    reason: str
+    preferred_agent: str | None
 
 
-class OpenOffer(BaseModel):
-    offer_id: str
-    conversation_id: str
-    agent_id: str
-    channel: str
-    offered_at: datetime
-
-
-class Queues(BaseModel):
-    tenant: str
-    waiting: list[WaitingItem]
-    offers: list[OpenOffer]
+class QueueView(BaseModel):
+    queue: str
+    waiting: int
+    longest_wait_s: float
+    service_level: float
+    eligible_agents: int
+    target_answer_s: int
+    target_level: float
+    offers: int
+    waiting_items: list[WaitingItem]
 
 
 class AgentView(BaseModel):
     agent_id: str
     name: str | None
-    presence: str
+    state: str
     capacity: dict[str, int]
-    load: int
-    load_by_channel: dict[str, int]
+    total_capacity: int | None
+    load: dict[str, int]
+    occupancy: float
+    skills: dict[str, int]
+    languages: list[str]
+    offers: int
+    conversations: int
 
 
-class Agents(BaseModel):
+class TenantView(BaseModel):
     tenant: str
+    as_of: str | None
+    queues: list[QueueView]
     agents: list[AgentView]
 
+
+async def _view(request: Request, tenant: TenantId) -> TenantView:
+    raw = await cast(Views, request.app.state.views).load(tenant)
+    if raw is None:
+        raise HTTPException(404, f"no routing state for tenant {tenant!r} yet")
+    return TenantView.model_validate_json(raw)
+
+
+View = Annotated[TenantView, Depends(_view)]
 
 router = APIRouter(prefix="/v1/tenants/{tenant}", tags=["routing"])
 
 
 @router.get("/queues")
-async def queues(state: TenantState) -> Queues:
-    """Waiting conversations in queue order, and the open offers (oldest first)."""
-    return Queues(
-        tenant=state.tenant,
-        waiting=[
-            WaitingItem(
-                conversation_id=item.conversation_id,
-                channel=item.channel,
-                queue=item.packet.queue,
-                priority=item.packet.priority,
-                enqueued_at=item.enqueued_at,
-                position=position,
-            )
-            for position, item in enumerate(state.queue, start=1)
-        ],
-        offers=[
-            OpenOffer(
-                offer_id=o.offer_id,
-                conversation_id=o.conversation_id,
-                agent_id=o.agent_id,
-                channel=o.item.channel,
-                offered_at=o.offered_at,
-            )
-            for o in sorted(state.offers.values(), key=lambda o: (o.offered_at, o.offer_id))
-        ],
-    )
+async def queues(view: View) -> dict[str, Any]:
+    """Each queue: waiting, longest wait, service level, eligible agents, and its first waiting items."""
+    return {"tenant": view.tenant, "as_of": view.as_of, "queues": view.queues}
 
 
 @router.get("/agents")
-async def agents(state: TenantState) -> Agents:
-    """The tenant's agents by id, with presence, capacity and current load."""
-    return Agents(
-        tenant=state.tenant,
-        agents=[
-            AgentView(
-                agent_id=a.id,
-                name=a.name,
-                presence=a.presence,
-                capacity=a.capacity,
-                load=a.total_load,
-                load_by_channel=a.load,
-            )
-            for a in sorted(state.agents.values(), key=lambda a: a.id)
-        ],
-    )
+async def agents(view: View) -> dict[str, Any]:
+    """The tenant's agents with their routing state, capacity, load and skills."""
+    return {"tenant": view.tenant, "as_of": view.as_of, "agents": view.agents}
+
+
+admin = APIRouter(prefix="/v1/admin", tags=["admin"])
+
+
+@admin.post("/reload-config")
+async def reload_config(request: Request) -> dict[str, Any]:
+    """Read the routing configuration files now; changed ones are applied through the routing topic."""
+    handler = cast(RoutingHandler, request.app.state.routing)
+    errors = await handler.publish_configs()
+    if errors:
+        raise HTTPException(422, {"message": "some configuration files were rejected", "errors": errors})
+    return {"reloaded": True}

@@ -1,11 +1,11 @@
-"""Composition root of the router: the routing consumer, the read API and the ops endpoints."""
+"""Composition root of the router: the routing consumer, its timers, the read API and the ops endpoints."""
 
 from fastapi import FastAPI
 
 from relais_contracts import topics
 from relais_platform.runtime import Runtime
 from relais_router import api
-from relais_router.adapters.tenant_states import TenantStates
+from relais_router.adapters.snapshots import Snapshots, Views
 from relais_router.consumers import RoutingHandler
 from relais_router.settings import RouterSettings
 
@@ -14,11 +14,20 @@ SERVICE = "router"
 
 def create_app(settings: RouterSettings) -> FastAPI:
     runtime = Runtime(settings, SERVICE)
-    states = TenantStates(runtime.redis, settings)
-    handler = RoutingHandler(states, runtime.publisher)
-    runtime.consume("routing", [topics.ROUTING], handler, on_revoked=handler.on_revoked)
+    views = Views(runtime.redis, settings)
+    handler = RoutingHandler(settings, Snapshots(runtime.redis, settings), views, runtime.publisher)
+    runtime.consume(
+        "routing", [topics.ROUTING], handler, on_assigned=handler.on_assigned, on_revoked=handler.on_revoked
+    )
+    runtime.background("routing-timers", handler.run_timers)
+    runtime.background("routing-views", handler.run_views)
+    if settings.routing_config_dir is not None:
+        runtime.background("routing-config", handler.run_config_reload)
+    runtime.on_stopped(handler.save_all)
 
     app = runtime.app("Relais router")
-    app.state.tenant_states = states
+    app.state.views = views
+    app.state.routing = handler
     app.include_router(api.router)
+    app.include_router(api.admin)
     return app

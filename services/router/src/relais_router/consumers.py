@@ -1,73 +1,311 @@
-"""The routing-topic handler: apply each event to its tenant's state, publish the outputs, then save."""
+"""The router's shell: feeds routing-topic events to the tenants' cores and does their I/O.
 
-from collections import defaultdict
+A partition of the routing topic is a set of tenants, owned by one instance at a time. The owner
+keeps its tenants' routers in memory, publishes their outputs before the offsets are committed, and
+saves a snapshot of the partition (with the offset it covers) every few thousand events or seconds.
+A new owner loads the snapshot and replays the log after it. Outputs of events below the committed
+offset were already published, so the replay only rebuilds state; after that, outputs that may or
+may not have been published go out again with the same derived ids, and consumers drop duplicates.
+"""
+
+import asyncio
+import contextlib
+import json
+import time
+import uuid
+from collections import Counter
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import structlog
 
-from relais_contracts import Event, Outgoing
-from relais_contracts.agents import OfferCreated, OfferRescinded
-from relais_contracts.conversation import Assigned
-from relais_contracts.routing import OfferRejected
-from relais_platform.consumer import Delivery
+from relais_contracts import Outgoing, now_time, topics
+from relais_contracts.routing import QueuesConfigured, QueuesConfiguredData, TimerTick, TimerTickData
+from relais_platform.consumer import Delivery, Partition
 from relais_platform.kafka import Publishes
 from relais_router import metrics
-from relais_router.adapters.tenant_states import TenantStates
-from relais_router.domain import RouterState, apply
+from relais_router.adapters.config_files import read_configs
+from relais_router.adapters.snapshots import Snapshots, Views
+from relais_router.domain import SOURCE, TenantRouter
+from relais_router.settings import RouterSettings
 
 log = structlog.get_logger(__name__)
 
 
-class RoutingHandler:
-    """Effectively once: an event id is applied once; a replayed event re-derives the same output ids."""
+class _Partition:
+    def __init__(self, routers: dict[str, TenantRouter], replay_until: int) -> None:
+        self.routers = routers
+        self.replay_until = replay_until  # outputs of events below this offset were published
+        self.next_offset: int | None = None  # after the last event applied
+        self.unsaved = 0
+        self.saved_at = time.monotonic()
 
-    def __init__(self, states: TenantStates, publisher: Publishes) -> None:
-        self._states = states
+
+class RoutingHandler:
+    def __init__(
+        self, settings: RouterSettings, snapshots: Snapshots, views: Views, publisher: Publishes
+    ) -> None:
+        self._settings = settings
+        self._snapshots = snapshots
+        self._views = views
         self._publisher = publisher
-        # Tenants seen per partition, so their gauges go when the partition moves to another instance.
-        self._tenants: defaultdict[tuple[str, int], set[str]] = defaultdict(set)
+        self._partitions: dict[int, _Partition] = {}
+        # One batch, snapshot or rebalance at a time: a snapshot never sees half a batch.
+        self._lock = asyncio.Lock()
+        self._ticks_pending: dict[str, float] = {}  # tenant -> when its tick was written
+        self._published_configs: dict[str, str] = {}  # tenant -> digest written by this instance
+        self._gauged: dict[str, set[str]] = {}  # tenant -> queues with gauges set by this instance
+
+    # --- the consumer's hooks -------------------------------------------------------------------
+
+    async def on_assigned(self, committed: dict[Partition, int | None]) -> dict[Partition, int]:
+        seek: dict[Partition, int] = {}
+        async with self._lock:
+            for (topic, partition), offset in sorted(committed.items()):
+                loaded = await self._snapshots.load(partition)
+                start, routers = loaded if loaded is not None else (0, {})
+                self._partitions[partition] = _Partition(routers, replay_until=offset or 0)
+                seek[(topic, partition)] = start
+                log.info(
+                    "routing partition taken over",
+                    partition=partition,
+                    snapshot_offset=start,
+                    committed=offset,
+                    tenants=len(routers),
+                )
+        return seek
+
+    async def on_revoked(self, partitions: set[Partition]) -> None:
+        async with self._lock:
+            for _, partition in sorted(partitions):
+                await self._save(partition)
+                owned = self._partitions.pop(partition, None)
+                for tenant in owned.routers if owned else ():
+                    _forget_gauges(tenant, self._gauged.pop(tenant, set()))
 
     async def __call__(self, batch: Sequence[Delivery]) -> None:
-        # Each tenant is read from Redis once per batch, then kept here. A failed batch is retried
-        # with a new call, so the retry starts again from what Redis holds.
-        states: dict[str, RouterState] = {}
-        for delivery in batch:
-            event = delivery.event
-            tenant = event.tenant
-            self._tenants[(delivery.topic, delivery.partition)].add(tenant)
-            with structlog.contextvars.bound_contextvars(tenant=tenant, event_id=event.id, type=event.type):
-                if tenant not in states:
-                    states[tenant] = await self._states.load(tenant)
-                if await self._states.was_applied(tenant, event.id):
-                    log.info("routing event already applied, skipped")
-                    continue
-                before = states[tenant]
-                after, outputs = apply(before, event)
-                # Publish first, save second: a crash in between replays the event, which derives the
-                # same output ids again, and consumers drop the duplicates. The other order could
-                # save a decision whose events were never sent.
-                await self._publisher.publish(outputs)
-                await self._states.save(after, event.id)
-                states[tenant] = after
-                _observe(event, before, after, outputs)
+        async with self._lock:
+            outputs: list[Outgoing] = []
+            touched: set[int] = set()
+            for delivery in batch:
+                owned = self._partitions.get(delivery.partition)
+                if owned is None:
+                    continue  # revoked while this batch was in flight: the new owner replays it
+                event = delivery.event
+                router = owned.routers.get(event.tenant)
+                if router is None:
+                    router = owned.routers[event.tenant] = TenantRouter(event.tenant)
+                if isinstance(event, TimerTick):
+                    self._ticks_pending.pop(event.tenant, None)
+                started = time.perf_counter()
+                with structlog.contextvars.bound_contextvars(tenant=event.tenant, event_id=event.id):
+                    produced = router.apply(event)
+                metrics.DECISION_SECONDS.observe(time.perf_counter() - started)
+                _count(router)
+                if delivery.offset >= owned.replay_until:
+                    outputs.extend(produced)
+                owned.next_offset = delivery.offset + 1
+                owned.unsaved += 1
+                touched.add(delivery.partition)
+            # Publish first, snapshot second: a snapshot never covers an event whose outputs are unsent.
+            await self._publisher.publish(outputs)
+            for partition in sorted(touched):
+                owned = self._partitions[partition]
+                if owned.unsaved >= self._settings.snapshot_every_events:
+                    await self._save(partition)
 
-    async def on_revoked(self, partitions: set[tuple[str, int]]) -> None:
-        for partition in sorted(partitions):
-            for tenant in sorted(self._tenants.pop(partition, set())):
-                metrics.WAITING.remove(tenant)
+    # --- background loops -----------------------------------------------------------------------
+
+    async def run_timers(self) -> None:
+        """Write a tick to the log for each tenant whose next timer is due and has none in flight."""
+        while True:
+            await asyncio.sleep(self._settings.tick_interval_s)
+            now = time.time()
+            ticks = []
+            for owned in list(self._partitions.values()):
+                for tenant, router in owned.routers.items():
+                    due = router.next_deadline()
+                    pending = self._ticks_pending.get(tenant)
+                    # A tick lost with a partition move is written again after a while.
+                    if due is None or due > now or (pending is not None and now - pending < 10):
+                        continue
+                    self._ticks_pending[tenant] = now
+                    ticks.append(_tick(tenant, due))
+            if ticks:
+                await self._publisher.publish(ticks)
+            async with self._lock:
+                for partition, owned in sorted(self._partitions.items()):
+                    if owned.unsaved and time.monotonic() - owned.saved_at >= self._settings.snapshot_every_s:
+                        await self._save(partition)
+
+    async def run_views(self) -> None:
+        """Refresh the per-queue gauges and the read API's views of the tenants this instance owns."""
+        while True:
+            views = {}
+            for owned in list(self._partitions.values()):
+                for tenant, router in list(owned.routers.items()):
+                    self._gauged.setdefault(tenant, set()).update(_gauges(router))
+                    views[tenant] = render_view(router, self._settings.view_waiting_limit)
+            await self._views.save(views)
+            await asyncio.sleep(self._settings.view_interval_s)
+
+    async def run_config_reload(self) -> None:
+        while True:
+            await self.publish_configs()
+            await asyncio.sleep(self._settings.routing_config_poll_s)
+
+    async def publish_configs(self) -> list[str]:
+        """Write each tenant's changed configuration to the routing topic; returns the files' errors."""
+        directory = self._settings.routing_config_dir
+        if directory is None:
+            return []
+        configs, errors = read_configs(directory)
+        for error in errors:
+            log.error("routing configuration file rejected", error=error)
+        changed = [c for c in configs if self._published_configs.get(c.tenant) != c.digest]
+        events = [
+            Outgoing(
+                topics.ROUTING,
+                c.tenant,
+                QueuesConfigured(
+                    id=f"config-{c.tenant}-{c.digest[:32]}",
+                    source=SOURCE,
+                    time=now_time(),
+                    tenant=c.tenant,
+                    data=QueuesConfiguredData(config=c.config, digest=c.digest),
+                ),
+            )
+            for c in changed
+        ]
+        await self._publisher.publish(events)
+        for c in changed:
+            self._published_configs[c.tenant] = c.digest
+            log.info("routing configuration published", tenant=c.tenant, digest=c.digest[:12])
+        return errors
+
+    async def save_all(self) -> None:
+        async with self._lock:
+            for partition in sorted(self._partitions):
+                await self._save(partition)
+
+    async def _save(self, partition: int) -> None:
+        owned = self._partitions.get(partition)
+        if owned is None or owned.next_offset is None or not owned.unsaved:
+            return
+        size = await self._snapshots.save(partition, owned.next_offset, owned.routers)
+        log.info("routing snapshot saved", partition=partition, offset=owned.next_offset, bytes=size)
+        owned.unsaved = 0
+        owned.saved_at = time.monotonic()
 
 
-def _observe(event: Event, before: RouterState, after: RouterState, outputs: list[Outgoing]) -> None:
-    tenant = after.tenant
-    metrics.WAITING.labels(tenant).set(len(after.queue))
-    made = sum(isinstance(o.event, OfferCreated) for o in outputs)
-    rescinded = sum(isinstance(o.event, OfferRescinded) for o in outputs)
-    assigned = sum(isinstance(o.event, Assigned) for o in outputs)
-    if made:
-        metrics.OFFERS.labels(tenant).inc(made)
-    if rescinded:
-        metrics.RESCINDS.labels(tenant).inc(rescinded)
-    if assigned:
-        metrics.ACCEPTS.labels(tenant).inc(assigned)
-    if isinstance(event, OfferRejected) and event.data.offer_id in before.offers.keys() - after.offers.keys():
-        metrics.REJECTS.labels(tenant).inc()
+def _tick(tenant: str, due: float) -> Outgoing:
+    event = TimerTick(
+        id=str(uuid.uuid4()),
+        source=SOURCE,
+        time=now_time(),
+        tenant=tenant,
+        data=TimerTickData(due=datetime.fromtimestamp(due, UTC)),
+    )
+    return Outgoing(topics.ROUTING, tenant, event)
+
+
+def _count(router: TenantRouter) -> None:
+    for name, queue, value in router.facts:
+        labels = (router.tenant, queue)
+        if name == "offers":
+            metrics.OFFERS.labels(*labels, str(value)).inc()
+        elif name == "abandoned":
+            metrics.ABANDONED.labels(*labels).inc()
+        elif name == "time_to_offer":
+            metrics.TIME_TO_OFFER.labels(*labels).observe(float(value))
+        elif name == "time_to_assign":
+            metrics.TIME_TO_ASSIGN.labels(*labels).observe(float(value))
+    router.facts.clear()
+
+
+def _gauges(router: TenantRouter) -> list[str]:
+    """Set the tenant's gauges; returns the queues they were set for."""
+    tenant = router.tenant
+    queues = router.queue_names()
+    for queue in queues:
+        stats = router.queue_stats(queue)
+        metrics.WAITING.labels(tenant, queue).set(stats["waiting"])
+        metrics.LONGEST_WAIT.labels(tenant, queue).set(stats["longest_wait_s"])
+        metrics.SERVICE_LEVEL.labels(tenant, queue).set(stats["service_level"])
+        metrics.ELIGIBLE_AGENTS.labels(tenant, queue).set(stats["eligible_agents"])
+    states = dict.fromkeys(metrics.AGENT_STATES, 0)
+    load = slots = 0
+    for agent in router.agents.values():
+        states[agent.state] += 1
+        if agent.routable:
+            load += agent.total_load
+            slots += agent.total_capacity or sum(agent.capacity.values())
+    for state, n in states.items():
+        metrics.AGENTS.labels(tenant, state).set(n)
+    metrics.OCCUPANCY.labels(tenant).set(load / slots if slots else 0)
+    return queues
+
+
+def _forget_gauges(tenant: str, queues: set[str]) -> None:
+    """The tenant moved to another instance: its gauges are that instance's to report now."""
+    for queue in queues:
+        for gauge in (metrics.WAITING, metrics.LONGEST_WAIT, metrics.SERVICE_LEVEL, metrics.ELIGIBLE_AGENTS):
+            with contextlib.suppress(KeyError):
+                gauge.remove(tenant, queue)
+    for state in metrics.AGENT_STATES:
+        with contextlib.suppress(KeyError):
+            metrics.AGENTS.remove(tenant, state)
+    with contextlib.suppress(KeyError):
+        metrics.OCCUPANCY.remove(tenant)
+
+
+def render_view(router: TenantRouter, waiting_limit: int) -> bytes:
+    """The supervisor's view of one tenant: queues with their figures and first waiting items, agents."""
+    offers_by_queue = Counter(o.item.queue for o in router.offers.values())
+    offers_by_agent = Counter(o.agent_id for o in router.offers.values())
+    conversations_by_agent = Counter(a.agent_id for a in router.assignments.values())
+    queues = []
+    for name in router.queue_names():
+        stats = router.queue_stats(name)
+        queue = router.config.queue(name)
+        waiting = router.waiting_in(name, waiting_limit)
+        queues.append(
+            {
+                "queue": name,
+                **stats,
+                "target_answer_s": queue.target_answer_s,
+                "target_level": queue.target_level,
+                "offers": offers_by_queue[name],
+                "waiting_items": [
+                    {
+                        "conversation_id": i.conversation_id,
+                        "channel": i.channel,
+                        "language": i.packet.language,
+                        "priority": i.priority,
+                        "position": n,
+                        "waited_s": router.clock - i.enqueued_at,
+                        "reason": i.packet.reason,
+                        "preferred_agent": i.preferred_agent,
+                    }
+                    for n, i in enumerate(waiting, start=1)
+                ],
+            }
+        )
+    agents = [
+        {
+            "agent_id": a.id,
+            "name": a.name,
+            "state": a.state,
+            "capacity": a.capacity,
+            "total_capacity": a.total_capacity,
+            "load": a.load,
+            "occupancy": a.occupancy,
+            "skills": a.skills,
+            "languages": list(a.languages),
+            "offers": offers_by_agent[a.id],
+            "conversations": conversations_by_agent[a.id],
+        }
+        for a in sorted(router.agents.values(), key=lambda a: a.id)
+    ]
+    as_of = datetime.fromtimestamp(router.clock, UTC).isoformat() if router.clock else None
+    return json.dumps({"tenant": router.tenant, "as_of": as_of, "queues": queues, "agents": agents}).encode()

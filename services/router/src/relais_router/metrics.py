@@ -1,9 +1,50 @@
-"""Prometheus metrics of the router, beside the shared runtime's."""
+"""Prometheus metrics of the router, per tenant and queue, beside the shared runtime's."""
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 
-WAITING = Gauge("relais_router_waiting_items", "Conversations waiting in a queue for an agent", ["tenant"])
-OFFERS = Counter("relais_router_offers_total", "Offers made to agents", ["tenant"])
-ACCEPTS = Counter("relais_router_accepts_total", "Offers accepted (conversations assigned)", ["tenant"])
-REJECTS = Counter("relais_router_rejects_total", "Open offers rejected by their agent", ["tenant"])
-RESCINDS = Counter("relais_router_rescinds_total", "Offers taken back from an agent", ["tenant"])
+_WAITS = (1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600)
+
+WAITING = Gauge("relais_router_waiting", "Conversations waiting for an agent", ["tenant", "queue"])
+LONGEST_WAIT = Gauge(
+    "relais_router_longest_wait_seconds", "Wait of the oldest waiting conversation", ["tenant", "queue"]
+)
+SERVICE_LEVEL = Gauge(
+    "relais_router_service_level",
+    "Share of the last 200 conversations answered within the queue's target (abandons count as missed)",
+    ["tenant", "queue"],
+)
+ELIGIBLE_AGENTS = Gauge(
+    "relais_router_eligible_agents",
+    "Available agents who meet the queue's skill minimums",
+    ["tenant", "queue"],
+)
+OFFERS = Counter(
+    "relais_router_offers_total",
+    "Offers by outcome: created, accepted, rejected, timeout, rescinded",
+    ["tenant", "queue", "outcome"],
+)
+ABANDONED = Counter(
+    "relais_router_abandoned_total", "Conversations the customer left while waiting", ["tenant", "queue"]
+)
+TIME_TO_OFFER = Histogram(
+    "relais_router_time_to_offer_seconds",
+    "From hand-off to the first offer",
+    ["tenant", "queue"],
+    buckets=_WAITS,
+)
+TIME_TO_ASSIGN = Histogram(
+    "relais_router_time_to_assign_seconds",
+    "From hand-off to an agent's accept",
+    ["tenant", "queue"],
+    buckets=_WAITS,
+)
+AGENTS = Gauge("relais_router_agents", "Agents by routing state", ["tenant", "state"])
+OCCUPANCY = Gauge(
+    "relais_router_agent_occupancy", "Used share of the capacity of available agents", ["tenant"]
+)
+DECISION_SECONDS = Histogram(
+    "relais_router_decision_seconds",
+    "Time the routing core takes to apply one event",
+    buckets=(0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05),
+)
+AGENT_STATES = ("available", "away", "offline", "not-responding")

@@ -1,110 +1,114 @@
-"""The routing state of one tenant: agents, waiting work, open offers and assignments.
+"""What the router keeps about one tenant: agents, waiting work, open offers and assignments.
 
-Every model is frozen; `apply` builds a new state instead of changing one, so a caller's state never
-moves under its feet and a state can be stored as JSON and compared for equality.
+Plain mutable dataclasses: the engine changes them in place, because copying a tenant with 50,000
+waiting conversations on every event would cost far more than a routing decision may take. Times are
+epoch seconds taken from events, never from a clock.
 """
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from dataclasses import dataclass, field
 
-from relais_contracts.channel import Channel
 from relais_contracts.conversation import HandoffPacket
 from relais_contracts.routing import Presence
 
-# Capacity key that covers every channel the agent's capacity does not name.
-ANY_CHANNEL = "*"
+# Capacity key that covers every channel kind the agent's capacity does not name.
+ANY_KIND = "*"
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Agent(_Frozen):
+@dataclass(slots=True)
+class Agent:
     id: str
     name: str | None = None
     presence: Presence = "offline"
-    capacity: dict[Channel, int] = Field(default_factory=dict)
-    skills: dict[str, int] = Field(default_factory=dict)
-    languages: tuple[str, ...] = ()
-    # Conversations offered to or assigned to the agent, per channel: both hold a slot of capacity,
-    # so an agent is never offered more than they could accept.
-    load: dict[Channel, int] = Field(default_factory=dict)
-    # For the "longest idle" tie-break between agents with the same load.
-    last_assigned_at: AwareDatetime | None = None
+    # Set after too many offers timed out in a row; cleared when the agent sets a presence again.
+    not_responding: bool = False
+    capacity: dict[str, int] = field(default_factory=dict)  # channel kind -> simultaneous conversations
+    total_capacity: int | None = None
+    skills: dict[str, int] = field(default_factory=dict)  # skill -> proficiency 1..5
+    languages: tuple[str, ...] = ()  # empty: the agent takes any language
+    # Offers and assignments both hold a slot, so an agent is never offered more than they could accept.
+    load: dict[str, int] = field(default_factory=dict)
+    missed: int = 0  # offers timed out in a row
+    last_offered_at: float | None = None  # for "longest idle"
 
-    def _bucket(self, channel: Channel) -> Channel | None:
-        if channel in self.capacity:
-            return channel
-        return ANY_CHANNEL if ANY_CHANNEL in self.capacity else None
+    @property
+    def routable(self) -> bool:
+        return self.presence == "available" and not self.not_responding
 
-    def capacity_for(self, channel: Channel) -> int:
-        bucket = self._bucket(channel)
-        return 0 if bucket is None else self.capacity[bucket]
+    @property
+    def state(self) -> str:
+        return "not-responding" if self.not_responding else self.presence
 
-    def load_for(self, channel: Channel) -> int:
-        """Load in the capacity bucket of `channel`: channels under "*" share one bucket."""
-        bucket = self._bucket(channel)
-        if bucket is None:
-            return sum(n for ch, n in self.load.items() if ch == channel)
-        return sum(n for ch, n in self.load.items() if self._bucket(ch) == bucket)
+    def capacity_for(self, kind: str) -> int:
+        return self.capacity.get(kind, self.capacity.get(ANY_KIND, 0))
 
-    def has_room_for(self, channel: Channel) -> bool:
-        return self.load_for(channel) < self.capacity_for(channel)
+    def load_for(self, kind: str) -> int:
+        """Load in the capacity bucket of `kind`: kinds under "*" share one bucket."""
+        if kind in self.capacity:
+            return self.load.get(kind, 0)
+        return sum(n for k, n in self.load.items() if k not in self.capacity)
 
     @property
     def total_load(self) -> int:
         return sum(self.load.values())
 
-    def with_load(self, channel: Channel, delta: int) -> "Agent":
-        load = dict(self.load)
-        load[channel] = max(0, load.get(channel, 0) + delta)
-        return self.model_copy(update={"load": {ch: n for ch, n in sorted(load.items()) if n}})
+    def has_room(self, kind: str) -> bool:
+        if self.total_capacity is not None and self.total_load >= self.total_capacity:
+            return False
+        return self.load_for(kind) < self.capacity_for(kind)
+
+    @property
+    def occupancy(self) -> float:
+        slots = self.total_capacity or sum(self.capacity.values())
+        return self.total_load / slots if slots else 1.0
+
+    def add_load(self, kind: str, delta: int) -> None:
+        n = max(0, self.load.get(kind, 0) + delta)
+        if n:
+            self.load[kind] = n
+        else:
+            self.load.pop(kind, None)
 
 
-class WorkItem(_Frozen):
-    """A conversation waiting for a human."""
+@dataclass(slots=True)
+class WorkItem:
+    """A conversation that needs a human, from hand-off to assignment."""
 
     conversation_id: str
-    channel: Channel
+    channel: str
+    kind: str
     packet: HandoffPacket
-    enqueued_at: AwareDatetime
-    # Agents who rejected it; kept sorted so the stored JSON does not depend on set order.
-    declined_by: tuple[str, ...] = ()
+    queue: str
+    priority: int  # the queue's priority plus the hand-off's
+    enqueued_at: float  # first entered routing: waits and the service level count from here
+    queued_at: float  # entered its current queue: overflow rules count from here
+    stage: int = 0  # overflow rules of the current queue applied so far
+    preferred_agent: str | None = None
+    reserved_until: float = 0.0  # before this, only the preferred agent may take it
+    declined: dict[str, float] = field(default_factory=dict)  # agent -> when they rejected or missed it
+    first_offered_at: float | None = None
+    last_wait: tuple[int, int | None] | None = None  # last position and expected wait told
+    wait_token: int = -1  # the one live "wait" timer of this item
 
-    def declined(self, agent_id: str) -> "WorkItem":
-        return self.model_copy(update={"declined_by": tuple(sorted({*self.declined_by, agent_id}))})
+    @property
+    def customer_id(self) -> str | None:
+        return self.packet.customer_id
 
 
-class Offer(_Frozen):
+@dataclass(slots=True)
+class Offer:
     offer_id: str
     agent_id: str
     item: WorkItem
-    offered_at: AwareDatetime
-
-    @property
-    def conversation_id(self) -> str:
-        return self.item.conversation_id
+    offered_at: float
+    expires_at: float
 
 
-class Assignment(_Frozen):
+@dataclass(slots=True)
+class Assignment:
     conversation_id: str
     agent_id: str
-    channel: Channel
+    kind: str
+    queue: str
     offer_id: str
-    assigned_at: AwareDatetime
-
-
-class RouterState(_Frozen):
-    """Everything the router knows about one tenant."""
-
-    tenant: str
-    agents: dict[str, Agent] = Field(default_factory=dict)
-    queue: tuple[WorkItem, ...] = ()  # arrival order, oldest first
-    offers: dict[str, Offer] = Field(default_factory=dict)  # by offer id
-    assignments: dict[str, Assignment] = Field(default_factory=dict)  # by conversation id
-
-    def position(self, conversation_id: str) -> int | None:
-        """1-based place of a waiting conversation in the queue."""
-        for i, item in enumerate(self.queue, start=1):
-            if item.conversation_id == conversation_id:
-                return i
-        return None
+    assigned_at: float
+    item: WorkItem  # kept for a transfer, which routes the same work again

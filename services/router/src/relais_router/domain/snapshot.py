@@ -1,0 +1,79 @@
+"""A tenant router's state as JSON, for the snapshots that let a new owner skip replaying the whole log.
+
+Only the primary state is stored; the indexes (classes, free agents, positions) are rebuilt on load.
+"""
+
+from collections import deque
+from dataclasses import dataclass
+
+from pydantic import TypeAdapter
+
+from relais_router.domain.config import RoutingConfig
+from relais_router.domain.engine import DEPARTURES_WINDOW, SERVICE_LEVEL_WINDOW, TenantRouter, Timer
+from relais_router.domain.model import Agent, Assignment, Offer, WorkItem
+
+
+@dataclass
+class TenantSnapshot:
+    tenant: str
+    config: RoutingConfig
+    config_digest: str
+    clock: float
+    seq: int
+    agents: list[Agent]
+    waiting: list[WorkItem]
+    offers: list[Offer]
+    assignments: list[Assignment]
+    timers: list[Timer]
+    departures: dict[str, list[float]]
+    outcomes: dict[str, list[bool]]
+    last_agent: dict[str, tuple[str, float]]
+    seen: list[str]
+
+
+SNAPSHOTS: TypeAdapter[dict[str, TenantSnapshot]] = TypeAdapter(dict[str, TenantSnapshot])
+
+
+def capture(router: TenantRouter) -> TenantSnapshot:
+    return TenantSnapshot(
+        tenant=router.tenant,
+        config=router.config,
+        config_digest=router.config_digest,
+        clock=router.clock,
+        seq=router.seq,
+        agents=list(router.agents.values()),
+        waiting=list(router.waiting.values()),
+        offers=list(router.offers.values()),
+        assignments=list(router.assignments.values()),
+        timers=list(router.timers),  # a heap stays a heap when copied as a list
+        departures={q: list(d) for q, d in router.departures.items()},
+        outcomes={q: list(d) for q, d in router.outcomes.items()},
+        last_agent=dict(router.last_agent),
+        seen=list(router.seen),
+    )
+
+
+def restore(snapshot: TenantSnapshot) -> TenantRouter:
+    router = TenantRouter(snapshot.tenant, snapshot.config)
+    router.config_digest = snapshot.config_digest
+    router.clock = snapshot.clock
+    router.seq = snapshot.seq
+    router.agents = {a.id: a for a in snapshot.agents}
+    router.waiting = {i.conversation_id: i for i in snapshot.waiting}
+    router.offers = {o.offer_id: o for o in snapshot.offers}
+    router.assignments = {a.conversation_id: a for a in snapshot.assignments}
+    router.timers = [tuple(t) for t in snapshot.timers]  # type: ignore[misc]
+    router.departures = {q: deque(d, maxlen=DEPARTURES_WINDOW) for q, d in snapshot.departures.items()}
+    router.outcomes = {q: deque(d, maxlen=SERVICE_LEVEL_WINDOW) for q, d in snapshot.outcomes.items()}
+    router.last_agent = dict(snapshot.last_agent)
+    router.seen = dict.fromkeys(snapshot.seen)
+    router.rebuild_indexes()
+    return router
+
+
+def dumps(routers: dict[str, TenantRouter]) -> bytes:
+    return SNAPSHOTS.dump_json({t: capture(r) for t, r in sorted(routers.items())})
+
+
+def loads(raw: bytes) -> dict[str, TenantRouter]:
+    return {t: restore(s) for t, s in SNAPSHOTS.validate_json(raw).items()}

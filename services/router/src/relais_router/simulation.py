@@ -1,0 +1,325 @@
+"""A discrete-event simulator that drives the real routing core on a virtual clock.
+
+Customers arrive per queue as Poisson processes, agents accept every offer at once and handle each
+conversation for an exponential time. The core sees exactly the events it sees in production
+(hand-offs, presences, accepts, completions, timer ticks), so what the simulator measures is what the
+router does. `erlang_c` gives the theory to compare a single-skill queue with.
+
+Run `make simulate` (or `python -m relais_router.simulation`) for the table.
+"""
+
+import heapq
+import itertools
+import json
+import math
+import random
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from relais_contracts.agents import OfferCreated
+from relais_contracts.conversation import HandoffPacket
+from relais_contracts.routing import (
+    OfferAccepted,
+    OfferAnswerData,
+    PresenceChanged,
+    PresenceChangedData,
+    QueuesConfigured,
+    QueuesConfiguredData,
+    TimerTick,
+    TimerTickData,
+    WorkCompleted,
+    WorkCompletedData,
+    WorkSubmitted,
+    WorkSubmittedData,
+)
+from relais_router.domain import TenantRouter
+
+EPOCH = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+TENANT = "sim"
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    id: str
+    skills: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    config: dict[str, Any]
+    agents: tuple[AgentSpec, ...]
+    arrivals_per_s: dict[str, float]  # queue -> Poisson rate
+    handle_s: dict[str, float]  # queue -> mean handle time (exponential)
+    customers: int  # arrivals measured, after the warm-up
+    warmup: int = 2_000
+    seed: int = 1
+
+
+@dataclass
+class QueueResult:
+    arrived: int = 0
+    handle_s: float = 0.0  # total of the handle times drawn for measured customers
+    served: int = 0
+    waited: int = 0
+    total_wait_s: float = 0.0
+    waits: list[float] = field(default_factory=list)
+
+    def service_level(self, within_s: float) -> float:
+        return sum(w <= within_s for w in self.waits) / len(self.waits) if self.waits else 1.0
+
+    @property
+    def p_wait(self) -> float:
+        return self.waited / self.served if self.served else 0.0
+
+    @property
+    def mean_wait_s(self) -> float:
+        return self.total_wait_s / self.served if self.served else 0.0
+
+    @property
+    def mean_handle_s(self) -> float:
+        return self.handle_s / self.served if self.served else 0.0
+
+
+@dataclass
+class Result:
+    scenario: str
+    queues: dict[str, QueueResult]
+    busy_s: float
+    horizon_s: float
+    agents: int
+    events_applied: int
+    arrival_window_s: float  # from the first to the last measured arrival
+
+    def arrival_rate(self, queue: str) -> float:
+        return self.queues[queue].arrived / self.arrival_window_s if self.arrival_window_s else 0.0
+
+    @property
+    def occupancy(self) -> float:
+        return self.busy_s / (self.agents * self.horizon_s) if self.horizon_s else 0.0
+
+
+def simulate(scenario: Scenario) -> Result:
+    rng = random.Random(scenario.seed)
+    router = TenantRouter(TENANT)
+    n = 0
+    sim_events: list[tuple[float, int, str, str]] = []  # (time, seq, kind, ref)
+
+    def envelope(at: float) -> dict[str, Any]:
+        nonlocal n
+        n += 1
+        return {
+            "id": f"sim-{n}",
+            "source": "simulator",
+            "tenant": TENANT,
+            "time": EPOCH + timedelta(seconds=at),
+        }
+
+    order = itertools.count()
+
+    def schedule(at: float, kind: str, ref: str) -> None:
+        heapq.heappush(sim_events, (at, next(order), kind, ref))
+
+    arrived_at: dict[str, float] = {}
+    queue_of: dict[str, str] = {}
+    measured: dict[str, bool] = {}
+    results = {q: QueueResult() for q in scenario.arrivals_per_s}
+    busy_since: dict[str, float] = {}
+    busy_s = 0.0
+    applied = 0
+    measure_from: float | None = None
+
+    def apply(event: Any, now: float) -> None:
+        """Apply an event and play the agents' part: accept every offer at once, then handle it."""
+        nonlocal applied, busy_s
+        pending = [event]
+        while pending:
+            outputs = router.apply(pending.pop(0))
+            applied += 1
+            for out in outputs:
+                if not isinstance(out.event, OfferCreated):
+                    continue
+                offer = out.event.data
+                conv = offer.conversation_id
+                wait = now - arrived_at[conv]
+                if measured[conv]:
+                    result = results[queue_of[conv]]
+                    result.served += 1
+                    result.waited += wait > 1e-9
+                    result.total_wait_s += wait
+                    result.waits.append(wait)
+                busy_since[conv] = now
+                answer = OfferAnswerData(
+                    offer_id=offer.offer_id, agent_id=offer.agent_id, conversation_id=conv
+                )
+                pending.append(OfferAccepted(**envelope(now), data=answer))
+                handle = rng.expovariate(1 / scenario.handle_s[queue_of[conv]])
+                if measured[conv]:
+                    results[queue_of[conv]].handle_s += handle
+                schedule(now + handle, "complete:" + offer.agent_id, conv)
+
+    apply(QueuesConfigured(**envelope(0), data=QueuesConfiguredData(config=scenario.config, digest="sim")), 0)
+    for spec in scenario.agents:
+        presence = PresenceChangedData(
+            agent_id=spec.id, presence="available", capacity={"*": 1}, skills=spec.skills
+        )
+        apply(PresenceChanged(**envelope(0), data=presence), 0)
+    for queue, rate in sorted(scenario.arrivals_per_s.items()):
+        schedule(rng.expovariate(rate), "arrive", queue)
+
+    arrivals = 0
+    last_arrival = 0.0
+    total = scenario.warmup + scenario.customers
+    now = 0.0
+    while sim_events:
+        now, _, kind, ref = heapq.heappop(sim_events)
+        deadline = router.next_deadline()
+        while deadline is not None and deadline - EPOCH.timestamp() <= now:
+            at = deadline - EPOCH.timestamp()
+            apply(TimerTick(**envelope(at), data=TimerTickData(due=EPOCH + timedelta(seconds=at))), at)
+            deadline = router.next_deadline()
+        if kind == "arrive":
+            if arrivals >= total:
+                continue
+            arrivals += 1
+            if arrivals == scenario.warmup + 1:
+                measure_from = now
+            last_arrival = now
+            conv = f"c{arrivals}"
+            arrived_at[conv], queue_of[conv], measured[conv] = now, ref, arrivals > scenario.warmup
+            if measured[conv]:
+                results[ref].arrived += 1
+            packet = HandoffPacket(reason="simulated", summary="", queue=ref)
+            apply(
+                WorkSubmitted(
+                    **envelope(now),
+                    data=WorkSubmittedData(conversation_id=conv, channel="webchat", packet=packet),
+                ),
+                now,
+            )
+            schedule(now + rng.expovariate(scenario.arrivals_per_s[ref]), "arrive", ref)
+        else:
+            agent = kind.split(":", 1)[1]
+            if measure_from is not None:
+                busy_s += now - max(busy_since.pop(ref), measure_from)
+            apply(
+                WorkCompleted(**envelope(now), data=WorkCompletedData(conversation_id=ref, agent_id=agent)),
+                now,
+            )
+    horizon = now - (measure_from or 0.0)
+    return Result(
+        scenario.name,
+        results,
+        busy_s,
+        horizon,
+        len(scenario.agents),
+        applied,
+        last_arrival - (measure_from or 0.0),
+    )
+
+
+def erlang_c(agents: int, arrivals_per_s: float, handle_s: float) -> float:
+    """Probability that a customer waits, in an M/M/N queue (Erlang C)."""
+    load = arrivals_per_s * handle_s
+    if load >= agents:
+        return 1.0
+    term = 1.0
+    total = 1.0
+    for k in range(1, agents):
+        term *= load / k
+        total += term
+    top = term * load / agents * agents / (agents - load)
+    return top / (total + top)
+
+
+def erlang_c_figures(
+    agents: int, arrivals_per_s: float, handle_s: float, within_s: float
+) -> dict[str, float]:
+    c = erlang_c(agents, arrivals_per_s, handle_s)
+    drain = agents / handle_s - arrivals_per_s
+    return {
+        "p_wait": c,
+        "mean_wait_s": c / drain,
+        "service_level": 1 - c * math.exp(-drain * within_s),
+    }
+
+
+def single_skill(customers: int = 60_000, seed: int = 7) -> Scenario:
+    """10 agents, 3-minute conversations, 80% load: the classic Erlang C case."""
+    config = {"wait_update_interval_s": 3600, "queues": {"support": {"target_answer_s": 20}}}
+    agents = tuple(AgentSpec(f"a{i:02d}", {}) for i in range(10))
+    return Scenario(
+        "single skill, 10 agents, 80% load",
+        config,
+        agents,
+        {"support": 8 / 180},
+        {"support": 180.0},
+        customers,
+        seed=seed,
+    )
+
+
+def multi_skill(pooled: bool, customers: int = 40_000, seed: int = 11) -> Scenario:
+    """Two queues of 8 agents' worth of work each: specialists only, or every agent trained on both."""
+    config = {
+        "wait_update_interval_s": 3600,
+        "queues": {"sales": {"skills": {"sales": 1}}, "billing": {"skills": {"billing": 1}}},
+    }
+    agents = tuple(
+        AgentSpec(
+            f"a{i:02d}",
+            {"sales": 3, "billing": 3} if pooled else ({"sales": 3} if i < 10 else {"billing": 3}),
+        )
+        for i in range(20)
+    )
+    name = "two skills, 20 agents: " + ("all agents on both" if pooled else "specialists")
+    return Scenario(
+        name,
+        config,
+        agents,
+        {"sales": 8 / 180, "billing": 8 / 180},
+        {"sales": 180.0, "billing": 180.0},
+        customers,
+        seed=seed,
+    )
+
+
+def main() -> None:
+    rows: list[dict[str, Any]] = []
+    theory = erlang_c_figures(10, 8 / 180, 180.0, 20)
+    for scenario in (single_skill(), multi_skill(pooled=False), multi_skill(pooled=True)):
+        result = simulate(scenario)
+        for queue, q in sorted(result.queues.items()):
+            rows.append(
+                {
+                    "scenario": scenario.name,
+                    "queue": queue,
+                    "served": q.served,
+                    "p_wait": q.p_wait,
+                    "mean_wait_s": q.mean_wait_s,
+                    "service_level_20s": q.service_level(20),
+                    "occupancy": result.occupancy,
+                }
+            )
+    print(
+        f"{'scenario':<42} {'queue':<8} {'served':>7} {'P(wait)':>8} {'avg wait':>9} {'SL 20s':>7}"
+        f" {'occ.':>6}"
+    )
+    print(
+        f"{'Erlang C (theory, single skill)':<42} {'support':<8} {'':>7} {theory['p_wait']:>8.3f} "
+        f"{theory['mean_wait_s']:>8.1f}s {theory['service_level']:>7.3f} {0.8:>6.2f}"
+    )
+    for r in rows:
+        print(
+            f"{r['scenario']:<42} {r['queue']:<8} {r['served']:>7} {r['p_wait']:>8.3f} "
+            f"{r['mean_wait_s']:>8.1f}s {r['service_level_20s']:>7.3f} {r['occupancy']:>6.2f}"
+        )
+    if len(sys.argv) > 1:
+        with open(sys.argv[1], "w") as out:
+            json.dump({"erlang_c": theory, "runs": rows}, out, indent=2)
+
+
+if __name__ == "__main__":
+    main()
