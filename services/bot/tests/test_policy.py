@@ -397,7 +397,8 @@ def test_the_waiting_customer_hears_their_place_without_flooding(chat: Chat) -> 
 
 def test_messages_while_waiting_get_one_word_now_and_then(chat: Chat) -> None:
     waiting(chat)
-    first = chat.say("allo ?", after_s=2)
+    assert replies(chat.say("allo ?", after_s=2)) == []  # the handoff notice has just been said
+    first = chat.say("allo ?", after_s=60)
     assert (first.outcome, replies(first)) == (
         "waiting",
         ["Un conseiller va vous répondre ; il verra vos messages."],

@@ -306,7 +306,9 @@ class Bot:
     def _while_waiting(self, bot: TenantBot, state: BotState, event: CustomerMessage) -> Decision:
         """A word now and then so the customer knows they are not forgotten; never one per message."""
         notice = state.wait_notice
-        if notice and (event.time - notice.at).total_seconds() < bot.content.waiting.min_interval_s:
+        said = [e.at for e in state.transcript if e.author_kind == "bot"]  # the handoff notice included
+        last = max([*said[-1:], *([notice.at] if notice else [])], default=None)
+        if last and (event.time - last).total_seconds() < bot.content.waiting.min_interval_s:
             return Decision(state, [], "waiting")
         text = bot.content.message(_answer_language(bot, state), "still_waiting")
         at = WaitNotice(
