@@ -69,7 +69,12 @@ class CharNgramClassifier:
         self._coef: np.ndarray = classes.coef_
         self._intercept: np.ndarray = classes.intercept_
 
-    def probabilities(self, plain: str, grams: list[str]) -> np.ndarray:
+    def ngrams(self, text: str) -> tuple[str, list[str]]:
+        """The text as the model reads it, and its character n-grams."""
+        plain = _plain(text)
+        return plain, list(self._ngrams(plain))
+
+    def probabilities(self, grams: list[str]) -> np.ndarray:
         """Class probabilities of a normalised message: sublinear TF-IDF, L2 norm, softmax of the scores."""
         counts = Counter(self._known[g] for g in grams if g in self._known)
         if not counts:
@@ -89,9 +94,8 @@ class CharNgramClassifier:
         return np.asarray(self._model.predict_proba([plain])[0])
 
     def classify(self, text: str, language: str) -> Prediction:
-        plain = _plain(text)
-        grams = self._ngrams(plain)
-        probabilities = self.probabilities(plain, grams)
+        plain, grams = self.ngrams(text)
+        probabilities = self.probabilities(grams)
         best = int(probabilities.argmax())
         coverage = sum(g in self._known for g in grams) / len(grams) if grams else 0.0
         damping = min(1.0, coverage / self.FULL_COVERAGE)
