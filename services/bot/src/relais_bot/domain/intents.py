@@ -94,7 +94,7 @@ class CharNgramClassifier:
         return np.asarray(self._model.predict_proba([plain])[0])
 
     def classify(self, text: str, language: str) -> Prediction:
-        plain, grams = self.ngrams(text)
+        _, grams = self.ngrams(text)
         probabilities = self.probabilities(grams)
         best = int(probabilities.argmax())
         coverage = sum(g in self._known for g in grams) / len(grams) if grams else 0.0
