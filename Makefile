@@ -6,7 +6,7 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 UV := uv
 LOCAL := deploy/local
 
-.PHONY: help install up down status test test-unit lint format schemas simulate bench-router clean
+.PHONY: help install up down status test test-unit lint format schemas simulate bench-router eval-bot bench-bot clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -46,6 +46,13 @@ lint: ## ruff (lint and format check) and mypy (strict)
 format: ## Apply ruff's fixes and formatting
 	$(UV) run ruff check --fix .
 	$(UV) run ruff format .
+
+eval-bot: ## Score the bot on its labelled utterances (escalation precision/recall, intents); JSON in .local/bench/
+	$(UV) run python -m relais_bot.evaluation --out .local/bench/bot-eval.json
+	$(UV) run python -m relais_bot.evaluation --data services/bot/eval/holdout.jsonl --out .local/bench/bot-eval-holdout.json
+
+bench-bot: ## Bot messages/s through its core and through Kafka + Redis (starts them); JSON in .local/bench/
+	$(UV) run pytest services/bot/bench/bench_bot.py -q -s -p no:cacheprovider
 
 schemas: ## Regenerate docs/schemas/*.json and docs/asyncapi.yaml from the event models
 	$(UV) run python -m relais_contracts.schema_export docs

@@ -1,130 +1,459 @@
-"""The bot's pure policy: answers in the customer's language, and hands over at once when asked."""
+"""The bot's policy: answers in the customer's language, hands over when a person is needed, with the packet
+an agent needs, keeps a waiting customer informed without flooding, and takes the conversation back."""
 
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
-from relais_bot.domain.language import detect_language, normalise
-from relais_bot.domain.policy import BotState, asks_for_human, decide
+from relais_bot.adapters.content_files import BUNDLED
+from relais_bot.domain.content import Rule, Trigger
+from relais_bot.domain.policy import Bot, BotState, Decision
+from relais_bot.domain.sentiment import VaderSentiment
 from relais_contracts import Outgoing, topics
 from relais_contracts.conversation import (
     Assigned,
     AssignedData,
     CustomerMessage,
     CustomerMessageData,
+    Dequeued,
+    DequeuedData,
     HandoffRequested,
     Opened,
     OpenedData,
+    Queued,
+    QueuedData,
+    Released,
+    ReleasedData,
     ReplyPosted,
+    ReturnedToBot,
+    ReturnedToBotData,
+    Transferred,
+    TransferredData,
+    WaitUpdated,
+    WaitUpdatedData,
 )
 from relais_contracts.routing import WorkSubmitted
 
+T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+SENTIMENT = VaderSentiment(BUNDLED / "sentiment")
+
+
+@dataclass
+class Chat:
+    """One conversation played through the bot, the bot's replies echoed back as the log would."""
+
+    bot: Bot
+    tenant: str = "acme"
+    state: BotState = field(default_factory=BotState)
+    seconds: float = 0
+    n: int = 0
+    outputs: list[Outgoing] = field(default_factory=list)
+
+    def envelope(self, after_s: float = 5) -> dict[str, Any]:
+        self.n += 1
+        self.seconds += after_s
+        return {
+            "id": f"e-{self.n}", "source": "test", "time": T0 + timedelta(seconds=self.seconds),
+            "tenant": self.tenant, "subject": "conv-1",
+        }  # fmt: skip
+
+    def open(self, customer_id: str | None = None, channel: str = "webchat") -> Decision:
+        data = OpenedData(channel=channel, address="visitor", customer_id=customer_id)
+        return self.feed(Opened(**self.envelope(), data=data))
+
+    def say(
+        self, text: str, after_s: float = 5, channel: str = "webchat", language: str | None = None
+    ) -> Decision:
+        envelope = self.envelope(after_s)
+        data = CustomerMessageData(
+            message_id=envelope["id"], channel=channel, address="visitor", text=text,
+            external_id=envelope["id"], language=language,
+        )  # fmt: skip
+        return self.feed(CustomerMessage(**envelope, data=data))
+
+    def feed(self, event: Any) -> Decision:
+        decision = self.bot.decide(self.state, event)
+        self.state = decision.state
+        self.outputs += decision.outputs
+        for out in decision.outputs:
+            if isinstance(out.event, ReplyPosted):  # our reply comes back through the log
+                self.state = self.bot.decide(self.state, out.event).state
+        return decision
+
+
+def replies(decision: Decision) -> list[str]:
+    return [o.event.data.text for o in decision.outputs if isinstance(o.event, ReplyPosted)]
+
+
+def handoff(decision: Decision) -> tuple[HandoffRequested, WorkSubmitted]:
+    kinds = [type(o.event) for o in decision.outputs]
+    assert kinds == [ReplyPosted, HandoffRequested, WorkSubmitted], kinds
+    requested, work = decision.outputs[1].event, decision.outputs[2].event
+    assert isinstance(requested, HandoffRequested)
+    assert isinstance(work, WorkSubmitted)
+    assert requested.data.packet == work.data.packet
+    return requested, work
+
+
 pytestmark = pytest.mark.unit
 
-T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+
+@pytest.fixture
+def chat(bot: Bot) -> Chat:
+    return Chat(bot)
 
 
-def said(text: str, n: int = 1, channel: str = "webchat") -> CustomerMessage:
-    return CustomerMessage(
-        id=f"m-{n}", source="relais/context-store", time=T0, tenant="acme", subject="conv-1",
-        data=CustomerMessageData(
-            message_id=f"m-{n}", channel=channel, address="visitor", text=text, external_id=f"x-{n}"
-        ),
-    )  # fmt: skip
+# -- a person on request -----------------------------------------------------------------------------
 
 
-def opened() -> Opened:
-    return Opened(
-        id="o-1", source="relais/context-store", time=T0, tenant="acme", subject="conv-1",
-        data=OpenedData(channel="webchat", address="visitor"),
-    )  # fmt: skip
-
-
-def run(*events: object) -> tuple[BotState, list[Outgoing]]:
-    state, outputs = BotState(), []
-    for event in events:
-        state, out = decide(state, event)  # type: ignore[arg-type]
-        outputs += out
-    return state, outputs
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("je veux parler à un conseiller", "fr"),
+        ("Je veux parler a un conseiler", "fr"),
+        ("un humain svp", "fr"),
+        ("PARLER À QUELQU’UN", "fr"),
+        ("I want to talk to a real person", "en"),
+        ("representative", "en"),
+        ("agent please", "en"),
+        ("agnet pls", "en"),
+        ("quiero hablar con una persona", "es"),
+        ("ich möchte mit einem Mitarbeiter sprechen", "de"),
+        ("vorrei parlare con un operatore", "it"),
+        ("quero falar com um atendente", "pt"),
+    ],
+)
+def test_asking_for_a_person_hands_over_at_once_in_the_customers_language(
+    chat: Chat, text: str, language: str
+) -> None:
+    chat.open()
+    decision = chat.say(text)
+    requested, _ = handoff(decision)
+    assert (decision.outcome, decision.reason) == ("handed_over", "customer-request")
+    assert requested.data.packet.reason == "customer-request"
+    assert requested.data.packet.language == language
+    assert replies(decision) == [chat.bot.tenant("acme").content.message(language, "handoff")]
+    assert (decision.outputs[2].topic, decision.outputs[2].key) == (topics.ROUTING, "acme")
+    assert chat.state.mode == "waiting"
 
 
 @pytest.mark.parametrize(
     "text",
     [
-        "je veux parler à un conseiller",
-        "Je veux parler a un conseiler",
-        "un humain svp",
-        "je voudrais parler à quelqu'un",
-        "PARLER À QUELQU’UN",
-        "passez moi une vraie personne",
-        "I want to talk to a real person",
-        "representative",
-        "agent please",
-        "can I speak with someone",
-        "get me a human",
+        "my travel agent booked it",
+        "I spoke to a human yesterday and it's fixed",
+        "no need for an agent, just the opening hours",
+        "j'ai déjà parlé à un conseiller hier, c'est réglé",
+        "je veux être remboursé de mon argent",
+        "personne ne m'a livré",
+        "je voudrais commander pour quelqu'un d'autre",
     ],
 )
-def test_asking_for_a_person_is_recognised(text: str) -> None:
-    assert asks_for_human(text)
+def test_a_person_mentioned_is_not_a_person_asked_for(chat: Chat, text: str) -> None:
+    chat.open()
+    assert chat.say(text).reason is None
 
 
-@pytest.mark.parametrize("text", ["Bonjour", "où est ma commande ?", "hello", "what are your opening hours?"])
-def test_ordinary_messages_are_not_a_request_for_a_person(text: str) -> None:
-    assert not asks_for_human(text)
+def test_a_request_for_a_person_wins_over_whatever_the_bot_was_doing(chat: Chat) -> None:
+    chat.open()
+    assert chat.say("blorp").outcome == "clarified"
+    assert chat.say("agent please").reason == "customer-request"  # not a second clarifying question
 
 
-def test_greeting_is_answered_in_the_customers_language() -> None:
-    _, out = run(opened(), said("Bonjour"))
-    ((topic, key, reply),) = [(o.topic, o.key, o.event) for o in out]
-    assert topic == topics.CONVERSATIONS
-    assert key == "conv-1"
-    assert isinstance(reply, ReplyPosted)
-    assert reply.data.text.startswith("Bonjour")
-    assert reply.data.in_reply_to == "m-1"
-    _, out = run(opened(), said("Hello there"))
-    assert out[0].event.data.text.startswith("Hello")  # type: ignore[attr-defined]
+def test_a_disabled_trigger_does_not_fire(bot: Bot) -> None:
+    demo = bot.tenant("acme")
+    escalation = demo.content.escalation.model_copy(update={"human_request": Trigger(enabled=False)})
+    quiet = replace(demo, content=demo.content.model_copy(update={"escalation": escalation}))
+    chat = Chat(Bot({"quiet": quiet}, demo, SENTIMENT))
+    chat.tenant = "quiet"
+    chat.open()
+    assert chat.say("agent please").reason is None
 
 
-def test_a_request_for_a_person_hands_over_at_once_with_the_transcript() -> None:
-    state, greeting = run(opened(), said("Bonjour"))
-    bot_reply = greeting[0].event
-    assert isinstance(bot_reply, ReplyPosted)
-    state, _ = decide(state, bot_reply)  # the bot's own reply comes back through the log
-    state, out = decide(state, said("je veux parler à un conseiller", 2))
-    assert [type(o.event) for o in out] == [ReplyPosted, HandoffRequested, WorkSubmitted]
-    notice, handoff, work = (o.event for o in out)
-    assert isinstance(handoff, HandoffRequested)
-    assert isinstance(work, WorkSubmitted)
-    assert (out[2].topic, out[2].key) == (topics.ROUTING, "acme")
-    assert "conseiller" in notice.data.text  # type: ignore[attr-defined]
-    assert handoff.data.packet.reason == "customer_request"
-    assert handoff.data.packet.language == "fr"
-    assert [(e.author_kind, e.text) for e in work.data.packet.transcript] == [
-        ("customer", "Bonjour"),
-        ("bot", bot_reply.data.text),
-        ("customer", "je veux parler à un conseiller"),
+# -- answers -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "start"),
+    [
+        ("Bonjour", "Bonjour"),
+        ("Hello there", "Hello"),
+        ("hola", "¡Hola"),
+        ("hallo", "Hallo"),
+        ("ciao", "Ciao"),
+    ],
+)
+def test_a_greeting_is_answered_in_the_customers_language(chat: Chat, text: str, start: str) -> None:
+    chat.open()
+    decision = chat.say(text)
+    assert decision.outcome == "answered"
+    assert replies(decision)[0].startswith(start)
+    reply = decision.outputs[0]
+    assert (reply.topic, reply.key, reply.event.data.in_reply_to) == (topics.CONVERSATIONS, "conv-1", "e-2")  # type: ignore[attr-defined]
+
+
+def test_an_answer_that_does_not_settle_the_request_says_how_to_reach_a_person(chat: Chat) -> None:
+    chat.open()
+    decision = chat.say("où est ma commande 458812 ?")
+    assert (decision.outcome, chat.state.intent) == ("answered", "order_status")
+    assert replies(decision)[0].endswith("écrivez simplement « conseiller ».")
+    hours = chat.say("et vous êtes ouverts quand ?")
+    assert chat.state.intent == "opening_hours"
+    assert "conseiller" not in replies(hours)[0]  # this answer settles it
+
+
+def test_low_confidence_asks_once_then_hands_over(chat: Chat) -> None:
+    chat.open()
+    first = chat.say("zxqv blorp")
+    assert first.outcome == "clarified"
+    assert "agent" in replies(first)[0]  # the way to a person is always given
+    requested, _ = handoff(chat.say("flurb wobble"))
+    assert requested.data.packet.reason == "stuck"
+
+
+def test_the_same_question_again_and_again_goes_to_a_person(chat: Chat) -> None:
+    chat.open()
+    assert chat.say("where is my order").outcome == "answered"
+    assert chat.say("ok but where is my parcel order").outcome == "answered"
+    assert chat.say("where is my order??").reason == "stuck"
+
+
+def test_too_many_turns_go_to_a_person(bot: Bot) -> None:
+    chat = Chat(bot)
+    chat.open()
+    questions = ["what are your opening hours", "what is your phone number", "how do I return an item"]
+    reasons = [chat.say(questions[i % 3]).reason for i in range(13)]
+    assert reasons[:12] == [None] * 12
+    assert reasons[12] == "stuck"
+
+
+def test_small_talk_never_exhausts_the_bot(chat: Chat) -> None:
+    chat.open()
+    assert {chat.say(f"hello {i}").outcome for i in range(30)} == {"answered"}
+
+
+# -- sensitive, frustrated, VIP, tenant rules --------------------------------------------------------
+
+
+def test_a_sensitive_situation_goes_with_priority_to_trained_agents(chat: Chat) -> None:
+    chat.open()
+    decision = chat.say("My husband passed away last month, I need to close his account")
+    requested, _ = handoff(decision)
+    packet = requested.data.packet
+    assert (packet.reason, packet.queue, packet.skills, packet.priority) == (
+        "sensitive",
+        "care",
+        ("care",),
+        90,
+    )
+    assert "bereavement" in packet.sensitivity
+    assert replies(decision)[0].startswith("I'm sorry.")
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("on m'a volé ma carte bancaire", "fraud"),
+        ("je vais porter plainte", "complaint"),
+        ("estoy en el hospital", "health"),
+        ("ich bin arbeitslos und kann nicht mehr zahlen", "vulnerability"),
+        ("vorrei cancellare i miei dati personali", "privacy"),
+        ("o meu pai faleceu", "bereavement"),
+    ],
+)
+def test_each_sensitive_category_is_flagged(chat: Chat, text: str, category: str) -> None:
+    chat.open()
+    requested, _ = handoff(chat.say(text))
+    assert category in requested.data.packet.sensitivity
+
+
+def test_abuse_or_shouting_is_frustration(chat: Chat) -> None:
+    chat.open()
+    assert chat.say("c'est inadmissible, vous êtes nuls").reason == "frustration"
+
+
+def test_repeated_negative_turns_are_frustration(chat: Chat) -> None:
+    chat.open()
+    assert chat.say("my parcel still hasn't arrived").reason is None
+    assert chat.say("and still no reply from anyone").reason == "frustration"
+    assert len(chat.state.sentiment) == 2
+
+
+def test_a_vip_customer_goes_to_a_person_on_their_first_real_request(chat: Chat) -> None:
+    chat.open(customer_id="cust-vip-1")
+    assert chat.say("hello").outcome == "answered"
+    requested, _ = handoff(chat.say("where is my order 4417?"))
+    packet = requested.data.packet
+    assert (packet.reason, packet.queue, packet.priority, packet.customer_id) == (
+        "vip",
+        "vip",
+        70,
+        "cust-vip-1",
+    )
+
+
+def test_a_tenant_rule_sends_an_intent_to_a_person(bot: Bot) -> None:
+    demo = bot.tenant("acme")
+    rule = Rule(name="billing-by-people", intents=("billing",), queue="billing", priority=65)
+    escalation = demo.content.escalation.model_copy(update={"rules": (rule,)})
+    strict = replace(demo, content=demo.content.model_copy(update={"escalation": escalation}))
+    chat = Chat(Bot({"strict": strict}, demo, SENTIMENT), tenant="strict")
+    chat.open()
+    requested, _ = handoff(chat.say("I was charged twice for my order"))
+    assert (requested.data.packet.reason, requested.data.packet.queue) == ("tenant-rule", "billing")
+    assert "confidential" in requested.data.packet.sensitivity
+
+
+# -- the packet ----------------------------------------------------------------------------------------
+
+
+def test_the_packet_carries_what_the_agent_needs(chat: Chat) -> None:
+    chat.open(customer_id="cust-42")
+    chat.say("Bonjour")
+    chat.say("Ma commande n° 4417221 de 49,90 € du 12/11 n'est pas arrivée", channel="sms")
+    decision = chat.say("je veux parler à un conseiller svp", channel="sms")
+    requested, work = handoff(decision)
+    packet = requested.data.packet
+    assert packet.intent == "order_status"
+    assert packet.confidence is not None
+    assert 0.4 <= packet.confidence <= 1
+    assert {(e.kind, e.value) for e in packet.entities} >= {
+        ("order_number", "4417221"), ("amount", "49,90 €"), ("date", "12/11"),
+    }  # fmt: skip
+    assert "4417221" in packet.summary
+    assert "Bonjour" not in packet.summary
+    assert len(packet.sentiment) == 3
+    assert all(-1 <= s <= 1 for s in packet.sentiment)
+    assert packet.channels == ("webchat", "sms")
+    assert len(packet.bot_answers) == 2
+    assert "Mes commandes" in packet.bot_answers[1]
+    assert [e.author_kind for e in packet.transcript] == ["customer", "bot", "customer", "bot", "customer"]
+    assert (packet.queue, packet.skills) == ("orders", ())
+    assert packet.customer_id == "cust-42"
+    assert (work.data.conversation_id, work.data.channel, work.data.preferred_agent_id) == (
+        "conv-1",
+        "sms",
+        None,
+    )
+
+
+def test_outputs_replay_to_the_same_ids(bot: Bot) -> None:
+    def run() -> list[Outgoing]:
+        chat = Chat(bot)
+        chat.open()
+        chat.say("hello")
+        chat.say("agent please")
+        return chat.outputs
+
+    assert run() == run()
+
+
+def test_a_failure_hands_over_with_its_reason(chat: Chat) -> None:
+    chat.open()
+    chat.say("Bonjour")
+    event = CustomerMessage(
+        **chat.envelope(),
+        data=CustomerMessageData(
+            message_id="m-x", channel="webchat", address="v", text="hm", external_id="x"
+        ),
+    )
+    decision = chat.bot.fail_over(chat.state, event)
+    requested, _ = handoff(decision)
+    assert (decision.reason, requested.data.packet.reason) == ("bot-failure", "bot-failure")
+    assert replies(decision)[0].startswith("Désolé")  # the conversation's language, without the detector
+    assert requested.data.packet.transcript[-1].text == "hm"
+
+
+# -- waiting, agent, hand-back ---------------------------------------------------------------------
+
+
+def waiting(chat: Chat) -> None:
+    chat.open()
+    chat.say("Bonjour")
+    chat.say("un conseiller svp")
+    queued = QueuedData(queue="general", position=3, enqueued_at=T0)
+    assert chat.feed(Queued(**chat.envelope(1), data=queued)).outputs == []  # no notice right away
+
+
+def wait(chat: Chat, position: int, expected: int | None, after_s: float) -> list[str]:
+    data = WaitUpdatedData(queue="general", position=position, expected_wait_s=expected)
+    return replies(chat.feed(WaitUpdated(**chat.envelope(after_s), data=data)))
+
+
+def test_the_waiting_customer_hears_their_place_without_flooding(chat: Chat) -> None:
+    waiting(chat)
+    assert wait(chat, 3, 240, 2) == [
+        "Vous êtes en position 3 dans la file ; attente estimée : environ 4 min."
     ]
-    assert state.mode == "waiting"
+    assert wait(chat, 2, 180, 20) == []  # too soon after the last notice
+    assert wait(chat, 2, 180, 50) == [
+        "Vous êtes en position 2 dans la file ; attente estimée : environ 3 min."
+    ]
+    assert wait(chat, 2, 170, 70) == []  # nothing worth saying changed
+    assert wait(chat, 1, None, 70) == ["Vous êtes en position 1 dans la file d'attente."]
 
 
-def test_the_bot_stays_quiet_while_a_person_has_the_conversation() -> None:
-    assigned = Assigned(
-        id="a-1", source="relais/router", time=T0, tenant="acme", subject="conv-1",
-        data=AssignedData(offer_id="o", agent_id="agent-7"),
-    )  # fmt: skip
-    state, out = run(opened(), said("agent please"), assigned, said("are you there?", 3))
-    assert state.mode == "agent"
-    assert not [o for o in out if isinstance(o.event, ReplyPosted) and o.event.data.in_reply_to == "m-3"]
-    assert state.transcript[-1].text == "are you there?"
+def test_messages_while_waiting_get_one_word_now_and_then(chat: Chat) -> None:
+    waiting(chat)
+    assert replies(chat.say("allo ?", after_s=2)) == []  # the handoff notice has just been said
+    first = chat.say("allo ?", after_s=60)
+    assert (first.outcome, replies(first)) == (
+        "waiting",
+        ["Un conseiller va vous répondre ; il verra vos messages."],
+    )
+    assert replies(chat.say("vous êtes là ?", after_s=10)) == []
+    assert len(replies(chat.say("toujours là ?", after_s=61))) == 1
 
 
-def test_outputs_replay_to_the_same_ids() -> None:
-    assert run(opened(), said("agent please")) == run(opened(), said("agent please"))
+def test_the_bot_stays_quiet_while_an_agent_has_the_conversation(chat: Chat) -> None:
+    waiting(chat)
+    chat.feed(Assigned(**chat.envelope(), data=AssignedData(offer_id="o", agent_id="agent-7")))
+    decision = chat.say("merci, ma commande 4417 n'est pas arrivée")
+    assert (decision.outcome, decision.outputs) == ("waiting", [])
+    assert wait(chat, 1, 10, 120) == []
+    assert chat.state.transcript[-1].text == "merci, ma commande 4417 n'est pas arrivée"
 
 
-def test_language_detection_and_normalisation() -> None:
-    assert normalise("Parler À  Quelqu’un") == "parler a quelqu'un"
-    assert detect_language("je voudrais suivre ma commande") == "fr"
-    assert detect_language("where is my order please") == "en"
-    assert detect_language("ok", previous="fr") == "fr"
-    assert detect_language("anything", hint="fr-FR") == "fr"
+@pytest.mark.parametrize(
+    ("reason", "says"),
+    [
+        ("closed", "Nos conseillers ne sont pas disponibles"),
+        ("max-wait", "Désolé, aucun conseiller"),
+        ("customer-left", None),
+    ],
+)
+def test_a_dequeued_customer_is_told_why_and_the_bot_takes_over(
+    chat: Chat, reason: str, says: str | None
+) -> None:
+    waiting(chat)
+    data = DequeuedData(queue="general", reason=reason)  # type: ignore[arg-type]
+    told = replies(chat.feed(Dequeued(**chat.envelope(), data=data)))
+    assert told[0].startswith(says) if says else told == []
+    assert chat.state.mode == "bot"
+    assert chat.say("où est ma commande").outcome == "answered"
+
+
+def test_an_agent_returns_the_conversation_to_the_bot(chat: Chat) -> None:
+    waiting(chat)
+    chat.feed(Assigned(**chat.envelope(), data=AssignedData(offer_id="o", agent_id="agent-7")))
+    returned = chat.feed(ReturnedToBot(**chat.envelope(), data=ReturnedToBotData(agent_id="agent-7")))
+    assert replies(returned) == [
+        "Vous êtes de nouveau avec l'assistant Relais. Puis-je vous aider pour autre chose ?"
+    ]
+    assert chat.state.mode == "bot"
+    assert chat.say("quels sont vos horaires ?").outcome == "answered"
+    _, work = handoff(chat.say("un conseiller svp"))
+    assert work.data.preferred_agent_id == "agent-7"  # the agent who knows the case, if free
+
+
+def test_a_transfer_or_an_agent_going_offline_keeps_the_customer_waiting(chat: Chat) -> None:
+    waiting(chat)
+    chat.feed(Assigned(**chat.envelope(), data=AssignedData(offer_id="o", agent_id="agent-7")))
+    chat.feed(Released(**chat.envelope(), data=ReleasedData(agent_id="agent-7", reason="agent-offline")))
+    assert chat.state.mode == "waiting"
+    chat.feed(Transferred(**chat.envelope(), data=TransferredData(to_queue="billing")))
+    assert chat.state.mode == "waiting"
+    chat.feed(Released(**chat.envelope(), data=ReleasedData(agent_id="agent-8", reason="completed")))
+    assert chat.state.mode == "bot"

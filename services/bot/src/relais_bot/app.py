@@ -1,7 +1,8 @@
-"""Composition root of the bot."""
+"""Composition root of the bot: content and models loaded once, then the conversation consumer."""
 
 from fastapi import FastAPI
 
+from relais_bot.adapters.content_files import build_bot
 from relais_bot.adapters.state import BotStates
 from relais_bot.consumers import ConversationHandler
 from relais_bot.settings import BotSettings
@@ -12,12 +13,10 @@ SERVICE = "bot"
 
 
 def create_app(settings: BotSettings) -> FastAPI:
+    bot = build_bot(settings.bot_content_dir, settings.bot_default_content)
     runtime = Runtime(settings, SERVICE)
-    runtime.consume(
-        "conversations",
-        [topics.CONVERSATIONS],
-        ConversationHandler(BotStates(runtime.redis, settings), runtime.publisher),
+    handler = ConversationHandler(
+        bot, BotStates(runtime.redis, settings), runtime.publisher, settings.bot_message_timeout_s
     )
-
-    app = runtime.app("Relais bot")
-    return app
+    runtime.consume("conversations", [topics.CONVERSATIONS], handler)
+    return runtime.app("Relais bot")

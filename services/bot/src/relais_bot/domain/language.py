@@ -1,89 +1,22 @@
 """Which language a customer writes in, and text normalised for matching (no accents, no case)."""
 
+import functools
 import re
 import unicodedata
+from typing import Protocol
 
-_WORD = re.compile(r"[a-z0-9']+")
-# Frequent function words; enough to tell French from English in a short message. A later issue
-# brings a real detector for more languages.
-_FRENCH = frozenset(
-    [
-        "je",
-        "tu",
-        "il",
-        "nous",
-        "vous",
-        "le",
-        "la",
-        "les",
-        "un",
-        "une",
-        "des",
-        "du",
-        "de",
-        "et",
-        "est",
-        "suis",
-        "veux",
-        "voudrais",
-        "pas",
-        "bonjour",
-        "merci",
-        "avec",
-        "pour",
-        "mon",
-        "ma",
-        "mes",
-        "votre",
-        "vos",
-        "parler",
-        "conseiller",
-        "quelqu'un",
-        "commande",
-        "ou",
-        "quand",
-        "comment",
-        "salut",
-    ]
-)
-_ENGLISH = frozenset(
-    [
-        "i",
-        "you",
-        "he",
-        "we",
-        "the",
-        "a",
-        "an",
-        "and",
-        "is",
-        "am",
-        "want",
-        "would",
-        "not",
-        "hello",
-        "hi",
-        "thanks",
-        "with",
-        "for",
-        "my",
-        "your",
-        "talk",
-        "speak",
-        "someone",
-        "order",
-        "where",
-        "when",
-        "how",
-        "please",
-        "can",
-    ]
-)
+from lingua import IsoCode639_1, Language, LanguageDetector, LanguageDetectorBuilder
+
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
+_LINGUA = {
+    "fr": Language.FRENCH, "en": Language.ENGLISH, "es": Language.SPANISH,
+    "de": Language.GERMAN, "it": Language.ITALIAN, "pt": Language.PORTUGUESE,
+}  # fmt: skip
 
 
 def normalise(text: str) -> str:
-    """Lowercase, accents removed, whitespace collapsed: "Parler à  quelqu'un" -> "parler a quelqu'un"."""
-    decomposed = unicodedata.normalize("NFKD", text.replace("\u2019", "'"))
+    """Lowercase, accents removed, whitespace collapsed: "Parler À  Quelqu'un" -> "parler a quelqu'un"."""
+    decomposed = unicodedata.normalize("NFKD", text.replace("\u2019", "'").replace("`", "'"))
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(stripped.lower().split())
 
@@ -92,15 +25,41 @@ def words(text: str) -> list[str]:
     return _WORD.findall(normalise(text))
 
 
-def detect_language(text: str, hint: str | None = None, previous: str | None = None) -> str:
-    """'fr' or 'en': the channel's hint first, else word evidence, else what the conversation used."""
-    if hint and hint[:2].lower() in ("fr", "en"):
-        return hint[:2].lower()
-    tokens = words(text)
-    french = sum(t in _FRENCH for t in tokens)
-    english = sum(t in _ENGLISH for t in tokens)
-    if french > english:
-        return "fr"
-    if english > french:
-        return "en"
-    return previous or "en"
+@functools.cache
+def _detector(languages: tuple[str, ...]) -> LanguageDetector:
+    """One set of models per set of languages: tenants share them (they take memory and a second to load)."""
+    builder = LanguageDetectorBuilder.from_languages(*(_LINGUA[code] for code in languages))
+    return builder.with_preloaded_language_models().build()
+
+
+class DetectsLanguage(Protocol):
+    def detect(self, text: str, hint: str | None, previous: str | None) -> str: ...
+
+
+class LanguageIdentifier:
+    """lingua's statistical models over the supported languages, made steady for chat messages.
+
+    A message of one or two words ("ok", "merci") says little: when the models are unsure, the
+    conversation's language so far wins, then a known phrase of the tenant's content, then the default.
+    """
+
+    def __init__(
+        self, languages: tuple[str, ...], known_phrases: dict[str, str], default: str, min_confidence: float
+    ) -> None:
+        self._detector = _detector(tuple(sorted(languages)))
+        self._languages = languages
+        self._known = known_phrases
+        self._default = default
+        self._min_confidence = min_confidence
+
+    def detect(self, text: str, hint: str | None, previous: str | None) -> str:
+        if hint and hint[:2].lower() in self._languages:
+            return hint[:2].lower()
+        key = " ".join(words(text))
+        if key in self._known:
+            return self._known[key]
+        values = self._detector.compute_language_confidence_values(text) if key else []
+        if values and values[0].value >= self._min_confidence and len(key) >= 4:
+            code: IsoCode639_1 = values[0].language.iso_code_639_1
+            return str(code.name).lower()
+        return previous or self._default

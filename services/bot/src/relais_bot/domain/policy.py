@@ -1,62 +1,66 @@
-"""The bot's policy: greet, answer what it can, and hand over at once when a person is asked for."""
+"""The bot's policy: answer what it can in the customer's language, hand over the moment a person is
+needed, keep a waiting customer informed, and take the conversation back when an agent returns it.
+
+`Bot.decide(state, event)` is pure: the new state and the events to publish follow from the state and
+the event alone (time comes from the event), so a replay reproduces the same outputs with the same ids.
+"""
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from relais_bot.domain.language import detect_language, normalise
+from relais_bot.domain.content import SENSITIVE_CATEGORIES, Content, Frustration, Intent, Trigger
+from relais_bot.domain.entities import extract
+from relais_bot.domain.escalation import Detectors, Signals
+from relais_bot.domain.intents import ClassifiesIntents, Prediction
+from relais_bot.domain.language import DetectsLanguage, normalise
+from relais_bot.domain.sentiment import ScoresSentiment
 from relais_contracts import Outgoing, topics
 from relais_contracts.conversation import (
     Assigned,
     ConversationEvent,
     CustomerMessage,
+    Dequeued,
+    Entity,
     HandoffPacket,
     HandoffRequested,
     HandoffRequestedData,
     Opened,
     Queued,
+    Released,
     ReplyAuthor,
     ReplyData,
     ReplyPosted,
+    ReturnedToBot,
     TranscriptEntry,
+    Transferred,
+    WaitUpdated,
 )
-from relais_contracts.envelope import CloudEvent
 from relais_contracts.routing import WorkSubmitted, WorkSubmittedData
 
 SOURCE = "relais/bot"
-BOT_NAME = "Relais"
 Mode = Literal["bot", "waiting", "agent"]
+Outcome = Literal["answered", "clarified", "handed_over", "waiting", "ignored"]
+# Why the conversation went to a person; the label of relais_bot_handoffs_total.
+Reason = Literal[
+    "customer-request", "sensitive", "frustration", "stuck", "vip", "tenant-rule", "bot-failure"
+]  # fmt: skip
+# What one conversation's state keeps at most, so a chatty conversation cannot grow it without bound.
+TRANSCRIPT_KEPT = 200
+ENTITIES_KEPT = 50
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
-# An explicit request for a person, French and English, tolerant of missing accents and common typos.
-HUMAN_REQUEST = re.compile(
-    r"\b("
-    r"conseill[eè]re?s?|consei?ler|humaine?|une? (vraie? )?personne|quelqu ?'?un|un agent|"
-    r"parler a (un|une|quelqu)|operat(eur|rice)|"
-    r"human|real person|a person|representative|an agent|agent please|live agent|someone|somebody|"
-    r"operator|talk to (a|an|some)|speak (to|with) (a|an|some)"
-    r")\b"
-)
-GREETING = re.compile(r"^(bonjour|bonsoir|salut|coucou|hello|hi|hey|good (morning|afternoon|evening))\b")
 
-ANSWERS = {
-    "greeting": {
-        "fr": "Bonjour ! Je suis l'assistant Relais. Comment puis-je vous aider ? "
-        "Si vous préférez, dites « conseiller » et je vous mets en relation avec une personne.",
-        "en": "Hello! I'm the Relais assistant. How can I help? "
-        "If you'd rather talk to a person, just say \"agent\" and I'll connect you.",
-    },
-    "default": {
-        "fr": "Je peux vous renseigner sur vos commandes, livraisons, retours et factures. "
-        "Pour parler à un conseiller, dites simplement « conseiller ».",
-        "en": "I can help with orders, deliveries, returns and billing. "
-        'To talk to a person, just say "agent".',
-    },
-    "handoff": {
-        "fr": "Je vous mets en relation avec un conseiller. Il aura tout notre échange, inutile de répéter.",
-        "en": "I'm connecting you with an agent. They will see our whole conversation, no need to repeat.",
-    },
-}
+class WaitNotice(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    at: datetime
+    position: int | None = None
+    expected_wait_s: int | None = None
 
 
 class BotState(BaseModel):
@@ -67,96 +71,467 @@ class BotState(BaseModel):
     tenant: str = ""
     conversation_id: str = ""
     mode: Mode = "bot"
-    language: str = "en"
+    language: str | None = None
     channel: str | None = None
     channels: tuple[str, ...] = ()
+    customer_id: str | None = None
+    customer_ref: str | None = None
     transcript: tuple[TranscriptEntry, ...] = ()
+    sentiment: tuple[float, ...] = ()
+    negative_streak: int = 0
+    low_confidence_streak: int = 0
+    intent: str | None = None
+    confidence: float | None = None
+    intent_streak: int = 0
+    turns: int = 0
+    entities: tuple[Entity, ...] = ()
+    sensitivity: tuple[str, ...] = ()
+    bot_answers: tuple[str, ...] = ()
+    handoff_reason: str | None = None
+    queue: str | None = None
+    last_agent_id: str | None = None
+    wait_notice: WaitNotice | None = None
 
 
-def asks_for_human(text: str) -> bool:
-    return HUMAN_REQUEST.search(normalise(text)) is not None
+@dataclass(frozen=True, slots=True)
+class Decision:
+    state: BotState
+    outputs: list[Outgoing]
+    # Set for a customer message: what the bot did with it (metrics), and why it handed over.
+    outcome: Outcome | None = None
+    reason: Reason | None = None
 
 
-def _reply(event: CloudEvent, index: int, conversation_id: str, text: str, in_reply_to: str) -> ReplyPosted:
-    fields = event.follow(index, source=SOURCE, subject=conversation_id)
-    return ReplyPosted(
+@dataclass(frozen=True, slots=True)
+class TenantBot:
+    """One tenant's content and the models trained from it."""
+
+    content: Content
+    classifier: ClassifiesIntents
+    languages: DetectsLanguage
+    detectors: Detectors
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    reason: Reason
+    priority: int
+    queue: str
+    skills: tuple[str, ...]
+
+
+class Bot:
+    def __init__(
+        self, tenants: Mapping[str, TenantBot], default: TenantBot, sentiment: ScoresSentiment
+    ) -> None:
+        self._tenants = tenants
+        self._default = default
+        self._sentiment = sentiment
+
+    def tenant(self, tenant: str) -> TenantBot:
+        return self._tenants.get(tenant, self._default)
+
+    def decide(self, state: BotState, event: ConversationEvent) -> Decision:
+        """The new state, the events to publish, and for a customer message what became of it."""
+        state = state.model_copy(update={"tenant": event.tenant, "conversation_id": event.subject})
+        bot = self.tenant(event.tenant)
+        match event:
+            case CustomerMessage():
+                return self._message(bot, state, event)
+            case Opened(data=d):
+                return Decision(
+                    state.model_copy(
+                        update={
+                            "channel": d.channel, "channels": (d.channel,), "customer_id": d.customer_id,
+                            "customer_ref": d.identity.customer_ref if d.identity else None,
+                        }
+                    ),
+                    [],
+                )  # fmt: skip
+            case ReplyPosted(data=d):
+                entry = TranscriptEntry(
+                    message_id=d.message_id, author_kind=d.author.kind, author_name=d.author.name,
+                    channel=state.channel, text=d.text, at=event.time,
+                )  # fmt: skip
+                return Decision(state.model_copy(update={"transcript": _kept(state.transcript, entry)}), [])
+            case Queued(data=d):
+                # No notice here: the handoff message has just told the customer, and an agent is often
+                # offered the conversation right away. WaitUpdated brings the news worth telling.
+                return Decision(state.model_copy(update={"mode": "waiting", "queue": d.queue}), [])
+            case WaitUpdated():
+                return self._wait_updated(bot, state, event)
+            case Assigned(data=d):
+                return Decision(state.model_copy(update={"mode": "agent", "last_agent_id": d.agent_id}), [])
+            case Transferred():
+                return Decision(state.model_copy(update={"mode": "waiting", "wait_notice": None}), [])
+            case Released(data=d):
+                if d.reason in ("completed", "returned-to-bot"):
+                    return Decision(_back_with_bot(state), [])
+                return Decision(state.model_copy(update={"mode": "waiting"}), [])
+            case ReturnedToBot(data=d):
+                state = _back_with_bot(state).model_copy(update={"last_agent_id": d.agent_id})
+                text = bot.content.message(_answer_language(bot, state), "returned")
+                return Decision(state, [_reply(event, 0, text, None, bot.content.bot_name)])
+            case Dequeued(data=d):
+                return self._dequeued(bot, state, event)
+        return Decision(state, [])
+
+    # -- customer messages ------------------------------------------------------------------------
+
+    def _message(self, bot: TenantBot, state: BotState, event: CustomerMessage) -> Decision:
+        d = event.data
+        entry = TranscriptEntry(
+            message_id=d.message_id, author_kind="customer", author_name=d.customer_name,
+            channel=d.channel, text=d.text, at=event.time,
+        )  # fmt: skip
+        language = bot.languages.detect(d.text, d.language, state.language)
+        signals = self._signals(bot, d.text, language)
+        negative = _negative_turn(bot.content, signals)
+        state = state.model_copy(
+            update={
+                "transcript": _kept(state.transcript, entry),
+                "channel": d.channel,
+                "channels": state.channels if d.channel in state.channels else (*state.channels, d.channel),
+                "language": language,
+                "sentiment": (*state.sentiment, round(signals.sentiment, 3))[-TRANSCRIPT_KEPT:],
+                "negative_streak": state.negative_streak + 1 if negative else 0,
+                "entities": tuple(dict.fromkeys((*state.entities, *extract(d.text, language))))[
+                    -ENTITIES_KEPT:
+                ],
+                "sensitivity": tuple(dict.fromkeys((*state.sensitivity, *signals.sensitive))),
+            }
+        )
+        if state.mode == "waiting":
+            return self._while_waiting(bot, state, event)
+        if state.mode == "agent":
+            return Decision(state, [], "waiting")  # a person has it: the bot stays quiet
+        if not d.text.strip():
+            return self._clarify(bot, state, event, low_confidence=False)
+
+        route = self._escalation(bot, state, signals)
+        if route:
+            return self._hand_over(bot, state, event, route)
+
+        prediction = bot.classifier.classify(d.text, language)
+        intent = bot.content.intent(prediction.intent)
+        if intent is None or prediction.confidence < bot.content.classifier.min_confidence:
+            return self._clarify(bot, state, event, low_confidence=True)
+        return self._answer(bot, state, event, intent, prediction)
+
+    def _signals(self, bot: TenantBot, text: str, language: str) -> Signals:
+        plain = normalise(text)
+        strong, weak = bot.detectors.frustration(plain, language)
+        return Signals(
+            human_request=bot.detectors.human_request(bot.detectors.canonical(text)),
+            sensitive=bot.detectors.sensitive(plain, bot.content.escalation.sensitive.categories),
+            frustrated=strong,
+            failure_hints=weak,
+            shouting=bot.detectors.shouting(text),
+            sentiment=self._sentiment.score(text, language),
+        )
+
+    def _escalation(self, bot: TenantBot, state: BotState, signals: Signals) -> _Route | None:
+        """The first trigger that fires, most urgent first."""
+        rules = bot.content.escalation
+        default = _queue_of(bot.content, state.intent)
+        if rules.sensitive.enabled and signals.sensitive:
+            return _route("sensitive", rules.sensitive, default)
+        if rules.human_request.enabled and signals.human_request:
+            return _route("customer-request", rules.human_request, default)
+        frustration = rules.frustration
+        if frustration.enabled and (
+            signals.frustrated
+            or signals.sentiment <= frustration.turn_threshold
+            or _turn_weight(frustration, signals) >= 2
+            or state.negative_streak >= frustration.negative_turns
+        ):
+            return _route("frustration", frustration, default)
+        return None
+
+    def _answer(
+        self, bot: TenantBot, state: BotState, event: CustomerMessage, intent: Intent, prediction: Prediction
+    ) -> Decision:
+        content = bot.content
+        rules = content.escalation
+        if not intent.small_talk:
+            streak = state.intent_streak + 1 if intent.name == state.intent else 1
+            state = state.model_copy(
+                update={
+                    "intent": intent.name, "confidence": round(prediction.confidence, 3),
+                    "intent_streak": streak, "turns": state.turns + 1, "low_confidence_streak": 0,
+                    "sensitivity": _flags(state.sensitivity, intent.sensitivity),
+                }
+            )  # fmt: skip
+            queue = _queue_of(content, intent.name)
+            if rules.vip.enabled and (
+                state.customer_id in rules.vip.customer_ids or state.customer_ref in rules.vip.customer_refs
+            ):
+                return self._hand_over(bot, state, event, _route("vip", rules.vip, queue))
+            for rule in rules.rules:
+                if intent.name in rule.intents or (state.channel or "") in rule.channels:
+                    route = _Route(
+                        "tenant-rule", rule.priority, rule.queue or queue[0], rule.skills or queue[1]
+                    )
+                    return self._hand_over(bot, state, event, route)
+            if rules.stuck.enabled and (
+                streak >= rules.stuck.repeated_intent_turns or state.turns > rules.stuck.max_turns
+            ):
+                return self._hand_over(bot, state, event, _route("stuck", rules.stuck, queue))
+        language = _answer_language(bot, state)
+        text = intent.answers[language]
+        if not intent.solves:
+            text = f"{text} {content.message(language, 'reach_person')}"
+        answers = tuple(dict.fromkeys((*state.bot_answers, text)))[-20:]
+        state = state.model_copy(update={"bot_answers": answers})
+        return Decision(
+            state, [_reply(event, 0, text, event.data.message_id, bot.content.bot_name)], "answered"
+        )
+
+    def _clarify(
+        self, bot: TenantBot, state: BotState, event: CustomerMessage, *, low_confidence: bool
+    ) -> Decision:
+        stuck = bot.content.escalation.stuck
+        streak = state.low_confidence_streak + 1 if low_confidence else state.low_confidence_streak
+        state = state.model_copy(update={"low_confidence_streak": streak, "turns": state.turns + 1})
+        if stuck.enabled and streak >= stuck.low_confidence_turns:
+            return self._hand_over(
+                bot, state, event, _route("stuck", stuck, _queue_of(bot.content, state.intent))
+            )
+        language = _answer_language(bot, state)
+        text = f"{bot.content.message(language, 'clarify')} {bot.content.message(language, 'reach_person')}"
+        return Decision(
+            state, [_reply(event, 0, text, event.data.message_id, bot.content.bot_name)], "clarified"
+        )
+
+    def _while_waiting(self, bot: TenantBot, state: BotState, event: CustomerMessage) -> Decision:
+        """A word now and then so the customer knows they are not forgotten; never one per message."""
+        notice = state.wait_notice
+        said = [e.at for e in state.transcript if e.author_kind == "bot"]  # the handoff notice included
+        last = max([*said[-1:], *([notice.at] if notice else [])], default=None)
+        if last and (event.time - last).total_seconds() < bot.content.waiting.min_interval_s:
+            return Decision(state, [], "waiting")
+        text = bot.content.message(_answer_language(bot, state), "still_waiting")
+        at = WaitNotice(
+            at=event.time,
+            position=notice.position if notice else None,
+            expected_wait_s=notice.expected_wait_s if notice else None,
+        )
+        return Decision(
+            state.model_copy(update={"wait_notice": at}),
+            [_reply(event, 0, text, event.data.message_id, bot.content.bot_name)],
+            "waiting",
+        )
+
+    # -- handoff ----------------------------------------------------------------------------------
+
+    def _hand_over(self, bot: TenantBot, state: BotState, event: CustomerMessage, route: _Route) -> Decision:
+        cid = state.conversation_id
+        language = _answer_language(bot, state)
+        key = {"sensitive": "handoff_sensitive", "bot-failure": "handoff_failure"}.get(
+            route.reason, "handoff"
+        )
+        notice_text = bot.content.message(language, key)
+        state = state.model_copy(
+            update={
+                "mode": "waiting",
+                "handoff_reason": route.reason,
+                "queue": route.queue,
+                "wait_notice": None,
+            }
+        )
+        packet = HandoffPacket(
+            reason=route.reason,
+            summary=summarise(state, bot.detectors),
+            language=state.language,
+            intent=state.intent,
+            confidence=state.confidence,
+            sentiment=state.sentiment[-50:],
+            sensitivity=state.sensitivity,
+            entities=state.entities[-50:],
+            bot_answers=state.bot_answers[-20:],
+            channels=state.channels,
+            transcript=state.transcript,
+            skills=route.skills,
+            queue=route.queue,
+            priority=route.priority,
+            customer_id=state.customer_id,
+        )
+        handoff = HandoffRequested(
+            **event.follow(1, source=SOURCE, subject=cid), data=HandoffRequestedData(packet=packet)
+        )
+        work = WorkSubmitted(
+            **event.follow(2, source=SOURCE, subject=cid),
+            data=WorkSubmittedData(
+                conversation_id=cid,
+                channel=state.channel or "webchat",
+                packet=packet,
+                preferred_agent_id=state.last_agent_id,
+            ),
+        )
+        return Decision(
+            state,
+            [
+                _reply(event, 0, notice_text, event.data.message_id, bot.content.bot_name),
+                Outgoing(topics.CONVERSATIONS, cid, handoff),
+                Outgoing(topics.ROUTING, event.tenant, work),
+            ],
+            "handed_over",
+            route.reason,
+        )
+
+    def fail_over(self, state: BotState, event: ConversationEvent) -> Decision:
+        """The bot failed on this message: a person takes over instead of the customer hearing nothing.
+
+        Uses nothing that could have failed (no model, no detector), only the state and the content.
+        """
+        state = state.model_copy(update={"tenant": event.tenant, "conversation_id": event.subject})
+        if not isinstance(event, CustomerMessage) or state.mode != "bot":
+            return Decision(state, [], "ignored" if isinstance(event, CustomerMessage) else None)
+        d = event.data
+        entry = TranscriptEntry(
+            message_id=d.message_id, author_kind="customer", author_name=d.customer_name,
+            channel=d.channel, text=d.text, at=event.time,
+        )  # fmt: skip
+        bot = self.tenant(event.tenant)
+        state = state.model_copy(
+            update={
+                "transcript": _kept(state.transcript, entry),
+                "channel": d.channel,
+                "channels": state.channels if d.channel in state.channels else (*state.channels, d.channel),
+                "language": (d.language or "")[:2] or state.language,
+            }
+        )
+        queue = _queue_of(bot.content, state.intent)
+        return self._hand_over(bot, state, event, _Route("bot-failure", 50, *queue))
+
+    # -- waiting ----------------------------------------------------------------------------------
+
+    def _wait_updated(self, bot: TenantBot, state: BotState, event: WaitUpdated) -> Decision:
+        if state.mode != "waiting":
+            return Decision(state, [])
+        d, rules, last = event.data, bot.content.waiting, state.wait_notice
+        if last is not None:
+            if (event.time - last.at).total_seconds() < rules.min_interval_s:
+                return Decision(state, [])
+            moved = last.position is None or abs(last.position - d.position) >= rules.min_position_change
+            wait_changed = (last.expected_wait_s is None) != (d.expected_wait_s is None) or (
+                d.expected_wait_s is not None
+                and last.expected_wait_s is not None
+                and abs(d.expected_wait_s - last.expected_wait_s) >= rules.min_wait_change_s
+            )
+            if not (moved or wait_changed):
+                return Decision(state, [])
+        language = _answer_language(bot, state)
+        if d.expected_wait_s is None:
+            text = bot.content.message(language, "wait_position").format(position=d.position)
+        else:
+            minutes = max(1, round(d.expected_wait_s / 60))
+            text = bot.content.message(language, "wait_expected").format(position=d.position, minutes=minutes)
+        notice = WaitNotice(at=event.time, position=d.position, expected_wait_s=d.expected_wait_s)
+        return Decision(
+            state.model_copy(update={"wait_notice": notice, "queue": d.queue}),
+            [_reply(event, 0, text, None, bot.content.bot_name)],
+        )
+
+    def _dequeued(self, bot: TenantBot, state: BotState, event: Dequeued) -> Decision:
+        d = event.data
+        state = _back_with_bot(state)
+        if d.reason == "customer-left":
+            return Decision(state, [])
+        text = bot.content.message(_answer_language(bot, state), f"dequeued_{d.reason.replace('-', '_')}")
+        if d.message:
+            text = f"{text}\n{d.message}"  # the tenant's own words from the router (e.g. holiday closure)
+        return Decision(state, [_reply(event, 0, text, None, bot.content.bot_name)])
+
+
+def summarise(state: BotState, detectors: Detectors, limit: int = 600) -> str:
+    """An extractive summary: the customer's own sentences that carry the request, facts or feelings.
+
+    Greetings and one-word turns are left out; sentences with an entity, a sensitive or frustrated cue,
+    or a request for a person come first; the latest sentence is always kept. Original order is kept.
+    """
+    sentences = [
+        s.strip()
+        for e in state.transcript
+        if e.author_kind == "customer"
+        for s in _SENTENCE.split(e.text)
+        if len(normalise(s).split()) >= 3
+    ]
+    if not sentences:
+        return " / ".join(e.text for e in state.transcript if e.author_kind == "customer")[-limit:]
+    facts = {normalise(e.value) for e in state.entities}
+
+    def weight(sentence: str) -> int:
+        plain = normalise(sentence)
+        return (
+            2 * any(f and f in plain for f in facts)
+            + 2 * bool(detectors.sensitive(plain, SENSITIVE_CATEGORIES))
+            + detectors.frustration(plain, state.language or "en")[0]
+            + detectors.human_request(detectors.canonical(sentence))
+        )
+
+    ranked = sorted(range(len(sentences)), key=lambda i: (-weight(sentences[i]), i))
+    chosen = set(ranked[:3]) | {len(sentences) - 1}
+    summary = " … ".join(dict.fromkeys(sentences[i] for i in sorted(chosen)))
+    return summary if len(summary) <= limit else summary[: limit - 1] + "…"
+
+
+def _kept(transcript: tuple[TranscriptEntry, ...], entry: TranscriptEntry) -> tuple[TranscriptEntry, ...]:
+    if any(e.message_id == entry.message_id for e in transcript[-20:]):
+        return transcript  # the same message seen twice (our own reply echoed back, a re-delivery)
+    return (*transcript, entry)[-TRANSCRIPT_KEPT:]
+
+
+def _negative_turn(content: Content, s: Signals) -> bool:
+    return _turn_weight(content.escalation.frustration, s) >= 1
+
+
+def _turn_weight(frustration: Frustration, s: Signals) -> int:
+    """How many signs of trouble one turn shows: failure hints, shouting, clearly negative sentiment."""
+    shouting = frustration.shouting and s.shouting and s.sentiment <= 0
+    return min(s.failure_hints, 2) + shouting + (s.sentiment <= frustration.negative_turn)
+
+
+def _flags(flags: tuple[str, ...], sensitivity: str) -> tuple[str, ...]:
+    return flags if sensitivity == "none" or sensitivity in flags else (*flags, sensitivity)
+
+
+def _queue_of(content: Content, intent_name: str | None) -> tuple[str, tuple[str, ...]]:
+    intent = content.intent(intent_name) if intent_name else None
+    if intent is None or intent.small_talk:
+        return content.escalation.default_queue, ()
+    return intent.queue or content.escalation.default_queue, intent.skills
+
+
+def _route(reason: Reason, trigger: Trigger, queue: tuple[str, tuple[str, ...]]) -> _Route:
+    """The trigger's own queue and skills when it has them (sensitive cases), else the intent's."""
+    skills = trigger.skills if trigger.skills is not None else queue[1]
+    return _Route(reason, trigger.priority, trigger.queue or queue[0], skills)
+
+
+def _answer_language(bot: TenantBot, state: BotState) -> str:
+    return bot.content.language(state.language or bot.content.default_language)
+
+
+def _back_with_bot(state: BotState) -> BotState:
+    """The bot has the conversation again, with a clean slate for its escalation counters."""
+    return state.model_copy(
+        update={
+            "mode": "bot", "negative_streak": 0, "low_confidence_streak": 0, "intent_streak": 0,
+            "turns": 0, "wait_notice": None, "queue": None,
+        }
+    )  # fmt: skip
+
+
+def _reply(event: ConversationEvent, index: int, text: str, in_reply_to: str | None, name: str) -> Outgoing:
+    fields = event.follow(index, source=SOURCE, subject=event.subject)
+    reply = ReplyPosted(
         **fields,
         data=ReplyData(
             message_id=fields["id"],
-            author=ReplyAuthor(kind="bot", name=BOT_NAME),
+            author=ReplyAuthor(kind="bot", name=name),
             text=text,
             in_reply_to=in_reply_to,
         ),
     )
-
-
-def _summary(transcript: tuple[TranscriptEntry, ...]) -> str:
-    said = [e.text for e in transcript if e.author_kind == "customer"]
-    return " / ".join(said[-5:])[:1000]
-
-
-def decide(state: BotState, event: ConversationEvent) -> tuple[BotState, list[Outgoing]]:
-    """The new state and the events to publish."""
-    conversation_id = event.subject
-    state = state.model_copy(update={"tenant": event.tenant, "conversation_id": conversation_id})
-    match event:
-        case Opened(data=d):
-            return state.model_copy(update={"channel": d.channel, "channels": (d.channel,)}), []
-        case CustomerMessage(data=d):
-            entry = TranscriptEntry(
-                message_id=d.message_id, author_kind="customer", author_name=d.customer_name,
-                channel=d.channel, text=d.text, at=event.time,
-            )  # fmt: skip
-            channels = state.channels if d.channel in state.channels else (*state.channels, d.channel)
-            language = detect_language(d.text, d.language, state.language if state.transcript else None)
-            state = state.model_copy(
-                update={
-                    "transcript": (*state.transcript, entry), "channel": d.channel,
-                    "channels": channels, "language": language,
-                }
-            )  # fmt: skip
-            if state.mode != "bot":
-                return state, []  # a person has it, or will: the bot stays quiet
-            if asks_for_human(d.text):
-                return _hand_over(state, event, "customer_request", d.message_id)
-            intent = "greeting" if GREETING.match(normalise(d.text)) else "default"
-            reply = _reply(event, 0, conversation_id, ANSWERS[intent][language], d.message_id)
-            return state, [Outgoing(topics.CONVERSATIONS, conversation_id, reply)]
-        case ReplyPosted(data=d):
-            entry = TranscriptEntry(
-                message_id=d.message_id, author_kind=d.author.kind, author_name=d.author.name,
-                channel=state.channel, text=d.text, at=event.time,
-            )  # fmt: skip
-            return state.model_copy(update={"transcript": (*state.transcript, entry)}), []
-        case Queued():
-            return state.model_copy(update={"mode": "waiting"}), []
-        case Assigned():
-            return state.model_copy(update={"mode": "agent"}), []
-    return state, []
-
-
-def _hand_over(
-    state: BotState, event: CustomerMessage, reason: str, in_reply_to: str
-) -> tuple[BotState, list[Outgoing]]:
-    cid = state.conversation_id
-    packet = HandoffPacket(
-        reason=reason,
-        summary=_summary(state.transcript),
-        language=state.language,
-        channels=state.channels,
-        transcript=state.transcript,
-        queue="general",
-    )
-    notice = _reply(event, 0, cid, ANSWERS["handoff"][state.language], in_reply_to)
-    handoff = HandoffRequested(
-        **event.follow(1, source=SOURCE, subject=cid), data=HandoffRequestedData(packet=packet)
-    )
-    work = WorkSubmitted(
-        **event.follow(2, source=SOURCE, subject=cid),
-        data=WorkSubmittedData(conversation_id=cid, channel=state.channel or "webchat", packet=packet),
-    )
-    return state.model_copy(update={"mode": "waiting"}), [
-        Outgoing(topics.CONVERSATIONS, cid, notice),
-        Outgoing(topics.CONVERSATIONS, cid, handoff),
-        Outgoing(topics.ROUTING, event.tenant, work),
-    ]
+    return Outgoing(topics.CONVERSATIONS, event.subject, reply)

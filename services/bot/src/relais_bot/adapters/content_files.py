@@ -1,0 +1,94 @@
+"""Reads the tenants' content files and the shared cue lexicons, and builds the bot from them.
+
+The bundled files live in the package (relais_bot/content/); a deployment adds or overrides tenants
+with `<tenant>.yaml` files in RELAIS_BOT_CONTENT_DIR. Any invalid file stops the start-up with the
+file's name and the reason.
+"""
+
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from relais_bot.domain.content import Content, Cues
+from relais_bot.domain.escalation import Detectors
+from relais_bot.domain.intents import CharNgramClassifier
+from relais_bot.domain.language import LanguageIdentifier, words
+from relais_bot.domain.policy import Bot, TenantBot
+from relais_bot.domain.sentiment import VaderSentiment
+
+BUNDLED = Path(__file__).resolve().parent.parent / "content"
+
+
+class ContentError(ValueError):
+    """A content file that cannot be used, with the reason."""
+
+
+def _reasons(path: Path, exc: ValidationError) -> ContentError:
+    """One line per problem, naming where it is; never the whole file back."""
+    reasons = "; ".join(
+        f"{'.'.join(map(str, e['loc'])) or 'file'}: {e['msg']}"
+        for e in exc.errors(include_input=False, include_url=False)
+    )
+    return ContentError(f"{path}: {reasons}")
+
+
+def _read(path: Path) -> object:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ContentError(f"{path}: {exc}") from None
+
+
+def read_cues(path: Path = BUNDLED / "cues.yaml") -> Cues:
+    try:
+        return Cues.model_validate(_read(path))
+    except ValidationError as exc:
+        raise _reasons(path, exc) from None
+
+
+def read_contents(*directories: Path | None) -> dict[str, Content]:
+    """Every `<tenant>.yaml` of the directories, later directories overriding earlier ones."""
+    contents: dict[str, Content] = {}
+    for directory in directories:
+        if directory is None:
+            continue
+        if not directory.is_dir():
+            raise ContentError(f"{directory}: not a directory")
+        for path in sorted(directory.glob("*.yaml")):
+            if path.name == "cues.yaml":
+                continue
+            try:
+                content = Content.model_validate(_read(path))
+            except ValidationError as exc:
+                raise _reasons(path, exc) from None
+            if content.tenant != path.stem:
+                raise ContentError(f"{path}: declares tenant {content.tenant!r}, expected {path.stem!r}")
+            contents[content.tenant] = content
+    return contents
+
+
+def tenant_bot(content: Content, cues: Cues) -> TenantBot:
+    """A tenant's content with its trained classifier, language identifier and detectors."""
+    known: dict[str, set[str]] = {}
+    for intent in content.intents:
+        for language, examples in intent.examples.items():
+            for example in examples:
+                known.setdefault(" ".join(words(example)), set()).add(language)
+    # Short phrases of the content that belong to one language only settle a message lingua is unsure of.
+    phrases = {k: next(iter(v)) for k, v in known.items() if len(v) == 1 and len(k.split()) <= 3}
+    return TenantBot(
+        content=content,
+        classifier=CharNgramClassifier(content),
+        languages=LanguageIdentifier(content.languages, phrases, content.default_language, 0.5),
+        detectors=Detectors(cues, content.escalation.extra_human_request),
+    )
+
+
+def build_bot(content_dir: Path | None = None, default_tenant: str = "demo") -> Bot:
+    cues = read_cues()
+    contents = read_contents(BUNDLED, content_dir)
+    if default_tenant not in contents:
+        raise ContentError(f"no content for the default tenant {default_tenant!r}; found {sorted(contents)}")
+    tenants = {name: tenant_bot(content, cues) for name, content in contents.items()}
+    return Bot(tenants, tenants[default_tenant], VaderSentiment(BUNDLED / "sentiment"))

@@ -1,0 +1,180 @@
+"""A tenant's content: intents with examples and answers per language, messages, escalation settings.
+
+Loaded from a YAML file at start-up (see services/bot/docs/content.md); validated here so a wrong file
+stops the service with a precise message instead of misbehaving in front of customers.
+"""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+LANGUAGES = ("fr", "en", "es", "de", "it", "pt")
+SENSITIVE_CATEGORIES = ("bereavement", "fraud", "complaint", "health", "vulnerability", "privacy")
+ENTITY_KINDS = ("order_number", "amount", "date", "email", "phone", "account")
+MESSAGE_KEYS = (
+    "clarify", "reach_person", "handoff", "handoff_sensitive", "handoff_failure", "wait_position",
+    "wait_expected", "still_waiting", "dequeued_closed", "dequeued_max_wait", "dequeued_no_queue", "returned",
+)  # fmt: skip
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Trigger(_Model):
+    enabled: bool = True
+    priority: int = Field(default=50, ge=0, le=100)
+    # None: the intent's queue (or the default queue) and skills.
+    queue: str | None = None
+    skills: tuple[str, ...] | None = None
+
+
+class Frustration(Trigger):
+    # One turn at or below this VADER compound score is frustration on its own.
+    turn_threshold: float = Field(default=-0.6, ge=-1, le=0)
+    # Consecutive turns at or below this score (or with a sign of an earlier failure) add up.
+    negative_turn: float = Field(default=-0.3, ge=-1, le=0)
+    negative_turns: int = Field(default=2, ge=1)
+    shouting: bool = True
+
+
+class Sensitive(Trigger):
+    categories: tuple[str, ...] = SENSITIVE_CATEGORIES
+
+    @model_validator(mode="after")
+    def _known(self) -> "Sensitive":
+        unknown = set(self.categories) - set(SENSITIVE_CATEGORIES)
+        if unknown:
+            raise ValueError(f"unknown sensitive categories {sorted(unknown)}; known: {SENSITIVE_CATEGORIES}")
+        return self
+
+
+class Stuck(Trigger):
+    low_confidence_turns: int = Field(default=2, ge=1)
+    # The same (non small-talk) intent this many turns in a row: the answer did not help.
+    repeated_intent_turns: int = Field(default=3, ge=2)
+    # Customer turns handled by the bot (small talk excluded) before it gives the conversation to a person.
+    max_turns: int = Field(default=12, ge=1)
+
+
+class Vip(Trigger):
+    customer_ids: tuple[str, ...] = ()
+    customer_refs: tuple[str, ...] = ()
+
+
+class Rule(_Model):
+    """A tenant rule: these intents, or these channels, always go to a person."""
+
+    name: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9-]+$")
+    intents: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    priority: int = Field(default=50, ge=0, le=100)
+    queue: str | None = None
+    skills: tuple[str, ...] | None = None
+
+
+class Escalation(_Model):
+    default_queue: str = Field(default="general", min_length=1, max_length=64)
+    human_request: Trigger = Trigger()
+    frustration: Frustration = Frustration()
+    sensitive: Sensitive = Sensitive(priority=90)
+    stuck: Stuck = Stuck(priority=40)
+    vip: Vip = Vip(priority=70)
+    rules: tuple[Rule, ...] = ()
+    # Extra patterns of the tenant, added to the shared cues (same normalised text).
+    extra_human_request: tuple[str, ...] = ()
+
+
+class Classifier(_Model):
+    # Below this confidence the bot asks a clarifying question instead of answering.
+    min_confidence: float = Field(default=0.4, ge=0, le=1)
+
+
+class Waiting(_Model):
+    """How often the customer hears about their place in the queue."""
+
+    min_interval_s: int = Field(default=60, ge=0)
+    min_position_change: int = Field(default=1, ge=1)
+    min_wait_change_s: int = Field(default=60, ge=0)
+
+
+class Intent(_Model):
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")
+    examples: dict[str, tuple[str, ...]]
+    answers: dict[str, str]
+    entities: tuple[str, ...] = ()
+    queue: str | None = None
+    skills: tuple[str, ...] = ()
+    sensitivity: Literal["none", "confidential"] = "none"
+    # Greetings and thanks: not a request, so they neither count as turns nor get the "reach a person" hint.
+    small_talk: bool = False
+    # Whether the answer settles the request; when it does not, the bot says how to reach a person.
+    solves: bool = False
+
+    @model_validator(mode="after")
+    def _complete(self) -> "Intent":
+        unknown = set(self.entities) - set(ENTITY_KINDS)
+        if unknown:
+            raise ValueError(f"intent {self.name}: unknown entity kinds {sorted(unknown)}")
+        strange = (set(self.examples) | set(self.answers)) - set(LANGUAGES)
+        if strange:
+            raise ValueError(
+                f"intent {self.name}: unsupported languages {sorted(strange)}; supported: {LANGUAGES}"
+            )
+        if not any(self.examples.values()):
+            raise ValueError(f"intent {self.name}: no example utterances")
+        return self
+
+
+class Content(_Model):
+    tenant: str = Field(min_length=1)
+    bot_name: str = "Relais"
+    default_language: str = "en"
+    languages: tuple[str, ...] = LANGUAGES
+    classifier: Classifier = Classifier()
+    escalation: Escalation = Escalation()
+    waiting: Waiting = Waiting()
+    messages: dict[str, dict[str, str]]
+    intents: tuple[Intent, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _every_language_answered(self) -> "Content":
+        strange = set(self.languages) - set(LANGUAGES)
+        if strange:
+            raise ValueError(f"unsupported languages {sorted(strange)}; supported: {LANGUAGES}")
+        for language in self.languages:
+            missing = [k for k in MESSAGE_KEYS if k not in self.messages.get(language, {})]
+            if missing:
+                raise ValueError(f"messages.{language}: missing {missing}")
+            for intent in self.intents:
+                if language not in intent.answers:
+                    raise ValueError(f"intent {intent.name}: no answer in {language}")
+        if self.default_language not in self.languages:
+            raise ValueError(f"default_language {self.default_language} is not in languages")
+        return self
+
+    def intent(self, name: str) -> Intent | None:
+        return next((i for i in self.intents if i.name == name), None)
+
+    def message(self, language: str, key: str) -> str:
+        return (self.messages.get(language) or self.messages[self.default_language])[key]
+
+    def language(self, language: str) -> str:
+        """The language the bot answers in: the customer's when the tenant serves it, else the default."""
+        return language if language in self.languages else self.default_language
+
+
+class Cues(_Model):
+    """The shared lexicons of the escalation detectors (content/cues.yaml)."""
+
+    person_words: tuple[str, ...]
+    not_person_words: tuple[str, ...] = ()
+    human_request: tuple[str, ...]
+    request_verbs: tuple[str, ...] = ()
+    request_window: int = 5
+    short_request_max_words: int = 5
+    possessives: str
+    negations: str
+    frustration_strong: dict[str, str]
+    frustration_weak: dict[str, str]
+    sensitive: dict[str, str]

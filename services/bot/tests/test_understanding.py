@@ -1,0 +1,103 @@
+"""What the bot reads in a message: language, entities, intents; its content files; and the evaluation
+set's targets (deterministic: the same models on the same labelled set)."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from relais_bot.adapters.content_files import BUNDLED, ContentError, read_contents
+from relais_bot.domain.entities import extract
+from relais_bot.domain.intents import CharNgramClassifier
+from relais_bot.domain.language import normalise
+from relais_bot.domain.policy import Bot
+from relais_bot.evaluation import DATA, evaluate
+
+pytestmark = pytest.mark.unit
+
+
+def test_normalisation() -> None:
+    assert normalise("Parler À  Quelqu’un") == "parler a quelqu'un"
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("je voudrais suivre ma commande", "fr"),
+        ("where is my order please", "en"),
+        ("dónde está mi pedido", "es"),
+        ("wo ist meine Bestellung", "de"),
+        ("dov'è il mio ordine", "it"),
+        ("cadê meu pedido", "pt"),
+        ("merci", "fr"),
+    ],
+)
+def test_the_language_is_recognised(bot: Bot, text: str, language: str) -> None:
+    assert bot.tenant("acme").languages.detect(text, None, None) == language
+
+
+def test_a_short_message_keeps_the_conversations_language_and_a_hint_wins(bot: Bot) -> None:
+    languages = bot.tenant("acme").languages
+    assert languages.detect("ok", None, "de") == "de"
+    assert languages.detect("anything at all", "fr-FR", None) == "fr"
+
+
+def test_entities_for_the_agent() -> None:
+    found = extract(
+        "order #A123456 charged $35.50 yesterday, call me on +33 6 12 34 56 78 or jo@example.fr", "en"
+    )
+    assert [(e.kind, e.value) for e in found] == [
+        ("order_number", "A123456"), ("amount", "$35.50"), ("date", "yesterday"),
+        ("email", "jo@example.fr"), ("phone", "+33612345678"),
+    ]  # fmt: skip
+    assert [(e.kind, e.value) for e in extract("mon compte client 99887766", "fr")] == [
+        ("account", "99887766")
+    ]
+
+
+def test_intents_of_plain_requests(bot: Bot) -> None:
+    classifier = bot.tenant("acme").classifier
+    assert classifier.classify("j'ai oublié mon mot de passe", "fr").intent == "account_access"
+    assert classifier.classify("wann kommt mein paket", "de").intent == "delivery"
+    assert classifier.classify("blorp", "en").confidence < 0.4  # unseen words are not an intent
+
+
+def test_a_content_file_that_is_wrong_stops_the_start_with_the_reason(tmp_path: Path) -> None:
+    demo = (BUNDLED / "demo.yaml").read_text()
+    (tmp_path / "globex.yaml").write_text(
+        demo.replace("tenant: demo", "tenant: globex").replace("    returned:", "    gone:")
+    )
+    with pytest.raises(ContentError, match=r"globex.yaml.*missing \['returned'\]"):
+        read_contents(tmp_path)
+    (tmp_path / "globex.yaml").write_text(demo)
+    with pytest.raises(ContentError, match="declares tenant 'demo', expected 'globex'"):
+        read_contents(tmp_path)
+
+
+def test_a_tenant_file_adds_a_tenant(tmp_path: Path) -> None:
+    demo = (BUNDLED / "demo.yaml").read_text()
+    (tmp_path / "globex.yaml").write_text(
+        demo.replace("tenant: demo", "tenant: globex").replace("bot_name: Relais", "bot_name: Globo")
+    )
+    contents = read_contents(BUNDLED, tmp_path)
+    assert sorted(contents) == ["demo", "globex"]
+    assert contents["globex"].bot_name == "Globo"
+
+
+def test_the_evaluation_set_meets_its_targets() -> None:
+    report = evaluate(DATA)
+    assert report["items"] >= 400
+    reasons = report["reasons"]
+    assert reasons["customer-request"]["escalated"] == 1.0
+    assert report["no_person_needed"]["rate"] <= 0.02
+    assert reasons["sensitive"]["recall"] >= 0.95
+    assert reasons["frustration"]["recall"] >= 0.95
+
+
+def test_the_classifiers_direct_arithmetic_is_sklearns(bot: Bot) -> None:
+    classifier = bot.tenant("acme").classifier
+    assert isinstance(classifier, CharNgramClassifier)
+    for text in ["ou est ma commande 123", "blorp", "wann kommt mein paket", "", "??", "merci beaucoup"]:
+        plain, grams = classifier.ngrams(text)
+        direct = classifier.probabilities(grams)
+        assert np.allclose(direct, classifier.reference_probabilities(plain), atol=1e-9)
