@@ -5,17 +5,28 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.local/bin:$(PATH)
 UV := uv
 LOCAL := deploy/local
+# kustomize renders deploy/k8s; built from the Go module proxy into .local/bin (v5.7.1 builds with Go 1.26).
+KUSTOMIZE_VERSION := v5.7.1
+KUSTOMIZE := $(CURDIR)/.local/bin/kustomize
+OVERLAY ?= prod
 
-.PHONY: help install up down status test test-unit lint format schemas clean
+.PHONY: help install kustomize up down status test test-unit lint format schemas k8s clean
 
 help: ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-install: ## Install what is missing: uv, the Python deps, the Kafka jars, redis-server
+install: kustomize ## Install what is missing: uv, the Python deps, the Kafka jars, redis-server, kustomize
 	@command -v uv >/dev/null || python3 -m pip install --quiet uv || python3 -m pip install --quiet --user uv
 	$(UV) sync --frozen --all-packages
 	bash $(LOCAL)/kafka.sh install
 	bash $(LOCAL)/redis.sh install
+
+kustomize: ## Build the pinned kustomize into .local/bin with `go install` (skipped when there)
+	@if [ "$$($(KUSTOMIZE) version 2>/dev/null)" != "$(KUSTOMIZE_VERSION)" ]; then \
+		command -v go >/dev/null || { echo "kustomize: Go is needed to build kustomize" >&2; exit 1; }; \
+		echo "building kustomize $(KUSTOMIZE_VERSION) into .local/bin ..."; \
+		GOBIN=$(dir $(KUSTOMIZE)) GOTOOLCHAIN=local go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION); \
+	fi
 
 up: install ## Start Kafka, Redis and the four services locally; prints the API addresses
 	bash $(LOCAL)/redis.sh start
@@ -49,6 +60,9 @@ format: ## Apply ruff's fixes and formatting
 
 schemas: ## Regenerate docs/schemas/*.json and docs/asyncapi.yaml from the event models
 	$(UV) run python -m relais_contracts.schema_export docs
+
+k8s: kustomize ## Render the Kubernetes manifests of OVERLAY (dev or prod, default prod) to stdout
+	@$(KUSTOMIZE) build deploy/k8s/overlays/$(OVERLAY)
 
 clean: down ## Stop everything and remove local state (.local/)
 	rm -rf .local
