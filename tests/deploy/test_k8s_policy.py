@@ -1,0 +1,288 @@
+"""Policy on the rendered manifests: every container hardened and bounded, every service wired as its
+settings and the platform runtime expect, secrets only referenced, and the network rules of the README."""
+
+import copy
+import importlib.util
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from pydantic import AliasChoices
+
+from relais_agent_gateway.settings import GatewaySettings
+from relais_bot.settings import BotSettings
+from relais_context_store.settings import ContextStoreSettings
+from relais_platform.settings import ServiceSettings
+from relais_router.settings import RouterSettings
+from tests.deploy.rendering import (
+    OVERLAYS,
+    SERVICES,
+    Manifest,
+    of_kind,
+    pod_template,
+    render,
+    service_deployment,
+)
+
+pytestmark = pytest.mark.unit
+
+SETTINGS: dict[str, type[ServiceSettings]] = {
+    "agent-gateway": GatewaySettings,
+    "context-store": ContextStoreSettings,
+    "bot": BotSettings,
+    "router": RouterSettings,
+}
+WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job")
+# The Secrets an operator creates (deploy/k8s/README.md); the manifests only reference them.
+KNOWN_SECRETS = {"relais-jwt", "relais-kafka-credentials", "relais-redis"}
+
+
+def image_violation(image: str) -> str | None:
+    name, _, digest = image.partition("@")
+    if digest:
+        return None if digest.startswith("sha256:") else f"image {image}: malformed digest"
+    last = name.rsplit("/", 1)[-1]
+    if ":" not in last:
+        return f"image {image}: no tag (means latest)"
+    if last.rsplit(":", 1)[1] == "latest":
+        return f"image {image}: latest tag"
+    return None
+
+
+def container_violations(workload: Manifest) -> list[str]:
+    """What a workload breaks of the container policy; empty when it follows it."""
+    pod = pod_template(workload)
+    pod_security = pod.get("securityContext", {})
+    found = []
+    for c in pod.get("initContainers", []) + pod["containers"]:
+        where = f"{workload['metadata']['name']}/{c['name']}"
+        security = c.get("securityContext", {})
+        if violation := image_violation(c["image"]):
+            found.append(f"{where}: {violation}")
+        for probe in ("readinessProbe", "livenessProbe"):
+            if probe not in c:
+                found.append(f"{where}: no {probe}")
+        for bound in ("requests", "limits"):
+            missing = {"cpu", "memory"} - set(c.get("resources", {}).get(bound, {}))
+            if missing:
+                found.append(f"{where}: no {bound} for {sorted(missing)}")
+        if not security.get("runAsNonRoot", pod_security.get("runAsNonRoot")):
+            found.append(f"{where}: may run as root (runAsNonRoot)")
+        if security.get("runAsUser", pod_security.get("runAsUser")) == 0:
+            found.append(f"{where}: runs as uid 0")
+        if security.get("readOnlyRootFilesystem") is not True:
+            found.append(f"{where}: writable root filesystem")
+        if security.get("allowPrivilegeEscalation") is not False or security.get("privileged"):
+            found.append(f"{where}: may escalate privileges")
+        if "ALL" not in security.get("capabilities", {}).get("drop", []):
+            found.append(f"{where}: capabilities not dropped")
+    return found
+
+
+def workloads(objects: tuple[Manifest, ...]) -> list[Manifest]:
+    return [o for o in objects if o["kind"] in WORKLOADS]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_container_follows_the_policy(overlay: str) -> None:
+    found = [v for w in workloads(render(overlay)) for v in container_violations(w)]
+    assert not found
+
+
+def _drop(path: str) -> Callable[[Manifest], None]:
+    def mutate(container: Manifest) -> None:
+        *parents, last = path.split(".")
+        target = container
+        for key in parents:
+            target = target[key]
+        del target[last]
+
+    return mutate
+
+
+def _set(path: str, value: Any) -> Callable[[Manifest], None]:
+    def mutate(container: Manifest) -> None:
+        *parents, last = path.split(".")
+        target = container
+        for key in parents:
+            target = target.setdefault(key, {})
+        target[last] = value
+
+    return mutate
+
+
+DEFECTS = {
+    "no readiness probe": _drop("readinessProbe"),
+    "no liveness probe": _drop("livenessProbe"),
+    "no limits": _drop("resources.limits"),
+    "no memory request": _drop("resources.requests.memory"),
+    "root allowed": _set("securityContext.runAsNonRoot", False),
+    "uid 0": _set("securityContext.runAsUser", 0),
+    "writable root fs": _set("securityContext.readOnlyRootFilesystem", False),
+    "escalation": _drop("securityContext.allowPrivilegeEscalation"),
+    "capabilities kept": _set("securityContext.capabilities", {"add": ["NET_ADMIN"]}),
+    "latest tag": _set("image", "relais-router:latest"),
+    "untagged image": _set("image", "registry.example.com:5000/relais/relais-router"),
+}
+
+
+@pytest.mark.parametrize("defect", DEFECTS)
+def test_the_policy_catches(defect: str) -> None:
+    workload = copy.deepcopy(workloads(render("prod"))[0])
+    assert not container_violations(workload)
+    DEFECTS[defect](pod_template(workload)["containers"][0])
+    assert container_violations(workload)
+
+
+def test_the_policy_accepts_pinned_images() -> None:
+    assert image_violation("registry.example.com:5000/relais/relais-router:0.1.0") is None
+    assert image_violation("relais-router@sha256:" + "a" * 64) is None
+
+
+def container_env(objects: tuple[Manifest, ...], service: str) -> Iterator[tuple[str, Manifest | None]]:
+    """(name, valueFrom or None) of every variable the service's container gets, ConfigMaps included."""
+    configmaps = {c["metadata"]["name"]: c.get("data", {}) for c in of_kind(objects, "ConfigMap")}
+    container = pod_template(service_deployment(objects, service))["containers"][0]
+    for source in container.get("envFrom", []):
+        for name in configmaps[source["configMapRef"]["name"]]:
+            yield name, None
+    for var in container.get("env", []):
+        yield var["name"], var.get("valueFrom")
+
+
+def settings_env_names(settings: type[ServiceSettings]) -> set[str]:
+    """The environment variables a settings class reads."""
+    names = set()
+    for field_name, field in settings.model_fields.items():
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            names.update(str(choice) for choice in alias.choices)
+        else:
+            names.add(f"RELAIS_{field_name.upper()}")
+    return names
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_variable_is_a_setting_of_its_service(overlay: str, service: str) -> None:
+    objects = render(overlay)
+    unknown = {name for name, _ in container_env(objects, service)} - settings_env_names(SETTINGS[service])
+    assert not unknown, f"{service} does not read {unknown}"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_rendered_settings_load(overlay: str, service: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The service would start with this environment: values valid, prod's safety rules satisfied."""
+    objects = render(overlay)
+    configmaps = {c["metadata"]["name"]: c.get("data", {}) for c in of_kind(objects, "ConfigMap")}
+    container = pod_template(service_deployment(objects, service))["containers"][0]
+    env: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        env.update(configmaps[source["configMapRef"]["name"]])
+    for var in container.get("env", []):
+        if "value" in var:
+            env[var["name"]] = var["value"]
+        elif "secretKeyRef" in var["valueFrom"]:
+            # What an operator puts in the Secret; shaped to pass the length rules of prod.
+            secret = var["valueFrom"]["secretKeyRef"]["name"]
+            env[var["name"]] = "redis://redis.example:6379/0" if secret == "relais-redis" else "s" * 48
+    for name in ("KAFKA_BOOTSTRAP_SERVERS", "REDIS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name in [n for n in os.environ if n.startswith("RELAIS_")]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = SETTINGS[service]()
+    assert settings.http_host == "0.0.0.0"
+    assert settings.env == ("dev" if overlay == "dev" else "prod")
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("service", SERVICES)
+def test_ports_probes_and_scraping_match_the_service(overlay: str, service: str) -> None:
+    objects = render(overlay)
+    deployment = service_deployment(objects, service)
+    pod = pod_template(deployment)
+    (container,) = pod["containers"]
+    (port,) = [p for p in container["ports"] if p["name"] == "http"]
+    configured = dict(container_env_values(objects, service))
+    expected = int(configured.get("RELAIS_HTTP_PORT", SETTINGS[service]().http_port))
+    assert port["containerPort"] == expected == SETTINGS[service]().http_port
+
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert annotations["prometheus.io/port"] == str(expected)
+    assert annotations["prometheus.io/path"] == "/metrics"
+
+    (svc,) = [s for s in of_kind(objects, "Service") if s["metadata"]["name"] == service]
+    (exposed,) = svc["spec"]["ports"]
+    assert exposed == {"name": "http", "port": expected, "targetPort": "http", "protocol": "TCP"}
+    assert svc["spec"]["selector"].items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+
+
+def container_env_values(objects: tuple[Manifest, ...], service: str) -> Iterator[tuple[str, str]]:
+    configmaps = {c["metadata"]["name"]: c.get("data", {}) for c in of_kind(objects, "ConfigMap")}
+    container = pod_template(service_deployment(objects, service))["containers"][0]
+    for source in container.get("envFrom", []):
+        yield from configmaps[source["configMapRef"]["name"]].items()
+    for var in container.get("env", []):
+        if "value" in var:
+            yield var["name"], var["value"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("service", SERVICES)
+def test_shutdown_fits_in_the_grace_period(overlay: str, service: str) -> None:
+    """SIGTERM: uvicorn drains requests, then the consumers finish and commit, each up to the timeout."""
+    objects = render(overlay)
+    configured = dict(container_env_values(objects, service))
+    timeout = float(configured.get("RELAIS_SHUTDOWN_TIMEOUT_S", ServiceSettings().shutdown_timeout_s))
+    grace = pod_template(service_deployment(objects, service))["terminationGracePeriodSeconds"]
+    assert grace > 2 * timeout
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_container_runs_the_service_entry_point(service: str) -> None:
+    module = "relais_" + service.replace("-", "_")
+    for overlay in OVERLAYS:
+        container = pod_template(service_deployment(render(overlay), service))["containers"][0]
+        assert container["command"] == ["python", "-m", module]
+    assert importlib.util.find_spec(f"{module}.__main__") is not None
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_secrets_are_referenced_never_committed(overlay: str) -> None:
+    objects = render(overlay)
+    assert not of_kind(objects, "Secret")
+    for configmap in of_kind(objects, "ConfigMap"):
+        data = configmap.get("data", {})
+        suspicious = [k for k in data if any(w in k for w in ("PASSWORD", "SECRET", "TOKEN"))]
+        assert not suspicious, configmap["metadata"]["name"]
+    referenced = {
+        ref["valueFrom"]["secretKeyRef"]["name"]
+        for w in workloads(objects)
+        for c in pod_template(w)["containers"]
+        for ref in c.get("env", [])
+        if "secretKeyRef" in ref.get("valueFrom", {})
+    }
+    assert referenced <= KNOWN_SECRETS
+    (gateway,) = pod_template(service_deployment(objects, "agent-gateway"))["containers"]
+    (jwt,) = [v for v in gateway["env"] if v["name"] == "RELAIS_JWT_SECRET"]
+    assert jwt["valueFrom"]["secretKeyRef"]["name"] == "relais-jwt"
+
+
+def test_prod_cannot_start_without_its_secrets() -> None:
+    objects = render("prod")
+    for service in SERVICES:
+        container = pod_template(service_deployment(objects, service))["containers"][0]
+        refs = {v["name"]: v["valueFrom"]["secretKeyRef"] for v in container["env"] if "valueFrom" in v}
+        required = {"RELAIS_KAFKA_SASL_USERNAME", "RELAIS_KAFKA_SASL_PASSWORD", "RELAIS_REDIS_URL"}
+        if service == "agent-gateway":
+            required.add("RELAIS_JWT_SECRET")
+        assert required <= set(refs)
+        assert not any(refs[name].get("optional") for name in required), service
