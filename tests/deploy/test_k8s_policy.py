@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from relais_contracts import topics
 from relais_platform.settings import ServiceSettings
 from tests.deploy.policy import (
     KNOWN_SECRETS,
@@ -225,3 +226,24 @@ def test_prod_cannot_start_without_its_secrets() -> None:
             required.add("RELAIS_JWT_SECRET")
         assert required <= set(refs)
         assert not any(refs[name].get("optional") for name in required), service
+
+
+# The topics each service consumes: its busy replicas are at most their partition count.
+CONSUMED = {
+    "context-store": (topics.INBOUND, topics.CONVERSATIONS),
+    "bot": (topics.CONVERSATIONS,),
+    "router": (topics.ROUTING,),
+}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("service", sorted(CONSUMED))
+def test_consumers_do_not_scale_past_their_partitions(overlay: str, service: str) -> None:
+    objects = render(overlay)
+    declared = {t["spec"]["topicName"]: t["spec"]["partitions"] for t in of_kind(objects, "KafkaTopic")}
+    configured = dict(container_env_values(objects, service))
+    default = ServiceSettings().kafka_default_partitions
+    default = int(configured.get("RELAIS_KAFKA_DEFAULT_PARTITIONS", default))
+    partitions = max(declared.get(topic, default) for topic in CONSUMED[service])
+    (hpa,) = [h for h in of_kind(objects, "HorizontalPodAutoscaler") if h["metadata"]["name"] == service]
+    assert hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"] <= partitions
