@@ -8,6 +8,8 @@ LOCAL := deploy/local
 # kustomize renders deploy/k8s; built from the Go module proxy into .local/bin (v5.7.1 builds with Go 1.26).
 KUSTOMIZE_VERSION := v5.7.1
 KUSTOMIZE := $(CURDIR)/.local/bin/kustomize
+# Go from PATH, else where the Go tarball installs it.
+GO := $(or $(shell command -v go),/usr/local/go/bin/go)
 OVERLAY ?= prod
 
 .PHONY: help install kustomize up down status test test-unit lint format schemas k8s clean
@@ -23,9 +25,9 @@ install: kustomize ## Install what is missing: uv, the Python deps, the Kafka ja
 
 kustomize: ## Build the pinned kustomize into .local/bin with `go install` (skipped when there)
 	@if [ "$$($(KUSTOMIZE) version 2>/dev/null)" != "$(KUSTOMIZE_VERSION)" ]; then \
-		command -v go >/dev/null || { echo "kustomize: Go is needed to build kustomize" >&2; exit 1; }; \
+		[ -x "$(GO)" ] || { echo "kustomize: Go 1.22+ is needed to build kustomize" >&2; exit 1; }; \
 		echo "building kustomize $(KUSTOMIZE_VERSION) into .local/bin ..."; \
-		GOBIN=$(dir $(KUSTOMIZE)) GOTOOLCHAIN=local go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION); \
+		GOBIN=$(dir $(KUSTOMIZE)) GOTOOLCHAIN=local $(GO) install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION); \
 	fi
 
 up: install ## Start Kafka, Redis and the four services locally; prints the API addresses
