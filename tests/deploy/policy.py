@@ -1,5 +1,8 @@
 """The container policy and the settings classes the deploy tests check the manifests and compose against."""
 
+import os
+
+import pytest
 from pydantic import AliasChoices
 
 from relais_agent_gateway.settings import GatewaySettings
@@ -72,3 +75,14 @@ def settings_env_names(settings: type[ServiceSettings]) -> set[str]:
         else:
             names.add(f"RELAIS_{field_name.upper()}")
     return names
+
+
+def settings_from(
+    settings: type[ServiceSettings], env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> ServiceSettings:
+    """The settings a service would read from exactly this environment."""
+    for name in [n for n in os.environ if n.startswith("RELAIS_")] + ["KAFKA_BOOTSTRAP_SERVERS", "REDIS_URL"]:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, str(value))
+    return settings()

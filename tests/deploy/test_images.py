@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from tests.deploy.images import base_image, runs, stages
-from tests.deploy.policy import SETTINGS, image_violation, settings_env_names
+from tests.deploy.policy import SETTINGS, image_violation, settings_env_names, settings_from
 from tests.deploy.rendering import REPO, SERVICES, render, service_deployment
 
 pytestmark = pytest.mark.unit
@@ -133,8 +133,5 @@ def test_compose_builds_and_runs_each_service_as_in_kubernetes(service: str) -> 
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_compose_settings_load(service: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("KAFKA_BOOTSTRAP_SERVERS", "REDIS_URL"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in compose()["services"][service]["environment"].items():
-        monkeypatch.setenv(name, str(value))
-    assert SETTINGS[service]().env == "dev"
+    env = compose()["services"][service]["environment"]
+    assert settings_from(SETTINGS[service], env, monkeypatch).env == "dev"

@@ -3,8 +3,7 @@ settings and the platform runtime expect, secrets only referenced, and the netwo
 
 import copy
 import importlib.util
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -18,6 +17,7 @@ from tests.deploy.policy import (
     container_violations,
     image_violation,
     settings_env_names,
+    settings_from,
 )
 from tests.deploy.rendering import (
     OVERLAYS,
@@ -92,30 +92,9 @@ def test_the_policy_accepts_pinned_images() -> None:
     assert image_violation("relais-router@sha256:" + "a" * 64) is None
 
 
-def container_env(objects: tuple[Manifest, ...], service: str) -> Iterator[tuple[str, Manifest | None]]:
-    """(name, valueFrom or None) of every variable the service's container gets, ConfigMaps included."""
-    configmaps = {c["metadata"]["name"]: c.get("data", {}) for c in of_kind(objects, "ConfigMap")}
-    container = pod_template(service_deployment(objects, service))["containers"][0]
-    for source in container.get("envFrom", []):
-        for name in configmaps[source["configMapRef"]["name"]]:
-            yield name, None
-    for var in container.get("env", []):
-        yield var["name"], var.get("valueFrom")
-
-
-@pytest.mark.parametrize("overlay", OVERLAYS)
-@pytest.mark.parametrize("service", SERVICES)
-def test_every_variable_is_a_setting_of_its_service(overlay: str, service: str) -> None:
-    objects = render(overlay)
-    unknown = {name for name, _ in container_env(objects, service)} - settings_env_names(SETTINGS[service])
-    assert not unknown, f"{service} does not read {unknown}"
-
-
-@pytest.mark.parametrize("overlay", OVERLAYS)
-@pytest.mark.parametrize("service", SERVICES)
-def test_the_rendered_settings_load(overlay: str, service: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The service would start with this environment: values valid, prod's safety rules satisfied."""
-    objects = render(overlay)
+def container_env(objects: tuple[Manifest, ...], service: str) -> dict[str, str]:
+    """The environment of the service's container, ConfigMaps included; a Secret's value is a stand-in
+    shaped like what an operator puts there (long enough for prod's rules)."""
     configmaps = {c["metadata"]["name"]: c.get("data", {}) for c in of_kind(objects, "ConfigMap")}
     container = pod_template(service_deployment(objects, service))["containers"][0]
     env: dict[str, str] = {}
@@ -125,16 +104,23 @@ def test_the_rendered_settings_load(overlay: str, service: str, monkeypatch: pyt
         if "value" in var:
             env[var["name"]] = var["value"]
         elif "secretKeyRef" in var["valueFrom"]:
-            # What an operator puts in the Secret; shaped to pass the length rules of prod.
             secret = var["valueFrom"]["secretKeyRef"]["name"]
             env[var["name"]] = "redis://redis.example:6379/0" if secret == "relais-redis" else "s" * 48
-    for name in ("KAFKA_BOOTSTRAP_SERVERS", "REDIS_URL"):
-        monkeypatch.delenv(name, raising=False)
-    for name in [n for n in os.environ if n.startswith("RELAIS_")]:
-        monkeypatch.delenv(name)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    settings = SETTINGS[service]()
+    return env
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_variable_is_a_setting_of_its_service(overlay: str, service: str) -> None:
+    unknown = set(container_env(render(overlay), service)) - settings_env_names(SETTINGS[service])
+    assert not unknown, f"{service} does not read {unknown}"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_rendered_settings_load(overlay: str, service: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The service would start with this environment: values valid, prod's safety rules satisfied."""
+    settings = settings_from(SETTINGS[service], container_env(render(overlay), service), monkeypatch)
     assert settings.http_host == "0.0.0.0"
     assert settings.env == ("dev" if overlay == "dev" else "prod")
 
@@ -147,7 +133,7 @@ def test_ports_probes_and_scraping_match_the_service(overlay: str, service: str)
     pod = pod_template(deployment)
     (container,) = pod["containers"]
     (port,) = [p for p in container["ports"] if p["name"] == "http"]
-    configured = dict(container_env_values(objects, service))
+    configured = container_env(objects, service)
     expected = int(configured.get("RELAIS_HTTP_PORT", SETTINGS[service]().http_port))
     assert port["containerPort"] == expected == SETTINGS[service]().http_port
 
@@ -165,22 +151,12 @@ def test_ports_probes_and_scraping_match_the_service(overlay: str, service: str)
     assert svc["spec"]["selector"].items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
 
 
-def container_env_values(objects: tuple[Manifest, ...], service: str) -> Iterator[tuple[str, str]]:
-    configmaps = {c["metadata"]["name"]: c.get("data", {}) for c in of_kind(objects, "ConfigMap")}
-    container = pod_template(service_deployment(objects, service))["containers"][0]
-    for source in container.get("envFrom", []):
-        yield from configmaps[source["configMapRef"]["name"]].items()
-    for var in container.get("env", []):
-        if "value" in var:
-            yield var["name"], var["value"]
-
-
 @pytest.mark.parametrize("overlay", OVERLAYS)
 @pytest.mark.parametrize("service", SERVICES)
 def test_shutdown_fits_in_the_grace_period(overlay: str, service: str) -> None:
     """SIGTERM: uvicorn drains requests, then the consumers finish and commit, each up to the timeout."""
     objects = render(overlay)
-    configured = dict(container_env_values(objects, service))
+    configured = container_env(objects, service)
     timeout = float(configured.get("RELAIS_SHUTDOWN_TIMEOUT_S", ServiceSettings().shutdown_timeout_s))
     grace = pod_template(service_deployment(objects, service))["terminationGracePeriodSeconds"]
     assert grace > 2 * timeout
@@ -241,7 +217,7 @@ CONSUMED = {
 def test_consumers_do_not_scale_past_their_partitions(overlay: str, service: str) -> None:
     objects = render(overlay)
     declared = {t["spec"]["topicName"]: t["spec"]["partitions"] for t in of_kind(objects, "KafkaTopic")}
-    configured = dict(container_env_values(objects, service))
+    configured = container_env(objects, service)
     default = ServiceSettings().kafka_default_partitions
     default = int(configured.get("RELAIS_KAFKA_DEFAULT_PARTITIONS", default))
     partitions = max(declared.get(topic, default) for topic in CONSUMED[service])
