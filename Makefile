@@ -5,17 +5,37 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.local/bin:$(PATH)
 UV := uv
 LOCAL := deploy/local
+# kustomize renders deploy/k8s; built from the Go module proxy into .local/bin (v5.7.1 builds with Go 1.26).
+KUSTOMIZE_VERSION := v5.7.1
+KUSTOMIZE := $(CURDIR)/.local/bin/kustomize
+# Go from PATH, else where the Go tarball installs it.
+GO := $(or $(shell command -v go),/usr/local/go/bin/go)
+OVERLAY ?= prod
 
+<<<<<<< HEAD
 .PHONY: help install up down status test test-unit lint format schemas simulate bench-router eval-bot bench-bot clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+=======
+.PHONY: help install kustomize up down status test test-unit lint format schemas k8s clean
 
-install: ## Install what is missing: uv, the Python deps, the Kafka jars, redis-server
+help: ## List the targets
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+>>>>>>> issue-deploy
+
+install: kustomize ## Install what is missing: uv, the Python deps, the Kafka jars, redis-server, kustomize
 	@command -v uv >/dev/null || python3 -m pip install --quiet uv || python3 -m pip install --quiet --user uv
 	$(UV) sync --frozen --all-packages
 	bash $(LOCAL)/kafka.sh install
 	bash $(LOCAL)/redis.sh install
+
+kustomize: ## Build the pinned kustomize into .local/bin with `go install` (skipped when there)
+	@if [ "$$($(KUSTOMIZE) version 2>/dev/null)" != "$(KUSTOMIZE_VERSION)" ]; then \
+		[ -x "$(GO)" ] || { echo "kustomize: Go 1.22+ is needed to build kustomize" >&2; exit 1; }; \
+		echo "building kustomize $(KUSTOMIZE_VERSION) into .local/bin ..."; \
+		GOBIN=$(dir $(KUSTOMIZE)) GOTOOLCHAIN=local $(GO) install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION); \
+	fi
 
 up: install ## Start Kafka, Redis and the four services locally; prints the API addresses
 	bash $(LOCAL)/redis.sh start
@@ -57,12 +77,17 @@ bench-bot: ## Bot messages/s through its core and through Kafka + Redis (starts 
 schemas: ## Regenerate docs/schemas/*.json and docs/asyncapi.yaml from the event models
 	$(UV) run python -m relais_contracts.schema_export docs
 
+<<<<<<< HEAD
 simulate: ## Router simulator: Erlang C versus the routing core, single and multi-skill (about a minute)
 	@mkdir -p .local/bench
 	$(UV) run python -m relais_router.simulation .local/bench/simulation.json
 
 bench-router: install ## Router benchmark: 5,000 agents, 50,000 waiting, in process and through Kafka
 	$(UV) run python bench/router.py
+=======
+k8s: kustomize ## Render the Kubernetes manifests of OVERLAY (dev or prod, default prod) to stdout
+	@$(KUSTOMIZE) build deploy/k8s/overlays/$(OVERLAY)
+>>>>>>> issue-deploy
 
 clean: down ## Stop everything and remove local state (.local/)
 	rm -rf .local
