@@ -12,17 +12,10 @@ KUSTOMIZE := $(CURDIR)/.local/bin/kustomize
 GO := $(or $(shell command -v go),/usr/local/go/bin/go)
 OVERLAY ?= prod
 
-<<<<<<< HEAD
-.PHONY: help install up down status test test-unit lint format schemas simulate bench-router eval-bot bench-bot clean
+.PHONY: help install kustomize up down status test test-unit lint format schemas k8s simulate bench-router eval-bot bench-bot clean
 
 help: ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
-=======
-.PHONY: help install kustomize up down status test test-unit lint format schemas k8s clean
-
-help: ## List the targets
-	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
->>>>>>> issue-deploy
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 install: kustomize ## Install what is missing: uv, the Python deps, the Kafka jars, redis-server, kustomize
 	@command -v uv >/dev/null || python3 -m pip install --quiet uv || python3 -m pip install --quiet --user uv
@@ -77,17 +70,15 @@ bench-bot: ## Bot messages/s through its core and through Kafka + Redis (starts 
 schemas: ## Regenerate docs/schemas/*.json and docs/asyncapi.yaml from the event models
 	$(UV) run python -m relais_contracts.schema_export docs
 
-<<<<<<< HEAD
 simulate: ## Router simulator: Erlang C versus the routing core, single and multi-skill (about a minute)
 	@mkdir -p .local/bench
 	$(UV) run python -m relais_router.simulation .local/bench/simulation.json
 
 bench-router: install ## Router benchmark: 5,000 agents, 50,000 waiting, in process and through Kafka
 	$(UV) run python bench/router.py
-=======
+
 k8s: kustomize ## Render the Kubernetes manifests of OVERLAY (dev or prod, default prod) to stdout
 	@$(KUSTOMIZE) build deploy/k8s/overlays/$(OVERLAY)
->>>>>>> issue-deploy
 
 clean: down ## Stop everything and remove local state (.local/)
 	rm -rf .local
