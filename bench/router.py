@@ -300,9 +300,7 @@ def main() -> None:
     print(f"  {'event':<32} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8}")
     for name, d in core["decisions"].items():
         print(f"  {name:<32} {d['p50_ms']:>8.3f} {d['p99_ms']:>8.3f} {d['mean_ms']:>8.3f}")
-    print(
-        f"  assignments per second (complete, accept, submit): {core['assignments_per_s']:,.0f}"
-    )
+    print(f"  assignments per second (complete, accept, submit): {core['assignments_per_s']:,.0f}")
     if not args.skip_kafka:
         results["kafka"] = kafka = asyncio.run(through_kafka(args.duration))
         print(f"\nThrough Kafka (router process, real broker and Redis, {args.duration:.0f} s window):")
