@@ -19,7 +19,7 @@ def test_the_shipped_example_is_valid() -> None:
     configs, errors = read_configs(REPO / "deploy" / "local" / "routing")
     assert errors == []
     assert [c.tenant for c in configs] == ["demo"]
-    assert RoutingConfig.model_validate(configs[0].config).queue("sensitive").priority == 50
+    assert RoutingConfig.model_validate(configs[0].config).queue("care").priority == 50
 
 
 @pytest.mark.parametrize(
