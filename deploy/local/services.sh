@@ -32,7 +32,7 @@ start() {
     RELAIS_KAFKA_BOOTSTRAP_SERVERS="${RELAIS_KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:${KAFKA_PORT:-19092}}" \
     RELAIS_REDIS_URL="${RELAIS_REDIS_URL:-redis://127.0.0.1:${REDIS_PORT:-16379}/0}" \
     RELAIS_ENV="${RELAIS_ENV:-dev}" \
-    RELAIS_ROUTING_CONFIG_DIR="${RELAIS_ROUTING_CONFIG_DIR:-$repo/deploy/local/routing}" \
+    RELAIS_ROUTING_CONFIG_DIR="${RELAIS_ROUTING_CONFIG_DIR:-$repo/deploy/k8s/base/router/routing}" \
       setsid nohup "$repo/.venv/bin/relais-$name" >>"$run/$name.log" 2>&1 &
     echo $! >"$run/$name.pid"
   done

@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def test_the_shipped_example_is_valid() -> None:
-    configs, errors = read_configs(REPO / "deploy" / "local" / "routing")
+    configs, errors = read_configs(REPO / "deploy" / "k8s" / "base" / "router" / "routing")
     assert errors == []
     assert [c.tenant for c in configs] == ["demo"]
     assert RoutingConfig.model_validate(configs[0].config).queue("care").priority == 50
