@@ -119,7 +119,7 @@ class DeliveryStatusData(Payload):
 
 
 class DeliveryStatus(ConversationEvent):
-    """The channel reported what happened to a bot or agent message (from `relais.channel.delivery.updated`)."""
+    """A channel's report on a bot or agent message (from `relais.channel.delivery.updated`)."""
 
     type: Literal["relais.conversation.delivery.updated"] = "relais.conversation.delivery.updated"
     data: DeliveryStatusData

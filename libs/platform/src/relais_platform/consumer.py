@@ -10,7 +10,7 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -55,6 +55,9 @@ class Delivery:
 
 BatchHandler = Callable[[Sequence[Delivery]], Awaitable[None]]
 PartitionsHook = Callable[[set[tuple[str, int]]], Awaitable[None]]
+# Called with the partitions just assigned; may return where to resume some of them ((topic, partition)
+# -> next offset to read), for a service that records its applied offsets with its own state.
+AssignedHook = Callable[[set[tuple[str, int]]], Awaitable[Mapping[tuple[str, int], int] | None]]
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -72,9 +75,11 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
             "partitions assigned", consumer=self._consumer.name, partitions=sorted(str(tp) for tp in assigned)
         )
         if self._consumer.on_assigned and assigned:
-            await self._consumer.on_assigned(
+            positions = await self._consumer.on_assigned(
                 {(self._consumer.contract(tp.topic), tp.partition) for tp in assigned}
             )
+            for (topic, partition), offset in (positions or {}).items():
+                self._consumer.seek(TopicPartition(self._consumer.settings.topic(topic), partition), offset)
 
 
 class EventConsumer:
@@ -89,7 +94,7 @@ class EventConsumer:
         topics: Sequence[str],
         handler: BatchHandler,
         publisher: Publisher,
-        on_assigned: PartitionsHook | None = None,
+        on_assigned: AssignedHook | None = None,
         on_revoked: PartitionsHook | None = None,
         group: str | None = None,
     ) -> None:
@@ -105,6 +110,12 @@ class EventConsumer:
         self._stopping = asyncio.Event()
         self._batches = 0
         self.running = False
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        log.info(
+            "resuming from the offset recorded with the state", consumer=self.name, tp=str(tp), offset=offset
+        )
+        self._consumer.seek(tp, offset)
 
     def contract(self, physical_topic: str) -> str:
         return physical_topic.removeprefix(self.settings.namespace)

@@ -6,7 +6,7 @@ and includes `runtime.ops_router()`. Nothing connects at import time.
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import structlog
 import uvicorn
@@ -14,7 +14,7 @@ from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from relais_platform.consumer import BatchHandler, EventConsumer, PartitionsHook
+from relais_platform.consumer import AssignedHook, BatchHandler, EventConsumer, PartitionsHook
 from relais_platform.kafka import Publisher, ensure_topics
 from relais_platform.logs import configure_logging
 from relais_platform.redis_client import connect_redis
@@ -32,6 +32,7 @@ class Runtime:
         self.redis = connect_redis(settings)
         self.publisher = Publisher(settings, service)
         self._consumers: list[EventConsumer] = []
+        self._periodic: list[tuple[str, float, Callable[[], Awaitable[None]]]] = []
         self._tasks: list[asyncio.Task[None]] = []
 
     def consume(
@@ -40,7 +41,7 @@ class Runtime:
         topics: Sequence[str],
         handler: BatchHandler,
         *,
-        on_assigned: PartitionsHook | None = None,
+        on_assigned: AssignedHook | None = None,
         on_revoked: PartitionsHook | None = None,
         group: str | None = None,
     ) -> None:
@@ -52,6 +53,18 @@ class Runtime:
             )
         )  # fmt: skip
 
+    def every(self, name: str, interval_s: float, job: Callable[[], Awaitable[None]]) -> None:
+        """Run `job` every `interval_s` seconds while the runtime runs; a failed run is logged, not fatal."""
+        self._periodic.append((name, interval_s, job))
+
+    async def _repeat(self, name: str, interval_s: float, job: Callable[[], Awaitable[None]]) -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await job()
+            except Exception:
+                log.exception("periodic job failed", job=name)
+
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator["Runtime"]:
         """Connect, create missing topics, run the consumers; on exit, drain and close in order."""
@@ -61,10 +74,13 @@ class Runtime:
             task = asyncio.create_task(consumer.run(), name=f"consumer-{consumer.name}")
             task.add_done_callback(self._consumer_ended)
             self._tasks.append(task)
+        periodic = [asyncio.create_task(self._repeat(*p), name=f"every-{p[0]}") for p in self._periodic]
         log.info("service started", port=self.settings.http_port)
         try:
             yield self
         finally:
+            for task in periodic:
+                task.cancel()
             for consumer in self._consumers:
                 consumer.stop()
             pending = (

@@ -1,27 +1,87 @@
-"""Conversation views in Redis: the address index, each conversation's state and its timeline.
+"""The context store's Redis state: conversation and customer views, the identity index, offsets.
 
-Every view is derived from the conversation log and can be rebuilt by replaying it. An event is applied
-at most once: its id is added to the conversation's applied set in the same script that writes it.
+Every key is derived from the conversation log and rebuilt by replaying it (`wipe()` then the log).
+An event is applied at most once: its id joins an applied set in the same MULTI/EXEC that writes its
+changes, and that MULTI/EXEC also records each partition's last applied offset.
+
+Keys, under `relais:cs:` (with the deployment namespace in front):
+  {tenant}:conversation:{id}            hash: state, channels, customer, handoff…
+  {tenant}:conversation:{id}:timeline   list of timeline entries (JSON), in log order
+  {tenant}:conversation:{id}:applied    set of applied event ids
+  {tenant}:conversation:{id}:delivery   hash "{message id}|{status}" -> time of the report
+  {tenant}:message:{message id}         conversation of a bot or agent message (delivery reports)
+  {tenant}:customer:{id}                hash: the open conversation, where and when the customer last wrote
+  {tenant}:customer:{id}:identities     set of identities (JSON)
+  {tenant}:customer:{id}:conflicts      list of conflicting hints (JSON)
+  {tenant}:customer:{id}:conversations  sorted set of conversation ids by opening time
+  {tenant}:customer:{id}:applied        set of applied customer event ids
+  {tenant}:identity:{identity key}      the customer an identity belongs to
+  {tenant}:erased:{conversation id}     tombstone: a late event of an erased conversation is dropped
+  open                                  sorted set "{tenant} {conversation}" by last customer activity
+  offset:{topic}:{partition}            last applied offset of the conversation log partition
 """
 
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from redis.asyncio import Redis
 
-from relais_context_store.domain.timeline import ViewChange
+from relais_context_store.domain.identity import identity_key
+from relais_context_store.domain.resolution import OpenConversation
+from relais_context_store.domain.timeline import CustomerChange, ViewChange, delivery_summary, entry_json
+from relais_contracts.customers import Identity, IdentityConflict
 from relais_platform.settings import ServiceSettings
 
-# KEYS: conversation hash, timeline list, applied-id set.
-# ARGV: event id, timeline entry JSON or "", then the field/value pairs to set.
+# KEYS: conversation hash, timeline, applied set, delivery hash, message index key or "".
+# ARGV: event id, entry JSON or "", delivery field or "", delivery time, then field/value pairs.
 _APPLY = """
 if redis.call('SADD', KEYS[3], ARGV[1]) == 0 then return 0 end
 if ARGV[2] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[2]) end
-if #ARGV > 2 then redis.call('HSET', KEYS[1], unpack(ARGV, 3)) end
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[4], ARGV[3], ARGV[4]) end
+if KEYS[5] ~= '' then redis.call('SET', KEYS[5], ARGV[5]) end
+if #ARGV > 5 then redis.call('HSET', KEYS[1], unpack(ARGV, 6)) end
 return 1
 """
+
+# The customer's pointer to their open conversation, whatever order conversations are replayed in:
+# a newer conversation wins, activity only counts for the open one, a close only clears its own.
+# KEYS: customer hash, customer's conversations, open set.
+# ARGV: what, conversation, channel, address, time ISO, time epoch, open-set member.
+_CUSTOMER = """
+local current = redis.call('HGET', KEYS[1], 'open_conversation')
+if ARGV[1] == 'opened' then
+  redis.call('ZADD', KEYS[2], ARGV[6], ARGV[2])
+  redis.call('ZADD', KEYS[3], 'NX', ARGV[6], ARGV[7])
+  if current == ARGV[2] then return 0 end
+  local since = tonumber(redis.call('HGET', KEYS[1], 'open_since') or '-1')
+  if current and since > tonumber(ARGV[6]) then return 0 end
+  redis.call('HSET', KEYS[1], 'open_conversation', ARGV[2], 'open_channel', ARGV[3], 'open_address',
+    ARGV[4], 'last_activity', ARGV[5], 'open_since', ARGV[6])
+elseif ARGV[1] == 'activity' then
+  redis.call('ZADD', KEYS[3], 'XX', 'GT', ARGV[6], ARGV[7])
+  if current ~= ARGV[2] then return 0 end
+  redis.call('HSET', KEYS[1], 'open_channel', ARGV[3], 'open_address', ARGV[4])
+  local last = redis.call('HGET', KEYS[1], 'last_activity')
+  if (not last) or last < ARGV[5] then redis.call('HSET', KEYS[1], 'last_activity', ARGV[5]) end
+else
+  redis.call('ZREM', KEYS[3], ARGV[7])
+  if current ~= ARGV[2] then return 0 end
+  redis.call('HDEL', KEYS[1], 'open_conversation', 'open_channel', 'open_address', 'last_activity',
+    'open_since')
+end
+return 1
+"""
+
+# Unlink an identity only from this customer: a link that already names someone else stays.
+_UNLINK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+_OPEN_FIELDS = ("open_conversation", "open_channel", "open_address", "last_activity", "open_since")
 
 
 @dataclass(frozen=True)
@@ -30,6 +90,17 @@ class Applied:
     conversation_id: str
     event_id: str
     change: ViewChange
+    customer_id: str | None  # the conversation's customer, for customer changes
+    at: datetime
+
+
+def _text(value: bytes | str | None) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _iso(at: datetime) -> str:
+    # One fixed format, so the Lua script can compare times as strings.
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 class ConversationViews:
@@ -37,65 +108,280 @@ class ConversationViews:
         self._redis = redis
         self._key = settings.key
         self._apply = redis.register_script(_APPLY)
+        self._customer_script = redis.register_script(_CUSTOMER)
+        self._unlink = redis.register_script(_UNLINK)
+
+    # -- keys
 
     def _conversation(self, tenant: str, conversation_id: str) -> str:
         return self._key("cs", tenant, "conversation", conversation_id)
 
-    def _address(self, tenant: str, channel: str, address: str) -> str:
-        return self._key("cs", tenant, "address", channel, address)
+    def _customer(self, tenant: str, customer_id: str) -> str:
+        return self._key("cs", tenant, "customer", customer_id)
 
-    async def open_conversations(
-        self, addresses: Iterable[tuple[str, str, str]]
-    ) -> dict[tuple[str, str, str], str]:
-        """The open conversation of each (tenant, channel, address) that has one."""
-        wanted = list(dict.fromkeys(addresses))
+    def _identity(self, tenant: str, key: str) -> str:
+        return self._key("cs", tenant, "identity", key)
+
+    def _message(self, tenant: str, message_id: str) -> str:
+        return self._key("cs", tenant, "message", message_id)
+
+    def _tombstone(self, tenant: str, conversation_id: str) -> str:
+        return self._key("cs", tenant, "erased", conversation_id)
+
+    @property
+    def _open(self) -> str:
+        return self._key("cs", "open")
+
+    def _offset(self, topic: str, partition: int) -> str:
+        return self._key("cs", "offset", topic, str(partition))
+
+    # -- the resolver's reads and writes (inbound side)
+
+    async def owners(self, tenant: str, keys: Iterable[str]) -> dict[str, str]:
+        """The customer of each identity key that has one."""
+        wanted = list(dict.fromkeys(keys))
         if not wanted:
             return {}
-        found = await self._redis.mget([self._address(*a) for a in wanted])
-        return {
-            a: v.decode() if isinstance(v, bytes) else v
-            for a, v in zip(wanted, found, strict=True)
-            if v is not None
-        }
+        found = await self._redis.mget([self._identity(tenant, k) for k in wanted])
+        return {k: v for k, raw in zip(wanted, found, strict=True) if (v := _text(raw))}
 
-    async def index_addresses(self, conversations: dict[tuple[str, str, str], str]) -> None:
-        if conversations:
-            await self._redis.mset({self._address(*a): cid for a, cid in conversations.items()})
+    async def open_conversations(
+        self, customers: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], OpenConversation]:
+        """The open conversation of each (tenant, customer) that has one (closed ones are not open)."""
+        wanted = list(dict.fromkeys(customers))
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for tenant, customer in wanted:
+                pipe.hmget(self._customer(tenant, customer), *_OPEN_FIELDS)
+            rows = await pipe.execute()
+        pointers = {
+            c: OpenConversation(
+                cid.decode(), ch.decode(), ad.decode(), datetime.fromisoformat(at.decode()),
+                datetime.fromtimestamp(float(since), UTC),
+            )
+            for c, (cid, ch, ad, at, since) in zip(wanted, rows, strict=True)
+            if cid and ch and ad and at and since
+        }  # fmt: skip
+        states = await self._states([(c[0], p.conversation_id) for c, p in pointers.items()])
+        return {c: p for c, p in pointers.items() if states.get((c[0], p.conversation_id)) != "closed"}
+
+    async def _states(self, conversations: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for tenant, cid in conversations:
+                pipe.hget(self._conversation(tenant, cid), "state")
+            rows = await pipe.execute()
+        return {c: s for c, raw in zip(conversations, rows, strict=True) if (s := _text(raw))}
+
+    async def record_resolution(
+        self,
+        links: dict[tuple[str, str], str],
+        pointers: dict[tuple[str, str], OpenConversation],
+    ) -> None:
+        """What the resolver decided, for the next messages: identity links and open conversations.
+
+        The same values are materialized again from the log; writing them here too means the next
+        batch sees them before the log is read back.
+        """
+        if not links and not pointers:
+            return
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for (tenant, key), customer in links.items():
+                pipe.set(self._identity(tenant, key), customer, nx=True)
+            for (tenant, customer), p in pointers.items():
+                pipe.hset(
+                    self._customer(tenant, customer),
+                    mapping={
+                        "open_conversation": p.conversation_id,
+                        "open_channel": p.channel,
+                        "open_address": p.address,
+                        "last_activity": _iso(p.last_activity),
+                        "open_since": p.since.timestamp(),
+                    },
+                )
+            await pipe.execute()
+
+    async def conversation_of_message(self, tenant: str, message_id: str) -> str | None:
+        return _text(await self._redis.get(self._message(tenant, message_id)))
+
+    # -- the materializer's reads and writes (conversation log side)
 
     async def already_applied(self, events: Sequence[tuple[str, str, str]]) -> set[str]:
-        """Which of these (tenant, conversation id, event id) are already in the views."""
+        """Which of these (tenant, conversation or customer key, event id) are already applied, or
+        belong to an erased conversation (whose late events must not bring it back)."""
         async with self._redis.pipeline(transaction=False) as pipe:
-            for tenant, conversation_id, event_id in events:
-                pipe.sismember(f"{self._conversation(tenant, conversation_id)}:applied", event_id)
+            for tenant, subject, event_id in events:
+                pipe.sismember(f"{self._conversation(tenant, subject)}:applied", event_id)
+                pipe.exists(self._tombstone(tenant, subject))
+            flags = await pipe.execute()
+        return {e[2] for e, a, t in zip(events, flags[::2], flags[1::2], strict=True) if a or t}
+
+    async def customer_applied(self, events: Sequence[tuple[str, str, str]]) -> set[str]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for tenant, customer, event_id in events:
+                pipe.sismember(f"{self._customer(tenant, customer)}:applied", event_id)
             flags = await pipe.execute()
         return {e[2] for e, flag in zip(events, flags, strict=True) if flag}
 
-    async def last_channels(
-        self, conversations: Iterable[tuple[str, str]]
-    ) -> dict[tuple[str, str], tuple[str, str]]:
-        """(last channel, last address) of each (tenant, conversation id) known to the views."""
+    async def conversation_fields(
+        self, conversations: Iterable[tuple[str, str]], *fields: str
+    ) -> dict[tuple[str, str], dict[str, str]]:
+        """The named fields of each (tenant, conversation id) the views know."""
         wanted = list(dict.fromkeys(conversations))
         async with self._redis.pipeline(transaction=False) as pipe:
             for tenant, cid in wanted:
-                pipe.hmget(self._conversation(tenant, cid), "last_channel", "last_address")
+                pipe.hmget(self._conversation(tenant, cid), *fields)
             rows = await pipe.execute()
-        return {c: (r[0].decode(), r[1].decode()) for c, r in zip(wanted, rows, strict=True) if r[0] and r[1]}
+        return {
+            c: {f: v.decode() for f, v in zip(fields, row, strict=True) if v is not None}
+            for c, row in zip(wanted, rows, strict=True)
+            if any(v is not None for v in row)
+        }
 
     async def apply(self, changes: Sequence[Applied], offsets: dict[tuple[str, int], int]) -> None:
         """Apply view changes and record the consumed offsets, all in one MULTI/EXEC."""
         async with self._redis.pipeline(transaction=True) as pipe:
             for a in changes:
                 key = self._conversation(a.tenant, a.conversation_id)
-                fields = [x for kv in a.change.fields.items() for x in kv]
-                entry = json.dumps(a.change.entry, separators=(",", ":")) if a.change.entry else ""
-                await self._apply(
-                    keys=[key, f"{key}:timeline", f"{key}:applied"],
-                    args=[a.event_id, entry, *fields],
-                    client=pipe,
+                change = a.change
+                fields = [x for kv in change.fields.items() for x in kv]
+                delivery_field, delivery_at = (
+                    (f"{change.delivery[0]}|{change.delivery[1]}", change.delivery[2])
+                    if change.delivery
+                    else ("", "")
                 )
+                await self._apply(
+                    keys=[
+                        key, f"{key}:timeline", f"{key}:applied", f"{key}:delivery",
+                        self._message(a.tenant, change.indexed_message) if change.indexed_message else "",
+                    ],
+                    args=[
+                        a.event_id, entry_json(change.entry) if change.entry else "",
+                        delivery_field, delivery_at, a.conversation_id, *fields,
+                    ],
+                    client=pipe,
+                )  # fmt: skip
+                if change.customer and (customer := change.customer.customer_id or a.customer_id):
+                    await self._customer_change(pipe, a, customer, change.customer)
             for (topic, partition), offset in offsets.items():
-                pipe.set(self._key("cs", "offset", topic, str(partition)), offset)
+                pipe.set(self._offset(topic, partition), offset)
             await pipe.execute()
+
+    async def _customer_change(self, pipe: Any, a: Applied, customer: str, change: CustomerChange) -> None:
+        key = self._customer(a.tenant, customer)
+        await self._customer_script(
+            keys=[key, f"{key}:conversations", self._open],
+            args=[
+                change.what, a.conversation_id, change.channel or "", change.address or "", _iso(a.at),
+                a.at.timestamp(), f"{a.tenant} {a.conversation_id}",
+            ],
+            client=pipe,
+        )  # fmt: skip
+
+    async def apply_links(
+        self,
+        tenant: str,
+        customer: str,
+        event_id: str,
+        linked: Sequence[Identity],
+        conflicts: Sequence[IdentityConflict],
+        unlinked: Sequence[Identity],
+    ) -> None:
+        """A customer identity event: links (first owner wins), recorded conflicts, unlinks."""
+        key = self._customer(tenant, customer)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.sadd(f"{key}:applied", event_id)
+            for identity in linked:
+                pipe.set(self._identity(tenant, identity_key(identity)), customer, nx=True)
+                pipe.sadd(f"{key}:identities", identity.model_dump_json(exclude_none=True))
+            for conflict in conflicts:
+                pipe.rpush(f"{key}:conflicts", conflict.model_dump_json(exclude_none=True))
+            for identity in unlinked:
+                pipe.srem(f"{key}:identities", identity.model_dump_json(exclude_none=True))
+                await self._unlink(
+                    keys=[self._identity(tenant, identity_key(identity))], args=[customer], client=pipe
+                )
+            await pipe.execute()
+
+    async def erase_customer(self, tenant: str, customer: str, conversation_ids: Iterable[str]) -> list[str]:
+        """Delete every view of a customer and of their conversations; leave tombstones; return the
+        conversations erased."""
+        key = self._customer(tenant, customer)
+        known: list[str] = [_text(c) for c in await self._redis.zrange(f"{key}:conversations", 0, -1)]  # type: ignore[arg-type]
+        conversations = list(dict.fromkeys([*known, *conversation_ids]))
+        identities = [
+            Identity.model_validate_json(i) for i in await self._redis.smembers(f"{key}:identities")
+        ]
+        owners = await self.owners(tenant, [identity_key(i) for i in identities])
+        messages: list[str] = []
+        for cid in conversations:
+            for raw in await self._redis.lrange(f"{self._conversation(tenant, cid)}:timeline", 0, -1):
+                entry = json.loads(raw)
+                if entry.get("author_kind") in ("bot", "agent"):
+                    messages.append(entry["message_id"])
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(
+                key, f"{key}:identities", f"{key}:conflicts", f"{key}:conversations", f"{key}:applied"
+            )
+            for ikey, owner in owners.items():
+                if owner == customer:
+                    pipe.delete(self._identity(tenant, ikey))
+            for cid in conversations:
+                ckey = self._conversation(tenant, cid)
+                pipe.delete(ckey, f"{ckey}:timeline", f"{ckey}:applied", f"{ckey}:delivery")
+                pipe.set(self._tombstone(tenant, cid), customer)
+                pipe.zrem(self._open, f"{tenant} {cid}")
+            for mid in messages:
+                pipe.delete(self._message(tenant, mid))
+            await pipe.execute()
+        return conversations
+
+    async def offsets(self, topic: str) -> dict[int, int]:
+        """Last applied offset of each partition of a topic, as recorded with the views."""
+        found: dict[int, int] = {}
+        prefix = self._offset(topic, 0)[:-1]
+        async for raw in self._redis.scan_iter(match=f"{prefix}*", count=100):
+            key = raw.decode()
+            value = await self._redis.get(key)
+            if value is not None:
+                found[int(key.removeprefix(prefix))] = int(value)
+        return found
+
+    async def set_offsets(self, topic: str, offsets: dict[int, int]) -> None:
+        if offsets:
+            await self._redis.mset({self._offset(topic, p): o for p, o in offsets.items()})
+
+    async def wipe(self) -> int:
+        """Delete every view (not the customers' keys, which are not views). Returns the keys deleted."""
+        deleted = 0
+        batch: list[bytes] = []
+        async for key in self._redis.scan_iter(match=f"{self._key('cs')}:*", count=1000):
+            batch.append(key)
+            if len(batch) >= 1000:
+                deleted += await self._redis.unlink(*batch)
+                batch = []
+        if batch:
+            deleted += await self._redis.unlink(*batch)
+        return deleted
+
+    async def expired(self, before: datetime, limit: int = 500) -> list[tuple[str, str, datetime]]:
+        """(tenant, conversation, last activity) of open conversations silent since before `before`."""
+        rows: list[tuple[bytes, float]] = await self._redis.zrangebyscore(  # type: ignore[assignment]
+            self._open, "-inf", before.timestamp(), 0, limit, withscores=True
+        )
+        out = []
+        for member, score in rows:
+            tenant, cid = member.decode().split(" ", 1)
+            out.append((tenant, cid, datetime.fromtimestamp(float(score), tz=before.tzinfo)))
+        return out
+
+    async def open_per_tenant(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        async for member, _ in self._redis.zscan_iter(self._open, count=1000):
+            tenant = (_text(member) or "").split(" ", 1)[0]
+            counts[tenant] = counts.get(tenant, 0) + 1
+        return counts
+
+    # -- the API's reads
 
     async def conversation(self, tenant: str, conversation_id: str) -> dict[str, Any] | None:
         """A conversation's state and whole timeline, or None if this tenant has no such conversation."""
@@ -103,11 +389,45 @@ class ConversationViews:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hgetall(key)
             pipe.lrange(f"{key}:timeline", 0, -1)
-            state, timeline = await pipe.execute()
+            pipe.hgetall(f"{key}:delivery")
+            state, timeline, reports = await pipe.execute()
         if not state:
             return None
         view: dict[str, Any] = {k.decode(): v.decode() for k, v in state.items()}
         if "handoff" in view:
             view["handoff"] = json.loads(view["handoff"])
-        view["timeline"] = [json.loads(e) for e in timeline]
+        by_message: dict[str, dict[str, str]] = {}
+        for f, at in reports.items():
+            message_id, status = f.decode().rsplit("|", 1)
+            by_message.setdefault(message_id, {})[status] = at.decode()
+        entries = [json.loads(e) for e in timeline]
+        for entry in entries:
+            if entry.get("message_id") in by_message:
+                entry["delivery"] = delivery_summary(by_message[entry["message_id"]])
+        view["channels"] = sorted(k.removeprefix("address:") for k in view if k.startswith("address:"))
+        view["timeline"] = entries
         return view
+
+    async def customer(self, tenant: str, customer_id: str) -> dict[str, Any] | None:
+        key = self._customer(tenant, customer_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hgetall(key)
+            pipe.smembers(f"{key}:identities")
+            pipe.lrange(f"{key}:conflicts", 0, -1)
+            pipe.zrange(f"{key}:conversations", 0, -1)
+            state, identities, conflicts, conversations = await pipe.execute()
+        if not (state or identities or conversations):
+            return None
+        fields = {k.decode(): v.decode() for k, v in state.items()}
+        return {
+            "id": customer_id,
+            "tenant": tenant,
+            "open_conversation": fields.get("open_conversation"),
+            "identities": sorted((json.loads(i) for i in identities), key=lambda i: (i["kind"], i["value"])),
+            "conflicts": [json.loads(c) for c in conflicts],
+            "conversations": [c.decode() for c in conversations],
+        }
+
+    async def identities(self, tenant: str, customer_id: str) -> list[dict[str, Any]]:
+        raw = await self._redis.smembers(f"{self._customer(tenant, customer_id)}:identities")
+        return [json.loads(i) for i in raw]
