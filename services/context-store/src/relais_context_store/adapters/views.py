@@ -306,7 +306,7 @@ class ConversationViews:
         """Delete every view of a customer and of their conversations; leave tombstones; return the
         conversations erased."""
         key = self._customer(tenant, customer)
-        known: list[str] = [_text(c) for c in await self._redis.zrange(f"{key}:conversations", 0, -1)]  # type: ignore[arg-type]
+        known: list[str] = [_text(c) for c in await self._redis.zrange(f"{key}:conversations", 0, -1)]  # type: ignore[arg-type, misc]
         conversations = list(dict.fromkeys([*known, *conversation_ids]))
         identities = [
             Identity.model_validate_json(i) for i in await self._redis.smembers(f"{key}:identities")
