@@ -55,17 +55,18 @@ def channel_message(
     at: datetime | None = None,
 ) -> dict[str, Any]:
     """A `relais.channel.message.received` as an integrator publishes it."""
+    event_id = event_id or str(uuid.uuid4())
     data: dict[str, Any] = {
         "channel": channel,
         "from": {"address": address, "name": name},
         "text": text,
-        "external_id": str(uuid.uuid4()),
+        "external_id": f"ext-{event_id}",
     }
     if identity:
         data["identity"] = identity
     return {
         "specversion": "1.0",
-        "id": event_id or str(uuid.uuid4()),
+        "id": event_id,
         "source": f"test/{channel}",
         "type": "relais.channel.message.received",
         "time": (at or datetime.now(UTC)).isoformat(),
@@ -75,14 +76,15 @@ def channel_message(
 
 
 def log_event(kind: str, conversation_id: str, data: dict[str, Any], *, event_id: str | None = None,
-              tenant: str = "acme", source: str = "test/agent-gateway") -> dict[str, Any]:  # fmt: skip
+              tenant: str = "acme", source: str = "test/agent-gateway", at: datetime | None = None,
+              ) -> dict[str, Any]:  # fmt: skip
     """An event another service writes on the conversation log (a reply, a queueing)."""
     return {
         "specversion": "1.0",
         "id": event_id or str(uuid.uuid4()),
         "source": source,
         "type": kind,
-        "time": datetime.now(UTC).isoformat(),
+        "time": (at or datetime.now(UTC)).isoformat(),
         "tenant": tenant,
         "subject": conversation_id,
         "data": data,
@@ -118,3 +120,12 @@ async def redis_dump(infra: Infra, namespace: str, prefix: str = "relais:cs:") -
 async def get(proc: ServiceProcess, path: str, tenant: str = "acme", **params: str) -> httpx.Response:
     async with httpx.AsyncClient(base_url=proc.url, timeout=10) as client:
         return await client.get(path, headers={"X-Relais-Tenant": tenant}, params=params)
+
+
+def differences(actual: dict[str, Any], expected: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Keys whose values differ (or exist on one side only), for a readable assertion message."""
+    return {
+        k: (actual.get(k), expected.get(k))
+        for k in sorted(set(actual) | set(expected))
+        if actual.get(k) != expected.get(k)
+    }

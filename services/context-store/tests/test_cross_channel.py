@@ -78,7 +78,11 @@ async def test_a_customer_on_webchat_then_sms_then_email_has_one_conversation_an
         await channel.event(topics.CONVERSATIONS, cid, reply)
         sent = await log.wait_event(topics.OUTBOUND, lambda e: isinstance(e, MessageSend), what="the reply")
         assert isinstance(sent, MessageSend)
-        assert (sent.data.channel, sent.data.to.address, sent.subject) == ("email", "camille@example.com", cid)
+        assert (sent.data.channel, sent.data.to.address, sent.subject) == (
+            "email",
+            "camille@example.com",
+            cid,
+        )
         assert sent.data.author.kind == "agent"
 
         # The channel reports the email read: the timeline shows it on the agent's message.
@@ -113,9 +117,15 @@ async def test_a_customer_on_webchat_then_sms_then_email_has_one_conversation_an
         assert {p["kind"] for p in conversation["participants"]} == {"customer", "agent"}
 
         # Another tenant sees none of it.
-        for path in (f"/v1/conversations/{cid}", f"/v1/customers/{customer_id}", f"/v1/customers/{customer_id}/timeline"):
+        for path in (
+            f"/v1/conversations/{cid}",
+            f"/v1/customers/{customer_id}",
+            f"/v1/customers/{customer_id}/timeline",
+        ):
             assert (await get(store, path, tenant="globex")).status_code == 404
-        assert (await get(store, "/v1/lookup", tenant="globex", kind="email", value="camille@example.com")).status_code == 404
+        assert (
+            await get(store, "/v1/lookup", tenant="globex", kind="email", value="camille@example.com")
+        ).status_code == 404
         assert (await get(store, f"/v1/conversations/{cid}", tenant="bad tenant!")).status_code == 422
 
         # Queued for an agent, the customer leaves: recorded, and the router is told to stop.
@@ -131,7 +141,9 @@ async def test_a_customer_on_webchat_then_sms_then_email_has_one_conversation_an
              "time": datetime.now(UTC).isoformat(), "tenant": "acme",
              "data": {"channel": "email", "from": {"address": "camille@example.com"}}},
         )  # fmt: skip
-        cancelled = await log.wait_event(topics.ROUTING, lambda e: isinstance(e, WorkCancelled), what="cancel")
+        cancelled = await log.wait_event(
+            topics.ROUTING, lambda e: isinstance(e, WorkCancelled), what="cancel"
+        )
         assert isinstance(cancelled, WorkCancelled)
         assert (cancelled.data.conversation_id, cancelled.data.reason) == (cid, "customer-left")
         assert "customer_left" in [e["kind"] for e in await timeline(cid)]

@@ -93,7 +93,9 @@ def test_phone_numbers_are_normalised_to_e164() -> None:
 
 
 def test_a_message_carries_its_address_and_hints_strongest_first() -> None:
-    event = received(identity={"email": " Camille@Example.COM ", "phone": "0612345678", "customer_ref": "C-9"})
+    event = received(
+        identity={"email": " Camille@Example.COM ", "phone": "0612345678", "customer_ref": "C-9"}
+    )
     keys = [identity_key(i) for i in identities_of(event)]
     # The SMS address and the phone hint are the same phone: one identity.
     assert keys == ["phone:+33612345678", "customer_ref:C-9", "email:camille@example.com"]
@@ -181,7 +183,9 @@ def test_resolution_replays_to_the_same_ids() -> None:
     assert first_message(received()) == first_message(received())
     first = first_message(received())
     # After a crash the resolver may already know the conversation: the message keeps its id.
-    customer = resolve_customer(identities_of(received()), {"phone:+33612345678": first[1].data.customer_id}, "x")
+    customer = resolve_customer(
+        identities_of(received()), {"phone:+33612345678": first[1].data.customer_id}, "x"
+    )
     open_now = OpenConversation(first[1].subject, "sms", "+33612345678", T0, T0)
     again = resolve_message(received(), customer, open_now, TIMEOUT)
     assert again.outgoing[-1].event == first[-1]
@@ -251,4 +255,3 @@ def test_leaving_while_routed_cancels_the_routing() -> None:
         "conv-1",
     )
     assert routing_cancellation(left, "bot") is None
-

@@ -85,7 +85,12 @@ def test_security_codes_are_redacted_only_near_card_context(text: str, expected:
 
 @pytest.mark.parametrize(
     "iban",
-    ["FR76 3000 6000 0112 3456 7890 189", "DE89370400440532013000", "gb82 west 1234 5698 7654 32", "NL91ABNA0417164300"],
+    [
+        "FR76 3000 6000 0112 3456 7890 189",
+        "DE89370400440532013000",
+        "gb82 west 1234 5698 7654 32",
+        "NL91ABNA0417164300",
+    ],
 )
 def test_valid_ibans_are_redacted(iban: str) -> None:
     redacted = redact(f"IBAN: {iban}, merci")

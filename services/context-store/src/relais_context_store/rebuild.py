@@ -35,17 +35,23 @@ class RebuildReport:
     seconds: float = 0.0
 
 
-async def _committed(settings: ContextStoreSettings, topic: str, service: str) -> dict[int, int]:
-    """Last offset the live consumer group handled per partition (committed offset - 1)."""
+async def _log_partitions(
+    settings: ContextStoreSettings, topic: str, service: str
+) -> tuple[list[int], dict[int, int]]:
+    """The partitions of the log, and the last offset the live consumer group handled in each
+    (its committed offset - 1)."""
     admin = AIOKafkaAdminClient(**client_options(settings))
     await admin.start()
     try:
+        described = await admin.describe_topics([topic])
         offsets = await admin.list_consumer_group_offsets(settings.group(f"{service}-{LOG_CONSUMER}"))
     finally:
         await admin.close()
-    return {
-        tp.partition: meta.offset - 1 for tp, meta in offsets.items() if tp.topic == topic and meta.offset > 0
+    partitions = sorted(p["partition"] for d in described for p in d.get("partitions", ()))
+    committed = {
+        tp.partition: m.offset - 1 for tp, m in offsets.items() if tp.topic == topic and m.offset > 0
     }
+    return partitions, committed
 
 
 async def rebuild(
@@ -56,18 +62,15 @@ async def rebuild(
 ) -> RebuildReport:
     started = time.perf_counter()
     topic = settings.topic(topics.CONVERSATIONS)
-    bounds = await views.offsets(topics.CONVERSATIONS) or await _committed(settings, topic, service)
+    partitions, committed = await _log_partitions(settings, topic, service)
+    bounds = await views.offsets(topics.CONVERSATIONS) or committed
     consumer = AIOKafkaConsumer(
         **client_options(settings), enable_auto_commit=False, isolation_level="read_committed"
     )
     await consumer.start()
     replayed = skipped = 0
     try:
-        partitions = consumer.partitions_for_topic(topic) or set()
-        if not partitions:
-            await consumer.topics()  # fetches metadata
-            partitions = consumer.partitions_for_topic(topic) or set()
-        wanted = [TopicPartition(topic, p) for p in sorted(partitions) if bounds.get(p, -1) >= 0]
+        wanted = [TopicPartition(topic, p) for p in partitions if bounds.get(p, -1) >= 0]
         deleted = await views.wipe()
         log.info("rebuild: views wiped, replaying the conversation log", keys_deleted=deleted, bounds=bounds)
         if wanted:
