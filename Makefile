@@ -6,7 +6,7 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 UV := uv
 LOCAL := deploy/local
 
-.PHONY: help install up down status test test-unit lint format schemas clean
+.PHONY: help install up down status test test-unit lint format schemas clean bench-context
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -49,6 +49,9 @@ format: ## Apply ruff's fixes and formatting
 
 schemas: ## Regenerate docs/schemas/*.json and docs/asyncapi.yaml from the event models
 	$(UV) run python -m relais_contracts.schema_export docs
+
+bench-context: install ## Context store: events materialized per second, read p50/p99 of a 200-message conversation
+	$(UV) run python services/context-store/bench/bench_context.py
 
 clean: down ## Stop everything and remove local state (.local/)
 	rm -rf .local

@@ -237,8 +237,11 @@ def test_assignment_changes_the_state_and_the_participants() -> None:
     )  # fmt: skip
     change = view_change(assigned)
     assert change.fields["state"] == "assigned"
-    view = {"customer_id": "c-1", "customer_name": "Camille", "timeline": [change.entry]}
-    assert [p["kind"] for p in participants(view)] == ["customer", "agent"]
+    fields = {"customer_id": "c-1", "customer_name": "Camille", **change.fields}
+    assert participants(fields) == [
+        {"kind": "customer", "id": "c-1", "name": "Camille"},
+        {"kind": "agent", "id": "agent-7", "name": "Alex"},
+    ]
 
 
 def test_leaving_while_routed_cancels_the_routing() -> None:

@@ -24,7 +24,10 @@ async def test_after_erasure_no_plaintext_of_the_customer_remains_in_redis_or_in
 ) -> None:
     store = await launch(RELAIS_SEAL_TENANTS='["acme"]')
     marker = f"Zanzibar{uuid.uuid4().hex[:8]}"
-    async with RawPublisher(infra, namespace) as channel, TopicReader(infra, namespace, [topics.CONVERSATIONS]) as log:
+    async with (
+        RawPublisher(infra, namespace) as channel,
+        TopicReader(infra, namespace, [topics.CONVERSATIONS]) as log,
+    ):
         await channel.event(
             topics.INBOUND, "acme:webchat:visitor-9",
             channel_message(f"my secret is {marker}, card 4111 1111 1111 1111", "webchat", "visitor-9",
@@ -39,22 +42,30 @@ async def test_after_erasure_no_plaintext_of_the_customer_remains_in_redis_or_in
                             identity={"email": "nadia@example.com"}),
         )  # fmt: skip
         await channel.event(
-            topics.INBOUND, "acme:webchat:visitor-10", channel_message("someone else", "webchat", "visitor-10")
+            topics.INBOUND,
+            "acme:webchat:visitor-10",
+            channel_message("someone else", "webchat", "visitor-10"),
         )
 
         async def views_hold(count: int) -> bool:
             response = await get(store, f"/v1/conversations/{cid}/timeline")
-            return response.status_code == 200 and sum(e["kind"] == "message" for e in response.json()) == count
+            return (
+                response.status_code == 200 and sum(e["kind"] == "message" for e in response.json()) == count
+            )
 
         await poll(lambda: views_hold(2), what="both messages in the views")
         other = await log.wait_event(
-            topics.CONVERSATIONS, lambda e: isinstance(e, Opened) and e.subject != cid, what="the other customer"
+            topics.CONVERSATIONS,
+            lambda e: isinstance(e, Opened) and e.subject != cid,
+            what="the other customer",
         )
         # The views serve the text in clear (redacted); the log only carries it sealed.
         said = (await get(store, f"/v1/conversations/{cid}/timeline")).json()
         assert said[1]["text"] == f"my secret is {marker}, card •••• •••• •••• 1111"
         assert all(marker.encode() not in r.value for r in log.records)
-        sealed = log.events(topics.CONVERSATIONS, lambda e: isinstance(e, CustomerMessage) and e.subject == cid)
+        sealed = log.events(
+            topics.CONVERSATIONS, lambda e: isinstance(e, CustomerMessage) and e.subject == cid
+        )
         redis = Redis.from_url(infra.redis_url)
         keys = CustomerKeys(redis, ServiceSettings(namespace=namespace))
         assert [m.data.text for m in await unseal_messages(keys, sealed)] == [  # type: ignore[arg-type]
@@ -64,7 +75,9 @@ async def test_after_erasure_no_plaintext_of_the_customer_remains_in_redis_or_in
 
         # Erasure: only the caller's tenant can, then nothing of the customer is readable anywhere.
         async with httpx.AsyncClient(base_url=store.url, timeout=30) as client:
-            foreign = await client.delete(f"/v1/customers/{customer_id}", headers={"X-Relais-Tenant": "globex"})
+            foreign = await client.delete(
+                f"/v1/customers/{customer_id}", headers={"X-Relais-Tenant": "globex"}
+            )
             assert foreign.status_code == 404
             erased = await client.delete(f"/v1/customers/{customer_id}", headers={"X-Relais-Tenant": "acme"})
         assert erased.status_code == 200, erased.text
@@ -125,7 +138,9 @@ async def test_a_silent_conversation_is_closed_by_the_sweep_and_the_next_message
         assert isinstance(closed, Closed)
         assert (closed.subject, closed.data.reason) == (first, "inactivity")
         assert closed.time == long_ago + timedelta(seconds=600)  # from the events, not the sweep's clock
-        cancelled = await log.wait_event(topics.ROUTING, lambda e: isinstance(e, WorkCancelled), what="cancel")
+        cancelled = await log.wait_event(
+            topics.ROUTING, lambda e: isinstance(e, WorkCancelled), what="cancel"
+        )
         assert isinstance(cancelled, WorkCancelled)
         assert (cancelled.data.conversation_id, cancelled.data.reason) == (first, "closed")
 
@@ -135,10 +150,14 @@ async def test_a_silent_conversation_is_closed_by_the_sweep_and_the_next_message
 
         await poll(first_closed, what="the conversation closed in the views")
         await channel.event(
-            topics.INBOUND, "acme:whatsapp:+33622222222", channel_message("back again", "whatsapp", "+33622222222")
+            topics.INBOUND,
+            "acme:whatsapp:+33622222222",
+            channel_message("back again", "whatsapp", "+33622222222"),
         )
         second = await log.wait_event(
-            topics.CONVERSATIONS, lambda e: isinstance(e, Opened) and e.subject != first, what="a new conversation"
+            topics.CONVERSATIONS,
+            lambda e: isinstance(e, Opened) and e.subject != first,
+            what="a new conversation",
         )
         assert isinstance(second, Opened)
         assert second.data.customer_id == opened.data.customer_id

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from relais_context_store.adapters.views import ConversationViews
 from relais_context_store.domain.identity import identity_key, normalise_email, normalise_phone
 from relais_context_store.domain.resolution import SOURCE
-from relais_context_store.domain.timeline import ROUTED_STATES, participants
+from relais_context_store.domain.timeline import ROUTED_STATES
 from relais_context_store.rebuild import RebuildReport, rebuild
 from relais_context_store.settings import ContextStoreSettings
 from relais_contracts import TENANT_MAX_LENGTH, TENANT_PATTERN, Outgoing, now_time, topics
@@ -65,20 +65,51 @@ customers = APIRouter(prefix="/v1", tags=["customers"])
 admin = APIRouter(prefix="/v1/admin", tags=["admin"])
 
 
-@conversations.get("/conversations/{conversation_id}")
-async def get_conversation(conversation_id: str, tenant: Tenant, views: Views) -> dict[str, Any]:
+class ConversationOut(BaseModel):
+    """A conversation as the API returns it (fields of later states are absent until they happen)."""
+
+    id: str
+    tenant: str
+    state: Literal["bot", "waiting", "offered", "assigned", "wrapped_up", "closed"]
+    opened_at: str
+    updated_at: str
+    channel: str = Field(description="the channel it opened on")
+    last_channel: str = Field(description="where the customer wrote last: replies go there")
+    last_address: str
+    channels: list[str]
+    customer_id: str
+    customer_name: str
+    participants: list[dict[str, Any]]
+    agent_id: str | None = None
+    handoff: dict[str, Any] | None = Field(default=None, description="the bot's handoff packet")
+    closed_at: str | None = None
+    closed_reason: str | None = None
+    customer_left_at: str | None = None
+    timeline: list[dict[str, Any]] = Field(
+        description="every message and event once, in log order; bot and agent messages carry their "
+        "`delivery` status once the channel reported it"
+    )
+
+
+@conversations.get(
+    "/conversations/{conversation_id}",
+    response_model=ConversationOut,
+    responses={404: {"description": "no such conversation for this tenant"}},
+)
+async def get_conversation(conversation_id: str, tenant: Tenant, views: Views) -> Response:
     """A conversation: state, channels, participants, handoff packet and the whole timeline in order."""
-    view = await views.conversation(tenant, conversation_id)
-    if view is None:
+    body = await views.conversation_json(tenant, conversation_id)
+    if body is None:
         raise HTTPException(404, f"no conversation {conversation_id!r} for tenant {tenant!r}")
-    view["participants"] = participants(view)
-    return view
+    return Response(body, media_type="application/json")
 
 
 @conversations.get("/conversations/{conversation_id}/timeline")
 async def get_timeline(conversation_id: str, tenant: Tenant, views: Views) -> list[dict[str, Any]]:
     """Just the timeline: every message and event of the conversation, once, in order."""
-    view = await get_conversation(conversation_id, tenant, views)
+    view = await views.conversation(tenant, conversation_id)
+    if view is None:
+        raise HTTPException(404, f"no conversation {conversation_id!r} for tenant {tenant!r}")
     timeline: list[dict[str, Any]] = view["timeline"]
     return timeline
 

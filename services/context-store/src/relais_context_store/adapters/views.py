@@ -31,45 +31,45 @@ from redis.asyncio import Redis
 
 from relais_context_store.domain.identity import identity_key
 from relais_context_store.domain.resolution import OpenConversation
-from relais_context_store.domain.timeline import CustomerChange, ViewChange, delivery_summary, entry_json
+from relais_context_store.domain.timeline import ViewChange, delivery_summary, entry_json, participants
 from relais_contracts.customers import Identity, IdentityConflict
 from relais_platform.settings import ServiceSettings
 
-# KEYS: conversation hash, timeline, applied set, delivery hash, message index key or "".
-# ARGV: event id, entry JSON or "", delivery field or "", delivery time, then field/value pairs.
+# One event, applied once (its id joins the applied set, or nothing happens).
+# KEYS: 1 conversation hash, 2 timeline, 3 applied set, 4 delivery hash, 5 message index key or "",
+#       6 customer hash or "", 7 customer's conversations, 8 open set.
+# ARGV: 1 event id, 2 entry JSON or "", 3 delivery field or "", 4 delivery time, 5 conversation id,
+#       6 customer change ("opened", "activity", "closed" or ""), 7 channel, 8 address, 9 time ISO,
+#       10 time epoch, 11 open-set member, then the conversation's field/value pairs.
+# The customer's pointer to their open conversation holds whatever order conversations are replayed
+# in: a newer conversation wins, activity only counts for the open one, a close only clears its own.
 _APPLY = """
 if redis.call('SADD', KEYS[3], ARGV[1]) == 0 then return 0 end
 if ARGV[2] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[2]) end
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[4], ARGV[3], ARGV[4]) end
 if KEYS[5] ~= '' then redis.call('SET', KEYS[5], ARGV[5]) end
-if #ARGV > 5 then redis.call('HSET', KEYS[1], unpack(ARGV, 6)) end
-return 1
-"""
-
-# The customer's pointer to their open conversation, whatever order conversations are replayed in:
-# a newer conversation wins, activity only counts for the open one, a close only clears its own.
-# KEYS: customer hash, customer's conversations, open set.
-# ARGV: what, conversation, channel, address, time ISO, time epoch, open-set member.
-_CUSTOMER = """
-local current = redis.call('HGET', KEYS[1], 'open_conversation')
-if ARGV[1] == 'opened' then
-  redis.call('ZADD', KEYS[2], ARGV[6], ARGV[2])
-  redis.call('ZADD', KEYS[3], 'NX', ARGV[6], ARGV[7])
-  if current == ARGV[2] then return 0 end
-  local since = tonumber(redis.call('HGET', KEYS[1], 'open_since') or '-1')
-  if current and since > tonumber(ARGV[6]) then return 0 end
-  redis.call('HSET', KEYS[1], 'open_conversation', ARGV[2], 'open_channel', ARGV[3], 'open_address',
-    ARGV[4], 'last_activity', ARGV[5], 'open_since', ARGV[6])
-elseif ARGV[1] == 'activity' then
-  redis.call('ZADD', KEYS[3], 'XX', 'GT', ARGV[6], ARGV[7])
-  if current ~= ARGV[2] then return 0 end
-  redis.call('HSET', KEYS[1], 'open_channel', ARGV[3], 'open_address', ARGV[4])
-  local last = redis.call('HGET', KEYS[1], 'last_activity')
-  if (not last) or last < ARGV[5] then redis.call('HSET', KEYS[1], 'last_activity', ARGV[5]) end
+if #ARGV > 11 then redis.call('HSET', KEYS[1], unpack(ARGV, 12)) end
+if ARGV[6] == '' then return 1 end
+local current = redis.call('HGET', KEYS[6], 'open_conversation')
+if ARGV[6] == 'opened' then
+  redis.call('ZADD', KEYS[7], ARGV[10], ARGV[5])
+  redis.call('ZADD', KEYS[8], 'NX', ARGV[10], ARGV[11])
+  if current == ARGV[5] then return 1 end
+  local since = tonumber(redis.call('HGET', KEYS[6], 'open_since') or '-1')
+  if current and since > tonumber(ARGV[10]) then return 1 end
+  redis.call('HSET', KEYS[6], 'open_conversation', ARGV[5], 'open_channel', ARGV[7], 'open_address',
+    ARGV[8], 'last_activity', ARGV[9], 'open_since', ARGV[10])
+elseif ARGV[6] == 'activity' then
+  redis.call('ZADD', KEYS[8], 'XX', 'GT', ARGV[10], ARGV[11])
+  if current ~= ARGV[5] then return 1 end
+  local last = redis.call('HGET', KEYS[6], 'last_activity')
+  if (not last) or last < ARGV[9] then
+    redis.call('HSET', KEYS[6], 'open_channel', ARGV[7], 'open_address', ARGV[8], 'last_activity', ARGV[9])
+  end
 else
-  redis.call('ZREM', KEYS[3], ARGV[7])
-  if current ~= ARGV[2] then return 0 end
-  redis.call('HDEL', KEYS[1], 'open_conversation', 'open_channel', 'open_address', 'last_activity',
+  redis.call('ZREM', KEYS[8], ARGV[11])
+  if current ~= ARGV[5] then return 1 end
+  redis.call('HDEL', KEYS[6], 'open_conversation', 'open_channel', 'open_address', 'last_activity',
     'open_since')
 end
 return 1
@@ -98,6 +98,14 @@ def _text(value: bytes | str | None) -> str | None:
     return value.decode() if isinstance(value, bytes) else value
 
 
+def _with_delivery(raw: bytes, by_message: dict[str, dict[str, str]]) -> bytes:
+    entry = json.loads(raw)
+    if entry.get("message_id") not in by_message:
+        return raw
+    entry["delivery"] = delivery_summary(by_message[entry["message_id"]])
+    return entry_json(entry).encode()
+
+
 def _iso(at: datetime) -> str:
     # One fixed format, so the Lua script can compare times as strings.
     return at.astimezone(UTC).isoformat(timespec="microseconds")
@@ -108,7 +116,6 @@ class ConversationViews:
         self._redis = redis
         self._key = settings.key
         self._apply = redis.register_script(_APPLY)
-        self._customer_script = redis.register_script(_CUSTOMER)
         self._unlink = redis.register_script(_UNLINK)
 
     # -- keys
@@ -208,12 +215,15 @@ class ConversationViews:
     async def already_applied(self, events: Sequence[tuple[str, str, str]]) -> set[str]:
         """Which of these (tenant, conversation or customer key, event id) are already applied, or
         belong to an erased conversation (whose late events must not bring it back)."""
+        conversations = list(dict.fromkeys((t, s) for t, s, _ in events))
         async with self._redis.pipeline(transaction=False) as pipe:
             for tenant, subject, event_id in events:
                 pipe.sismember(f"{self._conversation(tenant, subject)}:applied", event_id)
+            for tenant, subject in conversations:
                 pipe.exists(self._tombstone(tenant, subject))
             flags = await pipe.execute()
-        return {e[2] for e, a, t in zip(events, flags[::2], flags[1::2], strict=True) if a or t}
+        erased = {c for c, t in zip(conversations, flags[len(events) :], strict=True) if t}
+        return {e[2] for e, a in zip(events, flags, strict=False) if a or (e[0], e[1]) in erased}
 
     async def customer_applied(self, events: Sequence[tuple[str, str, str]]) -> set[str]:
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -243,39 +253,33 @@ class ConversationViews:
             for a in changes:
                 key = self._conversation(a.tenant, a.conversation_id)
                 change = a.change
-                fields = [x for kv in change.fields.items() for x in kv]
                 delivery_field, delivery_at = (
                     (f"{change.delivery[0]}|{change.delivery[1]}", change.delivery[2])
                     if change.delivery
                     else ("", "")
                 )
+                customer_key = what = ""
+                if change.customer and (customer := change.customer.customer_id or a.customer_id):
+                    customer_key, what = self._customer(a.tenant, customer), change.customer.what
+                channel, address = (
+                    (change.customer.channel or "", change.customer.address or "") if what else ("", "")
+                )
                 await self._apply(
                     keys=[
                         key, f"{key}:timeline", f"{key}:applied", f"{key}:delivery",
                         self._message(a.tenant, change.indexed_message) if change.indexed_message else "",
+                        customer_key, f"{customer_key}:conversations" if customer_key else "", self._open,
                     ],
                     args=[
-                        a.event_id, entry_json(change.entry) if change.entry else "",
-                        delivery_field, delivery_at, a.conversation_id, *fields,
+                        a.event_id, entry_json(change.entry) if change.entry else "", delivery_field, delivery_at,
+                        a.conversation_id, what, channel, address, _iso(a.at), a.at.timestamp(),
+                        f"{a.tenant} {a.conversation_id}", *(x for kv in change.fields.items() for x in kv),
                     ],
                     client=pipe,
                 )  # fmt: skip
-                if change.customer and (customer := change.customer.customer_id or a.customer_id):
-                    await self._customer_change(pipe, a, customer, change.customer)
             for (topic, partition), offset in offsets.items():
                 pipe.set(self._offset(topic, partition), offset)
             await pipe.execute()
-
-    async def _customer_change(self, pipe: Any, a: Applied, customer: str, change: CustomerChange) -> None:
-        key = self._customer(a.tenant, customer)
-        await self._customer_script(
-            keys=[key, f"{key}:conversations", self._open],
-            args=[
-                change.what, a.conversation_id, change.channel or "", change.address or "", _iso(a.at),
-                a.at.timestamp(), f"{a.tenant} {a.conversation_id}",
-            ],
-            client=pipe,
-        )  # fmt: skip
 
     async def apply_links(
         self,
@@ -383,8 +387,10 @@ class ConversationViews:
 
     # -- the API's reads
 
-    async def conversation(self, tenant: str, conversation_id: str) -> dict[str, Any] | None:
-        """A conversation's state and whole timeline, or None if this tenant has no such conversation."""
+    async def _conversation_parts(
+        self, tenant: str, conversation_id: str
+    ) -> tuple[dict[str, Any], list[bytes], dict[str, dict[str, str]]] | None:
+        """A conversation's public fields, its raw timeline entries, and delivery reports per message."""
         key = self._conversation(tenant, conversation_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hgetall(key)
@@ -393,20 +399,42 @@ class ConversationViews:
             state, timeline, reports = await pipe.execute()
         if not state:
             return None
-        view: dict[str, Any] = {k.decode(): v.decode() for k, v in state.items()}
+        fields = {k.decode(): v.decode() for k, v in state.items()}
+        view: dict[str, Any] = {k: v for k, v in fields.items() if ":" not in k}
         if "handoff" in view:
             view["handoff"] = json.loads(view["handoff"])
+        view["channels"] = sorted(k.removeprefix("address:") for k in fields if k.startswith("address:"))
+        view["participants"] = participants(fields)
         by_message: dict[str, dict[str, str]] = {}
         for f, at in reports.items():
             message_id, status = f.decode().rsplit("|", 1)
             by_message.setdefault(message_id, {})[status] = at.decode()
+        return view, timeline, by_message
+
+    async def conversation(self, tenant: str, conversation_id: str) -> dict[str, Any] | None:
+        """A conversation's state, participants and whole timeline, or None if this tenant has none such."""
+        parts = await self._conversation_parts(tenant, conversation_id)
+        if parts is None:
+            return None
+        view, timeline, by_message = parts
         entries = [json.loads(e) for e in timeline]
         for entry in entries:
             if entry.get("message_id") in by_message:
                 entry["delivery"] = delivery_summary(by_message[entry["message_id"]])
-        view["channels"] = sorted(k.removeprefix("address:") for k in view if k.startswith("address:"))
         view["timeline"] = entries
         return view
+
+    async def conversation_json(self, tenant: str, conversation_id: str) -> bytes | None:
+        """The same as `conversation()`, as JSON: stored entries are spliced in as they are, and only
+        those with delivery reports are parsed (the read path of long conversations)."""
+        parts = await self._conversation_parts(tenant, conversation_id)
+        if parts is None:
+            return None
+        view, timeline, by_message = parts
+        if by_message:
+            timeline = [_with_delivery(e, by_message) if b'"message_id"' in e else e for e in timeline]
+        head = json.dumps(view, separators=(",", ":"), ensure_ascii=False).encode()
+        return b"".join((head[:-1], b',"timeline":[', b",".join(timeline), b"]}"))
 
     async def customer(self, tenant: str, customer_id: str) -> dict[str, Any] | None:
         key = self._customer(tenant, customer_id)

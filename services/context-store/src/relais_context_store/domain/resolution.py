@@ -147,12 +147,10 @@ def resolve_message(
     out.append(_on_log(message))
     now_open = OpenConversation(conversation_id, data.channel, data.from_.address, event.time, event.time)
     if open_conversation is not None:
-        # A late message (an earlier one on a slower channel) does not move the activity back.
-        now_open = replace(
-            now_open,
-            since=open_conversation.since,
-            last_activity=max(open_conversation.last_activity, event.time),
-        )
+        now_open = replace(now_open, since=open_conversation.since)
+        if open_conversation.last_activity > event.time:
+            # A late message (an earlier one on a slower channel) moves neither the time nor the channel.
+            now_open = replace(open_conversation, conversation_id=conversation_id)
     return Resolved(out, customer.customer_id, now_open, closed)
 
 

@@ -56,6 +56,12 @@ class ViewChange:
     customer: CustomerChange | None = None
 
 
+def _participant(kind: str, key: str, name: str | None) -> dict[str, str]:
+    """A conversation field naming one participant (bot or agent), so reads need not scan the timeline."""
+    who = {"kind": kind, "id": key if kind == "agent" else None, "name": name}
+    return {f"participant:{kind}:{key}": json.dumps(who, separators=(",", ":"))}
+
+
 def _entry(event: ConversationEvent, kind: str, **extra: Any) -> dict[str, Any]:
     return {"event_id": event.id, "kind": kind, "at": event.time.isoformat(), **extra}
 
@@ -118,7 +124,7 @@ def view_change(event: ConversationEvent) -> ViewChange:
                     event, "message", message_id=d.message_id, author_kind=d.author.kind,
                     author_name=d.author.name, author_id=d.author.id, text=d.text, in_reply_to=d.in_reply_to,
                 ),
-                {"updated_at": at},
+                {"updated_at": at, **_participant(d.author.kind, d.author.id or d.author.name, d.author.name)},
                 indexed_message=d.message_id,
             )  # fmt: skip
         case DeliveryStatus(data=d):
@@ -139,7 +145,12 @@ def view_change(event: ConversationEvent) -> ViewChange:
         case Assigned(data=d):
             return ViewChange(
                 _entry(event, "assigned", agent_id=d.agent_id, agent_name=d.agent_name),
-                {"state": "assigned", "agent_id": d.agent_id, "updated_at": at},
+                {
+                    "state": "assigned",
+                    "agent_id": d.agent_id,
+                    "updated_at": at,
+                    **_participant("agent", d.agent_id, d.agent_name),
+                },
             )
         case Transferred(data=d):
             return ViewChange(
@@ -235,31 +246,15 @@ def routing_cancellation(event: CustomerLeft | Closed, state: str) -> Outgoing |
     return Outgoing(topics.ROUTING, event.tenant, cancelled)
 
 
-def participants(view: dict[str, Any]) -> list[dict[str, Any]]:
-    """Who took part in a conversation: the customer, the bot, every agent, from its view."""
+def participants(fields: dict[str, str]) -> list[dict[str, Any]]:
+    """Who took part in a conversation, from its fields: the customer, then the bot and agents."""
     customer = {
         "kind": "customer",
-        "id": view.get("customer_id") or None,
-        "name": view.get("customer_name") or None,
+        "id": fields.get("customer_id") or None,
+        "name": fields.get("customer_name") or None,
     }
-    found: dict[tuple[str, str], dict[str, Any]] = {("customer", view.get("customer_id", "")): customer}
-    for entry in view.get("timeline", ()):
-        if entry["kind"] == "message" and entry.get("author_kind") in ("bot", "agent"):
-            key = (entry["author_kind"], entry.get("author_id") or entry.get("author_name") or "")
-            found.setdefault(
-                key,
-                {
-                    "kind": entry["author_kind"],
-                    "id": entry.get("author_id"),
-                    "name": entry.get("author_name"),
-                },
-            )
-        elif entry["kind"] == "assigned":
-            found.setdefault(
-                ("agent", entry["agent_id"]),
-                {"kind": "agent", "id": entry["agent_id"], "name": entry.get("agent_name")},
-            )
-    return list(found.values())
+    others = [json.loads(v) for k, v in sorted(fields.items()) if k.startswith("participant:")]
+    return [customer, *others]
 
 
 def entry_json(entry: dict[str, Any]) -> str:
