@@ -190,7 +190,7 @@ async def reads(infra: Infra) -> dict[str, Any]:
             assert response.status_code == 200
         for _ in range(READS):
             started = time.perf_counter()
-            await views.conversation("acme", "bench-conv-0")
+            await views.conversation_json("acme", "bench-conv-0")
             redis_ms.append((time.perf_counter() - started) * 1000)
     await app.state.runtime.redis.aclose()
     await runtime.redis.aclose()

@@ -35,44 +35,55 @@ from relais_context_store.domain.timeline import ViewChange, delivery_summary, e
 from relais_contracts.customers import Identity, IdentityConflict
 from relais_platform.settings import ServiceSettings
 
-# One event, applied once (its id joins the applied set, or nothing happens).
-# KEYS: 1 conversation hash, 2 timeline, 3 applied set, 4 delivery hash, 5 message index key or "",
-#       6 customer hash or "", 7 customer's conversations, 8 open set.
-# ARGV: 1 event id, 2 entry JSON or "", 3 delivery field or "", 4 delivery time, 5 conversation id,
-#       6 customer change ("opened", "activity", "closed" or ""), 7 channel, 8 address, 9 time ISO,
-#       10 time epoch, 11 open-set member, then the conversation's field/value pairs.
+# A batch of events, each applied once (its id joins the conversation's applied set, or it is skipped),
+# and the consumed offsets, in one script: atomic, and one command to send however long the batch.
+# ARGV: 1 the events as a JSON array, 2 the open set, then offset key/value pairs.
+# An event: c conversation key, id, e entry JSON or "", d delivery field or "", da delivery time,
+# m message index key or "", cid conversation id, f field/value pairs, and its customer change:
+# u customer key or "", w "opened" | "activity" | "closed", ch channel, ad address, at ISO time,
+# ep epoch time (a string), om open-set member.
 # The customer's pointer to their open conversation holds whatever order conversations are replayed
 # in: a newer conversation wins, activity only counts for the open one, a close only clears its own.
 _APPLY = """
-if redis.call('SADD', KEYS[3], ARGV[1]) == 0 then return 0 end
-if ARGV[2] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[2]) end
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[4], ARGV[3], ARGV[4]) end
-if KEYS[5] ~= '' then redis.call('SET', KEYS[5], ARGV[5]) end
-if #ARGV > 11 then redis.call('HSET', KEYS[1], unpack(ARGV, 12)) end
-if ARGV[6] == '' then return 1 end
-local current = redis.call('HGET', KEYS[6], 'open_conversation')
-if ARGV[6] == 'opened' then
-  redis.call('ZADD', KEYS[7], ARGV[10], ARGV[5])
-  redis.call('ZADD', KEYS[8], 'NX', ARGV[10], ARGV[11])
-  if current == ARGV[5] then return 1 end
-  local since = tonumber(redis.call('HGET', KEYS[6], 'open_since') or '-1')
-  if current and since > tonumber(ARGV[10]) then return 1 end
-  redis.call('HSET', KEYS[6], 'open_conversation', ARGV[5], 'open_channel', ARGV[7], 'open_address',
-    ARGV[8], 'last_activity', ARGV[9], 'open_since', ARGV[10])
-elseif ARGV[6] == 'activity' then
-  redis.call('ZADD', KEYS[8], 'XX', 'GT', ARGV[10], ARGV[11])
-  if current ~= ARGV[5] then return 1 end
-  local last = redis.call('HGET', KEYS[6], 'last_activity')
-  if (not last) or last < ARGV[9] then
-    redis.call('HSET', KEYS[6], 'open_channel', ARGV[7], 'open_address', ARGV[8], 'last_activity', ARGV[9])
+local events = cjson.decode(ARGV[1])
+local open = ARGV[2]
+local applied = 0
+for _, ev in ipairs(events) do
+  local c = ev.c
+  if redis.call('SADD', c .. ':applied', ev.id) == 1 then
+    applied = applied + 1
+    if ev.e ~= '' then redis.call('RPUSH', c .. ':timeline', ev.e) end
+    if ev.d ~= '' then redis.call('HSET', c .. ':delivery', ev.d, ev.da) end
+    if ev.m ~= '' then redis.call('SET', ev.m, ev.cid) end
+    if #ev.f > 0 then redis.call('HSET', c, unpack(ev.f)) end
+    if ev.u ~= '' then
+      local u = ev.u
+      local current = redis.call('HGET', u, 'open_conversation')
+      if ev.w == 'opened' then
+        redis.call('ZADD', u .. ':conversations', ev.ep, ev.cid)
+        redis.call('ZADD', open, 'NX', ev.ep, ev.om)
+        local since = tonumber(redis.call('HGET', u, 'open_since') or '-1')
+        if current ~= ev.cid and not (current and since > tonumber(ev.ep)) then
+          redis.call('HSET', u, 'open_conversation', ev.cid, 'open_channel', ev.ch, 'open_address', ev.ad,
+            'last_activity', ev.at, 'open_since', ev.ep)
+        end
+      elseif ev.w == 'activity' then
+        redis.call('ZADD', open, 'XX', 'GT', ev.ep, ev.om)
+        local last = redis.call('HGET', u, 'last_activity')
+        if current == ev.cid and ((not last) or last < ev.at) then
+          redis.call('HSET', u, 'open_channel', ev.ch, 'open_address', ev.ad, 'last_activity', ev.at)
+        end
+      else
+        redis.call('ZREM', open, ev.om)
+        if current == ev.cid then
+          redis.call('HDEL', u, 'open_conversation', 'open_channel', 'open_address', 'last_activity', 'open_since')
+        end
+      end
+    end
   end
-else
-  redis.call('ZREM', KEYS[8], ARGV[11])
-  if current ~= ARGV[5] then return 1 end
-  redis.call('HDEL', KEYS[6], 'open_conversation', 'open_channel', 'open_address', 'last_activity',
-    'open_since')
 end
-return 1
+for i = 3, #ARGV, 2 do redis.call('SET', ARGV[i], ARGV[i + 1]) end
+return applied
 """
 
 # Unlink an identity only from this customer: a link that already names someone else stays.
@@ -213,17 +224,20 @@ class ConversationViews:
     # -- the materializer's reads and writes (conversation log side)
 
     async def already_applied(self, events: Sequence[tuple[str, str, str]]) -> set[str]:
-        """Which of these (tenant, conversation or customer key, event id) are already applied, or
-        belong to an erased conversation (whose late events must not bring it back)."""
-        conversations = list(dict.fromkeys((t, s) for t, s, _ in events))
+        """Which of these (tenant, conversation, event id) are already applied, or belong to an erased
+        conversation (whose late events must not bring it back). Two commands per conversation."""
+        by_conversation: dict[tuple[str, str], list[str]] = {}
+        for tenant, subject, event_id in events:
+            by_conversation.setdefault((tenant, subject), []).append(event_id)
         async with self._redis.pipeline(transaction=False) as pipe:
-            for tenant, subject, event_id in events:
-                pipe.sismember(f"{self._conversation(tenant, subject)}:applied", event_id)
-            for tenant, subject in conversations:
+            for (tenant, subject), ids in by_conversation.items():
+                pipe.smismember(f"{self._conversation(tenant, subject)}:applied", ids)
                 pipe.exists(self._tombstone(tenant, subject))
-            flags = await pipe.execute()
-        erased = {c for c, t in zip(conversations, flags[len(events) :], strict=True) if t}
-        return {e[2] for e, a in zip(events, flags, strict=False) if a or (e[0], e[1]) in erased}
+            replies = await pipe.execute()
+        found: set[str] = set()
+        for ids, flags, erased in zip(by_conversation.values(), replies[::2], replies[1::2], strict=True):
+            found.update(i for i, flag in zip(ids, flags, strict=True) if flag or erased)
+        return found
 
     async def customer_applied(self, events: Sequence[tuple[str, str, str]]) -> set[str]:
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -248,38 +262,33 @@ class ConversationViews:
         }
 
     async def apply(self, changes: Sequence[Applied], offsets: dict[tuple[str, int], int]) -> None:
-        """Apply view changes and record the consumed offsets, all in one MULTI/EXEC."""
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for a in changes:
-                key = self._conversation(a.tenant, a.conversation_id)
-                change = a.change
-                delivery_field, delivery_at = (
-                    (f"{change.delivery[0]}|{change.delivery[1]}", change.delivery[2])
-                    if change.delivery
-                    else ("", "")
-                )
-                customer_key = what = ""
-                if change.customer and (customer := change.customer.customer_id or a.customer_id):
-                    customer_key, what = self._customer(a.tenant, customer), change.customer.what
-                channel, address = (
-                    (change.customer.channel or "", change.customer.address or "") if what else ("", "")
-                )
-                await self._apply(
-                    keys=[
-                        key, f"{key}:timeline", f"{key}:applied", f"{key}:delivery",
-                        self._message(a.tenant, change.indexed_message) if change.indexed_message else "",
-                        customer_key, f"{customer_key}:conversations" if customer_key else "", self._open,
-                    ],
-                    args=[
-                        a.event_id, entry_json(change.entry) if change.entry else "", delivery_field, delivery_at,
-                        a.conversation_id, what, channel, address, _iso(a.at), a.at.timestamp(),
-                        f"{a.tenant} {a.conversation_id}", *(x for kv in change.fields.items() for x in kv),
-                    ],
-                    client=pipe,
-                )  # fmt: skip
-            for (topic, partition), offset in offsets.items():
-                pipe.set(self._offset(topic, partition), offset)
-            await pipe.execute()
+        """Apply view changes and record the consumed offsets, atomically (one script)."""
+        events = []
+        for a in changes:
+            change = a.change
+            customer = change.customer
+            customer_id = customer and (customer.customer_id or a.customer_id)
+            events.append(
+                {
+                    "c": self._conversation(a.tenant, a.conversation_id),
+                    "id": a.event_id,
+                    "e": entry_json(change.entry) if change.entry else "",
+                    "d": f"{change.delivery[0]}|{change.delivery[1]}" if change.delivery else "",
+                    "da": change.delivery[2] if change.delivery else "",
+                    "m": self._message(a.tenant, change.indexed_message) if change.indexed_message else "",
+                    "cid": a.conversation_id,
+                    "f": [x for kv in change.fields.items() for x in kv],
+                    "u": self._customer(a.tenant, customer_id) if customer and customer_id else "",
+                    "w": customer.what if customer else "",
+                    "ch": (customer and customer.channel) or "",
+                    "ad": (customer and customer.address) or "",
+                    "at": _iso(a.at),
+                    "ep": repr(a.at.timestamp()),
+                    "om": f"{a.tenant} {a.conversation_id}",
+                }
+            )
+        offset_args = [x for (topic, p), o in offsets.items() for x in (self._offset(topic, p), o)]
+        await self._apply(args=[json.dumps(events, separators=(",", ":")), self._open, *offset_args])
 
     async def apply_links(
         self,
