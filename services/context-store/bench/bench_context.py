@@ -61,15 +61,22 @@ def conversation_events(n: int, keys: dict[str, Fernet] | None, messages: int) -
     at = T0 + timedelta(seconds=n)
     out: list[CloudEvent] = [
         Opened(
-            id=str(uuid.uuid4()), source="bench", time=at, tenant="acme", subject=cid,
+            id=str(uuid.uuid4()),
+            source="bench",
+            time=at,
+            tenant="acme",
+            subject=cid,
             data=OpenedData(channel="webchat", address=f"visitor-{n}", customer_id=customer),
         )
-    ]  # fmt: skip
+    ]
     for i in range(messages - 1):
         at += timedelta(seconds=5)
         if i % 3 == 2:
-            data: Any = ReplyData(message_id=str(uuid.uuid4()), author=ReplyAuthor(kind="bot", name="Relais"),
-                                  text=f"Answer {i}: here is what I found for your order.")  # fmt: skip
+            data: Any = ReplyData(
+                message_id=str(uuid.uuid4()),
+                author=ReplyAuthor(kind="bot", name="Relais"),
+                text=f"Answer {i}: here is what I found for your order.",
+            )
             out.append(
                 ReplyPosted(
                     id=str(uuid.uuid4()), source="bench", time=at, tenant="acme", subject=cid, data=data
@@ -82,9 +89,13 @@ def conversation_events(n: int, keys: dict[str, Fernet] | None, messages: int) -
             kid = key_id("acme", customer)
             sealed = {"text": "", "text_sealed": seal(keys[kid], text, "Camille"), "key_id": kid}
         data = CustomerMessageData(
-            message_id=str(uuid.uuid4()), channel="webchat", address=f"visitor-{n}", customer_name="Camille",
-            text=text, external_id=str(uuid.uuid4()),
-        ).model_copy(update=sealed)  # fmt: skip
+            message_id=str(uuid.uuid4()),
+            channel="webchat",
+            address=f"visitor-{n}",
+            customer_name="Camille",
+            text=text,
+            external_id=str(uuid.uuid4()),
+        ).model_copy(update=sealed)
         out.append(
             CustomerMessage(
                 id=str(uuid.uuid4()), source="bench", time=at, tenant="acme", subject=cid, data=data
@@ -103,7 +114,7 @@ async def fill_log(infra: Infra, namespace: str, events: Sequence[CloudEvent]) -
                 e.to_json(),
                 key=(e.subject or "").encode(),
                 headers=[CONTENT_TYPE_HEADER],
-            )  # fmt: skip
+            )
             for e in events
         ]
         await asyncio.gather(*sent)
@@ -115,9 +126,11 @@ async def materialize(infra: Infra, sealed: bool) -> dict[str, Any]:
     namespace = new_namespace()
     await create_topics(infra, namespace)
     settings = ContextStoreSettings(
-        namespace=namespace, kafka_bootstrap_servers=infra.bootstrap, redis_url=infra.redis_url,
+        namespace=namespace,
+        kafka_bootstrap_servers=infra.bootstrap,
+        redis_url=infra.redis_url,
         kafka_default_partitions=3,
-    )  # fmt: skip
+    )
     runtime = Runtime(settings, "context-store")
     store = CustomerKeys(runtime.redis, settings)
     keys = (
@@ -151,7 +164,7 @@ async def materialize(infra: Infra, sealed: bool) -> dict[str, Any]:
     return {"events": len(events), "seconds": round(seconds, 3), "events_per_s": round(len(events) / seconds)}
 
 
-def percentile(samples: list[float], q: float) -> float:
+def percentile(samples: list[float], q: int) -> float:
     return statistics.quantiles(samples, n=100, method="inclusive")[q - 1] if len(samples) > 1 else samples[0]
 
 
@@ -163,9 +176,11 @@ async def reads(infra: Infra) -> dict[str, Any]:
     )
     runtime = Runtime(settings, "context-store")
     handler = ConversationLogHandler(
-        ConversationViews(runtime.redis, settings), CustomerKeys(runtime.redis, settings), runtime.publisher,
+        ConversationViews(runtime.redis, settings),
+        CustomerKeys(runtime.redis, settings),
+        runtime.publisher,
         asyncio.Lock(),
-    )  # fmt: skip
+    )
     events = conversation_events(0, None, 300)
     customer_messages = [e for e in events if isinstance(e, CustomerMessage)][:200]
     replies = [e for e in events if isinstance(e, ReplyPosted)]
@@ -222,13 +237,28 @@ async def run(infra: Infra) -> dict[str, Any]:
 def table(result: dict[str, Any]) -> str:
     m, s, r = result["materialize"], result["materialize_sealed"], result["read_200_messages"]
     rows = [
-        ("materialized events/s (plain)", f"{m['events_per_s']:,}", f">= {TARGET_RATE:,.0f}", f"{m['events']} events in {m['seconds']} s"),
-        ("materialized events/s (sealed)", f"{s['events_per_s']:,}", "", f"{s['events']} events in {s['seconds']} s"),
-        ("read p50, API (ms)", f"{r['api_p50_ms']}", "", f"{r['messages']}-message conversation, {r['reads']} reads"),
+        (
+            "materialized events/s (plain)",
+            f"{m['events_per_s']:,}",
+            f">= {TARGET_RATE:,.0f}",
+            f"{m['events']} events in {m['seconds']} s",
+        ),
+        (
+            "materialized events/s (sealed)",
+            f"{s['events_per_s']:,}",
+            "",
+            f"{s['events']} events in {s['seconds']} s",
+        ),
+        (
+            "read p50, API (ms)",
+            f"{r['api_p50_ms']}",
+            "",
+            f"{r['messages']}-message conversation, {r['reads']} reads",
+        ),
         ("read p99, API (ms)", f"{r['api_p99_ms']}", f"< {TARGET_P99_MS}", ""),
         ("read p50, Redis only (ms)", f"{r['redis_p50_ms']}", "", ""),
         ("read p99, Redis only (ms)", f"{r['redis_p99_ms']}", "", ""),
-    ]  # fmt: skip
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = [" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
     return "\n".join(["context-store benchmark", *lines, f"meets targets: {result['meets_targets']}"])
@@ -244,8 +274,8 @@ def main() -> None:
     out = REPO / "bench" / "results" / "context-store.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
-    print(table(result))  # noqa: T201
-    print(f"written to {out.relative_to(REPO)}")  # noqa: T201
+    print(table(result))
+    print(f"written to {out.relative_to(REPO)}")
 
 
 if __name__ == "__main__":

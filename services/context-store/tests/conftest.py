@@ -75,9 +75,16 @@ def channel_message(
     }
 
 
-def log_event(kind: str, conversation_id: str, data: dict[str, Any], *, event_id: str | None = None,
-              tenant: str = "acme", source: str = "test/agent-gateway", at: datetime | None = None,
-              ) -> dict[str, Any]:  # fmt: skip
+def log_event(
+    kind: str,
+    conversation_id: str,
+    data: dict[str, Any],
+    *,
+    event_id: str | None = None,
+    tenant: str = "acme",
+    source: str = "test/agent-gateway",
+    at: datetime | None = None,
+) -> dict[str, Any]:
     """An event another service writes on the conversation log (a reply, a queueing)."""
     return {
         "specversion": "1.0",

@@ -38,25 +38,40 @@ async def test_a_customer_on_webchat_then_sms_then_email_has_one_conversation_an
         # Across channels the inbound topic gives no order (other keys, other partitions): a customer
         # does not write on two channels in the same millisecond either, so each message is awaited.
         await channel.event(
-            topics.INBOUND, "acme:webchat:visitor-42",
-            channel_message("Bonjour, ma commande 12345678901234 n'arrive pas", "webchat", "visitor-42",
-                            identity={"email": "camille@example.com"}),
-        )  # fmt: skip
+            topics.INBOUND,
+            "acme:webchat:visitor-42",
+            channel_message(
+                "Bonjour, ma commande 12345678901234 n'arrive pas",
+                "webchat",
+                "visitor-42",
+                identity={"email": "camille@example.com"},
+            ),
+        )
         opened = await log.wait_event(topics.CONVERSATIONS, lambda e: isinstance(e, Opened), what="opened")
         assert isinstance(opened, Opened)
         cid, customer_id = opened.subject, opened.data.customer_id
         await messages(cid, 1)
         await channel.event(
-            topics.INBOUND, "acme:sms:+33612345678",
-            channel_message("Je vous écris par SMS, ma carte 4111 1111 1111 1111", "sms", "+33612345678",
-                            identity={"email": "Camille@Example.com"}),
-        )  # fmt: skip
+            topics.INBOUND,
+            "acme:sms:+33612345678",
+            channel_message(
+                "Je vous écris par SMS, ma carte 4111 1111 1111 1111",
+                "sms",
+                "+33612345678",
+                identity={"email": "Camille@Example.com"},
+            ),
+        )
         await messages(cid, 2)
         await channel.event(
-            topics.INBOUND, "acme:email:camille@example.com",
-            channel_message("Et maintenant par email.", "email", "camille@example.com",
-                            identity={"phone": "+33 6 12 34 56 78"}),
-        )  # fmt: skip
+            topics.INBOUND,
+            "acme:email:camille@example.com",
+            channel_message(
+                "Et maintenant par email.",
+                "email",
+                "camille@example.com",
+                identity={"phone": "+33 6 12 34 56 78"},
+            ),
+        )
         said = await messages(cid, 3)
         assert [(m["channel"], m["text"]) for m in said] == [
             ("webchat", "Bonjour, ma commande 12345678901234 n'arrive pas"),  # not a card: kept
@@ -65,16 +80,22 @@ async def test_a_customer_on_webchat_then_sms_then_email_has_one_conversation_an
         ]
         entries = await timeline(cid)
         assert [e["kind"] for e in entries if e["kind"] != "message"] == [
-            "opened", "channel_switched", "channel_switched",
-        ]  # fmt: skip
+            "opened",
+            "channel_switched",
+            "channel_switched",
+        ]
         assert len(log.events(topics.CONVERSATIONS, lambda e: isinstance(e, Opened))) == 1
 
         # An agent replies: it goes out on email, the channel the customer used last.
         reply = log_event(
-            "relais.conversation.reply.posted", cid,
-            {"message_id": "agent-msg-1", "author": {"kind": "agent", "name": "Alex", "id": "agent-7"},
-             "text": "Bonjour Camille, je regarde."},
-        )  # fmt: skip
+            "relais.conversation.reply.posted",
+            cid,
+            {
+                "message_id": "agent-msg-1",
+                "author": {"kind": "agent", "name": "Alex", "id": "agent-7"},
+                "text": "Bonjour Camille, je regarde.",
+            },
+        )
         await channel.event(topics.CONVERSATIONS, cid, reply)
         sent = await log.wait_event(topics.OUTBOUND, lambda e: isinstance(e, MessageSend), what="the reply")
         assert isinstance(sent, MessageSend)
@@ -87,11 +108,18 @@ async def test_a_customer_on_webchat_then_sms_then_email_has_one_conversation_an
 
         # The channel reports the email read: the timeline shows it on the agent's message.
         await channel.event(
-            topics.INBOUND, "acme:email:camille@example.com",
-            {"specversion": "1.0", "id": "dlv-1", "source": "test/email", "type": "relais.channel.delivery.updated",
-             "time": datetime.now(UTC).isoformat(), "tenant": "acme",
-             "data": {"message_id": "agent-msg-1", "status": "read"}},
-        )  # fmt: skip
+            topics.INBOUND,
+            "acme:email:camille@example.com",
+            {
+                "specversion": "1.0",
+                "id": "dlv-1",
+                "source": "test/email",
+                "type": "relais.channel.delivery.updated",
+                "time": datetime.now(UTC).isoformat(),
+                "tenant": "acme",
+                "data": {"message_id": "agent-msg-1", "status": "read"},
+            },
+        )
 
         async def read_report() -> bool:
             return any(
@@ -104,8 +132,10 @@ async def test_a_customer_on_webchat_then_sms_then_email_has_one_conversation_an
         # The customer: every identity, one conversation, one cross-channel timeline; found by identity.
         customer = (await get(store, f"/v1/customers/{customer_id}")).json()
         assert {(i["kind"], i["value"]) for i in customer["identities"]} == {
-            ("address", "visitor-42"), ("email", "camille@example.com"), ("phone", "+33612345678"),
-        }  # fmt: skip
+            ("address", "visitor-42"),
+            ("email", "camille@example.com"),
+            ("phone", "+33612345678"),
+        }
         assert [c["id"] for c in customer["conversations"]] == [cid]
         assert customer["open_conversation"] == cid
         found = (await get(store, "/v1/lookup", kind="phone", value="+33 6 12 34 56 78")).json()
@@ -130,17 +160,26 @@ async def test_a_customer_on_webchat_then_sms_then_email_has_one_conversation_an
 
         # Queued for an agent, the customer leaves: recorded, and the router is told to stop.
         queued = log_event(
-            "relais.conversation.queued", cid,
-            {"queue": "general", "position": 1, "enqueued_at": datetime.now(UTC).isoformat()}, source="test/router",
-        )  # fmt: skip
+            "relais.conversation.queued",
+            cid,
+            {"queue": "general", "position": 1, "enqueued_at": datetime.now(UTC).isoformat()},
+            source="test/router",
+        )
         await channel.event(topics.CONVERSATIONS, cid, queued)
         await poll(lambda: _state_is(store, cid, "waiting"), what="the conversation waiting")
         await channel.event(
-            topics.INBOUND, "acme:email:camille@example.com",
-            {"specversion": "1.0", "id": "left-1", "source": "test/email", "type": "relais.channel.session.ended",
-             "time": datetime.now(UTC).isoformat(), "tenant": "acme",
-             "data": {"channel": "email", "from": {"address": "camille@example.com"}}},
-        )  # fmt: skip
+            topics.INBOUND,
+            "acme:email:camille@example.com",
+            {
+                "specversion": "1.0",
+                "id": "left-1",
+                "source": "test/email",
+                "type": "relais.channel.session.ended",
+                "time": datetime.now(UTC).isoformat(),
+                "tenant": "acme",
+                "data": {"channel": "email", "from": {"address": "camille@example.com"}},
+            },
+        )
         cancelled = await log.wait_event(
             topics.ROUTING, lambda e: isinstance(e, WorkCancelled), what="cancel"
         )

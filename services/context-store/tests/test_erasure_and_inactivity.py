@@ -29,18 +29,30 @@ async def test_after_erasure_no_plaintext_of_the_customer_remains_in_redis_or_in
         TopicReader(infra, namespace, [topics.CONVERSATIONS]) as log,
     ):
         await channel.event(
-            topics.INBOUND, "acme:webchat:visitor-9",
-            channel_message(f"my secret is {marker}, card 4111 1111 1111 1111", "webchat", "visitor-9",
-                            name=f"Nadia {marker}", identity={"email": "nadia@example.com"}),
-        )  # fmt: skip
+            topics.INBOUND,
+            "acme:webchat:visitor-9",
+            channel_message(
+                f"my secret is {marker}, card 4111 1111 1111 1111",
+                "webchat",
+                "visitor-9",
+                name=f"Nadia {marker}",
+                identity={"email": "nadia@example.com"},
+            ),
+        )
         opened = await log.wait_event(topics.CONVERSATIONS, lambda e: isinstance(e, Opened), what="opened")
         assert isinstance(opened, Opened)
         cid, customer_id = opened.subject, opened.data.customer_id
         await channel.event(
-            topics.INBOUND, "acme:sms:+33611111111",
-            channel_message(f"again {marker} by SMS", "sms", "+33611111111", name=f"Nadia {marker}",
-                            identity={"email": "nadia@example.com"}),
-        )  # fmt: skip
+            topics.INBOUND,
+            "acme:sms:+33611111111",
+            channel_message(
+                f"again {marker} by SMS",
+                "sms",
+                "+33611111111",
+                name=f"Nadia {marker}",
+                identity={"email": "nadia@example.com"},
+            ),
+        )
         await channel.event(
             topics.INBOUND,
             "acme:webchat:visitor-10",
@@ -69,8 +81,9 @@ async def test_after_erasure_no_plaintext_of_the_customer_remains_in_redis_or_in
         redis = Redis.from_url(infra.redis_url)
         keys = CustomerKeys(redis, ServiceSettings(namespace=namespace))
         assert [m.data.text for m in await unseal_messages(keys, sealed)] == [  # type: ignore[arg-type]
-            f"my secret is {marker}, card •••• •••• •••• 1111", f"again {marker} by SMS",
-        ]  # fmt: skip
+            f"my secret is {marker}, card •••• •••• •••• 1111",
+            f"again {marker} by SMS",
+        ]
         assert marker in repr(await redis_dump(infra, namespace, prefix="relais:"))
 
         # Erasure: only the caller's tenant can, then nothing of the customer is readable anywhere.
@@ -123,17 +136,23 @@ async def test_a_silent_conversation_is_closed_by_the_sweep_and_the_next_message
     wanted = [topics.CONVERSATIONS, topics.ROUTING]
     async with RawPublisher(infra, namespace) as channel, TopicReader(infra, namespace, wanted) as log:
         await channel.event(
-            topics.INBOUND, "acme:whatsapp:+33622222222",
+            topics.INBOUND,
+            "acme:whatsapp:+33622222222",
             channel_message("hello", "whatsapp", "+33622222222", at=long_ago),
-        )  # fmt: skip
+        )
         opened = await log.wait_event(topics.CONVERSATIONS, lambda e: isinstance(e, Opened), what="opened")
         first = opened.subject
         # Waiting in a queue when it closes: the router is told to let it go.
         await channel.event(
-            topics.CONVERSATIONS, first,
-            log_event("relais.conversation.queued", first,
-                      {"queue": "general", "position": 1, "enqueued_at": long_ago.isoformat()}, at=long_ago),
-        )  # fmt: skip
+            topics.CONVERSATIONS,
+            first,
+            log_event(
+                "relais.conversation.queued",
+                first,
+                {"queue": "general", "position": 1, "enqueued_at": long_ago.isoformat()},
+                at=long_ago,
+            ),
+        )
         closed = await log.wait_event(topics.CONVERSATIONS, lambda e: isinstance(e, Closed), what="the close")
         assert isinstance(closed, Closed)
         assert (closed.subject, closed.data.reason) == (first, "inactivity")

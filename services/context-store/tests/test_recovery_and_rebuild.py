@@ -44,10 +44,19 @@ def phase_one() -> list[tuple[str, dict[str, Any]]]:
         for c in range(CUSTOMERS):
             text = f"customer {c} message {n}" + (" carte 4111-1111-1111-1111 cvv 123" if n == 2 else "")
             out.append(
-                (f"acme:webchat:visitor-{c}",
-                 channel_message(text, "webchat", f"visitor-{c}", name=f"Customer {c}", event_id=_id("p1", c, n),
-                                 identity={"email": f"c{c}@example.com"}, at=T0 + timedelta(seconds=10 * n + c)))
-            )  # fmt: skip
+                (
+                    f"acme:webchat:visitor-{c}",
+                    channel_message(
+                        text,
+                        "webchat",
+                        f"visitor-{c}",
+                        name=f"Customer {c}",
+                        event_id=_id("p1", c, n),
+                        identity={"email": f"c{c}@example.com"},
+                        at=T0 + timedelta(seconds=10 * n + c),
+                    ),
+                )
+            )
     return out
 
 
@@ -72,23 +81,47 @@ async def phase_two(channel: RawPublisher, store: ServiceProcess) -> None:
     for c in range(CUSTOMERS):
         cid = conversation(c)
         await channel.event(
-            topics.CONVERSATIONS, cid,
-            log_event("relais.conversation.reply.posted", cid, event_id=_id("reply", c), at=T0 + timedelta(seconds=50),
-                      data={"message_id": f"bot-{c}", "author": {"kind": "bot", "name": "Relais"}, "text": f"Hello {c}"}),
-        )  # fmt: skip
+            topics.CONVERSATIONS,
+            cid,
+            log_event(
+                "relais.conversation.reply.posted",
+                cid,
+                event_id=_id("reply", c),
+                at=T0 + timedelta(seconds=50),
+                data={
+                    "message_id": f"bot-{c}",
+                    "author": {"kind": "bot", "name": "Relais"},
+                    "text": f"Hello {c}",
+                },
+            ),
+        )
         await messages(c, 5)
         await channel.event(
-            topics.INBOUND, f"acme:email:c{c}@example.com",
-            channel_message(f"customer {c} by email", "email", f"c{c}@example.com", name=f"Customer {c}",
-                            event_id=_id("p2", c), at=T0 + timedelta(minutes=1, seconds=c)),
-        )  # fmt: skip
+            topics.INBOUND,
+            f"acme:email:c{c}@example.com",
+            channel_message(
+                f"customer {c} by email",
+                "email",
+                f"c{c}@example.com",
+                name=f"Customer {c}",
+                event_id=_id("p2", c),
+                at=T0 + timedelta(minutes=1, seconds=c),
+            ),
+        )
         await messages(c, 6)
         await channel.event(
-            topics.INBOUND, f"acme:email:c{c}@example.com",
-            {"specversion": "1.0", "id": _id("dlv", c), "source": "test/email", "type": "relais.channel.delivery.updated",
-             "time": (T0 + timedelta(minutes=2)).isoformat(), "tenant": "acme",
-             "data": {"message_id": f"bot-{c}", "status": "delivered"}},
-        )  # fmt: skip
+            topics.INBOUND,
+            f"acme:email:c{c}@example.com",
+            {
+                "specversion": "1.0",
+                "id": _id("dlv", c),
+                "source": "test/email",
+                "type": "relais.channel.delivery.updated",
+                "time": (T0 + timedelta(minutes=2)).isoformat(),
+                "tenant": "acme",
+                "data": {"message_id": f"bot-{c}", "status": "delivered"},
+            },
+        )
 
     async def reported() -> bool:
         return all([any("delivery" in e for e in await entries(c)) for c in range(CUSTOMERS)])
@@ -100,10 +133,15 @@ async def phase_one_logged(infra: Infra, namespace: str) -> None:
     """Every message of phase one is on the log (before replies are added to the same conversations)."""
     async with TopicReader(infra, namespace, [topics.CONVERSATIONS]) as log:
         await poll(
-            lambda: len({e.id for e in log.events(topics.CONVERSATIONS, lambda e: isinstance(e, CustomerMessage))})
-            == 4 * CUSTOMERS,
-            timeout=60, what="every message of phase one on the log",
-        )  # fmt: skip
+            lambda: (
+                len(
+                    {e.id for e in log.events(topics.CONVERSATIONS, lambda e: isinstance(e, CustomerMessage))}
+                )
+                == 4 * CUSTOMERS
+            ),
+            timeout=60,
+            what="every message of phase one on the log",
+        )
 
 
 async def test_kill_and_restart_mid_stream_then_rebuilds_give_the_views_of_an_uninterrupted_run(
@@ -131,7 +169,8 @@ async def test_kill_and_restart_mid_stream_then_rebuilds_give_the_views_of_an_un
         await poll(
             lambda: victim.proc is not None and victim.proc.poll() is not None, what="the store killed"
         )
-        assert victim.proc is not None and victim.proc.returncode == -9
+        assert victim.proc is not None
+        assert victim.proc.returncode == -9
         survivor = await launch(crashed_ns, **SEAL)
         await phase_one_logged(infra, crashed_ns)
         await phase_two(channel, survivor)
@@ -149,8 +188,12 @@ async def test_kill_and_restart_mid_stream_then_rebuilds_give_the_views_of_an_un
     survivor.terminate()
     env = {**os.environ, **service_env(infra, crashed_ns, **SEAL)}
     done = await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "relais_context_store", "rebuild"], env=env, capture_output=True,
-        timeout=120, check=False,
-    )  # fmt: skip
+        subprocess.run,
+        [sys.executable, "-m", "relais_context_store", "rebuild"],
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     assert not differences(await redis_dump(infra, crashed_ns), expected)

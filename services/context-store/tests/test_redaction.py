@@ -39,8 +39,12 @@ def digits_of(text: str) -> str:
     return re.sub(r"\D", "", text)
 
 
-@given(number=card_numbers, data=st.data(), before=st.sampled_from(["", "my card is ", "carte: ", "pay with "]),
-       after=st.sampled_from(["", " thanks", ", merci", "."]))  # fmt: skip
+@given(
+    number=card_numbers,
+    data=st.data(),
+    before=st.sampled_from(["", "my card is ", "carte: ", "pay with "]),
+    after=st.sampled_from(["", " thanks", ", merci", "."]),
+)
 def test_every_luhn_valid_card_in_any_formatting_is_masked_to_its_last_four(
     number: str, data: st.DataObject, before: str, after: str
 ) -> None:
@@ -53,8 +57,10 @@ def test_every_luhn_valid_card_in_any_formatting_is_masked_to_its_last_four(
     assert digits_of(redacted.text).endswith(number[-4:])
 
 
-@given(body=st.integers(13, 19).flatmap(lambda n: st.text("0123456789", min_size=n, max_size=n)),
-       prefix=st.sampled_from(["order ", "commande n°", "#", "tracking: ", "ORD-"]))  # fmt: skip
+@given(
+    body=st.integers(13, 19).flatmap(lambda n: st.text("0123456789", min_size=n, max_size=n)),
+    prefix=st.sampled_from(["order ", "commande n°", "#", "tracking: ", "ORD-"]),
+)
 def test_numbers_that_fail_the_luhn_check_are_kept(body: str, prefix: str) -> None:
     assume(not luhn.is_valid(body))
     text = f"{prefix}{body} please"

@@ -76,7 +76,8 @@ for _, ev in ipairs(events) do
       else
         redis.call('ZREM', open, ev.om)
         if current == ev.cid then
-          redis.call('HDEL', u, 'open_conversation', 'open_channel', 'open_address', 'last_activity', 'open_since')
+          redis.call('HDEL', u, 'open_conversation', 'open_channel', 'open_address', 'last_activity',
+            'open_since')
         end
       end
     end
