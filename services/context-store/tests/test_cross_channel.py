@@ -3,6 +3,7 @@ kept apart. Against real Kafka and Redis, the context store running as a real pr
 
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 
 from relais_contracts import topics
@@ -158,6 +159,20 @@ async def test_a_customer_on_webchat_then_sms_then_email_has_one_conversation_an
         ).status_code == 404
         assert (await get(store, f"/v1/conversations/{cid}", tenant="bad tenant!")).status_code == 422
 
+        # An operator links the customer's reference; it cannot be linked to someone else as well.
+        async with httpx.AsyncClient(base_url=store.url, headers={"X-Relais-Tenant": "acme"}) as api:
+            linked = await api.post(
+                f"/v1/customers/{customer_id}/identities", json={"kind": "customer_ref", "value": "C-9"}
+            )
+            assert linked.status_code == 201, linked.text
+            bad = await api.post(
+                f"/v1/customers/{customer_id}/identities", json={"kind": "phone", "value": "12"}
+            )
+            assert bad.status_code == 422
+            assert "not a valid phone" in bad.text
+        found = (await get(store, "/v1/lookup", kind="customer_ref", value="C-9")).json()
+        assert found["customer_id"] == customer_id
+
         # Queued for an agent, the customer leaves: recorded, and the router is told to stop.
         queued = log_event(
             "relais.conversation.queued",
@@ -186,6 +201,53 @@ async def test_a_customer_on_webchat_then_sms_then_email_has_one_conversation_an
         assert isinstance(cancelled, WorkCancelled)
         assert (cancelled.data.conversation_id, cancelled.data.reason) == (cid, "customer-left")
         assert "customer_left" in [e["kind"] for e in await timeline(cid)]
+
+        # Someone else writes from another web chat: a second customer. When Camille's phone then
+        # writes with that other person's email, the hint names another customer: recorded, not merged.
+        await channel.event(
+            topics.INBOUND,
+            "acme:webchat:visitor-77",
+            channel_message("hello", "webchat", "visitor-77", identity={"email": "dominique@example.com"}),
+        )
+        other = await log.wait_event(
+            topics.CONVERSATIONS,
+            lambda e: isinstance(e, Opened) and e.subject != cid,
+            what="another customer",
+        )
+        assert isinstance(other, Opened)
+        assert other.data.customer_id != customer_id
+        await poll(lambda: _known(store, "dominique@example.com"), what="the other customer's email known")
+        await channel.event(
+            topics.INBOUND,
+            "acme:sms:+33612345678",
+            channel_message(
+                "c'est encore moi", "sms", "+33612345678", identity={"email": "dominique@example.com"}
+            ),
+        )
+
+        async def conflicts() -> list[dict[str, object]] | None:
+            found = (await get(store, f"/v1/customers/{customer_id}")).json()["conflicts"]
+            return found or None
+
+        (conflict,) = await poll(conflicts, what="the conflict recorded")
+        assert conflict["other_customer_id"] == other.data.customer_id
+        assert conflict["identity"] == {"kind": "email", "value": "dominique@example.com"}
+        emails = {i["value"] for i in (await get(store, f"/v1/customers/{customer_id}")).json()["identities"]}
+        assert "dominique@example.com" not in emails
+
+        # The operator unlinks the reference again.
+        async with httpx.AsyncClient(base_url=store.url, headers={"X-Relais-Tenant": "acme"}) as api:
+            assert (
+                await api.delete(f"/v1/customers/{customer_id}/identities/customer_ref/C-9")
+            ).status_code == 204
+            assert (
+                await api.delete(f"/v1/customers/{customer_id}/identities/customer_ref/C-9")
+            ).status_code == 404
+        assert (await get(store, "/v1/lookup", kind="customer_ref", value="C-9")).status_code == 404
+
+
+async def _known(store: object, email: str) -> bool:
+    return (await get(store, "/v1/lookup", kind="email", value=email)).status_code == 200  # type: ignore[arg-type]
 
 
 async def _state_is(store: object, cid: str, state: str) -> bool:

@@ -204,7 +204,7 @@ async def link_identity(
         data=IdentityLinkedData(identities=(identity,), origin="api"),
     )  # fmt: skip
     await publisher.publish([Outgoing(topics.CONVERSATIONS, tenant, event)])
-    await views.apply_links(tenant, customer_id, event.id, (identity,), (), ())
+    await views.apply_identities(event)
     return {
         "customer_id": customer_id,
         "identity": identity.model_dump(exclude_none=True),
@@ -233,7 +233,7 @@ async def unlink_identity(
         data=IdentityUnlinkedData(identities=(identity,)),
     )  # fmt: skip
     await publisher.publish([Outgoing(topics.CONVERSATIONS, tenant, event)])
-    await views.apply_links(tenant, customer_id, event.id, (), (), (identity,))
+    await views.apply_identities(event)
     return Response(status_code=204)
 
 

@@ -41,7 +41,7 @@ from relais_context_store.metrics import (
 )
 from relais_context_store.settings import ContextStoreSettings
 from relais_contracts import Event, Outgoing, topics
-from relais_contracts.channel import DeliveryUpdated, MessageReceived, SessionEnded
+from relais_contracts.channel import DeliveryUpdated, MessageReceived, MessageSend, SessionEnded
 from relais_contracts.conversation import (
     Closed,
     ConversationEvent,
@@ -274,6 +274,11 @@ class ConversationLogHandler:
                 )
             )
         if publish:
+            await self._views.index_messages(
+                (o.event.tenant, o.event.data.message_id, o.event.subject or "")
+                for o in outgoing
+                if isinstance(o.event, MessageSend)
+            )
             await self._publisher.publish(outgoing)
             now = datetime.now(UTC)
             for kind, since in latencies:
@@ -298,15 +303,10 @@ class ConversationLogHandler:
         for event in customer_events:
             if event.id in done:
                 continue
-            match event:
-                case IdentityLinked(data=d):
-                    await self._views.apply_links(
-                        event.tenant, event.subject, event.id, d.identities, d.conflicts, ()
-                    )
-                case IdentityUnlinked(data=d):
-                    await self._views.apply_links(event.tenant, event.subject, event.id, (), (), d.identities)
-                case CustomerErased(data=d):
-                    await self._views.erase_customer(event.tenant, event.subject, d.conversation_ids)
+            if isinstance(event, IdentityLinked | IdentityUnlinked):
+                await self._views.apply_identities(event)
+            elif isinstance(event, CustomerErased):
+                await self._views.erase_customer(event.tenant, event.subject, event.data.conversation_ids)
 
 
 def _parse(at: str | None) -> datetime | None:

@@ -32,7 +32,7 @@ from redis.asyncio import Redis
 from relais_context_store.domain.identity import identity_key
 from relais_context_store.domain.resolution import OpenConversation
 from relais_context_store.domain.timeline import ViewChange, delivery_summary, entry_json, participants
-from relais_contracts.customers import Identity, IdentityConflict
+from relais_contracts.customers import Identity, IdentityLinked, IdentityUnlinked
 from relais_platform.settings import ServiceSettings
 
 # A batch of events, each applied once (its id joins the conversation's applied set, or it is skipped),
@@ -291,30 +291,37 @@ class ConversationViews:
         offset_args = [x for (topic, p), o in offsets.items() for x in (self._offset(topic, p), o)]
         await self._apply(args=[json.dumps(events, separators=(",", ":")), self._open, *offset_args])
 
-    async def apply_links(
-        self,
-        tenant: str,
-        customer: str,
-        event_id: str,
-        linked: Sequence[Identity],
-        conflicts: Sequence[IdentityConflict],
-        unlinked: Sequence[Identity],
-    ) -> None:
+    async def apply_identities(self, event: IdentityLinked | IdentityUnlinked) -> None:
         """A customer identity event: links (first owner wins), recorded conflicts, unlinks."""
+        tenant, customer = event.tenant, event.subject
         key = self._customer(tenant, customer)
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.sadd(f"{key}:applied", event_id)
-            for identity in linked:
-                pipe.set(self._identity(tenant, identity_key(identity)), customer, nx=True)
-                pipe.sadd(f"{key}:identities", identity.model_dump_json(exclude_none=True))
-            for conflict in conflicts:
-                pipe.rpush(f"{key}:conflicts", conflict.model_dump_json(exclude_none=True))
-            for identity in unlinked:
-                pipe.srem(f"{key}:identities", identity.model_dump_json(exclude_none=True))
-                await self._unlink(
-                    keys=[self._identity(tenant, identity_key(identity))], args=[customer], client=pipe
-                )
+            pipe.sadd(f"{key}:applied", event.id)
+            if isinstance(event, IdentityLinked):
+                for identity in event.data.identities:
+                    pipe.set(self._identity(tenant, identity_key(identity)), customer, nx=True)
+                    pipe.sadd(f"{key}:identities", identity.model_dump_json(exclude_none=True))
+                for conflict in event.data.conflicts:
+                    recorded = {
+                        **conflict.model_dump(exclude_none=True),
+                        "conversation_id": event.data.conversation_id,
+                        "at": event.time.isoformat(),
+                    }
+                    pipe.rpush(f"{key}:conflicts", json.dumps(recorded, separators=(",", ":")))
+            else:
+                for identity in event.data.identities:
+                    pipe.srem(f"{key}:identities", identity.model_dump_json(exclude_none=True))
+                    await self._unlink(
+                        keys=[self._identity(tenant, identity_key(identity))], args=[customer], client=pipe
+                    )
             await pipe.execute()
+
+    async def index_messages(self, messages: Iterable[tuple[str, str, str]]) -> None:
+        """Index (tenant, message id, conversation id) of bot and agent messages before they are sent, so a
+        channel's delivery report cannot arrive before its message is known."""
+        pairs = {self._message(t, m): c for t, m, c in messages}
+        if pairs:
+            await self._redis.mset(pairs)
 
     async def erase_customer(self, tenant: str, customer: str, conversation_ids: Iterable[str]) -> list[str]:
         """Delete every view of a customer and of their conversations; leave tombstones; return the

@@ -90,12 +90,6 @@ def resolve_message(
     """Events to append for one inbound message, its text redacted; and the customer's open conversation."""
     data = event.data
     out: list[Outgoing] = []
-    if customer.new_links or customer.conflicts:
-        linked = IdentityLinked(
-            **event.follow(3, source=SOURCE, subject=customer.customer_id),
-            data=IdentityLinkedData(identities=customer.new_links, conflicts=customer.conflicts),
-        )
-        out.append(Outgoing(topics.CONVERSATIONS, event.tenant, linked))
     closed = None
     if open_conversation is not None and is_expired(open_conversation, event.time, timeout):
         closed = open_conversation.conversation_id
@@ -145,6 +139,15 @@ def resolve_message(
         ),
     )
     out.append(_on_log(message))
+    if customer.new_links or customer.conflicts:
+        linked = IdentityLinked(
+            **event.follow(3, source=SOURCE, subject=customer.customer_id),
+            data=IdentityLinkedData(
+                identities=customer.new_links, conflicts=customer.conflicts, conversation_id=conversation_id
+            ),
+        )
+        # First on the log: the customer's identities are known before their conversation.
+        out.insert(0, Outgoing(topics.CONVERSATIONS, event.tenant, linked))
     now_open = OpenConversation(conversation_id, data.channel, data.from_.address, event.time, event.time)
     if open_conversation is not None:
         now_open = replace(now_open, since=open_conversation.since)
