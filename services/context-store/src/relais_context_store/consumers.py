@@ -7,6 +7,7 @@ live resolution or materialization in this process.
 import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import structlog
 
@@ -98,21 +99,20 @@ class InboundHandler:
         for e in events:
             if isinstance(e, SessionEnded):
                 identities[e.id] = [address_identity(e.data.channel, e.data.from_.address, region)]
-        owners: dict[tuple[str, str], str] = {}
-        for tenant in {e.tenant for e in events if isinstance(e, MessageReceived | SessionEnded)}:
+        owners: dict[str, dict[str, str]] = {}  # tenant -> identity key -> customer
+        for tenant in {e.tenant for e in events if e.id in identities}:
             keys = [identity_key(i) for e in events if e.tenant == tenant for i in identities.get(e.id, ())]
-            owners |= {(tenant, k): c for k, c in (await self._views.owners(tenant, keys)).items()}
+            owners[tenant] = await self._views.owners(tenant, keys)
 
         # Customers first (links made earlier in the batch count for later messages), then conversations.
         customers: dict[str, CustomerResolution] = {}
         links: dict[tuple[str, str], str] = {}
         for e in events:
             if isinstance(e, MessageReceived):
-                mine = {k: c for (t, k), c in owners.items() if t == e.tenant}
-                resolution = resolve_customer(identities[e.id], mine, new_customer_id(e))
+                resolution = resolve_customer(identities[e.id], owners[e.tenant], new_customer_id(e))
                 customers[e.id] = resolution
                 for identity in resolution.new_links:
-                    owners[(e.tenant, identity_key(identity))] = resolution.customer_id
+                    owners[e.tenant][identity_key(identity)] = resolution.customer_id
                     links[(e.tenant, identity_key(identity))] = resolution.customer_id
                 if resolution.conflicts:
                     IDENTITY_CONFLICTS.labels(e.tenant).inc(len(resolution.conflicts))
@@ -123,7 +123,7 @@ class InboundHandler:
                             others=sorted({c.other_customer_id for c in resolution.conflicts}),
                         )
             elif isinstance(e, SessionEnded):
-                owner = owners.get((e.tenant, identity_key(identities[e.id][0])))
+                owner = owners[e.tenant].get(identity_key(identities[e.id][0]))
                 if owner:
                     customers[e.id] = CustomerResolution(owner, (), ())
         pointers = await self._views.open_conversations(
@@ -139,6 +139,8 @@ class InboundHandler:
                 pointers[customer] = changed[customer] = resolved.open_conversation
                 if resolved.closed:
                     CONVERSATIONS_CLOSED.labels("inactivity").inc()
+                for kind in resolved.message.data.redactions:
+                    REDACTIONS.labels(kind).inc()
                 outgoing += resolved.outgoing
             elif isinstance(e, SessionEnded):
                 pointer = pointers.get((e.tenant, customers[e.id].customer_id)) if e.id in customers else None
@@ -171,29 +173,29 @@ class InboundHandler:
         self, outgoing: list[Outgoing], customers: dict[str, CustomerResolution]
     ) -> list[Outgoing]:
         """For the tenants that seal: customer text and names leave in the customer's key, not in clear."""
+        wanted: dict[str, set[str]] = {}
+        for o in outgoing:
+            if isinstance(o.event, CustomerMessage) and self._settings.seals(o.event.tenant):
+                wanted.setdefault(o.event.tenant, set()).add(customers[o.event.causationid or ""].customer_id)
+        keys = {
+            kid: k
+            for tenant, ids in wanted.items()
+            for kid, k in (await self._keys.ensure(tenant, ids)).items()
+        }
         out = []
         for o in outgoing:
             event = o.event
-            if isinstance(event, CustomerMessage):
-                for kind in event.data.redactions:
-                    REDACTIONS.labels(kind).inc()
             if not self._settings.seals(event.tenant):
                 out.append(o)
                 continue
             if isinstance(event, Opened):
-                event = event.model_copy(
-                    update={"data": event.data.model_copy(update={"customer_name": None})}
-                )
+                data: Any = event.data.model_copy(update={"customer_name": None})
+                event = event.model_copy(update={"data": data})
             elif isinstance(event, CustomerMessage):
-                customer = customers[event.causationid or ""].customer_id
-                key = (await self._keys.ensure(event.tenant, [customer]))[key_id(event.tenant, customer)]
+                kid = key_id(event.tenant, customers[event.causationid or ""].customer_id)
+                sealed = seal(keys[kid], event.data.text, event.data.customer_name)
                 data = event.data.model_copy(
-                    update={
-                        "text": "",
-                        "customer_name": None,
-                        "text_sealed": seal(key, event.data.text, event.data.customer_name),
-                        "key_id": key_id(event.tenant, customer),
-                    }
+                    update={"text": "", "customer_name": None, "text_sealed": sealed, "key_id": kid}
                 )
                 event = event.model_copy(update={"data": data})
             out.append(Outgoing(o.topic, o.key, event))

@@ -50,6 +50,7 @@ class OpenConversation:
 @dataclass(frozen=True)
 class Resolved:
     outgoing: list[Outgoing]  # in log order
+    message: CustomerMessage  # the message as the log gets it (redacted)
     customer_id: str
     open_conversation: OpenConversation  # after this message
     closed: str | None  # the conversation this message closed for inactivity, if any
@@ -154,7 +155,7 @@ def resolve_message(
         if open_conversation.last_activity > event.time:
             # A late message (an earlier one on a slower channel) moves neither the time nor the channel.
             now_open = replace(open_conversation, conversation_id=conversation_id)
-    return Resolved(out, customer.customer_id, now_open, closed)
+    return Resolved(out, message, customer.customer_id, now_open, closed)
 
 
 def customer_left(event: SessionEnded, conversation_id: str) -> Outgoing:
