@@ -87,8 +87,8 @@ class ChannelSwitched(ConversationEvent):
 
 
 class ClosedData(Payload):
-    # inactivity: nobody wrote for the tenant's timeout; erased: the customer's data was erased.
-    reason: Literal["inactivity", "erased"]
+    # inactivity: the customer wrote nothing for the configured timeout.
+    reason: Literal["inactivity"]
     customer_id: str | None = Field(default=None, max_length=200)
 
 

@@ -32,6 +32,8 @@ class IdentityConflict(Payload):
 
 
 class CustomerEvent(CloudEvent):
+    """An event about a customer rather than one conversation: `subject` is the customer id."""
+
     topics: ClassVar = (topics.CONVERSATIONS,)
     subject: str = Field(min_length=1, max_length=200)
 

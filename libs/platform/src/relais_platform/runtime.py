@@ -81,6 +81,7 @@ class Runtime:
         finally:
             for task in periodic:
                 task.cancel()
+            await asyncio.gather(*periodic, return_exceptions=True)
             for consumer in self._consumers:
                 consumer.stop()
             pending = (

@@ -41,7 +41,7 @@ def create_app(settings: ContextStoreSettings) -> FastAPI:
         return {(t, p): applied[p] + 1 for t, p in assigned if t == topics.CONVERSATIONS and p in applied}
 
     runtime.consume("log", [topics.CONVERSATIONS], log_handler, on_assigned=resume_from_views)
-    sweep = InactivitySweep(views, runtime.publisher, settings)
+    sweep = InactivitySweep(views, runtime.publisher, settings, lock)
 
     async def sweep_once() -> None:
         await sweep()

@@ -324,15 +324,23 @@ class InactivitySweep:
     """
 
     def __init__(
-        self, views: ConversationViews, publisher: Publishes, settings: ContextStoreSettings
+        self,
+        views: ConversationViews,
+        publisher: Publishes,
+        settings: ContextStoreSettings,
+        lock: asyncio.Lock,
     ) -> None:
         self._views = views
         self._publisher = publisher
         self._timeout = timedelta(seconds=settings.inactivity_timeout_s)
+        self._lock = lock  # never sweep half-rebuilt views
         self._tenants: set[str] = set()
 
-    async def __call__(self, now: datetime | None = None) -> int:
-        now = now or datetime.now(UTC)
+    async def __call__(self) -> int:
+        async with self._lock:
+            return await self._sweep(datetime.now(UTC))
+
+    async def _sweep(self, now: datetime) -> int:
         expired = await self._views.expired(now - self._timeout)
         known = await self._views.conversation_fields(((t, c) for t, c, _ in expired), "customer_id", "state")
         closing = []
