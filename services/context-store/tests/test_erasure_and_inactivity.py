@@ -180,8 +180,8 @@ async def test_a_silent_conversation_is_closed_by_the_sweep_and_the_next_message
         )
         assert isinstance(second, Opened)
         assert second.data.customer_id == opened.data.customer_id
-        # Every sweep that ran since wrote nothing more: one close.
-        assert len(log.events(topics.CONVERSATIONS, lambda e: isinstance(e, Closed))) == 1
+        # Every sweep that ran since wrote the same close again at most: one close, by id.
+        assert len({e.id for e in log.events(topics.CONVERSATIONS, lambda e: isinstance(e, Closed))}) == 1
 
         async def history() -> list[str] | None:
             customer = (await get(store, f"/v1/customers/{second.data.customer_id}")).json()

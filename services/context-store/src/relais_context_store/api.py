@@ -48,7 +48,7 @@ def _publisher(request: Request) -> Publisher:
 
 
 Views = Annotated[ConversationViews, Depends(_views)]
-Publishes = Annotated[Publisher, Depends(_publisher)]
+PublisherDep = Annotated[Publisher, Depends(_publisher)]
 Tenant = Annotated[
     str,
     Header(
@@ -188,7 +188,12 @@ class IdentityIn(BaseModel):
 
 @customers.post("/customers/{customer_id}/identities", status_code=201)
 async def link_identity(
-    customer_id: str, body: IdentityIn, request: Request, tenant: Tenant, views: Views, publisher: Publishes
+    customer_id: str,
+    body: IdentityIn,
+    request: Request,
+    tenant: Tenant,
+    views: Views,
+    publisher: PublisherDep,
 ) -> dict[str, Any]:
     """Link an identity to a customer. 409 if it already belongs to someone else: never merged silently."""
     await _customer(views, tenant, customer_id)
@@ -220,7 +225,7 @@ async def unlink_identity(
     request: Request,
     tenant: Tenant,
     views: Views,
-    publisher: Publishes,
+    publisher: PublisherDep,
     channel: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Response:
     """Detach an identity from a customer; their next message with it starts a new customer."""
@@ -239,7 +244,7 @@ async def unlink_identity(
 
 @customers.delete("/customers/{customer_id}")
 async def erase_customer(
-    customer_id: str, request: Request, tenant: Tenant, views: Views, publisher: Publishes
+    customer_id: str, request: Request, tenant: Tenant, views: Views, publisher: PublisherDep
 ) -> dict[str, Any]:
     """Right to erasure: destroy the customer's key (their sealed text in the log becomes unreadable),
     stop routing their conversations, delete every view of them."""

@@ -6,6 +6,7 @@ live resolution or materialization in this process.
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -254,12 +255,8 @@ class ConversationLogHandler:
                     )
                 )
                 latencies.append((event.data.author.kind, _parse(fields.get("last_customer_at"))))
-                assert change.entry is not None
-                change = type(change)(
-                    {**change.entry, "channel": channel},
-                    change.fields,
-                    indexed_message=change.indexed_message,
-                )
+                # The timeline says where each reply went.
+                change = replace(change, entry={**(change.entry or {}), "channel": channel})
             elif isinstance(event, CustomerLeft | Closed) and (
                 cancel := routing_cancellation(event, state_before)
             ):
