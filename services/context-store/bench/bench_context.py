@@ -225,7 +225,8 @@ async def run(infra: Infra) -> dict[str, Any]:
     read = await reads(infra)
     return {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        # The load average matters: this machine may be shared with other brokers and test runs.
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "load_1m": os.getloadavg()[0]},
         "materialize": plain,
         "materialize_sealed": sealed,
         "read_200_messages": read,
@@ -261,7 +262,8 @@ def table(result: dict[str, Any]) -> str:
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = [" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
-    return "\n".join(["context-store benchmark", *lines, f"meets targets: {result['meets_targets']}"])
+    load = f"(load average {result['machine']['load_1m']:.1f} on {result['machine']['cpus']} CPUs)"
+    return "\n".join([f"context-store benchmark {load}", *lines, f"meets targets: {result['meets_targets']}"])
 
 
 def main() -> None:
