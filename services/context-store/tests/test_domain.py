@@ -4,6 +4,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from relais_context_store.domain.identity import (
     identity_key,
@@ -258,3 +260,36 @@ def test_leaving_while_routed_cancels_the_routing() -> None:
         "conv-1",
     )
     assert routing_cancellation(left, "bot") is None
+
+
+@given(
+    identities=st.lists(
+        st.builds(
+            Identity,
+            kind=st.sampled_from(["phone", "email", "customer_ref"]),
+            value=st.sampled_from(["a", "b", "c", "d"]),
+        ),
+        min_size=1,
+        max_size=4,
+        unique_by=identity_key,
+    ),
+    owned=st.dictionaries(
+        st.sampled_from(["a", "b", "c", "d"]), st.sampled_from(["cust-1", "cust-2", "cust-3"])
+    ),
+)
+def test_resolution_never_merges_and_never_steals_an_identity(
+    identities: list[Identity], owned: dict[str, str]
+) -> None:
+    owners = {identity_key(i): owned[i.value] for i in identities if i.value in owned}
+    resolution = resolve_customer(identities, owners, "new")
+    owner_of_strongest = next(
+        (owners[identity_key(i)] for i in identities if identity_key(i) in owners), "new"
+    )
+    assert resolution.customer_id == owner_of_strongest
+    # Only free identities are linked; every identity of another customer is a conflict, and stays theirs.
+    assert all(identity_key(i) not in owners for i in resolution.new_links)
+    assert {identity_key(c.identity) for c in resolution.conflicts} == {
+        k for k, c in owners.items() if c != resolution.customer_id
+    }
+    linked = {identity_key(i) for i in resolution.new_links}
+    assert linked | set(owners) == {identity_key(i) for i in identities}
