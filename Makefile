@@ -12,7 +12,7 @@ KUSTOMIZE := $(CURDIR)/.local/bin/kustomize
 GO := $(or $(shell command -v go),/usr/local/go/bin/go)
 OVERLAY ?= prod
 
-.PHONY: help install kustomize up down status test test-unit lint format schemas k8s simulate bench-router eval-bot bench-bot clean
+.PHONY: help install kustomize up down status test test-unit lint format schemas k8s simulate bench-router eval-bot bench-bot bench-context clean
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -79,6 +79,9 @@ bench-router: install ## Router benchmark: 5,000 agents, 50,000 waiting, in proc
 
 k8s: kustomize ## Render the Kubernetes manifests of OVERLAY (dev or prod, default prod) to stdout
 	@$(KUSTOMIZE) build deploy/k8s/overlays/$(OVERLAY)
+
+bench-context: install ## Context store: events materialized per second, read p50/p99 of a 200-message conversation
+	$(UV) run python services/context-store/bench/bench_context.py
 
 clean: down ## Stop everything and remove local state (.local/)
 	rm -rf .local

@@ -122,3 +122,32 @@ async def test_readiness_fails_while_redis_does_not_answer(infra: Infra, namespa
 
 def test_partition_assignment_is_reported_by_topic_partition() -> None:
     assert TopicPartition("t", 1).partition == 1
+
+
+async def test_a_consumer_resumes_where_its_assigned_hook_says(infra: Infra, namespace: str) -> None:
+    s = settings(infra, namespace)
+    handled: list[str] = []
+    ticks: list[int] = []
+
+    async def handler(batch: Sequence[Delivery]) -> None:
+        handled.extend(d.event.id for d in batch)
+
+    async def resume_at_four(assigned: set[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        # As a service that records its applied offsets with its state would: all before 4 are done.
+        return {tp: 4 for tp in assigned}
+
+    async def tick() -> None:
+        ticks.append(len(ticks))
+
+    await ensure_topics(s)
+    async with RawPublisher(infra, namespace) as publisher:
+        for n in range(6):
+            await publisher.send(topics.INBOUND, message(n), key="acme:sms:+331")
+    runtime = Runtime(s, "test")
+    runtime.consume("inbound", [topics.INBOUND], handler, on_assigned=resume_at_four)
+    runtime.every("tick", 0.05, tick)
+    async with runtime.running():
+        await poll(
+            lambda: len(handled) == 2 and len(ticks) >= 2, what="the records after offset 4, and ticks"
+        )
+    assert handled == ["evt-4", "evt-5"]

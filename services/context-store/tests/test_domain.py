@@ -1,89 +1,230 @@
-"""The context store's pure core: resolving messages to conversations, and what the timeline records."""
+"""The context store's pure core: identities, conversations across channels, timeline, delivery."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from relais_context_store.domain.resolution import resolve_message
-from relais_context_store.domain.timeline import delivery, view_change
+from relais_context_store.domain.identity import (
+    identity_key,
+    message_identities,
+    normalise_phone,
+    resolve_customer,
+)
+from relais_context_store.domain.resolution import (
+    OpenConversation,
+    close_for_inactivity,
+    new_customer_id,
+    resolve_message,
+)
+from relais_context_store.domain.timeline import (
+    NoAddress,
+    delivery,
+    participants,
+    reply_destination,
+    routing_cancellation,
+    view_change,
+)
 from relais_contracts.channel import MessageReceived, MessageReceivedData
 from relais_contracts.conversation import (
     Assigned,
     AssignedData,
+    ChannelSwitched,
+    Closed,
+    CustomerLeft,
+    CustomerLeftData,
     CustomerMessage,
     Opened,
     ReplyAuthor,
     ReplyData,
     ReplyPosted,
 )
+from relais_contracts.customers import Identity, IdentityLinked
+from relais_contracts.routing import WorkCancelled
 
 pytestmark = pytest.mark.unit
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+TIMEOUT = timedelta(hours=1)
 
 
-def received(event_id: str = "in-1", text: str = "Bonjour", channel: str = "sms") -> MessageReceived:
+def received(
+    event_id: str = "in-1",
+    text: str = "Bonjour",
+    channel: str = "sms",
+    address: str = "+33612345678",
+    at: datetime = T0,
+    identity: dict[str, str] | None = None,
+) -> MessageReceived:
     return MessageReceived(
         id=event_id,
         source="test",
-        time=T0,
+        time=at,
         tenant="acme",
         data=MessageReceivedData.model_validate(
             {
                 "channel": channel,
-                "from": {"address": "+33612345678", "name": "Camille"},
+                "from": {"address": address, "name": "Camille"},
                 "text": text,
                 "external_id": "x",
+                "identity": identity,
             }
         ),
     )
 
 
-def test_a_first_message_opens_a_conversation() -> None:
-    opened, message = resolve_message(received(), None)
+def identities_of(event: MessageReceived) -> list[Identity]:
+    d = event.data
+    return message_identities(d.channel, d.from_.address, d.identity, "FR")
+
+
+def first_message(event: MessageReceived) -> list[Any]:
+    customer = resolve_customer(identities_of(event), {}, new_customer_id(event))
+    return [o.event for o in resolve_message(event, customer, None, TIMEOUT).outgoing]
+
+
+# -- identities
+
+
+def test_phone_numbers_are_normalised_to_e164() -> None:
+    assert normalise_phone("06 12 34 56 78", "FR") == "+33612345678"
+    assert normalise_phone("+33 (0)6.12.34.56.78", None) == "+33612345678"
+    assert normalise_phone("12", "FR") is None
+
+
+def test_a_message_carries_its_address_and_hints_strongest_first() -> None:
+    event = received(
+        identity={"email": " Camille@Example.COM ", "phone": "0612345678", "customer_ref": "C-9"}
+    )
+    keys = [identity_key(i) for i in identities_of(event)]
+    # The SMS address and the phone hint are the same phone: one identity.
+    assert keys == ["phone:+33612345678", "customer_ref:C-9", "email:camille@example.com"]
+    webchat = received(channel="webchat", address="visitor-1")
+    assert [identity_key(i) for i in identities_of(webchat)] == ["address:webchat:visitor-1"]
+
+
+def test_unknown_identities_make_a_new_customer_and_are_linked_to_it() -> None:
+    ids = identities_of(received(identity={"email": "c@example.com"}))
+    resolution = resolve_customer(ids, {}, "new")
+    assert resolution.customer_id == "new"
+    assert resolution.new_links == tuple(ids)
+    assert resolution.conflicts == ()
+
+
+def test_a_known_hint_links_a_new_channel_to_the_same_customer() -> None:
+    ids = identities_of(received(channel="webchat", address="v-1", identity={"email": "c@example.com"}))
+    resolution = resolve_customer(ids, {"email:c@example.com": "cust-1"}, "new")
+    assert resolution.customer_id == "cust-1"
+    assert [identity_key(i) for i in resolution.new_links] == ["address:webchat:v-1"]
+
+
+def test_hints_naming_two_customers_are_a_conflict_and_never_merge_them() -> None:
+    ids = identities_of(received(identity={"email": "other@example.com"}))
+    owners = {"phone:+33612345678": "cust-1", "email:other@example.com": "cust-2"}
+    resolution = resolve_customer(ids, owners, "new")
+    assert resolution.customer_id == "cust-1"  # the address it came from decides
+    assert resolution.new_links == ()
+    assert [(c.identity.value, c.other_customer_id) for c in resolution.conflicts] == [
+        ("other@example.com", "cust-2")
+    ]
+
+
+# -- conversations
+
+
+def test_a_first_message_opens_a_conversation_for_a_new_customer() -> None:
+    linked, opened, message = first_message(received())
+    assert isinstance(linked, IdentityLinked)
     assert isinstance(opened, Opened)
     assert isinstance(message, CustomerMessage)
     assert opened.subject == message.subject
-    assert opened.data.address == "+33612345678"
+    assert opened.data.customer_id == linked.subject
     assert message.data.text == "Bonjour"
     assert message.causationid == "in-1"
 
 
-def test_a_next_message_joins_the_open_conversation() -> None:
-    (message,) = resolve_message(received("in-2"), "conv-1")
-    assert isinstance(message, CustomerMessage)
+def test_a_message_on_another_channel_joins_the_open_conversation() -> None:
+    event = received("in-2", channel="email", address="c@example.com", at=T0 + timedelta(minutes=5))
+    customer = resolve_customer(identities_of(event), {"email:c@example.com": "cust-1"}, "new")
+    open_now = OpenConversation("conv-1", "sms", "+33612345678", T0, T0)
+    resolved = resolve_message(event, customer, open_now, TIMEOUT)
+    switched, message = (o.event for o in resolved.outgoing)
+    assert isinstance(switched, ChannelSwitched)
+    assert (switched.subject, switched.data.from_channel, switched.data.channel) == ("conv-1", "sms", "email")
     assert message.subject == "conv-1"
+    assert resolved.open_conversation.channel == "email"
+    assert resolved.open_conversation.since == T0
+
+
+def test_a_message_after_the_inactivity_timeout_closes_and_opens_a_new_conversation() -> None:
+    event = received("in-3", at=T0 + TIMEOUT + timedelta(seconds=1))
+    customer = resolve_customer(identities_of(event), {"phone:+33612345678": "cust-1"}, "new")
+    open_now = OpenConversation("conv-1", "sms", "+33612345678", T0, T0)
+    resolved = resolve_message(event, customer, open_now, TIMEOUT)
+    closed, opened, message = (o.event for o in resolved.outgoing)
+    assert isinstance(closed, Closed)
+    assert (closed.subject, closed.data.reason, closed.time) == ("conv-1", "inactivity", T0 + TIMEOUT)
+    # The sweep closing the same conversation writes the same event: one close, whoever is first.
+    assert closed == close_for_inactivity("acme", open_now, "cust-1", TIMEOUT)
+    assert isinstance(opened, Opened)
+    assert opened.subject != "conv-1"
+    assert message.subject == opened.subject
+    assert resolved.closed == "conv-1"
+
+
+def test_card_numbers_never_reach_the_log() -> None:
+    *_, message = first_message(received(text="ma carte 4111 1111 1111 1111 exp 12/27"))
+    assert "4111 1111" not in message.data.text
+    assert message.data.text.endswith("1111 exp 12/27")
+    assert message.data.redactions == ("card",)
 
 
 def test_resolution_replays_to_the_same_ids() -> None:
-    assert resolve_message(received(), None) == resolve_message(received(), None)
-    first = resolve_message(received(), None)
-    # After a crash the index may already point to the conversation: the message keeps its id.
-    again = resolve_message(received(), first[0].subject)
-    assert again[-1] == first[-1]
+    assert first_message(received()) == first_message(received())
+    first = first_message(received())
+    # After a crash the resolver may already know the conversation: the message keeps its id.
+    customer = resolve_customer(
+        identities_of(received()), {"phone:+33612345678": first[1].data.customer_id}, "x"
+    )
+    open_now = OpenConversation(first[1].subject, "sms", "+33612345678", T0, T0)
+    again = resolve_message(received(), customer, open_now, TIMEOUT)
+    assert again.outgoing[-1].event == first[-1]
+
+
+# -- timeline and delivery
+
+
+def reply(channel: str | None = None) -> ReplyPosted:
+    return ReplyPosted(
+        id="r-1", source="relais/agent-gateway", time=T0, tenant="acme", subject="conv-1",
+        data=ReplyData(message_id="r-1", author=ReplyAuthor(kind="agent", name="Alex", id="a-7"), text="Hi",
+                       channel=channel),
+    )  # fmt: skip
+
+
+CONVERSATION = {"last_channel": "email", "last_address": "c@example.com", "address:sms": "+33612345678"}
 
 
 def test_a_reply_goes_out_on_the_channel_the_customer_used_last() -> None:
-    reply = ReplyPosted(
-        id="r-1",
-        source="relais/bot",
-        time=T0,
-        tenant="acme",
-        subject="conv-1",
-        data=ReplyData(message_id="r-1", author=ReplyAuthor(kind="agent", name="Alex"), text="Hi"),
-    )
-    send = delivery(reply, "email", "camille@example.com")
-    assert (send.data.channel, send.data.to.address, send.subject) == (
-        "email",
-        "camille@example.com",
-        "conv-1",
-    )
+    channel, address = reply_destination(reply(), CONVERSATION, [])
+    send = delivery(reply(), channel, address)
+    assert (send.data.channel, send.data.to.address, send.subject) == ("email", "c@example.com", "conv-1")
     assert send.data.author.kind == "agent"
-    assert send.id == delivery(reply, "email", "camille@example.com").id  # deterministic
+    assert send.id == delivery(reply(), channel, address).id  # deterministic
+
+
+def test_an_agent_may_choose_the_channel() -> None:
+    assert reply_destination(reply("sms"), CONVERSATION, []) == ("sms", "+33612345678")
+    phone = [{"kind": "phone", "value": "+33700000000"}]
+    assert reply_destination(reply("whatsapp"), CONVERSATION, phone) == ("whatsapp", "+33700000000")
+    with pytest.raises(NoAddress):
+        reply_destination(reply("messenger"), CONVERSATION, phone)
 
 
 def test_every_message_is_a_timeline_entry_and_moves_the_last_channel() -> None:
-    _, message = resolve_message(received(channel="whatsapp"), None)
+    *_, message = first_message(received(channel="whatsapp"))
     change = view_change(message)
     assert change.entry is not None
     assert change.entry["text"] == "Bonjour"
@@ -91,11 +232,64 @@ def test_every_message_is_a_timeline_entry_and_moves_the_last_channel() -> None:
     assert change.fields["last_channel"] == "whatsapp"
 
 
-def test_assignment_changes_the_state() -> None:
+def test_assignment_changes_the_state_and_the_participants() -> None:
     assigned = Assigned(
         id="a-1", source="relais/router", time=T0, tenant="acme", subject="conv-1",
         data=AssignedData(offer_id="o-1", agent_id="agent-7", agent_name="Alex"),
     )  # fmt: skip
     change = view_change(assigned)
     assert change.fields["state"] == "assigned"
-    assert change.fields["agent_id"] == "agent-7"
+    fields = {"customer_id": "c-1", "customer_name": "Camille", **change.fields}
+    assert participants(fields) == [
+        {"kind": "customer", "id": "c-1", "name": "Camille"},
+        {"kind": "agent", "id": "agent-7", "name": "Alex"},
+    ]
+
+
+def test_leaving_while_routed_cancels_the_routing() -> None:
+    left = CustomerLeft(
+        id="l-1", source="relais/context-store", time=T0, tenant="acme", subject="conv-1",
+        data=CustomerLeftData(channel="webchat", address="v-1"),
+    )  # fmt: skip
+    cancel = routing_cancellation(left, "waiting")
+    assert cancel is not None
+    assert isinstance(cancel.event, WorkCancelled)
+    assert (cancel.key, cancel.event.data.reason, cancel.event.data.conversation_id) == (
+        "acme",
+        "customer-left",
+        "conv-1",
+    )
+    assert routing_cancellation(left, "bot") is None
+
+
+@given(
+    identities=st.lists(
+        st.builds(
+            Identity,
+            kind=st.sampled_from(["phone", "email", "customer_ref"]),
+            value=st.sampled_from(["a", "b", "c", "d"]),
+        ),
+        min_size=1,
+        max_size=4,
+        unique_by=identity_key,
+    ),
+    owned=st.dictionaries(
+        st.sampled_from(["a", "b", "c", "d"]), st.sampled_from(["cust-1", "cust-2", "cust-3"])
+    ),
+)
+def test_resolution_never_merges_and_never_steals_an_identity(
+    identities: list[Identity], owned: dict[str, str]
+) -> None:
+    owners = {identity_key(i): owned[i.value] for i in identities if i.value in owned}
+    resolution = resolve_customer(identities, owners, "new")
+    owner_of_strongest = next(
+        (owners[identity_key(i)] for i in identities if identity_key(i) in owners), "new"
+    )
+    assert resolution.customer_id == owner_of_strongest
+    # Only free identities are linked; every identity of another customer is a conflict, and stays theirs.
+    assert all(identity_key(i) not in owners for i in resolution.new_links)
+    assert {identity_key(c.identity) for c in resolution.conflicts} == {
+        k for k, c in owners.items() if c != resolution.customer_id
+    }
+    linked = {identity_key(i) for i in resolution.new_links}
+    assert linked | set(owners) == {identity_key(i) for i in identities}

@@ -59,6 +59,7 @@ async def test_routing_through_kafka_with_configuration_timers_views_and_metrics
         infra,
         namespace,
         RELAIS_ROUTING_CONFIG_DIR=str(config_dir),
+        RELAIS_ROUTING_CONFIG_POLL_S="0.5",
         RELAIS_VIEW_INTERVAL_S="0.2",
         RELAIS_TICK_INTERVAL_S="0.2",
     )

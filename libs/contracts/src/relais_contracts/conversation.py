@@ -47,10 +47,22 @@ class CustomerMessageData(Payload):
     channel: Channel = _CHANNEL
     address: str = _ADDRESS
     customer_name: str | None = Field(default=None, max_length=200)
+    # Redacted before the log (card numbers masked, CVVs and IBANs removed). Empty when sealed.
     text: str = Field(max_length=20_000)
     external_id: str = Field(min_length=1, max_length=200)
     language: str | None = Field(default=None, max_length=16)
     attachments: tuple[Attachment, ...] = ()
+    # Kinds of secrets redacted from the text ("card", "cvv", "iban").
+    redactions: tuple[str, ...] = ()
+    # Tenants that enable sealing get the text (and the name) encrypted with the customer's key
+    # (Fernet token) instead of in clear; `key_id` names the key. Erasing the customer destroys the
+    # key, so the log keeps no readable text of theirs. Read it with `relais_platform.sealing`.
+    text_sealed: str | None = Field(default=None, max_length=60_000)
+    key_id: str | None = Field(default=None, max_length=300)
+
+    @property
+    def sealed(self) -> bool:
+        return self.text_sealed is not None
 
 
 class CustomerMessage(ConversationEvent):
@@ -58,6 +70,59 @@ class CustomerMessage(ConversationEvent):
 
     type: Literal["relais.conversation.message.received"] = "relais.conversation.message.received"
     data: CustomerMessageData
+
+
+class ChannelSwitchedData(Payload):
+    from_channel: Channel = _CHANNEL
+    channel: Channel = _CHANNEL
+    address: str = _ADDRESS
+    customer_id: str | None = Field(default=None, max_length=200)
+
+
+class ChannelSwitched(ConversationEvent):
+    """The customer of an open conversation wrote on another channel (or address): it continues there."""
+
+    type: Literal["relais.conversation.channel.switched"] = "relais.conversation.channel.switched"
+    data: ChannelSwitchedData
+
+
+class ClosedData(Payload):
+    # inactivity: the customer wrote nothing for the configured timeout.
+    reason: Literal["inactivity"]
+    customer_id: str | None = Field(default=None, max_length=200)
+
+
+class Closed(ConversationEvent):
+    """The conversation is over; it stays in the customer's history, and a next message opens a new one."""
+
+    type: Literal["relais.conversation.closed"] = "relais.conversation.closed"
+    data: ClosedData
+
+
+class CustomerLeftData(Payload):
+    channel: Channel = _CHANNEL
+    address: str = _ADDRESS
+
+
+class CustomerLeft(ConversationEvent):
+    """The customer left the channel session (closed the chat window, hung up): any wait is abandoned."""
+
+    type: Literal["relais.conversation.customer.left"] = "relais.conversation.customer.left"
+    data: CustomerLeftData
+
+
+class DeliveryStatusData(Payload):
+    message_id: str = Field(min_length=1, max_length=200)
+    status: Literal["delivered", "read", "failed"]
+    reason: str | None = Field(default=None, max_length=1000)
+    external_id: str | None = Field(default=None, max_length=200)
+
+
+class DeliveryStatus(ConversationEvent):
+    """A channel's report on a bot or agent message (from `relais.channel.delivery.updated`)."""
+
+    type: Literal["relais.conversation.delivery.updated"] = "relais.conversation.delivery.updated"
+    data: DeliveryStatusData
 
 
 class ReplyAuthor(Payload):
@@ -71,6 +136,8 @@ class ReplyData(Payload):
     author: ReplyAuthor
     text: str = Field(min_length=1, max_length=20_000)
     in_reply_to: str | None = Field(default=None, max_length=200)
+    # Deliver on this channel instead of the one the customer used last (an agent's choice).
+    channel: Channel | None = Field(default=None, min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_-]*$")
 
 
 class ReplyPosted(ConversationEvent):

@@ -9,7 +9,11 @@ from relais_contracts.agents import AgentStatusChanged, OfferCreated, OfferResci
 from relais_contracts.channel import DeliveryUpdated, MessageReceived, MessageSend, SessionEnded
 from relais_contracts.conversation import (
     Assigned,
+    ChannelSwitched,
+    Closed,
+    CustomerLeft,
     CustomerMessage,
+    DeliveryStatus,
     Dequeued,
     HandoffRequested,
     Offered,
@@ -21,6 +25,7 @@ from relais_contracts.conversation import (
     Transferred,
     WaitUpdated,
 )
+from relais_contracts.customers import CustomerErased, IdentityLinked, IdentityUnlinked
 from relais_contracts.envelope import CloudEvent
 from relais_contracts.routing import (
     OfferAccepted,
@@ -51,6 +56,13 @@ Event = Annotated[
     | Released
     | Dequeued
     | ReturnedToBot
+    | ChannelSwitched
+    | Closed
+    | CustomerLeft
+    | DeliveryStatus
+    | IdentityLinked
+    | IdentityUnlinked
+    | CustomerErased
     | WorkSubmitted
     | PresenceChanged
     | OfferAccepted
@@ -75,7 +87,8 @@ EVENT_TYPES: dict[str, type[CloudEvent]] = {
         ReplyPosted, HandoffRequested, Queued, Offered, Assigned, WaitUpdated, Transferred, Released,
         Dequeued, ReturnedToBot, WorkSubmitted, PresenceChanged, OfferAccepted, OfferRejected,
         WorkCompleted, WorkCancelled, TransferRequested, TimerTick, QueuesConfigured, OfferCreated,
-        OfferRescinded, AgentStatusChanged,
+        OfferRescinded, AgentStatusChanged, ChannelSwitched, Closed, CustomerLeft, DeliveryStatus,
+        IdentityLinked, IdentityUnlinked, CustomerErased,
     )
 }  # fmt: skip
 

@@ -21,8 +21,9 @@ _TOPIC_DOCS = {
         "Customer messages and channel notices, from channel integrators.",
     ),
     topics.CONVERSATIONS: (
-        "conversation id",
-        "The conversation log: the system of record, in order per conversation.",
+        "conversation id (customer events: tenant)",
+        "The conversation log: the system of record, in order per conversation; customer identity "
+        "events (`relais.customer.*`) are keyed by tenant.",
     ),
     topics.ROUTING: ("tenant", "Routing requests and answers; one router instance owns a tenant."),
     topics.AGENTS: ("agent id", "Offers and rescinds for the agent gateways."),

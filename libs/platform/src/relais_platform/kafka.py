@@ -68,6 +68,12 @@ async def ensure_topics(settings: ServiceSettings, deadline_s: float = 60.0) -> 
                     if code not in (0, TopicAlreadyExistsError.errno):
                         raise KafkaError(f"cannot create topic {topic}: error code {code}")
                 log.info("topics created", topics=sorted(missing))
+            # A consumer that joins its group before a new topic has leaders gets no partitions and
+            # only notices at its next metadata refresh (minutes): return once every topic is led.
+            while not await _all_led(admin, sorted(wanted)):
+                if time.monotonic() > give_up:
+                    raise KafkaError(f"topics without partition leaders after {deadline_s}s")
+                await asyncio.sleep(0.1)
             return
         except (KafkaError, OSError) as exc:
             if time.monotonic() > give_up:
@@ -76,6 +82,14 @@ async def ensure_topics(settings: ServiceSettings, deadline_s: float = 60.0) -> 
             await asyncio.sleep(0.5)
         finally:
             await admin.close()
+
+
+async def _all_led(admin: AIOKafkaAdminClient, topics: list[str]) -> bool:
+    described = await admin.describe_topics(topics)
+    return len(described) == len(topics) and all(
+        d.get("error_code", 0) == 0 and d["partitions"] and all(p["leader"] >= 0 for p in d["partitions"])
+        for d in described
+    )
 
 
 class Publishes(Protocol):

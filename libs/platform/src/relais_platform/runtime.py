@@ -6,8 +6,7 @@ and includes `runtime.ops_router()`. Nothing connects at import time.
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import structlog
 import uvicorn
@@ -33,13 +32,9 @@ class Runtime:
         self.redis = connect_redis(settings)
         self.publisher = Publisher(settings, service)
         self._consumers: list[EventConsumer] = []
+        self._periodic: list[tuple[str, float, Callable[[], Awaitable[None]]]] = []
         self._tasks: list[asyncio.Task[None]] = []
-        self._background: list[tuple[str, Callable[[], Coroutine[Any, Any, None]]]] = []
         self._on_stopped: list[Callable[[], Awaitable[None]]] = []
-
-    def background(self, name: str, loop: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        """Run `loop()` while the service runs (a timer, a refresher); it is cancelled first on shutdown."""
-        self._background.append((name, loop))
 
     def on_stopped(self, hook: Callable[[], Awaitable[None]]) -> None:
         """Run `hook()` once the consumers have drained, while Kafka and Redis are still connected."""
@@ -63,6 +58,18 @@ class Runtime:
             )
         )  # fmt: skip
 
+    def every(self, name: str, interval_s: float, job: Callable[[], Awaitable[None]]) -> None:
+        """Run `job` every `interval_s` seconds while the runtime runs; a failed run is logged, not fatal."""
+        self._periodic.append((name, interval_s, job))
+
+    async def _repeat(self, name: str, interval_s: float, job: Callable[[], Awaitable[None]]) -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await job()
+            except Exception:
+                log.exception("periodic job failed", job=name)
+
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator["Runtime"]:
         """Connect, create missing topics, run the consumers; on exit, drain and close in order."""
@@ -72,17 +79,14 @@ class Runtime:
             task = asyncio.create_task(consumer.run(), name=f"consumer-{consumer.name}")
             task.add_done_callback(self._consumer_ended)
             self._tasks.append(task)
-        background = [asyncio.create_task(loop(), name=name) for name, loop in self._background]
-        for task in background:
-            task.add_done_callback(self._consumer_ended)
-            self._tasks.append(task)
+        periodic = [asyncio.create_task(self._repeat(*p), name=f"every-{p[0]}") for p in self._periodic]
         log.info("service started", port=self.settings.http_port)
         try:
             yield self
         finally:
-            for task in background:
+            for task in periodic:
                 task.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
+            await asyncio.gather(*periodic, return_exceptions=True)
             for consumer in self._consumers:
                 consumer.stop()
             pending = (
@@ -103,9 +107,9 @@ class Runtime:
 
     def _consumer_ended(self, task: "asyncio.Task[None]") -> None:
         if not task.cancelled() and task.exception() is not None:
-            # A consumer (or background loop) that died leaves the service not live: /healthz fails and
-            # the orchestrator restarts the process, which resumes from the last committed offset.
-            log.error("task crashed", task=task.get_name(), exc_info=task.exception())
+            # A consumer that died leaves the service not live: /healthz fails and the orchestrator
+            # restarts the process, which resumes from the last committed offset.
+            log.error("consumer crashed", task=task.get_name(), exc_info=task.exception())
 
     def alive(self) -> bool:
         return all(not t.done() for t in self._tasks)

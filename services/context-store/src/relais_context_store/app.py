@@ -1,24 +1,60 @@
 """Composition root of the context store."""
 
+import asyncio
+
 from fastapi import FastAPI
 
 from relais_context_store.adapters.views import ConversationViews
-from relais_context_store.api import router
-from relais_context_store.consumers import ConversationLogHandler, InboundHandler
+from relais_context_store.api import admin, conversations, customers
+from relais_context_store.consumers import ConversationLogHandler, InactivitySweep, InboundHandler
 from relais_context_store.settings import ContextStoreSettings
 from relais_contracts import topics
+from relais_platform.consumer import Partition
+from relais_platform.redis_client import connect_redis
 from relais_platform.runtime import Runtime
+from relais_platform.sealing import CustomerKeys
+from relais_platform.settings import ServiceSettings
 
 SERVICE = "context-store"
+
+
+def customer_keys(runtime: Runtime, settings: ContextStoreSettings) -> CustomerKeys:
+    """The key store: the service's Redis unless the keys have a Redis of their own."""
+    if settings.keystore_redis_url is None:
+        return CustomerKeys(runtime.redis, settings)
+    own = ServiceSettings(**{**settings.model_dump(), "redis_url": settings.keystore_redis_url})
+    return CustomerKeys(connect_redis(own), settings)
 
 
 def create_app(settings: ContextStoreSettings) -> FastAPI:
     runtime = Runtime(settings, SERVICE)
     views = ConversationViews(runtime.redis, settings)
-    runtime.consume("inbound", [topics.INBOUND], InboundHandler(views, runtime.publisher))
-    runtime.consume("log", [topics.CONVERSATIONS], ConversationLogHandler(views, runtime.publisher))
+    keys = customer_keys(runtime, settings)
+    lock = asyncio.Lock()
+    log_handler = ConversationLogHandler(views, keys, runtime.publisher, lock)
+    runtime.consume(
+        "inbound", [topics.INBOUND], InboundHandler(views, keys, runtime.publisher, settings, lock)
+    )
+
+    async def resume_from_views(committed: dict[Partition, int | None]) -> dict[Partition, int]:
+        # The views record the last offset they applied with the changes themselves: resume after it.
+        applied = await views.offsets(topics.CONVERSATIONS)
+        return {(t, p): applied[p] + 1 for t, p in committed if t == topics.CONVERSATIONS and p in applied}
+
+    runtime.consume("log", [topics.CONVERSATIONS], log_handler, on_assigned=resume_from_views)
+    sweep = InactivitySweep(views, runtime.publisher, settings, lock)
+
+    async def sweep_once() -> None:
+        await sweep()
+
+    runtime.every("inactivity-sweep", settings.sweep_interval_s, sweep_once)
 
     app = runtime.app("Relais context store")
+    app.state.settings = settings
     app.state.views = views
-    app.include_router(router)
+    app.state.keys = keys
+    app.state.lock = lock
+    app.state.log_handler = log_handler
+    for router in (conversations, customers, admin):
+        app.include_router(router)
     return app

@@ -1,92 +1,357 @@
-"""Kafka handlers of the context store: inbound channel messages, and the conversation log."""
+"""Kafka handlers of the context store: inbound channel events, the conversation log, the inactivity sweep.
 
+Both handlers take the store's lock, so an admin rebuild (which also takes it) never interleaves with
+live resolution or materialization in this process.
+"""
+
+import asyncio
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import structlog
 
 from relais_context_store.adapters.views import Applied, ConversationViews
-from relais_context_store.domain.resolution import resolve_message
-from relais_context_store.domain.timeline import delivery, view_change
-from relais_contracts import Outgoing, topics
+from relais_context_store.domain.identity import (
+    CustomerResolution,
+    address_identity,
+    identity_key,
+    message_identities,
+    resolve_customer,
+)
+from relais_context_store.domain.resolution import (
+    OpenConversation,
+    close_for_inactivity,
+    customer_left,
+    delivery_status,
+    new_customer_id,
+    resolve_message,
+)
+from relais_context_store.domain.timeline import (
+    delivery,
+    reply_destination,
+    routing_cancellation,
+    view_change,
+)
+from relais_context_store.metrics import (
+    CONVERSATIONS_CLOSED,
+    CONVERSATIONS_OPEN,
+    IDENTITY_CONFLICTS,
+    REDACTIONS,
+    REPLY_LATENCY,
+)
+from relais_context_store.settings import ContextStoreSettings
+from relais_contracts import Event, Outgoing, topics
 from relais_contracts.channel import DeliveryUpdated, MessageReceived, MessageSend, SessionEnded
-from relais_contracts.conversation import ConversationEvent, ReplyPosted
+from relais_contracts.conversation import (
+    Closed,
+    ConversationEvent,
+    CustomerLeft,
+    CustomerMessage,
+    Opened,
+    ReplyPosted,
+)
+from relais_contracts.customers import CustomerErased, CustomerEvent, IdentityLinked, IdentityUnlinked
 from relais_platform.consumer import Delivery
 from relais_platform.kafka import Publishes
 from relais_platform.logs import bound_to
+from relais_platform.sealing import CustomerKeys, key_id, seal, unseal_messages
 
 log = structlog.get_logger(__name__)
 
+# Fields of a conversation the materializer needs to decide deliveries and cancellations.
+_CONVERSATION_FIELDS = ("state", "customer_id", "last_channel", "last_address", "last_customer_at")
+
 
 class UnknownConversation(LookupError):
-    """A reply names a conversation the views have never seen: it cannot be delivered anywhere."""
+    """An event names a conversation (or message) the views have never seen."""
 
 
 class InboundHandler:
-    """Resolves each customer message to a conversation and appends it to the conversation log."""
+    """Resolves each channel event to a customer and conversation and appends it to the conversation log."""
 
-    def __init__(self, views: ConversationViews, publisher: Publishes) -> None:
+    def __init__(
+        self,
+        views: ConversationViews,
+        keys: CustomerKeys,
+        publisher: Publishes,
+        settings: ContextStoreSettings,
+        lock: asyncio.Lock,
+    ) -> None:
         self._views = views
+        self._keys = keys
         self._publisher = publisher
+        self._settings = settings
+        self._timeout = timedelta(seconds=settings.inactivity_timeout_s)
+        self._lock = lock
 
     async def __call__(self, batch: Sequence[Delivery]) -> None:
-        messages = [d.event for d in batch if isinstance(d.event, MessageReceived)]
-        open_now = await self._views.open_conversations(
-            (m.tenant, m.data.channel, m.data.from_.address) for m in messages
+        async with self._lock:
+            await self._handle([d.event for d in batch])
+
+    async def _handle(self, events: Sequence[Event]) -> None:
+        region = self._settings.default_phone_region
+        identities = {
+            e.id: message_identities(e.data.channel, e.data.from_.address, e.data.identity, region)
+            for e in events
+            if isinstance(e, MessageReceived)
+        }
+        for e in events:
+            if isinstance(e, SessionEnded):
+                identities[e.id] = [address_identity(e.data.channel, e.data.from_.address, region)]
+        owners: dict[str, dict[str, str]] = {}  # tenant -> identity key -> customer
+        for tenant in {e.tenant for e in events if e.id in identities}:
+            keys = [identity_key(i) for e in events if e.tenant == tenant for i in identities.get(e.id, ())]
+            owners[tenant] = await self._views.owners(tenant, keys)
+
+        # Customers first (links made earlier in the batch count for later messages), then conversations.
+        customers: dict[str, CustomerResolution] = {}
+        links: dict[tuple[str, str], str] = {}
+        for e in events:
+            if isinstance(e, MessageReceived):
+                resolution = resolve_customer(identities[e.id], owners[e.tenant], new_customer_id(e))
+                customers[e.id] = resolution
+                for identity in resolution.new_links:
+                    owners[e.tenant][identity_key(identity)] = resolution.customer_id
+                    links[(e.tenant, identity_key(identity))] = resolution.customer_id
+                if resolution.conflicts:
+                    IDENTITY_CONFLICTS.labels(e.tenant).inc(len(resolution.conflicts))
+                    with bound_to(e):
+                        log.warning(
+                            "identity hints name another customer; recorded, not merged",
+                            customer_id=resolution.customer_id,
+                            others=sorted({c.other_customer_id for c in resolution.conflicts}),
+                        )
+            elif isinstance(e, SessionEnded):
+                owner = owners[e.tenant].get(identity_key(identities[e.id][0]))
+                if owner:
+                    customers[e.id] = CustomerResolution(owner, (), ())
+        pointers = await self._views.open_conversations(
+            (e.tenant, customers[e.id].customer_id) for e in events if e.id in customers
         )
-        opened: dict[tuple[str, str, str], str] = {}  # only the new ones need indexing
+
         outgoing: list[Outgoing] = []
-        for d in batch:
-            event = d.event
-            if isinstance(event, MessageReceived):
-                address = (event.tenant, event.data.channel, event.data.from_.address)
-                appended = resolve_message(event, open_now.get(address))
-                if address not in open_now:
-                    open_now[address] = opened[address] = appended[-1].subject
-                outgoing += [Outgoing(topics.CONVERSATIONS, e.subject, e) for e in appended]
-            elif isinstance(event, DeliveryUpdated | SessionEnded):
-                with bound_to(event):
-                    log.info("channel notice not applied yet")
+        changed: dict[tuple[str, str], OpenConversation] = {}
+        for e in events:
+            if isinstance(e, MessageReceived):
+                customer = (e.tenant, customers[e.id].customer_id)
+                resolved = resolve_message(e, customers[e.id], pointers.get(customer), self._timeout)
+                pointers[customer] = changed[customer] = resolved.open_conversation
+                if resolved.closed:
+                    CONVERSATIONS_CLOSED.labels("inactivity").inc()
+                for kind in resolved.message.data.redactions:
+                    REDACTIONS.labels(kind).inc()
+                outgoing += resolved.outgoing
+            elif isinstance(e, SessionEnded):
+                pointer = pointers.get((e.tenant, customers[e.id].customer_id)) if e.id in customers else None
+                if pointer is None:
+                    with bound_to(e):
+                        log.info("customer left a channel with no open conversation; nothing to record")
+                    continue
+                outgoing.append(customer_left(e, pointer.conversation_id))
+            elif isinstance(e, DeliveryUpdated):
+                outgoing.append(await self._delivery_status(e))
             else:
-                raise TypeError(f"{event.type} does not belong on {topics.INBOUND}")
-        # The log first, the index second: if we crash in between, the replay finds no index entry,
-        # derives the same conversation id and re-publishes the same event ids, which are dropped.
+                raise TypeError(f"{getattr(e, 'type', e)} does not belong on {topics.INBOUND}")
+        outgoing = await self._sealed(outgoing, customers)
+        # The log first, the resolver's state second: if we crash in between, the replay resolves the
+        # same way, derives the same ids, and the log's readers drop the duplicates.
         await self._publisher.publish(outgoing)
-        await self._views.index_addresses(opened)
+        await self._views.record_resolution(links, changed)
+
+    async def _delivery_status(self, event: DeliveryUpdated) -> Outgoing:
+        # Relais' own message id is what it sent as `message_id`; the channel may echo it either way.
+        for message_id in filter(None, (event.data.message_id, event.data.external_id)):
+            if conversation := await self._views.conversation_of_message(event.tenant, message_id):
+                return delivery_status(event, conversation, message_id)
+        raise UnknownConversation(
+            f"delivery report for message {event.data.message_id or event.data.external_id!r}: "
+            f"no bot or agent message of tenant {event.tenant!r} has this id"
+        )
+
+    async def _sealed(
+        self, outgoing: list[Outgoing], customers: dict[str, CustomerResolution]
+    ) -> list[Outgoing]:
+        """For the tenants that seal: customer text and names leave in the customer's key, not in clear."""
+        wanted: dict[str, set[str]] = {}
+        for o in outgoing:
+            if isinstance(o.event, CustomerMessage) and self._settings.seals(o.event.tenant):
+                wanted.setdefault(o.event.tenant, set()).add(customers[o.event.causationid or ""].customer_id)
+        keys = {
+            kid: k
+            for tenant, ids in wanted.items()
+            for kid, k in (await self._keys.ensure(tenant, ids)).items()
+        }
+        out = []
+        for o in outgoing:
+            event = o.event
+            if not self._settings.seals(event.tenant):
+                out.append(o)
+                continue
+            if isinstance(event, Opened):
+                data: Any = event.data.model_copy(update={"customer_name": None})
+                event = event.model_copy(update={"data": data})
+            elif isinstance(event, CustomerMessage):
+                kid = key_id(event.tenant, customers[event.causationid or ""].customer_id)
+                sealed = seal(keys[kid], event.data.text, event.data.customer_name)
+                data = event.data.model_copy(
+                    update={"text": "", "customer_name": None, "text_sealed": sealed, "key_id": kid}
+                )
+                event = event.model_copy(update={"data": data})
+            out.append(Outgoing(o.topic, o.key, event))
+        return out
 
 
 class ConversationLogHandler:
-    """Materializes the conversation log into Redis views and delivers replies on the customer's channel."""
+    """Materializes the conversation log into Redis views, delivers replies on the customer's channel,
+    and tells the router to stop routing a conversation whose customer left or that closed."""
 
-    def __init__(self, views: ConversationViews, publisher: Publishes) -> None:
+    def __init__(
+        self, views: ConversationViews, keys: CustomerKeys, publisher: Publishes, lock: asyncio.Lock
+    ) -> None:
         self._views = views
+        self._keys = keys
         self._publisher = publisher
+        self._lock = lock
 
     async def __call__(self, batch: Sequence[Delivery]) -> None:
+        async with self._lock:
+            await self.materialize(batch, publish=True)
+
+    async def materialize(self, batch: Sequence[Delivery], *, publish: bool) -> None:
+        """Apply a batch to the views; `publish=False` (a rebuild) computes everything but sends nothing."""
+        await self._customer_events([d.event for d in batch if isinstance(d.event, CustomerEvent)])
         events = [d.event for d in batch if isinstance(d.event, ConversationEvent)]
         applied = await self._views.already_applied([(e.tenant, e.subject, e.id) for e in events])
-        channels = await self._views.last_channels(
-            (e.tenant, e.subject) for e in events if isinstance(e, ReplyPosted)
+        events = [e for e in events if e.id not in applied]
+        clear = {
+            m.id: m
+            for m in await unseal_messages(self._keys, [e for e in events if isinstance(e, CustomerMessage)])
+        }
+        known = await self._views.conversation_fields(
+            ((e.tenant, e.subject) for e in events), *_CONVERSATION_FIELDS
         )
         changes: list[Applied] = []
-        sends: list[Outgoing] = []
+        outgoing: list[Outgoing] = []
+        latencies: list[tuple[str, datetime | None]] = []
         for event in events:
             if event.id in applied:
                 continue
             applied.add(event.id)  # the same event twice in one batch
-            change = view_change(event)
             conversation = (event.tenant, event.subject)
-            if "last_channel" in change.fields:
-                channels[conversation] = (change.fields["last_channel"], change.fields["last_address"])
+            fields = known.setdefault(conversation, {})
+            state_before = fields.get("state", "")
+            change = view_change(clear.get(event.id, event))
             if isinstance(event, ReplyPosted):
-                if conversation not in channels:
+                if "last_channel" not in fields:
                     raise UnknownConversation(f"reply {event.id} to unknown conversation {event.subject}")
-                send: MessageSend = delivery(event, *channels[conversation])
-                sends.append(
-                    Outgoing(topics.OUTBOUND, topics.inbound_key(event.tenant, *channels[conversation]), send)
+                channel, address = await self._destination(event, fields)
+                outgoing.append(
+                    Outgoing(
+                        topics.OUTBOUND,
+                        topics.inbound_key(event.tenant, channel, address),
+                        delivery(event, channel, address),
+                    )
                 )
-            changes.append(Applied(event.tenant, event.subject, event.id, change))
-        await self._publisher.publish(sends)
-        offsets: dict[tuple[str, int], int] = {}
-        for d in batch:
-            offsets[(d.topic, d.partition)] = d.offset
+                latencies.append((event.data.author.kind, _parse(fields.get("last_customer_at"))))
+                # The timeline says where each reply went.
+                change = replace(change, entry={**(change.entry or {}), "channel": channel})
+            elif isinstance(event, CustomerLeft | Closed) and (
+                cancel := routing_cancellation(event, state_before)
+            ):
+                outgoing.append(cancel)
+            fields.update(change.fields)
+            changes.append(
+                Applied(
+                    event.tenant,
+                    event.subject,
+                    event.id,
+                    change,
+                    fields.get("customer_id") or None,
+                    event.time,
+                )
+            )
+        if publish:
+            await self._views.index_messages(
+                (o.event.tenant, o.event.data.message_id, o.event.subject or "")
+                for o in outgoing
+                if isinstance(o.event, MessageSend)
+            )
+            await self._publisher.publish(outgoing)
+            now = datetime.now(UTC)
+            for kind, since in latencies:
+                if since is not None:
+                    REPLY_LATENCY.labels(kind).observe(max(0.0, (now - since).total_seconds()))
+        offsets = {(d.topic, d.partition): d.offset for d in batch}
         await self._views.apply(changes, offsets)
+
+    async def _destination(self, reply: ReplyPosted, fields: dict[str, str]) -> tuple[str, str]:
+        if reply.data.channel and reply.data.channel != fields.get("last_channel"):
+            extra = await self._views.conversation_fields(
+                [(reply.tenant, reply.subject)], f"address:{reply.data.channel}"
+            )
+            fields = fields | extra.get((reply.tenant, reply.subject), {})
+            identities = await self._views.identities(reply.tenant, fields.get("customer_id", ""))
+            return reply_destination(reply, fields, identities)
+        return reply_destination(reply, fields, [])
+
+    async def _customer_events(self, events: Sequence[Event]) -> None:
+        customer_events = [e for e in events if isinstance(e, CustomerEvent)]
+        done = await self._views.customer_applied([(e.tenant, e.subject, e.id) for e in customer_events])
+        for event in customer_events:
+            if event.id in done:
+                continue
+            if isinstance(event, IdentityLinked | IdentityUnlinked):
+                await self._views.apply_identities(event)
+            elif isinstance(event, CustomerErased):
+                await self._views.erase_customer(event.tenant, event.subject, event.data.conversation_ids)
+
+
+def _parse(at: str | None) -> datetime | None:
+    return datetime.fromisoformat(at) if at else None
+
+
+class InactivitySweep:
+    """Closes conversations whose customer stayed silent past the timeout and no next message came.
+
+    It runs on a clock, but what it writes does not depend on when it runs: the `closed` event's id and
+    time derive from the conversation and its last activity, so a sweep on every replica, or a sweep
+    racing a late message that closes the same conversation, writes one event.
+    """
+
+    def __init__(
+        self,
+        views: ConversationViews,
+        publisher: Publishes,
+        settings: ContextStoreSettings,
+        lock: asyncio.Lock,
+    ) -> None:
+        self._views = views
+        self._publisher = publisher
+        self._timeout = timedelta(seconds=settings.inactivity_timeout_s)
+        self._lock = lock  # never sweep half-rebuilt views
+        self._tenants: set[str] = set()
+
+    async def __call__(self) -> int:
+        async with self._lock:
+            return await self._sweep(datetime.now(UTC))
+
+    async def _sweep(self, now: datetime) -> int:
+        expired = await self._views.expired(now - self._timeout)
+        known = await self._views.conversation_fields(((t, c) for t, c, _ in expired), "customer_id", "state")
+        closing = []
+        for tenant, cid, last_activity in expired:
+            fields = known.get((tenant, cid), {})
+            if fields.get("state") == "closed":
+                continue
+            pointer = OpenConversation(cid, "", "", last_activity, last_activity)
+            closed = close_for_inactivity(tenant, pointer, fields.get("customer_id") or None, self._timeout)
+            closing.append(Outgoing(topics.CONVERSATIONS, cid, closed))
+        await self._publisher.publish(closing)
+        CONVERSATIONS_CLOSED.labels("inactivity").inc(len(closing))
+        counts = await self._views.open_per_tenant()
+        self._tenants |= set(counts)
+        for tenant in self._tenants:
+            CONVERSATIONS_OPEN.labels(tenant).set(counts.get(tenant, 0))
+        return len(closing)

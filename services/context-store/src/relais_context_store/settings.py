@@ -1,7 +1,32 @@
 """Settings of the context store (`RELAIS_*` environment variables)."""
 
+from pydantic import Field, SecretStr, model_validator
+
 from relais_platform.settings import ServiceSettings
 
 
 class ContextStoreSettings(ServiceSettings):
     http_port: int = 8081
+    # A customer silent for this long has their conversation closed; their next message opens a new one.
+    inactivity_timeout_s: float = Field(default=86_400.0, gt=0)
+    # How often the inactivity sweep closes the conversations that timed out without a next message.
+    sweep_interval_s: float = Field(default=60.0, gt=0)
+    # Region for phone numbers written without a country code (ISO 3166 alpha-2, e.g. "FR"); None
+    # accepts international numbers only.
+    default_phone_region: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    # Tenants whose customer text is sealed with per-customer keys on the log ("*" for every tenant).
+    # Every reader of the log must then unseal it (relais_platform.sealing).
+    seal_tenants: frozenset[str] = frozenset()
+    # Redis of the customers' encryption keys; defaults to RELAIS_REDIS_URL. Not a view: keep it persistent.
+    keystore_redis_url: str | None = None
+    # Bearer token of the admin endpoints (rebuild); they answer 403 while it is unset.
+    admin_token: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _admin_token_strong_enough(self) -> "ContextStoreSettings":
+        if self.admin_token is not None and len(self.admin_token.get_secret_value()) < 16:
+            raise ValueError("RELAIS_ADMIN_TOKEN must be at least 16 characters")
+        return self
+
+    def seals(self, tenant: str) -> bool:
+        return "*" in self.seal_tenants or tenant in self.seal_tenants

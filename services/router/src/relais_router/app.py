@@ -19,10 +19,10 @@ def create_app(settings: RouterSettings) -> FastAPI:
     runtime.consume(
         "routing", [topics.ROUTING], handler, on_assigned=handler.on_assigned, on_revoked=handler.on_revoked
     )
-    runtime.background("routing-timers", handler.run_timers)
-    runtime.background("routing-views", handler.run_views)
+    runtime.every("routing-timers", settings.tick_interval_s, handler.fire_timers)
+    runtime.every("routing-views", settings.view_interval_s, handler.refresh_views)
     if settings.routing_config_dir is not None:
-        runtime.background("routing-config", handler.run_config_reload)
+        runtime.every("routing-config", settings.routing_config_poll_s, handler.reload_configs)
     runtime.on_stopped(handler.save_all)
 
     app = runtime.app("Relais router")

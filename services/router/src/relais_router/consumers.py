@@ -117,43 +117,38 @@ class RoutingHandler:
 
     # --- background loops -----------------------------------------------------------------------
 
-    async def run_timers(self) -> None:
-        """Write a tick to the log for each tenant whose next timer is due and has none in flight."""
-        while True:
-            await asyncio.sleep(self._settings.tick_interval_s)
-            now = time.time()
-            ticks = []
-            for owned in list(self._partitions.values()):
-                for tenant, router in owned.routers.items():
-                    due = router.next_deadline()
-                    pending = self._ticks_pending.get(tenant)
-                    # A tick lost with a partition move is written again after a while.
-                    if due is None or due > now or (pending is not None and now - pending < 10):
-                        continue
-                    self._ticks_pending[tenant] = now
-                    ticks.append(_tick(tenant, due))
-            if ticks:
-                await self._publisher.publish(ticks)
-            async with self._lock:
-                for partition, owned in sorted(self._partitions.items()):
-                    if owned.unsaved and time.monotonic() - owned.saved_at >= self._settings.snapshot_every_s:
-                        await self._save(partition)
+    async def fire_timers(self) -> None:
+        """Write a tick to the log for each tenant whose next timer is due and has none in flight;
+        save the snapshots that are due by time."""
+        now = time.time()
+        ticks = []
+        for owned in list(self._partitions.values()):
+            for tenant, router in owned.routers.items():
+                due = router.next_deadline()
+                pending = self._ticks_pending.get(tenant)
+                # A tick lost with a partition move is written again after a while.
+                if due is None or due > now or (pending is not None and now - pending < 10):
+                    continue
+                self._ticks_pending[tenant] = now
+                ticks.append(_tick(tenant, due))
+        if ticks:
+            await self._publisher.publish(ticks)
+        async with self._lock:
+            for partition, owned in sorted(self._partitions.items()):
+                if owned.unsaved and time.monotonic() - owned.saved_at >= self._settings.snapshot_every_s:
+                    await self._save(partition)
 
-    async def run_views(self) -> None:
+    async def refresh_views(self) -> None:
         """Refresh the per-queue gauges and the read API's views of the tenants this instance owns."""
-        while True:
-            views = {}
-            for owned in list(self._partitions.values()):
-                for tenant, router in list(owned.routers.items()):
-                    self._gauged.setdefault(tenant, set()).update(_gauges(router))
-                    views[tenant] = render_view(router, self._settings.view_waiting_limit)
-            await self._views.save(views)
-            await asyncio.sleep(self._settings.view_interval_s)
+        views = {}
+        for owned in list(self._partitions.values()):
+            for tenant, router in list(owned.routers.items()):
+                self._gauged.setdefault(tenant, set()).update(_gauges(router))
+                views[tenant] = render_view(router, self._settings.view_waiting_limit)
+        await self._views.save(views)
 
-    async def run_config_reload(self) -> None:
-        while True:
-            await self.publish_configs()
-            await asyncio.sleep(self._settings.routing_config_poll_s)
+    async def reload_configs(self) -> None:
+        await self.publish_configs()
 
     async def publish_configs(self) -> list[str]:
         """Write each tenant's changed configuration to the routing topic; returns the files' errors."""

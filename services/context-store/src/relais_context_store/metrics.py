@@ -1,0 +1,24 @@
+"""Prometheus metrics of the context store (beside the runtime's own)."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+REPLY_LATENCY = Histogram(
+    "relais_context_reply_latency_seconds",
+    "From the customer's last message to the publication of the reply on the outbound topic",
+    ["author_kind"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600),
+)
+CONVERSATIONS_OPEN = Gauge(
+    "relais_context_conversations_open", "Open conversations, as of the last inactivity sweep", ["tenant"]
+)
+IDENTITY_CONFLICTS = Counter(
+    "relais_context_identity_conflicts_total",
+    "Identity hints naming another customer than the one a message resolved to (recorded, not merged)",
+    ["tenant"],
+)
+REDACTIONS = Counter(
+    "relais_context_redactions_total", "Secrets redacted from customer messages before storage", ["kind"]
+)
+CONVERSATIONS_CLOSED = Counter(
+    "relais_context_conversations_closed_total", "Conversations closed by the store", ["reason"]
+)

@@ -1,0 +1,191 @@
+"""Right to erasure (crypto-shredding) and the inactivity timeout, against real Kafka and Redis."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from relais_contracts import decode, topics
+from relais_contracts.conversation import Closed, CustomerMessage, Opened
+from relais_contracts.routing import WorkCancelled
+from relais_platform.sealing import ERASED_TEXT, CustomerKeys, unseal_messages
+from relais_platform.settings import ServiceSettings
+from relais_platform.testing import Infra, RawPublisher, TopicReader, poll
+
+from .conftest import ADMIN_TOKEN, Launch, channel_message, get, log_event, redis_dump
+
+pytestmark = pytest.mark.integration
+
+
+async def test_after_erasure_no_plaintext_of_the_customer_remains_in_redis_or_in_a_replay_of_the_log(
+    infra: Infra, namespace: str, launch: Launch
+) -> None:
+    store = await launch(RELAIS_SEAL_TENANTS='["acme"]')
+    marker = f"Zanzibar{uuid.uuid4().hex[:8]}"
+    async with (
+        RawPublisher(infra, namespace) as channel,
+        TopicReader(infra, namespace, [topics.CONVERSATIONS]) as log,
+    ):
+        await channel.event(
+            topics.INBOUND,
+            "acme:webchat:visitor-9",
+            channel_message(
+                f"my secret is {marker}, card 4111 1111 1111 1111",
+                "webchat",
+                "visitor-9",
+                name=f"Nadia {marker}",
+                identity={"email": "nadia@example.com"},
+            ),
+        )
+        opened = await log.wait_event(topics.CONVERSATIONS, lambda e: isinstance(e, Opened), what="opened")
+        assert isinstance(opened, Opened)
+        cid, customer_id = opened.subject, opened.data.customer_id
+        await channel.event(
+            topics.INBOUND,
+            "acme:sms:+33611111111",
+            channel_message(
+                f"again {marker} by SMS",
+                "sms",
+                "+33611111111",
+                name=f"Nadia {marker}",
+                identity={"email": "nadia@example.com"},
+            ),
+        )
+        await channel.event(
+            topics.INBOUND,
+            "acme:webchat:visitor-10",
+            channel_message("someone else", "webchat", "visitor-10"),
+        )
+
+        async def views_hold(count: int) -> bool:
+            response = await get(store, f"/v1/conversations/{cid}/timeline")
+            return (
+                response.status_code == 200 and sum(e["kind"] == "message" for e in response.json()) == count
+            )
+
+        await poll(lambda: views_hold(2), what="both messages in the views")
+        other = await log.wait_event(
+            topics.CONVERSATIONS,
+            lambda e: isinstance(e, Opened) and e.subject != cid,
+            what="the other customer",
+        )
+        # The views serve the text in clear (redacted); the log only carries it sealed.
+        said = (await get(store, f"/v1/conversations/{cid}/timeline")).json()
+        assert said[1]["text"] == f"my secret is {marker}, card •••• •••• •••• 1111"
+        assert all(marker.encode() not in r.value for r in log.records)
+        sealed = log.events(
+            topics.CONVERSATIONS, lambda e: isinstance(e, CustomerMessage) and e.subject == cid
+        )
+        redis = Redis.from_url(infra.redis_url)
+        keys = CustomerKeys(redis, ServiceSettings(namespace=namespace))
+        assert [m.data.text for m in await unseal_messages(keys, sealed)] == [  # type: ignore[arg-type]
+            f"my secret is {marker}, card •••• •••• •••• 1111",
+            f"again {marker} by SMS",
+        ]
+        assert marker in repr(await redis_dump(infra, namespace, prefix="relais:"))
+
+        # Erasure: only the caller's tenant can, then nothing of the customer is readable anywhere.
+        async with httpx.AsyncClient(base_url=store.url, timeout=30) as client:
+            foreign = await client.delete(
+                f"/v1/customers/{customer_id}", headers={"X-Relais-Tenant": "globex"}
+            )
+            assert foreign.status_code == 404
+            erased = await client.delete(f"/v1/customers/{customer_id}", headers={"X-Relais-Tenant": "acme"})
+        assert erased.status_code == 200, erased.text
+        assert erased.json()["conversations"] == [cid]
+        assert erased.json()["key_destroyed"] is True
+
+        async def nothing_left() -> bool:
+            return marker not in repr(await redis_dump(infra, namespace, prefix="relais:"))
+
+        await poll(nothing_left, what="no plaintext of the customer in Redis")
+        assert (await get(store, f"/v1/conversations/{cid}")).status_code == 404
+        assert (await get(store, f"/v1/customers/{customer_id}")).status_code == 404
+        assert (await get(store, "/v1/lookup", kind="email", value="nadia@example.com")).status_code == 404
+
+    # A replay of the whole log: the sealed text can no longer be opened.
+    async with TopicReader(infra, namespace, [topics.CONVERSATIONS]) as replay:
+        erased_event = await replay.wait_event(
+            topics.CONVERSATIONS, lambda e: e.type == "relais.customer.erased", what="the erasure on the log"
+        )
+        assert erased_event.subject == customer_id
+        records = list(replay.records)
+    assert all(marker.encode() not in r.value for r in records)
+    messages = [e for r in records if isinstance(e := decode(r.value), CustomerMessage) and e.subject == cid]
+    assert len(messages) == 2
+    assert [m.data.text for m in await unseal_messages(keys, messages)] == [ERASED_TEXT, ERASED_TEXT]
+    await redis.aclose()
+
+    # A rebuild replays that log: the customer stays erased, the other customer is back as before.
+    before = (await get(store, f"/v1/conversations/{other.subject}")).json()
+    async with httpx.AsyncClient(base_url=store.url, timeout=60) as client:
+        rebuilt = await client.post("/v1/admin/rebuild", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert rebuilt.status_code == 200, rebuilt.text
+    assert marker not in repr(await redis_dump(infra, namespace, prefix="relais:"))
+    assert (await get(store, f"/v1/conversations/{cid}")).status_code == 404
+    assert (await get(store, f"/v1/conversations/{other.subject}")).json() == before
+
+
+async def test_a_silent_conversation_is_closed_by_the_sweep_and_the_next_message_opens_another(
+    infra: Infra, namespace: str, launch: Launch
+) -> None:
+    store = await launch(RELAIS_INACTIVITY_TIMEOUT_S="600", RELAIS_SWEEP_INTERVAL_S="0.3")
+    long_ago = datetime.now(UTC) - timedelta(minutes=20)
+    wanted = [topics.CONVERSATIONS, topics.ROUTING]
+    async with RawPublisher(infra, namespace) as channel, TopicReader(infra, namespace, wanted) as log:
+        await channel.event(
+            topics.INBOUND,
+            "acme:whatsapp:+33622222222",
+            channel_message("hello", "whatsapp", "+33622222222", at=long_ago),
+        )
+        opened = await log.wait_event(topics.CONVERSATIONS, lambda e: isinstance(e, Opened), what="opened")
+        first = opened.subject
+        # Waiting in a queue when it closes: the router is told to let it go.
+        await channel.event(
+            topics.CONVERSATIONS,
+            first,
+            log_event(
+                "relais.conversation.queued",
+                first,
+                {"queue": "general", "position": 1, "enqueued_at": long_ago.isoformat()},
+                at=long_ago,
+            ),
+        )
+        closed = await log.wait_event(topics.CONVERSATIONS, lambda e: isinstance(e, Closed), what="the close")
+        assert isinstance(closed, Closed)
+        assert (closed.subject, closed.data.reason) == (first, "inactivity")
+        assert closed.time == long_ago + timedelta(seconds=600)  # from the events, not the sweep's clock
+        cancelled = await log.wait_event(
+            topics.ROUTING, lambda e: isinstance(e, WorkCancelled), what="cancel"
+        )
+        assert isinstance(cancelled, WorkCancelled)
+        assert (cancelled.data.conversation_id, cancelled.data.reason) == (first, "closed")
+
+        async def first_closed() -> bool:
+            response = await get(store, f"/v1/conversations/{first}")
+            return response.status_code == 200 and response.json()["state"] == "closed"
+
+        await poll(first_closed, what="the conversation closed in the views")
+        await channel.event(
+            topics.INBOUND,
+            "acme:whatsapp:+33622222222",
+            channel_message("back again", "whatsapp", "+33622222222"),
+        )
+        second = await log.wait_event(
+            topics.CONVERSATIONS,
+            lambda e: isinstance(e, Opened) and e.subject != first,
+            what="a new conversation",
+        )
+        assert isinstance(second, Opened)
+        assert second.data.customer_id == opened.data.customer_id
+        # Every sweep that ran since wrote the same close again at most: one close, by id.
+        assert len({e.id for e in log.events(topics.CONVERSATIONS, lambda e: isinstance(e, Closed))}) == 1
+
+        async def history() -> list[str] | None:
+            customer = (await get(store, f"/v1/customers/{second.data.customer_id}")).json()
+            ids = [c["id"] for c in customer["conversations"]]
+            return ids if len(ids) == 2 and customer["open_conversation"] == second.subject else None
+
+        assert await poll(history, what="both conversations in the history") == [first, second.subject]
