@@ -24,7 +24,11 @@ async def test_kill_before_commit_loses_nothing_and_duplicates_nothing(
     infra: Infra, tmp_path: Path, victim: str
 ) -> None:
     survivor = "bot" if victim == "context-store" else "context-store"
-    system = await start_system(infra, tmp_path, [survivor])
+    # The bot is down on purpose here: the context store's watchdog, which would hand the waiting
+    # customers to a person (tests/e2e/test_human_reachable.py), stays out of this test of the bot.
+    system = await start_system(
+        infra, tmp_path, [survivor], **{"context-store": {"RELAIS_BOT_SILENCE_TIMEOUT_S": "0"}}
+    )
     address = "crash-test"
     key = topics.inbound_key(TENANT, "whatsapp", address)
     try:

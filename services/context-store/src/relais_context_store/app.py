@@ -6,7 +6,12 @@ from fastapi import FastAPI
 
 from relais_context_store.adapters.views import ConversationViews
 from relais_context_store.api import admin, conversations, customers
-from relais_context_store.consumers import ConversationLogHandler, InactivitySweep, InboundHandler
+from relais_context_store.consumers import (
+    BotWatchdog,
+    ConversationLogHandler,
+    InactivitySweep,
+    InboundHandler,
+)
 from relais_context_store.settings import ContextStoreSettings
 from relais_contracts import topics
 from relais_platform.consumer import Partition
@@ -48,6 +53,12 @@ def create_app(settings: ContextStoreSettings) -> FastAPI:
         await sweep()
 
     runtime.every("inactivity-sweep", settings.sweep_interval_s, sweep_once)
+    if settings.bot_silence_timeout_s:
+        runtime.every(
+            "bot-watchdog",
+            settings.bot_watchdog_interval_s,
+            BotWatchdog(views, runtime.publisher, settings, lock),
+        )
 
     app = runtime.app("Relais context store")
     app.state.settings = settings

@@ -34,7 +34,9 @@ from relais_context_store.domain.timeline import (
     routing_cancellation,
     view_change,
 )
+from relais_context_store.domain.watchdog import TRANSCRIPT_MESSAGES, Silence, bot_silent
 from relais_context_store.metrics import (
+    BOT_SILENT_HANDOFFS,
     CONVERSATIONS_CLOSED,
     CONVERSATIONS_OPEN,
     IDENTITY_CONFLICTS,
@@ -355,3 +357,58 @@ class InactivitySweep:
         for tenant in self._tenants:
             CONVERSATIONS_OPEN.labels(tenant).set(counts.get(tenant, 0))
         return len(closing)
+
+
+class BotWatchdog:
+    """Hands a conversation to a person when the bot leaves a customer's message unanswered too long."""
+
+    def __init__(
+        self,
+        views: ConversationViews,
+        publisher: Publishes,
+        settings: ContextStoreSettings,
+        lock: asyncio.Lock,
+    ) -> None:
+        self._views = views
+        self._publisher = publisher
+        self._deadline_s = settings.bot_silence_timeout_s
+        self._horizon = timedelta(seconds=settings.bot_watchdog_horizon_s)
+        self._lock = lock  # never judge half-rebuilt views
+
+    async def __call__(self) -> None:
+        async with self._lock:
+            await self.check(datetime.now(UTC))
+
+    async def check(self, now: datetime) -> int:
+        waited = await self._views.expired(
+            now - timedelta(seconds=self._deadline_s), after=now - self._horizon
+        )
+        wanted = [(t, c) for t, c, _ in waited]
+        fields = await self._views.conversation_fields(
+            wanted, "state", "last_customer_at", "last_bot_at", "last_channel", "customer_id"
+        )
+        candidates = {
+            c: f for c, f in fields.items() if f.get("state") == "bot" and f.get("last_customer_at")
+        }
+        timelines = await self._views.recent_timelines(candidates, TRANSCRIPT_MESSAGES * 2)
+        outputs = []
+        for (tenant, cid), f in candidates.items():
+            silence = Silence(
+                tenant=tenant,
+                conversation_id=cid,
+                state=f["state"],
+                last_customer_at=datetime.fromisoformat(f["last_customer_at"]),
+                last_bot_at=datetime.fromisoformat(f["last_bot_at"]) if f.get("last_bot_at") else None,
+                channel=f.get("last_channel") or "webchat",
+                customer_id=f.get("customer_id") or None,
+                timeline=timelines.get((tenant, cid), []),
+            )
+            handoff = bot_silent(silence, now, self._deadline_s)
+            if handoff:
+                log.warning(
+                    "the bot left a customer unanswered: handing over", tenant=tenant, conversation_id=cid
+                )
+                BOT_SILENT_HANDOFFS.labels(tenant).inc()
+            outputs += handoff
+        await self._publisher.publish(outputs)
+        return len(outputs) // 2

@@ -22,3 +22,8 @@ REDACTIONS = Counter(
 CONVERSATIONS_CLOSED = Counter(
     "relais_context_conversations_closed_total", "Conversations closed by the store", ["reason"]
 )
+BOT_SILENT_HANDOFFS = Counter(
+    "relais_context_bot_silent_handoffs_total",
+    "Conversations handed to a person because the bot left a customer's message unanswered too long",
+    ["tenant"],
+)

@@ -11,6 +11,13 @@ class ContextStoreSettings(ServiceSettings):
     inactivity_timeout_s: float = Field(default=86_400.0, gt=0)
     # How often the inactivity sweep closes the conversations that timed out without a next message.
     sweep_interval_s: float = Field(default=60.0, gt=0)
+    # A customer message the bot has not answered within this many seconds (the bot down, stuck or
+    # silent) hands the conversation to a person, reason "bot-silent"; 0 turns the watchdog off.
+    bot_silence_timeout_s: float = Field(default=30.0, ge=0)
+    # How often the watchdog looks, and how far back (older silences are left alone: e.g. on a first
+    # deployment over an old log).
+    bot_watchdog_interval_s: float = Field(default=5.0, gt=0)
+    bot_watchdog_horizon_s: float = Field(default=3_600.0, gt=0)
     # Region for phone numbers written without a country code (ISO 3166 alpha-2, e.g. "FR"); None
     # accepts international numbers only.
     default_phone_region: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")

@@ -384,16 +384,31 @@ class ConversationViews:
             deleted += await self._redis.unlink(*batch)
         return deleted
 
-    async def expired(self, before: datetime, limit: int = 500) -> list[tuple[str, str, datetime]]:
-        """(tenant, conversation, last activity) of open conversations silent since before `before`."""
+    async def expired(
+        self, before: datetime, limit: int = 500, after: datetime | None = None
+    ) -> list[tuple[str, str, datetime]]:
+        """(tenant, conversation, last activity) of open conversations silent since before `before`
+        (and active after `after`, when given)."""
+        low = f"({after.timestamp()}" if after is not None else "-inf"
         rows: list[tuple[bytes, float]] = await self._redis.zrangebyscore(  # type: ignore[assignment]
-            self._open, "-inf", before.timestamp(), 0, limit, withscores=True
+            self._open, low, before.timestamp(), 0, limit, withscores=True
         )
         out = []
         for member, score in rows:
             tenant, cid = member.decode().split(" ", 1)
             out.append((tenant, cid, datetime.fromtimestamp(float(score), tz=before.tzinfo)))
         return out
+
+    async def recent_timelines(
+        self, conversations: Iterable[tuple[str, str]], entries: int
+    ) -> dict[tuple[str, str], list[str]]:
+        """The last `entries` timeline entries (JSON, oldest first) of each (tenant, conversation)."""
+        wanted = list(dict.fromkeys(conversations))
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for tenant, cid in wanted:
+                pipe.lrange(f"{self._conversation(tenant, cid)}:timeline", -entries, -1)
+            rows = await pipe.execute()
+        return {c: [raw.decode() for raw in row] for c, row in zip(wanted, rows, strict=True)}
 
     async def open_per_tenant(self) -> dict[str, int]:
         counts: dict[str, int] = {}

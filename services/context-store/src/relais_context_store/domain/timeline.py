@@ -124,8 +124,8 @@ def view_change(event: ConversationEvent) -> ViewChange:
                     event, "message", message_id=d.message_id, author_kind=d.author.kind,
                     author_name=d.author.name, author_id=d.author.id, text=d.text, in_reply_to=d.in_reply_to,
                 ),
-                {"updated_at": at, **_participant(d.author.kind, d.author.id or d.author.name,
-                 d.author.name)},
+                {"updated_at": at, **({"last_bot_at": at} if d.author.kind == "bot" else {}),
+                 **_participant(d.author.kind, d.author.id or d.author.name, d.author.name)},
                 indexed_message=d.message_id,
             )  # fmt: skip
         case DeliveryStatus(data=d):

@@ -1,0 +1,53 @@
+"""A human is always reachable: with the bot down, a customer's message still reaches an agent, with
+its history, once the bot has been silent past the deadline."""
+
+from pathlib import Path
+
+import httpx
+import pytest
+import websockets
+
+from relais_contracts import topics
+from relais_platform.testing import Infra, RawPublisher
+from tests.e2e.system import ADDRESS, TENANT, AgentSocket, inbound, start_system
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_a_silent_bot_hands_the_customer_to_an_agent(infra: Infra, tmp_path: Path) -> None:
+    watchdog = {"RELAIS_BOT_SILENCE_TIMEOUT_S": "2", "RELAIS_BOT_WATCHDOG_INTERVAL_S": "0.5"}
+    system = await start_system(
+        infra, tmp_path, ["context-store", "router", "agent-gateway"], **{"context-store": watchdog}
+    )
+    try:
+        async with RawPublisher(infra, system.namespace) as channel, httpx.AsyncClient() as http:
+            login = await http.post(
+                f"{system.url('agent-gateway')}/v1/dev/login",
+                json={"tenant": TENANT, "agent_id": "agent-9", "name": "Sam"},
+            )
+            token = login.json()["token"]
+            ws_url = system.url("agent-gateway").replace("http", "ws") + f"/v1/agent/ws?token={token}"
+            async with websockets.connect(ws_url) as ws:
+                agent = AgentSocket(ws)
+                await agent.send({"type": "presence", "presence": "available", "ref": "p1"})
+                await agent.expect("ack", ref="p1")
+
+                # No bot runs: nobody answers the customer.
+                key = topics.inbound_key(TENANT, "sms", ADDRESS)
+                await channel.event(topics.INBOUND, key, inbound("my parcel never arrived", channel="sms"))
+                offer = await agent.expect("offer", timeout=60)
+                assert offer["packet"]["reason"] == "bot-silent"
+                assert [(m["author_kind"], m["text"]) for m in offer["packet"]["transcript"]] == [
+                    ("customer", "my parcel never arrived")
+                ]
+                assert offer["channel"] == "sms"
+
+                conversation = offer["conversation_id"]
+                view = await http.get(
+                    f"{system.url('context-store')}/v1/conversations/{conversation}",
+                    headers={"X-Relais-Tenant": TENANT},
+                )
+                assert view.json()["state"] in ("waiting", "offered")
+                assert view.json()["handoff"]["reason"] == "bot-silent"
+    finally:
+        system.stop()
