@@ -1,6 +1,6 @@
 """`make bench-context`: how fast the context store materializes the conversation log into Redis, and how
 fast it serves a 200-message conversation. Real Kafka and Redis (started like the tests' when
-KAFKA_BOOTSTRAP_SERVERS / REDIS_URL are not set). Prints a table and writes bench/results/context-store.json.
+KAFKA_BOOTSTRAP_SERVERS / REDIS_URL are not set). Prints a table and writes .local/bench/context-store.json.
 
 Materialization: the log is filled first (conversations of 20 events: opened, customer messages, bot
 replies that are delivered on the outbound topic), then the store's real consumer loop reads it; the rate
@@ -273,7 +273,7 @@ def main() -> None:
         else:
             infra = _local_infra(REPO, stack)
         result = asyncio.run(run(infra))
-    out = REPO / "bench" / "results" / "context-store.json"
+    out = REPO / ".local" / "bench" / "context-store.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(table(result))
