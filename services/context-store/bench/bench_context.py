@@ -44,7 +44,7 @@ from relais_platform.consumer import Delivery
 from relais_platform.kafka import CONTENT_TYPE_HEADER
 from relais_platform.runtime import Runtime
 from relais_platform.sealing import CustomerKeys, key_id, seal
-from relais_platform.testing import Infra, _local_infra, create_topics, new_namespace
+from relais_platform.testing import Infra, create_topics, new_namespace, open_infra
 
 REPO = Path(__file__).resolve().parents[3]
 CONVERSATIONS = int(os.environ.get("BENCH_CONVERSATIONS", "1000"))
@@ -268,10 +268,7 @@ def table(result: dict[str, Any]) -> str:
 
 def main() -> None:
     with ExitStack() as stack:
-        if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and os.environ.get("REDIS_URL"):
-            infra = Infra(os.environ["KAFKA_BOOTSTRAP_SERVERS"], os.environ["REDIS_URL"])
-        else:
-            infra = _local_infra(REPO, stack)
+        infra = open_infra(REPO, stack)
         result = asyncio.run(run(infra))
     out = REPO / ".local" / "bench" / "context-store.json"
     out.parent.mkdir(parents=True, exist_ok=True)
