@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
-from redis.asyncio import Redis
 
+from relais_platform import testing
 from relais_platform.testing import Infra, ServiceProcess, create_topics, service_env
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
@@ -26,6 +26,9 @@ async def launch(infra: Infra, namespace: str, tmp_path: Path) -> AsyncIterator[
     async def start(ns: str | None = None, wait: bool = True, **env: str) -> ServiceProcess:
         if ns is not None and ns != namespace:
             await create_topics(infra, ns)
+        # No bot runs in these tests: the watchdog that hands unanswered customers to a person would
+        # act on the wall clock and make runs differ (it has its own end-to-end test).
+        env = {"RELAIS_BOT_SILENCE_TIMEOUT_S": "0", **env}
         proc = ServiceProcess(
             "relais_context_store",
             service_env(infra, ns or namespace, RELAIS_ADMIN_TOKEN=ADMIN_TOKEN, **env),
@@ -101,27 +104,7 @@ def log_event(
 async def redis_dump(infra: Infra, namespace: str, prefix: str = "relais:cs:") -> dict[str, Any]:
     """Every view key of a namespace with its value, comparable across namespaces (offsets left out:
     a crashed run re-publishes duplicates, so its log is longer, while the views must be the same)."""
-    redis = Redis.from_url(infra.redis_url)
-    dump: dict[str, Any] = {}
-    try:
-        async for raw in redis.scan_iter(match=f"{namespace}{prefix}*", count=1000):
-            key = raw.decode().removeprefix(namespace)
-            if key.startswith(f"{prefix}offset:"):
-                continue
-            kind = (await redis.type(raw)).decode()
-            if kind == "string":
-                dump[key] = await redis.get(raw)
-            elif kind == "hash":
-                dump[key] = await redis.hgetall(raw)
-            elif kind == "list":
-                dump[key] = await redis.lrange(raw, 0, -1)
-            elif kind == "set":
-                dump[key] = sorted(await redis.smembers(raw))
-            elif kind == "zset":
-                dump[key] = await redis.zrange(raw, 0, -1, withscores=True)
-    finally:
-        await redis.aclose()
-    return dump
+    return await testing.redis_dump(infra, namespace, prefix, skip=(f"{prefix}offset:",))
 
 
 async def get(proc: ServiceProcess, path: str, tenant: str = "acme", **params: str) -> httpx.Response:

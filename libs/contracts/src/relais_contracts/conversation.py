@@ -183,6 +183,10 @@ class HandoffPacket(Payload):
     queue: str = Field(default="general", min_length=1, max_length=64)
     priority: int = Field(default=0, ge=0, le=100)
     customer_id: str | None = Field(default=None, max_length=200)
+    # For tenants whose customer text is sealed (see CustomerMessage): the summary, transcript and
+    # entities travel as one token of the customer's key, and read as erased once the key is destroyed.
+    sealed: str | None = Field(default=None, max_length=500_000)
+    key_id: str | None = Field(default=None, max_length=300)
 
 
 class HandoffRequestedData(Payload):

@@ -10,13 +10,16 @@ rebuilt from the log: that is the point, so that Redis needs persistence (AOF) a
 retention matches the erasure deadline.
 """
 
+import contextlib
 import json
 from collections.abc import Iterable, Sequence
 
 from cryptography.fernet import Fernet, InvalidToken
 from redis.asyncio import Redis
 
-from relais_contracts.conversation import CustomerMessage
+from relais_contracts import Outgoing
+from relais_contracts.conversation import CustomerMessage, HandoffPacket
+from relais_platform.redis_client import connect_redis
 from relais_platform.settings import ServiceSettings
 
 ERASED_TEXT = "[erased]"
@@ -61,6 +64,14 @@ class CustomerKeys:
         return bool(await self._redis.delete(self._redis_key(key_id(tenant, customer_id))))
 
 
+def customer_keys(redis: "Redis", settings: ServiceSettings) -> CustomerKeys:
+    """The key store: the service's Redis unless `RELAIS_KEYSTORE_REDIS_URL` gives the keys their own."""
+    if settings.keystore_redis_url is None:
+        return CustomerKeys(redis, settings)
+    own = settings.model_copy(update={"redis_url": settings.keystore_redis_url})
+    return CustomerKeys(connect_redis(own), settings)
+
+
 def seal(key: Fernet, text: str, name: str | None) -> str:
     """One token for the message text and the customer's name (the two personal fields of a message)."""
     return key.encrypt(json.dumps({"text": text, "name": name}).encode()).decode()
@@ -93,3 +104,61 @@ async def unseal_messages(keys: CustomerKeys, messages: Sequence[CustomerMessage
         data = m.data.model_copy(update={"text": text, "customer_name": name, "text_sealed": None})
         out.append(m.model_copy(update={"data": data}))
     return out
+
+
+# The parts of a handoff packet that carry the customer's words.
+_PACKET_WORDS = {"summary", "transcript", "entities"}
+
+
+def seal_packet(key: Fernet, kid: str, packet: HandoffPacket) -> HandoffPacket:
+    """The packet with its summary, transcript and entities in one token of the customer's key."""
+    words = packet.model_dump(mode="json", include=_PACKET_WORDS)
+    token = key.encrypt(json.dumps(words).encode()).decode()
+    return packet.model_copy(
+        update={"summary": "", "transcript": (), "entities": (), "sealed": token, "key_id": kid}
+    )
+
+
+def open_packet(key: Fernet | None, packet: HandoffPacket) -> HandoffPacket:
+    """The packet in clear; after erasure (or with a token that is not ours) its words read as erased."""
+    if packet.sealed is None:
+        return packet
+    words: dict[str, object] = {"summary": ERASED_TEXT}
+    if key is not None:
+        with contextlib.suppress(InvalidToken):  # not our key's token: as good as erased
+            words = json.loads(key.decrypt(packet.sealed.encode()))
+    fields = packet.model_dump(mode="json", exclude=_PACKET_WORDS | {"sealed"})
+    return HandoffPacket.model_validate({**fields, **words})
+
+
+async def unseal_packets(keys: CustomerKeys, packets: Sequence[HandoffPacket]) -> list[HandoffPacket]:
+    found = await keys.lookup(p.key_id for p in packets if p.sealed and p.key_id)
+    return [open_packet(found.get(p.key_id or ""), p) for p in packets]
+
+
+async def seal_handoffs(keys: CustomerKeys, outgoing: Sequence[Outgoing]) -> list[Outgoing]:
+    """Seal the packets of the hand-offs among these events, for every customer who has a key.
+
+    A customer has a key exactly when their tenant seals their text (the context store makes it before
+    their first message reaches the log), so a service that hands over needs no list of tenants.
+    """
+    with_packets = [o for o in outgoing if _packet(o) is not None]
+    kids = {
+        o: key_id(o.event.tenant, p.customer_id) for o in with_packets if (p := _packet(o)) and p.customer_id
+    }
+    found = await keys.lookup(kids.values())
+    sealed = []
+    for o in outgoing:
+        packet = _packet(o)
+        kid = kids.get(o)
+        if packet is None or packet.sealed or kid is None or kid not in found:
+            sealed.append(o)
+            continue
+        data = o.event.data.model_copy(update={"packet": seal_packet(found[kid], kid, packet)})
+        sealed.append(Outgoing(o.topic, o.key, o.event.model_copy(update={"data": data})))
+    return sealed
+
+
+def _packet(o: Outgoing) -> HandoffPacket | None:
+    packet = getattr(o.event.data, "packet", None)
+    return packet if isinstance(packet, HandoffPacket) else None

@@ -46,6 +46,9 @@ class ServiceSettings(BaseSettings):
     redis_url: str = Field(
         default="redis://127.0.0.1:16379/0", validation_alias=AliasChoices("RELAIS_REDIS_URL", "REDIS_URL")
     )
+    # Redis of the customers' encryption keys (relais_platform.sealing); defaults to `redis_url`. Not a
+    # view that a replay rebuilds: keep it persistent.
+    keystore_redis_url: str | None = None
 
     # Chaos testing: SIGKILL the process after this many handled batches, after their effects are
     # written but before the offsets are committed. 0 disables it; refused outside dev and test.

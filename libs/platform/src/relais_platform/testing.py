@@ -307,3 +307,36 @@ class ServiceProcess:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no log)"
+
+
+async def redis_dump(
+    infra: Infra, namespace: str, prefix: str = "relais:", skip: Sequence[str] = ()
+) -> dict[str, Any]:
+    """Every key of a namespace under `prefix` (less those under `skip`) with its value, namespace removed:
+    to compare the state of two runs, or to look for a text anywhere in it."""
+    from redis.asyncio import Redis
+
+    redis = Redis.from_url(infra.redis_url)
+    dump: dict[str, Any] = {}
+    try:
+        async for raw in redis.scan_iter(match=f"{namespace}{prefix}*", count=1000):
+            key = raw.decode().removeprefix(namespace)
+            if any(key.startswith(s) for s in skip):
+                continue
+            kind = await redis.type(raw)
+            kind = kind.decode() if isinstance(kind, bytes) else kind
+            if kind == "string":
+                dump[key] = await redis.get(raw)
+            elif kind == "hash":
+                dump[key] = await redis.hgetall(raw)
+            elif kind == "list":
+                dump[key] = await redis.lrange(raw, 0, -1)
+            elif kind == "set":
+                dump[key] = sorted(await redis.smembers(raw))
+            elif kind == "zset":
+                dump[key] = await redis.zrange(raw, 0, -1, withscores=True)
+            elif kind == "stream":
+                dump[key] = await redis.xrange(raw)
+    finally:
+        await redis.aclose()
+    return dump

@@ -2,6 +2,9 @@
 
 If the core fails on a customer message (an exception, or no decision within the timeout), the
 conversation goes to a person with the reason "bot-failure": the customer never meets silence.
+
+For tenants that seal customer text on the log, messages are opened here, before the core, and the
+packets of hand-offs leave sealed in the customer's key; an erased customer's bot state is deleted.
 """
 
 import asyncio
@@ -14,22 +17,34 @@ from relais_bot.domain.policy import Bot, BotState, Decision
 from relais_bot.metrics import HANDOFFS, MESSAGES
 from relais_contracts import Outgoing
 from relais_contracts.conversation import ConversationEvent, CustomerMessage
+from relais_contracts.customers import CustomerErased
 from relais_platform.consumer import Delivery
 from relais_platform.kafka import Publishes
 from relais_platform.logs import bound_to
+from relais_platform.sealing import CustomerKeys, seal_handoffs, unseal_messages
 
 log = structlog.get_logger(__name__)
 
 
 class ConversationHandler:
-    def __init__(self, bot: Bot, states: BotStates, publisher: Publishes, timeout_s: float) -> None:
+    def __init__(
+        self, bot: Bot, states: BotStates, keys: CustomerKeys, publisher: Publishes, timeout_s: float
+    ) -> None:
         self._bot = bot
         self._states = states
+        self._keys = keys
         self._publisher = publisher
         self._timeout_s = timeout_s
 
     async def __call__(self, batch: Sequence[Delivery]) -> None:
+        for erased in (d.event for d in batch if isinstance(d.event, CustomerErased)):
+            await self._states.erase(erased.tenant, erased.data.conversation_ids)
         events: list[ConversationEvent] = [d.event for d in batch if isinstance(d.event, ConversationEvent)]
+        opened = {
+            m.id: m
+            for m in await unseal_messages(self._keys, [e for e in events if isinstance(e, CustomerMessage)])
+        }
+        events = [opened.get(e.id, e) for e in events]
         keyed = [((e.tenant, e.subject), e.id) for e in events]
         done = await self._states.applied(keyed)
         states = await self._states.load(c for c, _ in keyed)
@@ -51,7 +66,7 @@ class ConversationHandler:
             outgoing += decision.outputs
             decisions.append((event, decision))
         # Publish before saving: after a crash in between, the replay re-derives the same output ids.
-        await self._publisher.publish(outgoing)
+        await self._publisher.publish(await seal_handoffs(self._keys, outgoing))
         await self._states.save({c: states[c] for c in changed}, applied)
         for event, decision in decisions:
             if decision.outcome:

@@ -10,12 +10,13 @@ import sys
 from dataclasses import asdict
 
 from relais_context_store.adapters.views import ConversationViews
-from relais_context_store.app import SERVICE, create_app, customer_keys
+from relais_context_store.app import SERVICE, create_app
 from relais_context_store.consumers import ConversationLogHandler
 from relais_context_store.rebuild import rebuild
 from relais_context_store.settings import ContextStoreSettings
 from relais_platform.logs import configure_logging
 from relais_platform.runtime import Runtime, serve
+from relais_platform.sealing import customer_keys
 from relais_platform.settings import load_settings
 
 
@@ -23,7 +24,7 @@ async def rebuild_command(settings: ContextStoreSettings) -> None:
     runtime = Runtime(settings, SERVICE)  # its publisher is never started: a rebuild publishes nothing
     views = ConversationViews(runtime.redis, settings)
     handler = ConversationLogHandler(
-        views, customer_keys(runtime, settings), runtime.publisher, asyncio.Lock()
+        views, customer_keys(runtime.redis, settings), runtime.publisher, asyncio.Lock()
     )
     try:
         report = await rebuild(settings, views, handler)

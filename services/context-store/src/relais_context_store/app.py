@@ -15,28 +15,18 @@ from relais_context_store.consumers import (
 from relais_context_store.settings import ContextStoreSettings
 from relais_contracts import topics
 from relais_platform.consumer import Partition
-from relais_platform.redis_client import connect_redis
 from relais_platform.runtime import Runtime
-from relais_platform.sealing import CustomerKeys
-from relais_platform.settings import ServiceSettings
+from relais_platform.sealing import customer_keys
 
 SERVICE = "context-store"
-
-
-def customer_keys(runtime: Runtime, settings: ContextStoreSettings) -> CustomerKeys:
-    """The key store: the service's Redis unless the keys have a Redis of their own."""
-    if settings.keystore_redis_url is None:
-        return CustomerKeys(runtime.redis, settings)
-    own = ServiceSettings(**{**settings.model_dump(), "redis_url": settings.keystore_redis_url})
-    return CustomerKeys(connect_redis(own), settings)
 
 
 def create_app(settings: ContextStoreSettings) -> FastAPI:
     runtime = Runtime(settings, SERVICE)
     views = ConversationViews(runtime.redis, settings)
-    keys = customer_keys(runtime, settings)
+    keys = customer_keys(runtime.redis, settings)
     lock = asyncio.Lock()
-    log_handler = ConversationLogHandler(views, keys, runtime.publisher, lock)
+    log_handler = ConversationLogHandler(views, keys, runtime.publisher, lock, settings.consumer_batch_max)
     runtime.consume(
         "inbound", [topics.INBOUND], InboundHandler(views, keys, runtime.publisher, settings, lock)
     )
@@ -57,7 +47,7 @@ def create_app(settings: ContextStoreSettings) -> FastAPI:
         runtime.every(
             "bot-watchdog",
             settings.bot_watchdog_interval_s,
-            BotWatchdog(views, runtime.publisher, settings, lock),
+            BotWatchdog(views, keys, runtime.publisher, settings, lock, log_handler),
         )
 
     app = runtime.app("Relais context store")

@@ -51,6 +51,7 @@ from relais_contracts.conversation import (
     ConversationEvent,
     CustomerLeft,
     CustomerMessage,
+    HandoffRequested,
     Opened,
     ReplyPosted,
 )
@@ -58,7 +59,7 @@ from relais_contracts.customers import CustomerErased, CustomerEvent, IdentityLi
 from relais_platform.consumer import Delivery
 from relais_platform.kafka import Publishes
 from relais_platform.logs import bound_to
-from relais_platform.sealing import CustomerKeys, key_id, seal, unseal_messages
+from relais_platform.sealing import CustomerKeys, key_id, seal, seal_handoffs, unseal_messages, unseal_packets
 
 log = structlog.get_logger(__name__)
 
@@ -210,16 +211,26 @@ class ConversationLogHandler:
     and tells the router to stop routing a conversation whose customer left or that closed."""
 
     def __init__(
-        self, views: ConversationViews, keys: CustomerKeys, publisher: Publishes, lock: asyncio.Lock
+        self,
+        views: ConversationViews,
+        keys: CustomerKeys,
+        publisher: Publishes,
+        lock: asyncio.Lock,
+        batch_max: int = 500,
     ) -> None:
         self._views = views
         self._keys = keys
         self._publisher = publisher
         self._lock = lock
+        self._batch_max = batch_max
+        # False while full batches come in (a backlog after a restart): the views may hold a customer's
+        # message but not yet the bot's reply that follows it on the log.
+        self.caught_up = False
 
     async def __call__(self, batch: Sequence[Delivery]) -> None:
         async with self._lock:
             await self.materialize(batch, publish=True)
+            self.caught_up = len(batch) < self._batch_max
 
     async def materialize(self, batch: Sequence[Delivery], *, publish: bool) -> None:
         """Apply a batch to the views; `publish=False` (a rebuild) computes everything but sends nothing."""
@@ -227,10 +238,16 @@ class ConversationLogHandler:
         events = [d.event for d in batch if isinstance(d.event, ConversationEvent)]
         applied = await self._views.already_applied([(e.tenant, e.subject, e.id) for e in events])
         events = [e for e in events if e.id not in applied]
-        clear = {
+        clear: dict[str, ConversationEvent] = {
             m.id: m
             for m in await unseal_messages(self._keys, [e for e in events if isinstance(e, CustomerMessage)])
         }
+        # The views hold handoff packets in clear too (erasure deletes the views).
+        handoffs = [e for e in events if isinstance(e, HandoffRequested) and e.data.packet.sealed]
+        packets = await unseal_packets(self._keys, [h.data.packet for h in handoffs])
+        for handoff, packet in zip(handoffs, packets, strict=True):
+            data = handoff.data.model_copy(update={"packet": packet})
+            clear[handoff.id] = handoff.model_copy(update={"data": data})
         known = await self._views.conversation_fields(
             ((e.tenant, e.subject) for e in events), *_CONVERSATION_FIELDS
         )
@@ -365,17 +382,23 @@ class BotWatchdog:
     def __init__(
         self,
         views: ConversationViews,
+        keys: CustomerKeys,
         publisher: Publishes,
         settings: ContextStoreSettings,
         lock: asyncio.Lock,
+        log: ConversationLogHandler,
     ) -> None:
         self._views = views
+        self._keys = keys  # a sealed tenant's handoff leaves sealed, as the bot's do
+        self._log = log
         self._publisher = publisher
         self._deadline_s = settings.bot_silence_timeout_s
         self._horizon = timedelta(seconds=settings.bot_watchdog_horizon_s)
         self._lock = lock  # never judge half-rebuilt views
 
     async def __call__(self) -> None:
+        if not self._log.caught_up:
+            return  # a reply the log holds may not be in the views yet: judging now could be wrong
         async with self._lock:
             await self.check(datetime.now(UTC))
 
@@ -410,5 +433,5 @@ class BotWatchdog:
                 )
                 BOT_SILENT_HANDOFFS.labels(tenant).inc()
             outputs += handoff
-        await self._publisher.publish(outputs)
+        await self._publisher.publish(await seal_handoffs(self._keys, outputs))
         return len(outputs) // 2

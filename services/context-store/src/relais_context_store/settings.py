@@ -24,8 +24,6 @@ class ContextStoreSettings(ServiceSettings):
     # Tenants whose customer text is sealed with per-customer keys on the log ("*" for every tenant).
     # Every reader of the log must then unseal it (relais_platform.sealing).
     seal_tenants: frozenset[str] = frozenset()
-    # Redis of the customers' encryption keys; defaults to RELAIS_REDIS_URL. Not a view: keep it persistent.
-    keystore_redis_url: str | None = None
     # Bearer token of the admin endpoints (rebuild); they answer 403 while it is unset.
     admin_token: SecretStr | None = None
 

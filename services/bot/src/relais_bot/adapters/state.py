@@ -45,3 +45,9 @@ class BotStates:
             for c, event_id in applied:
                 pipe.sadd(f"{self._state(c)}:applied", event_id)
             await pipe.execute()
+
+    async def erase(self, tenant: str, conversation_ids: Iterable[str]) -> None:
+        """Forget what the bot kept of an erased customer's conversations (their words included)."""
+        keys = [self._state((tenant, c)) for c in conversation_ids]
+        if keys:
+            await self._redis.delete(*keys)

@@ -1,0 +1,102 @@
+"""Right to erasure across the whole system: for a tenant whose customer text is sealed, the bot reads
+the customer, hands over with a sealed packet, and after the customer is erased nothing they said can
+be read in Redis (views, bot state, routing state, agent inboxes) or in a replay of any topic."""
+
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from relais_contracts import decode, topics
+from relais_contracts.channel import MessageSend
+from relais_contracts.conversation import CustomerMessage, HandoffRequested, Opened
+from relais_contracts.routing import WorkSubmitted
+from relais_platform.sealing import ERASED_TEXT, CustomerKeys, unseal_messages, unseal_packets
+from relais_platform.settings import ServiceSettings
+from relais_platform.testing import Infra, RawPublisher, TopicReader, poll, redis_dump
+from tests.e2e.system import MODULES, TENANT, inbound, start_system
+
+pytestmark = pytest.mark.e2e
+
+FOLLOWED = [topics.CONVERSATIONS, topics.ROUTING, topics.AGENTS, topics.OUTBOUND]
+
+
+async def test_an_erased_customer_leaves_no_readable_word_anywhere(infra: Infra, tmp_path: Path) -> None:
+    system = await start_system(
+        infra, tmp_path, list(MODULES), **{"context-store": {"RELAIS_SEAL_TENANTS": f'["{TENANT}"]'}}
+    )
+    marker = f"Tombouctou{uuid.uuid4().hex[:8]}"
+    key = topics.inbound_key(TENANT, "webchat", "visitor-77")
+    redis = Redis.from_url(infra.redis_url)
+    keys = CustomerKeys(redis, ServiceSettings(namespace=system.namespace))
+    try:
+        async with (
+            RawPublisher(infra, system.namespace) as channel,
+            TopicReader(infra, system.namespace, FOLLOWED) as reader,
+        ):
+            await channel.event(topics.INBOUND, key, inbound(f"Bonjour, ici {marker}", address="visitor-77"))
+            greeting = await reader.wait_event(
+                topics.OUTBOUND, lambda e: isinstance(e, MessageSend), what="reply"
+            )
+            assert "Bonjour" in greeting.data.text  # the bot read the sealed message (and answers in French)
+            await channel.event(
+                topics.INBOUND,
+                key,
+                inbound(f"je veux parler a un conseiller, commande {marker}", address="visitor-77"),
+            )
+            handoff = await reader.wait_event(
+                topics.CONVERSATIONS, lambda e: isinstance(e, HandoffRequested), what="the handoff"
+            )
+            work = await reader.wait_event(
+                topics.ROUTING, lambda e: isinstance(e, WorkSubmitted), what="work"
+            )
+            assert isinstance(handoff, HandoffRequested)
+            assert isinstance(work, WorkSubmitted)
+            assert handoff.data.packet.reason == "customer-request"
+            assert handoff.data.packet.sealed  # the words travel in the customer's key
+            (packet,) = await unseal_packets(keys, [handoff.data.packet])
+            assert [t.text for t in packet.transcript if t.author_kind == "customer"] == [
+                f"Bonjour, ici {marker}",
+                f"je veux parler a un conseiller, commande {marker}",
+            ]
+            # No topic carries the customer's words in clear (the inbound one is the integrator's).
+            assert all(marker.encode() not in r.value for r in reader.records)
+            opened = reader.events(topics.CONVERSATIONS, lambda e: isinstance(e, Opened))[0]
+            assert isinstance(opened, Opened)
+            await poll(
+                lambda: _holds(infra, system.namespace, marker), what="the customer's words in the views"
+            )
+
+            async with httpx.AsyncClient(base_url=system.url("context-store"), timeout=30) as http:
+                erased = await http.delete(
+                    f"/v1/customers/{opened.data.customer_id}", headers={"X-Relais-Tenant": TENANT}
+                )
+            assert erased.status_code == 200, erased.text
+
+            async def nothing_readable() -> bool:
+                return not await _holds(infra, system.namespace, marker)
+
+            await poll(nothing_readable, what="no word of the customer left in Redis")
+
+        # A replay of every topic the services write: the sealed words can no longer be opened.
+        async with TopicReader(infra, system.namespace, FOLLOWED) as replay:
+            await replay.wait_event(
+                topics.CONVERSATIONS, lambda e: e.type == "relais.customer.erased", what="erasure"
+            )
+            records = list(replay.records)
+        assert all(marker.encode() not in r.value for r in records)
+        events = [decode(r.value) for r in records]
+        messages = [e for e in events if isinstance(e, CustomerMessage)]
+        assert {m.data.text for m in await unseal_messages(keys, messages)} == {ERASED_TEXT}
+        packets = [e.data.packet for e in events if isinstance(e, HandoffRequested | WorkSubmitted)]
+        assert packets
+        assert {p.summary for p in await unseal_packets(keys, packets)} == {ERASED_TEXT}
+    finally:
+        await redis.aclose()
+        system.stop()
+
+
+async def _holds(infra: Infra, namespace: str, text: str) -> bool:
+    return text in repr(await redis_dump(infra, namespace))
