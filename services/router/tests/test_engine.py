@@ -18,8 +18,8 @@ from relais_contracts.conversation import (
     Transferred,
     WaitUpdated,
 )
+from relais_router.adapters.snapshots import decode, encode
 from relais_router.domain import SOURCE, TenantRouter
-from relais_router.domain.snapshot import dumps, loads
 
 if TYPE_CHECKING:
     from conftest import Events  # a fixture's type; conftest is not importable at run time
@@ -462,9 +462,52 @@ def test_a_snapshot_restores_a_router_that_decides_the_same(router: TenantRouter
             events.presence("a2", skills={"s": 2}, languages=("fr",)),
         ],
     )
-    restored = loads(dumps({"acme": router}))["acme"]
-    assert dumps({"acme": restored}) == dumps({"acme": router})
+    restored = decode(encode(0, {"acme": router}))[1]["acme"]
+    assert encode(0, {"acme": restored}) == encode(0, {"acme": router})
     events.wait(45)
     rest = [events.tick(), events.submit("c4"), events.presence("a1", "away"), events.cancel("c2")]
     assert run(restored, rest) == run(router, rest)
-    assert dumps({"acme": restored}) == dumps({"acme": router})
+    assert encode(0, {"acme": restored}) == encode(0, {"acme": router})
+
+
+def test_a_reconfiguration_does_not_make_overflow_skip_a_queues_own_wait(
+    router: TenantRouter, events: Events
+) -> None:
+    config = {
+        "queues": {
+            "a": {"overflow": [{"after_s": 60, "move_to": "b"}]},
+            "b": {"overflow": [{"after_s": 600, "move_to": "c"}]},
+            "c": {},
+        }
+    }
+    run(router, [events.configure(config, digest="v1"), events.submit("c1", queue="a")])
+    run(router, [events.configure({**config, "offer_timeout_s": 60}, digest="v2")])  # a second timer
+    events.wait(60)
+    run(router, [events.tick()])
+    assert router.waiting["c1"].queue == "b"  # moved once, and waits b's 600 s before c
+    events.wait(300)
+    run(router, [events.tick()])
+    assert router.waiting["c1"].queue == "b"
+
+
+def test_a_refused_configuration_changes_nothing_and_can_be_sent_again(
+    router: TenantRouter, events: Events
+) -> None:
+    run(router, [events.submit("c1")])
+    bad = events.configure({"queues": {"a": {"skills": {"x": 9}}}})
+    with pytest.raises(ValueError, match="less than or equal to 5"):
+        router.apply(bad)
+    assert router.config_digest == ""
+    with pytest.raises(ValueError, match="less than or equal to 5"):
+        router.apply(bad)  # not taken for a duplicate: it fails again, and is dead-lettered
+
+
+def test_an_agent_lowering_their_capacity_gives_back_the_newest_offers(
+    router: TenantRouter, events: Events
+) -> None:
+    run(router, [events.presence("a1", capacity={"*": 3}), events.submit("c1"), events.submit("c2")])
+    run(router, [events.submit("c3")])
+    outputs = router.apply(events.presence("a1", capacity={"*": 1}))
+    assert [r.data.conversation_id for r in of_type(outputs, OfferRescinded)] == ["c3", "c2"]
+    assert [o.item.conversation_id for o in router.offers.values()] == ["c1"]
+    assert router.agents["a1"].load == {"chat": 1}

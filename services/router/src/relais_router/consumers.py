@@ -40,6 +40,10 @@ class _Partition:
         self.next_offset: int | None = None  # after the last event applied
         self.unsaved = 0
         self.saved_at = time.monotonic()
+        # Outputs of events applied by a try of the current batch whose publish has not succeeded:
+        # a retry finds the events already applied and sends these. While any are here, the state is
+        # ahead of what was published, and is not snapshotted.
+        self.unsent: dict[str, list[Outgoing]] = {}
 
 
 class RoutingHandler:
@@ -67,6 +71,11 @@ class RoutingHandler:
                 start, routers = loaded if loaded is not None else (0, {})
                 self._partitions[partition] = _Partition(routers, replay_until=offset or 0)
                 seek[(topic, partition)] = start
+                # The loaded state is long-lived: keep the cyclic collector from rescanning it on
+                # every collection (it is still freed by reference counting), which keeps the
+                # decisions' latency tail short.
+                gc.collect()
+                gc.freeze()
                 log.info(
                     "routing partition taken over",
                     partition=partition,
@@ -103,6 +112,9 @@ class RoutingHandler:
                     produced = router.apply(event)
                 metrics.DECISION_SECONDS.observe(time.perf_counter() - started)
                 _count(router)
+                if not produced and event.id in owned.unsent:
+                    produced = owned.unsent[event.id]  # applied by an earlier try of this batch
+                owned.unsent[event.id] = produced
                 if delivery.offset >= owned.replay_until:
                     outputs.extend(produced)
                 owned.next_offset = delivery.offset + 1
@@ -112,6 +124,7 @@ class RoutingHandler:
             await self._publisher.publish(outputs)
             for partition in sorted(touched):
                 owned = self._partitions[partition]
+                owned.unsent.clear()
                 if owned.unsaved >= self._settings.snapshot_every_events:
                     await self._save(partition)
 
@@ -164,7 +177,9 @@ class RoutingHandler:
                 topics.ROUTING,
                 c.tenant,
                 QueuesConfigured(
-                    id=f"config-{c.tenant}-{c.digest[:32]}",
+                    # A new id each time: going back to an earlier file is a change too (the core skips
+                    # a configuration equal to the one in force by its digest).
+                    id=str(uuid.uuid4()),
                     source=SOURCE,
                     time=now_time(),
                     tenant=c.tenant,
@@ -186,13 +201,10 @@ class RoutingHandler:
 
     async def _save(self, partition: int) -> None:
         owned = self._partitions.get(partition)
-        if owned is None or owned.next_offset is None or not owned.unsaved:
-            return
+        if owned is None or owned.next_offset is None or not owned.unsaved or owned.unsent:
+            return  # nothing new, or a batch applied but not published: the last snapshot stands
         size = await self._snapshots.save(partition, owned.next_offset, owned.routers)
         log.info("routing snapshot saved", partition=partition, offset=owned.next_offset, bytes=size)
-        # The routing state is long-lived: keep the cyclic garbage collector from rescanning it on
-        # every collection (it is still freed by reference counting), which keeps decisions' tail short.
-        gc.freeze()
         owned.unsaved = 0
         owned.saved_at = time.monotonic()
 

@@ -23,6 +23,16 @@ class PartitionSnapshot:
 _SNAPSHOT: TypeAdapter[PartitionSnapshot] = TypeAdapter(PartitionSnapshot)
 
 
+def encode(offset: int, routers: dict[str, TenantRouter]) -> bytes:
+    """A partition's routers as of `offset`, as stored (JSON)."""
+    return _SNAPSHOT.dump_json(PartitionSnapshot(offset, {t: capture(r) for t, r in sorted(routers.items())}))
+
+
+def decode(raw: bytes | str) -> tuple[int, dict[str, TenantRouter]]:
+    snapshot = _SNAPSHOT.validate_json(raw)
+    return snapshot.offset, {t: restore(s) for t, s in snapshot.tenants.items()}
+
+
 class Snapshots:
     def __init__(self, redis: Redis, settings: RouterSettings) -> None:
         self._redis = redis
@@ -33,16 +43,11 @@ class Snapshots:
 
     async def load(self, partition: int) -> tuple[int, dict[str, TenantRouter]] | None:
         raw = await self._redis.get(self._key(partition))
-        if raw is None:
-            return None
-        snapshot = _SNAPSHOT.validate_json(raw)
-        return snapshot.offset, {t: restore(s) for t, s in snapshot.tenants.items()}
+        return None if raw is None else decode(raw)
 
     async def save(self, partition: int, offset: int, routers: dict[str, TenantRouter]) -> int:
         """Save the partition's state as of `offset` in one write; returns its size in bytes."""
-        raw = _SNAPSHOT.dump_json(
-            PartitionSnapshot(offset, {t: capture(r) for t, r in sorted(routers.items())})
-        )
+        raw = encode(offset, routers)
         await self._redis.set(self._key(partition), raw)
         return len(raw)
 

@@ -234,9 +234,10 @@ class TenantRouter:
             raise ValueError(f"event of tenant {event.tenant!r} applied to the router of {self.tenant!r}")
         if event.id in self.seen:
             return []
-        self.seen[event.id] = None
-        if len(self.seen) > DEDUPE_WINDOW:
-            del self.seen[next(iter(self.seen))]
+        # Checked before anything changes: a configuration the core refuses leaves the state as it was.
+        config = (
+            RoutingConfig.model_validate(event.data.config) if isinstance(event, QueuesConfigured) else None
+        )
         self._event = event
         self._outputs = []
         self.clock = max(self.clock, event.time.timestamp())
@@ -256,11 +257,15 @@ class TenantRouter:
                 self._cancel(event)
             case TransferRequested():
                 self._transfer(event)
-            case QueuesConfigured() if event.data.digest != self.config_digest:
+            case QueuesConfigured() if config is not None and event.data.digest != self.config_digest:
                 self.config_digest = event.data.digest
-                self._configure(RoutingConfig.model_validate(event.data.config))
+                self._configure(config)
             case TimerTick():
                 pass  # the timers it was written for fired above
+        # Remembered once applied: an event that failed half-way is not taken for a duplicate.
+        self.seen[event.id] = None
+        if len(self.seen) > DEDUPE_WINDOW:
+            del self.seen[next(iter(self.seen))]
         outputs, self._outputs = self._outputs, []
         return outputs
 
@@ -334,7 +339,26 @@ class TenantRouter:
         )
         if not agent.routable:
             self._return_offers(agent, reason=f"agent {d.presence}")
+        else:
+            self._trim_offers(agent)
         self._fill(agent)
+
+    def _trim_offers(self, agent: Agent) -> None:
+        """An agent who lowered their capacity below what they hold gives back open offers, newest first."""
+        newest_first = sorted(
+            (o for o in self.offers.values() if o.agent_id == agent.id),
+            key=lambda o: (o.offered_at, o.offer_id),
+            reverse=True,
+        )
+        for offer in newest_first:
+            kind = offer.item.kind
+            over = agent.load_for(kind) > agent.capacity_for(kind) or (
+                agent.total_capacity is not None and agent.total_load > agent.total_capacity
+            )
+            if over:
+                self.facts.append(("offers", offer.item.queue, "rescinded"))
+                self._rescind(offer, "agent capacity lowered")
+                self._take_back(offer)
 
     def _accept(self, event: OfferAccepted) -> None:
         offer = self._answered(event.data.offer_id, event.data.agent_id, event.data.conversation_id)
@@ -434,6 +458,8 @@ class TenantRouter:
         )
         if item.reserved_until:
             self._timer(item.reserved_until, "reserve", item.conversation_id)
+        if self.config.decline_cooldown_s:
+            self._timer(self.clock + self.config.decline_cooldown_s, "cooldown", item.conversation_id)
         self._enqueue(item, tell=True)
 
     def _configure(self, config: RoutingConfig) -> None:
@@ -446,7 +472,17 @@ class TenantRouter:
         for agent in self.agents.values():
             self._index_agent(agent, requalify=True)
         for item in list(self.waiting.values()):
+            # Deadlines that depend on the configuration are set again by the new one; the timers of
+            # the old one that fire meanwhile check the rule in force and do nothing.
             self._schedule_overflow(item)
+            queue = config.queue(item.queue)
+            if queue.max_wait_s is not None:
+                self._timer(
+                    max(self.clock, item.enqueued_at + queue.max_wait_s), "max-wait", item.conversation_id
+                )
+            for declined_at in sorted(set(item.declined.values())):
+                if declined_at + config.decline_cooldown_s > self.clock:
+                    self._timer(declined_at + config.decline_cooldown_s, "cooldown", item.conversation_id)
             self._match_item(item)
 
     # --- timers -----------------------------------------------------------------------------------
@@ -475,7 +511,7 @@ class TenantRouter:
                 self._match_item(item)
             elif kind == "cooldown":
                 self._match_item(item)
-            elif kind == "overflow" and item.stage == stage:
+            elif kind == "overflow" and item.stage == stage and self._overflow_due(item):
                 self._overflow(item)
             elif kind == "max-wait":
                 self._max_wait(item)
@@ -490,6 +526,11 @@ class TenantRouter:
         if item.stage < len(rules):
             due = max(self.clock, item.queued_at + rules[item.stage].after_s)
             self._timer(due, "overflow", item.conversation_id, item.stage)
+
+    def _overflow_due(self, item: WorkItem) -> bool:
+        """A timer can outlive its reason (a reconfiguration, a move to another queue): check the rule."""
+        rules = self.config.queue(item.queue).overflow
+        return item.stage < len(rules) and self.clock >= item.queued_at + rules[item.stage].after_s
 
     def _overflow(self, item: WorkItem) -> None:
         rule = self.config.queue(item.queue).overflow[item.stage]

@@ -6,8 +6,6 @@ Only the primary state is stored; the indexes (classes, free agents, positions) 
 from collections import deque
 from dataclasses import dataclass
 
-from pydantic import TypeAdapter
-
 from relais_router.domain.config import RoutingConfig
 from relais_router.domain.engine import DEPARTURES_WINDOW, SERVICE_LEVEL_WINDOW, TenantRouter, Timer
 from relais_router.domain.model import Agent, Assignment, Offer, WorkItem
@@ -29,9 +27,6 @@ class TenantSnapshot:
     outcomes: dict[str, list[bool]]
     last_agent: dict[str, tuple[str, float]]
     seen: list[str]
-
-
-SNAPSHOTS: TypeAdapter[dict[str, TenantSnapshot]] = TypeAdapter(dict[str, TenantSnapshot])
 
 
 def capture(router: TenantRouter) -> TenantSnapshot:
@@ -69,11 +64,3 @@ def restore(snapshot: TenantSnapshot) -> TenantRouter:
     router.seen = dict.fromkeys(snapshot.seen)
     router.rebuild_indexes()
     return router
-
-
-def dumps(routers: dict[str, TenantRouter]) -> bytes:
-    return SNAPSHOTS.dump_json({t: capture(r) for t, r in sorted(routers.items())})
-
-
-def loads(raw: bytes) -> dict[str, TenantRouter]:
-    return {t: restore(s) for t, s in SNAPSHOTS.validate_json(raw).items()}

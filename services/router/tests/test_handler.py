@@ -1,0 +1,62 @@
+"""The routing handler against real Redis: a batch whose publish fails is retried without losing its
+outputs, and a partition whose state is ahead of what was published is never snapshotted."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import pytest
+
+from relais_contracts import Outgoing, topics
+from relais_contracts.agents import OfferCreated
+from relais_platform.consumer import Delivery
+from relais_platform.redis_client import connect_redis
+from relais_platform.testing import Infra
+from relais_router.adapters.snapshots import Snapshots, Views
+from relais_router.consumers import RoutingHandler
+from relais_router.settings import RouterSettings
+
+if TYPE_CHECKING:
+    from conftest import Events
+
+pytestmark = pytest.mark.integration
+
+
+class BrokerDownOnce:
+    """Kafka refusing the first publish (a broker restart), then acknowledging everything."""
+
+    def __init__(self) -> None:
+        self.failures = 1
+        self.sent: list[Outgoing] = []
+
+    async def publish(self, outgoing: Iterable[Outgoing]) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("broker not available")
+        self.sent.extend(outgoing)
+
+
+async def test_a_retried_batch_publishes_what_its_failed_try_applied(
+    infra: Infra, namespace: str, events: Events
+) -> None:
+    settings = RouterSettings(namespace=namespace, redis_url=infra.redis_url, snapshot_every_events=1)
+    redis = connect_redis(settings)
+    snapshots = Snapshots(redis, settings)
+    publisher = BrokerDownOnce()
+    handler = RoutingHandler(settings, snapshots, Views(redis, settings), publisher)
+    await handler.on_assigned({(topics.ROUTING, 0): None})
+    batch = [
+        Delivery(e, topics.ROUTING, 0, offset, None)  # type: ignore[arg-type]
+        for offset, e in enumerate([events.presence("a1"), events.submit("c1")])
+    ]
+    with pytest.raises(ConnectionError):
+        await handler(batch)
+    assert await snapshots.load(0) is None  # applied but not published: no snapshot covers it
+    await handler(batch)  # the consumer's retry of the same batch
+    offers = [o.event for o in publisher.sent if isinstance(o.event, OfferCreated)]
+    assert [(o.data.conversation_id, o.data.agent_id) for o in offers] == [("c1", "a1")]
+    saved = await snapshots.load(0)
+    assert saved is not None
+    assert saved[0] == 2  # the snapshot covers both events, now that their outputs are out
+    await redis.aclose()
