@@ -20,12 +20,16 @@ from tests.e2e.system import MODULES, TENANT, inbound, start_system
 
 pytestmark = pytest.mark.e2e
 
+ADMIN = "e2e-admin-token-0123456789"
 FOLLOWED = [topics.CONVERSATIONS, topics.ROUTING, topics.AGENTS, topics.OUTBOUND]
 
 
 async def test_an_erased_customer_leaves_no_readable_word_anywhere(infra: Infra, tmp_path: Path) -> None:
     system = await start_system(
-        infra, tmp_path, list(MODULES), **{"context-store": {"RELAIS_SEAL_TENANTS": f'["{TENANT}"]'}}
+        infra,
+        tmp_path,
+        list(MODULES),
+        **{"context-store": {"RELAIS_SEAL_TENANTS": f'["{TENANT}"]', "RELAIS_ADMIN_TOKEN": ADMIN}},
     )
     marker = f"Tombouctou{uuid.uuid4().hex[:8]}"
     key = topics.inbound_key(TENANT, "webchat", "visitor-77")
@@ -71,7 +75,8 @@ async def test_an_erased_customer_leaves_no_readable_word_anywhere(infra: Infra,
 
             async with httpx.AsyncClient(base_url=system.url("context-store"), timeout=30) as http:
                 erased = await http.delete(
-                    f"/v1/customers/{opened.data.customer_id}", headers={"X-Relais-Tenant": TENANT}
+                    f"/v1/customers/{opened.data.customer_id}",
+                    headers={"X-Relais-Tenant": TENANT, "Authorization": f"Bearer {ADMIN}"},
                 )
             assert erased.status_code == 200, erased.text
 

@@ -73,6 +73,14 @@ def test_a_schema_error_names_the_field() -> None:
         decode(json.dumps(message(data={"channel": "webchat", "from": {"address": "a"}, "external_id": "x"})))
 
 
+def test_a_schema_error_never_quotes_the_customers_words() -> None:
+    # Errors reach logs and dead-letter headers; the text may hold anything the customer wrote.
+    too_long = {**message()["data"], "text": "my secret code is 4242 " * 1000}  # type: ignore[dict-item]
+    with pytest.raises(DecodeError, match=r"data\.text") as refused:
+        decode(json.dumps(message(data=too_long)))
+    assert "secret" not in str(refused.value)
+
+
 def test_unknown_fields_are_ignored_so_producers_can_add_optional_ones() -> None:
     event = decode(json.dumps(message(newattribute="x", data={**message()["data"], "mood": "happy"})))  # type: ignore[dict-item]
     assert isinstance(event, MessageReceived)

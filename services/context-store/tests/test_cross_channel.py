@@ -158,6 +158,9 @@ async def test_a_customer_on_webchat_then_sms_then_email_has_one_conversation_an
             await get(store, "/v1/lookup", tenant="globex", kind="email", value="camille@example.com")
         ).status_code == 404
         assert (await get(store, f"/v1/conversations/{cid}", tenant="bad tenant!")).status_code == 422
+        # An id that is not one is refused, never looked up as some other key.
+        assert (await get(store, f"/v1/conversations/{cid}:timeline")).status_code == 422
+        assert (await get(store, f"/v1/customers/{customer_id}:conversations")).status_code == 422
 
         # An operator links the customer's reference; it cannot be linked to someone else as well.
         async with httpx.AsyncClient(base_url=store.url, headers={"X-Relais-Tenant": "acme"}) as api:

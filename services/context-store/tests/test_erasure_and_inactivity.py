@@ -86,13 +86,21 @@ async def test_after_erasure_no_plaintext_of_the_customer_remains_in_redis_or_in
         ]
         assert marker in repr(await redis_dump(infra, namespace, prefix="relais:"))
 
-        # Erasure: only the caller's tenant can, then nothing of the customer is readable anywhere.
+        # Erasure: only with the admin token, only in the caller's tenant; then nothing of the customer
+        # is readable anywhere.
+        admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
         async with httpx.AsyncClient(base_url=store.url, timeout=30) as client:
+            anonymous = await client.delete(
+                f"/v1/customers/{customer_id}", headers={"X-Relais-Tenant": "acme"}
+            )
+            assert anonymous.status_code == 401
             foreign = await client.delete(
-                f"/v1/customers/{customer_id}", headers={"X-Relais-Tenant": "globex"}
+                f"/v1/customers/{customer_id}", headers={"X-Relais-Tenant": "globex", **admin}
             )
             assert foreign.status_code == 404
-            erased = await client.delete(f"/v1/customers/{customer_id}", headers={"X-Relais-Tenant": "acme"})
+            erased = await client.delete(
+                f"/v1/customers/{customer_id}", headers={"X-Relais-Tenant": "acme", **admin}
+            )
         assert erased.status_code == 200, erased.text
         assert erased.json()["conversations"] == [cid]
         assert erased.json()["key_destroyed"] is True

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from stdnum import luhn
 
 from relais_context_store.domain.redaction import CVV_REDACTED, IBAN_REDACTED, MASK, redact
+from relais_context_store.domain.resolution import fit_to_log
 
 pytestmark = pytest.mark.unit
 
@@ -112,3 +113,11 @@ def test_plain_text_is_untouched() -> None:
     text = "Bonjour, ma commande 4521 n'est pas arrivée, appelez le +33 6 12 34 56 78"
     assert redact(text).text == text
     assert redact(text).kinds == ()
+
+
+def test_a_message_that_redaction_makes_too_long_is_cut_not_lost() -> None:
+    long = ("card 4111 1111 1111 1111 cvv 123 " * 700)[:20_000]
+    text = fit_to_log(redact(long).text)
+    assert len(text) == 20_000
+    assert text.endswith(" […]")
+    assert "4111 1111" not in text

@@ -26,13 +26,15 @@ TENANT_MAX_LENGTH = 64
 class Payload(BaseModel):
     """Base of every `data` model. Unknown fields are ignored so producers can add optional fields."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    # Validation errors never quote the input: it may be a customer's words, and errors reach logs and
+    # dead-letter headers.
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True, hide_input_in_errors=True)
 
 
 class CloudEvent(BaseModel):
     """CloudEvents attributes used by Relais, plus the extensions `tenant`, `correlationid`, `causationid`."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", hide_input_in_errors=True)
 
     # Which topics an event type may appear on; used for the AsyncAPI export and by publishers' checks.
     topics: ClassVar[tuple[str, ...]] = ()

@@ -7,10 +7,11 @@ customer is simply not found. The admin calls (rebuild) take a bearer token inst
 import asyncio
 import hmac
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from relais_context_store.adapters.views import ConversationViews
@@ -60,6 +61,28 @@ Tenant = Annotated[
     ),
 ]
 
+
+def _admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+    settings: ContextStoreSettings = request.app.state.settings
+    if settings.admin_token is None:
+        raise HTTPException(403, "the admin API is disabled: set RELAIS_ADMIN_TOKEN to enable it")
+    expected = f"Bearer {settings.admin_token.get_secret_value()}"
+    if authorization is None or not hmac.compare_digest(authorization.encode(), expected.encode()):
+        raise HTTPException(401, "a valid `Authorization: Bearer <RELAIS_ADMIN_TOKEN>` header is required")
+
+
+async def _exclusive(request: Request) -> AsyncIterator[None]:
+    """Hold the lock of the log and inbound handlers: a batch in flight must not re-create an erased
+    customer's key, or re-link identities being changed here (within this process)."""
+    lock: asyncio.Lock = request.app.state.lock
+    async with lock:
+        yield
+
+
+# Conversation and customer ids are uuids (or an integrator's reference): anything else is a 422, not a
+# lookup of some other key.
+EntityId = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._-]+$")]
+
 conversations = APIRouter(prefix="/v1", tags=["conversations"])
 customers = APIRouter(prefix="/v1", tags=["customers"])
 admin = APIRouter(prefix="/v1/admin", tags=["admin"])
@@ -96,7 +119,7 @@ class ConversationOut(BaseModel):
     response_model=ConversationOut,
     responses={404: {"description": "no such conversation for this tenant"}},
 )
-async def get_conversation(conversation_id: str, tenant: Tenant, views: Views) -> Response:
+async def get_conversation(conversation_id: EntityId, tenant: Tenant, views: Views) -> Response:
     """A conversation: state, channels, participants, handoff packet and the whole timeline in order."""
     body = await views.conversation_json(tenant, conversation_id)
     if body is None:
@@ -105,7 +128,7 @@ async def get_conversation(conversation_id: str, tenant: Tenant, views: Views) -
 
 
 @conversations.get("/conversations/{conversation_id}/timeline")
-async def get_timeline(conversation_id: str, tenant: Tenant, views: Views) -> list[dict[str, Any]]:
+async def get_timeline(conversation_id: EntityId, tenant: Tenant, views: Views) -> list[dict[str, Any]]:
     """Just the timeline: every message and event of the conversation, once, in order."""
     view = await views.conversation(tenant, conversation_id)
     if view is None:
@@ -125,7 +148,7 @@ _SUMMARY = ("state", "opened_at", "closed_at", "closed_reason", "last_channel", 
 
 
 @customers.get("/customers/{customer_id}")
-async def get_customer(customer_id: str, tenant: Tenant, views: Views) -> dict[str, Any]:
+async def get_customer(customer_id: EntityId, tenant: Tenant, views: Views) -> dict[str, Any]:
     """A customer: identities, recorded identity conflicts, open conversation, every conversation."""
     view = await _customer(views, tenant, customer_id)
     found = await views.conversation_fields(((tenant, c) for c in view["conversations"]), *_SUMMARY)
@@ -134,7 +157,7 @@ async def get_customer(customer_id: str, tenant: Tenant, views: Views) -> dict[s
 
 
 @customers.get("/customers/{customer_id}/timeline")
-async def get_customer_timeline(customer_id: str, tenant: Tenant, views: Views) -> list[dict[str, Any]]:
+async def get_customer_timeline(customer_id: EntityId, tenant: Tenant, views: Views) -> list[dict[str, Any]]:
     """Everything the customer said and was told, across channels and conversations, oldest first."""
     view = await _customer(views, tenant, customer_id)
     entries: list[dict[str, Any]] = []
@@ -186,9 +209,9 @@ class IdentityIn(BaseModel):
     channel: str | None = Field(default=None, min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_-]*$")
 
 
-@customers.post("/customers/{customer_id}/identities", status_code=201)
+@customers.post("/customers/{customer_id}/identities", status_code=201, dependencies=[Depends(_exclusive)])
 async def link_identity(
-    customer_id: str,
+    customer_id: EntityId,
     body: IdentityIn,
     request: Request,
     tenant: Tenant,
@@ -217,9 +240,11 @@ async def link_identity(
     }
 
 
-@customers.delete("/customers/{customer_id}/identities/{kind}/{value}", status_code=204)
+@customers.delete(
+    "/customers/{customer_id}/identities/{kind}/{value}", status_code=204, dependencies=[Depends(_exclusive)]
+)
 async def unlink_identity(
-    customer_id: str,
+    customer_id: EntityId,
     kind: IdentityKind,
     value: str,
     request: Request,
@@ -242,12 +267,12 @@ async def unlink_identity(
     return Response(status_code=204)
 
 
-@customers.delete("/customers/{customer_id}")
+@customers.delete("/customers/{customer_id}", dependencies=[Depends(_admin), Depends(_exclusive)])
 async def erase_customer(
-    customer_id: str, request: Request, tenant: Tenant, views: Views, publisher: PublisherDep
+    customer_id: EntityId, request: Request, tenant: Tenant, views: Views, publisher: PublisherDep
 ) -> dict[str, Any]:
-    """Right to erasure: destroy the customer's key (their sealed text in the log becomes unreadable),
-    stop routing their conversations, delete every view of them."""
+    """Right to erasure (admin bearer token): destroy the customer's key (their sealed text in the log
+    becomes unreadable), stop routing their conversations, delete every view of them."""
     view = await _customer(views, tenant, customer_id)
     keys: CustomerKeys = request.app.state.keys
     key_destroyed = await keys.destroy(tenant, customer_id)
@@ -281,15 +306,6 @@ async def erase_customer(
         "key_destroyed": key_destroyed,
         "event_id": erased.id,
     }
-
-
-def _admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
-    settings: ContextStoreSettings = request.app.state.settings
-    if settings.admin_token is None:
-        raise HTTPException(403, "the admin API is disabled: set RELAIS_ADMIN_TOKEN to enable it")
-    expected = f"Bearer {settings.admin_token.get_secret_value()}"
-    if authorization is None or not hmac.compare_digest(authorization.encode(), expected.encode()):
-        raise HTTPException(401, "a valid `Authorization: Bearer <RELAIS_ADMIN_TOKEN>` header is required")
 
 
 class RebuildOut(BaseModel):

@@ -376,6 +376,19 @@ class InactivitySweep:
         return len(closing)
 
 
+_WATCH_PAGE = 500
+
+
+def _unanswered(fields: dict[str, str]) -> bool:
+    """With the bot, and its last reply (if any) older than the customer's last message."""
+    if fields.get("state") != "bot" or not fields.get("last_customer_at"):
+        return False
+    replied = fields.get("last_bot_at")
+    return replied is None or datetime.fromisoformat(replied) < datetime.fromisoformat(
+        fields["last_customer_at"]
+    )
+
+
 class BotWatchdog:
     """Hands a conversation to a person when the bot leaves a customer's message unanswered too long."""
 
@@ -395,6 +408,8 @@ class BotWatchdog:
         self._deadline_s = settings.bot_silence_timeout_s
         self._horizon = timedelta(seconds=settings.bot_watchdog_horizon_s)
         self._lock = lock  # never judge half-rebuilt views
+        # (tenant, conversation) -> (the unanswered message's time, when this process first saw it so)
+        self._watched: dict[tuple[str, str], tuple[str, datetime]] = {}
 
     async def __call__(self) -> None:
         if not self._log.caught_up:
@@ -403,19 +418,47 @@ class BotWatchdog:
             await self.check(datetime.now(UTC))
 
     async def check(self, now: datetime) -> int:
-        waited = await self._views.expired(
-            now - timedelta(seconds=self._deadline_s), after=now - self._horizon
-        )
-        wanted = [(t, c) for t, c, _ in waited]
-        fields = await self._views.conversation_fields(
-            wanted, "state", "last_customer_at", "last_bot_at", "last_channel", "customer_id"
-        )
-        candidates = {
-            c: f for c, f in fields.items() if f.get("state") == "bot" and f.get("last_customer_at")
+        """Hand over the conversations whose customer waits for the bot past the deadline.
+
+        Two clocks must agree: the customer's message is older than the deadline (event time), and
+        this process has seen it unanswered for half the deadline (wall clock), so a message that
+        arrives late (a delayed SMS, a backlog after an outage) still gives the bot its chance.
+        """
+        unanswered: dict[tuple[str, str], dict[str, str]] = {}
+        start = 0
+        while True:  # every conversation in the window, however many: oldest first, page by page
+            page = await self._views.expired(
+                now - timedelta(seconds=self._deadline_s / 2),
+                _WATCH_PAGE,
+                after=now - self._horizon,
+                start=start,
+            )
+            fields = await self._views.conversation_fields(
+                [(t, c) for t, c, _ in page],
+                "state",
+                "last_customer_at",
+                "last_bot_at",
+                "last_channel",
+                "customer_id",
+            )
+            unanswered |= {c: f for c, f in fields.items() if _unanswered(f)}
+            if len(page) < _WATCH_PAGE:
+                break
+            start += _WATCH_PAGE
+        self._watched = {
+            c: seen
+            if (seen := self._watched.get(c)) and seen[0] == f["last_customer_at"]
+            else (f["last_customer_at"], now)
+            for c, f in unanswered.items()
         }
-        timelines = await self._views.recent_timelines(candidates, TRANSCRIPT_MESSAGES * 2)
+        ready = {
+            c: f
+            for c, f in unanswered.items()
+            if (now - self._watched[c][1]).total_seconds() >= self._deadline_s / 2
+        }
+        timelines = await self._views.recent_timelines(ready, TRANSCRIPT_MESSAGES * 2)
         outputs = []
-        for (tenant, cid), f in candidates.items():
+        for (tenant, cid), f in ready.items():
             silence = Silence(
                 tenant=tenant,
                 conversation_id=cid,

@@ -385,13 +385,13 @@ class ConversationViews:
         return deleted
 
     async def expired(
-        self, before: datetime, limit: int = 500, after: datetime | None = None
+        self, before: datetime, limit: int = 500, after: datetime | None = None, start: int = 0
     ) -> list[tuple[str, str, datetime]]:
         """(tenant, conversation, last activity) of open conversations silent since before `before`
-        (and active after `after`, when given)."""
+        (and active after `after`, when given), oldest first, `limit` of them from `start`."""
         low = f"({after.timestamp()}" if after is not None else "-inf"
         rows: list[tuple[bytes, float]] = await self._redis.zrangebyscore(  # type: ignore[assignment]
-            self._open, low, before.timestamp(), 0, limit, withscores=True
+            self._open, low, before.timestamp(), start, limit, withscores=True
         )
         out = []
         for member, score in rows:

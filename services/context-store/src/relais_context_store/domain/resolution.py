@@ -132,7 +132,7 @@ def resolve_message(
             channel=data.channel,
             address=data.from_.address,
             customer_name=data.from_.name,
-            text=redacted.text,
+            text=fit_to_log(redacted.text),
             external_id=data.external_id,
             language=data.language,
             attachments=data.attachments,
@@ -179,3 +179,12 @@ def delivery_status(event: DeliveryUpdated, conversation_id: str, message_id: st
         ),
     )
     return Outgoing(topics.CONVERSATIONS, conversation_id, status)
+
+
+_TEXT_MAX = 20_000  # CustomerMessageData.text
+_CUT = " […]"
+
+
+def fit_to_log(text: str) -> str:
+    """Redaction markers can make a message longer than the log allows: cut it rather than lose it."""
+    return text if len(text) <= _TEXT_MAX else text[: _TEXT_MAX - len(_CUT)] + _CUT
