@@ -20,7 +20,7 @@ SETTINGS: dict[str, type[ServiceSettings]] = {
 }
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job")
 # The Secrets an operator creates (deploy/k8s/README.md); the manifests only reference them.
-KNOWN_SECRETS = {"relais-jwt", "relais-kafka-credentials", "relais-redis", "relais-context-store-admin"}
+KNOWN_SECRETS = {"relais-jwt", "relais-kafka-credentials", "relais-redis", "relais-admin"}
 
 
 def image_violation(image: str) -> str | None:

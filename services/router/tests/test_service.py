@@ -39,6 +39,7 @@ def events(new_events: Callable[..., Events]) -> Events:
     return new_events(start=datetime.now(UTC), step=0.001)
 
 
+ADMIN_TOKEN = "router-admin-token-0123"
 CONFIG = """
 offer_timeout_s: 2
 queues:
@@ -60,6 +61,7 @@ async def test_routing_through_kafka_with_configuration_timers_views_and_metrics
         namespace,
         RELAIS_ROUTING_CONFIG_DIR=str(config_dir),
         RELAIS_ROUTING_CONFIG_POLL_S="0.5",
+        RELAIS_ADMIN_TOKEN=ADMIN_TOKEN,
         RELAIS_VIEW_INTERVAL_S="0.2",
         RELAIS_TICK_INTERVAL_S="0.2",
     )
@@ -154,7 +156,10 @@ async def test_routing_through_kafka_with_configuration_timers_views_and_metrics
 
             # A broken file is refused with its reasons; the running configuration stays.
             (config_dir / "broken.yaml").write_text("queues: {q: {skills: {x: 9}}}")
-            response = await http.post("/v1/admin/reload-config")
+            assert (await http.post("/v1/admin/reload-config")).status_code == 401
+            response = await http.post(
+                "/v1/admin/reload-config", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+            )
             assert response.status_code == 422
             assert "broken.yaml: queues.q.skills.x" in str(response.json())
     finally:

@@ -6,11 +6,13 @@ and includes `runtime.ops_router()`. Nothing connects at import time.
 
 import asyncio
 import contextlib
+import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Annotated
 
 import structlog
 import uvicorn
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import APIRouter, FastAPI, Header, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -165,6 +167,16 @@ class Runtime:
             return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
         return router
+
+
+def require_admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+    """Dependency of the admin endpoints: the `RELAIS_ADMIN_TOKEN` bearer, compared in constant time."""
+    settings: ServiceSettings = request.app.state.runtime.settings
+    if settings.admin_token is None:
+        raise HTTPException(403, "the admin API is disabled: set RELAIS_ADMIN_TOKEN to enable it")
+    expected = f"Bearer {settings.admin_token.get_secret_value()}"
+    if authorization is None or not hmac.compare_digest(authorization.encode(), expected.encode()):
+        raise HTTPException(401, "a valid `Authorization: Bearer <RELAIS_ADMIN_TOKEN>` header is required")
 
 
 def serve(create_app: Callable[[S], FastAPI], settings_type: type[S], service: str) -> None:

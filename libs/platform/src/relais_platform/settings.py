@@ -49,6 +49,9 @@ class ServiceSettings(BaseSettings):
     # Redis of the customers' encryption keys (relais_platform.sealing); defaults to `redis_url`. Not a
     # view that a replay rebuilds: keep it persistent.
     keystore_redis_url: str | None = None
+    # Bearer token of a service's admin endpoints (rebuild, erasure, configuration reload); they answer
+    # 403 while it is unset.
+    admin_token: SecretStr | None = None
 
     # Chaos testing: SIGKILL the process after this many handled batches, after their effects are
     # written but before the offsets are committed. 0 disables it; refused outside dev and test.
@@ -58,6 +61,8 @@ class ServiceSettings(BaseSettings):
     def _safe_for_production(self) -> "ServiceSettings":
         if self.env == "prod" and self.fault_kill_before_commit:
             raise ValueError("RELAIS_FAULT_KILL_BEFORE_COMMIT is for tests and cannot be set in prod")
+        if self.admin_token is not None and len(self.admin_token.get_secret_value()) < 16:
+            raise ValueError("RELAIS_ADMIN_TOKEN must be at least 16 characters")
         if self.kafka_sasl_mechanism and not (self.kafka_sasl_username and self.kafka_sasl_password):
             raise ValueError(
                 "RELAIS_KAFKA_SASL_USERNAME and RELAIS_KAFKA_SASL_PASSWORD are required with SASL"

@@ -5,7 +5,6 @@ customer is simply not found. The admin calls (rebuild) take a bearer token inst
 """
 
 import asyncio
-import hmac
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import asdict
@@ -33,6 +32,7 @@ from relais_contracts.customers import (
 )
 from relais_contracts.routing import WorkCancelled, WorkCancelledData
 from relais_platform.kafka import Publisher
+from relais_platform.runtime import require_admin
 from relais_platform.sealing import CustomerKeys
 
 TENANT_HEADER = "X-Relais-Tenant"
@@ -60,15 +60,6 @@ Tenant = Annotated[
         description="The caller's tenant; a conversation or customer of another tenant is not found.",
     ),
 ]
-
-
-def _admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
-    settings: ContextStoreSettings = request.app.state.settings
-    if settings.admin_token is None:
-        raise HTTPException(403, "the admin API is disabled: set RELAIS_ADMIN_TOKEN to enable it")
-    expected = f"Bearer {settings.admin_token.get_secret_value()}"
-    if authorization is None or not hmac.compare_digest(authorization.encode(), expected.encode()):
-        raise HTTPException(401, "a valid `Authorization: Bearer <RELAIS_ADMIN_TOKEN>` header is required")
 
 
 async def _exclusive(request: Request) -> AsyncIterator[None]:
@@ -267,7 +258,7 @@ async def unlink_identity(
     return Response(status_code=204)
 
 
-@customers.delete("/customers/{customer_id}", dependencies=[Depends(_admin), Depends(_exclusive)])
+@customers.delete("/customers/{customer_id}", dependencies=[Depends(require_admin), Depends(_exclusive)])
 async def erase_customer(
     customer_id: EntityId, request: Request, tenant: Tenant, views: Views, publisher: PublisherDep
 ) -> dict[str, Any]:
@@ -317,7 +308,7 @@ class RebuildOut(BaseModel):
     seconds: float
 
 
-@admin.post("/rebuild", dependencies=[Depends(_admin)])
+@admin.post("/rebuild", dependencies=[Depends(require_admin)])
 async def rebuild_views(request: Request) -> RebuildOut:
     """Wipe every view and replay the conversation log from the beginning, up to the offsets the views
     had applied; live consumption in this process waits until it is done."""

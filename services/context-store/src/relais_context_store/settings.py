@@ -1,6 +1,6 @@
 """Settings of the context store (`RELAIS_*` environment variables)."""
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field
 
 from relais_platform.settings import ServiceSettings
 
@@ -24,14 +24,6 @@ class ContextStoreSettings(ServiceSettings):
     # Tenants whose customer text is sealed with per-customer keys on the log ("*" for every tenant).
     # Every reader of the log must then unseal it (relais_platform.sealing).
     seal_tenants: frozenset[str] = frozenset()
-    # Bearer token of the admin endpoints (rebuild); they answer 403 while it is unset.
-    admin_token: SecretStr | None = None
-
-    @model_validator(mode="after")
-    def _admin_token_strong_enough(self) -> "ContextStoreSettings":
-        if self.admin_token is not None and len(self.admin_token.get_secret_value()) < 16:
-            raise ValueError("RELAIS_ADMIN_TOKEN must be at least 16 characters")
-        return self
 
     def seals(self, tenant: str) -> bool:
         return "*" in self.seal_tenants or tenant in self.seal_tenants

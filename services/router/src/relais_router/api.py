@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from pydantic import BaseModel
 
 from relais_contracts import TENANT_MAX_LENGTH, TENANT_PATTERN
+from relais_platform.runtime import require_admin
 from relais_router.adapters.snapshots import Views
 from relais_router.consumers import RoutingHandler
 
@@ -87,9 +88,10 @@ async def agents(view: View) -> dict[str, Any]:
 admin = APIRouter(prefix="/v1/admin", tags=["admin"])
 
 
-@admin.post("/reload-config")
+@admin.post("/reload-config", dependencies=[Depends(require_admin)])
 async def reload_config(request: Request) -> dict[str, Any]:
-    """Read the routing configuration files now; changed ones are applied through the routing topic."""
+    """Read the routing configuration files now (admin bearer token); changed ones are applied through
+    the routing topic."""
     handler = cast(RoutingHandler, request.app.state.routing)
     errors = await handler.publish_configs()
     if errors:
