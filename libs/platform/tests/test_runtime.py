@@ -132,9 +132,9 @@ async def test_a_consumer_resumes_where_its_assigned_hook_says(infra: Infra, nam
     async def handler(batch: Sequence[Delivery]) -> None:
         handled.extend(d.event.id for d in batch)
 
-    async def resume_at_four(assigned: set[tuple[str, int]]) -> dict[tuple[str, int], int]:
+    async def resume_at_four(committed: dict[tuple[str, int], int | None]) -> dict[tuple[str, int], int]:
         # As a service that records its applied offsets with its state would: all before 4 are done.
-        return {tp: 4 for tp in assigned}
+        return {tp: 4 for tp in committed}
 
     async def tick() -> None:
         ticks.append(len(ticks))

@@ -108,12 +108,6 @@ class EventConsumer:
         self._batches = 0
         self.running = False
 
-    def seek(self, tp: TopicPartition, offset: int) -> None:
-        log.info(
-            "resuming from the offset recorded with the state", consumer=self.name, tp=str(tp), offset=offset
-        )
-        self._consumer.seek(tp, offset)
-
     def contract(self, physical_topic: str) -> str:
         return physical_topic.removeprefix(self.settings.namespace)
 
