@@ -60,3 +60,40 @@ async def test_a_retried_batch_publishes_what_its_failed_try_applied(
     assert saved is not None
     assert saved[0] == 2  # the snapshot covers both events, now that their outputs are out
     await redis.aclose()
+
+
+class Recording:
+    def __init__(self) -> None:
+        self.sent: list[Outgoing] = []
+
+    async def publish(self, outgoing: Iterable[Outgoing]) -> None:
+        self.sent.extend(outgoing)
+
+
+async def test_a_refused_event_is_isolated_and_the_others_outputs_all_go_out(
+    infra: Infra, namespace: str, events: Events
+) -> None:
+    settings = RouterSettings(namespace=namespace, redis_url=infra.redis_url)
+    redis = connect_redis(settings)
+    publisher = Recording()
+    handler = RoutingHandler(settings, Snapshots(redis, settings), Views(redis, settings), publisher)
+    await handler.on_assigned({(topics.ROUTING, 0): None})
+    bad = events.configure({"queues": {"q": {"skills": {"x": 9}}}})
+    batch = [
+        Delivery(e, topics.ROUTING, 0, offset, None)  # type: ignore[arg-type]
+        for offset, e in enumerate(
+            [events.presence("a1", capacity={"*": 2}), events.submit("c1"), bad, events.submit("c2")]
+        )
+    ]
+    with pytest.raises(ValueError, match="less than or equal to 5"):
+        await handler(batch)
+    # What the platform's consumer does next: each record alone, the failing one dead-lettered.
+    for delivery in batch:
+        if delivery.event is bad:
+            with pytest.raises(ValueError, match="less than or equal to 5"):
+                await handler([delivery])
+        else:
+            await handler([delivery])
+    offers = [o.event.data.conversation_id for o in publisher.sent if isinstance(o.event, OfferCreated)]
+    assert offers == ["c1", "c2"]
+    await redis.aclose()

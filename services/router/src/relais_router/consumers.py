@@ -122,9 +122,13 @@ class RoutingHandler:
                 touched.add(delivery.partition)
             # Publish first, snapshot second: a snapshot never covers an event whose outputs are unsent.
             await self._publisher.publish(outputs)
+            for delivery in batch:
+                # Only this batch's: when the consumer retries a failing batch record by record, the
+                # records not retried yet keep theirs.
+                if owned := self._partitions.get(delivery.partition):
+                    owned.unsent.pop(delivery.event.id, None)
             for partition in sorted(touched):
                 owned = self._partitions[partition]
-                owned.unsent.clear()
                 if owned.unsaved >= self._settings.snapshot_every_events:
                     await self._save(partition)
 
