@@ -19,7 +19,9 @@ from relais_contracts.conversation import (
     CustomerMessageData,
     Dequeued,
     DequeuedData,
+    HandoffPacket,
     HandoffRequested,
+    HandoffRequestedData,
     Opened,
     OpenedData,
     Queued,
@@ -55,9 +57,12 @@ class Chat:
         self.n += 1
         self.seconds += after_s
         return {
-            "id": f"e-{self.n}", "source": "test", "time": T0 + timedelta(seconds=self.seconds),
-            "tenant": self.tenant, "subject": "conv-1",
-        }  # fmt: skip
+            "id": f"e-{self.n}",
+            "source": "test",
+            "time": T0 + timedelta(seconds=self.seconds),
+            "tenant": self.tenant,
+            "subject": "conv-1",
+        }
 
     def open(self, customer_id: str | None = None, channel: str = "webchat") -> Decision:
         data = OpenedData(channel=channel, address="visitor", customer_id=customer_id)
@@ -68,9 +73,13 @@ class Chat:
     ) -> Decision:
         envelope = self.envelope(after_s)
         data = CustomerMessageData(
-            message_id=envelope["id"], channel=channel, address="visitor", text=text,
-            external_id=envelope["id"], language=language,
-        )  # fmt: skip
+            message_id=envelope["id"],
+            channel=channel,
+            address="visitor",
+            text=text,
+            external_id=envelope["id"],
+            language=language,
+        )
         return self.feed(CustomerMessage(**envelope, data=data))
 
     def feed(self, event: Any) -> Decision:
@@ -320,8 +329,10 @@ def test_the_packet_carries_what_the_agent_needs(chat: Chat) -> None:
     assert packet.confidence is not None
     assert 0.4 <= packet.confidence <= 1
     assert {(e.kind, e.value) for e in packet.entities} >= {
-        ("order_number", "4417221"), ("amount", "49,90 €"), ("date", "12/11"),
-    }  # fmt: skip
+        ("order_number", "4417221"),
+        ("amount", "49,90 €"),
+        ("date", "12/11"),
+    }
     assert "4417221" in packet.summary
     assert "Bonjour" not in packet.summary
     assert len(packet.sentiment) == 3
@@ -457,3 +468,20 @@ def test_a_transfer_or_an_agent_going_offline_keeps_the_customer_waiting(chat: C
     assert chat.state.mode == "waiting"
     chat.feed(Released(**chat.envelope(), data=ReleasedData(agent_id="agent-8", reason="completed")))
     assert chat.state.mode == "bot"
+
+
+def test_a_handoff_written_for_the_bot_puts_the_customer_in_line(chat: Chat) -> None:
+    # The context store's watchdog handed over while the bot was down: once back, the bot does not
+    # carry on as if the conversation were still its own.
+    chat.open()
+    chat.say("bonjour")
+    packet = HandoffPacket(reason="bot-silent", summary="the bot did not answer")
+    chat.feed(
+        HandoffRequested(
+            **{**chat.envelope(), "source": "relais/context-store"}, data=HandoffRequestedData(packet=packet)
+        )
+    )
+    assert chat.state.mode == "waiting"
+    decision = chat.say("ma commande 4417 n'est pas arrivée", after_s=10)
+    assert decision.outcome == "waiting"
+    assert not [o for o in decision.outputs if isinstance(o.event, HandoffRequested)]

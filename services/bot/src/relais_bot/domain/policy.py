@@ -154,6 +154,10 @@ class Bot:
                     channel=state.channel, text=d.text, at=event.time,
                 )  # fmt: skip
                 return Decision(state.model_copy(update={"transcript": _kept(state.transcript, entry)}), [])
+            case HandoffRequested() if event.source != SOURCE:
+                # Another service handed over for the bot (the context store's watchdog, when the bot
+                # was down or silent): the customer is on the way to a person, not the bot's any more.
+                return Decision(state.model_copy(update={"mode": "waiting"}), [])
             case Queued(data=d):
                 # No notice here: the handoff message has just told the customer, and an agent is often
                 # offered the conversation right away. WaitUpdated brings the news worth telling.
