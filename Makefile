@@ -17,7 +17,7 @@ OVERLAY ?= prod
 help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
-install: kustomize ## Install what is missing: uv, the Python deps, the Kafka jars, redis-server, kustomize
+install: ## Install what is missing: uv, the Python deps, the Kafka jars, redis-server
 	@command -v uv >/dev/null || python3 -m pip install --quiet uv || python3 -m pip install --quiet --user uv
 	$(UV) sync --frozen --all-packages
 	bash $(LOCAL)/kafka.sh install
@@ -45,10 +45,10 @@ status: ## What runs locally
 	-bash $(LOCAL)/kafka.sh status
 	-bash $(LOCAL)/redis.sh status
 
-test: install ## The whole suite; starts a fresh Kafka and Redis for the run and stops them after
+test: install kustomize ## The whole suite; starts a fresh Kafka and Redis for the run and stops them after
 	$(UV) run pytest
 
-test-unit: ## Only the unit tests (no Kafka, no Redis)
+test-unit: kustomize ## Only the unit tests (no Kafka, no Redis)
 	$(UV) run pytest -m unit
 
 lint: ## ruff (lint and format check) and mypy (strict)

@@ -1,4 +1,4 @@
-"""Renders deploy/k8s with the kustomize that `make install` builds, for the deploy tests."""
+"""Renders deploy/k8s with the kustomize that `make kustomize` builds, for the deploy tests."""
 
 import functools
 import os
@@ -18,13 +18,13 @@ Manifest = dict[str, Any]
 
 
 def kustomize() -> str:
-    """The kustomize binary: $KUSTOMIZE, else the one `make install` built into .local/bin.
+    """The kustomize binary: $KUSTOMIZE, else the one `make kustomize` built into .local/bin.
 
     Missing is a failure, not a skip: CI runs `make test`, which installs it first.
     """
     binary = os.environ.get("KUSTOMIZE") or str(REPO / ".local" / "bin" / "kustomize")
     if not Path(binary).is_file():
-        pytest.fail(f"kustomize not found at {binary}: run `make install` (or set KUSTOMIZE)")
+        pytest.fail(f"kustomize not found at {binary}: run `make kustomize` (or set KUSTOMIZE)")
     return binary
 
 
