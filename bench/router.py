@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import gc
 import json
+import os
 import random
 import statistics
 import sys
@@ -23,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 from aiokafka import AIOKafkaConsumer
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -269,8 +271,6 @@ async def through_kafka(duration_s: float, **extra_env: str) -> dict[str, Any]:
 
 
 async def accepted(url: str) -> float:
-    import httpx
-
     async with httpx.AsyncClient() as http:
         text = (await http.get(f"{url}/metrics")).text
     return sum(
@@ -291,7 +291,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(REPO / ".local" / "bench" / "router.json"))
     args = parser.parse_args()
 
-    results: dict[str, Any] = {"machine": {"cpus": __import__("os").cpu_count()}}
+    results: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}}
     results["in_process"] = core = in_process(args.cycles)
     print(
         f"\nRouter core, in process: {AGENTS:,} agents, {core['waiting']:,} waiting, {QUEUES} queues "

@@ -27,6 +27,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from redis.asyncio import Redis
 
 from relais_contracts import CONTENT_TYPE, CloudEvent, Event, decode
 from relais_platform.kafka import ensure_topics
@@ -314,8 +315,6 @@ async def redis_dump(
 ) -> dict[str, Any]:
     """Every key of a namespace under `prefix` (less those under `skip`) with its value, namespace removed:
     to compare the state of two runs, or to look for a text anywhere in it."""
-    from redis.asyncio import Redis
-
     redis = Redis.from_url(infra.redis_url)
     dump: dict[str, Any] = {}
     try:
