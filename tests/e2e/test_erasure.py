@@ -40,7 +40,8 @@ async def test_an_erased_customer_leaves_no_readable_word_anywhere(infra: Infra,
             RawPublisher(infra, system.namespace) as channel,
             TopicReader(infra, system.namespace, FOLLOWED) as reader,
         ):
-            await channel.event(topics.INBOUND, key, inbound(f"Bonjour, ici {marker}", address="visitor-77"))
+            # A plain greeting first: a random word in it could make the bot ask to clarify instead.
+            await channel.event(topics.INBOUND, key, inbound("Bonjour", address="visitor-77"))
             greeting = await reader.wait_event(
                 topics.OUTBOUND, lambda e: isinstance(e, MessageSend), what="reply"
             )
@@ -62,7 +63,7 @@ async def test_an_erased_customer_leaves_no_readable_word_anywhere(infra: Infra,
             assert handoff.data.packet.sealed  # the words travel in the customer's key
             (packet,) = await unseal_packets(keys, [handoff.data.packet])
             assert [t.text for t in packet.transcript if t.author_kind == "customer"] == [
-                f"Bonjour, ici {marker}",
+                "Bonjour",
                 f"je veux parler a un conseiller, commande {marker}",
             ]
             # No topic carries the customer's words in clear (the inbound one is the integrator's).
