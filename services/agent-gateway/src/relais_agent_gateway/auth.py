@@ -22,7 +22,7 @@ Role = Literal["agent", "supervisor"]
 # into every event this gateway publishes, so a token whose tenant the envelope would refuse is refused.
 
 _ALGORITHM = "HS256"
-_REQUIRED_CLAIMS = ["sub", "tenant", "name", "roles", "exp", "iat"]
+_REQUIRED_CLAIMS = ["sub", "tenant", "roles", "exp", "iat"]
 # Tolerated clock difference between the issuer and the replicas checking `exp` and `iat`.
 _LEEWAY_S = 10
 
@@ -36,6 +36,11 @@ class Agent(BaseModel):
     tenant: str = Field(min_length=1, max_length=TENANT_MAX_LENGTH, pattern=TENANT_PATTERN)
     name: str = Field(min_length=1, max_length=200)
     roles: tuple[Role, ...] = Field(min_length=1)
+    # The agent's routing profile travels in the token, so the identity provider stays its one source.
+    skills: dict[Annotated[str, Field(min_length=1, max_length=64)], Annotated[int, Field(ge=1, le=5)]] = Field(
+        default_factory=dict, max_length=100
+    )
+    languages: tuple[Annotated[str, Field(min_length=2, max_length=16)], ...] = Field(default=(), max_length=50)
     expires_at: int  # unix seconds, from `exp`: a session ends when its token does
 
 
@@ -57,6 +62,8 @@ class TokenAuthority:
         agent_id: str,
         name: str,
         roles: tuple[Role, ...] = ("agent",),
+        skills: dict[str, int] | None = None,
+        languages: tuple[str, ...] = (),
         now: int | None = None,
     ) -> str:
         issued = int(time.time()) if now is None else now
@@ -65,6 +72,8 @@ class TokenAuthority:
             "tenant": tenant,
             "name": name,
             "roles": list(roles),
+            "skills": skills or {},
+            "languages": list(languages),
             "iat": issued,
             "exp": issued + self._ttl_s,
         }
@@ -83,8 +92,10 @@ class TokenAuthority:
             return Agent(
                 id=claims["sub"],
                 tenant=claims["tenant"],
-                name=claims["name"],
+                name=claims.get("name") or claims["sub"],
                 roles=claims["roles"],
+                skills=claims.get("skills") or {},
+                languages=claims.get("languages") or (),
                 expires_at=claims["exp"],
             )
         except (jwt.PyJWTError, ValidationError, TypeError) as exc:
