@@ -3,42 +3,77 @@
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import ValidationError
 
 from relais_agent_gateway.auth import Agent
 from relais_agent_gateway.domain.actions import (
     SOURCE,
     NotYours,
+    Refused,
+    note_added,
     offer_answered,
     presence_changed,
     reply_posted,
+    transfer_requested,
+    work_completed,
 )
 from relais_agent_gateway.domain.inbox import InboxUpdate, OfferRecord, project
 from relais_agent_gateway.protocol import (
     AcceptOffer,
+    AddNote,
     AssignedMessage,
     ConversationMessage,
+    ConversationUpdated,
+    DeliveryMessage,
+    NoteMessage,
     OfferMessage,
     OfferRescindedMessage,
     PostReply,
     RejectOffer,
+    ReleasedMessage,
+    ReturnToBot,
     SetPresence,
+    StatusMessage,
+    Transfer,
+    WrapUp,
 )
 from relais_contracts import topics
-from relais_contracts.agents import OfferCreated, OfferCreatedData, OfferRescinded, OfferRescindedData
+from relais_contracts.agents import (
+    AgentStatusChanged,
+    AgentStatusChangedData,
+    OfferCreated,
+    OfferCreatedData,
+    OfferRescinded,
+    OfferRescindedData,
+)
 from relais_contracts.conversation import (
     Assigned,
     AssignedData,
+    ChannelSwitched,
+    ChannelSwitchedData,
     CustomerMessage,
     CustomerMessageData,
+    DeliveryStatus,
+    DeliveryStatusData,
     HandoffPacket,
+    NoteAdded,
+    NoteData,
     Queued,
     QueuedData,
+    Released,
+    ReleasedData,
     ReplyAuthor,
     ReplyData,
     ReplyPosted,
     TranscriptEntry,
 )
-from relais_contracts.routing import OfferAccepted, OfferRejected, PresenceChanged
+from relais_contracts.routing import (
+    OfferAccepted,
+    OfferRejected,
+    PresenceChanged,
+    TransferRequested,
+    WorkCompleted,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -194,3 +229,129 @@ def test_reply_in_a_conversation_that_is_not_yours(assignee: str | None) -> None
     command = PostReply(type="reply", conversation_id="c-1", text="Hello")
     with pytest.raises(NotYours):
         reply_posted(ALICE, command, assignee, event_id="e", time=T0)
+
+
+def test_presence_carries_the_token_s_skills_and_languages() -> None:
+    bob = ALICE.model_copy(update={"skills": {"billing": 4}, "languages": ("fr",)})
+    out = presence_changed(bob, SetPresence(type="presence", presence="available"), event_id="e", time=T0)
+    assert isinstance(out.event, PresenceChanged)
+    assert (out.event.data.skills, out.event.data.languages) == ({"billing": 4}, ("fr",))
+
+
+def test_a_note_stays_in_the_conversation_log_and_names_its_author() -> None:
+    out = note_added(
+        ALICE, AddNote(type="note", conversation_id="c-1", text="VIP"), "a-1", event_id="n", time=T0
+    )
+    assert (out.topic, out.key) == (topics.CONVERSATIONS, "c-1")
+    assert isinstance(out.event, NoteAdded)
+    assert (out.event.data.note_id, out.event.data.text, out.event.data.author.id) == ("n", "VIP", "a-1")
+
+
+def test_a_transfer_goes_to_the_router_with_its_note() -> None:
+    command = Transfer(type="transfer", conversation_id="c-1", to_queue="billing", note="refund")
+    out = transfer_requested(ALICE, command, "a-1", event_id="t", time=T0)
+    assert (out.topic, out.key) == (topics.ROUTING, "acme")
+    assert isinstance(out.event, TransferRequested)
+    d = out.event.data
+    assert (d.conversation_id, d.agent_id, d.to_queue, d.to_agent_id, d.note) == (
+        "c-1",
+        "a-1",
+        "billing",
+        None,
+        "refund",
+    )
+
+
+def test_a_transfer_needs_a_destination_other_than_oneself() -> None:
+    with pytest.raises(ValidationError, match="to_queue or to_agent_id"):
+        Transfer(type="transfer", conversation_id="c-1")
+    with pytest.raises(Refused):
+        transfer_requested(
+            ALICE,
+            Transfer(type="transfer", conversation_id="c-1", to_agent_id="a-1"),
+            "a-1",
+            event_id="t",
+            time=T0,
+        )
+
+
+def test_wrap_up_takes_a_known_disposition() -> None:
+    codes = ("resolved", "spam")
+    out = work_completed(
+        ALICE,
+        WrapUp(type="wrap_up", conversation_id="c-1", disposition="spam"),
+        "a-1",
+        codes,
+        event_id="w",
+        time=T0,
+    )
+    assert isinstance(out.event, WorkCompleted)
+    assert (out.event.data.disposition, out.event.data.reason) == ("spam", "completed")
+    unknown = WrapUp(type="wrap_up", conversation_id="c-1", disposition="whatever")
+    with pytest.raises(Refused, match="resolved, spam"):
+        work_completed(ALICE, unknown, "a-1", codes, event_id="w", time=T0)
+
+
+def test_return_to_bot_is_a_completion_the_router_turns_into_a_hand_back() -> None:
+    command = ReturnToBot(type="return_to_bot", conversation_id="c-1", note="answered")
+    out = work_completed(ALICE, command, "a-1", ("resolved",), event_id="r", time=T0)
+    assert isinstance(out.event, WorkCompleted)
+    assert (out.event.data.reason, out.event.data.note, out.event.data.agent_id) == (
+        "returned-to-bot",
+        "answered",
+        "a-1",
+    )
+
+
+@pytest.mark.parametrize("assignee", [None, "a-2"])
+def test_conversation_actions_need_the_conversation_to_be_yours(assignee: str | None) -> None:
+    with pytest.raises(NotYours):
+        note_added(
+            ALICE, AddNote(type="note", conversation_id="c-1", text="x"), assignee, event_id="n", time=T0
+        )
+    transfer = Transfer(type="transfer", conversation_id="c-1", to_queue="q")
+    with pytest.raises(NotYours):
+        transfer_requested(ALICE, transfer, assignee, event_id="t", time=T0)
+    back = ReturnToBot(type="return_to_bot", conversation_id="c-1")
+    with pytest.raises(NotYours):
+        work_completed(ALICE, back, assignee, ("resolved",), event_id="r", time=T0)
+
+
+def test_the_assignee_follows_notes_deliveries_and_channel_changes() -> None:
+    author = ReplyAuthor(kind="agent", name="Alice", id="a-1")
+    note = NoteAdded(id="e", subject="c-1", **ENVELOPE, data=NoteData(note_id="n", author=author, text="VIP"))
+    delivery = DeliveryStatus(
+        id="e", subject="c-1", **ENVELOPE, data=DeliveryStatusData(message_id="m", status="read")
+    )
+    switched = ChannelSwitched(
+        id="e",
+        subject="c-1",
+        **ENVELOPE,
+        data=ChannelSwitchedData(from_channel="webchat", channel="sms", address="+33"),
+    )
+    updates = [project(event, assignee="a-1") for event in (note, delivery, switched)]
+    assert [u.agent_id for u in updates] == ["a-1"] * 3
+    assert isinstance(updates[0].message, NoteMessage)
+    assert updates[0].message.note.text == "VIP"
+    assert isinstance(updates[1].message, DeliveryMessage)
+    assert updates[1].message.status == "read"
+    assert isinstance(updates[2].message, ConversationUpdated)
+    assert updates[2].message.channel == "sms"
+    assert project(note, assignee=None) == InboxUpdate()
+
+
+def test_release_tells_the_agent_and_ends_the_assignment() -> None:
+    data = ReleasedData(agent_id="a-1", reason="completed", disposition="resolved")
+    update = project(Released(id="e", subject="c-1", **ENVELOPE, data=data))
+    assert update.agent_id == "a-1"
+    assert update.unassignment == ("c-1", "a-1")
+    assert isinstance(update.message, ReleasedMessage)
+    assert (update.message.reason, update.message.disposition) == ("completed", "resolved")
+
+
+def test_not_responding_reaches_the_agent() -> None:
+    data = AgentStatusChangedData(agent_id="a-1", status="not-responding", reason="3 offers missed")
+    update = project(AgentStatusChanged(id="e", **ENVELOPE, data=data))
+    assert update.agent_id == "a-1"
+    assert isinstance(update.message, StatusMessage)
+    assert update.message.status == "not-responding"

@@ -36,6 +36,8 @@ from relais_contracts.conversation import (
     CustomerLeft,
     CustomerLeftData,
     CustomerMessage,
+    NoteAdded,
+    NoteData,
     Opened,
     ReplyAuthor,
     ReplyData,
@@ -244,6 +246,22 @@ def test_assignment_changes_the_state_and_the_participants() -> None:
         {"kind": "customer", "id": "c-1", "name": "Camille"},
         {"kind": "agent", "id": "agent-7", "name": "Alex"},
     ]
+
+
+def test_an_internal_note_is_in_the_timeline_and_is_not_a_message() -> None:
+    note = NoteAdded(
+        id="n-1", source="relais/agent-gateway", time=T0, tenant="acme", subject="conv-1",
+        data=NoteData(note_id="n-1", author=ReplyAuthor(kind="agent", name="Alex", id="agent-7"), text="VIP"),
+    )  # fmt: skip
+    change = view_change(note)
+    assert change.entry is not None
+    assert (change.entry["kind"], change.entry["text"], change.entry["author_id"]) == (
+        "note",
+        "VIP",
+        "agent-7",
+    )
+    # Only indexed messages get delivery reports, and only replies are delivered to the customer.
+    assert change.indexed_message is None
 
 
 def test_leaving_while_routed_cancels_the_routing() -> None:

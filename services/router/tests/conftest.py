@@ -145,10 +145,10 @@ class Events:
             data=OfferAnswerData(offer_id=offer_id, agent_id=agent_id, conversation_id=conversation_id),
         )
 
-    def complete(self, conversation_id: str, agent_id: str) -> WorkCompleted:
+    def complete(self, conversation_id: str, agent_id: str, **data: Any) -> WorkCompleted:
         return WorkCompleted(
             **self._envelope(),
-            data=WorkCompletedData(conversation_id=conversation_id, agent_id=agent_id),
+            data=WorkCompletedData(conversation_id=conversation_id, agent_id=agent_id, **data),
         )
 
 

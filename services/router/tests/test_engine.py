@@ -15,6 +15,7 @@ from relais_contracts.conversation import (
     Offered,
     Queued,
     Released,
+    ReturnedToBot,
     Transferred,
     WaitUpdated,
 )
@@ -269,6 +270,20 @@ def test_completion_frees_capacity_for_the_next_item(router: TenantRouter, event
     outputs = router.apply(events.complete("c1", "a1"))
     released = of_type(outputs, Released)
     assert [(r.subject, r.data.reason) for r in released] == [("c1", "completed")]
+    assert offers(outputs) == [("c2", "a1")]
+
+
+def test_return_to_bot_is_said_by_the_router_and_frees_the_agent(
+    router: TenantRouter, events: Events
+) -> None:
+    run(router, [events.presence("a1"), events.submit("c1"), events.submit("c2")])
+    accept(router, events, "c1")
+    back = events.complete("c1", "a2", reason="returned-to-bot", note="done")
+    assert router.apply(back) == []  # only the conversation's agent can hand it back
+    outputs = router.apply(events.complete("c1", "a1", reason="returned-to-bot", note="done"))
+    assert [type(o.event) for o in outputs][:2] == [ReturnedToBot, Released]
+    assert [(r.data.agent_id, r.data.note) for r in of_type(outputs, ReturnedToBot)] == [("a1", "done")]
+    assert [r.data.reason for r in of_type(outputs, Released)] == ["returned-to-bot"]
     assert offers(outputs) == [("c2", "a1")]
 
 

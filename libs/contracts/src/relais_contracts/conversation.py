@@ -147,6 +147,19 @@ class ReplyPosted(ConversationEvent):
     data: ReplyData
 
 
+class NoteData(Payload):
+    note_id: str = Field(min_length=1, max_length=200)
+    author: ReplyAuthor
+    text: str = Field(min_length=1, max_length=5000)
+
+
+class NoteAdded(ConversationEvent):
+    """An agent's internal note on the conversation: kept in its timeline, never sent to the customer."""
+
+    type: Literal["relais.conversation.note.added"] = "relais.conversation.note.added"
+    data: NoteData
+
+
 class TranscriptEntry(Payload):
     message_id: str
     author_kind: AuthorKind

@@ -16,6 +16,7 @@ from relais_contracts.conversation import (
     DeliveryStatus,
     Dequeued,
     HandoffRequested,
+    NoteAdded,
     Offered,
     Opened,
     Queued,
@@ -47,6 +48,7 @@ Event = Annotated[
     | Opened
     | CustomerMessage
     | ReplyPosted
+    | NoteAdded
     | HandoffRequested
     | Queued
     | Offered
@@ -88,7 +90,7 @@ EVENT_TYPES: dict[str, type[CloudEvent]] = {
         Dequeued, ReturnedToBot, WorkSubmitted, PresenceChanged, OfferAccepted, OfferRejected,
         WorkCompleted, WorkCancelled, TransferRequested, TimerTick, QueuesConfigured, OfferCreated,
         OfferRescinded, AgentStatusChanged, ChannelSwitched, Closed, CustomerLeft, DeliveryStatus,
-        IdentityLinked, IdentityUnlinked, CustomerErased,
+        IdentityLinked, IdentityUnlinked, CustomerErased, NoteAdded,
     )
 }  # fmt: skip
 

@@ -72,10 +72,13 @@ class WorkCompletedData(Payload):
     conversation_id: str = Field(min_length=1, max_length=200)
     agent_id: str = Field(min_length=1, max_length=200)
     disposition: str | None = Field(default=None, max_length=64)
+    # returned-to-bot: the agent hands the conversation back to the bot instead of ending it.
+    reason: Literal["completed", "returned-to-bot"] = "completed"
+    note: str | None = Field(default=None, max_length=2000)
 
 
 class WorkCompleted(RoutingEvent):
-    """The agent wrapped the conversation up: their capacity is free again."""
+    """The agent is done with the conversation (wrap-up, or back to the bot): their capacity is free."""
 
     type: Literal["relais.routing.work.completed"] = "relais.routing.work.completed"
     data: WorkCompletedData

@@ -1,17 +1,20 @@
 """HTTP and WebSocket endpoints of the agent gateway."""
 
 import re
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, Depends, WebSocket
+from fastapi import APIRouter, Depends, HTTPException, Path, WebSocket
 from fastapi.requests import HTTPConnection
 from pydantic import BaseModel, Field
 
 from relais_agent_gateway.auth import Agent, CurrentAgent, InvalidToken, Role, Tokens
 from relais_agent_gateway.session import DeskSession
+from relais_agent_gateway.settings import GatewaySettings
+from relais_agent_gateway.upstream import Upstream
 from relais_agent_gateway.views import DeskViews
 from relais_contracts import TENANT_MAX_LENGTH, TENANT_PATTERN
 from relais_platform.runtime import Runtime
+from relais_platform.sealing import CustomerKeys
 
 CLOSE_INVALID_TOKEN = 4401
 CLOSE_BAD_REQUEST = 4400
@@ -27,8 +30,19 @@ def _runtime(conn: HTTPConnection) -> Runtime:
     return cast(Runtime, conn.app.state.runtime)
 
 
+def _upstream(conn: HTTPConnection) -> Upstream:
+    return cast(Upstream, conn.app.state.upstream)
+
+
+def _settings(conn: HTTPConnection) -> GatewaySettings:
+    return cast(GatewaySettings, conn.app.state.runtime.settings)
+
+
 Views = Annotated[DeskViews, Depends(_views)]
 RuntimeDep = Annotated[Runtime, Depends(_runtime)]
+UpstreamDep = Annotated[Upstream, Depends(_upstream)]
+Settings = Annotated[GatewaySettings, Depends(_settings)]
+ConversationId = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._-]+$")]
 
 agents = APIRouter(tags=["agents"])
 
@@ -37,6 +51,30 @@ agents = APIRouter(tags=["agents"])
 async def me(agent: CurrentAgent) -> Agent:
     """The agent the bearer token names."""
     return agent
+
+
+@agents.get("/v1/dispositions")
+async def dispositions(agent: CurrentAgent, settings: Settings) -> list[str]:
+    """The wrap-up codes an agent may close a conversation with."""
+    return list(settings.dispositions)
+
+
+@agents.get("/v1/conversations/{conversation_id}", responses={404: {"description": "not yours, or unknown"}})
+async def conversation(
+    conversation_id: ConversationId, agent: CurrentAgent, views: Views, upstream: UpstreamDep
+) -> dict[str, Any]:
+    """The conversation with its whole timeline across channels, from the context store.
+
+    Only for the agent it is assigned to, or a supervisor of the tenant; anything else (another
+    agent's, another tenant's, unknown) is the same 404, so ids cannot be probed.
+    """
+    assignee = await views.assignee(agent.tenant, conversation_id)
+    if assignee != agent.id and "supervisor" not in agent.roles:
+        raise HTTPException(404, f"no conversation {conversation_id!r} assigned to you")
+    found = await upstream.conversation(agent.tenant, conversation_id, assigned_to=assignee)
+    if found is None:
+        raise HTTPException(404, f"no conversation {conversation_id!r} assigned to you")
+    return found
 
 
 @agents.websocket("/v1/agent/ws")
@@ -60,7 +98,17 @@ async def agent_socket(
     if after is not None and not _STREAM_POSITION.fullmatch(after):
         await websocket.close(CLOSE_BAD_REQUEST, "after must be a seq from this inbox")
         return
-    await DeskSession(websocket, agent, views, runtime.publisher).run(None if after == "$" else after)
+    settings = cast(GatewaySettings, runtime.settings)
+    session = DeskSession(
+        websocket,
+        agent,
+        views=views,
+        publisher=runtime.publisher,
+        tokens=tokens,
+        keys=cast(CustomerKeys, websocket.app.state.keys),
+        dispositions=settings.dispositions,
+    )
+    await session.run(None if after == "$" else after)
 
 
 class DevLogin(BaseModel):
@@ -83,3 +131,27 @@ async def dev_login(body: DevLogin, tokens: Tokens) -> IssuedToken:
     return IssuedToken(
         token=tokens.issue(tenant=body.tenant, agent_id=body.agent_id, name=body.name, roles=body.roles)
     )
+
+
+supervisors = APIRouter(prefix="/v1/supervisor", tags=["supervisor"])
+
+
+def _supervisor(agent: CurrentAgent) -> Agent:
+    if "supervisor" not in agent.roles:
+        raise HTTPException(403, "this needs the supervisor role")
+    return agent
+
+
+Supervisor = Annotated[Agent, Depends(_supervisor)]
+
+
+@supervisors.get("/queues")
+async def queues(agent: Supervisor, upstream: UpstreamDep) -> dict[str, Any]:
+    """The router's live view of the tenant's queues: waiting, longest wait, service level, offers."""
+    return await upstream.routing(agent.tenant, "queues")
+
+
+@supervisors.get("/agents")
+async def agents_view(agent: Supervisor, upstream: UpstreamDep) -> dict[str, Any]:
+    """The router's live view of the tenant's agents: state, capacity, load, skills."""
+    return await upstream.routing(agent.tenant, "agents")

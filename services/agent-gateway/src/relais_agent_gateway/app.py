@@ -6,8 +6,10 @@ from relais_agent_gateway import api
 from relais_agent_gateway.auth import TokenAuthority
 from relais_agent_gateway.consumers import TOPICS, InboxProjector
 from relais_agent_gateway.settings import GatewaySettings
+from relais_agent_gateway.upstream import Upstream
 from relais_agent_gateway.views import DeskViews
 from relais_platform.runtime import Runtime
+from relais_platform.sealing import customer_keys
 
 SERVICE = "agent-gateway"
 
@@ -21,7 +23,12 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app = runtime.app("Relais agent gateway")
     app.state.views = views
     app.state.tokens = TokenAuthority(settings)
+    app.state.keys = customer_keys(runtime.redis, settings)
+    upstream = Upstream(settings)
+    runtime.on_stopped(upstream.close)
+    app.state.upstream = upstream
     app.include_router(api.agents)
+    app.include_router(api.supervisors)
     if settings.dev_login_enabled:
         app.include_router(api.dev)
     return app

@@ -37,10 +37,12 @@ class Agent(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     roles: tuple[Role, ...] = Field(min_length=1)
     # The agent's routing profile travels in the token, so the identity provider stays its one source.
-    skills: dict[Annotated[str, Field(min_length=1, max_length=64)], Annotated[int, Field(ge=1, le=5)]] = Field(
-        default_factory=dict, max_length=100
+    skills: dict[Annotated[str, Field(min_length=1, max_length=64)], Annotated[int, Field(ge=1, le=5)]] = (
+        Field(default_factory=dict, max_length=100)
     )
-    languages: tuple[Annotated[str, Field(min_length=2, max_length=16)], ...] = Field(default=(), max_length=50)
+    languages: tuple[Annotated[str, Field(min_length=2, max_length=16)], ...] = Field(
+        default=(), max_length=50
+    )
     expires_at: int  # unix seconds, from `exp`: a session ends when its token does
 
 

@@ -1,55 +1,23 @@
 """The agent desk's WebSocket protocol (`GET /v1/agent/ws`): one JSON object per text frame.
 
-Connect with `?token=<JWT>` (browsers cannot set headers on a WebSocket) and optionally
-`&after=<seq>`. A bad or expired token closes the socket with code 4401, a malformed `after`
-with 4400; a session also closes with 4401 when its token expires.
-
-Server -> client. Messages from the agent's inbox carry `seq`, the id of the entry in the
-agent's inbox stream; reconnecting with `after=<last seq seen>` resumes right after it, on any
-replica. Without `after` a session starts at the end of the inbox (only new entries).
-
-- `{"type": "ready", "seq", "agent": {"id", "tenant", "name", "roles"}}` first, once the session
-  is authenticated and positioned; `seq` is where it resumes from (pass it as `after` if nothing
-  else arrives before a reconnect).
-- `{"type": "offer", "seq", "offer_id", "conversation_id", "channel", "expires_at"?, "packet", "at"}`
-  — a conversation is offered to the agent; `packet` is the handoff packet (summary, intent,
-  language, transcript, skills, queue, priority, ...).
-- `{"type": "offer.rescinded", "seq", "offer_id", "conversation_id", "reason", "at"}`
-- `{"type": "assigned", "seq", "offer_id", "conversation_id", "agent_name"?, "at"}` — the
-  conversation is the agent's: its messages follow.
-- `{"type": "message", "seq", "conversation_id", "message": {"message_id", "author_kind",
-  "author_name"?, "channel"?, "text", "at"}}` — a customer message or a reply (bot or agent; the
-  agent's own replies come back too, with the `message_id` its `ack` announced), in
-  conversation order.
-
-Direct answers to a client message, without `seq`:
-
-- `{"type": "ack", "ref"?, "event_id"}` — the action is published; for a reply, `event_id` is
-  also the reply's `message_id`.
-- `{"type": "error", "ref"?, "code", "message"}` — the socket stays open. Codes: `invalid` (not
-  a valid message), `unsupported` (unknown `type`), `not_yours` (the offer or conversation is not
-  this agent's), `unavailable` (try again; with the same `client_msg_id` a retry is not doubled).
-
-Client -> server. Every message may carry `ref` (string or integer, echoed in the answer) and
-`client_msg_id` (the event id is then derived from it, so a retried message is applied once):
-
-- `{"type": "presence", "presence": "available" | "away" | "offline", "capacity"?: {"*": 1}}`
-- `{"type": "accept", "offer_id"}`
-- `{"type": "reject", "offer_id", "reason"?}`
-- `{"type": "reply", "conversation_id", "text"}`
+The reference with examples is `services/agent-gateway/docs/agent-protocol.md`; these models are what
+the gateway accepts and sends. Inbox messages are stored without `seq` (the id Redis gives the entry),
+which is added when they are sent.
 """
 
 import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from relais_contracts.conversation import HandoffPacket, TranscriptEntry
 from relais_contracts.routing import Presence
 
 Ref = Annotated[str, Field(max_length=200)] | int
-ErrorCode = Literal["invalid", "unsupported", "not_yours", "unavailable"]
+ErrorCode = Literal["invalid", "unsupported", "not_yours", "forbidden", "unavailable"]
+_ID = Field(min_length=1, max_length=200)
+_CHANNEL_NAME = Field(default=None, min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_-]*$")
 
 
 class _ClientMessage(BaseModel):
@@ -85,11 +53,51 @@ class RejectOffer(_ClientMessage):
 
 class PostReply(_ClientMessage):
     type: Literal["reply"]
-    conversation_id: str = Field(min_length=1, max_length=200)
+    conversation_id: str = _ID
     text: str = Field(min_length=1, max_length=20_000)
+    channel: str | None = _CHANNEL_NAME  # another of the customer's channels; default: the last one used
 
 
-ClientMessage = Annotated[SetPresence | AcceptOffer | RejectOffer | PostReply, Field(discriminator="type")]
+class AddNote(_ClientMessage):
+    type: Literal["note"]
+    conversation_id: str = _ID
+    text: str = Field(min_length=1, max_length=5000)
+
+
+class Transfer(_ClientMessage):
+    type: Literal["transfer"]
+    conversation_id: str = _ID
+    to_queue: str | None = Field(default=None, min_length=1, max_length=64)
+    to_agent_id: str | None = Field(default=None, min_length=1, max_length=200)
+    note: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> "Transfer":
+        if self.to_queue is None and self.to_agent_id is None:
+            raise ValueError("a transfer needs to_queue or to_agent_id")
+        return self
+
+
+class ReturnToBot(_ClientMessage):
+    type: Literal["return_to_bot"]
+    conversation_id: str = _ID
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class WrapUp(_ClientMessage):
+    type: Literal["wrap_up"]
+    conversation_id: str = _ID
+    disposition: str = Field(min_length=1, max_length=64)
+
+
+class RenewToken(_ClientMessage):
+    type: Literal["token"]
+    token: str = Field(min_length=1, max_length=20_000)
+
+
+# What an agent does (each becomes one event), and everything a desk may send.
+Action = SetPresence | AcceptOffer | RejectOffer | PostReply | AddNote | Transfer | ReturnToBot | WrapUp
+ClientMessage = Annotated[Action | RenewToken, Field(discriminator="type")]
 _CLIENT_MESSAGES: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
 
 
@@ -144,6 +152,8 @@ class Ready(_ServerMessage):
     type: Literal["ready"] = "ready"
     seq: str
     agent: AgentInfo
+    conversations: tuple[str, ...] = ()  # assigned to the agent now
+    dispositions: tuple[str, ...] = ()
 
 
 class Ack(_ServerMessage):
@@ -192,9 +202,69 @@ class ConversationMessage(_ServerMessage):
     type: Literal["message"] = "message"
     conversation_id: str
     message: TranscriptEntry
+    # A sealed customer message is stored sealed and opened only on its way to the desk, so the inbox
+    # never holds the text of a customer whose key is destroyed. Never sent.
+    sealed: str | None = None
+    key_id: str | None = None
 
 
-InboxMessage = OfferMessage | OfferRescindedMessage | AssignedMessage | ConversationMessage
+class Note(BaseModel):
+    note_id: str
+    author_id: str | None = None
+    author_name: str
+    text: str
+    at: datetime
+
+
+class NoteMessage(_ServerMessage):
+    type: Literal["note"] = "note"
+    conversation_id: str
+    note: Note
+
+
+class DeliveryMessage(_ServerMessage):
+    type: Literal["delivery"] = "delivery"
+    conversation_id: str
+    message_id: str
+    status: Literal["delivered", "read", "failed"]
+    reason: str | None = None
+    at: datetime
+
+
+class ConversationUpdated(_ServerMessage):
+    type: Literal["conversation.updated"] = "conversation.updated"
+    conversation_id: str
+    what: Literal["customer_left", "closed", "channel_switched"]
+    channel: str | None = None
+    at: datetime
+
+
+class ReleasedMessage(_ServerMessage):
+    type: Literal["released"] = "released"
+    conversation_id: str
+    reason: str
+    disposition: str | None = None
+    at: datetime
+
+
+class StatusMessage(_ServerMessage):
+    type: Literal["status"] = "status"
+    status: str
+    reason: str | None = None
+    at: datetime
+
+
+InboxMessage = (
+    OfferMessage
+    | OfferRescindedMessage
+    | AssignedMessage
+    | ConversationMessage
+    | NoteMessage
+    | DeliveryMessage
+    | ConversationUpdated
+    | ReleasedMessage
+    | StatusMessage
+)
 
 
 def with_seq(entry: bytes, seq: str) -> str:

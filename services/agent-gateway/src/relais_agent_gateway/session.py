@@ -14,25 +14,40 @@ from aiokafka.errors import KafkaError
 from fastapi import WebSocket
 from redis.exceptions import RedisError
 
-from relais_agent_gateway.auth import Agent
-from relais_agent_gateway.domain.actions import NotYours, offer_answered, presence_changed, reply_posted
+from relais_agent_gateway.auth import Agent, InvalidToken, TokenAuthority
+from relais_agent_gateway.domain.actions import (
+    NotYours,
+    Refused,
+    note_added,
+    offer_answered,
+    presence_changed,
+    reply_posted,
+    transfer_requested,
+    work_completed,
+)
 from relais_agent_gateway.protocol import (
     AcceptOffer,
     Ack,
+    Action,
+    AddNote,
     AgentInfo,
-    ClientMessage,
     Error,
     PostReply,
     ProtocolError,
     Ready,
     RejectOffer,
+    RenewToken,
+    ReturnToBot,
     SetPresence,
+    Transfer,
+    WrapUp,
     parse_client_message,
-    with_seq,
 )
+from relais_agent_gateway.reveal import reveal
 from relais_agent_gateway.views import DeskViews
 from relais_contracts import Outgoing, derive_key, now_time
 from relais_platform.kafka import Publishes
+from relais_platform.sealing import CustomerKeys
 
 log = structlog.get_logger(__name__)
 
@@ -43,13 +58,27 @@ CLOSE_INTERNAL_ERROR = 1011
 
 
 class DeskSession:
-    def __init__(self, websocket: WebSocket, agent: Agent, views: DeskViews, publisher: Publishes) -> None:
+    def __init__(
+        self,
+        websocket: WebSocket,
+        agent: Agent,
+        *,
+        views: DeskViews,
+        publisher: Publishes,
+        tokens: TokenAuthority,
+        keys: CustomerKeys,
+        dispositions: tuple[str, ...],
+    ) -> None:
         self._ws = websocket
         self._agent = agent
         self._views = views
         self._publisher = publisher
+        self._tokens = tokens
+        self._keys = keys
+        self._dispositions = dispositions
         # The inbox reader and the message handler both send; one frame at a time.
         self._sending = asyncio.Lock()
+        self._renewed = asyncio.Event()
         self._log = log.bind(tenant=agent.tenant, agent_id=agent.id)
 
     async def run(self, after: str | None) -> None:
@@ -59,20 +88,19 @@ class DeskSession:
         # lose entries added between two polls.
         position = after or await self._views.inbox_end(agent.tenant, agent.id)
         info = AgentInfo(id=agent.id, tenant=agent.tenant, name=agent.name, roles=agent.roles)
-        await self._send(Ready(seq=position, agent=info).to_json())
+        conversations = await self._views.assigned(agent.tenant, agent.id)
+        ready = Ready(seq=position, agent=info, conversations=conversations, dispositions=self._dispositions)
+        await self._send(ready.to_json())
         pushing = asyncio.create_task(self._push_inbox(position), name="push-inbox")
         listening = asyncio.create_task(self._listen(), name="listen")
+        expiring = asyncio.create_task(self._until_token_expires(), name="expiry")
         try:
-            done, _ = await asyncio.wait(
-                {pushing, listening},
-                timeout=max(agent.expires_at - time.time(), 0),
-                return_when=asyncio.FIRST_COMPLETED,
-            )
+            done, _ = await asyncio.wait({pushing, listening, expiring}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (pushing, listening):
+            for task in (pushing, listening, expiring):
                 task.cancel()
-            await asyncio.gather(pushing, listening, return_exceptions=True)
-        if not done:
+            await asyncio.gather(pushing, listening, expiring, return_exceptions=True)
+        if expiring in done:
             await self._close(CLOSE_TOKEN_EXPIRED, "token expired")
         elif pushing in done and pushing.exception() is not None:
             self._log.warning("inbox push stopped", error=repr(pushing.exception()))
@@ -87,8 +115,15 @@ class DeskSession:
                 self._agent.tenant, self._agent.id, after, block_ms=INBOX_BLOCK_MS
             )
             for seq, entry in entries:
-                await self._send(with_seq(entry, seq))
+                await self._send(await reveal(entry, seq, self._agent.tenant, self._keys))
                 after = seq
+
+    async def _until_token_expires(self) -> None:
+        """Returns when the session's token expires; a `token` message may push the expiry back."""
+        while (remaining := self._agent.expires_at - time.time()) > 0:
+            self._renewed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._renewed.wait(), remaining)
 
     async def _listen(self) -> None:
         while True:
@@ -107,6 +142,8 @@ class DeskSession:
             command = parse_client_message(text)
         except ProtocolError as exc:
             return Error(ref=exc.ref, code=exc.code, message=exc.message).to_json()
+        if isinstance(command, RenewToken):
+            return self._renew(command)
         event_id = (
             derive_key(self._agent.tenant, self._agent.id, command.client_msg_id)
             if command.client_msg_id
@@ -116,12 +153,26 @@ class DeskSession:
             await self._publisher.publish([await self._outgoing(command, event_id)])
         except NotYours as exc:
             return Error(ref=command.ref, code="not_yours", message=str(exc)).to_json()
+        except Refused as exc:
+            return Error(ref=command.ref, code="invalid", message=str(exc)).to_json()
         except (KafkaError, RedisError, OSError, TimeoutError) as exc:
             self._log.warning("action not published", action=command.type, error=repr(exc))
             return Error(ref=command.ref, code="unavailable", message="try again").to_json()
         return Ack(ref=command.ref, event_id=event_id).to_json()
 
-    async def _outgoing(self, command: ClientMessage, event_id: str) -> Outgoing:
+    def _renew(self, command: RenewToken) -> str:
+        """Extend the session with a fresh token of the same agent; anything else keeps the old one."""
+        try:
+            renewed = self._tokens.verify(command.token)
+        except InvalidToken:
+            return Error(ref=command.ref, code="invalid", message="invalid or expired token").to_json()
+        if (renewed.tenant, renewed.id) != (self._agent.tenant, self._agent.id):
+            return Error(ref=command.ref, code="forbidden", message="the token names another agent").to_json()
+        self._agent = renewed
+        self._renewed.set()
+        return Ack(ref=command.ref, event_id="").to_json()
+
+    async def _outgoing(self, command: Action, event_id: str) -> Outgoing:
         agent, at = self._agent, now_time()
         match command:
             case SetPresence():
@@ -129,9 +180,19 @@ class DeskSession:
             case AcceptOffer() | RejectOffer():
                 offer = await self._views.offer(agent.tenant, command.offer_id)
                 return offer_answered(agent, command, offer, event_id=event_id, time=at)
+        assignee = await self._views.assignee(agent.tenant, command.conversation_id)
+        match command:
             case PostReply():
-                assignee = await self._views.assignee(agent.tenant, command.conversation_id)
                 return reply_posted(agent, command, assignee, event_id=event_id, time=at)
+            case AddNote():
+                return note_added(agent, command, assignee, event_id=event_id, time=at)
+            case Transfer():
+                return transfer_requested(agent, command, assignee, event_id=event_id, time=at)
+            case WrapUp() | ReturnToBot():
+                return work_completed(
+                    agent, command, assignee, self._dispositions, event_id=event_id, time=at
+                )
+        raise AssertionError(f"unhandled {command.type}")
 
     async def _send(self, text: str) -> None:
         async with self._sending:

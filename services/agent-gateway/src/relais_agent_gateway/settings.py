@@ -18,6 +18,19 @@ class GatewaySettings(ServiceSettings):
     # Asked for by the operator, but only honoured in env "dev": see `dev_login_enabled`.
     dev_login: bool = True
 
+    # The desk reads a conversation's timeline from the context store and the supervisor page reads
+    # the router's views, over their HTTP APIs (always under the token's tenant).
+    context_store_url: str = "http://127.0.0.1:8081"
+    router_url: str = "http://127.0.0.1:8083"
+    upstream_timeout_s: float = Field(default=5.0, gt=0)
+    # How long a conversation read waits for the context store to show the caller's assignment: it
+    # consumes the log on its own, and the desk asks the moment the gateway says "assigned".
+    timeline_catchup_s: float = Field(default=3.0, ge=0)
+    # The wrap-up codes the desk offers; a wrap-up with another code is refused.
+    dispositions: tuple[str, ...] = Field(
+        default=("resolved", "follow-up", "no-resolution", "spam"), min_length=1
+    )
+
     @model_validator(mode="after")
     def _secret_set_in_production(self) -> "GatewaySettings":
         if self.env == "prod":

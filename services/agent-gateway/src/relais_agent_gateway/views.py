@@ -30,6 +30,14 @@ end
 return 0
 """
 
+# The conversation leaves its agent: forget the assignment only if it is still theirs (a transfer to
+# another agent may already have written the new one).
+_UNASSIGN = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+redis.call('SREM', KEYS[2], ARGV[2])
+return 0
+"""
+
 _ENTRY_FIELD = b"m"
 
 
@@ -38,6 +46,7 @@ class DeskViews:
         self._redis = redis
         self._settings = settings
         self._push_once = redis.register_script(_PUSH_ONCE)
+        self._unassign = redis.register_script(_UNASSIGN)
 
     def inbox_key(self, tenant: str, agent_id: str) -> str:
         return self._settings.key("gw", tenant, "agent", agent_id, "inbox")
@@ -47,6 +56,9 @@ class DeskViews:
 
     def _assignment_key(self, tenant: str, conversation_id: str) -> str:
         return self._settings.key("gw", tenant, "conversation", conversation_id)
+
+    def _assigned_key(self, tenant: str, agent_id: str) -> str:
+        return self._settings.key("gw", tenant, "agent", agent_id, "conversations")
 
     async def apply(self, tenant: str, event_id: str, update: InboxUpdate) -> None:
         """Write the effects of one event; safe to repeat (state writes are idempotent, the push is once)."""
@@ -67,8 +79,16 @@ class DeskViews:
             if update.assignment:
                 conversation_id, agent_id = update.assignment
                 tx.set(self._assignment_key(tenant, conversation_id), agent_id, ex=ASSIGNMENT_TTL_S)
+                tx.sadd(self._assigned_key(tenant, agent_id), conversation_id)
+                tx.expire(self._assigned_key(tenant, agent_id), ASSIGNMENT_TTL_S)
             if tx.command_stack:
                 await tx.execute()
+        if update.unassignment:
+            conversation_id, agent_id = update.unassignment
+            await self._unassign(
+                keys=[self._assignment_key(tenant, conversation_id), self._assigned_key(tenant, agent_id)],
+                args=[agent_id, conversation_id],
+            )
         if update.agent_id and update.message:
             await self._push_once(
                 keys=[
@@ -93,6 +113,11 @@ class DeskViews:
     async def assignee(self, tenant: str, conversation_id: str) -> str | None:
         agent_id = cast(bytes | None, await self._redis.get(self._assignment_key(tenant, conversation_id)))
         return agent_id.decode() if agent_id is not None else None
+
+    async def assigned(self, tenant: str, agent_id: str) -> list[str]:
+        """The conversations assigned to the agent now, in a stable order."""
+        members = cast(set[bytes], await self._redis.smembers(self._assigned_key(tenant, agent_id)))
+        return sorted(m.decode() for m in members)
 
     async def inbox_end(self, tenant: str, agent_id: str) -> str:
         """Id of the last entry of the inbox ("0-0" if empty): reading after it gets only new entries."""

@@ -8,15 +8,28 @@ from datetime import datetime
 
 from relais_agent_gateway.auth import Agent
 from relais_agent_gateway.domain.inbox import OfferRecord
-from relais_agent_gateway.protocol import AcceptOffer, PostReply, RejectOffer, SetPresence
+from relais_agent_gateway.protocol import (
+    AcceptOffer,
+    AddNote,
+    PostReply,
+    RejectOffer,
+    ReturnToBot,
+    SetPresence,
+    Transfer,
+    WrapUp,
+)
 from relais_contracts import Outgoing, topics
-from relais_contracts.conversation import ReplyAuthor, ReplyData, ReplyPosted
+from relais_contracts.conversation import NoteAdded, NoteData, ReplyAuthor, ReplyData, ReplyPosted
 from relais_contracts.routing import (
     OfferAccepted,
     OfferAnswerData,
     OfferRejected,
     PresenceChanged,
     PresenceChangedData,
+    TransferRequested,
+    TransferRequestedData,
+    WorkCompleted,
+    WorkCompletedData,
 )
 
 SOURCE = "relais/agent-gateway"
@@ -26,8 +39,18 @@ class NotYours(Exception):
     """The offer or conversation is unknown, another agent's, or another tenant's (indistinguishably)."""
 
 
+class Refused(ValueError):
+    """The message is well formed but asks for something the tenant does not allow."""
+
+
 def presence_changed(agent: Agent, command: SetPresence, *, event_id: str, time: datetime) -> Outgoing:
-    data = PresenceChangedData(agent_id=agent.id, name=agent.name, presence=command.presence)
+    data = PresenceChangedData(
+        agent_id=agent.id,
+        name=agent.name,
+        presence=command.presence,
+        skills=agent.skills,
+        languages=agent.languages,
+    )
     if command.capacity is not None:
         data = data.model_copy(update={"capacity": command.capacity})
     event = PresenceChanged(id=event_id, source=SOURCE, time=time, tenant=agent.tenant, data=data)
@@ -65,8 +88,7 @@ def reply_posted(
     agent: Agent, command: PostReply, assignee: str | None, *, event_id: str, time: datetime
 ) -> Outgoing:
     """`assignee` is the agent the conversation is assigned to in the agent's own tenant."""
-    if assignee != agent.id:
-        raise NotYours(f"conversation {command.conversation_id} is not assigned to you")
+    _check_assigned(agent, command.conversation_id, assignee)
     event = ReplyPosted(
         id=event_id,
         source=SOURCE,
@@ -78,6 +100,77 @@ def reply_posted(
             message_id=event_id,
             author=ReplyAuthor(kind="agent", name=agent.name, id=agent.id),
             text=command.text,
+            channel=command.channel,
         ),
     )
     return Outgoing(topics.CONVERSATIONS, command.conversation_id, event)
+
+
+def note_added(
+    agent: Agent, command: AddNote, assignee: str | None, *, event_id: str, time: datetime
+) -> Outgoing:
+    _check_assigned(agent, command.conversation_id, assignee)
+    event = NoteAdded(
+        id=event_id,
+        source=SOURCE,
+        time=time,
+        tenant=agent.tenant,
+        subject=command.conversation_id,
+        data=NoteData(
+            note_id=event_id,
+            author=ReplyAuthor(kind="agent", name=agent.name, id=agent.id),
+            text=command.text,
+        ),
+    )
+    return Outgoing(topics.CONVERSATIONS, command.conversation_id, event)
+
+
+def transfer_requested(
+    agent: Agent, command: Transfer, assignee: str | None, *, event_id: str, time: datetime
+) -> Outgoing:
+    """The router moves the conversation (and says so); a queue it does not know is routed as its default."""
+    _check_assigned(agent, command.conversation_id, assignee)
+    if command.to_agent_id == agent.id:
+        raise Refused("a conversation cannot be transferred to its own agent")
+    data = TransferRequestedData(
+        conversation_id=command.conversation_id,
+        agent_id=agent.id,
+        to_queue=command.to_queue,
+        to_agent_id=command.to_agent_id,
+        note=command.note,
+    )
+    event = TransferRequested(id=event_id, source=SOURCE, time=time, tenant=agent.tenant, data=data)
+    return Outgoing(topics.ROUTING, agent.tenant, event)
+
+
+def work_completed(
+    agent: Agent,
+    command: WrapUp | ReturnToBot,
+    assignee: str | None,
+    dispositions: tuple[str, ...],
+    *,
+    event_id: str,
+    time: datetime,
+) -> Outgoing:
+    """Wrap-up or return to the bot: either way the agent is done and the router frees their capacity."""
+    _check_assigned(agent, command.conversation_id, assignee)
+    if isinstance(command, WrapUp):
+        if command.disposition not in dispositions:
+            raise Refused(f"disposition {command.disposition!r} is not one of {', '.join(dispositions)}")
+        data = WorkCompletedData(
+            conversation_id=command.conversation_id, agent_id=agent.id, disposition=command.disposition
+        )
+    else:
+        data = WorkCompletedData(
+            conversation_id=command.conversation_id,
+            agent_id=agent.id,
+            reason="returned-to-bot",
+            note=command.note,
+        )
+    event = WorkCompleted(id=event_id, source=SOURCE, time=time, tenant=agent.tenant, data=data)
+    return Outgoing(topics.ROUTING, agent.tenant, event)
+
+
+def _check_assigned(agent: Agent, conversation_id: str, assignee: str | None) -> None:
+    if assignee != agent.id:
+        raise NotYours(f"conversation {conversation_id} is not assigned to you")

@@ -5,16 +5,33 @@ from dataclasses import dataclass
 from relais_agent_gateway.protocol import (
     AssignedMessage,
     ConversationMessage,
+    ConversationUpdated,
+    DeliveryMessage,
     InboxMessage,
+    Note,
+    NoteMessage,
     OfferMessage,
     OfferRescindedMessage,
+    ReleasedMessage,
+    StatusMessage,
 )
 from relais_contracts import Event
-from relais_contracts.agents import OfferCreated, OfferRescinded
-from relais_contracts.conversation import Assigned, CustomerMessage, ReplyPosted, TranscriptEntry
+from relais_contracts.agents import AgentStatusChanged, OfferCreated, OfferRescinded
+from relais_contracts.conversation import (
+    Assigned,
+    ChannelSwitched,
+    Closed,
+    CustomerLeft,
+    CustomerMessage,
+    DeliveryStatus,
+    NoteAdded,
+    Released,
+    ReplyPosted,
+    TranscriptEntry,
+)
 
-# Conversation events an assigned agent follows; they need the conversation's current assignee.
-FOLLOWED = (CustomerMessage, ReplyPosted)
+# Conversation events the assigned agent follows; projecting them needs the conversation's assignee.
+FOLLOWED = (CustomerMessage, ReplyPosted, NoteAdded, DeliveryStatus, ChannelSwitched, CustomerLeft, Closed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +53,7 @@ class InboxUpdate:
     open_offer: OfferRecord | None = None
     closed_offer: str | None = None
     assignment: tuple[str, str] | None = None  # (conversation id, agent id)
+    unassignment: tuple[str, str] | None = None  # (conversation id, the agent it leaves)
 
 
 def project(event: Event, assignee: str | None = None) -> InboxUpdate:
@@ -62,6 +80,10 @@ def project(event: Event, assignee: str | None = None) -> InboxUpdate:
                 ),
                 closed_offer=d.offer_id,
             )
+        case AgentStatusChanged(data=d):
+            return InboxUpdate(
+                agent_id=d.agent_id, message=StatusMessage(status=d.status, reason=d.reason, at=event.time)
+            )
         case Assigned(data=d):
             return InboxUpdate(
                 agent_id=d.agent_id,
@@ -74,7 +96,25 @@ def project(event: Event, assignee: str | None = None) -> InboxUpdate:
                 closed_offer=d.offer_id,
                 assignment=(event.conversation_id, d.agent_id),
             )
-        case CustomerMessage(data=d) if assignee:
+        case Released(data=d):
+            return InboxUpdate(
+                agent_id=d.agent_id,
+                message=ReleasedMessage(
+                    conversation_id=event.conversation_id,
+                    reason=d.reason,
+                    disposition=d.disposition,
+                    at=event.time,
+                ),
+                unassignment=(event.conversation_id, d.agent_id),
+            )
+    message = _followed(event) if assignee else None  # no assignee: the bot has it, or it waits
+    return InboxUpdate(agent_id=assignee, message=message) if message else InboxUpdate()
+
+
+def _followed(event: Event) -> InboxMessage | None:
+    """What the assigned agent sees of a conversation event."""
+    match event:
+        case CustomerMessage(data=d):
             entry = TranscriptEntry(
                 message_id=d.message_id,
                 author_kind="customer",
@@ -83,20 +123,47 @@ def project(event: Event, assignee: str | None = None) -> InboxUpdate:
                 text=d.text,
                 at=event.time,
             )
-            return _followed(event.conversation_id, assignee, entry)
-        case ReplyPosted(data=d) if assignee:
+            return ConversationMessage(
+                conversation_id=event.conversation_id, message=entry, sealed=d.text_sealed, key_id=d.key_id
+            )
+        case ReplyPosted(data=d):
             entry = TranscriptEntry(
                 message_id=d.message_id,
                 author_kind=d.author.kind,
                 author_name=d.author.name,
+                channel=d.channel,
                 text=d.text,
                 at=event.time,
             )
-            return _followed(event.conversation_id, assignee, entry)
-    return InboxUpdate()
-
-
-def _followed(conversation_id: str, assignee: str, entry: TranscriptEntry) -> InboxUpdate:
-    return InboxUpdate(
-        agent_id=assignee, message=ConversationMessage(conversation_id=conversation_id, message=entry)
-    )
+            return ConversationMessage(conversation_id=event.conversation_id, message=entry)
+        case NoteAdded(data=d):
+            note = Note(
+                note_id=d.note_id,
+                author_id=d.author.id,
+                author_name=d.author.name,
+                text=d.text,
+                at=event.time,
+            )
+            return NoteMessage(conversation_id=event.conversation_id, note=note)
+        case DeliveryStatus(data=d):
+            return DeliveryMessage(
+                conversation_id=event.conversation_id,
+                message_id=d.message_id,
+                status=d.status,
+                reason=d.reason,
+                at=event.time,
+            )
+        case ChannelSwitched(data=d):
+            return ConversationUpdated(
+                conversation_id=event.conversation_id,
+                what="channel_switched",
+                channel=d.channel,
+                at=event.time,
+            )
+        case CustomerLeft(data=d):
+            return ConversationUpdated(
+                conversation_id=event.conversation_id, what="customer_left", channel=d.channel, at=event.time
+            )
+        case Closed():
+            return ConversationUpdated(conversation_id=event.conversation_id, what="closed", at=event.time)
+    return None

@@ -18,6 +18,7 @@ from relais_contracts.conversation import (
     DeliveryStatus,
     Dequeued,
     HandoffRequested,
+    NoteAdded,
     Offered,
     Opened,
     Queued,
@@ -130,6 +131,15 @@ def view_change(event: ConversationEvent) -> ViewChange:
             )  # fmt: skip
         case DeliveryStatus(data=d):
             return ViewChange(None, delivery=(d.message_id, d.status, at))
+        case NoteAdded(data=d):
+            # Internal: in the timeline for the agents, never delivered (only replies are).
+            return ViewChange(
+                _entry(
+                    event, "note", note_id=d.note_id, author_kind=d.author.kind, author_id=d.author.id,
+                    author_name=d.author.name, text=d.text,
+                ),
+                {"updated_at": at},
+            )  # fmt: skip
         case HandoffRequested(data=d):
             return ViewChange(
                 _entry(

@@ -40,6 +40,8 @@ from relais_contracts.conversation import (
     QueuedData,
     Released,
     ReleasedData,
+    ReturnedToBot,
+    ReturnedToBotData,
     Transferred,
     TransferredData,
     WaitUpdated,
@@ -406,7 +408,11 @@ class TenantRouter:
         assignment = self.assignments.get(d.conversation_id)
         if assignment is None or assignment.agent_id != d.agent_id:
             return  # not this agent's conversation, or already completed
-        self._release(assignment, "completed", d.disposition)
+        if d.reason == "returned-to-bot":
+            # Said by the router, which owns the assignment, so the bot never takes back a conversation
+            # that has meanwhile moved to someone else.
+            self._emit(ReturnedToBot, d.conversation_id, ReturnedToBotData(agent_id=d.agent_id, note=d.note))
+        self._release(assignment, d.reason, d.disposition)
 
     def _cancel(self, event: WorkCancelled) -> None:
         conv = event.data.conversation_id
@@ -767,7 +773,10 @@ class TenantRouter:
             self._take_back(offer)
 
     def _release(
-        self, assignment: Assignment, reason: Literal["completed", "transferred"], disposition: str | None
+        self,
+        assignment: Assignment,
+        reason: Literal["completed", "transferred", "returned-to-bot"],
+        disposition: str | None,
     ) -> None:
         del self.assignments[assignment.conversation_id]
         agent = self.agents[assignment.agent_id]

@@ -1,0 +1,70 @@
+"""The gateway's reads from the other services' HTTP APIs, always under the caller's tenant.
+
+The context store owns a conversation's timeline (across channels, redacted, with delivery reports,
+emptied on erasure) and the router owns the routing views; the desk reads them through the gateway so
+the gateway's token decides what a caller may see.
+"""
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+from fastapi import HTTPException
+
+from relais_agent_gateway.settings import GatewaySettings
+
+TENANT_HEADER = "X-Relais-Tenant"
+_CATCHUP_POLL_S = 0.1
+
+
+class Upstream:
+    def __init__(self, settings: GatewaySettings) -> None:
+        self._http = httpx.AsyncClient(timeout=settings.upstream_timeout_s)
+        self._context_store = settings.context_store_url.rstrip("/")
+        self._router = settings.router_url.rstrip("/")
+        self._catchup_s = settings.timeline_catchup_s
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def conversation(
+        self, tenant: str, conversation_id: str, *, assigned_to: str | None
+    ) -> dict[str, Any] | None:
+        """The context store's conversation, or None when it does not know it.
+
+        When it is assigned, waits (a little) until the context store's timeline shows the assignment:
+        everything before it is then in the timeline, everything after reaches the desk live.
+        """
+        deadline = time.monotonic() + self._catchup_s
+        while True:
+            found = await self._get(f"{self._context_store}/v1/conversations/{conversation_id}", tenant)
+            if assigned_to is None or time.monotonic() >= deadline or _shows_assignment(found, assigned_to):
+                return found
+            await asyncio.sleep(_CATCHUP_POLL_S)
+
+    async def routing(self, tenant: str, view: str) -> dict[str, Any]:
+        found = await self._get(f"{self._router}/v1/tenants/{tenant}/{view}", tenant)
+        if found is None:
+            raise HTTPException(404, f"the router has no view of tenant {tenant!r} yet")
+        return found
+
+    async def _get(self, url: str, tenant: str) -> dict[str, Any] | None:
+        try:
+            response = await self._http.get(url, headers={TENANT_HEADER: tenant})
+        except httpx.HTTPError as exc:
+            raise HTTPException(503, f"upstream unavailable: {type(exc).__name__}") from None
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise HTTPException(502, f"upstream answered {response.status_code}")
+        body: dict[str, Any] = response.json()
+        return body
+
+
+def _shows_assignment(conversation: dict[str, Any] | None, agent_id: str) -> bool:
+    if conversation is None:
+        return False
+    return any(
+        e.get("kind") == "assigned" and e.get("agent_id") == agent_id for e in conversation["timeline"]
+    )
