@@ -32,6 +32,10 @@ class System:
 
     async def launch(self, name: str, *, wait: bool = True, **env: str) -> ServiceProcess:
         """Start one service (again), by default waiting until it is ready."""
+        if name == "agent-gateway":
+            # The desk reads timelines from the context store and the supervisor page the router's views.
+            upstreams = {"RELAIS_CONTEXT_STORE_URL": "context-store", "RELAIS_ROUTER_URL": "router"}
+            env = {var: self.url(s) for var, s in upstreams.items() if s in self.services} | env
         proc = ServiceProcess(
             MODULES[name],
             service_env(self.infra, self.namespace, RELAIS_ENV="dev", **env),
@@ -91,16 +95,18 @@ class AgentSocket:
 
     async def expect(
         self,
-        kind: str,
+        kind: str | tuple[str, ...],
         timeout: float = 30.0,
         where: Callable[[dict[str, Any]], bool] = lambda m: True,
         **match: Any,
     ) -> dict[str, Any]:
-        """The first message of this type whose top-level fields equal `match` and that passes `where`."""
+        """The first message of this type (or one of these) whose top-level fields equal `match` and that
+        passes `where`."""
+        kinds = (kind,) if isinstance(kind, str) else kind
 
         def found() -> dict[str, Any] | None:
             for m in self.received:
-                if m.get("type") == kind and all(m.get(k) == v for k, v in match.items()) and where(m):
+                if m.get("type") in kinds and all(m.get(k) == v for k, v in match.items()) and where(m):
                     return m
             return None
 

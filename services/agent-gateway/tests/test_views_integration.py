@@ -8,30 +8,45 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from redis.asyncio import Redis
 
-from relais_agent_gateway.auth import Agent
+from relais_agent_gateway.auth import Agent, TokenAuthority
 from relais_agent_gateway.domain.inbox import InboxUpdate, OfferRecord
-from relais_agent_gateway.protocol import OfferRescindedMessage
+from relais_agent_gateway.protocol import ConversationMessage, OfferMessage, OfferRescindedMessage
+from relais_agent_gateway.reveal import reveal
 from relais_agent_gateway.session import DeskSession
+from relais_agent_gateway.settings import GatewaySettings
 from relais_agent_gateway.views import DeskViews
 from relais_contracts import Outgoing
+from relais_contracts.conversation import HandoffPacket, TranscriptEntry
 from relais_platform.redis_client import connect_redis
+from relais_platform.sealing import ERASED_TEXT, CustomerKeys, key_id, seal, seal_packet
 from relais_platform.settings import ServiceSettings
 from relais_platform.testing import Infra, poll
 
 pytestmark = pytest.mark.integration
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
+TOKENS = TokenAuthority(GatewaySettings())
 
 
 @pytest.fixture
-async def views(infra: Infra, namespace: str) -> AsyncIterator[DeskViews]:
-    settings = ServiceSettings(redis_url=infra.redis_url, namespace=namespace)
-    redis = connect_redis(settings)
+async def redis(infra: Infra, namespace: str) -> AsyncIterator["Redis"]:
+    client = connect_redis(ServiceSettings(redis_url=infra.redis_url, namespace=namespace))
     try:
-        yield DeskViews(redis, settings)
+        yield client
     finally:
-        await redis.aclose()
+        await client.aclose()
+
+
+@pytest.fixture
+def views(redis: "Redis", namespace: str) -> DeskViews:
+    return DeskViews(redis, ServiceSettings(namespace=namespace))
+
+
+@pytest.fixture
+def keys(redis: "Redis", namespace: str) -> CustomerKeys:
+    return CustomerKeys(redis, ServiceSettings(namespace=namespace))
 
 
 def rescind(offer_id: str) -> InboxUpdate:
@@ -62,14 +77,69 @@ async def test_offers_and_assignments_are_per_tenant(views: DeskViews) -> None:
     assert await views.offer("acme", "o-1") is None
 
 
-class FakeSocket:
-    """The part of a WebSocket a session uses; the client never writes and never leaves."""
+async def test_a_release_forgets_the_assignment_only_if_it_is_still_that_agent_s(views: DeskViews) -> None:
+    await views.apply("acme", "e-1", InboxUpdate(assignment=("c-1", "a-1")))
+    await views.apply("acme", "e-2", InboxUpdate(assignment=("c-2", "a-1")))
+    assert await views.assigned("acme", "a-1") == ["c-1", "c-2"]
+    # Transferred to a-2, who was assigned before a-1's release was projected.
+    await views.apply("acme", "e-3", InboxUpdate(assignment=("c-1", "a-2")))
+    await views.apply("acme", "e-4", InboxUpdate(unassignment=("c-1", "a-1")))
+    assert await views.assignee("acme", "c-1") == "a-2"
+    assert await views.assigned("acme", "a-1") == ["c-2"]
+    await views.apply("acme", "e-5", InboxUpdate(unassignment=("c-2", "a-1")))
+    assert await views.assignee("acme", "c-2") is None
 
-    def __init__(self) -> None:
+
+async def test_sealed_text_is_opened_on_its_way_to_the_desk_until_the_key_is_destroyed(
+    keys: CustomerKeys,
+) -> None:
+    key = (await keys.ensure("acme", ["cu-1"]))[key_id("acme", "cu-1")]
+    entry = TranscriptEntry(message_id="m-1", author_kind="customer", channel="sms", text="", at=T0)
+    stored = ConversationMessage(
+        conversation_id="c-1", message=entry, sealed=seal(key, "my card is 4111", "Bob"), key_id="acme/cu-1"
+    ).to_json()
+    assert "4111" not in stored
+    shown = json.loads(await reveal(stored.encode(), "1-0", "acme", keys))
+    assert (shown["message"]["text"], shown["message"]["author_name"], shown["seq"]) == (
+        "my card is 4111",
+        "Bob",
+        "1-0",
+    )
+    assert "sealed" not in shown
+    assert "key_id" not in shown
+    # A desk of another tenant never opens it, even if an entry named this key.
+    assert json.loads(await reveal(stored.encode(), "1-0", "globex", keys))["message"]["text"] == ERASED_TEXT
+    await keys.destroy("acme", "cu-1")
+    assert json.loads(await reveal(stored.encode(), "1-0", "acme", keys))["message"]["text"] == ERASED_TEXT
+
+
+async def test_a_sealed_handoff_packet_is_opened_for_the_desk(keys: CustomerKeys) -> None:
+    key = (await keys.ensure("acme", ["cu-2"]))[key_id("acme", "cu-2")]
+    packet = HandoffPacket(reason="asked_for_human", summary="Refund for order 1234", customer_id="cu-2")
+    offer = OfferMessage(
+        offer_id="o-1",
+        conversation_id="c-1",
+        channel="sms",
+        packet=seal_packet(key, "acme/cu-2", packet),
+        at=T0,
+    )
+    assert "1234" not in offer.to_json()
+    shown = json.loads(await reveal(offer.to_json().encode(), "2-0", "acme", keys))
+    assert shown["packet"]["summary"] == "Refund for order 1234"
+    assert "sealed" not in shown["packet"]
+
+
+class FakeSocket:
+    """The part of a WebSocket a session uses; the client sends `incoming` and then stays silent."""
+
+    def __init__(self, *incoming: dict[str, Any]) -> None:
+        self.incoming = [json.dumps(m) for m in incoming]
         self.sent: list[dict[str, Any]] = []
         self.closed: tuple[int, str] | None = None
 
     async def receive(self) -> dict[str, Any]:
+        if self.incoming:
+            return {"type": "websocket.receive", "text": self.incoming.pop(0)}
         await asyncio.Event().wait()
         raise AssertionError("unreachable")
 
@@ -85,17 +155,51 @@ class NoPublisher:
         raise AssertionError("nothing to publish")
 
 
-async def test_a_session_pushes_new_entries_and_ends_with_its_token(views: DeskViews) -> None:
+def session(socket: FakeSocket, agent: Agent, views: DeskViews, keys: CustomerKeys) -> DeskSession:
+    return DeskSession(
+        socket,  # type: ignore[arg-type]
+        agent,
+        views=views,
+        publisher=NoPublisher(),
+        tokens=TOKENS,
+        keys=keys,
+        dispositions=("resolved",),
+    )
+
+
+async def test_a_session_pushes_new_entries_and_ends_with_its_token(
+    views: DeskViews, keys: CustomerKeys
+) -> None:
     await views.apply("acme", "e-0", rescind("o-old"))
     socket = FakeSocket()
     agent = Agent(id="a-1", tenant="acme", name="Alice", roles=("agent",), expires_at=int(time.time()) + 2)
-    session = asyncio.create_task(DeskSession(socket, agent, views, NoPublisher()).run(None))  # type: ignore[arg-type]
+    running = asyncio.create_task(session(socket, agent, views, keys).run(None))
     await poll(lambda: socket.sent, what="ready")
     await views.apply("acme", "e-1", rescind("o-new"))
     await poll(lambda: len(socket.sent) == 2, what="the new entry")
     ready, pushed = socket.sent
     assert ready["type"] == "ready"
     assert (pushed["offer_id"], pushed["seq"]) == ("o-new", await views.inbox_end("acme", "a-1"))
-    await asyncio.wait_for(session, timeout=10)
+    await asyncio.wait_for(running, timeout=10)
     assert socket.closed is not None
     assert socket.closed[0] == 4401
+
+
+async def test_a_fresh_token_of_the_same_agent_extends_the_session(
+    views: DeskViews, keys: CustomerKeys
+) -> None:
+    now = int(time.time())
+    other = TOKENS.issue(tenant="acme", agent_id="a-2", name="Eve")
+    fresh = TOKENS.issue(tenant="acme", agent_id="a-1", name="Alice")
+    socket = FakeSocket(
+        {"type": "token", "token": other, "ref": 1}, {"type": "token", "token": fresh, "ref": 2}
+    )
+    agent = Agent(id="a-1", tenant="acme", name="Alice", roles=("agent",), expires_at=now + 1)
+    running = asyncio.create_task(session(socket, agent, views, keys).run(None))
+    await poll(lambda: len(socket.sent) == 3, what="ready and two answers")
+    assert [(m["type"], m.get("code")) for m in socket.sent[1:]] == [("error", "forbidden"), ("ack", None)]
+    # Past the first token's expiry, the session is still open.
+    await poll(lambda: time.time() > now + 2, what="the old expiry passes")
+    assert socket.closed is None
+    assert not running.done()
+    running.cancel()
