@@ -1,6 +1,6 @@
 """The NetworkPolicies of every overlay: only the agent gateway is reachable from outside the namespace
-(and Prometheus, for /metrics); each service reaches DNS, Kafka and Redis and nothing else: no service
-calls another."""
+(and Prometheus, for /metrics); each service reaches DNS, Kafka and Redis, and the only service calls
+are the agent gateway's reads of the context store (timelines) and the router (supervisor views)."""
 
 from urllib.parse import urlparse
 
@@ -14,6 +14,8 @@ PUBLIC = "agent-gateway"
 DNS_PORT = 53
 MONITORING = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
 KUBE_SYSTEM = {"kubernetes.io/metadata.name": "kube-system"}
+# Service -> the services it may call over HTTP, with their ports.
+CALLS = {"agent-gateway": {"context-store": 8081, "router": 8083}}
 
 
 def selects(policy: Manifest, labels: dict[str, str]) -> bool:
@@ -81,7 +83,7 @@ def test_who_may_reach_a_service(overlay: str, service: str) -> None:
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 @pytest.mark.parametrize("service", SERVICES)
-def test_a_service_reaches_dns_kafka_and_redis_only(overlay: str, service: str) -> None:
+def test_a_service_reaches_dns_kafka_redis_and_the_services_it_reads_only(overlay: str, service: str) -> None:
     objects = render(overlay)
     kafka_ports, redis_ports = endpoints(objects)
     egress = rules(policies_for(objects, pod_labels(objects, service)), "egress")
@@ -91,7 +93,14 @@ def test_a_service_reaches_dns_kafka_and_redis_only(overlay: str, service: str) 
         ports = {p["port"] for p in rule["ports"]}
         for peer in rule["to"]:
             selected = peer.get("podSelector", {}).get("matchLabels", {})
-            assert selected.get("app.kubernetes.io/name") not in SERVICES, "no service calls another"
+            callee = selected.get("app.kubernetes.io/name")
+            if callee in SERVICES:
+                allowed = CALLS.get(service, {})
+                assert callee in allowed, f"{service} may not call {callee}"
+                assert ports == {allowed[callee]}, f"{service} reaches {callee} on its http port only"
+                assert "namespaceSelector" not in peer
+                reached.add(callee)
+                continue
             if ports == {DNS_PORT}:
                 assert peer["namespaceSelector"]["matchLabels"] == KUBE_SYSTEM
                 assert selected == {"k8s-app": "kube-dns"}
@@ -105,7 +114,7 @@ def test_a_service_reaches_dns_kafka_and_redis_only(overlay: str, service: str) 
             else:
                 pytest.fail(f"{service} may reach ports {ports} of {peer}")
             assert "namespaceSelector" not in peer or ports == {DNS_PORT}
-    assert reached == {"dns", "kafka", "redis"}
+    assert reached == {"dns", "kafka", "redis", *CALLS.get(service, {})}
 
 
 @pytest.mark.parametrize(
