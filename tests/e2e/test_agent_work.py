@@ -91,6 +91,9 @@ async def test_an_agent_s_work_is_scoped_to_the_agent_and_the_tenant(infra: Infr
                 assert refused["code"] == "not_yours"
                 await alice.send("a1", type="accept", offer_id=offer["offer_id"])
                 await alice.socket.expect("assigned", conversation_id=conversation)
+                # A second desk of Alice's (a reload, another tab) starts with her conversations.
+                async with websockets.connect(ws + alice.token) as second_tab:
+                    assert (await AgentSocket(second_tab).expect("ready"))["conversations"] == [conversation]
 
                 # The whole timeline, from the context store, for the agent it is assigned to.
                 mine = await alice.get(f"/v1/conversations/{conversation}")
