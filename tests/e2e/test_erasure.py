@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import websockets
 from redis.asyncio import Redis
 
 from relais_contracts import decode, topics
@@ -16,7 +17,7 @@ from relais_contracts.routing import WorkSubmitted
 from relais_platform.sealing import ERASED_TEXT, CustomerKeys, unseal_messages, unseal_packets
 from relais_platform.settings import ServiceSettings
 from relais_platform.testing import Infra, RawPublisher, TopicReader, poll, redis_dump
-from tests.e2e.system import MODULES, TENANT, inbound, start_system
+from tests.e2e.system import MODULES, TENANT, AgentSocket, inbound, start_system
 
 pytestmark = pytest.mark.e2e
 
@@ -36,10 +37,19 @@ async def test_an_erased_customer_leaves_no_readable_word_anywhere(infra: Infra,
     redis = Redis.from_url(infra.redis_url)
     keys = CustomerKeys(redis, ServiceSettings(namespace=system.namespace))
     try:
+        gateway = system.url("agent-gateway")
         async with (
             RawPublisher(infra, system.namespace) as channel,
             TopicReader(infra, system.namespace, FOLLOWED) as reader,
+            httpx.AsyncClient(timeout=30) as http,
         ):
+            login = await http.post(
+                f"{gateway}/v1/dev/login", json={"tenant": TENANT, "agent_id": "a-1", "name": "Ana"}
+            )
+            desk_url = gateway.replace("http", "ws") + f"/v1/agent/ws?token={login.json()['token']}"
+            desk = AgentSocket(await websockets.connect(desk_url))
+            await desk.send({"type": "presence", "presence": "available", "ref": "p"})
+            await desk.expect("ack", ref="p")
             # A plain greeting first: a random word in it could make the bot ask to clarify instead.
             await channel.event(topics.INBOUND, key, inbound("Bonjour", address="visitor-77"))
             greeting = await reader.wait_event(
@@ -66,6 +76,10 @@ async def test_an_erased_customer_leaves_no_readable_word_anywhere(infra: Infra,
                 "Bonjour",
                 f"je veux parler a un conseiller, commande {marker}",
             ]
+            # The agent reads the customer's words: the gateway opens them on their way to the desk only.
+            offer = await desk.expect("offer", timeout=60)
+            assert marker in offer["packet"]["transcript"][-1]["text"]
+            await desk.ws.close()
             # No topic carries the customer's words in clear (the inbound one is the integrator's).
             assert all(marker.encode() not in r.value for r in reader.records)
             opened = reader.events(topics.CONVERSATIONS, lambda e: isinstance(e, Opened))[0]
@@ -85,6 +99,12 @@ async def test_an_erased_customer_leaves_no_readable_word_anywhere(infra: Infra,
                 return not await _holds(infra, system.namespace, marker)
 
             await poll(nothing_readable, what="no word of the customer left in Redis")
+
+            # The agent's inbox still holds the offer, sealed: replayed now, it reads as erased.
+            async with websockets.connect(desk_url + "&after=0") as again:
+                replayed = await AgentSocket(again).expect("offer", offer_id=offer["offer_id"])
+                assert replayed["packet"]["summary"] == ERASED_TEXT
+                assert marker not in repr(replayed)
 
         # A replay of every topic the services write: the sealed words can no longer be opened.
         async with TopicReader(infra, system.namespace, FOLLOWED) as replay:

@@ -159,7 +159,7 @@ class Ready(_ServerMessage):
 class Ack(_ServerMessage):
     type: Literal["ack"] = "ack"
     ref: Ref | None = None
-    event_id: str
+    event_id: str | None = None  # the event the message became (none for a token renewal)
 
 
 class Error(_ServerMessage):

@@ -170,7 +170,7 @@ class DeskSession:
             return Error(ref=command.ref, code="forbidden", message="the token names another agent").to_json()
         self._agent = renewed
         self._renewed.set()
-        return Ack(ref=command.ref, event_id="").to_json()
+        return Ack(ref=command.ref).to_json()
 
     async def _outgoing(self, command: Action, event_id: str) -> Outgoing:
         agent, at = self._agent, now_time()
