@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, WebSocket
 from fastapi.requests import HTTPConnection
 from pydantic import BaseModel, Field
 
+from relais_agent_gateway.attendance import Attendance
 from relais_agent_gateway.auth import Agent, CurrentAgent, InvalidToken, Role, Tokens
 from relais_agent_gateway.session import DeskSession
 from relais_agent_gateway.settings import GatewaySettings
@@ -108,7 +109,12 @@ async def agent_socket(
         keys=cast(CustomerKeys, websocket.app.state.keys),
         dispositions=settings.dispositions,
     )
-    await session.run(None if after == "$" else after)
+    attendance = cast(Attendance, websocket.app.state.attendance)
+    session_id = await attendance.arrive(agent)
+    try:
+        await session.run(None if after == "$" else after)
+    finally:
+        await attendance.leave(session_id)
 
 
 class DevLogin(BaseModel):

@@ -3,6 +3,7 @@
 from fastapi import FastAPI
 
 from relais_agent_gateway import api
+from relais_agent_gateway.attendance import Attendance
 from relais_agent_gateway.auth import TokenAuthority
 from relais_agent_gateway.consumers import TOPICS, InboxProjector
 from relais_agent_gateway.settings import GatewaySettings
@@ -27,6 +28,19 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     upstream = Upstream(settings)
     runtime.on_stopped(upstream.close)
     app.state.upstream = upstream
+    attendance = Attendance(
+        runtime.redis,
+        settings,
+        runtime.publisher,
+        grace_s=settings.desk_grace_s,
+        heartbeat_s=settings.desk_heartbeat_s,
+    )
+    runtime.every("desk-heartbeat", settings.desk_heartbeat_s, attendance.heartbeat)
+    # Sweeping more often than the grace keeps "offline" close to the grace, without busy polling.
+    runtime.every(
+        "desk-sweep", min(settings.desk_heartbeat_s, max(settings.desk_grace_s / 4, 0.2)), attendance.sweep
+    )
+    app.state.attendance = attendance
     app.include_router(api.agents)
     app.include_router(api.supervisors)
     if settings.dev_login_enabled:

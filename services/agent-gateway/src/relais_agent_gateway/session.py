@@ -79,6 +79,7 @@ class DeskSession:
         # The inbox reader and the message handler both send; one frame at a time.
         self._sending = asyncio.Lock()
         self._renewed = asyncio.Event()
+        self._closing = asyncio.Event()
         self._log = log.bind(tenant=agent.tenant, agent_id=agent.id)
 
     async def run(self, after: str | None) -> None:
@@ -97,7 +98,10 @@ class DeskSession:
         try:
             done, _ = await asyncio.wait({pushing, listening, expiring}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (pushing, listening, expiring):
+            # The inbox reader is told to stop rather than cancelled: cancelling redis-py (8.1) inside a
+            # blocking XREAD can leave the task hanging for good; it returns within INBOX_BLOCK_MS instead.
+            self._closing.set()
+            for task in (listening, expiring):
                 task.cancel()
             await asyncio.gather(pushing, listening, expiring, return_exceptions=True)
         if expiring in done:
@@ -110,11 +114,13 @@ class DeskSession:
             await self._close(CLOSE_INTERNAL_ERROR, "internal error, reconnect with after=<last seq>")
 
     async def _push_inbox(self, after: str) -> None:
-        while True:
+        while not self._closing.is_set():
             entries = await self._views.read_inbox(
                 self._agent.tenant, self._agent.id, after, block_ms=INBOX_BLOCK_MS
             )
             for seq, entry in entries:
+                if self._closing.is_set():
+                    return
                 await self._send(await reveal(entry, seq, self._agent.tenant, self._keys))
                 after = seq
 

@@ -26,6 +26,10 @@ class GatewaySettings(ServiceSettings):
     # How long a conversation read waits for the context store to show the caller's assignment: it
     # consumes the log on its own, and the desk asks the moment the gateway says "assigned".
     timeline_catchup_s: float = Field(default=3.0, ge=0)
+    # An agent with no desk open on any replica for this long is set offline (a reload or a reconnect
+    # takes less); replicas refresh their sockets every `desk_heartbeat_s`.
+    desk_grace_s: float = Field(default=60.0, ge=0)
+    desk_heartbeat_s: float = Field(default=10.0, gt=0)
     # The wrap-up codes the desk offers; a wrap-up with another code is refused.
     dispositions: tuple[str, ...] = Field(
         default=("resolved", "follow-up", "no-resolution", "spam"), min_length=1
