@@ -17,11 +17,12 @@ OVERLAY ?= prod
 help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
-install: ## Install what is missing: uv, the Python deps, the Kafka jars, redis-server
+install: ## Install what is missing: uv, the Python deps, the Kafka jars, redis-server, Debian's chromium
 	@command -v uv >/dev/null || python3 -m pip install --quiet uv || python3 -m pip install --quiet --user uv
 	$(UV) sync --frozen --all-packages
 	bash $(LOCAL)/kafka.sh install
 	bash $(LOCAL)/redis.sh install
+	bash $(LOCAL)/chromium.sh install
 
 kustomize: ## Build the pinned kustomize into .local/bin with `go install` (skipped when there)
 	@if [ "$$($(KUSTOMIZE) version 2>/dev/null)" != "$(KUSTOMIZE_VERSION)" ]; then \

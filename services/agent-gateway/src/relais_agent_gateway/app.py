@@ -1,6 +1,11 @@
 """The agent gateway's composition root: `create_app(settings)` wires Redis views, Kafka and the API."""
 
-from fastapi import FastAPI
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.base import RequestResponseEndpoint
 
 from relais_agent_gateway import api
 from relais_agent_gateway.attendance import Attendance
@@ -13,6 +18,16 @@ from relais_platform.runtime import Runtime
 from relais_platform.sealing import customer_keys
 
 SERVICE = "agent-gateway"
+STATIC = Path(__file__).parent / "static"
+# The pages run only their own scripts, talk only to this gateway, and cannot be framed: customer text
+# that got past the rendering (it does not: textContent only) still could not run or leak anything.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+_PAGES = ("/desk", "/supervisor", "/static")
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:
@@ -43,6 +58,25 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.state.attendance = attendance
     app.include_router(api.agents)
     app.include_router(api.supervisors)
+    _serve_pages(app)
     if settings.dev_login_enabled:
         app.include_router(api.dev)
     return app
+
+
+def _serve_pages(app: FastAPI) -> None:
+    """The agent desk and the supervisor page: static files, no build step."""
+    app.mount("/desk", StaticFiles(directory=STATIC / "desk", html=True), name="desk")
+    app.mount("/supervisor", StaticFiles(directory=STATIC / "supervisor", html=True), name="supervisor")
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        return RedirectResponse("/desk/")
+
+    @app.middleware("http")
+    async def page_headers(request: Request, call_next: RequestResponseEndpoint) -> Response:
+        response = await call_next(request)
+        if request.url.path.startswith(_PAGES):
+            response.headers.update(PAGE_HEADERS)
+        return response
