@@ -69,7 +69,7 @@ export function loginForm({ onToken, roles = ["agent"] }) {
     field("Tenant", "tenant", "demo"),
     field("Agent id", "agent_id"),
     field("Name", "name"),
-    field("Skills (name:level, …)", "skills", "general:3"),
+    field("Skills (name:level, …)", "skills", "orders:3, billing:3, care:3"),
     field("Languages", "languages", "en, fr"),
     el("label", {}, el("input", { type: "checkbox", name: "supervisor", checked: roles.includes("supervisor"), "data-testid": "login-supervisor" }), " supervisor"),
     el("button", { type: "submit", "data-testid": "login-submit" }, "Log in"),
