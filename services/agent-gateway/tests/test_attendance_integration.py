@@ -58,6 +58,12 @@ async def test_agents_without_a_desk_are_set_offline(infra: Infra, namespace: st
             await log.wait_event(topics.ROUTING, offline("carol"), what="carol offline")
             assert not log.events(topics.ROUTING, offline("bob"))
 
+            # Desks closed right after `ready`, ten times: every session ends, so Erin has no desk left.
+            for _ in range(10):
+                erin = await open_desk(one, http, "erin")
+                await erin.ws.close()
+            await log.wait_event(topics.ROUTING, offline("erin"), what="erin offline")
+
             # Dave's replica dies: the other one notices his socket going stale and sets him offline.
             dave = await open_desk(two, http, "dave")
             two.kill()

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from relais_agent_gateway.auth import Agent, TokenAuthority
 from relais_agent_gateway.domain.inbox import InboxUpdate, OfferRecord
+from relais_agent_gateway.inbox_hub import InboxHub
 from relais_agent_gateway.protocol import ConversationMessage, OfferMessage, OfferRescindedMessage
 from relais_agent_gateway.reveal import reveal
 from relais_agent_gateway.session import DeskSession
@@ -49,6 +50,18 @@ def keys(redis: "Redis", namespace: str) -> CustomerKeys:
     return CustomerKeys(redis, ServiceSettings(namespace=namespace))
 
 
+@pytest.fixture
+async def hub(redis: "Redis", namespace: str) -> AsyncIterator[InboxHub]:
+    """A listening hub, as the service runs it."""
+    hub = InboxHub(redis, ServiceSettings(namespace=namespace))
+    listening = asyncio.create_task(hub.run())
+    try:
+        yield hub
+    finally:
+        listening.cancel()
+        await asyncio.gather(listening, return_exceptions=True)
+
+
 def rescind(offer_id: str) -> InboxUpdate:
     message = OfferRescindedMessage(offer_id=offer_id, conversation_id="c-1", reason="test", at=T0)
     return InboxUpdate(agent_id="a-1", message=message, closed_offer=offer_id)
@@ -60,10 +73,10 @@ async def test_an_event_is_pushed_once_however_often_it_is_applied(views: DeskVi
     for _ in range(3):
         await views.apply("acme", "e-1", rescind("o-1"))
     await views.apply("acme", "e-2", rescind("o-2"))
-    entries = await views.read_inbox("acme", "a-1", start, block_ms=100)
+    entries = await views.read_inbox("acme", "a-1", start, count=100)
     assert [json.loads(entry)["offer_id"] for _, entry in entries] == ["o-1", "o-2"]
     assert await views.inbox_end("acme", "a-1") == entries[-1][0]
-    assert await views.read_inbox("acme", "a-1", entries[-1][0], block_ms=100) == []
+    assert await views.read_inbox("acme", "a-1", entries[-1][0], count=100) == []
 
 
 async def test_offers_and_assignments_are_per_tenant(views: DeskViews) -> None:
@@ -155,7 +168,9 @@ class NoPublisher:
         raise AssertionError("nothing to publish")
 
 
-def session(socket: FakeSocket, agent: Agent, views: DeskViews, keys: CustomerKeys) -> DeskSession:
+def session(
+    socket: FakeSocket, agent: Agent, views: DeskViews, keys: CustomerKeys, hub: InboxHub
+) -> DeskSession:
     return DeskSession(
         socket,  # type: ignore[arg-type]
         agent,
@@ -163,17 +178,18 @@ def session(socket: FakeSocket, agent: Agent, views: DeskViews, keys: CustomerKe
         publisher=NoPublisher(),
         tokens=TOKENS,
         keys=keys,
+        hub=hub,
         dispositions=("resolved",),
     )
 
 
 async def test_a_session_pushes_new_entries_and_ends_with_its_token(
-    views: DeskViews, keys: CustomerKeys
+    views: DeskViews, keys: CustomerKeys, hub: InboxHub
 ) -> None:
     await views.apply("acme", "e-0", rescind("o-old"))
     socket = FakeSocket()
     agent = Agent(id="a-1", tenant="acme", name="Alice", roles=("agent",), expires_at=int(time.time()) + 2)
-    running = asyncio.create_task(session(socket, agent, views, keys).run(None))
+    running = asyncio.create_task(session(socket, agent, views, keys, hub).run(None))
     await poll(lambda: socket.sent, what="ready")
     await views.apply("acme", "e-1", rescind("o-new"))
     await poll(lambda: len(socket.sent) == 2, what="the new entry")
@@ -186,7 +202,7 @@ async def test_a_session_pushes_new_entries_and_ends_with_its_token(
 
 
 async def test_a_fresh_token_of_the_same_agent_extends_the_session(
-    views: DeskViews, keys: CustomerKeys
+    views: DeskViews, keys: CustomerKeys, hub: InboxHub
 ) -> None:
     now = int(time.time())
     other = TOKENS.issue(tenant="acme", agent_id="a-2", name="Eve")
@@ -195,7 +211,7 @@ async def test_a_fresh_token_of_the_same_agent_extends_the_session(
         {"type": "token", "token": other, "ref": 1}, {"type": "token", "token": fresh, "ref": 2}
     )
     agent = Agent(id="a-1", tenant="acme", name="Alice", roles=("agent",), expires_at=now + 1)
-    running = asyncio.create_task(session(socket, agent, views, keys).run(None))
+    running = asyncio.create_task(session(socket, agent, views, keys, hub).run(None))
     await poll(lambda: len(socket.sent) == 3, what="ready and two answers")
     assert [(m["type"], m.get("code")) for m in socket.sent[1:]] == [("error", "forbidden"), ("ack", None)]
     # Past the first token's expiry, the session is still open.

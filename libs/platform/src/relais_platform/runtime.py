@@ -7,8 +7,8 @@ and includes `runtime.ops_router()`. Nothing connects at import time.
 import asyncio
 import contextlib
 import hmac
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Annotated
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from typing import Annotated, Any
 
 import structlog
 import uvicorn
@@ -35,6 +35,7 @@ class Runtime:
         self.publisher = Publisher(settings, service)
         self._consumers: list[EventConsumer] = []
         self._periodic: list[tuple[str, float, Callable[[], Awaitable[None]]]] = []
+        self._background: list[tuple[str, Callable[[], Coroutine[Any, Any, None]]]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._on_stopped: list[Callable[[], Awaitable[None]]] = []
 
@@ -64,6 +65,10 @@ class Runtime:
         """Run `job` every `interval_s` seconds while the runtime runs; a failed run is logged, not fatal."""
         self._periodic.append((name, interval_s, job))
 
+    def background(self, name: str, job: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run `job` once for the life of the runtime (a listener); cancelled when the service stops."""
+        self._background.append((name, job))
+
     async def _repeat(self, name: str, interval_s: float, job: Callable[[], Awaitable[None]]) -> None:
         while True:
             await asyncio.sleep(interval_s)
@@ -82,6 +87,7 @@ class Runtime:
             task.add_done_callback(self._consumer_ended)
             self._tasks.append(task)
         periodic = [asyncio.create_task(self._repeat(*p), name=f"every-{p[0]}") for p in self._periodic]
+        periodic += [asyncio.create_task(job(), name=name) for name, job in self._background]
         log.info("service started", port=self.settings.http_port)
         try:
             yield self

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from relais_agent_gateway.attendance import Attendance
 from relais_agent_gateway.auth import Agent, CurrentAgent, InvalidToken, Role, Tokens
+from relais_agent_gateway.inbox_hub import InboxHub
 from relais_agent_gateway.session import DeskSession
 from relais_agent_gateway.settings import GatewaySettings
 from relais_agent_gateway.upstream import Upstream
@@ -107,6 +108,7 @@ async def agent_socket(
         publisher=runtime.publisher,
         tokens=tokens,
         keys=cast(CustomerKeys, websocket.app.state.keys),
+        hub=cast(InboxHub, websocket.app.state.hub),
         dispositions=settings.dispositions,
     )
     attendance = cast(Attendance, websocket.app.state.attendance)

@@ -11,6 +11,7 @@ from relais_agent_gateway import api
 from relais_agent_gateway.attendance import Attendance
 from relais_agent_gateway.auth import TokenAuthority
 from relais_agent_gateway.consumers import TOPICS, InboxProjector
+from relais_agent_gateway.inbox_hub import InboxHub
 from relais_agent_gateway.settings import GatewaySettings
 from relais_agent_gateway.upstream import Upstream
 from relais_agent_gateway.views import DeskViews
@@ -38,6 +39,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
 
     app = runtime.app("Relais agent gateway")
     app.state.views = views
+    hub = InboxHub(runtime.redis, settings)
+    runtime.background("inbox-notices", hub.run)
+    app.state.hub = hub
     app.state.tokens = TokenAuthority(settings)
     app.state.keys = customer_keys(runtime.redis, settings)
     upstream = Upstream(settings)

@@ -25,6 +25,7 @@ from relais_agent_gateway.domain.actions import (
     transfer_requested,
     work_completed,
 )
+from relais_agent_gateway.inbox_hub import InboxHub
 from relais_agent_gateway.protocol import (
     AcceptOffer,
     Ack,
@@ -51,8 +52,9 @@ from relais_platform.sealing import CustomerKeys
 
 log = structlog.get_logger(__name__)
 
-# Short enough that a closed session's reader notices within a second, long enough to stay idle.
-INBOX_BLOCK_MS = 1000
+INBOX_BATCH = 100
+# Notices wake a session at once; this poll only bounds the delay should one ever be lost.
+SAFETY_POLL_S = 30.0
 CLOSE_TOKEN_EXPIRED = 4401
 CLOSE_INTERNAL_ERROR = 1011
 
@@ -67,6 +69,7 @@ class DeskSession:
         publisher: Publishes,
         tokens: TokenAuthority,
         keys: CustomerKeys,
+        hub: InboxHub,
         dispositions: tuple[str, ...],
     ) -> None:
         self._ws = websocket
@@ -75,11 +78,13 @@ class DeskSession:
         self._publisher = publisher
         self._tokens = tokens
         self._keys = keys
+        self._hub = hub
         self._dispositions = dispositions
         # The inbox reader and the message handler both send; one frame at a time.
         self._sending = asyncio.Lock()
         self._renewed = asyncio.Event()
-        self._closing = asyncio.Event()
+        self._wake = asyncio.Event()  # the inbox reader's, from the hub
+        self._closing = False
         self._log = log.bind(tenant=agent.tenant, agent_id=agent.id)
 
     async def run(self, after: str | None) -> None:
@@ -98,10 +103,13 @@ class DeskSession:
         try:
             done, _ = await asyncio.wait({pushing, listening, expiring}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            # The inbox reader is told to stop rather than cancelled: cancelling redis-py (8.1) inside a
-            # blocking XREAD can leave the task hanging for good; it returns within INBOX_BLOCK_MS instead.
-            self._closing.set()
-            for task in (listening, expiring):
+            # Told to stop as well as cancelled: a cancellation that lands inside a library call (a Redis
+            # read, a socket write) can be swallowed there on Python 3.11, and a task that missed it
+            # would serve a closed socket for good (seen in the tests).
+            self._closing = True
+            self._renewed.set()
+            self._wake.set()
+            for task in (pushing, listening, expiring):
                 task.cancel()
             await asyncio.gather(pushing, listening, expiring, return_exceptions=True)
         if expiring in done:
@@ -114,22 +122,25 @@ class DeskSession:
             await self._close(CLOSE_INTERNAL_ERROR, "internal error, reconnect with after=<last seq>")
 
     async def _push_inbox(self, after: str) -> None:
-        while not self._closing.is_set():
-            entries = await self._views.read_inbox(
-                self._agent.tenant, self._agent.id, after, block_ms=INBOX_BLOCK_MS
-            )
-            for seq, entry in entries:
-                if self._closing.is_set():
-                    return
-                await self._send(await reveal(entry, seq, self._agent.tenant, self._keys))
-                after = seq
+        agent = self._agent
+        wake = self._wake = self._hub.register(agent.tenant, agent.id)
+        try:
+            while not self._closing:
+                wake.clear()  # before reading: a notice arriving during the read is not lost
+                entries = await self._views.read_inbox(agent.tenant, agent.id, after, count=INBOX_BATCH)
+                for seq, entry in entries:
+                    await self._send(await reveal(entry, seq, agent.tenant, self._keys))
+                    after = seq
+                if len(entries) < INBOX_BATCH:
+                    await _wait(wake, SAFETY_POLL_S)
+        finally:
+            self._hub.unregister(agent.tenant, agent.id, wake)
 
     async def _until_token_expires(self) -> None:
         """Returns when the session's token expires; a `token` message may push the expiry back."""
-        while (remaining := self._agent.expires_at - time.time()) > 0:
+        while not self._closing and (remaining := self._agent.expires_at - time.time()) > 0:
             self._renewed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._renewed.wait(), remaining)
+            await _wait(self._renewed, remaining)
 
     async def _listen(self) -> None:
         while True:
@@ -208,3 +219,11 @@ class DeskSession:
         # The client may be gone already; there is nobody left to tell.
         with contextlib.suppress(Exception):
             await self._ws.close(code, reason)
+
+
+async def _wait(event: asyncio.Event, timeout_s: float) -> None:
+    """Until `event` is set or `timeout_s` has passed (not `asyncio.wait_for`, which on Python 3.11
+    swallows a cancellation that arrives just as the event is set)."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout_s):
+            await event.wait()

@@ -9,6 +9,7 @@ from typing import Any, cast
 from redis.asyncio import Redis
 
 from relais_agent_gateway.domain.inbox import InboxUpdate, OfferRecord
+from relais_agent_gateway.inbox_hub import notice, notice_channel
 from relais_platform.settings import ServiceSettings
 
 # How long "event already pushed" is remembered, and an idle inbox kept: longer than any replay.
@@ -21,10 +22,12 @@ ASSIGNMENT_TTL_S = 30 * 24 * 3600
 
 # Marker and append in one script, so a replayed event (after a crash before the offset commit) is
 # never pushed twice, and a crash cannot leave a marker without its entry.
+# The notice on KEYS[3] wakes the replica holding the agent's socket (see inbox_hub).
 _PUSH_ONCE = """
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'm', ARGV[3])
   redis.call('EXPIRE', KEYS[2], ARGV[1])
+  redis.call('PUBLISH', KEYS[3], ARGV[4])
   return 1
 end
 return 0
@@ -94,8 +97,9 @@ class DeskViews:
                 keys=[
                     self._settings.key("gw", tenant, "applied", event_id),
                     self.inbox_key(tenant, update.agent_id),
+                    notice_channel(self._settings),
                 ],
-                args=[APPLIED_TTL_S, INBOX_MAXLEN, update.message.to_json()],
+                args=[APPLIED_TTL_S, INBOX_MAXLEN, update.message.to_json(), notice(tenant, update.agent_id)],
             )
 
     async def offer(self, tenant: str, offer_id: str) -> OfferRecord | None:
@@ -125,13 +129,12 @@ class DeskViews:
         return str(last[0][0].decode()) if last else "0-0"
 
     async def read_inbox(
-        self, tenant: str, agent_id: str, after: str, *, block_ms: int, count: int = 100
+        self, tenant: str, agent_id: str, after: str, *, count: int
     ) -> list[tuple[str, bytes]]:
-        """Entries after `after`, waiting up to `block_ms` for one; (stream id, message JSON) pairs."""
+        """Up to `count` entries after `after`, without waiting; (stream id, message JSON) pairs."""
         # The platform's client speaks RESP2: [[stream key, [(id, {field: value}), ...]]].
         response = cast(
-            list[Any],
-            await self._redis.xread({self.inbox_key(tenant, agent_id): after}, count=count, block=block_ms),
+            list[Any], await self._redis.xread({self.inbox_key(tenant, agent_id): after}, count=count)
         )
         return [
             (entry_id.decode(), fields[_ENTRY_FIELD])
