@@ -12,7 +12,7 @@ KUSTOMIZE := $(CURDIR)/.local/bin/kustomize
 GO := $(or $(shell command -v go),/usr/local/go/bin/go)
 OVERLAY ?= prod
 
-.PHONY: help install kustomize up down status test test-unit lint format schemas k8s simulate bench-router eval-bot bench-bot bench-context clean
+.PHONY: help install kustomize up down status test test-unit lint format schemas k8s simulate bench-router bench-gateway eval-bot bench-bot bench-context clean
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -77,6 +77,9 @@ simulate: ## Router simulator: Erlang C versus the routing core, single and mult
 
 bench-router: install ## Router benchmark: 5,000 agents, 50,000 waiting, in process and through Kafka
 	$(UV) run python bench/router.py
+
+bench-gateway: install ## Gateway benchmark: 2,000 agent WebSockets on 2 replicas, offer-to-desk latency p50/p99
+	$(UV) run python bench/gateway.py
 
 k8s: kustomize ## Render the Kubernetes manifests of OVERLAY (dev or prod, default prod) to stdout
 	@$(KUSTOMIZE) build deploy/k8s/overlays/$(OVERLAY)
