@@ -35,48 +35,50 @@ def claims(**overrides: object) -> dict[str, object]:
     return {**base, **overrides}
 
 
-def test_issued_token_verifies_to_its_agent() -> None:
+async def test_issued_token_verifies_to_its_agent() -> None:
     tokens = authority()
-    agent = tokens.verify(tokens.issue(tenant="acme", agent_id="a-1", name="Alice", roles=("supervisor",)))
+    agent = await tokens.verify(
+        tokens.issue(tenant="acme", agent_id="a-1", name="Alice", roles=("supervisor",))
+    )
     assert (agent.id, agent.tenant, agent.name, agent.roles) == ("a-1", "acme", "Alice", ("supervisor",))
     assert agent.expires_at == pytest.approx(time.time() + 3600, abs=5)
 
 
-def test_expired_token_is_refused() -> None:
+async def test_expired_token_is_refused() -> None:
     tokens = authority(ttl=60)
     token = tokens.issue(tenant="acme", agent_id="a-1", name="Alice", now=int(time.time()) - 3600)
     with pytest.raises(InvalidToken, match="Expired"):
-        tokens.verify(token)
+        await tokens.verify(token)
 
 
-def test_tampered_token_is_refused() -> None:
+async def test_tampered_token_is_refused() -> None:
     tokens = authority()
     header, payload, signature = tokens.issue(tenant="acme", agent_id="a-1", name="Alice").split(".")
     body = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     forged = base64.urlsafe_b64encode(json.dumps({**body, "tenant": "globex"}).encode()).rstrip(b"=").decode()
     with pytest.raises(InvalidToken, match="Signature"):
-        tokens.verify(f"{header}.{forged}.{signature}")
+        await tokens.verify(f"{header}.{forged}.{signature}")
 
 
-def test_token_signed_with_another_key_is_refused() -> None:
+async def test_token_signed_with_another_key_is_refused() -> None:
     token = authority("another-secret-that-is-also-long-enough-1234").issue(
         tenant="acme", agent_id="a-1", name="Alice"
     )
     with pytest.raises(InvalidToken):
-        authority().verify(token)
+        await authority().verify(token)
 
 
-def test_unsigned_token_is_refused() -> None:
+async def test_unsigned_token_is_refused() -> None:
     token = jwt.encode(claims(), key=None, algorithm="none")
     with pytest.raises(InvalidToken):
-        authority().verify(token)
+        await authority().verify(token)
 
 
 @pytest.mark.parametrize("missing", ["sub", "tenant", "roles", "exp", "iat"])
-def test_token_missing_a_claim_is_refused(missing: str) -> None:
+async def test_token_missing_a_claim_is_refused(missing: str) -> None:
     incomplete = {k: v for k, v in claims().items() if k != missing}
     with pytest.raises(InvalidToken):
-        authority().verify(jwt.encode(incomplete, SECRET, algorithm="HS256"))
+        await authority().verify(jwt.encode(incomplete, SECRET, algorithm="HS256"))
 
 
 @pytest.mark.parametrize(
@@ -92,14 +94,14 @@ def test_token_missing_a_claim_is_refused(missing: str) -> None:
         {"iat": int(time.time()) + 3600},
     ],
 )
-def test_token_with_an_unusable_claim_is_refused(bad: dict[str, object]) -> None:
+async def test_token_with_an_unusable_claim_is_refused(bad: dict[str, object]) -> None:
     with pytest.raises(InvalidToken):
-        authority().verify(jwt.encode(claims(**bad), SECRET, algorithm="HS256"))
+        await authority().verify(jwt.encode(claims(**bad), SECRET, algorithm="HS256"))
 
 
-def test_garbage_is_refused() -> None:
+async def test_garbage_is_refused() -> None:
     with pytest.raises(InvalidToken):
-        authority().verify("not.a.token")
+        await authority().verify("not.a.token")
 
 
 # The app is built but never started (ASGITransport runs no lifespan): no Kafka, no Redis.

@@ -8,7 +8,7 @@ from fastapi.requests import HTTPConnection
 from pydantic import BaseModel, Field
 
 from relais_agent_gateway.attendance import Attendance
-from relais_agent_gateway.auth import Agent, CurrentAgent, InvalidToken, Role, Tokens
+from relais_agent_gateway.auth import Agent, CurrentAgent, InvalidToken, Role, Tokens, require_role
 from relais_agent_gateway.inbox_hub import InboxHub
 from relais_agent_gateway.session import DeskSession
 from relais_agent_gateway.settings import GatewaySettings
@@ -93,7 +93,7 @@ async def agent_socket(
     # desk needs 4401 to tell "log in again" from a network failure.
     await websocket.accept()
     try:
-        agent = tokens.verify(token or "")
+        agent = await tokens.verify(token or "")
     except InvalidToken:
         await websocket.close(CLOSE_INVALID_TOKEN, "invalid or expired token")
         return
@@ -124,10 +124,17 @@ class DevLogin(BaseModel):
     agent_id: str = Field(min_length=1, max_length=200)
     name: str = Field(min_length=1, max_length=200)
     roles: tuple[Role, ...] = Field(default=("agent",), min_length=1)
+    skills: dict[Annotated[str, Field(min_length=1, max_length=64)], Annotated[int, Field(ge=1, le=5)]] = (
+        Field(default_factory=dict, max_length=100)
+    )
+    languages: tuple[Annotated[str, Field(min_length=2, max_length=16)], ...] = Field(
+        default=(), max_length=50
+    )
 
 
 class IssuedToken(BaseModel):
     token: str
+    expires_at: int
 
 
 dev = APIRouter(tags=["dev"])
@@ -136,21 +143,21 @@ dev = APIRouter(tags=["dev"])
 @dev.post("/v1/dev/login")
 async def dev_login(body: DevLogin, tokens: Tokens) -> IssuedToken:
     """A token for any agent of any tenant, without a password: mounted only in env "dev"."""
-    return IssuedToken(
-        token=tokens.issue(tenant=body.tenant, agent_id=body.agent_id, name=body.name, roles=body.roles)
+    token = tokens.issue(
+        tenant=body.tenant,
+        agent_id=body.agent_id,
+        name=body.name,
+        roles=body.roles,
+        skills=body.skills,
+        languages=body.languages,
     )
+    return IssuedToken(token=token, expires_at=tokens.expires_at(token))
 
 
 supervisors = APIRouter(prefix="/v1/supervisor", tags=["supervisor"])
 
 
-def _supervisor(agent: CurrentAgent) -> Agent:
-    if "supervisor" not in agent.roles:
-        raise HTTPException(403, "this needs the supervisor role")
-    return agent
-
-
-Supervisor = Annotated[Agent, Depends(_supervisor)]
+Supervisor = Annotated[Agent, require_role("supervisor")]
 
 
 @supervisors.get("/queues")

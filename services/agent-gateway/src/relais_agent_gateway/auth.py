@@ -1,11 +1,14 @@
-"""Agent authentication: HS256 JWTs, checked on every REST call and on the WebSocket handshake.
+"""Agent authentication: JWTs checked on every REST call and on the WebSocket handshake.
 
-A token names one agent of one tenant; everything a request or a session does is scoped by it,
-never by what a client message says. `TokenAuthority` is the seam where RS256/JWKS will plug in.
+A token names one agent of one tenant; everything a request or a session does is scoped by it, never
+by what a client message says. HS256 tokens are checked (and, for the dev login, issued) with the
+gateway's secret; RS256 / ES256 tokens come from an identity provider and are checked with its public
+key or its JWKS. The algorithm is the configuration's, never the token header's.
 """
 
+import asyncio
 import time
-from typing import Annotated, Literal, cast
+from typing import Annotated, Any, Literal, cast
 
 import jwt
 from fastapi import Depends, HTTPException, status
@@ -21,7 +24,6 @@ Role = Literal["agent", "supervisor"]
 # Same rule as the `tenant` attribute of the CloudEvent envelope: the tenant goes into Redis keys and
 # into every event this gateway publishes, so a token whose tenant the envelope would refuse is refused.
 
-_ALGORITHM = "HS256"
 _REQUIRED_CLAIMS = ["sub", "tenant", "roles", "exp", "iat"]
 # Tolerated clock difference between the issuer and the replicas checking `exp` and `iat`.
 _LEEWAY_S = 10
@@ -51,11 +53,26 @@ class InvalidToken(Exception):
 
 
 class TokenAuthority:
-    """Issues (dev login) and verifies agent tokens."""
+    """Verifies agent tokens, and issues them for the dev login (HS256 only)."""
 
     def __init__(self, settings: GatewaySettings) -> None:
-        self._key = settings.jwt_secret.get_secret_value()
+        self._algorithm = settings.jwt_algorithm
         self._ttl_s = settings.jwt_ttl_s
+        self._issuer = settings.jwt_issuer
+        self._audience = settings.jwt_audience
+        self._key: Any = settings.jwt_secret.get_secret_value()
+        self._jwks: jwt.PyJWKClient | None = None
+        if settings.jwt_algorithm != "HS256":
+            self._key = settings.jwt_public_key
+            if settings.jwt_jwks_url:
+                # Keys are cached; an unknown `kid` (a rotation) refetches the set.
+                self._jwks = jwt.PyJWKClient(
+                    settings.jwt_jwks_url,
+                    cache_jwk_set=True,
+                    lifespan=settings.jwt_jwks_cache_s,
+                    cooldown_duration=settings.jwt_jwks_refetch_s,
+                    timeout=5,
+                )
 
     def issue(
         self,
@@ -68,6 +85,8 @@ class TokenAuthority:
         languages: tuple[str, ...] = (),
         now: int | None = None,
     ) -> str:
+        if self._algorithm != "HS256":
+            raise RuntimeError("tokens are issued by the identity provider, not by this gateway")
         issued = int(time.time()) if now is None else now
         claims = {
             "sub": agent_id,
@@ -79,17 +98,30 @@ class TokenAuthority:
             "iat": issued,
             "exp": issued + self._ttl_s,
         }
-        return jwt.encode(claims, self._key, algorithm=_ALGORITHM)
+        if self._issuer:
+            claims["iss"] = self._issuer
+        if self._audience:
+            claims["aud"] = self._audience
+        return jwt.encode(claims, self._key, algorithm=self._algorithm)
 
-    def verify(self, token: str) -> Agent:
+    def expires_at(self, token: str) -> int:
+        return int(jwt.decode(token, options={"verify_signature": False})["exp"])
+
+    async def verify(self, token: str) -> Agent:
         try:
+            key = self._key
+            if self._jwks is not None:
+                # PyJWKClient fetches with urllib (blocking): off the event loop.
+                key = (await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)).key
             # `algorithms` is pinned: the token's own header never chooses how it is checked.
             claims = jwt.decode(
                 token,
-                self._key,
-                algorithms=[_ALGORITHM],
+                key,
+                algorithms=[self._algorithm],
                 options={"require": _REQUIRED_CLAIMS},
                 leeway=_LEEWAY_S,
+                issuer=self._issuer,
+                audience=self._audience,
             )
             return Agent(
                 id=claims["sub"],
@@ -100,7 +132,7 @@ class TokenAuthority:
                 languages=claims.get("languages") or (),
                 expires_at=claims["exp"],
             )
-        except (jwt.PyJWTError, ValidationError, TypeError) as exc:
+        except (jwt.PyJWTError, ValidationError, TypeError, ValueError) as exc:
             raise InvalidToken(f"{type(exc).__name__}: {exc}") from None
 
 
@@ -119,7 +151,7 @@ async def current_agent(
     try:
         if credentials is None:
             raise InvalidToken("no bearer token")
-        return tokens.verify(credentials.credentials)
+        return await tokens.verify(credentials.credentials)
     except InvalidToken:
         # Why it failed stays on the server: a caller probing tokens learns nothing from the answer.
         raise HTTPException(
@@ -128,3 +160,14 @@ async def current_agent(
 
 
 CurrentAgent = Annotated[Agent, Depends(current_agent)]
+
+
+def require_role(role: Role) -> Any:
+    """A dependency: the token's agent, who must have `role` (403 otherwise; 401 stays for bad tokens)."""
+
+    async def _with_role(agent: CurrentAgent) -> Agent:
+        if role not in agent.roles:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"this needs the {role} role")
+        return agent
+
+    return Depends(_with_role)

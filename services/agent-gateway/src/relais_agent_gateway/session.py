@@ -160,7 +160,7 @@ class DeskSession:
         except ProtocolError as exc:
             return Error(ref=exc.ref, code=exc.code, message=exc.message).to_json()
         if isinstance(command, RenewToken):
-            return self._renew(command)
+            return await self._renew(command)
         event_id = (
             derive_key(self._agent.tenant, self._agent.id, command.client_msg_id)
             if command.client_msg_id
@@ -177,10 +177,10 @@ class DeskSession:
             return Error(ref=command.ref, code="unavailable", message="try again").to_json()
         return Ack(ref=command.ref, event_id=event_id).to_json()
 
-    def _renew(self, command: RenewToken) -> str:
+    async def _renew(self, command: RenewToken) -> str:
         """Extend the session with a fresh token of the same agent; anything else keeps the old one."""
         try:
-            renewed = self._tokens.verify(command.token)
+            renewed = await self._tokens.verify(command.token)
         except InvalidToken:
             return Error(ref=command.ref, code="invalid", message="invalid or expired token").to_json()
         if (renewed.tenant, renewed.id) != (self._agent.tenant, self._agent.id):

@@ -1,5 +1,7 @@
 """Settings of the agent gateway, read from `RELAIS_*` environment variables."""
 
+from typing import Literal
+
 from pydantic import Field, SecretStr, model_validator
 
 from relais_platform.settings import ServiceSettings
@@ -13,7 +15,19 @@ _MIN_PROD_SECRET_LENGTH = 32
 class GatewaySettings(ServiceSettings):
     http_port: int = 8080
 
+    # How agent tokens are signed. HS256: with `jwt_secret` (dev, or production with a strong secret; the
+    # gateway can then issue tokens too). RS256 / ES256: by an identity provider, checked with its public
+    # key (`jwt_public_key`, PEM) or its JWKS endpoint (`jwt_jwks_url`); the gateway only verifies.
+    jwt_algorithm: Literal["HS256", "RS256", "ES256"] = "HS256"
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    jwt_public_key: str | None = None
+    jwt_jwks_url: str | None = None
+    jwt_jwks_cache_s: float = Field(default=300, gt=0)
+    # A token naming an unknown key refetches the set (a rotation), at most this often: a flood of
+    # made-up key ids cannot turn the gateway against the identity provider.
+    jwt_jwks_refetch_s: float = Field(default=30, ge=0)
+    jwt_issuer: str | None = None  # `iss` must equal it when set
+    jwt_audience: str | None = None  # `aud` must contain it when set
     jwt_ttl_s: int = Field(default=8 * 3600, gt=0)
     # Asked for by the operator, but only honoured in env "dev": see `dev_login_enabled`.
     dev_login: bool = True
@@ -37,6 +51,13 @@ class GatewaySettings(ServiceSettings):
 
     @model_validator(mode="after")
     def _secret_set_in_production(self) -> "GatewaySettings":
+        if self.jwt_algorithm != "HS256":
+            if (self.jwt_public_key is None) == (self.jwt_jwks_url is None):
+                raise ValueError(
+                    f"RELAIS_JWT_ALGORITHM={self.jwt_algorithm} needs exactly one of RELAIS_JWT_PUBLIC_KEY "
+                    "and RELAIS_JWT_JWKS_URL"
+                )
+            return self
         if self.env == "prod":
             secret = self.jwt_secret.get_secret_value()
             if secret == DEV_JWT_SECRET:
@@ -49,5 +70,6 @@ class GatewaySettings(ServiceSettings):
 
     @property
     def dev_login_enabled(self) -> bool:
-        """Anyone can mint any token through the dev login, so it never exists outside dev."""
-        return self.dev_login and self.env == "dev"
+        """Anyone can mint any token through the dev login, so it never exists outside dev (nor when an
+        identity provider signs the tokens: the gateway has no key to sign with)."""
+        return self.dev_login and self.env == "dev" and self.jwt_algorithm == "HS256"
