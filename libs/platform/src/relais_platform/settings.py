@@ -46,6 +46,9 @@ class ServiceSettings(BaseSettings):
     redis_url: str = Field(
         default="redis://127.0.0.1:16379/0", validation_alias=AliasChoices("RELAIS_REDIS_URL", "REDIS_URL")
     )
+    # Connections per process, and how long a command waits for one when all are busy.
+    redis_max_connections: int = Field(default=64, ge=1)
+    redis_pool_timeout_s: float = Field(default=10.0, gt=0)
     # Redis of the customers' encryption keys (relais_platform.sealing); defaults to `redis_url`. Not a
     # view that a replay rebuilds: keep it persistent.
     keystore_redis_url: str | None = None

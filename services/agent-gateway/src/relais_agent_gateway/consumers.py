@@ -19,13 +19,24 @@ class InboxProjector:
         self._views = views
 
     async def handle(self, deliveries: Sequence[Delivery]) -> None:
-        # One event at a time, in order: an assignment must be written before the conversation's
-        # next message looks it up.
-        for delivery in deliveries:
-            event = delivery.event
-            assignee = (
-                await self._views.assignee(event.tenant, event.conversation_id)
-                if isinstance(event, FOLLOWED)
-                else None
-            )
-            await self._views.apply(event.tenant, event.id, project(event, assignee))
+        """Project a batch in order, in two Redis round trips whatever its size: one read of the
+        assignments its conversation events need, one pipeline of writes."""
+        events = [d.event for d in deliveries]
+        followed = list(
+            dict.fromkeys((e.tenant, e.conversation_id) for e in events if isinstance(e, FOLLOWED))
+        )
+        # The batch's own assignments and releases apply to the events after them, as in the log.
+        assignees = await self._views.assignees(followed)
+        updates = []
+        for event in events:
+            conversation = (event.tenant, event.conversation_id) if isinstance(event, FOLLOWED) else None
+            update = project(event, assignees.get(conversation) if conversation else None)
+            if update.assignment:
+                assignees[(event.tenant, update.assignment[0])] = update.assignment[1]
+            if (
+                update.unassignment
+                and assignees.get((event.tenant, update.unassignment[0])) == update.unassignment[1]
+            ):
+                del assignees[(event.tenant, update.unassignment[0])]
+            updates.append((event.tenant, event.id, update))
+        await self._views.apply_all(updates)

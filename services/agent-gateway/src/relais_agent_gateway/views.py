@@ -4,9 +4,11 @@ Nothing about an agent lives in a replica's memory, so any replica serves any ag
 resumes anywhere. Each view can be rebuilt by replaying the agents and conversations topics.
 """
 
+from collections.abc import Sequence
 from typing import Any, cast
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from relais_agent_gateway.domain.inbox import InboxUpdate, OfferRecord
 from relais_agent_gateway.inbox_hub import notice, notice_channel
@@ -64,33 +66,44 @@ class DeskViews:
         return self._settings.key("gw", tenant, "agent", agent_id, "conversations")
 
     async def apply(self, tenant: str, event_id: str, update: InboxUpdate) -> None:
-        """Write the effects of one event; safe to repeat (state writes are idempotent, the push is once)."""
-        async with self._redis.pipeline(transaction=True) as tx:
-            if offer := update.open_offer:
-                key = self._offer_key(tenant, offer.offer_id)
-                tx.hset(
-                    key,
-                    mapping={
-                        "tenant": offer.tenant,
-                        "agent_id": offer.agent_id,
-                        "conversation_id": offer.conversation_id,
-                    },
-                )
-                tx.expire(key, OFFER_TTL_S)
-            if update.closed_offer:
-                tx.delete(self._offer_key(tenant, update.closed_offer))
-            if update.assignment:
-                conversation_id, agent_id = update.assignment
-                tx.set(self._assignment_key(tenant, conversation_id), agent_id, ex=ASSIGNMENT_TTL_S)
-                tx.sadd(self._assigned_key(tenant, agent_id), conversation_id)
-                tx.expire(self._assigned_key(tenant, agent_id), ASSIGNMENT_TTL_S)
-            if tx.command_stack:
-                await tx.execute()
+        await self.apply_all([(tenant, event_id, update)])
+
+    async def apply_all(self, updates: Sequence[tuple[str, str, InboxUpdate]]) -> None:
+        """Write the effects of events (tenant, event id, update), in order, in one round trip.
+
+        Safe to repeat after a crash part-way: the state writes are idempotent and each push happens once.
+        """
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for tenant, event_id, update in updates:
+                await self._queue(pipe, tenant, event_id, update)
+            if pipe.command_stack:
+                await pipe.execute()
+
+    async def _queue(self, pipe: "Pipeline", tenant: str, event_id: str, update: InboxUpdate) -> None:
+        if offer := update.open_offer:
+            key = self._offer_key(tenant, offer.offer_id)
+            pipe.hset(
+                key,
+                mapping={
+                    "tenant": offer.tenant,
+                    "agent_id": offer.agent_id,
+                    "conversation_id": offer.conversation_id,
+                },
+            )
+            pipe.expire(key, OFFER_TTL_S)
+        if update.closed_offer:
+            pipe.delete(self._offer_key(tenant, update.closed_offer))
+        if update.assignment:
+            conversation_id, agent_id = update.assignment
+            pipe.set(self._assignment_key(tenant, conversation_id), agent_id, ex=ASSIGNMENT_TTL_S)
+            pipe.sadd(self._assigned_key(tenant, agent_id), conversation_id)
+            pipe.expire(self._assigned_key(tenant, agent_id), ASSIGNMENT_TTL_S)
         if update.unassignment:
             conversation_id, agent_id = update.unassignment
             await self._unassign(
                 keys=[self._assignment_key(tenant, conversation_id), self._assigned_key(tenant, agent_id)],
                 args=[agent_id, conversation_id],
+                client=pipe,
             )
         if update.agent_id and update.message:
             await self._push_once(
@@ -100,7 +113,17 @@ class DeskViews:
                     notice_channel(self._settings),
                 ],
                 args=[APPLIED_TTL_S, INBOX_MAXLEN, update.message.to_json(), notice(tenant, update.agent_id)],
+                client=pipe,
             )
+
+    async def assignees(self, conversations: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """The agents these (tenant, conversation id) are assigned to, in one round trip."""
+        if not conversations:
+            return {}
+        found = cast(
+            list[bytes | None], await self._redis.mget([self._assignment_key(t, c) for t, c in conversations])
+        )
+        return {pair: agent.decode() for pair, agent in zip(conversations, found, strict=True) if agent}
 
     async def offer(self, tenant: str, offer_id: str) -> OfferRecord | None:
         # The platform's client returns bytes (decode_responses=False).
