@@ -1,9 +1,12 @@
 """The event contracts: decoding, deterministic ids, and the exported schemas staying current."""
 
+import contextlib
 import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from relais_contracts import EVENT_TYPES, DecodeError, decode, derive_id, topics
 from relais_contracts.channel import MessageReceived
@@ -47,6 +50,13 @@ def test_encoding_round_trips_with_the_wire_names() -> None:
     assert decode(event.to_json()) == event
 
 
+def _nested(depth: int) -> object:
+    value: object = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [
@@ -60,12 +70,59 @@ def test_encoding_round_trips_with_the_wire_names() -> None:
         (json.dumps(message(tenant="")).encode(), "schema"),
         (json.dumps(message(time="yesterday")).encode(), "schema"),
         (json.dumps(message(time="2026-11-24T10:00:00")).encode(), "schema"),  # no timezone
+        (None, "null-value"),  # a tombstone
+        (b"", "invalid-json"),
+        (b"null", "not-cloudevent"),
+        (b'"a string"', "not-cloudevent"),
+        (json.dumps(message(type=[])).encode(), "not-cloudevent"),
+        (json.dumps(message(type={"a": 1})).encode(), "not-cloudevent"),
+        (json.dumps(message(specversion=[])).encode(), "not-cloudevent"),
+        (json.dumps(message(id=[], source={})).encode(), "schema"),
+        (json.dumps(message(data=[])).encode(), "schema"),
+        (json.dumps(message(data="text")).encode(), "schema"),
+        (json.dumps(message(data={**message()["data"], "from": []})).encode(), "schema"),  # type: ignore[dict-item]
+        (b"[" * 100_000 + b"]" * 100_000, "invalid-json"),  # json.loads: RecursionError
+        (json.dumps(message(data={"x": _nested(150)})).encode(), "schema"),
+        (b'{"specversion": "1.0", "id": "\\ud800", "source": "s", "type": "x"}', "invalid-json"),
+        (json.dumps(message()).encode().replace(b"Bonjour", b"Bon\xed\xa0\x80jour"), "invalid-json"),
+        (json.dumps(message()).encode().replace(b"Bonjour", b"\\udc00"), "invalid-json"),
+        (b"1" * 5000, "invalid-json"),
+        (b'{"a": NaN}', "invalid-json"),
     ],
 )
-def test_what_is_not_a_relais_event_is_refused_with_a_reason(raw: bytes, reason: str) -> None:
+def test_what_is_not_a_relais_event_is_refused_with_a_reason(raw: bytes | None, reason: str) -> None:
     with pytest.raises(DecodeError) as refused:
         decode(raw)
     assert refused.value.reason == reason
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=2000) | st.text(max_size=500).map(lambda t: t.encode("utf-8", "surrogatepass")))
+def test_any_bytes_decode_to_an_event_or_a_decode_error(raw: bytes) -> None:
+    with contextlib.suppress(DecodeError):
+        decode(raw)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            attribute: st.sampled_from([message(subject="s")[attribute]]) | _JSON
+            for attribute in ("specversion", "id", "source", "type", "time", "tenant", "data", "subject")
+        },
+    )
+)
+def test_any_json_object_decodes_to_an_event_or_a_decode_error(obj: dict[str, object]) -> None:
+    with contextlib.suppress(DecodeError):
+        decode(json.dumps(obj))
 
 
 def test_a_schema_error_names_the_field() -> None:

@@ -1,9 +1,9 @@
 """Every Relais event type, one discriminated union, and the one call that decodes a record."""
 
-import json
 from typing import Annotated, Literal
 
 from pydantic import Field, TypeAdapter, ValidationError
+from pydantic_core import from_json
 
 from relais_contracts.agents import AgentStatusChanged, OfferCreated, OfferRescinded
 from relais_contracts.channel import DeliveryUpdated, MessageReceived, MessageSend, SessionEnded
@@ -94,7 +94,7 @@ EVENT_TYPES: dict[str, type[CloudEvent]] = {
     )
 }  # fmt: skip
 
-DecodeReason = Literal["invalid-json", "not-cloudevent", "unknown-type", "schema"]
+DecodeReason = Literal["null-value", "invalid-json", "not-cloudevent", "unknown-type", "schema"]
 _REQUIRED_ATTRIBUTES = ("specversion", "id", "source", "type")
 
 
@@ -107,20 +107,31 @@ class DecodeError(ValueError):
         self.detail = detail
 
 
-def decode(raw: bytes | str) -> Event:
-    """Decode one record value (CloudEvents structured JSON) into its typed event, or raise DecodeError."""
+def decode(raw: bytes | str | None) -> Event:
+    """Decode one record value (CloudEvents structured JSON) into its typed event, or raise DecodeError.
+
+    Whatever the bytes, the only exception is DecodeError: a record must never crash its consumer.
+    """
+    if raw is None:
+        raise DecodeError("null-value", "the record has no value (a tombstone)")
     try:
-        obj = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        # pydantic's parser, not json.loads: it refuses invalid UTF-8, lone surrogates (which would
+        # fail later, when the text is encoded again), NaN, huge numbers and nesting beyond 200 levels
+        # (json.loads raises RecursionError there) with one ValueError.
+        obj = from_json(raw, allow_inf_nan=False)
+    except ValueError as exc:
         raise DecodeError("invalid-json", str(exc)) from None
     if not isinstance(obj, dict) or any(attr not in obj for attr in _REQUIRED_ATTRIBUTES):
         raise DecodeError(
-            "not-cloudevent", f"a CloudEvent needs the attributes {', '.join(_REQUIRED_ATTRIBUTES)}"
+            "not-cloudevent", f"a CloudEvent is a JSON object with {', '.join(_REQUIRED_ATTRIBUTES)}"
         )
     if obj["specversion"] != "1.0":
-        raise DecodeError("not-cloudevent", f"unsupported specversion {obj['specversion']!r}")
-    if obj["type"] not in EVENT_TYPES:
-        raise DecodeError("unknown-type", f"unknown event type {obj['type']!r}")
+        raise DecodeError("not-cloudevent", f"unsupported specversion {str(obj['specversion'])[:50]!r}")
+    event_type = obj["type"]
+    if not isinstance(event_type, str):  # `"type": []` would not even hash
+        raise DecodeError("not-cloudevent", f"type must be a string, not {_json_type(event_type)}")
+    if event_type not in EVENT_TYPES:
+        raise DecodeError("unknown-type", f"unknown event type {event_type[:100]!r}")
     try:
         return EVENT_ADAPTER.validate_python(obj)
     except ValidationError as exc:
@@ -128,3 +139,11 @@ def decode(raw: bytes | str) -> Event:
             f"{'.'.join(str(p) for p in err['loc'][1:]) or '(event)'}: {err['msg']}" for err in exc.errors()
         )
         raise DecodeError("schema", errors) from None
+    except RecursionError:  # a payload model's own validators on data nested too deep
+        raise DecodeError("schema", "data nested too deeply") from None
+
+
+def _json_type(value: object) -> str:
+    return {dict: "an object", list: "an array", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number"
+    )
