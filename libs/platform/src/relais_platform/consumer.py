@@ -1,9 +1,11 @@
 """The consumer loop every service runs.
 
 It fetches a batch, decodes each record into its typed event, hands the batch to the service's
-handler and commits the offsets only once the handler has written its effects. Records that are not
-Relais events, and records the handler keeps failing on, go to the dead-letter topic with the
-original bytes; the loop goes on. Delivery is at least once: handlers are idempotent by event id.
+handler and commits the offsets only once the handler has written its effects. Every record is either
+handled or dead-lettered: records that are not Relais events, and records the handler keeps failing
+on, go to the dead-letter topic with the original bytes (cut to fit if need be); the loop goes on.
+Faults of Kafka or Redis are retried for as long as they last and never dead-letter a record
+(relais_platform.faults). Delivery is at least once: handlers are idempotent by (source, id).
 """
 
 import asyncio
@@ -16,30 +18,57 @@ from datetime import UTC, datetime
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
-from aiokafka.errors import KafkaConnectionError
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from aiokafka.errors import CommitFailedError, IllegalStateError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
 
 from relais_contracts import DecodeError, Event, decode
 from relais_contracts import topics as contract_topics
+from relais_platform.faults import infrastructure_fault, retry_infrastructure
 from relais_platform.kafka import Publisher, client_options
 from relais_platform.logs import bound_to
 from relais_platform.metrics import (
     BATCH_SECONDS,
     CONSUMER_LAG,
     DEAD_LETTERS,
+    DEADLETTERS_TRUNCATED,
+    EVENT_TIME_CLAMPED,
     EVENTS_CONSUMED,
     HANDLER_RETRIES,
+    INFRASTRUCTURE_RETRIES,
 )
 from relais_platform.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
 
-# Failures that say nothing about the record: retried without limit, never dead-lettered.
-INFRASTRUCTURE_ERRORS = (
-    KafkaConnectionError, RedisConnectionError, RedisTimeoutError, ConnectionError, TimeoutError
-)  # fmt: skip
+LOG_APPEND_TIME = 1  # a record's timestamp_type when the broker stamped it
+# Bytes of a record's framing beside its key, value and headers (lengths, offsets, attributes), with
+# room to spare, and of the batch around a record sent alone.
+_RECORD_OVERHEAD = 1024
+
+
+def log_time(record: ConsumerRecord, settings: ServiceSettings) -> float:
+    """The reference time of a record, in seconds: the broker's append time, which no sender can set.
+
+    On a topic stamped with the producer's time instead (CreateTime, e.g. created by hand), the
+    producer's time is trusted only as far as the consumer's own clock: never in the future.
+    """
+    now = time.time()
+    if record.timestamp is None or record.timestamp < 0:
+        return now
+    stamped = float(record.timestamp) / 1000
+    return stamped if record.timestamp_type == LOG_APPEND_TIME else min(stamped, now)
+
+
+def clamp_time(event: Event, at: float, settings: ServiceSettings) -> tuple[Event, str | None]:
+    """The event with its `time` replaced by `at` when it is too far from it; and which way it was."""
+    claimed = event.time.timestamp()
+    if claimed > at + settings.event_time_max_ahead_s:
+        direction = "ahead"
+    elif claimed < at - settings.event_time_max_behind_s:
+        direction = "behind"
+    else:
+        return event, None
+    return event.model_copy(update={"time": datetime.fromtimestamp(at, UTC)}), direction
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +80,9 @@ class Delivery:
     partition: int
     offset: int
     record: ConsumerRecord  # kept for dead-lettering the original bytes
+    # The broker's append time of the record, in seconds (see log_time): the clock of a service's
+    # timers, which a sender's `time` cannot move. 0 when the delivery was not made from a record.
+    log_time: float = 0.0
 
 
 BatchHandler = Callable[[Sequence[Delivery]], Awaitable[None]]
@@ -137,6 +169,13 @@ class EventConsumer:
                 )
                 if batch:
                     await self._process(batch)
+        except Exception as exc:
+            if not (self._stopping.is_set() and infrastructure_fault(exc)):
+                raise
+            # Stopping during an outage: the batch in hand is not committed, the next owner takes it.
+            log.warning(
+                "consumer stopped during an infrastructure fault", consumer=self.name, error=repr(exc)
+            )
         finally:
             self.running = False
             await self._consumer.stop()
@@ -151,14 +190,9 @@ class EventConsumer:
         deliveries: list[Delivery] = []
         for tp, records in batch.items():
             for record in records:
-                try:
-                    event = decode(record.value)
-                except DecodeError as exc:
-                    await self._dead_letter(record, exc.reason, exc.detail)
-                    continue
-                deliveries.append(
-                    Delivery(event, self.contract(tp.topic), tp.partition, record.offset, record)
-                )
+                delivery = await self._accept(tp, record)
+                if delivery is not None:
+                    deliveries.append(delivery)
         if deliveries:
             await self._handle(deliveries)
         self._batches += 1
@@ -166,7 +200,13 @@ class EventConsumer:
             log.warning("fault injection: killing the process before the commit", consumer=self.name)
             os.kill(os.getpid(), signal.SIGKILL)
         offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
-        await self._consumer.commit(offsets)
+        try:
+            await self._retrying("commit", lambda: self._consumer.commit(offsets))
+        except (CommitFailedError, IllegalStateError) as exc:
+            # The partitions moved to another member meanwhile; it resumes from the last commit and
+            # handlers are idempotent, so the batch is handled again there, not lost.
+            log.warning("commit refused after a rebalance", consumer=self.name, error=repr(exc))
+            return
         for tp, next_offset in offsets.items():
             end = self._consumer.highwater(tp)
             if end is not None:
@@ -175,13 +215,36 @@ class EventConsumer:
                 )
         BATCH_SECONDS.labels(self._service, self.name).observe(time.perf_counter() - started)
 
+    async def _accept(self, tp: TopicPartition, record: ConsumerRecord) -> Delivery | None:
+        """The record as a delivery, or None once it is dead-lettered: a record never stops the loop."""
+        try:
+            event = decode(record.value)
+        except DecodeError as exc:
+            await self._dead_letter(record, exc.reason, exc.detail)
+            return None
+        except Exception as exc:  # decode promises DecodeError only; this is the loop's own guarantee
+            await self._dead_letter(record, "undecodable", f"{type(exc).__name__}: {exc}")
+            return None
+        at = log_time(record, self.settings)
+        event, clamped = clamp_time(event, at, self.settings)
+        topic = self.contract(tp.topic)
+        if clamped:
+            EVENT_TIME_CLAMPED.labels(self._service, topic, clamped).inc()
+            log.warning("event time replaced by the log time", consumer=self.name, direction=clamped)
+        return Delivery(event, topic, tp.partition, record.offset, record, at)
+
+    async def _retrying(self, what: str, operation: Callable[[], Awaitable[object]]) -> None:
+        await retry_infrastructure(
+            operation, service=self._service, consumer=self.name, what=what, stopping=self._stopping.is_set
+        )
+
     async def _handle(self, deliveries: list[Delivery]) -> None:
         """Handle a batch; if it keeps failing, isolate the failing record and dead-letter it alone."""
         try:
             await self._with_retries(deliveries)
-        except INFRASTRUCTURE_ERRORS:
-            raise
         except Exception as exc:
+            if infrastructure_fault(exc):
+                raise  # only once stopping: an outage never dead-letters a record
             if len(deliveries) == 1:
                 await self._dead_letter_delivery(deliveries[0], exc)
                 return
@@ -196,14 +259,22 @@ class EventConsumer:
 
         def give_up(state: RetryCallState) -> bool:
             exc = state.outcome.exception() if state.outcome else None
-            infra = isinstance(exc, INFRASTRUCTURE_ERRORS)
+            infra = exc is not None and infrastructure_fault(exc) is not None
             return self._stopping.is_set() if infra else state.attempt_number >= attempts
 
         def before_sleep(state: RetryCallState) -> None:
-            HANDLER_RETRIES.labels(self._service, self.name).inc()
             exc = state.outcome.exception() if state.outcome else None
+            fault = infrastructure_fault(exc) if exc is not None else None
+            if fault:
+                INFRASTRUCTURE_RETRIES.labels(self._service, self.name, fault).inc()
+            else:
+                HANDLER_RETRIES.labels(self._service, self.name).inc()
             log.warning(
-                "handler failed, retrying", consumer=self.name, attempt=state.attempt_number, error=repr(exc)
+                "handler failed, retrying",
+                consumer=self.name,
+                attempt=state.attempt_number,
+                fault=fault,
+                error=repr(exc),
             )
 
         async for attempt in AsyncRetrying(
@@ -222,19 +293,29 @@ class EventConsumer:
             await self._dead_letter(delivery.record, "handler", f"{type(exc).__name__}: {exc}")
 
     async def _dead_letter(self, record: ConsumerRecord, reason: str, error: str) -> None:
-        """Publish the record as it was (value, key, headers) with the reason in `relais.dlq.*` headers."""
+        """Publish the record as it was (value, key, headers) with the reason in `relais.dlq.*` headers.
+
+        A copy that would not fit the maximum message size once the headers are added is cut (header
+        `relais.dlq.truncated`: the original value's length in bytes), never refused.
+        """
         source_topic = self.contract(record.topic)
-        headers = [
-            *(record.headers or ()),
+        ours = [
             ("relais.dlq.reason", reason.encode()),
-            ("relais.dlq.error", error[:4000].encode()),
+            ("relais.dlq.error", error[:4000].encode("utf-8", "replace")),
             ("relais.dlq.consumer", self._group.encode()),
             ("relais.dlq.topic", source_topic.encode()),
             ("relais.dlq.partition", str(record.partition).encode()),
             ("relais.dlq.offset", str(record.offset).encode()),
             ("relais.dlq.time", datetime.now(UTC).isoformat().encode()),
         ]
-        await self._publisher.send_raw(contract_topics.DEADLETTER, record.value or b"", record.key, headers)
+        value, key, headers = fit_dead_letter(
+            record.value, record.key, list(record.headers or ()), ours, self.settings.kafka_max_message_bytes
+        )
+        if len(value) < len(record.value or b""):
+            DEADLETTERS_TRUNCATED.labels(self._service, source_topic).inc()
+        await self._retrying(
+            "dead letter", lambda: self._publisher.send_raw(contract_topics.DEADLETTER, value, key, headers)
+        )
         DEAD_LETTERS.labels(self._service, source_topic, reason).inc()
         log.warning(
             "record dead-lettered",
@@ -245,3 +326,36 @@ class EventConsumer:
             partition=record.partition,
             offset=record.offset,
         )
+
+
+Header = tuple[str, bytes | None]
+
+
+def fit_dead_letter(
+    value: bytes | None, key: bytes | None, original: Sequence[Header], ours: Sequence[Header], max_bytes: int
+) -> tuple[bytes, bytes | None, list[Header]]:
+    """Value, key and headers of a dead letter, cut to fit `max_bytes`: the value first, then the
+    original headers, then the key. Ours (the reason) are always kept."""
+
+    def size(value: bytes, key: bytes | None, headers: list[Header]) -> int:
+        return (
+            len(value)
+            + len(key or b"")
+            + sum(len(k.encode("utf-8", "replace")) + len(v or b"") + 16 for k, v in headers)
+            + _RECORD_OVERHEAD
+        )
+
+    whole = value or b""
+    headers: list[Header] = [*original, *ours]
+    if size(whole, key, headers) <= max_bytes:
+        return whole, key, headers
+    headers.append(("relais.dlq.truncated", str(len(whole)).encode()))
+    if size(b"", key, headers) > max_bytes:
+        headers = [
+            *ours,
+            ("relais.dlq.truncated", str(len(whole)).encode()),
+            ("relais.dlq.headers-dropped", str(len(original)).encode()),
+        ]
+    if size(b"", key, headers) > max_bytes:
+        key = (key or b"")[:1024]
+    return whole[: max(0, max_bytes - size(b"", key, headers))], key, headers

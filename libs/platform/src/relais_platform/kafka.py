@@ -1,9 +1,10 @@
 """Kafka on aiokafka: client settings, topic bootstrap and the idempotent event publisher."""
 
 import asyncio
+import contextlib
 import ssl
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 import structlog
@@ -13,6 +14,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from relais_contracts import CONTENT_TYPE, Outgoing
 from relais_contracts import topics as contract_topics
+from relais_platform.faults import PRODUCER_RESET_ERRORS
 from relais_platform.metrics import EVENTS_PUBLISHED
 from relais_platform.settings import ServiceSettings
 
@@ -60,6 +62,9 @@ async def ensure_topics(settings: ServiceSettings, deadline_s: float = 60.0) -> 
                             wanted[physical], settings.kafka_default_partitions
                         ),
                         settings.kafka_replication_factor,
+                        # The broker stamps each record with its own clock: the consumers' reference
+                        # time, which no producer can move (see consumer.log_time).
+                        topic_configs={"message.timestamp.type": "LogAppendTime"},
                     )
                     for physical in sorted(missing)
                 ]
@@ -115,7 +120,11 @@ class Publisher:
     async def start(self) -> None:
         # aiokafka clients bind to the running loop, so they are made here and not in __init__.
         producer = AIOKafkaProducer(
-            **client_options(self._settings), enable_idempotence=True, acks="all", linger_ms=2
+            **client_options(self._settings),
+            enable_idempotence=True,
+            acks="all",
+            linger_ms=2,
+            max_request_size=self._settings.kafka_max_message_bytes,
         )
         await producer.start()
         self._started = producer
@@ -125,7 +134,25 @@ class Publisher:
             await self._started.stop()
             self._started = None
 
+    async def _recreate(self) -> None:
+        """A new producer (a new producer id), for one a broker restart left fenced or out of sequence."""
+        log.warning("recreating the Kafka producer")
+        old, self._started = self._started, None
+        if old is not None:
+            with contextlib.suppress(Exception):
+                await old.stop()
+        await self.start()
+
     async def publish(self, outgoing: Iterable[Outgoing]) -> None:
+        """Send and wait for every acknowledgement; a fenced producer is recreated and the error raised,
+        for the caller (the consumer loop) to retry the whole call."""
+        try:
+            await self._publish(outgoing)
+        except PRODUCER_RESET_ERRORS:
+            await self._recreate()
+            raise
+
+    async def _publish(self, outgoing: Iterable[Outgoing]) -> None:
         pending = []
         for out in outgoing:
             if out.topic not in type(out.event).topics:
@@ -143,10 +170,16 @@ class Publisher:
             await asyncio.gather(*pending)
 
     async def send_raw(
-        self, topic: str, value: bytes, key: bytes | None, headers: list[tuple[str, bytes]]
+        self, topic: str, value: bytes, key: bytes | None, headers: Sequence[tuple[str, bytes | None]]
     ) -> None:
         """Publish bytes as they are (dead letters keep the original record untouched)."""
-        await (await self._producer.send(self._settings.topic(topic), value=value, key=key, headers=headers))
+        try:
+            await (
+                await self._producer.send(self._settings.topic(topic), value=value, key=key, headers=headers)
+            )
+        except PRODUCER_RESET_ERRORS:
+            await self._recreate()
+            raise
 
     async def ping(self) -> None:
         """Raise unless the cluster answers a metadata request."""

@@ -21,3 +21,18 @@ CONSUMER_LAG = Gauge(
     ["service", "consumer", "topic", "partition"],
 )
 HANDLER_RETRIES = Counter("relais_handler_retries_total", "Retried batches", ["service", "consumer"])
+INFRASTRUCTURE_RETRIES = Counter(
+    "relais_infrastructure_retries_total",
+    "Retries after a fault of Kafka or Redis (never dead-lettered), by kind of fault",
+    ["service", "consumer", "error"],
+)
+EVENT_TIME_CLAMPED = Counter(
+    "relais_event_time_clamped_total",
+    "Events whose `time` was too far ahead of or behind the broker's log time, and was replaced by it",
+    ["service", "topic", "direction"],
+)
+DEADLETTERS_TRUNCATED = Counter(
+    "relais_deadletters_truncated_total",
+    "Dead letters whose value was cut to fit the broker's maximum message size",
+    ["service", "topic"],
+)

@@ -7,6 +7,8 @@ and includes `runtime.ops_router()`. Nothing connects at import time.
 import asyncio
 import contextlib
 import hmac
+import os
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from typing import Annotated, Any
 
@@ -28,7 +30,14 @@ log = structlog.get_logger(__name__)
 class Runtime:
     """Owns the Redis client, the publisher and the consumers of one service process."""
 
-    def __init__(self, settings: ServiceSettings, service: str) -> None:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        service: str,
+        *,
+        on_consumer_died: Callable[[], None] | None = None,
+    ) -> None:
+        """`on_consumer_died` ends the process by default (SIGTERM to itself); tests pass their own."""
         self.settings = settings
         self.service = service
         self.redis = connect_redis(settings)
@@ -38,6 +47,8 @@ class Runtime:
         self._background: list[tuple[str, Callable[[], Coroutine[Any, Any, None]]]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._on_stopped: list[Callable[[], Awaitable[None]]] = []
+        self._on_consumer_died = on_consumer_died or _terminate_process
+        self.consumer_died: BaseException | None = None
 
     def on_stopped(self, hook: Callable[[], Awaitable[None]]) -> None:
         """Run `hook()` once the consumers have drained, while Kafka and Redis are still connected."""
@@ -114,10 +125,14 @@ class Runtime:
             log.info("service stopped")
 
     def _consumer_ended(self, task: "asyncio.Task[None]") -> None:
-        if not task.cancelled() and task.exception() is not None:
-            # A consumer that died leaves the service not live: /healthz fails and the orchestrator
-            # restarts the process, which resumes from the last committed offset.
-            log.error("consumer crashed", task=task.get_name(), exc_info=task.exception())
+        if task.cancelled() or task.exception() is None:
+            return
+        # Records and infrastructure faults never end the loop (consumer.py), so this is a bug or a
+        # broken deployment. A process alive with a dead consumer serves nothing and waits for a probe:
+        # end it instead, so that the orchestrator restarts it at once, from the last committed offset.
+        self.consumer_died = task.exception()
+        log.error("consumer died, ending the process", task=task.get_name(), exc_info=task.exception())
+        self._on_consumer_died()
 
     def alive(self) -> bool:
         return all(not t.done() for t in self._tasks)
@@ -175,6 +190,12 @@ class Runtime:
         return router
 
 
+def _terminate_process() -> None:
+    # SIGTERM, not exit: uvicorn shuts down gracefully (the other consumers commit and leave their
+    # groups) and serve() then exits with a failure status.
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 def require_admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
     """Dependency of the admin endpoints: the `RELAIS_ADMIN_TOKEN` bearer, compared in constant time."""
     settings: ServiceSettings = request.app.state.runtime.settings
@@ -189,11 +210,15 @@ def serve(create_app: Callable[[S], FastAPI], settings_type: type[S], service: s
     """Process entry point: settings, JSON logs, then uvicorn (SIGTERM becomes a graceful lifespan exit)."""
     settings = load_settings(settings_type, service)
     configure_logging(service, settings.log_level)
+    app = create_app(settings)
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.http_host,
         port=settings.http_port,
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=int(settings.shutdown_timeout_s),
     )
+    died = getattr(app.state, "runtime", None) and app.state.runtime.consumer_died
+    if died is not None:
+        raise SystemExit(f"{service}: a consumer died: {died!r}")

@@ -36,9 +36,20 @@ class ServiceSettings(BaseSettings):
     kafka_default_partitions: int = Field(default=6, ge=1)
     kafka_replication_factor: int = Field(default=1, ge=1)
 
+    # The largest record a producer sends (aiokafka's max_request_size); keep it at or below the
+    # broker's and topics' max.message.bytes. A dead letter that would exceed it is cut to fit.
+    kafka_max_message_bytes: int = Field(default=1_000_000, ge=16_384)
+
+    # An event's `time` is the sender's claim. One more than this ahead of, or behind, the broker's log
+    # append time of its record is replaced by the log time (and counted), so that no sender's clock
+    # can move a service's timers.
+    event_time_max_ahead_s: float = Field(default=300.0, ge=0)
+    event_time_max_behind_s: float = Field(default=86_400.0, ge=0)
+
     consumer_batch_max: int = Field(default=500, ge=1)
     # Attempts at a failing batch before its records are tried one by one and the failing one is
-    # dead-lettered. Connection errors (Kafka, Redis) are retried without limit instead: they are not
+    # dead-lettered. Infrastructure faults (relais_platform.faults: Kafka and Redis connections,
+    # timeouts, leader moves, READONLY, LOADING, OOM...) are retried without limit instead: they are not
     # the record's fault, and dead-lettering good records during an outage would lose them.
     consumer_attempts: int = Field(default=3, ge=1)
     shutdown_timeout_s: float = Field(default=15.0, gt=0)
