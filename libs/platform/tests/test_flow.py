@@ -184,7 +184,8 @@ async def test_any_record_is_handled_or_dead_lettered_and_the_loop_goes_on(
     await flow.settled(offsets)
     dead = flow.dead_offsets()
     assert not set(offsets) & set(flow.handled) & set(dead), "an offset both handled and dead-lettered"
-    assert not flow.died and flow.runtime.alive()
+    assert not flow.died
+    assert flow.runtime.alive()
     for offset in set(offsets) & set(dead):
         assert dead[offset]["relais.dlq.reason"], "a dead letter says why"
 
@@ -216,7 +217,8 @@ async def test_a_dead_letter_too_big_for_the_broker_once_headed_is_cut_not_refus
     headers = dict(letter.headers)
     assert headers["relais.dlq.reason"] == b"handler"
     assert headers["relais.dlq.truncated"] == str(len(big)).encode()
-    assert big.startswith(letter.value) and 0 < len(letter.value) < len(big)
+    assert big.startswith(letter.value)
+    assert 0 < len(letter.value) < len(big)
     assert headers["trace"] == b"t" * 100, "the original headers are kept while they fit"
 
 
