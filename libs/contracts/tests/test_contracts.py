@@ -143,15 +143,26 @@ def test_unknown_fields_are_ignored_so_producers_can_add_optional_ones() -> None
     assert isinstance(event, MessageReceived)
 
 
-def test_output_ids_depend_only_on_the_input_id_and_index() -> None:
-    assert derive_id("evt-1", 0) == derive_id("evt-1", 0)
-    assert len({derive_id("evt-1", 0), derive_id("evt-1", 1), derive_id("evt-2", 0)}) == 3
+def test_output_ids_depend_only_on_the_input_source_id_and_index() -> None:
+    assert derive_id("a", "evt-1", 0) == derive_id("a", "evt-1", 0)
+    ids = {derive_id("a", "evt-1", 0), derive_id("a", "evt-1", 1), derive_id("a", "evt-2", 0)}
+    # CloudEvents ids are unique per source only: two integrators reusing an id stay two events.
+    ids |= {derive_id("b", "evt-1", 0), derive_id("a/", "vt-1", 0)}
+    assert len(ids) == 5
+
+
+def test_an_events_identity_is_its_source_and_id() -> None:
+    first = decode(json.dumps(message(source="integrator-a")))
+    second = decode(json.dumps(message(source="integrator-b")))
+    assert first.id == second.id
+    assert first.uid != second.uid
+    assert first.uid == decode(first.to_json()).uid, "the same on every replay"
 
 
 def test_follow_carries_tenant_correlation_and_causation() -> None:
     event = decode(json.dumps(message(correlationid="corr-9")))
     fields = event.follow(2, source="relais/test")
-    assert fields["id"] == derive_id("evt-1", 2)
+    assert fields["id"] == derive_id("test/webchat", "evt-1", 2)
     assert fields["tenant"] == "acme"
     assert fields["correlationid"] == "corr-9"
     assert fields["causationid"] == "evt-1"

@@ -8,6 +8,7 @@ from relais_contracts.envelope import (
     Outgoing,
     derive_id,
     derive_key,
+    event_uid,
     now_time,
 )
 from relais_contracts.events import EVENT_TYPES, DecodeError, Event, decode
@@ -24,5 +25,6 @@ __all__ = [
     "decode",
     "derive_id",
     "derive_key",
+    "event_uid",
     "now_time",
 ]

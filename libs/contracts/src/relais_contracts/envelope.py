@@ -4,6 +4,7 @@ Each event type is a subclass that pins `type` to a Literal and `data` to its pa
 discriminated union (see `events.py`) decodes any record in one call.
 """
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,7 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 CONTENT_TYPE = "application/cloudevents+json"
 
-# Fixed namespace so that an output id depends only on the input event id and the output's index:
+# Fixed namespace so that an output id depends only on the input event's (source, id) and the output's index:
 # replaying an input after a crash reproduces exactly the same output ids, and consumers drop them.
 _OUTPUT_ID_NAMESPACE = uuid.UUID("6f1c3e4a-52a4-4c11-9a54-0d7c3f1e2b90")
 
@@ -51,17 +52,23 @@ class CloudEvent(BaseModel):
     causationid: str | None = Field(default=None, max_length=200)
     data: Any
 
+    @property
+    def uid(self) -> str:
+        """The event's identity: CloudEvents makes `id` unique only within its `source`, so two
+        integrators may send the same id. Deduplication and derived ids use this, never `id` alone."""
+        return event_uid(self.source, self.id)
+
     def to_json(self) -> bytes:
         return self.model_dump_json(exclude_none=True, by_alias=True).encode()
 
     def follow(self, index: int, **fields: Any) -> dict[str, Any]:
         """Envelope attributes of the `index`-th event caused by this one.
 
-        The id is derived from this event's id, the correlation id is carried along and the
+        The id is derived from this event's (source, id), the correlation id is carried along and the
         causation id points back here. Callers add `source`, `data` and, if needed, `subject`.
         """
         return {
-            "id": derive_id(self.id, index),
+            "id": derive_id(self.source, self.id, index),
             "time": self.time,
             "tenant": self.tenant,
             "correlationid": self.correlationid or self.id,
@@ -79,9 +86,14 @@ class Outgoing:
     event: CloudEvent
 
 
-def derive_id(input_id: str, index: int) -> str:
-    """Deterministic id of the `index`-th output caused by the event `input_id`."""
-    return str(uuid.uuid5(_OUTPUT_ID_NAMESPACE, f"{input_id}#{index}"))
+def event_uid(source: str, event_id: str) -> str:
+    """One string for (source, id), deterministic: a uuid5 of both, unambiguous whatever they hold."""
+    return str(uuid.uuid5(_OUTPUT_ID_NAMESPACE, json.dumps([source, event_id])))
+
+
+def derive_id(source: str, input_id: str, index: int) -> str:
+    """Deterministic id of the `index`-th output caused by the event (`source`, `input_id`)."""
+    return str(uuid.uuid5(_OUTPUT_ID_NAMESPACE, f"{event_uid(source, input_id)}#{index}"))
 
 
 def derive_key(*parts: str) -> str:

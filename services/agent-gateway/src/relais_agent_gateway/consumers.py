@@ -38,5 +38,5 @@ class InboxProjector:
                 and assignees.get((event.tenant, update.unassignment[0])) == update.unassignment[1]
             ):
                 del assignees[(event.tenant, update.unassignment[0])]
-            updates.append((event.tenant, event.id, update))
+            updates.append((event.tenant, event.uid, update))
         await self._views.apply_all(updates)

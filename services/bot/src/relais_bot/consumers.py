@@ -41,11 +41,11 @@ class ConversationHandler:
             await self._states.erase(erased.tenant, erased.data.conversation_ids)
         events: list[ConversationEvent] = [d.event for d in batch if isinstance(d.event, ConversationEvent)]
         opened = {
-            m.id: m
+            m.uid: m
             for m in await unseal_messages(self._keys, [e for e in events if isinstance(e, CustomerMessage)])
         }
-        events = [opened.get(e.id, e) for e in events]
-        keyed = [((e.tenant, e.subject), e.id) for e in events]
+        events = [opened.get(e.uid, e) for e in events]
+        keyed = [((e.tenant, e.subject), e.uid) for e in events]
         done = await self._states.applied(keyed)
         states = await self._states.load(c for c, _ in keyed)
         changed: set[Conversation] = set()

@@ -96,16 +96,16 @@ class InboundHandler:
     async def _handle(self, events: Sequence[Event]) -> None:
         region = self._settings.default_phone_region
         identities = {
-            e.id: message_identities(e.data.channel, e.data.from_.address, e.data.identity, region)
+            e.uid: message_identities(e.data.channel, e.data.from_.address, e.data.identity, region)
             for e in events
             if isinstance(e, MessageReceived)
         }
         for e in events:
             if isinstance(e, SessionEnded):
-                identities[e.id] = [address_identity(e.data.channel, e.data.from_.address, region)]
+                identities[e.uid] = [address_identity(e.data.channel, e.data.from_.address, region)]
         owners: dict[str, dict[str, str]] = {}  # tenant -> identity key -> customer
-        for tenant in {e.tenant for e in events if e.id in identities}:
-            keys = [identity_key(i) for e in events if e.tenant == tenant for i in identities.get(e.id, ())]
+        for tenant in {e.tenant for e in events if e.uid in identities}:
+            keys = [identity_key(i) for e in events if e.tenant == tenant for i in identities.get(e.uid, ())]
             owners[tenant] = await self._views.owners(tenant, keys)
 
         # Customers first (links made earlier in the batch count for later messages), then conversations.
@@ -113,8 +113,8 @@ class InboundHandler:
         links: dict[tuple[str, str], str] = {}
         for e in events:
             if isinstance(e, MessageReceived):
-                resolution = resolve_customer(identities[e.id], owners[e.tenant], new_customer_id(e))
-                customers[e.id] = resolution
+                resolution = resolve_customer(identities[e.uid], owners[e.tenant], new_customer_id(e))
+                customers[e.uid] = resolution
                 for identity in resolution.new_links:
                     owners[e.tenant][identity_key(identity)] = resolution.customer_id
                     links[(e.tenant, identity_key(identity))] = resolution.customer_id
@@ -127,19 +127,19 @@ class InboundHandler:
                             others=sorted({c.other_customer_id for c in resolution.conflicts}),
                         )
             elif isinstance(e, SessionEnded):
-                owner = owners[e.tenant].get(identity_key(identities[e.id][0]))
+                owner = owners[e.tenant].get(identity_key(identities[e.uid][0]))
                 if owner:
-                    customers[e.id] = CustomerResolution(owner, (), ())
+                    customers[e.uid] = CustomerResolution(owner, (), ())
         pointers = await self._views.open_conversations(
-            (e.tenant, customers[e.id].customer_id) for e in events if e.id in customers
+            (e.tenant, customers[e.uid].customer_id) for e in events if e.uid in customers
         )
 
         outgoing: list[Outgoing] = []
         changed: dict[tuple[str, str], OpenConversation] = {}
         for e in events:
             if isinstance(e, MessageReceived):
-                customer = (e.tenant, customers[e.id].customer_id)
-                resolved = resolve_message(e, customers[e.id], pointers.get(customer), self._timeout)
+                customer = (e.tenant, customers[e.uid].customer_id)
+                resolved = resolve_message(e, customers[e.uid], pointers.get(customer), self._timeout)
                 pointers[customer] = changed[customer] = resolved.open_conversation
                 if resolved.closed:
                     CONVERSATIONS_CLOSED.labels("inactivity").inc()
@@ -147,7 +147,9 @@ class InboundHandler:
                     REDACTIONS.labels(kind).inc()
                 outgoing += resolved.outgoing
             elif isinstance(e, SessionEnded):
-                pointer = pointers.get((e.tenant, customers[e.id].customer_id)) if e.id in customers else None
+                pointer = (
+                    pointers.get((e.tenant, customers[e.uid].customer_id)) if e.uid in customers else None
+                )
                 if pointer is None:
                     with bound_to(e):
                         log.info("customer left a channel with no open conversation; nothing to record")
@@ -236,10 +238,10 @@ class ConversationLogHandler:
         """Apply a batch to the views; `publish=False` (a rebuild) computes everything but sends nothing."""
         await self._customer_events([d.event for d in batch if isinstance(d.event, CustomerEvent)])
         events = [d.event for d in batch if isinstance(d.event, ConversationEvent)]
-        applied = await self._views.already_applied([(e.tenant, e.subject, e.id) for e in events])
-        events = [e for e in events if e.id not in applied]
+        applied = await self._views.already_applied([(e.tenant, e.subject, e.uid) for e in events])
+        events = [e for e in events if e.uid not in applied]
         clear: dict[str, ConversationEvent] = {
-            m.id: m
+            m.uid: m
             for m in await unseal_messages(self._keys, [e for e in events if isinstance(e, CustomerMessage)])
         }
         # The views hold handoff packets in clear too (erasure deletes the views).
@@ -247,7 +249,7 @@ class ConversationLogHandler:
         packets = await unseal_packets(self._keys, [h.data.packet for h in handoffs])
         for handoff, packet in zip(handoffs, packets, strict=True):
             data = handoff.data.model_copy(update={"packet": packet})
-            clear[handoff.id] = handoff.model_copy(update={"data": data})
+            clear[handoff.uid] = handoff.model_copy(update={"data": data})
         known = await self._views.conversation_fields(
             ((e.tenant, e.subject) for e in events), *_CONVERSATION_FIELDS
         )
@@ -255,13 +257,13 @@ class ConversationLogHandler:
         outgoing: list[Outgoing] = []
         latencies: list[tuple[str, datetime | None]] = []
         for event in events:
-            if event.id in applied:
+            if event.uid in applied:
                 continue
-            applied.add(event.id)  # the same event twice in one batch
+            applied.add(event.uid)  # the same event twice in one batch
             conversation = (event.tenant, event.subject)
             fields = known.setdefault(conversation, {})
             state_before = fields.get("state", "")
-            change = view_change(clear.get(event.id, event))
+            change = view_change(clear.get(event.uid, event))
             if isinstance(event, ReplyPosted):
                 if "last_channel" not in fields:
                     raise UnknownConversation(f"reply {event.id} to unknown conversation {event.subject}")
@@ -285,7 +287,7 @@ class ConversationLogHandler:
                 Applied(
                     event.tenant,
                     event.subject,
-                    event.id,
+                    event.uid,
                     change,
                     fields.get("customer_id") or None,
                     event.time,
@@ -317,9 +319,9 @@ class ConversationLogHandler:
 
     async def _customer_events(self, events: Sequence[Event]) -> None:
         customer_events = [e for e in events if isinstance(e, CustomerEvent)]
-        done = await self._views.customer_applied([(e.tenant, e.subject, e.id) for e in customer_events])
+        done = await self._views.customer_applied([(e.tenant, e.subject, e.uid) for e in customer_events])
         for event in customer_events:
-            if event.id in done:
+            if event.uid in done:
                 continue
             if isinstance(event, IdentityLinked | IdentityUnlinked):
                 await self._views.apply_identities(event)

@@ -18,7 +18,8 @@ from relais_context_store.adapters.views import ConversationViews
 from relais_context_store.consumers import ConversationLogHandler
 from relais_context_store.settings import ContextStoreSettings
 from relais_contracts import DecodeError, decode, topics
-from relais_platform.consumer import INFRASTRUCTURE_ERRORS, Delivery
+from relais_platform.consumer import Delivery
+from relais_platform.faults import infrastructure_fault
 from relais_platform.kafka import client_options
 
 log = structlog.get_logger(__name__)
@@ -117,9 +118,9 @@ async def _replay(handler: ConversationLogHandler, batch: list[Delivery]) -> int
     try:
         await handler.materialize(batch, publish=False)
         return 0
-    except INFRASTRUCTURE_ERRORS:
-        raise
-    except Exception:
+    except Exception as exc:
+        if infrastructure_fault(exc):
+            raise
         if len(batch) == 1:
             log.warning(
                 "rebuild: skipping an event the live consumer dead-lettered", event_id=batch[0].event.id

@@ -112,9 +112,9 @@ class RoutingHandler:
                     produced = router.apply(event)
                 metrics.DECISION_SECONDS.observe(time.perf_counter() - started)
                 _count(router)
-                if not produced and event.id in owned.unsent:
-                    produced = owned.unsent[event.id]  # applied by an earlier try of this batch
-                owned.unsent[event.id] = produced
+                if not produced and event.uid in owned.unsent:
+                    produced = owned.unsent[event.uid]  # applied by an earlier try of this batch
+                owned.unsent[event.uid] = produced
                 if delivery.offset >= owned.replay_until:
                     outputs.extend(produced)
                 owned.next_offset = delivery.offset + 1
@@ -126,7 +126,7 @@ class RoutingHandler:
                 # Only this batch's: when the consumer retries a failing batch record by record, the
                 # records not retried yet keep theirs.
                 if owned := self._partitions.get(delivery.partition):
-                    owned.unsent.pop(delivery.event.id, None)
+                    owned.unsent.pop(delivery.event.uid, None)
             for partition in sorted(touched):
                 owned = self._partitions[partition]
                 if owned.unsaved >= self._settings.snapshot_every_events:

@@ -296,7 +296,7 @@ class ConversationViews:
         tenant, customer = event.tenant, event.subject
         key = self._customer(tenant, customer)
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.sadd(f"{key}:applied", event.id)
+            pipe.sadd(f"{key}:applied", event.uid)
             if isinstance(event, IdentityLinked):
                 for identity in event.data.identities:
                     pipe.set(self._identity(tenant, identity_key(identity)), customer, nx=True)

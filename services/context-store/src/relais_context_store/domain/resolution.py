@@ -57,7 +57,7 @@ class Resolved:
 
 
 def new_customer_id(event: MessageReceived) -> str:
-    return derive_key(event.tenant, "customer", event.id)
+    return derive_key(event.tenant, "customer", event.uid)
 
 
 def is_expired(conversation: OpenConversation, at: datetime, timeout: timedelta) -> bool:
@@ -99,7 +99,7 @@ def resolve_message(
         )
         open_conversation = None
     if open_conversation is None:
-        conversation_id = derive_key(event.tenant, "conversation", event.id)
+        conversation_id = derive_key(event.tenant, "conversation", event.uid)
         opened = Opened(
             **event.follow(0, source=SOURCE, subject=conversation_id),
             data=OpenedData(

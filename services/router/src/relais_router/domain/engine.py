@@ -234,7 +234,7 @@ class TenantRouter:
         """Apply one routing event; events the router does not handle change nothing."""
         if event.tenant != self.tenant:
             raise ValueError(f"event of tenant {event.tenant!r} applied to the router of {self.tenant!r}")
-        if event.id in self.seen:
+        if event.uid in self.seen:
             return []
         # Checked before anything changes: a configuration the core refuses leaves the state as it was.
         config = (
@@ -265,7 +265,7 @@ class TenantRouter:
             case TimerTick():
                 pass  # the timers it was written for fired above
         # Remembered once applied: an event that failed half-way is not taken for a duplicate.
-        self.seen[event.id] = None
+        self.seen[event.uid] = None
         if len(self.seen) > DEDUPE_WINDOW:
             del self.seen[next(iter(self.seen))]
         outputs, self._outputs = self._outputs, []
@@ -703,7 +703,7 @@ class TenantRouter:
         conv = item.conversation_id
         self._unindex(item)
         del self.waiting[conv]
-        offer_id = derive_key("offer", self.tenant, conv, self._event.id)
+        offer_id = derive_key("offer", self.tenant, conv, self._event.uid)
         expires_at = self.clock + self.config.offer_timeout_s
         self.offers[offer_id] = Offer(offer_id, agent.id, item, self.clock, expires_at)
         self._offer_of[conv] = offer_id
