@@ -230,3 +230,54 @@ async def test_killed_mid_stream_and_restarted_loses_nothing_and_offers_nothing_
             assert "routing partition taken over" in log
         finally:
             restarted.terminate()
+
+
+async def test_events_dated_2094_do_not_freeze_offer_timeouts(
+    infra: Infra, namespace: str, tmp_path: Path, new_events: Callable[..., Events]
+) -> None:
+    # An integrator's clock is data: the router's time is the broker's log time of each record.
+    future = new_events(start=datetime(2094, 1, 1, tzinfo=UTC), step=0.001)
+    await create_topics(infra, namespace)
+    config_dir = tmp_path / "routing"
+    config_dir.mkdir()
+    (config_dir / f"{future.tenant}.yaml").write_text(CONFIG)
+    env = service_env(
+        infra,
+        namespace,
+        RELAIS_ROUTING_CONFIG_DIR=str(config_dir),
+        RELAIS_ROUTING_CONFIG_POLL_S="0.5",
+        RELAIS_TICK_INTERVAL_S="0.2",
+    )
+    proc = ServiceProcess("relais_router", env, tmp_path).start()
+    try:
+        await proc.wait_ready()
+        async with (
+            TopicReader(infra, namespace, [topics.AGENTS, topics.ROUTING]) as reader,
+            RawPublisher(infra, namespace) as publisher,
+            httpx.AsyncClient(base_url=proc.url) as http,
+        ):
+            await reader.wait_event(topics.ROUTING, lambda e: isinstance(e, QueuesConfigured), what="config")
+            await publisher.event(
+                topics.ROUTING, future.tenant, future.presence("expert", skills={"billing": 4})
+            )
+            await publisher.event(topics.ROUTING, future.tenant, future.submit("conv-1", queue="billing"))
+            offer = await reader.wait_event(
+                topics.AGENTS, lambda e: isinstance(e, OfferCreated), what="offer"
+            )
+            assert isinstance(offer, OfferCreated)
+            assert offer.data.expires_at.year < 2094, "the offer expires by the broker's clock"
+            rescinded = await reader.wait_event(
+                topics.AGENTS, lambda e: isinstance(e, OfferRescinded), timeout=20, what="the offer timed out"
+            )
+            assert isinstance(rescinded, OfferRescinded)
+            assert rescinded.data.reason == "timeout"
+            clamped = sum(
+                sample.value
+                for family in text_string_to_metric_families((await http.get("/metrics")).text)
+                if family.name == "relais_event_time_clamped"
+                for sample in family.samples
+                if sample.labels.get("direction") == "ahead" and sample.name.endswith("_total")
+            )
+            assert clamped >= 2
+    finally:
+        proc.terminate()

@@ -109,7 +109,7 @@ class RoutingHandler:
                     self._ticks_pending.pop(event.tenant, None)
                 started = time.perf_counter()
                 with structlog.contextvars.bound_contextvars(tenant=event.tenant, event_id=event.id):
-                    produced = router.apply(event)
+                    produced = router.apply(event, delivery.log_time or None)
                 metrics.DECISION_SECONDS.observe(time.perf_counter() - started)
                 _count(router)
                 if not produced and event.uid in owned.unsent:

@@ -230,8 +230,13 @@ class TenantRouter:
 
     # --- applying events --------------------------------------------------------------------------
 
-    def apply(self, event: Event) -> list[Outgoing]:
-        """Apply one routing event; events the router does not handle change nothing."""
+    def apply(self, event: Event, at: float | None = None) -> list[Outgoing]:
+        """Apply one routing event; events the router does not handle change nothing.
+
+        `at` is the router's time for it: the broker's log time of its record (the shell passes it),
+        never the sender's `time`, which is data. A replay reads the same log times, so it decides the
+        same. Without `at` (tests of the core), the event's time stands in.
+        """
         if event.tenant != self.tenant:
             raise ValueError(f"event of tenant {event.tenant!r} applied to the router of {self.tenant!r}")
         if event.uid in self.seen:
@@ -242,7 +247,7 @@ class TenantRouter:
         )
         self._event = event
         self._outputs = []
-        self.clock = max(self.clock, event.time.timestamp())
+        self.clock = max(self.clock, event.time.timestamp() if at is None else at)
         self._fire_timers()
         match event:
             case WorkSubmitted():
