@@ -97,3 +97,42 @@ async def test_a_refused_event_is_isolated_and_the_others_outputs_all_go_out(
     offers = [o.event.data.conversation_id for o in publisher.sent if isinstance(o.event, OfferCreated)]
     assert offers == ["c1", "c2"]
     await redis.aclose()
+
+
+class RefusesOneConversation:
+    """Kafka refusing the outputs about one conversation every time (a record too large, say)."""
+
+    def __init__(self, conversation: str) -> None:
+        self.conversation = conversation
+        self.sent: list[Outgoing] = []
+
+    async def publish(self, outgoing: Iterable[Outgoing]) -> None:
+        batch = list(outgoing)
+        if any(o.event.subject == self.conversation for o in batch):
+            raise ValueError("record too large")
+        self.sent.extend(batch)
+
+
+async def test_a_dead_lettered_event_leaves_no_unsent_outputs_and_snapshots_go_on(
+    infra: Infra, namespace: str, events: Events
+) -> None:
+    settings = RouterSettings(namespace=namespace, redis_url=infra.redis_url, snapshot_every_events=1)
+    redis = connect_redis(settings)
+    snapshots = Snapshots(redis, settings)
+    handler = RoutingHandler(settings, snapshots, Views(redis, settings), RefusesOneConversation("c1"))
+    await handler.on_assigned({(topics.ROUTING, 0): None})
+    presence, doomed = (
+        Delivery(e, topics.ROUTING, 0, offset, None)  # type: ignore[arg-type]
+        for offset, e in enumerate([events.presence("a1"), events.submit("c1")])
+    )
+    await handler([presence])
+    for _ in range(3):  # the consumer's attempts, then it dead-letters the record
+        with pytest.raises(ValueError, match="too large"):
+            await handler([doomed])
+    await handler.on_dead_lettered(doomed)
+    later = Delivery(events.submit("c2"), topics.ROUTING, 0, 2, None)  # type: ignore[arg-type]
+    await handler([later])
+    saved = await snapshots.load(0)
+    assert saved is not None
+    assert saved[0] == 3, "the snapshot covers the events after the dead letter"
+    await redis.aclose()

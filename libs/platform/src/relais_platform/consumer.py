@@ -91,6 +91,9 @@ PartitionsHook = Callable[[set[Partition]], Awaitable[None]]
 # Called with the committed offset of each newly assigned partition (None: nothing committed yet);
 # returns the offsets to start reading from instead, for a service that keeps its own (a snapshot's).
 AssignedHook = Callable[[dict[Partition, int | None]], Awaitable[dict[Partition, int] | None]]
+# Called once the handler's failing delivery is dead-lettered, for a handler that keeps bookkeeping
+# of deliveries in flight (the router's unsent outputs) to forget it.
+DeadLetteredHook = Callable[["Delivery"], Awaitable[None]]
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -125,9 +128,11 @@ class EventConsumer:
         publisher: Publisher,
         on_assigned: AssignedHook | None = None,
         on_revoked: PartitionsHook | None = None,
+        on_dead_lettered: DeadLetteredHook | None = None,
         group: str | None = None,
     ) -> None:
         self.name = name
+        self.on_dead_lettered = on_dead_lettered
         self.settings = settings
         self.on_assigned = on_assigned
         self.on_revoked = on_revoked
@@ -291,6 +296,8 @@ class EventConsumer:
         with bound_to(delivery.event):
             log.error("handler gave up on event, dead-lettering it", consumer=self.name, exc_info=exc)
             await self._dead_letter(delivery.record, "handler", f"{type(exc).__name__}: {exc}")
+        if self.on_dead_lettered is not None:
+            await self.on_dead_lettered(delivery)
 
     async def _dead_letter(self, record: ConsumerRecord, reason: str, error: str) -> None:
         """Publish the record as it was (value, key, headers) with the reason in `relais.dlq.*` headers.

@@ -18,7 +18,13 @@ from fastapi import APIRouter, FastAPI, Header, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from relais_platform.consumer import AssignedHook, BatchHandler, EventConsumer, PartitionsHook
+from relais_platform.consumer import (
+    AssignedHook,
+    BatchHandler,
+    DeadLetteredHook,
+    EventConsumer,
+    PartitionsHook,
+)
 from relais_platform.kafka import Publisher, ensure_topics
 from relais_platform.logs import configure_logging
 from relais_platform.redis_client import connect_redis
@@ -62,13 +68,15 @@ class Runtime:
         *,
         on_assigned: AssignedHook | None = None,
         on_revoked: PartitionsHook | None = None,
+        on_dead_lettered: DeadLetteredHook | None = None,
         group: str | None = None,
     ) -> None:
         """Register a consumer; it starts when the runtime does."""
         self._consumers.append(
             EventConsumer(
                 self.settings, service=self.service, name=name, topics=topics, handler=handler,
-                publisher=self.publisher, on_assigned=on_assigned, on_revoked=on_revoked, group=group,
+                publisher=self.publisher, on_assigned=on_assigned, on_revoked=on_revoked,
+                on_dead_lettered=on_dead_lettered, group=group,
             )
         )  # fmt: skip
 

@@ -17,7 +17,12 @@ def create_app(settings: RouterSettings) -> FastAPI:
     views = Views(runtime.redis, settings)
     handler = RoutingHandler(settings, Snapshots(runtime.redis, settings), views, runtime.publisher)
     runtime.consume(
-        "routing", [topics.ROUTING], handler, on_assigned=handler.on_assigned, on_revoked=handler.on_revoked
+        "routing",
+        [topics.ROUTING],
+        handler,
+        on_assigned=handler.on_assigned,
+        on_revoked=handler.on_revoked,
+        on_dead_lettered=handler.on_dead_lettered,
     )
     runtime.every("routing-timers", settings.tick_interval_s, handler.fire_timers)
     runtime.every("routing-views", settings.view_interval_s, handler.refresh_views)

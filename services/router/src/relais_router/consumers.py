@@ -93,6 +93,12 @@ class RoutingHandler:
                 for tenant in owned.routers if owned else ():
                     _forget_gauges(tenant, self._gauged.pop(tenant, set()))
 
+    async def on_dead_lettered(self, delivery: Delivery) -> None:
+        """The event's outputs will never be sent: forget them, or no snapshot would be saved again."""
+        async with self._lock:
+            if owned := self._partitions.get(delivery.partition):
+                owned.unsent.pop(delivery.event.uid, None)
+
     async def __call__(self, batch: Sequence[Delivery]) -> None:
         async with self._lock:
             outputs: list[Outgoing] = []
