@@ -33,6 +33,8 @@ DASHBOARD_AREAS = {
 ALERTS = {
     "RelaisConsumerLagGrowing": {"relais_consumer_lag"},
     "RelaisDeadLetters": {"relais_deadletters_total"},
+    "RelaisInfrastructureFaults": {"relais_infrastructure_retries_total"},
+    "RelaisEventTimesClamped": {"relais_event_time_clamped_total"},
     "RelaisServiceLevelBreached": {"relais_router_service_level"},
     "RelaisQueueWithoutAgents": {"relais_router_waiting", "relais_router_eligible_agents"},
 }
