@@ -12,6 +12,7 @@ from relais_context_store.consumers import (
     InactivitySweep,
     InboundHandler,
 )
+from relais_context_store.recovery import ViewsRecovery
 from relais_context_store.settings import ContextStoreSettings
 from relais_contracts import topics
 from relais_platform.consumer import Partition
@@ -27,8 +28,12 @@ def create_app(settings: ContextStoreSettings) -> FastAPI:
     keys = customer_keys(runtime.redis, settings)
     lock = asyncio.Lock()
     log_handler = ConversationLogHandler(views, keys, runtime.publisher, lock, settings.consumer_batch_max)
+    recovery = ViewsRecovery(settings, runtime.redis, views, log_handler, lock, SERVICE)
+    runtime.background("views-recovery", recovery.start)
     runtime.consume(
-        "inbound", [topics.INBOUND], InboundHandler(views, keys, runtime.publisher, settings, lock)
+        "inbound",
+        [topics.INBOUND],
+        recovery.inbound(InboundHandler(views, keys, runtime.publisher, settings, lock)),
     )
 
     async def resume_from_views(committed: dict[Partition, int | None]) -> dict[Partition, int]:
@@ -36,7 +41,7 @@ def create_app(settings: ContextStoreSettings) -> FastAPI:
         applied = await views.offsets(topics.CONVERSATIONS)
         return {(t, p): applied[p] + 1 for t, p in committed if t == topics.CONVERSATIONS and p in applied}
 
-    runtime.consume("log", [topics.CONVERSATIONS], log_handler, on_assigned=resume_from_views)
+    runtime.consume("log", [topics.CONVERSATIONS], recovery.log(log_handler), on_assigned=resume_from_views)
     sweep = InactivitySweep(views, runtime.publisher, settings, lock)
 
     async def sweep_once() -> None:
@@ -56,6 +61,7 @@ def create_app(settings: ContextStoreSettings) -> FastAPI:
     app.state.keys = keys
     app.state.lock = lock
     app.state.log_handler = log_handler
+    app.state.recovery = recovery
     for router in (conversations, customers, admin):
         app.include_router(router)
     return app

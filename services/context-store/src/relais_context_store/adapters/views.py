@@ -367,6 +367,11 @@ class ConversationViews:
                 found[int(key.removeprefix(prefix))] = int(value)
         return found
 
+    async def offsets_of(self, topic: str, partitions: Sequence[int]) -> dict[int, int | None]:
+        """Last applied offset of some partitions (None: not recorded), in one read."""
+        raw = await self._redis.mget([self._offset(topic, p) for p in partitions]) if partitions else []
+        return {p: None if r is None else int(r) for p, r in zip(partitions, raw, strict=True)}
+
     async def set_offsets(self, topic: str, offsets: dict[int, int]) -> None:
         if offsets:
             await self._redis.mset({self._offset(topic, p): o for p, o in offsets.items()})
