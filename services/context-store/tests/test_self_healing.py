@@ -69,7 +69,5 @@ async def test_a_returning_customer_stays_the_same_customer_after_redis_lost_the
         async with httpx.AsyncClient() as client:
             metrics = (await client.get(f"{store.url}/metrics")).text
             assert (await client.get(f"{store.url}/healthz")).status_code == 200
-        rebuilds = [
-            line for line in metrics.splitlines() if line.startswith("relais_views_rebuilds_total{")
-        ]
+        rebuilds = [line for line in metrics.splitlines() if line.startswith("relais_views_rebuilds_total{")]
         assert any('reason="missing"' in line and not line.endswith(" 0.0") for line in rebuilds), rebuilds

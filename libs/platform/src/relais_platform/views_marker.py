@@ -85,9 +85,13 @@ class SelfHealing:
         service: str,
         lease_s: float = 600.0,
         poll_s: float = 0.2,
+        follow: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self._marker = marker
         self._rebuild = rebuild
+        # Run when another replica rebuilt the shared views: for a service whose replicas each hold a
+        # part of the state (the router's partitions), to write its own part again.
+        self._follow = follow
         self._service = service
         self._lease_s = lease_s
         self._poll_s = poll_s
@@ -113,6 +117,8 @@ class SelfHealing:
             if not lost and current is not None:
                 log.warning("views rebuilt by another replica", service=self._service)
                 self.generation = current
+                if self._follow:
+                    await self._follow()
                 return True
             self.healing = True
             try:
@@ -141,6 +147,8 @@ class SelfHealing:
             current = await self._marker.generation()
             if current is not None and current != expected:
                 self.generation = current
+                if self._follow:
+                    await self._follow()
                 return
             await asyncio.sleep(self._poll_s)
 
