@@ -10,6 +10,7 @@ from relais_bot.settings import BotSettings
 from relais_contracts import topics
 from relais_platform.runtime import Runtime
 from relais_platform.sealing import customer_keys
+from relais_platform.tenants import TenantGate
 from relais_platform.views_marker import SelfHealing, ViewsMarker
 
 SERVICE = "bot"
@@ -34,5 +35,7 @@ def create_app(settings: BotSettings) -> FastAPI:
         await healing.ensure()
 
     runtime.background("views-recovery", check_at_start)
-    runtime.consume("conversations", [topics.CONVERSATIONS], healing.guard(handler), group=group)
+    gate = TenantGate(settings, runtime.publisher, SERVICE)
+    guarded = gate.guard("conversations", healing.guard(handler))
+    runtime.consume("conversations", [topics.CONVERSATIONS], guarded, group=group)
     return runtime.app("Relais bot")

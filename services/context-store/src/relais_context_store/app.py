@@ -18,22 +18,26 @@ from relais_contracts import topics
 from relais_platform.consumer import Partition
 from relais_platform.runtime import Runtime
 from relais_platform.sealing import customer_keys
+from relais_platform.tenants import TenantGate
 
 SERVICE = "context-store"
 
 
 def create_app(settings: ContextStoreSettings) -> FastAPI:
     runtime = Runtime(settings, SERVICE)
-    views = ConversationViews(runtime.redis, settings)
+    views = ConversationViews(runtime.redis, settings, settings.closed_view_retention_s)
     keys = customer_keys(runtime.redis, settings)
     lock = asyncio.Lock()
     log_handler = ConversationLogHandler(views, keys, runtime.publisher, lock, settings.consumer_batch_max)
     recovery = ViewsRecovery(settings, runtime.redis, views, log_handler, lock, SERVICE)
+    gate = TenantGate(settings, runtime.publisher, SERVICE)
     runtime.background("views-recovery", recovery.start)
     runtime.consume(
         "inbound",
         [topics.INBOUND],
-        recovery.inbound(InboundHandler(views, keys, runtime.publisher, settings, lock)),
+        gate.guard(
+            "inbound", recovery.inbound(InboundHandler(views, keys, runtime.publisher, settings, lock))
+        ),
     )
 
     async def resume_from_views(committed: dict[Partition, int | None]) -> dict[Partition, int]:
@@ -41,7 +45,12 @@ def create_app(settings: ContextStoreSettings) -> FastAPI:
         applied = await views.offsets(topics.CONVERSATIONS)
         return {(t, p): applied[p] + 1 for t, p in committed if t == topics.CONVERSATIONS and p in applied}
 
-    runtime.consume("log", [topics.CONVERSATIONS], recovery.log(log_handler), on_assigned=resume_from_views)
+    runtime.consume(
+        "log",
+        [topics.CONVERSATIONS],
+        gate.guard("log", recovery.log(log_handler)),
+        on_assigned=resume_from_views,
+    )
     sweep = InactivitySweep(views, runtime.publisher, settings, lock)
 
     async def sweep_once() -> None:

@@ -4,6 +4,7 @@ from fastapi import FastAPI
 
 from relais_contracts import topics
 from relais_platform.runtime import Runtime
+from relais_platform.tenants import TenantGate
 from relais_platform.views_marker import SelfHealing, ViewsMarker
 from relais_router import api
 from relais_router.adapters.snapshots import Snapshots, Views
@@ -32,7 +33,7 @@ def create_app(settings: RouterSettings) -> FastAPI:
     runtime.consume(
         "routing",
         [topics.ROUTING],
-        healing.guard(handler),
+        TenantGate(settings, runtime.publisher, SERVICE).guard("routing", healing.guard(handler)),
         on_assigned=handler.on_assigned,
         on_revoked=handler.on_revoked,
     )
