@@ -10,9 +10,15 @@
 #   REDIS_FRESH          1 = wipe the state dir on start   [0]
 #   REDIS_START_TIMEOUT  seconds to wait for PONG          [20]
 #   REDIS_STOP_TIMEOUT   seconds to wait after SIGTERM     [20]
+#   REDIS_APPENDONLY     yes = append-only file, no = none [yes]
 #
-# State lives in $RELAIS_LOCAL_DIR/redis (--dir): redis.log, redis.pid.
-# Persistence is off (--save "" --appendonly no): data is lost on stop.
+# State lives in $RELAIS_LOCAL_DIR/redis (--dir): redis.log, redis.pid, and
+# the append-only file (appendonlydir/). With REDIS_APPENDONLY=yes (the default,
+# what `make up` uses) every write is logged and fsynced once a second, so a
+# restart of redis-server is not a wipe: at most the last second is lost, and
+# the services rebuild what is missing from Kafka (docs/operations.md). RDB
+# snapshots stay off (--save ""). REDIS_APPENDONLY=no keeps nothing across a
+# restart (a test that wants to see a wipe heal).
 set -euo pipefail
 
 NAME=redis
@@ -23,6 +29,7 @@ REDIS_PORT="${REDIS_PORT:-16379}"
 REDIS_FRESH="${REDIS_FRESH:-0}"
 REDIS_START_TIMEOUT="${REDIS_START_TIMEOUT:-20}"
 REDIS_STOP_TIMEOUT="${REDIS_STOP_TIMEOUT:-20}"
+REDIS_APPENDONLY="${REDIS_APPENDONLY:-yes}"
 
 IS_OURS=is_our_redis
 ANSWERS=redis_answers
@@ -125,7 +132,8 @@ cmd_start() {
       --pidfile "$PID_FILE" \
       --logfile "$LOG_FILE" \
       --save "" \
-      --appendonly no \
+      --appendonly "$REDIS_APPENDONLY" \
+      --appendfsync everysec \
       --protected-mode no 8>&-; then
     tail -n 40 "$LOG_FILE" >&2 2>/dev/null || true
     die "redis-server failed to start"
@@ -140,6 +148,8 @@ main() {
   check_port REDIS_PORT "$REDIS_PORT"
   check_seconds REDIS_START_TIMEOUT "$REDIS_START_TIMEOUT"
   check_seconds REDIS_STOP_TIMEOUT "$REDIS_STOP_TIMEOUT"
+  [[ "$REDIS_APPENDONLY" == yes || "$REDIS_APPENDONLY" == no ]] ||
+    die "REDIS_APPENDONLY must be yes or no, not '$REDIS_APPENDONLY'"
   case "${1:-}" in
     install) cmd_install ;;
     start) cmd_start ;;

@@ -1,10 +1,10 @@
 """Settings common to every service, read from `RELAIS_*` environment variables."""
 
 import socket
-from typing import Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class ServiceSettings(BaseSettings):
@@ -67,9 +67,21 @@ class ServiceSettings(BaseSettings):
     # 403 while it is unset.
     admin_token: SecretStr | None = None
 
+    # Tenants this deployment serves, comma-separated (RELAIS_TENANTS=acme,globex): events of any other
+    # tenant are dead-lettered with the reason `unknown-tenant` and create no state (relais_platform.
+    # tenants). Empty accepts every tenant: for development; set it in production.
+    tenants: Annotated[frozenset[str], NoDecode] = frozenset()
+
     # Chaos testing: SIGKILL the process after this many handled batches, after their effects are
     # written but before the offsets are committed. 0 disables it; refused outside dev and test.
     fault_kill_before_commit: int = Field(default=0, ge=0)
+
+    @field_validator("tenants", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(t.strip() for t in value.split(",") if t.strip())
+        return value
 
     @model_validator(mode="after")
     def _safe_for_production(self) -> "ServiceSettings":

@@ -339,3 +339,48 @@ async def redis_dump(
     finally:
         await redis.aclose()
     return dump
+
+
+class LocalRedis:
+    """A redis-server of a test's own (deploy/local/redis.sh in a temporary directory, on a free port), for
+    tests that wipe, stop or restart Redis: never the shared one. No persistence unless `appendonly`."""
+
+    def __init__(self, repo: Path, appendonly: bool = False) -> None:
+        self._script = repo / "deploy" / "local" / "redis.sh"
+        self._state = Path(tempfile.mkdtemp(prefix="relais-redis-"))
+        self.port = _free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._env = {
+            **os.environ,
+            "RELAIS_LOCAL_DIR": str(self._state),
+            "REDIS_PORT": str(self.port),
+            "REDIS_APPENDONLY": "yes" if appendonly else "no",
+        }
+
+    def _run(self, command: str) -> None:
+        subprocess.run(["bash", str(self._script), command], env=self._env, check=True, capture_output=True)
+
+    def start(self) -> "LocalRedis":
+        self._run("start")
+        return self
+
+    def stop(self) -> None:
+        self._run("stop")
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    async def flushall(self) -> None:
+        redis = Redis.from_url(self.url)
+        try:
+            await redis.flushall()
+        finally:
+            await redis.aclose()
+
+    def __enter__(self) -> "LocalRedis":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        subprocess.run(["bash", str(self._script), "stop"], env=self._env, check=False, capture_output=True)
+        shutil.rmtree(self._state, ignore_errors=True)

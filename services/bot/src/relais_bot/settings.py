@@ -15,3 +15,7 @@ class BotSettings(ServiceSettings):
     bot_default_content: str = Field(default="demo", min_length=1)
     # Longest the bot may think about one message; past it (or on an error) a person takes over.
     bot_message_timeout_s: float = Field(default=5.0, gt=0)
+    # A conversation's state is forgotten this long after its last event (default 7 days): what the bot
+    # knows of a conversation silent that long is no use, and abandoned ones must not pile up. 0 keeps
+    # states for ever.
+    bot_state_retention_s: float = Field(default=604_800.0, ge=0)

@@ -22,7 +22,7 @@ from relais_platform.settings import load_settings
 
 async def rebuild_command(settings: ContextStoreSettings) -> None:
     runtime = Runtime(settings, SERVICE)  # its publisher is never started: a rebuild publishes nothing
-    views = ConversationViews(runtime.redis, settings)
+    views = ConversationViews(runtime.redis, settings, settings.closed_view_retention_s)
     handler = ConversationLogHandler(
         views, customer_keys(runtime.redis, settings), runtime.publisher, asyncio.Lock()
     )

@@ -12,23 +12,32 @@ from relais_context_store.consumers import (
     InactivitySweep,
     InboundHandler,
 )
+from relais_context_store.recovery import ViewsRecovery
 from relais_context_store.settings import ContextStoreSettings
 from relais_contracts import topics
 from relais_platform.consumer import Partition
 from relais_platform.runtime import Runtime
 from relais_platform.sealing import customer_keys
+from relais_platform.tenants import TenantGate
 
 SERVICE = "context-store"
 
 
 def create_app(settings: ContextStoreSettings) -> FastAPI:
     runtime = Runtime(settings, SERVICE)
-    views = ConversationViews(runtime.redis, settings)
+    views = ConversationViews(runtime.redis, settings, settings.closed_view_retention_s)
     keys = customer_keys(runtime.redis, settings)
     lock = asyncio.Lock()
     log_handler = ConversationLogHandler(views, keys, runtime.publisher, lock, settings.consumer_batch_max)
+    recovery = ViewsRecovery(settings, runtime.redis, views, log_handler, lock, SERVICE)
+    gate = TenantGate(settings, runtime.publisher, SERVICE)
+    runtime.background("views-recovery", recovery.start)
     runtime.consume(
-        "inbound", [topics.INBOUND], InboundHandler(views, keys, runtime.publisher, settings, lock)
+        "inbound",
+        [topics.INBOUND],
+        gate.guard(
+            "inbound", recovery.inbound(InboundHandler(views, keys, runtime.publisher, settings, lock))
+        ),
     )
 
     async def resume_from_views(committed: dict[Partition, int | None]) -> dict[Partition, int]:
@@ -36,7 +45,12 @@ def create_app(settings: ContextStoreSettings) -> FastAPI:
         applied = await views.offsets(topics.CONVERSATIONS)
         return {(t, p): applied[p] + 1 for t, p in committed if t == topics.CONVERSATIONS and p in applied}
 
-    runtime.consume("log", [topics.CONVERSATIONS], log_handler, on_assigned=resume_from_views)
+    runtime.consume(
+        "log",
+        [topics.CONVERSATIONS],
+        gate.guard("log", recovery.log(log_handler)),
+        on_assigned=resume_from_views,
+    )
     sweep = InactivitySweep(views, runtime.publisher, settings, lock)
 
     async def sweep_once() -> None:
@@ -56,6 +70,7 @@ def create_app(settings: ContextStoreSettings) -> FastAPI:
     app.state.keys = keys
     app.state.lock = lock
     app.state.log_handler = log_handler
+    app.state.recovery = recovery
     for router in (conversations, customers, admin):
         app.include_router(router)
     return app

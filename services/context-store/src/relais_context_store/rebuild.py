@@ -1,10 +1,10 @@
 """Rebuild the views: wipe them, then replay the conversation log from the beginning.
 
-The replay stops at the offsets the views had applied before the wipe (or, when Redis lost them, at
-the offsets the live consumer group committed), so the rebuilt views are exactly the live ones and the
-live consumer carries on from there. It goes through the live materializer with publishing turned off:
-nothing is delivered to a customer twice, nothing is sent to the router again. Records that fail are
-set aside as the live consumer set them aside (dead-lettered there already).
+The replay stops at the offsets the views had applied before the wipe (or, when Redis lost them, at the
+offsets the live consumer group committed, whichever is further), so the rebuilt views are exactly the
+live ones and the live consumer carries on from there. It goes through the live materializer with
+publishing turned off: nothing is delivered to a customer twice, nothing is sent to the router again.
+Records that fail are set aside as the live consumer set them aside (dead-lettered there already).
 """
 
 import time
@@ -64,7 +64,11 @@ async def rebuild(
     started = time.perf_counter()
     topic = settings.topic(topics.CONVERSATIONS)
     partitions, committed = await _log_partitions(settings, topic, service)
-    bounds = await views.offsets(topics.CONVERSATIONS) or committed
+    # Per partition, the furthest of what the views recorded and what the group committed: after a wipe
+    # the views recorded nothing (or only a batch written after it), after a restart that lost the last
+    # writes they recorded less than was committed.
+    recorded = await views.offsets(topics.CONVERSATIONS)
+    bounds = {p: max(recorded.get(p, -1), committed.get(p, -1)) for p in {*recorded, *committed}}
     consumer = AIOKafkaConsumer(
         **client_options(settings), enable_auto_commit=False, isolation_level="read_committed"
     )

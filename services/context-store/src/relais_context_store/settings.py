@@ -24,6 +24,15 @@ class ContextStoreSettings(ServiceSettings):
     # Tenants whose customer text is sealed with per-customer keys on the log ("*" for every tenant).
     # Every reader of the log must then unseal it (relais_platform.sealing).
     seal_tenants: frozenset[str] = frozenset()
+    # Self-healing views (docs/operations.md, "Recovery"): how long one replica may hold the rebuild
+    # lock before another may take over, and how long inbound resolution waits after a rebuild for the
+    # log consumer to materialize what the log held (then it goes on, with a warning).
+    # A closed conversation's views (state, timeline, delivery reports) are deleted this long after it
+    # closed (default 30 days); the conversation log keeps it, and a customer's next message opens a new
+    # conversation anyway. 0 keeps them until the customer is erased.
+    closed_view_retention_s: float = Field(default=2_592_000.0, ge=0)
+    views_rebuild_lease_s: float = Field(default=600.0, gt=0)
+    views_catch_up_timeout_s: float = Field(default=30.0, gt=0)
 
     def seals(self, tenant: str) -> bool:
         return "*" in self.seal_tenants or tenant in self.seal_tenants

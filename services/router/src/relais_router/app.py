@@ -4,6 +4,8 @@ from fastapi import FastAPI
 
 from relais_contracts import topics
 from relais_platform.runtime import Runtime
+from relais_platform.tenants import TenantGate
+from relais_platform.views_marker import SelfHealing, ViewsMarker
 from relais_router import api
 from relais_router.adapters.snapshots import Snapshots, Views
 from relais_router.consumers import RoutingHandler
@@ -16,14 +18,27 @@ def create_app(settings: RouterSettings) -> FastAPI:
     runtime = Runtime(settings, SERVICE)
     views = Views(runtime.redis, settings)
     handler = RoutingHandler(settings, Snapshots(runtime.redis, settings), views, runtime.publisher)
+    # The routers live in memory; Redis holds their snapshots and read views. When Redis loses them
+    # (docs/operations.md, "Recovery"), each replica writes its own partitions' again at once.
+    healing = SelfHealing(
+        ViewsMarker(runtime.redis, settings, SERVICE),
+        handler.resave,
+        service=SERVICE,
+        follow=handler.resave,  # another replica noticed first: this one's partitions are its own
+    )
+
+    async def check_views() -> None:
+        await healing.ensure()
+
     runtime.consume(
         "routing",
         [topics.ROUTING],
-        handler,
+        TenantGate(settings, runtime.publisher, SERVICE).guard("routing", healing.guard(handler)),
         on_assigned=handler.on_assigned,
         on_revoked=handler.on_revoked,
         on_dead_lettered=handler.on_dead_lettered,
     )
+    runtime.every("views-marker", settings.view_interval_s, check_views)
     runtime.every("routing-timers", settings.tick_interval_s, handler.fire_timers)
     runtime.every("routing-views", settings.view_interval_s, handler.refresh_views)
     if settings.routing_config_dir is not None:

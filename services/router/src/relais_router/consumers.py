@@ -70,6 +70,8 @@ class RoutingHandler:
                 loaded = await self._snapshots.load(partition)
                 start, routers = loaded if loaded is not None else (0, {})
                 self._partitions[partition] = _Partition(routers, replay_until=offset or 0)
+                if loaded is not None:
+                    self._partitions[partition].next_offset = start  # what a resave may write again
                 seek[(topic, partition)] = start
                 # The loaded state is long-lived: keep the cyclic collector from rescanning it on
                 # every collection (it is still freed by reference counting), which keeps the
@@ -209,9 +211,17 @@ class RoutingHandler:
             for partition in sorted(self._partitions):
                 await self._save(partition)
 
-    async def _save(self, partition: int) -> None:
+    async def resave(self) -> None:
+        """Redis lost the snapshots and views (relais_platform.views_marker): write them again at once
+        from the state in memory, so a crash now does not mean a replay from the start."""
+        async with self._lock:
+            for partition in sorted(self._partitions):
+                await self._save(partition, force=True)
+        await self.refresh_views()
+
+    async def _save(self, partition: int, *, force: bool = False) -> None:
         owned = self._partitions.get(partition)
-        if owned is None or owned.next_offset is None or not owned.unsaved or owned.unsent:
+        if owned is None or owned.next_offset is None or not (owned.unsaved or force) or owned.unsent:
             return  # nothing new, or a batch applied but not published: the last snapshot stands
         size = await self._snapshots.save(partition, owned.next_offset, owned.routers)
         log.info("routing snapshot saved", partition=partition, offset=owned.next_offset, bytes=size)

@@ -1,4 +1,8 @@
-"""The bot's per-conversation state in Redis, written together with the ids of the events applied."""
+"""The bot's per-conversation state in Redis, written together with the ids of the events applied.
+
+Each state expires `retention_s` after its last change (RELAIS_BOT_STATE_RETENTION_S): a conversation
+silent that long is over for the bot, and an abandoned one does not hold memory for ever.
+"""
 
 from collections.abc import Iterable
 
@@ -11,9 +15,11 @@ Conversation = tuple[str, str]  # (tenant, conversation id)
 
 
 class BotStates:
-    def __init__(self, redis: "Redis", settings: ServiceSettings) -> None:
+    def __init__(self, redis: "Redis", settings: ServiceSettings, retention_s: float | None = None) -> None:
         self._redis = redis
         self._key = settings.key
+        self._prefix = settings.key("bot")
+        self._retention_ms = int(retention_s * 1000) if retention_s else None
 
     def _state(self, c: Conversation) -> str:
         return self._key("bot", c[0], "conversation", c[1])
@@ -41,10 +47,20 @@ class BotStates:
         """New states and the ids they include, in one MULTI/EXEC: both or neither."""
         async with self._redis.pipeline(transaction=True) as pipe:
             for c, state in states.items():
-                pipe.set(self._state(c), state.model_dump_json())
+                pipe.set(self._state(c), state.model_dump_json(), px=self._retention_ms)
             for c, event_id in applied:
                 pipe.sadd(f"{self._state(c)}:applied", event_id)
+            if self._retention_ms:
+                for c in {c for c, _ in applied}:
+                    pipe.pexpire(f"{self._state(c)}:applied", self._retention_ms)
             await pipe.execute()
+
+    async def wipe(self) -> int:
+        """Delete every state (before a replay of the log rebuilds them). Returns the keys deleted."""
+        deleted = 0
+        async for key in self._redis.scan_iter(match=f"{self._prefix}:*", count=1000):
+            deleted += await self._redis.unlink(key)
+        return deleted
 
     async def erase(self, tenant: str, conversation_ids: Iterable[str]) -> None:
         """Forget what the bot kept of an erased customer's conversations (their words included)."""

@@ -41,7 +41,9 @@ from relais_platform.settings import ServiceSettings
 # An event: c conversation key, id, e entry JSON or "", d delivery field or "", da delivery time,
 # m message index key or "", cid conversation id, f field/value pairs, and its customer change:
 # u customer key or "", w "opened" | "activity" | "closed", ch channel, ad address, at ISO time,
-# ep epoch time (a string), om open-set member.
+# ep epoch time (a string), om open-set member, x when the conversation's views expire (epoch ms, on
+# its close: RELAIS_CLOSED_VIEW_RETENTION_S after it, in the past on a replay of an old log), "0" when
+# it is open again, "" when its state does not change.
 # The customer's pointer to their open conversation holds whatever order conversations are replayed
 # in: a newer conversation wins, activity only counts for the open one, a close only clears its own.
 _APPLY = """
@@ -56,6 +58,12 @@ for _, ev in ipairs(events) do
     if ev.d ~= '' then redis.call('HSET', c .. ':delivery', ev.d, ev.da) end
     if ev.m ~= '' then redis.call('SET', ev.m, ev.cid) end
     if #ev.f > 0 then redis.call('HSET', c, unpack(ev.f)) end
+    if ev.x ~= '' then
+      for _, k in ipairs({c, c .. ':timeline', c .. ':applied', c .. ':delivery'}) do
+        if ev.x == '0' then redis.call('PERSIST', k) else redis.call('PEXPIREAT', k, ev.x) end
+      end
+      if ev.m ~= '' and ev.x ~= '0' then redis.call('PEXPIREAT', ev.m, ev.x) end
+    end
     if ev.u ~= '' then
       local u = ev.u
       local current = redis.call('HGET', u, 'open_conversation')
@@ -124,10 +132,11 @@ def _iso(at: datetime) -> str:
 
 
 class ConversationViews:
-    def __init__(self, redis: "Redis", settings: ServiceSettings) -> None:
+    def __init__(self, redis: "Redis", settings: ServiceSettings, closed_retention_s: float = 0.0) -> None:
         self._redis = redis
         self._key = settings.key
         self._apply = redis.register_script(_APPLY)
+        self._closed_retention_s = closed_retention_s  # 0: closed conversations' views are kept
         self._unlink = redis.register_script(_UNLINK)
 
     # -- keys
@@ -286,10 +295,18 @@ class ConversationViews:
                     "at": _iso(a.at),
                     "ep": repr(a.at.timestamp()),
                     "om": f"{a.tenant} {a.conversation_id}",
+                    "x": self._expiry(change.fields.get("state"), a.at),
                 }
             )
         offset_args = [x for (topic, p), o in offsets.items() for x in (self._offset(topic, p), o)]
         await self._apply(args=[json.dumps(events, separators=(",", ":")), self._open, *offset_args])
+
+    def _expiry(self, state: str | None, at: datetime) -> str:
+        if state is None or not self._closed_retention_s:
+            return ""
+        if state != "closed":
+            return "0"
+        return str(int((at.timestamp() + self._closed_retention_s) * 1000))
 
     async def apply_identities(self, event: IdentityLinked | IdentityUnlinked) -> None:
         """A customer identity event: links (first owner wins), recorded conflicts, unlinks."""
@@ -366,6 +383,11 @@ class ConversationViews:
             if value is not None:
                 found[int(key.removeprefix(prefix))] = int(value)
         return found
+
+    async def offsets_of(self, topic: str, partitions: Sequence[int]) -> dict[int, int | None]:
+        """Last applied offset of some partitions (None: not recorded), in one read."""
+        raw = await self._redis.mget([self._offset(topic, p) for p in partitions]) if partitions else []
+        return {p: None if r is None else int(r) for p, r in zip(partitions, raw, strict=True)}
 
     async def set_offsets(self, topic: str, offsets: dict[int, int]) -> None:
         if offsets:

@@ -1,0 +1,244 @@
+"""Notice that Redis lost a service's views, and rebuild them from Kafka before taking new records.
+
+Redis only holds views of the Kafka logs. A wipe (FLUSHALL, a restart without persistence, a fail-over
+to an empty replica) takes them all; a restart that lost the last writes leaves them older than what
+the service knows it applied. Either way the service must not go on as if nothing happened: a
+returning customer would be taken for a new one, a mid-conversation customer greeted again.
+
+A *marker* key holds the generation of the views: a random id written once the views are complete
+(after a rebuild, or at the first start on an empty log). Every batch checks it first (one GET): a
+missing marker, or one of another generation than this process last saw, means the views went away
+under it. `SelfHealing` then runs the service's rebuild once, with its consumers held at the check
+(paused: a batch waits, nothing is committed), stamps a new generation and lets them go on. The
+service also calls `ensure(lost=True)` itself when it sees a lost suffix (its views' offsets behind
+what it applied). With several replicas, one rebuilds (a lock key with a lease) and the others wait
+for its new marker.
+"""
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+
+import structlog
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from prometheus_client import Counter
+from redis.asyncio import Redis
+
+from relais_contracts import DecodeError, decode
+from relais_platform.consumer import BatchHandler, Delivery
+from relais_platform.kafka import client_options
+from relais_platform.settings import ServiceSettings
+
+log = structlog.get_logger(__name__)
+
+VIEWS_REBUILDS = Counter(
+    "relais_views_rebuilds_total",
+    "Rebuilds of a service's Redis views from Kafka after they were found missing or behind",
+    ["service", "reason"],
+)
+
+
+class ViewsMarker:
+    """The marker key of one service's views and the lock of their rebuild."""
+
+    def __init__(self, redis: "Redis", settings: ServiceSettings, service: str) -> None:
+        self._redis = redis
+        self.key = settings.key("views", service, "generation")
+        self._lock = settings.key("views", service, "rebuilding")
+
+    async def generation(self) -> str | None:
+        raw = await self._redis.get(self.key)
+        return raw.decode() if isinstance(raw, bytes) else raw
+
+    async def begin_rebuild(self, owner: str, lease_s: float) -> bool:
+        """Take the rebuild lock (or renew it when this owner holds it) and withdraw the marker, so the
+        other replicas stop writing; False when another owner holds it."""
+        taken = await self._redis.set(self._lock, owner, nx=True, px=int(lease_s * 1000))
+        if not taken:
+            holder = await self._redis.get(self._lock)
+            if (holder.decode() if isinstance(holder, bytes) else holder) != owner:
+                return False
+            await self._redis.pexpire(self._lock, int(lease_s * 1000))
+        await self._redis.delete(self.key)
+        return True
+
+    async def finish_rebuild(self) -> str:
+        """Stamp a new generation and release the lock, in one MULTI/EXEC."""
+        generation = uuid.uuid4().hex
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(self.key, generation)
+            pipe.delete(self._lock)
+            await pipe.execute()
+        return generation
+
+
+class SelfHealing:
+    """Holds a service's consumers at a check of the marker; rebuilds when the views went away."""
+
+    def __init__(
+        self,
+        marker: ViewsMarker,
+        rebuild: Callable[[], Awaitable[object]],
+        *,
+        service: str,
+        lease_s: float = 600.0,
+        poll_s: float = 0.2,
+        follow: Callable[[], Awaitable[object]] | None = None,
+    ) -> None:
+        self._marker = marker
+        self._rebuild = rebuild
+        # Run when another replica rebuilt the shared views: for a service whose replicas each hold a
+        # part of the state (the router's partitions), to write its own part again.
+        self._follow = follow
+        self._service = service
+        self._lease_s = lease_s
+        self._poll_s = poll_s
+        self._owner = uuid.uuid4().hex
+        self._local = asyncio.Lock()  # one healer per process; the other callers wait on it
+        self.generation: str | None = None
+        self.rebuilds = 0
+        self.healing = False
+
+    async def ensure(self, *, lost: bool = False) -> bool:
+        """Return once the views are whole; True when they were just rebuilt (here or elsewhere).
+
+        `lost=True`: the caller saw its views behind what it applied, whatever the marker says."""
+        if not lost and self.generation is not None and await self._marker.generation() == self.generation:
+            return False  # the one GET of the normal path
+        async with self._local:
+            current = await self._marker.generation()
+            if not lost and current is not None and current == self.generation:
+                return False  # healed by another caller while this one waited
+            if not lost and current is not None and self.generation is None:
+                self.generation = current  # start-up over views that are whole
+                return False
+            if not lost and current is not None:
+                log.warning("views rebuilt by another replica", service=self._service)
+                self.generation = current
+                if self._follow:
+                    await self._follow()
+                return True
+            self.healing = True
+            try:
+                await self._heal(lost, expected=self.generation)
+            finally:
+                self.healing = False
+            return True
+
+    async def _heal(self, lost: bool, expected: str | None) -> None:
+        reason = "behind" if lost else ("missing" if expected is not None else "missing at start-up")
+        while True:
+            if await self._marker.begin_rebuild(self._owner, self._lease_s):
+                log.warning("views lost: rebuilding them from the log", service=self._service, reason=reason)
+                started = time.perf_counter()
+                await self._rebuild()
+                self.generation = await self._marker.finish_rebuild()
+                self.rebuilds += 1
+                VIEWS_REBUILDS.labels(self._service, reason).inc()
+                log.warning(
+                    "views rebuilt; taking new records again",
+                    service=self._service,
+                    seconds=round(time.perf_counter() - started, 3),
+                )
+                return
+            # Another replica rebuilds: wait for its marker.
+            current = await self._marker.generation()
+            if current is not None and current != expected:
+                self.generation = current
+                if self._follow:
+                    await self._follow()
+                return
+            await asyncio.sleep(self._poll_s)
+
+    def guard(self, handler: BatchHandler) -> BatchHandler:
+        """`handler`, run only on whole views."""
+
+        async def guarded(batch: Sequence[Delivery]) -> None:
+            await self.ensure()
+            await handler(batch)
+
+        return guarded
+
+
+async def committed_offsets(
+    settings: ServiceSettings, topic: str, group: str
+) -> tuple[list[int], dict[int, int]]:
+    """The partitions of a contract topic, and the last offset the consumer group handled in each
+    (its committed offset - 1; partitions without a commit are left out)."""
+    physical = settings.topic(topic)
+    admin = AIOKafkaAdminClient(**client_options(settings))
+    await admin.start()
+    try:
+        described = await admin.describe_topics([physical])
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    partitions = sorted(p["partition"] for d in described for p in d.get("partitions", ()))
+    committed = {
+        tp.partition: m.offset - 1 for tp, m in offsets.items() if tp.topic == physical and m.offset > 0
+    }
+    return partitions, committed
+
+
+async def replay(settings: ServiceSettings, topic: str, until: dict[int, int], handle: BatchHandler) -> int:
+    """Feed a topic from its beginning to `until` (partition -> last offset, included) to `handle`, in
+    batches, as the live consumer would; records that do not decode are skipped (they were
+    dead-lettered when consumed live). Returns the events replayed."""
+    physical = settings.topic(topic)
+    wanted = [TopicPartition(physical, p) for p, last in sorted(until.items()) if last >= 0]
+    if not wanted:
+        return 0
+    consumer = AIOKafkaConsumer(
+        **client_options(settings), enable_auto_commit=False, isolation_level="read_committed"
+    )
+    await consumer.start()
+    replayed = 0
+    try:
+        consumer.assign(wanted)
+        await consumer.seek_to_beginning(*wanted)
+        remaining = set(wanted)
+        while remaining:
+            fetched = await consumer.getmany(
+                *remaining, timeout_ms=500, max_records=settings.consumer_batch_max
+            )
+            batch: list[Delivery] = []
+            for tp, records in fetched.items():
+                for record in records:
+                    if record.offset > until[tp.partition]:
+                        continue
+                    try:
+                        event = decode(record.value)
+                    except (DecodeError, ValueError, TypeError, RecursionError):
+                        continue
+                    batch.append(Delivery(event, topic, tp.partition, record.offset, record))
+            if batch:
+                await handle(batch)
+                replayed += len(batch)
+            for tp in list(remaining):
+                if await consumer.position(tp) > until[tp.partition]:
+                    remaining.discard(tp)
+    finally:
+        await consumer.stop()
+    return replayed
+
+
+async def end_offsets(settings: ServiceSettings, topic: str) -> dict[int, int]:
+    """The last offset of each partition of a contract topic now (-1 for an empty partition)."""
+    physical = settings.topic(topic)
+    consumer = AIOKafkaConsumer(**client_options(settings), enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [
+            TopicPartition(physical, p) for p in sorted(consumer.partitions_for_topic(physical) or ())
+        ]
+        if not partitions:
+            await consumer.topics()  # metadata of the topic, fetched on demand
+            partitions = [
+                TopicPartition(physical, p) for p in sorted(consumer.partitions_for_topic(physical) or ())
+            ]
+        ends = await consumer.end_offsets(partitions) if partitions else {}
+    finally:
+        await consumer.stop()
+    return {tp.partition: offset - 1 for tp, offset in ends.items()}

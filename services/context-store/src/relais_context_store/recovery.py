@@ -1,0 +1,113 @@
+"""The context store heals its views by itself when Redis loses them (relais_platform.views_marker).
+
+Both consumers check the views' marker before each batch. The log consumer also checks that the views'
+offsets of its partitions are not behind what it applied (a Redis restart that lost its last writes).
+Either finding pauses both consumers while `rebuild` replays the log; then the inbound consumer also
+waits until the log consumer has materialized what the log held at that moment: the links and open
+conversations of messages resolved just before the loss are only on the log, and resolving a returning
+customer's next message without them would take them for a new customer.
+"""
+
+import asyncio
+import time
+from collections.abc import Sequence
+
+import structlog
+from redis.asyncio import Redis
+
+from relais_context_store.adapters.views import ConversationViews
+from relais_context_store.consumers import ConversationLogHandler
+from relais_context_store.rebuild import rebuild
+from relais_context_store.settings import ContextStoreSettings
+from relais_contracts import topics
+from relais_platform.consumer import BatchHandler, Delivery
+from relais_platform.views_marker import SelfHealing, ViewsMarker, end_offsets
+
+log = structlog.get_logger(__name__)
+
+
+class ViewsRecovery:
+    def __init__(
+        self,
+        settings: ContextStoreSettings,
+        redis: "Redis",
+        views: ConversationViews,
+        log_handler: ConversationLogHandler,
+        lock: asyncio.Lock,
+        service: str,
+    ) -> None:
+        self._settings = settings
+        self._views = views
+        self._log_handler = log_handler
+        self._lock = lock
+        self._service = service
+        self.healing = SelfHealing(
+            ViewsMarker(redis, settings, service),
+            self._rebuild,
+            service=service,
+            lease_s=settings.views_rebuild_lease_s,
+        )
+        self._applied: dict[int, int] = {}  # log partition -> last offset this process applied
+        self._catch_up: dict[int, int] = {}  # log partition -> offset to materialize before resolving
+
+    async def _rebuild(self) -> None:
+        async with self._lock:
+            report = await rebuild(self._settings, self._views, self._log_handler, self._service)
+            self._applied = dict(report.partitions)
+            ends = await end_offsets(self._settings, topics.CONVERSATIONS)
+            self._catch_up = {p: end for p, end in ends.items() if end > report.partitions.get(p, -1)}
+
+    async def start(self) -> None:
+        """At start-up, before any record: rebuild if the views are not there."""
+        await self.healing.ensure()
+
+    async def _behind(self, batch: Sequence[Delivery]) -> bool:
+        mine = sorted({d.partition for d in batch} & set(self._applied))
+        recorded = await self._views.offsets_of(topics.CONVERSATIONS, mine)
+        behind = {p: (o, self._applied[p]) for p, o in recorded.items() if o is None or o < self._applied[p]}
+        if behind:
+            log.warning("the views are behind what this process applied", partitions=behind)
+        return bool(behind)
+
+    def log(self, handler: BatchHandler) -> BatchHandler:
+        """The conversation log's handler, on whole views."""
+
+        async def guarded(batch: Sequence[Delivery]) -> None:
+            rebuilt = await self.healing.ensure()
+            if not rebuilt and await self._behind(batch):
+                await self.healing.ensure(lost=True)
+            await handler(batch)
+            for d in batch:
+                self._applied[d.partition] = max(d.offset, self._applied.get(d.partition, -1))
+
+        return guarded
+
+    def inbound(self, handler: BatchHandler) -> BatchHandler:
+        """The inbound handler, on whole views that hold everything the log held when they were rebuilt."""
+
+        async def guarded(batch: Sequence[Delivery]) -> None:
+            await self.healing.ensure()
+            if self._catch_up:
+                await self._caught_up()
+            await handler(batch)
+
+        return guarded
+
+    async def _caught_up(self) -> None:
+        deadline = time.monotonic() + self._settings.views_catch_up_timeout_s
+        while self._catch_up:
+            recorded = await self._views.offsets_of(topics.CONVERSATIONS, sorted(self._catch_up))
+            self._catch_up = {
+                p: end for p, end in self._catch_up.items() if (r := recorded[p]) is None or r < end
+            }
+            if not self._catch_up:
+                log.info("the views hold the whole log again: resolving inbound messages")
+                return
+            if time.monotonic() > deadline:
+                log.warning(
+                    "the log consumer did not catch up in time; resolving inbound messages anyway",
+                    behind=self._catch_up,
+                )
+                self._catch_up = {}
+                return
+            await asyncio.sleep(0.05)
