@@ -9,7 +9,15 @@ from typing import ClassVar, Literal
 from pydantic import AwareDatetime, Field
 
 from relais_contracts import topics
-from relais_contracts.channel import _ADDRESS, _CHANNEL, Attachment, Channel, IdentityHints
+from relais_contracts.channel import (
+    _ADDRESS,
+    _CHANNEL,
+    CUSTOMER_NAME_MAX,
+    CUSTOMER_TEXT_MAX,
+    Attachment,
+    Channel,
+    IdentityHints,
+)
 from relais_contracts.envelope import CloudEvent, Payload
 
 AuthorKind = Literal["customer", "bot", "agent", "system"]
@@ -46,14 +54,17 @@ class CustomerMessageData(Payload):
     message_id: str = Field(min_length=1, max_length=200)
     channel: Channel = _CHANNEL
     address: str = _ADDRESS
-    customer_name: str | None = Field(default=None, max_length=200)
+    customer_name: str | None = Field(default=None, max_length=CUSTOMER_NAME_MAX)
     # Redacted before the log (card numbers masked, CVVs and IBANs removed). Empty when sealed.
-    text: str = Field(max_length=20_000)
+    text: str = Field(max_length=CUSTOMER_TEXT_MAX)
     external_id: str = Field(min_length=1, max_length=200)
     language: str | None = Field(default=None, max_length=16)
     attachments: tuple[Attachment, ...] = ()
     # Kinds of secrets redacted from the text ("card", "cvv", "iban").
     redactions: tuple[str, ...] = ()
+    # Set when the text was cut to CUSTOMER_TEXT_MAX characters (it then ends with " […]"): how many
+    # characters the customer wrote.
+    truncated_from: int | None = Field(default=None, ge=0)
     # Tenants that enable sealing get the text (and the name) encrypted with the customer's key
     # (Fernet token) instead of in clear; `key_id` names the key. Erasing the customer destroys the
     # key, so the log keeps no readable text of theirs. Read it with `relais_platform.sealing`.
