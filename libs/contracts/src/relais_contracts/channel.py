@@ -10,11 +10,16 @@ from relais_contracts.envelope import CloudEvent, Payload
 Channel = str  # webchat, sms, whatsapp, email, voice, messenger, … (open set: new channels need no release)
 _CHANNEL = Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_-]*$")
 _ADDRESS = Field(min_length=1, max_length=320)
+# The most of a customer's text the conversation log keeps, in characters (at most 4 UTF-8 bytes each):
+# the context store cuts a longer text to this, with a marker, and records the original length.
+CUSTOMER_TEXT_MAX = 20_000
+CUSTOMER_NAME_MAX = 200
+ATTACHMENT_NAME_MAX = 300
 
 
 class Party(Payload):
     address: str = _ADDRESS
-    name: str | None = Field(default=None, max_length=200)
+    name: str | None = Field(default=None, max_length=CUSTOMER_NAME_MAX)
 
 
 class Recipient(Payload):
@@ -30,13 +35,14 @@ class IdentityHints(Payload):
 class Attachment(Payload):
     url: str = Field(min_length=1, max_length=2000)
     content_type: str = Field(min_length=1, max_length=200)
-    name: str | None = Field(default=None, max_length=300)
+    name: str | None = Field(default=None, max_length=ATTACHMENT_NAME_MAX)
 
 
 class MessageReceivedData(Payload):
     channel: Channel = _CHANNEL
     from_: Party = Field(alias="from")
-    text: str = Field(max_length=20_000)
+    # Any length the broker carries: the context store keeps at most CUSTOMER_TEXT_MAX characters.
+    text: str
     external_id: str = Field(min_length=1, max_length=200)
     identity: IdentityHints | None = None
     language: str | None = Field(default=None, min_length=2, max_length=16)

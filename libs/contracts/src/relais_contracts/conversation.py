@@ -9,10 +9,29 @@ from typing import ClassVar, Literal
 from pydantic import AwareDatetime, Field
 
 from relais_contracts import topics
-from relais_contracts.channel import _ADDRESS, _CHANNEL, Attachment, Channel, IdentityHints
+from relais_contracts.channel import (
+    _ADDRESS,
+    _CHANNEL,
+    CUSTOMER_NAME_MAX,
+    CUSTOMER_TEXT_MAX,
+    Attachment,
+    Channel,
+    IdentityHints,
+)
 from relais_contracts.envelope import CloudEvent, Payload
 
 AuthorKind = Literal["customer", "bot", "agent", "system"]
+
+# Size budgets, under the broker's 1 MiB record (Kafka's default `message.max.bytes`, 1,048,588 bytes,
+# and the producers' `max.request.size`, 1,048,576; docs/operations.md):
+# - a sealed customer text: a Fernet token of the JSON of a text and a name at their maxima, at most
+#   6 bytes a character (a control character escaped as \uXXXX): 161,720 characters;
+SEALED_TEXT_MAX = 170_000
+# - a handoff packet as its JSON travels on a topic, after sealing: the transcript is cut to the newest
+#   entries that fit (`transcript_omitted` says how many older ones the conversation's timeline has).
+#   A `relais.conversation.handoff.requested`, `relais.routing.work.submitted` or
+#   `relais.agent.offer.created` is the packet and about 1 KiB of envelope and routing fields.
+PACKET_MAX_BYTES = 128 * 1024
 
 
 class ConversationEvent(CloudEvent):
@@ -46,18 +65,21 @@ class CustomerMessageData(Payload):
     message_id: str = Field(min_length=1, max_length=200)
     channel: Channel = _CHANNEL
     address: str = _ADDRESS
-    customer_name: str | None = Field(default=None, max_length=200)
+    customer_name: str | None = Field(default=None, max_length=CUSTOMER_NAME_MAX)
     # Redacted before the log (card numbers masked, CVVs and IBANs removed). Empty when sealed.
-    text: str = Field(max_length=20_000)
+    text: str = Field(max_length=CUSTOMER_TEXT_MAX)
     external_id: str = Field(min_length=1, max_length=200)
     language: str | None = Field(default=None, max_length=16)
     attachments: tuple[Attachment, ...] = ()
     # Kinds of secrets redacted from the text ("card", "cvv", "iban").
     redactions: tuple[str, ...] = ()
+    # Set when the text was cut to CUSTOMER_TEXT_MAX characters (it then ends with " […]"): how many
+    # characters the customer wrote.
+    truncated_from: int | None = Field(default=None, ge=0)
     # Tenants that enable sealing get the text (and the name) encrypted with the customer's key
     # (Fernet token) instead of in clear; `key_id` names the key. Erasing the customer destroys the
     # key, so the log keeps no readable text of theirs. Read it with `relais_platform.sealing`.
-    text_sealed: str | None = Field(default=None, max_length=60_000)
+    text_sealed: str | None = Field(default=None, max_length=SEALED_TEXT_MAX)
     key_id: str | None = Field(default=None, max_length=300)
 
     @property
@@ -192,6 +214,9 @@ class HandoffPacket(Payload):
     bot_answers: tuple[str, ...] = ()
     channels: tuple[Channel, ...] = ()
     transcript: tuple[TranscriptEntry, ...] = ()
+    # Older transcript entries left out to keep the packet within PACKET_MAX_BYTES: the conversation's
+    # timeline (context store, by conversation id) holds them all.
+    transcript_omitted: int = Field(default=0, ge=0)
     skills: tuple[str, ...] = ()
     queue: str = Field(default="general", min_length=1, max_length=64)
     priority: int = Field(default=0, ge=0, le=100)

@@ -8,21 +8,26 @@ the log, in every replica and in every replay, is unreadable, and reads as `ERAS
 Keys live in Redis under `relais:keys:` (or a Redis of their own). Unlike the views they cannot be
 rebuilt from the log: that is the point, so that Redis needs persistence (AOF) and backups whose
 retention matches the erasure deadline.
+
+Handoff packets leave through `seal_handoffs`, which also keeps each within `PACKET_MAX_BYTES` as it
+travels, sealed or not (`fit_packet`).
 """
 
 import contextlib
 import json
-from collections.abc import Iterable, Sequence
+import math
+from collections.abc import Callable, Iterable, Sequence
 
 from cryptography.fernet import Fernet, InvalidToken
 from redis.asyncio import Redis
 
 from relais_contracts import Outgoing
-from relais_contracts.conversation import CustomerMessage, HandoffPacket
+from relais_contracts.conversation import PACKET_MAX_BYTES, CustomerMessage, HandoffPacket
 from relais_platform.redis_client import connect_redis
 from relais_platform.settings import ServiceSettings
 
 ERASED_TEXT = "[erased]"
+_CUT = " […]"
 
 
 def key_id(tenant: str, customer_id: str) -> str:
@@ -72,9 +77,20 @@ def customer_keys(redis: "Redis", settings: ServiceSettings) -> CustomerKeys:
     return CustomerKeys(connect_redis(own), settings)
 
 
+def sealed_length(plain: int) -> int:
+    """Characters of the Fernet token of `plain` bytes: version, timestamp, IV, the AES-CBC ciphertext
+    padded to whole 16-byte blocks and the HMAC, in URL-safe base64 (4 characters per 3 bytes)."""
+    return 4 * math.ceil((1 + 8 + 16 + (plain // 16 + 1) * 16 + 32) / 3)
+
+
+def _plain(words: dict[str, object]) -> bytes:
+    # Not ASCII-escaped: a Cyrillic letter or an emoji costs its 2 to 4 UTF-8 bytes, not 6 or 12.
+    return json.dumps(words, ensure_ascii=False).encode()
+
+
 def seal(key: Fernet, text: str, name: str | None) -> str:
     """One token for the message text and the customer's name (the two personal fields of a message)."""
-    return key.encrypt(json.dumps({"text": text, "name": name}).encode()).decode()
+    return key.encrypt(_plain({"text": text, "name": name})).decode()
 
 
 def open_sealed(key: Fernet | None, token: str) -> tuple[str, str | None]:
@@ -112,11 +128,78 @@ _PACKET_WORDS = {"summary", "transcript", "entities"}
 
 def seal_packet(key: Fernet, kid: str, packet: HandoffPacket) -> HandoffPacket:
     """The packet with its summary, transcript and entities in one token of the customer's key."""
-    words = packet.model_dump(mode="json", include=_PACKET_WORDS)
-    token = key.encrypt(json.dumps(words).encode()).decode()
+    token = key.encrypt(_plain(packet.model_dump(mode="json", include=_PACKET_WORDS))).decode()
     return packet.model_copy(
         update={"summary": "", "transcript": (), "entities": (), "sealed": token, "key_id": kid}
     )
+
+
+def packet_bytes(packet: HandoffPacket, kid: str | None = None) -> int:
+    """Bytes of the packet's JSON on a topic; with a key id, once sealed with that key (after sealing:
+    the token's length follows from the words' length, whatever the key)."""
+    if kid is not None:
+        words = _plain(packet.model_dump(mode="json", include=_PACKET_WORDS))
+        placeholder = "x" * sealed_length(len(words))
+        packet = packet.model_copy(
+            update={"summary": "", "transcript": (), "entities": (), "sealed": placeholder, "key_id": kid}
+        )
+    return len(packet.model_dump_json(exclude_none=True).encode())
+
+
+def fit_packet(
+    packet: HandoffPacket, kid: str | None = None, max_bytes: int = PACKET_MAX_BYTES
+) -> HandoffPacket:
+    """The packet within `max_bytes` as it travels (sealed with `kid`'s key when given), in any script.
+
+    The newest transcript entries that fit are kept, the older ones counted in `transcript_omitted` (the
+    conversation's timeline has them); when not even the newest fits whole, it is cut with a marker. The
+    bot's answers, then the entities, oldest first, then the summary give way only if that is not enough.
+    """
+    if packet_bytes(packet, kid) <= max_bytes:
+        return packet
+    entries = packet.transcript
+
+    def newest(n: int) -> HandoffPacket:
+        omitted = packet.transcript_omitted + len(entries) - n
+        return packet.model_copy(
+            update={"transcript": entries[len(entries) - n :], "transcript_omitted": omitted}
+        )
+
+    kept = _largest(len(entries), lambda n: packet_bytes(newest(n), kid) <= max_bytes)
+    fitted = newest(kept)
+    if kept == 0 and entries:
+        last = entries[-1]
+
+        def cut(size: int) -> HandoffPacket:
+            entry = last.model_copy(update={"text": last.text[:size] + _CUT})
+            return fitted.model_copy(
+                update={"transcript": (entry,), "transcript_omitted": fitted.transcript_omitted - 1}
+            )
+
+        if packet_bytes(cut(0), kid) <= max_bytes:
+            fitted = cut(_largest(len(last.text), lambda size: packet_bytes(cut(size), kid) <= max_bytes))
+    while packet_bytes(fitted, kid) > max_bytes:
+        if fitted.bot_answers:
+            fitted = fitted.model_copy(update={"bot_answers": fitted.bot_answers[1:]})
+        elif fitted.entities:
+            fitted = fitted.model_copy(update={"entities": fitted.entities[1:]})
+        elif fitted.summary:
+            fitted = fitted.model_copy(update={"summary": fitted.summary[: len(fitted.summary) // 2]})
+        else:
+            raise ValueError(f"a handoff packet cannot fit in {max_bytes} bytes")
+    return fitted
+
+
+def _largest(high: int, fits: Callable[[int], bool]) -> int:
+    """The largest n in [0, high] with `fits(n)` (true up to some n, false after it); 0 if none."""
+    low = 0
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def open_packet(key: Fernet | None, packet: HandoffPacket) -> HandoffPacket:
@@ -137,7 +220,8 @@ async def unseal_packets(keys: CustomerKeys, packets: Sequence[HandoffPacket]) -
 
 
 async def seal_handoffs(keys: CustomerKeys, outgoing: Sequence[Outgoing]) -> list[Outgoing]:
-    """Seal the packets of the hand-offs among these events, for every customer who has a key.
+    """Seal the packets of the hand-offs among these events, for every customer who has a key, and keep
+    every packet within `PACKET_MAX_BYTES` as it travels (sealed or not).
 
     A customer has a key exactly when their tenant seals their text (the context store makes it before
     their first message reaches the log), so a service that hands over needs no list of tenants.
@@ -150,11 +234,15 @@ async def seal_handoffs(keys: CustomerKeys, outgoing: Sequence[Outgoing]) -> lis
     sealed = []
     for o in outgoing:
         packet = _packet(o)
-        kid = kids.get(o)
-        if packet is None or packet.sealed or kid is None or kid not in found:
+        if packet is None or packet.sealed:
             sealed.append(o)
             continue
-        data = o.event.data.model_copy(update={"packet": seal_packet(found[kid], kid, packet)})
+        kid = kids.get(o)
+        if kid is not None and kid in found:
+            packet = seal_packet(found[kid], kid, fit_packet(packet, kid))
+        else:
+            packet = fit_packet(packet)
+        data = o.event.data.model_copy(update={"packet": packet})
         sealed.append(Outgoing(o.topic, o.key, o.event.model_copy(update={"data": data})))
     return sealed
 

@@ -1,35 +1,68 @@
-"""Secrets removed from a customer's text before anything stores it.
+"""Secrets removed from what a customer writes (text, name, attachment names) before anything stores it.
 
-- Card numbers: 13 to 19 digits that pass the Luhn check, whatever separates them (spaces, dashes,
-  dots, slashes), are masked down to their last four digits. Digit runs that fail the Luhn check (order
-  numbers, tracking numbers) are kept.
-- CVV-like codes: a lone 3 or 4 digit number right after a card number or a security-code word.
+Every rule looks at a canonical view of the text and maps what it finds back to the original characters,
+so only the secret is replaced and the rest (other scripts, emoji, line breaks) is kept as written:
+
+- each character is NFKC-normalized (full-width digits and letters become ASCII) and every decimal
+  digit of any script (Arabic-Indic, Devanagari, Thai, …) becomes its ASCII digit;
+- every separator a number can be written with becomes one space: spaces of every kind, line breaks,
+  zero-width and other format characters, dashes of every kind and the minus sign, dots, commas,
+  underscores, slashes and apostrophes.
+
+- Card numbers: 13 to 19 digits in groups separated by at most three separators, that pass the Luhn
+  check, also glued to letters ("card4111…exp12/29"), are masked down to their last four digits. Digit
+  runs that fail the Luhn check (order numbers, tracking numbers) are kept.
+- Security codes: a lone 3 or 4 digit number shortly after a card number or a security-code word
+  (CVV, CVC, cryptogramme, código de seguridad, Prüfziffer, …).
 - IBANs: validated with python-stdnum (country format and mod-97 checksum), redacted whole.
 """
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from stdnum import iban, luhn
 
+from relais_contracts.channel import (
+    ATTACHMENT_NAME_MAX,
+    CUSTOMER_NAME_MAX,
+    CUSTOMER_TEXT_MAX,
+    Attachment,
+    MessageReceivedData,
+)
+
 MASK = "•"
 IBAN_REDACTED = "[IBAN redacted]"
 CVV_REDACTED = "[code redacted]"
+CUT_MARKER = " […]"
 
-# A run of digit groups with up to three separator characters between groups. Card numbers are
-# looked for inside a run on group boundaries, so "4111 1111 1111 1111 123" still finds the card.
-_DIGIT_RUN = re.compile(r"(?<![0-9A-Za-z])\d+(?:[ \t\u00a0\-./]{1,3}\d+)*")
-_GROUP = re.compile(r"\d+")
-# Words that announce a card security code, in English and French.
+# Characters that are not spaces (Unicode category Z or \s) or format characters (Cf: zero-width
+# spaces and joiners, word joiner, BOM, soft hyphen, bidi marks) or dashes (Pd) but still separate the
+# digits of a number as people type them.
+# Apostrophes and the minus sign; the Arabic decimal and thousands separators.
+_OTHER_SEPARATORS = frozenset(".,_/\\'\u2019\u00b7\u2212\u066b\u066c")
+# A run of digit groups with up to three separators between groups. Card numbers are looked for inside
+# a run on group boundaries, so "4111 1111 1111 1111 123" still finds the card.
+_DIGIT_RUN = re.compile(r"[0-9]+(?: {1,3}[0-9]+)*")
+_GROUP = re.compile(r"[0-9]+")
+# Words that announce a card security code, in the languages the bot speaks and a few more.
 _CVV_WORDS = re.compile(
-    r"\b(?:cvv2?|cvc2?|cid|csc|security\s+code|card\s+code|code\s+de\s+s[ée]curit[ée]|cryptogramme|crypto)\b",
+    r"cvv ?2?|cvc ?2?|cvn|cid|csc|"
+    r"security +code|card +code|verification +(?:code|number)|"  # en
+    r"code +de +s[ée]curit[ée]|cryptogramme|crypto|"  # fr
+    r"c[óo]digo +de +seguridad|c[óo]digo +de +seguran[çc]a|c[óo]digo +cvv|"  # es, pt
+    r"pr[üu]fziffer|pr[üu]fnummer|kartenpr[üu]fnummer|sicherheitscode|"  # de
+    r"codice +di +sicurezza|beveiligingscode|kod +zabezpieczaj[ąa]cy|"  # it, nl, pl
+    r"код +безопасности|セキュリティコード|安全码|安全碼",  # ru, ja, zh
     re.IGNORECASE,
 )
-_CODE = re.compile(r"(?<![\d\w])\d{3,4}(?![\d\w])")
-# How far after a card number or a security-code word a 3-4 digit code is taken for a CVV.
+_CODE = re.compile(r"(?<![0-9])[0-9]{3,4}(?![0-9])")
+# How far (in characters of the canonical view) after a card number or a security-code word a 3-4 digit
+# code is taken for a security code.
 _CVV_REACH = 32
-_IBAN_START = re.compile(r"(?<![0-9A-Za-z])[A-Za-z]{2}\d{2}")
-_IBAN_PART = re.compile(r"[ \u00a0]?[0-9A-Za-z]{1,4}")
+_IBAN_START = re.compile(r"[A-Za-z]{2}[0-9]{2}")
+_IBAN_NEXT = re.compile(r" ?[0-9A-Za-z]")
+_IBAN_MAX = 34  # alphanumeric characters of the longest IBAN (ISO 13616)
 
 
 @dataclass(frozen=True)
@@ -38,88 +71,182 @@ class Redacted:
     kinds: tuple[str, ...]  # "card", "cvv", "iban" — what was removed, for the timeline
 
 
-def _card_spans(text: str) -> list[tuple[int, int, list[tuple[int, int]]]]:
-    """(start, end, digit group spans) of each Luhn-valid card number in the text."""
+@dataclass(frozen=True)
+class CleanMessage:
+    """A customer message as the log may keep it: secrets out, within the log's size."""
+
+    text: str
+    name: str | None
+    attachments: tuple[Attachment, ...]
+    kinds: tuple[str, ...]
+    truncated_from: int | None  # characters of the text as written, when it was cut
+
+
+@dataclass(frozen=True)
+class _View:
+    """The canonical view of a text, and for each of its characters the index of the original one."""
+
+    canon: str
+    origin: list[int]
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """The original characters behind canonical characters [start, end)."""
+        return self.origin[start], self.origin[end - 1] + 1
+
+
+def _is_separator(c: str) -> bool:
+    return c.isspace() or c in _OTHER_SEPARATORS or unicodedata.category(c) in {"Zs", "Zl", "Zp", "Cf", "Pd"}
+
+
+def _canonical(c: str) -> str:
+    if c.isdecimal():
+        return str(unicodedata.decimal(c))
+    return " " if _is_separator(c) else c
+
+
+def _view(text: str) -> _View:
+    if text.isascii():
+        canon = "".join(" " if _is_separator(c) else c for c in text)
+        return _View(canon, list(range(len(text))))
+    chars: list[str] = []
+    origin: list[int] = []
+    for i, original in enumerate(text):
+        for c in unicodedata.normalize("NFKC", original) or original:
+            chars.append(_canonical(c))
+            origin.append(i)
+    return _View("".join(chars), origin)
+
+
+def _replace(text: str, spans: list[tuple[int, int]], by: str) -> str:
+    out, last = [], 0
+    for start, end in sorted(spans):
+        if start < last:
+            continue
+        out += [text[last:start], by]
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _iban_spans(view: _View) -> list[tuple[int, int]]:
+    """Canonical spans of the valid IBANs, glued to other letters or not, with or without spaces."""
+    canon, found, last = view.canon, [], 0
+    for start in _IBAN_START.finditer(canon):
+        if start.start() < last:
+            continue
+        # Extend over alphanumerics (a single space between them allowed); keep the longest valid prefix.
+        ends, pos, size = [start.end()], start.end(), 4
+        while size < _IBAN_MAX and (more := _IBAN_NEXT.match(canon, pos)):
+            pos, size = more.end(), size + 1
+            ends.append(pos)
+        for end in reversed(ends):
+            if iban.is_valid(canon[start.start() : end]):
+                found.append((start.start(), end))
+                last = end
+                break
+    return found
+
+
+def _card_groups(view: _View) -> list[tuple[list[tuple[int, int]], int]]:
+    """The canonical digit groups of each Luhn-valid card number, and how many of them make its
+    shortest reading."""
     found = []
-    for run in _DIGIT_RUN.finditer(text):
+    for run in _DIGIT_RUN.finditer(view.canon):
         groups = [(g.start() + run.start(), g.end() + run.start()) for g in _GROUP.finditer(run.group())]
         i = 0
         while i < len(groups):
-            # The longest window of whole groups starting here that is a valid card number.
-            match = None
-            digits = ""
+            # The windows of whole groups starting here that are valid card numbers.
+            valid, digits = [], ""
             for j in range(i, len(groups)):
-                digits += text[groups[j][0] : groups[j][1]]
+                digits += view.canon[groups[j][0] : groups[j][1]]
                 if len(digits) > 19:
                     break
                 if len(digits) >= 13 and luhn.is_valid(digits):
-                    match = j
-            if match is None:
+                    valid.append(j)
+            if not valid:
                 i += 1
                 continue
-            found.append((groups[i][0], groups[match][1], groups[i : match + 1]))
-            i = match + 1
+            found.append((groups[i : valid[-1] + 1], valid[0] - i + 1))
+            i = valid[-1] + 1
     return found
 
 
 def _mask_cards(text: str) -> tuple[str, list[int]]:
-    """Text with every card masked to its last four digits, and where each masked card ends."""
+    """Text with every card masked to its last four digits, and where (canonically) each card ends.
+
+    Digits can read as a card in two ways: a 16-digit card followed by its security code, or a 19-digit
+    card whose first 16 digits pass the Luhn check too. Every digit of the longer reading is masked and
+    only the last four of the shorter one stay readable, so never more than four digits are left.
+    """
+    view = _view(text)
     chars = list(text)
     ends = []
-    for _, end, groups in _card_spans(text):
-        positions = [p for a, b in groups for p in range(a, b)]
-        for p in positions[:-4]:
-            chars[p] = MASK
-        ends.append(end)
+    for groups, shortest in _card_groups(view):
+        digits = [view.origin[p] for a, b in groups for p in range(a, b)]
+        short = [view.origin[p] for a, b in groups[:shortest] for p in range(a, b)]
+        kept = set(short[-4:]) - set(short[:-4])  # a character written for two digits is masked
+        for original in digits:
+            if original not in kept:
+                chars[original] = MASK
+        ends.append(groups[-1][1])
     return "".join(chars), ends
 
 
-def _redact_ibans(text: str) -> tuple[str, bool]:
-    out = []
-    last = 0
-    found = False
-    for start in _IBAN_START.finditer(text):
-        if start.start() < last:
-            continue
-        # Extend over the following alphanumeric groups; keep the longest prefix that is a valid IBAN.
-        parts = [start.end()]
-        pos = start.end()
-        while (part := _IBAN_PART.match(text, pos)) and len(parts) <= 30:
-            pos = part.end()
-            parts.append(pos)
-        for end in reversed(parts):
-            if (end == len(text) or not text[end].isalnum()) and iban.is_valid(text[start.start() : end]):
-                out += [text[last : start.start()], IBAN_REDACTED]
-                last = end
-                found = True
-                break
-    out.append(text[last:])
-    return "".join(out), found
-
-
-def _redact_cvvs(text: str, card_ends: list[int]) -> tuple[str, bool]:
-    anchors = [m.end() for m in _CVV_WORDS.finditer(text)] + card_ends
-    out = []
-    last = 0
-    for code in _CODE.finditer(text):
-        if any(0 <= code.start() - a <= _CVV_REACH for a in anchors):
-            out += [text[last : code.start()], CVV_REDACTED]
-            last = code.end()
-    out.append(text[last:])
-    return "".join(out), last > 0
+def _cvv_spans(view: _View, card_ends: list[int]) -> list[tuple[int, int]]:
+    anchors = [m.end() for m in _CVV_WORDS.finditer(view.canon)] + card_ends
+    return [
+        view.span(code.start(), code.end())
+        for code in _CODE.finditer(view.canon)
+        if any(0 <= code.start() - a <= _CVV_REACH for a in anchors)
+    ]
 
 
 def redact(text: str) -> Redacted:
-    """The text with card numbers masked and CVVs and IBANs redacted; pure and deterministic."""
+    """The text with card numbers masked and security codes and IBANs redacted; pure and deterministic."""
     kinds = []
     # IBANs first: their digits must not be mistaken for a card number or a code.
-    text, has_iban = _redact_ibans(text)
+    view = _view(text)
+    ibans = [view.span(a, b) for a, b in _iban_spans(view)]
+    text = _replace(text, ibans, IBAN_REDACTED)
+    # Masking replaces one character by one, so the card ends found here still hold in `masked`.
     masked, card_ends = _mask_cards(text)
     if card_ends:
         kinds.append("card")
-    masked, has_cvv = _redact_cvvs(masked, card_ends)
-    if has_cvv:
+    codes = _cvv_spans(_view(masked), card_ends)
+    if codes:
+        masked = _replace(masked, codes, CVV_REDACTED)
         kinds.append("cvv")
-    if has_iban:
+    if ibans:
         kinds.append("iban")
     return Redacted(masked, tuple(kinds))
+
+
+def fit(text: str, limit: int) -> str:
+    """The text cut to `limit` characters with a visible marker, rather than rejected or lost."""
+    return text if len(text) <= limit else text[: limit - len(CUT_MARKER)] + CUT_MARKER
+
+
+def redact_message(data: MessageReceivedData) -> CleanMessage:
+    """Everything the log keeps of what the customer wrote, redacted, the text cut to the log's maximum.
+
+    Redaction runs on the whole text before the cut, so a cut never leaves half a card number readable.
+    """
+    text = redact(data.text)
+    name = redact(data.from_.name) if data.from_.name is not None else None
+    kinds = set(text.kinds) | set(name.kinds if name else ())
+    attachments = []
+    for attachment in data.attachments:
+        if attachment.name is None:
+            attachments.append(attachment)
+            continue
+        clean = redact(attachment.name)
+        kinds |= set(clean.kinds)
+        attachments.append(attachment.model_copy(update={"name": fit(clean.text, ATTACHMENT_NAME_MAX)}))
+    cut = fit(text.text, CUSTOMER_TEXT_MAX)
+    return CleanMessage(
+        text=cut,
+        name=fit(name.text, CUSTOMER_NAME_MAX) if name else None,
+        attachments=tuple(attachments),
+        kinds=tuple(k for k in ("card", "cvv", "iban") if k in kinds),
+        truncated_from=len(data.text) if cut != text.text else None,
+    )

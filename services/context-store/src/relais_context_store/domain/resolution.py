@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from relais_context_store.domain.identity import CustomerResolution
-from relais_context_store.domain.redaction import redact
+from relais_context_store.domain.redaction import redact_message
 from relais_contracts import Outgoing, derive_key, topics
 from relais_contracts.channel import DeliveryUpdated, MessageReceived, SessionEnded
 from relais_contracts.conversation import (
@@ -90,6 +90,7 @@ def resolve_message(
 ) -> Resolved:
     """Events to append for one inbound message, its text redacted; and the customer's open conversation."""
     data = event.data
+    clean = redact_message(data)
     out: list[Outgoing] = []
     closed = None
     if open_conversation is not None and is_expired(open_conversation, event.time, timeout):
@@ -105,7 +106,7 @@ def resolve_message(
             data=OpenedData(
                 channel=data.channel,
                 address=data.from_.address,
-                customer_name=data.from_.name,
+                customer_name=clean.name,
                 identity=data.identity,
                 customer_id=customer.customer_id,
             ),
@@ -124,19 +125,19 @@ def resolve_message(
                 ),
             )
             out.append(_on_log(switched))
-    redacted = redact(data.text)
     message = CustomerMessage(
         **event.follow(1, source=SOURCE, subject=conversation_id),
         data=CustomerMessageData(
             message_id=event.follow(1)["id"],
             channel=data.channel,
             address=data.from_.address,
-            customer_name=data.from_.name,
-            text=fit_to_log(redacted.text),
+            customer_name=clean.name,
+            text=clean.text,
             external_id=data.external_id,
             language=data.language,
-            attachments=data.attachments,
-            redactions=redacted.kinds,
+            attachments=clean.attachments,
+            redactions=clean.kinds,
+            truncated_from=clean.truncated_from,
         ),
     )
     out.append(_on_log(message))
@@ -179,12 +180,3 @@ def delivery_status(event: DeliveryUpdated, conversation_id: str, message_id: st
         ),
     )
     return Outgoing(topics.CONVERSATIONS, conversation_id, status)
-
-
-_TEXT_MAX = 20_000  # CustomerMessageData.text
-_CUT = " […]"
-
-
-def fit_to_log(text: str) -> str:
-    """Redaction markers can make a message longer than the log allows: cut it rather than lose it."""
-    return text if len(text) <= _TEXT_MAX else text[: _TEXT_MAX - len(_CUT)] + _CUT

@@ -109,6 +109,7 @@ def view_change(event: ConversationEvent) -> ViewChange:
                     event, "message", message_id=d.message_id, author_kind="customer",
                     author_name=d.customer_name, channel=d.channel, text=d.text, external_id=d.external_id,
                     redactions=list(d.redactions),
+                    **({"truncated_from": d.truncated_from} if d.truncated_from else {}),
                 ),
                 fields,
                 customer=CustomerChange("activity", None, d.channel, d.address),
