@@ -4,14 +4,11 @@ import asyncio
 
 from fastapi import FastAPI
 
+from relais_context_store.adapters.identity_secrets import IdentitySecrets
 from relais_context_store.adapters.views import ConversationViews
 from relais_context_store.api import admin, conversations, customers
-from relais_context_store.consumers import (
-    BotWatchdog,
-    ConversationLogHandler,
-    InactivitySweep,
-    InboundHandler,
-)
+from relais_context_store.consumers import ConversationLogHandler, InactivitySweep, InboundHandler
+from relais_context_store.service_layer.watchdog import BotWatchdog
 from relais_context_store.settings import ContextStoreSettings
 from relais_contracts import topics
 from relais_platform.consumer import Partition
@@ -22,13 +19,14 @@ SERVICE = "context-store"
 
 
 def create_app(settings: ContextStoreSettings) -> FastAPI:
+    secrets = IdentitySecrets(settings)  # before anything starts: a bad secrets file stops here
     runtime = Runtime(settings, SERVICE)
     views = ConversationViews(runtime.redis, settings)
     keys = customer_keys(runtime.redis, settings)
     lock = asyncio.Lock()
     log_handler = ConversationLogHandler(views, keys, runtime.publisher, lock, settings.consumer_batch_max)
     runtime.consume(
-        "inbound", [topics.INBOUND], InboundHandler(views, keys, runtime.publisher, settings, lock)
+        "inbound", [topics.INBOUND], InboundHandler(views, keys, runtime.publisher, settings, lock, secrets)
     )
 
     async def resume_from_views(committed: dict[Partition, int | None]) -> dict[Partition, int]:
