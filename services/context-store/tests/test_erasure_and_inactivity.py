@@ -36,7 +36,7 @@ async def test_after_erasure_no_plaintext_of_the_customer_remains_in_redis_or_in
                 "webchat",
                 "visitor-9",
                 name=f"Nadia {marker}",
-                identity={"email": "nadia@example.com"},
+                identity={"email": "nadia@example.com", "verified": True},
             ),
         )
         opened = await log.wait_event(topics.CONVERSATIONS, lambda e: isinstance(e, Opened), what="opened")
@@ -50,7 +50,7 @@ async def test_after_erasure_no_plaintext_of_the_customer_remains_in_redis_or_in
                 "sms",
                 "+33611111111",
                 name=f"Nadia {marker}",
-                identity={"email": "nadia@example.com"},
+                identity={"email": "nadia@example.com", "verified": True},
             ),
         )
         await channel.event(
