@@ -37,7 +37,13 @@ from relais_context_store.metrics import (
 from relais_context_store.service_layer.identity import resolve_customers
 from relais_context_store.settings import ContextStoreSettings
 from relais_contracts import Event, Outgoing, topics
-from relais_contracts.channel import DeliveryUpdated, MessageReceived, MessageSend, SessionEnded
+from relais_contracts.channel import (
+    DeliveryUpdated,
+    IdentityHints,
+    MessageReceived,
+    MessageSend,
+    SessionEnded,
+)
 from relais_contracts.conversation import (
     Closed,
     ConversationEvent,
@@ -144,7 +150,8 @@ class InboundHandler:
     async def _sealed(
         self, outgoing: list[Outgoing], customers: dict[str, CustomerResolution]
     ) -> list[Outgoing]:
-        """For the tenants that seal: customer text and names leave in the customer's key, not in clear."""
+        """For the tenants that seal: customer text, names and attachments leave in the customer's key,
+        not in clear, and the conversation's opening carries no email or phone hint."""
         wanted: dict[str, set[str]] = {}
         for o in outgoing:
             if isinstance(o.event, CustomerMessage) and self._settings.seals(o.event.tenant):
@@ -161,13 +168,25 @@ class InboundHandler:
                 out.append(o)
                 continue
             if isinstance(event, Opened):
-                data: Any = event.data.model_copy(update={"customer_name": None})
+                # The hints are on the customer's identity events already; only the tenant's own
+                # reference (which the bot reads) stays, never an email or phone the key cannot shred.
+                hints = event.data.identity
+                kept = (
+                    IdentityHints(customer_ref=hints.customer_ref) if hints and hints.customer_ref else None
+                )
+                data: Any = event.data.model_copy(update={"customer_name": None, "identity": kept})
                 event = event.model_copy(update={"data": data})
             elif isinstance(event, CustomerMessage):
                 kid = key_id(event.tenant, customers[event.causationid or ""].customer_id)
-                sealed = seal(keys[kid], event.data.text, event.data.customer_name)
+                sealed = seal(keys[kid], event.data.text, event.data.customer_name, event.data.attachments)
                 data = event.data.model_copy(
-                    update={"text": "", "customer_name": None, "text_sealed": sealed, "key_id": kid}
+                    update={
+                        "text": "",
+                        "customer_name": None,
+                        "attachments": (),
+                        "text_sealed": sealed,
+                        "key_id": kid,
+                    }
                 )
                 event = event.model_copy(update={"data": data})
             out.append(Outgoing(o.topic, o.key, event))
