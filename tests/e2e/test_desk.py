@@ -58,7 +58,7 @@ async def system(infra: Infra, tmp_path: Path) -> AsyncIterator[System]:
 def from_customer(text: str, channel: str, address: str) -> dict[str, Any]:
     """A customer message; the e-mail hint makes both channels one customer, with one conversation."""
     event = inbound(text, address=address, channel=channel)
-    event["data"]["identity"] = {"email": EMAIL}
+    event["data"]["identity"] = {"email": EMAIL, "verified": True}  # a logged-in customer
     return event
 
 

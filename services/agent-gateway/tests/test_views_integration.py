@@ -219,3 +219,27 @@ async def test_a_fresh_token_of_the_same_agent_extends_the_session(
     assert socket.closed is None
     assert not running.done()
     running.cancel()
+
+
+async def test_erasure_drops_the_conversations_entries_from_every_inbox_and_their_assignments(
+    views: DeskViews,
+) -> None:
+    def message(conversation_id: str, text: str) -> InboxUpdate:
+        entry = {"kind": "message", "message_id": text, "author_kind": "customer", "text": text, "at": T0}
+        return InboxUpdate(
+            agent_id="a-1" if conversation_id != "c-3" else "a-2",
+            message=ConversationMessage(conversation_id=conversation_id, message=entry),
+        )
+
+    await views.apply("acme", "e-1", InboxUpdate(assignment=("c-1", "a-1")))
+    await views.apply("acme", "e-2", message("c-1", "secret of c-1"))
+    await views.apply("acme", "e-3", message("c-2", "kept"))
+    await views.apply("acme", "e-4", message("c-3", "secret of c-3"))
+    await views.apply("globex", "e-5", InboxUpdate(agent_id="a-1", message=rescind("o-9").message))
+    assert await views.erase_conversations("acme", ["c-1", "c-3"]) == 2
+    left = [json.loads(m) for _, m in await views.read_inbox("acme", "a-1", "0-0", count=100)]
+    assert [e["conversation_id"] for e in left] == ["c-2"]
+    assert await views.read_inbox("acme", "a-2", "0-0", count=100) == []
+    assert await views.assignee("acme", "c-1") is None
+    assert await views.assigned("acme", "a-1") == []
+    assert len(await views.read_inbox("globex", "a-1", "0-0", count=100)) == 1  # another tenant's: kept

@@ -53,7 +53,7 @@ def channel_message(
     *,
     tenant: str = "acme",
     name: str = "Camille",
-    identity: dict[str, str] | None = None,
+    identity: dict[str, Any] | None = None,
     event_id: str | None = None,
     at: datetime | None = None,
 ) -> dict[str, Any]:

@@ -45,7 +45,7 @@ async def test_a_customer_on_webchat_then_sms_then_email_has_one_conversation_an
                 "Bonjour, ma commande 12345678901234 n'arrive pas",
                 "webchat",
                 "visitor-42",
-                identity={"email": "camille@example.com"},
+                identity={"email": "camille@example.com", "verified": True},
             ),
         )
         opened = await log.wait_event(topics.CONVERSATIONS, lambda e: isinstance(e, Opened), what="opened")
@@ -59,7 +59,7 @@ async def test_a_customer_on_webchat_then_sms_then_email_has_one_conversation_an
                 "Je vous écris par SMS, ma carte 4111 1111 1111 1111",
                 "sms",
                 "+33612345678",
-                identity={"email": "Camille@Example.com"},
+                identity={"email": "Camille@Example.com", "verified": True},
             ),
         )
         await messages(cid, 2)
@@ -70,7 +70,7 @@ async def test_a_customer_on_webchat_then_sms_then_email_has_one_conversation_an
                 "Et maintenant par email.",
                 "email",
                 "camille@example.com",
-                identity={"phone": "+33 6 12 34 56 78"},
+                identity={"phone": "+33 6 12 34 56 78", "verified": True},
             ),
         )
         said = await messages(cid, 3)
@@ -210,7 +210,12 @@ async def test_a_customer_on_webchat_then_sms_then_email_has_one_conversation_an
         await channel.event(
             topics.INBOUND,
             "acme:webchat:visitor-77",
-            channel_message("hello", "webchat", "visitor-77", identity={"email": "dominique@example.com"}),
+            channel_message(
+                "hello",
+                "webchat",
+                "visitor-77",
+                identity={"email": "dominique@example.com", "verified": True},
+            ),
         )
         other = await log.wait_event(
             topics.CONVERSATIONS,
@@ -224,7 +229,10 @@ async def test_a_customer_on_webchat_then_sms_then_email_has_one_conversation_an
             topics.INBOUND,
             "acme:sms:+33612345678",
             channel_message(
-                "c'est encore moi", "sms", "+33612345678", identity={"email": "dominique@example.com"}
+                "c'est encore moi",
+                "sms",
+                "+33612345678",
+                identity={"email": "dominique@example.com", "verified": True},
             ),
         )
 

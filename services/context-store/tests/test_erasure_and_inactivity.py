@@ -28,17 +28,17 @@ async def test_after_erasure_no_plaintext_of_the_customer_remains_in_redis_or_in
         RawPublisher(infra, namespace) as channel,
         TopicReader(infra, namespace, [topics.CONVERSATIONS]) as log,
     ):
-        await channel.event(
-            topics.INBOUND,
-            "acme:webchat:visitor-9",
-            channel_message(
-                f"my secret is {marker}, card 4111 1111 1111 1111",
-                "webchat",
-                "visitor-9",
-                name=f"Nadia {marker}",
-                identity={"email": "nadia@example.com"},
-            ),
+        first = channel_message(
+            f"my secret is {marker}, card 4111 1111 1111 1111",
+            "webchat",
+            "visitor-9",
+            name=f"Nadia {marker}",
+            identity={"email": "nadia@example.com", "verified": True},
         )
+        # An attachment's URL leads to the customer's file: sealed with the text, never in clear.
+        attachment = {"url": f"https://files.example.com/{marker}/id-card.jpg", "content_type": "image/jpeg"}
+        first["data"]["attachments"] = [attachment]
+        await channel.event(topics.INBOUND, "acme:webchat:visitor-9", first)
         opened = await log.wait_event(topics.CONVERSATIONS, lambda e: isinstance(e, Opened), what="opened")
         assert isinstance(opened, Opened)
         cid, customer_id = opened.subject, opened.data.customer_id
@@ -50,7 +50,7 @@ async def test_after_erasure_no_plaintext_of_the_customer_remains_in_redis_or_in
                 "sms",
                 "+33611111111",
                 name=f"Nadia {marker}",
-                identity={"email": "nadia@example.com"},
+                identity={"email": "nadia@example.com", "verified": True},
             ),
         )
         await channel.event(
@@ -80,10 +80,16 @@ async def test_after_erasure_no_plaintext_of_the_customer_remains_in_redis_or_in
         )
         redis = Redis.from_url(infra.redis_url)
         keys = CustomerKeys(redis, ServiceSettings(namespace=namespace))
-        assert [m.data.text for m in await unseal_messages(keys, sealed)] == [  # type: ignore[arg-type]
+        opened_sealed = await unseal_messages(keys, sealed)  # type: ignore[arg-type]
+        assert [m.data.text for m in opened_sealed] == [
             f"my secret is {marker}, card •••• •••• •••• 1111",
             f"again {marker} by SMS",
         ]
+        assert [a.url for a in opened_sealed[0].data.attachments] == [attachment["url"]]
+        # The conversation's opening on the log carries no email hint either.
+        assert b"nadia@example.com" not in next(
+            r.value for r in log.records if b'"relais.conversation.opened"' in r.value
+        )
         assert marker in repr(await redis_dump(infra, namespace, prefix="relais:"))
 
         # Erasure: only with the admin token, only in the caller's tenant; then nothing of the customer
@@ -123,7 +129,9 @@ async def test_after_erasure_no_plaintext_of_the_customer_remains_in_redis_or_in
     assert all(marker.encode() not in r.value for r in records)
     messages = [e for r in records if isinstance(e := decode(r.value), CustomerMessage) and e.subject == cid]
     assert len(messages) == 2
-    assert [m.data.text for m in await unseal_messages(keys, messages)] == [ERASED_TEXT, ERASED_TEXT]
+    shredded = await unseal_messages(keys, messages)
+    assert [m.data.text for m in shredded] == [ERASED_TEXT, ERASED_TEXT]
+    assert [m.data.attachments for m in shredded] == [(), ()]
     await redis.aclose()
 
     # A rebuild replays that log: the customer stays erased, the other customer is back as before.

@@ -52,7 +52,7 @@ def phase_one() -> list[tuple[str, dict[str, Any]]]:
                         f"visitor-{c}",
                         name=f"Customer {c}",
                         event_id=_id("p1", c, n),
-                        identity={"email": f"c{c}@example.com"},
+                        identity={"email": f"c{c}@example.com", "verified": True},
                         at=T0 + timedelta(seconds=10 * n + c),
                     ),
                 )

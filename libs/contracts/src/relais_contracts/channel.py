@@ -27,9 +27,19 @@ class Recipient(Payload):
 
 
 class IdentityHints(Payload):
+    """Who the customer says they are. Claimed, unless `verified` or carrying the tenant's valid
+    `signature`: a claim never attaches the sender to another customer (docs/channel-contract.md)."""
+
     email: str | None = Field(default=None, max_length=320)
     phone: str | None = Field(default=None, max_length=40)
     customer_ref: str | None = Field(default=None, max_length=200)
+    # The channel authenticated the customer (a logged-in session, a verified sender). The integrator is
+    # trusted as far as its Kafka credentials are: set it only for identities it checked itself.
+    verified: bool = False
+    # HMAC-SHA256 (hex) by the tenant's backend, with its identity secret, over the canonical string of
+    # the three identifiers and `signed_at` (unix seconds): proves the tenant vouches for them.
+    signature: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
+    signed_at: int | None = Field(default=None, ge=0)
 
 
 class Attachment(Payload):

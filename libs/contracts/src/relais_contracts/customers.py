@@ -31,6 +31,15 @@ class IdentityConflict(Payload):
     other_customer_id: str = Field(min_length=1, max_length=200)
 
 
+class IdentityClaim(Payload):
+    """An identity a message claimed without proof (not verified, not signed): recorded on the sender,
+    shown to agents, never linked until an agent confirms it."""
+
+    identity: Identity
+    # The customer the identity belongs to, when it belongs to someone.
+    other_customer_id: str | None = Field(default=None, min_length=1, max_length=200)
+
+
 class CustomerEvent(CloudEvent):
     """An event about a customer rather than one conversation: `subject` is the customer id."""
 
@@ -45,8 +54,10 @@ class CustomerEvent(CloudEvent):
 class IdentityLinkedData(Payload):
     identities: tuple[Identity, ...] = ()
     conflicts: tuple[IdentityConflict, ...] = ()
-    # message: resolved from an inbound message's address and hints; api: linked by an operator.
-    origin: Literal["message", "api"] = "message"
+    claims: tuple[IdentityClaim, ...] = ()
+    # message: resolved from an inbound message's address and proven hints; api: linked by an operator;
+    # confirmed: an agent confirmed a claim (a `relais.customer.identity.confirmed` records who).
+    origin: Literal["message", "api", "confirmed"] = "message"
     conversation_id: str | None = Field(default=None, max_length=200)
 
 
@@ -66,6 +77,24 @@ class IdentityUnlinked(CustomerEvent):
 
     type: Literal["relais.customer.identity.unlinked"] = "relais.customer.identity.unlinked"
     data: IdentityUnlinkedData
+
+
+class IdentityConfirmedData(Payload):
+    identity: Identity  # the claimed identity
+    # Whose the identity is now: the claimant (it belonged to no one), or its owner, to whom the
+    # claimant's identities (`moved`) now belong, so the claimant's next message reaches them.
+    customer_id: str = Field(min_length=1, max_length=200)
+    moved: tuple[Identity, ...] = ()
+    confirmed_by: str = Field(min_length=1, max_length=200)  # the agent or supervisor who confirmed
+    role: Literal["agent", "supervisor", "operator"] = "agent"
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class IdentityConfirmed(CustomerEvent):
+    """Audit: a person confirmed that the customer (`subject`) is who their claimed identity says."""
+
+    type: Literal["relais.customer.identity.confirmed"] = "relais.customer.identity.confirmed"
+    data: IdentityConfirmedData
 
 
 class CustomerErasedData(Payload):

@@ -26,7 +26,7 @@ from relais_contracts.conversation import (
     Transferred,
     WaitUpdated,
 )
-from relais_contracts.customers import CustomerErased, IdentityLinked, IdentityUnlinked
+from relais_contracts.customers import CustomerErased, IdentityConfirmed, IdentityLinked, IdentityUnlinked
 from relais_contracts.envelope import CloudEvent
 from relais_contracts.routing import (
     OfferAccepted,
@@ -64,6 +64,7 @@ Event = Annotated[
     | DeliveryStatus
     | IdentityLinked
     | IdentityUnlinked
+    | IdentityConfirmed
     | CustomerErased
     | WorkSubmitted
     | PresenceChanged
@@ -90,7 +91,7 @@ EVENT_TYPES: dict[str, type[CloudEvent]] = {
         Dequeued, ReturnedToBot, WorkSubmitted, PresenceChanged, OfferAccepted, OfferRejected,
         WorkCompleted, WorkCancelled, TransferRequested, TimerTick, QueuesConfigured, OfferCreated,
         OfferRescinded, AgentStatusChanged, ChannelSwitched, Closed, CustomerLeft, DeliveryStatus,
-        IdentityLinked, IdentityUnlinked, CustomerErased, NoteAdded,
+        IdentityLinked, IdentityUnlinked, IdentityConfirmed, CustomerErased, NoteAdded,
     )
 }  # fmt: skip
 

@@ -17,11 +17,13 @@ import contextlib
 import json
 import math
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 from redis.asyncio import Redis
 
 from relais_contracts import Outgoing
+from relais_contracts.channel import Attachment
 from relais_contracts.conversation import PACKET_MAX_BYTES, CustomerMessage, HandoffPacket
 from relais_platform.redis_client import connect_redis
 from relais_platform.settings import ServiceSettings
@@ -88,9 +90,23 @@ def _plain(words: dict[str, object]) -> bytes:
     return json.dumps(words, ensure_ascii=False).encode()
 
 
-def seal(key: Fernet, text: str, name: str | None) -> str:
-    """One token for the message text and the customer's name (the two personal fields of a message)."""
-    return key.encrypt(_plain({"text": text, "name": name})).decode()
+def seal(key: Fernet, text: str, name: str | None, attachments: Sequence[Attachment] = ()) -> str:
+    """One token for the personal fields of a message: its text, the customer's name, and the
+    attachments (their URLs often lead to the customer's files without any further check)."""
+    sealed: dict[str, Any] = {"text": text, "name": name}
+    if attachments:
+        sealed["attachments"] = [a.model_dump(mode="json", exclude_none=True) for a in attachments]
+    return key.encrypt(_plain(sealed)).decode()
+
+
+def _sealed_attachments(key: Fernet | None, token: str) -> tuple[Attachment, ...]:
+    if key is None:
+        return ()
+    try:
+        sealed = json.loads(key.decrypt(token.encode()))
+    except InvalidToken:
+        return ()
+    return tuple(Attachment.model_validate(a) for a in sealed.get("attachments", ()))
 
 
 def open_sealed(key: Fernet | None, token: str) -> tuple[str, str | None]:
@@ -116,8 +132,12 @@ async def unseal_messages(keys: CustomerKeys, messages: Sequence[CustomerMessage
         if m.data.text_sealed is None:
             out.append(m)
             continue
-        text, name = open_sealed(found.get(m.data.key_id or ""), m.data.text_sealed)
-        data = m.data.model_copy(update={"text": text, "customer_name": name, "text_sealed": None})
+        key = found.get(m.data.key_id or "")
+        text, name = open_sealed(key, m.data.text_sealed)
+        update: dict[str, Any] = {"text": text, "customer_name": name, "text_sealed": None}
+        if not m.data.attachments:
+            update["attachments"] = _sealed_attachments(key, m.data.text_sealed)
+        data = m.data.model_copy(update=update)
         out.append(m.model_copy(update={"data": data}))
     return out
 

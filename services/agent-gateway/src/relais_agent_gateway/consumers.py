@@ -1,4 +1,5 @@
-"""The inbox consumer: agent and conversation events become entries in the agents' inboxes.
+"""The inbox consumer: agent and conversation events become entries in the agents' inboxes; an erased
+customer's entries leave them.
 
 All replicas share one consumer group: each event is projected once into Redis, and whichever
 replica holds an agent's socket reads it from there.
@@ -6,10 +7,16 @@ replica holds an agent's socket reads it from there.
 
 from collections.abc import Sequence
 
+import structlog
+
 from relais_agent_gateway.domain.inbox import FOLLOWED, project
 from relais_agent_gateway.views import DeskViews
 from relais_contracts import topics
+from relais_contracts.customers import CustomerErased
 from relais_platform.consumer import Delivery
+from relais_platform.logs import bound_to
+
+log = structlog.get_logger(__name__)
 
 TOPICS = (topics.AGENTS, topics.CONVERSATIONS)
 
@@ -40,3 +47,8 @@ class InboxProjector:
                 del assignees[(event.tenant, update.unassignment[0])]
             updates.append((event.tenant, event.uid, update))
         await self._views.apply_all(updates)
+        # After the batch's pushes, so an entry of an erased conversation pushed just before is dropped too.
+        for erased in (e for e in events if isinstance(e, CustomerErased)):
+            dropped = await self._views.erase_conversations(erased.tenant, erased.data.conversation_ids)
+            with bound_to(erased):
+                log.info("erased customer's inbox entries dropped", entries=dropped)

@@ -4,6 +4,7 @@ Nothing about an agent lives in a replica's memory, so any replica serves any ag
 resumes anywhere. Each view can be rebuilt by replaying the agents and conversations topics.
 """
 
+import json
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -115,6 +116,41 @@ class DeskViews:
                 args=[APPLIED_TTL_S, INBOX_MAXLEN, update.message.to_json(), notice(tenant, update.agent_id)],
                 client=pipe,
             )
+
+    async def erase_conversations(self, tenant: str, conversation_ids: Sequence[str]) -> int:
+        """Right to erasure: drop every inbox entry (offers, messages, notes) of these conversations from
+        every agent's inbox of the tenant, and their assignments. Returns the entries dropped.
+
+        Erasures are rare and inboxes short (INBOX_MAXLEN), so scanning the tenant's inboxes is cheap
+        next to keeping a conversation -> entries index on every push."""
+        erased = set(conversation_ids)
+        if not erased:
+            return 0
+        dropped = 0
+        pattern = self.inbox_key(tenant, "*")
+        async for raw_key in self._redis.scan_iter(match=pattern, count=500):
+            entries = cast(list[Any], await self._redis.xrange(raw_key))
+            doomed = [
+                entry_id
+                for entry_id, fields in entries
+                if json.loads(fields[_ENTRY_FIELD]).get("conversation_id") in erased
+            ]
+            if doomed:
+                dropped += int(await self._redis.xdel(raw_key, *doomed))
+        found = await self.assignees([(tenant, c) for c in erased])
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for (_, conversation_id), agent_id in found.items():
+                await self._unassign(
+                    keys=[
+                        self._assignment_key(tenant, conversation_id),
+                        self._assigned_key(tenant, agent_id),
+                    ],
+                    args=[agent_id, conversation_id],
+                    client=pipe,
+                )
+            if pipe.command_stack:
+                await pipe.execute()
+        return dropped
 
     async def assignees(self, conversations: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
         """The agents these (tenant, conversation id) are assigned to, in one round trip."""

@@ -1,11 +1,11 @@
-"""HTTP API of the context store: conversations, customers, identity lookup and links, erasure, rebuild.
+"""HTTP API of the context store: conversations, customers, identity lookup, links and claims, erasure,
+rebuild. The use cases are in service_layer; this module parses requests and maps their errors.
 
 Every tenant call is scoped to the `X-Relais-Tenant` of the caller: another tenant's conversation or
 customer is simply not found. The admin calls (rebuild) take a bearer token instead.
 """
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
@@ -15,25 +15,14 @@ from pydantic import BaseModel, Field
 
 from relais_context_store.adapters.views import ConversationViews
 from relais_context_store.domain.identity import identity_key, normalise_email, normalise_phone
-from relais_context_store.domain.resolution import SOURCE
-from relais_context_store.domain.timeline import ROUTED_STATES
 from relais_context_store.rebuild import RebuildReport, rebuild
+from relais_context_store.service_layer import erasure
+from relais_context_store.service_layer import identity as identity_cases
 from relais_context_store.settings import ContextStoreSettings
-from relais_contracts import TENANT_MAX_LENGTH, TENANT_PATTERN, Outgoing, now_time, topics
-from relais_contracts.customers import (
-    CustomerErased,
-    CustomerErasedData,
-    Identity,
-    IdentityKind,
-    IdentityLinked,
-    IdentityLinkedData,
-    IdentityUnlinked,
-    IdentityUnlinkedData,
-)
-from relais_contracts.routing import WorkCancelled, WorkCancelledData
+from relais_contracts import TENANT_MAX_LENGTH, TENANT_PATTERN
+from relais_contracts.customers import Identity, IdentityKind
 from relais_platform.kafka import Publisher
 from relais_platform.runtime import require_admin
-from relais_platform.sealing import CustomerKeys
 
 TENANT_HEADER = "X-Relais-Tenant"
 
@@ -94,6 +83,11 @@ class ConversationOut(BaseModel):
     customer_id: str
     customer_name: str
     participants: list[dict[str, Any]]
+    claims: list[dict[str, Any]] = Field(
+        default=[],
+        description="identities the customer claimed without proof, pending an agent's confirmation: "
+        "masked (`masked`), with the `id` to confirm one by",
+    )
     agent_id: str | None = None
     handoff: dict[str, Any] | None = Field(default=None, description="the bot's handoff packet")
     closed_at: str | None = None
@@ -210,20 +204,13 @@ async def link_identity(
     publisher: PublisherDep,
 ) -> dict[str, Any]:
     """Link an identity to a customer. 409 if it already belongs to someone else: never merged silently."""
-    await _customer(views, tenant, customer_id)
     identity = _identity(body.kind, body.value, body.channel, request.app.state.settings)
-    owner = (await views.owners(tenant, [identity_key(identity)])).get(identity_key(identity))
-    if owner not in (None, customer_id):
-        raise HTTPException(
-            409,
-            f"the {identity.kind} {identity.value!r} belongs to customer {owner!r}; unlink it there first",
-        )
-    event = IdentityLinked(
-        id=str(uuid.uuid4()), source=SOURCE, time=now_time(), tenant=tenant, subject=customer_id,
-        data=IdentityLinkedData(identities=(identity,), origin="api"),
-    )  # fmt: skip
-    await publisher.publish([Outgoing(topics.CONVERSATIONS, tenant, event)])
-    await views.apply_identities(event)
+    try:
+        event = await identity_cases.link_identity(views, publisher, tenant, customer_id, identity)
+    except identity_cases.CustomerNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except identity_cases.IdentityTaken as exc:
+        raise HTTPException(409, str(exc)) from None
     return {
         "customer_id": customer_id,
         "identity": identity.model_dump(exclude_none=True),
@@ -246,16 +233,49 @@ async def unlink_identity(
 ) -> Response:
     """Detach an identity from a customer; their next message with it starts a new customer."""
     identity = _identity(kind, value, channel, request.app.state.settings)
-    owner = (await views.owners(tenant, [identity_key(identity)])).get(identity_key(identity))
-    if owner != customer_id:
-        raise HTTPException(404, f"the {kind} {identity.value!r} is not linked to customer {customer_id!r}")
-    event = IdentityUnlinked(
-        id=str(uuid.uuid4()), source=SOURCE, time=now_time(), tenant=tenant, subject=customer_id,
-        data=IdentityUnlinkedData(identities=(identity,)),
-    )  # fmt: skip
-    await publisher.publish([Outgoing(topics.CONVERSATIONS, tenant, event)])
-    await views.apply_identities(event)
+    try:
+        await identity_cases.unlink_identity(views, publisher, tenant, customer_id, identity)
+    except identity_cases.IdentityNotLinked as exc:
+        raise HTTPException(404, str(exc)) from None
     return Response(status_code=204)
+
+
+class ConfirmationIn(BaseModel):
+    confirmed_by: str = Field(
+        min_length=1, max_length=200, description="the agent or supervisor who vouches for the claim"
+    )
+    role: Literal["agent", "supervisor", "operator"] = "agent"
+    reason: str | None = Field(default=None, max_length=500, description="how they checked, for the audit")
+
+
+@customers.post(
+    "/customers/{customer_id}/claims/{claim_id}/confirm",
+    dependencies=[Depends(_exclusive)],
+    responses={404: {"description": "no such customer, or no such pending claim"}},
+)
+async def confirm_claim(
+    customer_id: EntityId,
+    claim_id: Annotated[str, Path(pattern=r"^[0-9a-f]{16}$")],
+    body: ConfirmationIn,
+    tenant: Tenant,
+    views: Views,
+    publisher: PublisherDep,
+) -> dict[str, Any]:
+    """Confirm a customer's claimed identity (after checking it with them): it is linked, and written
+    to the log as a `relais.customer.identity.confirmed` audit event saying who confirmed it. A claim
+    of another customer's identity moves this customer's identities to that customer."""
+    try:
+        event = await identity_cases.confirm_identity_claim(
+            views, publisher, tenant, customer_id, claim_id, body.confirmed_by, body.role, body.reason
+        )
+    except (identity_cases.CustomerNotFound, identity_cases.ClaimNotFound) as exc:
+        raise HTTPException(404, str(exc)) from None
+    return {
+        "customer_id": event.data.customer_id,
+        "identity": event.data.identity.model_dump(exclude_none=True),
+        "moved": [i.model_dump(exclude_none=True) for i in event.data.moved],
+        "event_id": event.id,
+    }
 
 
 @customers.delete("/customers/{customer_id}", dependencies=[Depends(require_admin), Depends(_exclusive)])
@@ -264,38 +284,14 @@ async def erase_customer(
 ) -> dict[str, Any]:
     """Right to erasure (admin bearer token): destroy the customer's key (their sealed text in the log
     becomes unreadable), stop routing their conversations, delete every view of them."""
-    view = await _customer(views, tenant, customer_id)
-    keys: CustomerKeys = request.app.state.keys
-    key_destroyed = await keys.destroy(tenant, customer_id)
-    states = await views.conversation_fields(((tenant, c) for c in view["conversations"]), "state")
-    at = now_time()
-    cancel = [cid for (_, cid), fields in states.items() if fields.get("state") in ROUTED_STATES]
-    out = [
-        Outgoing(
-            topics.ROUTING,
-            tenant,
-            WorkCancelled(
-                id=str(uuid.uuid4()),
-                source=SOURCE,
-                time=at,
-                tenant=tenant,
-                data=WorkCancelledData(conversation_id=cid, reason="closed"),
-            ),
-        )
-        for cid in cancel
-    ]
-    erased = CustomerErased(
-        id=str(uuid.uuid4()), source=SOURCE, time=at, tenant=tenant, subject=customer_id,
-        data=CustomerErasedData(conversation_ids=tuple(view["conversations"])),
-    )  # fmt: skip
-    out.append(Outgoing(topics.CONVERSATIONS, tenant, erased))
-    await publisher.publish(out)
-    conversations_erased = await views.erase_customer(tenant, customer_id, view["conversations"])
+    erased = await erasure.erase_customer(views, request.app.state.keys, publisher, tenant, customer_id)
+    if erased is None:
+        raise HTTPException(404, f"no customer {customer_id!r} for tenant {tenant!r}")
     return {
-        "customer_id": customer_id,
-        "conversations": conversations_erased,
-        "key_destroyed": key_destroyed,
-        "event_id": erased.id,
+        "customer_id": erased.customer_id,
+        "conversations": erased.conversations,
+        "key_destroyed": erased.key_destroyed,
+        "event_id": erased.event_id,
     }
 
 

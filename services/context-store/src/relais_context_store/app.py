@@ -4,15 +4,12 @@ import asyncio
 
 from fastapi import FastAPI
 
+from relais_context_store.adapters.identity_secrets import IdentitySecrets
 from relais_context_store.adapters.views import ConversationViews
 from relais_context_store.api import admin, conversations, customers
-from relais_context_store.consumers import (
-    BotWatchdog,
-    ConversationLogHandler,
-    InactivitySweep,
-    InboundHandler,
-)
+from relais_context_store.consumers import ConversationLogHandler, InactivitySweep, InboundHandler
 from relais_context_store.recovery import ViewsRecovery
+from relais_context_store.service_layer.watchdog import BotWatchdog
 from relais_context_store.settings import ContextStoreSettings
 from relais_contracts import topics
 from relais_platform.consumer import Partition
@@ -24,6 +21,7 @@ SERVICE = "context-store"
 
 
 def create_app(settings: ContextStoreSettings) -> FastAPI:
+    secrets = IdentitySecrets(settings)  # before anything starts: a bad secrets file stops here
     runtime = Runtime(settings, SERVICE)
     views = ConversationViews(runtime.redis, settings, settings.closed_view_retention_s)
     keys = customer_keys(runtime.redis, settings)
@@ -36,7 +34,7 @@ def create_app(settings: ContextStoreSettings) -> FastAPI:
         "inbound",
         [topics.INBOUND],
         gate.guard(
-            "inbound", recovery.inbound(InboundHandler(views, keys, runtime.publisher, settings, lock))
+            "inbound", recovery.inbound(InboundHandler(views, keys, runtime.publisher, settings, lock, secrets))
         ),
     )
 

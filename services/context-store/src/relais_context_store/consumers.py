@@ -12,20 +12,14 @@ from typing import Any
 
 import structlog
 
+from relais_context_store.adapters.identity_secrets import IdentitySecrets
 from relais_context_store.adapters.views import Applied, ConversationViews
-from relais_context_store.domain.identity import (
-    CustomerResolution,
-    address_identity,
-    identity_key,
-    message_identities,
-    resolve_customer,
-)
+from relais_context_store.domain.identity import CustomerResolution
 from relais_context_store.domain.resolution import (
     OpenConversation,
     close_for_inactivity,
     customer_left,
     delivery_status,
-    new_customer_id,
     resolve_message,
 )
 from relais_context_store.domain.timeline import (
@@ -34,18 +28,22 @@ from relais_context_store.domain.timeline import (
     routing_cancellation,
     view_change,
 )
-from relais_context_store.domain.watchdog import TRANSCRIPT_MESSAGES, Silence, bot_silent
 from relais_context_store.metrics import (
-    BOT_SILENT_HANDOFFS,
     CONVERSATIONS_CLOSED,
     CONVERSATIONS_OPEN,
-    IDENTITY_CONFLICTS,
     REDACTIONS,
     REPLY_LATENCY,
 )
+from relais_context_store.service_layer.identity import resolve_customers
 from relais_context_store.settings import ContextStoreSettings
 from relais_contracts import Event, Outgoing, topics
-from relais_contracts.channel import DeliveryUpdated, MessageReceived, MessageSend, SessionEnded
+from relais_contracts.channel import (
+    DeliveryUpdated,
+    IdentityHints,
+    MessageReceived,
+    MessageSend,
+    SessionEnded,
+)
 from relais_contracts.conversation import (
     Closed,
     ConversationEvent,
@@ -55,11 +53,17 @@ from relais_contracts.conversation import (
     Opened,
     ReplyPosted,
 )
-from relais_contracts.customers import CustomerErased, CustomerEvent, IdentityLinked, IdentityUnlinked
+from relais_contracts.customers import (
+    CustomerErased,
+    CustomerEvent,
+    IdentityConfirmed,
+    IdentityLinked,
+    IdentityUnlinked,
+)
 from relais_platform.consumer import Delivery
 from relais_platform.kafka import Publishes
 from relais_platform.logs import bound_to
-from relais_platform.sealing import CustomerKeys, key_id, seal, seal_handoffs, unseal_messages, unseal_packets
+from relais_platform.sealing import CustomerKeys, key_id, seal, unseal_messages, unseal_packets
 
 log = structlog.get_logger(__name__)
 
@@ -81,11 +85,13 @@ class InboundHandler:
         publisher: Publishes,
         settings: ContextStoreSettings,
         lock: asyncio.Lock,
+        secrets: IdentitySecrets,
     ) -> None:
         self._views = views
         self._keys = keys
         self._publisher = publisher
         self._settings = settings
+        self._secrets = secrets
         self._timeout = timedelta(seconds=settings.inactivity_timeout_s)
         self._lock = lock
 
@@ -94,42 +100,10 @@ class InboundHandler:
             await self._handle([d.event for d in batch])
 
     async def _handle(self, events: Sequence[Event]) -> None:
-        region = self._settings.default_phone_region
-        identities = {
-            e.uid: message_identities(e.data.channel, e.data.from_.address, e.data.identity, region)
-            for e in events
-            if isinstance(e, MessageReceived)
-        }
-        for e in events:
-            if isinstance(e, SessionEnded):
-                identities[e.uid] = [address_identity(e.data.channel, e.data.from_.address, region)]
-        owners: dict[str, dict[str, str]] = {}  # tenant -> identity key -> customer
-        for tenant in {e.tenant for e in events if e.uid in identities}:
-            keys = [identity_key(i) for e in events if e.tenant == tenant for i in identities.get(e.uid, ())]
-            owners[tenant] = await self._views.owners(tenant, keys)
-
-        # Customers first (links made earlier in the batch count for later messages), then conversations.
-        customers: dict[str, CustomerResolution] = {}
-        links: dict[tuple[str, str], str] = {}
-        for e in events:
-            if isinstance(e, MessageReceived):
-                resolution = resolve_customer(identities[e.uid], owners[e.tenant], new_customer_id(e))
-                customers[e.uid] = resolution
-                for identity in resolution.new_links:
-                    owners[e.tenant][identity_key(identity)] = resolution.customer_id
-                    links[(e.tenant, identity_key(identity))] = resolution.customer_id
-                if resolution.conflicts:
-                    IDENTITY_CONFLICTS.labels(e.tenant).inc(len(resolution.conflicts))
-                    with bound_to(e):
-                        log.warning(
-                            "identity hints name another customer; recorded, not merged",
-                            customer_id=resolution.customer_id,
-                            others=sorted({c.other_customer_id for c in resolution.conflicts}),
-                        )
-            elif isinstance(e, SessionEnded):
-                owner = owners[e.tenant].get(identity_key(identities[e.uid][0]))
-                if owner:
-                    customers[e.uid] = CustomerResolution(owner, (), ())
+        resolved_customers = await resolve_customers(
+            events, self._views, self._secrets, self._settings, datetime.now(UTC)
+        )
+        customers, links = resolved_customers.customers, resolved_customers.links
         pointers = await self._views.open_conversations(
             (e.tenant, customers[e.uid].customer_id) for e in events if e.uid in customers
         )
@@ -178,7 +152,8 @@ class InboundHandler:
     async def _sealed(
         self, outgoing: list[Outgoing], customers: dict[str, CustomerResolution]
     ) -> list[Outgoing]:
-        """For the tenants that seal: customer text and names leave in the customer's key, not in clear."""
+        """For the tenants that seal: customer text, names and attachments leave in the customer's key,
+        not in clear, and the conversation's opening carries no email or phone hint."""
         wanted: dict[str, set[str]] = {}
         for o in outgoing:
             if isinstance(o.event, CustomerMessage) and self._settings.seals(o.event.tenant):
@@ -195,13 +170,25 @@ class InboundHandler:
                 out.append(o)
                 continue
             if isinstance(event, Opened):
-                data: Any = event.data.model_copy(update={"customer_name": None})
+                # The hints are on the customer's identity events already; only the tenant's own
+                # reference (which the bot reads) stays, never an email or phone the key cannot shred.
+                hints = event.data.identity
+                kept = (
+                    IdentityHints(customer_ref=hints.customer_ref) if hints and hints.customer_ref else None
+                )
+                data: Any = event.data.model_copy(update={"customer_name": None, "identity": kept})
                 event = event.model_copy(update={"data": data})
             elif isinstance(event, CustomerMessage):
                 kid = key_id(event.tenant, customers[event.causationid or ""].customer_id)
-                sealed = seal(keys[kid], event.data.text, event.data.customer_name)
+                sealed = seal(keys[kid], event.data.text, event.data.customer_name, event.data.attachments)
                 data = event.data.model_copy(
-                    update={"text": "", "customer_name": None, "text_sealed": sealed, "key_id": kid}
+                    update={
+                        "text": "",
+                        "customer_name": None,
+                        "attachments": (),
+                        "text_sealed": sealed,
+                        "key_id": kid,
+                    }
                 )
                 event = event.model_copy(update={"data": data})
             out.append(Outgoing(o.topic, o.key, event))
@@ -323,7 +310,7 @@ class ConversationLogHandler:
         for event in customer_events:
             if event.uid in done:
                 continue
-            if isinstance(event, IdentityLinked | IdentityUnlinked):
+            if isinstance(event, IdentityLinked | IdentityUnlinked | IdentityConfirmed):
                 await self._views.apply_identities(event)
             elif isinstance(event, CustomerErased):
                 await self._views.erase_customer(event.tenant, event.subject, event.data.conversation_ids)
@@ -376,107 +363,3 @@ class InactivitySweep:
         for tenant in self._tenants:
             CONVERSATIONS_OPEN.labels(tenant).set(counts.get(tenant, 0))
         return len(closing)
-
-
-_WATCH_PAGE = 500
-
-
-def _unanswered(fields: dict[str, str]) -> bool:
-    """With the bot, and its last reply (if any) older than the customer's last message."""
-    if fields.get("state") != "bot" or not fields.get("last_customer_at"):
-        return False
-    replied = fields.get("last_bot_at")
-    return replied is None or datetime.fromisoformat(replied) < datetime.fromisoformat(
-        fields["last_customer_at"]
-    )
-
-
-class BotWatchdog:
-    """Hands a conversation to a person when the bot leaves a customer's message unanswered too long."""
-
-    def __init__(
-        self,
-        views: ConversationViews,
-        keys: CustomerKeys,
-        publisher: Publishes,
-        settings: ContextStoreSettings,
-        lock: asyncio.Lock,
-        log: ConversationLogHandler,
-    ) -> None:
-        self._views = views
-        self._keys = keys  # a sealed tenant's handoff leaves sealed, as the bot's do
-        self._log = log
-        self._publisher = publisher
-        self._deadline_s = settings.bot_silence_timeout_s
-        self._horizon = timedelta(seconds=settings.bot_watchdog_horizon_s)
-        self._lock = lock  # never judge half-rebuilt views
-        # (tenant, conversation) -> (the unanswered message's time, when this process first saw it so)
-        self._watched: dict[tuple[str, str], tuple[str, datetime]] = {}
-
-    async def __call__(self) -> None:
-        if not self._log.caught_up:
-            return  # a reply the log holds may not be in the views yet: judging now could be wrong
-        async with self._lock:
-            await self.check(datetime.now(UTC))
-
-    async def check(self, now: datetime) -> int:
-        """Hand over the conversations whose customer waits for the bot past the deadline.
-
-        Two clocks must agree: the customer's message is older than the deadline (event time), and
-        this process has seen it unanswered for half the deadline (wall clock), so a message that
-        arrives late (a delayed SMS, a backlog after an outage) still gives the bot its chance.
-        """
-        unanswered: dict[tuple[str, str], dict[str, str]] = {}
-        start = 0
-        while True:  # every conversation in the window, however many: oldest first, page by page
-            page = await self._views.expired(
-                now - timedelta(seconds=self._deadline_s / 2),
-                _WATCH_PAGE,
-                after=now - self._horizon,
-                start=start,
-            )
-            fields = await self._views.conversation_fields(
-                [(t, c) for t, c, _ in page],
-                "state",
-                "last_customer_at",
-                "last_bot_at",
-                "last_channel",
-                "customer_id",
-            )
-            unanswered |= {c: f for c, f in fields.items() if _unanswered(f)}
-            if len(page) < _WATCH_PAGE:
-                break
-            start += _WATCH_PAGE
-        self._watched = {
-            c: seen
-            if (seen := self._watched.get(c)) and seen[0] == f["last_customer_at"]
-            else (f["last_customer_at"], now)
-            for c, f in unanswered.items()
-        }
-        ready = {
-            c: f
-            for c, f in unanswered.items()
-            if (now - self._watched[c][1]).total_seconds() >= self._deadline_s / 2
-        }
-        timelines = await self._views.recent_timelines(ready, TRANSCRIPT_MESSAGES * 2)
-        outputs = []
-        for (tenant, cid), f in ready.items():
-            silence = Silence(
-                tenant=tenant,
-                conversation_id=cid,
-                state=f["state"],
-                last_customer_at=datetime.fromisoformat(f["last_customer_at"]),
-                last_bot_at=datetime.fromisoformat(f["last_bot_at"]) if f.get("last_bot_at") else None,
-                channel=f.get("last_channel") or "webchat",
-                customer_id=f.get("customer_id") or None,
-                timeline=timelines.get((tenant, cid), []),
-            )
-            handoff = bot_silent(silence, now, self._deadline_s)
-            if handoff:
-                log.warning(
-                    "the bot left a customer unanswered: handing over", tenant=tenant, conversation_id=cid
-                )
-                BOT_SILENT_HANDOFFS.labels(tenant).inc()
-            outputs += handoff
-        await self._publisher.publish(await seal_handoffs(self._keys, outputs))
-        return len(outputs) // 2

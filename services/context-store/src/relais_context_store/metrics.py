@@ -16,6 +16,16 @@ IDENTITY_CONFLICTS = Counter(
     "Identity hints naming another customer than the one a message resolved to (recorded, not merged)",
     ["tenant"],
 )
+IDENTITY_CLAIMS = Counter(
+    "relais_context_identity_claims_total",
+    "Unproven identity hints recorded as claims (never linked), by whether another customer owns them",
+    ["tenant", "owned"],
+)
+IDENTITY_SIGNATURES = Counter(
+    "relais_context_identity_signatures_total",
+    "Signed identity hints checked, by result (valid, no-secret, stale, invalid)",
+    ["tenant", "result"],
+)
 REDACTIONS = Counter(
     "relais_context_redactions_total", "Secrets redacted from customer messages before storage", ["kind"]
 )

@@ -1,6 +1,8 @@
 """Settings of the context store (`RELAIS_*` environment variables)."""
 
-from pydantic import Field
+from pathlib import Path
+
+from pydantic import Field, SecretStr
 
 from relais_platform.settings import ServiceSettings
 
@@ -33,6 +35,14 @@ class ContextStoreSettings(ServiceSettings):
     closed_view_retention_s: float = Field(default=2_592_000.0, ge=0)
     views_rebuild_lease_s: float = Field(default=600.0, gt=0)
     views_catch_up_timeout_s: float = Field(default=30.0, gt=0)
+    # Per-tenant secrets that sign customers' identity hints (docs/channel-contract.md, "Identity"):
+    # a JSON object {"tenant": "secret"} in the variable, and/or in a file (a mounted Kubernetes
+    # Secret), the file winning for a tenant in both. A tenant without one has no signed hints: they
+    # count as claimed. Never logged.
+    identity_secrets: dict[str, SecretStr] = Field(default_factory=dict)
+    identity_secrets_file: Path | None = None
+    # A signature made longer ago than this (or as far in the future) is stale: the hints are claimed.
+    identity_signature_max_age_s: float = Field(default=600.0, gt=0)
 
     def seals(self, tenant: str) -> bool:
         return "*" in self.seal_tenants or tenant in self.seal_tenants

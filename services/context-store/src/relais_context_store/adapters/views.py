@@ -12,7 +12,8 @@ Keys, under `relais:cs:` (with the deployment namespace in front):
   {tenant}:message:{message id}         conversation of a bot or agent message (delivery reports)
   {tenant}:customer:{id}                hash: the open conversation, where and when the customer last wrote
   {tenant}:customer:{id}:identities     set of identities (JSON)
-  {tenant}:customer:{id}:conflicts      list of conflicting hints (JSON)
+  {tenant}:customer:{id}:conflicts      list of conflicting verified hints (JSON)
+  {tenant}:customer:{id}:claims         hash: claim id -> unproven identity claimed, pending (JSON)
   {tenant}:customer:{id}:conversations  sorted set of conversation ids by opening time
   {tenant}:customer:{id}:applied        set of applied customer event ids
   {tenant}:identity:{identity key}      the customer an identity belongs to
@@ -29,10 +30,10 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from relais_context_store.domain.identity import identity_key
+from relais_context_store.domain.identity import claim_id, identity_key, mask_identity
 from relais_context_store.domain.resolution import OpenConversation
 from relais_context_store.domain.timeline import ViewChange, delivery_summary, entry_json, participants
-from relais_contracts.customers import Identity, IdentityLinked, IdentityUnlinked
+from relais_contracts.customers import Identity, IdentityConfirmed, IdentityLinked, IdentityUnlinked
 from relais_platform.settings import ServiceSettings
 
 # A batch of events, each applied once (its id joins the conversation's applied set, or it is skipped),
@@ -308,8 +309,9 @@ class ConversationViews:
             return "0"
         return str(int((at.timestamp() + self._closed_retention_s) * 1000))
 
-    async def apply_identities(self, event: IdentityLinked | IdentityUnlinked) -> None:
-        """A customer identity event: links (first owner wins), recorded conflicts, unlinks."""
+    async def apply_identities(self, event: IdentityLinked | IdentityUnlinked | IdentityConfirmed) -> None:
+        """A customer identity event: links (first owner wins), recorded conflicts and claims, unlinks,
+        a confirmed claim no longer pending."""
         tenant, customer = event.tenant, event.subject
         key = self._customer(tenant, customer)
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -325,6 +327,17 @@ class ConversationViews:
                         "at": event.time.isoformat(),
                     }
                     pipe.rpush(f"{key}:conflicts", json.dumps(recorded, separators=(",", ":")))
+                for claim in event.data.claims:
+                    recorded = {
+                        **claim.model_dump(exclude_none=True),
+                        "conversation_id": event.data.conversation_id,
+                        "at": event.time.isoformat(),
+                    }
+                    pipe.hset(
+                        f"{key}:claims", claim_id(claim.identity), json.dumps(recorded, separators=(",", ":"))
+                    )
+            elif isinstance(event, IdentityConfirmed):
+                pipe.hdel(f"{key}:claims", claim_id(event.data.identity))
             else:
                 for identity in event.data.identities:
                     pipe.srem(f"{key}:identities", identity.model_dump_json(exclude_none=True))
@@ -358,7 +371,12 @@ class ConversationViews:
                     messages.append(entry["message_id"])
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.delete(
-                key, f"{key}:identities", f"{key}:conflicts", f"{key}:conversations", f"{key}:applied"
+                key,
+                f"{key}:identities",
+                f"{key}:conflicts",
+                f"{key}:claims",
+                f"{key}:conversations",
+                f"{key}:applied",
             )
             for ikey, owner in owners.items():
                 if owner == customer:
@@ -459,6 +477,7 @@ class ConversationViews:
             view["handoff"] = json.loads(view["handoff"])
         view["channels"] = sorted(k.removeprefix("address:") for k in fields if k.startswith("address:"))
         view["participants"] = participants(fields)
+        view["claims"] = await self._masked_claims(tenant, fields.get("customer_id"))
         by_message: dict[str, dict[str, str]] = {}
         for f, at in reports.items():
             message_id, status = f.decode().rsplit("|", 1)
@@ -490,15 +509,36 @@ class ConversationViews:
         head = json.dumps(view, separators=(",", ":"), ensure_ascii=False).encode()
         return b"".join((head[:-1], b',"timeline":[', b",".join(timeline), b"]}"))
 
+    async def _masked_claims(self, tenant: str, customer_id: str | None) -> list[dict[str, Any]]:
+        """The customer's pending claims as an agent sees them: masked, with the id to confirm one by."""
+        if not customer_id:
+            return []
+        raw = await self._redis.hgetall(f"{self._customer(tenant, customer_id)}:claims")
+        claims = []
+        for cid, value in sorted(raw.items()):
+            claim = json.loads(value)
+            identity = Identity.model_validate(claim["identity"])
+            claims.append(
+                {
+                    "id": _text(cid),
+                    "kind": identity.kind,
+                    "masked": mask_identity(identity),
+                    "known_customer": "other_customer_id" in claim,
+                    "at": claim["at"],
+                }
+            )
+        return claims
+
     async def customer(self, tenant: str, customer_id: str) -> dict[str, Any] | None:
         key = self._customer(tenant, customer_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hgetall(key)
             pipe.smembers(f"{key}:identities")
             pipe.lrange(f"{key}:conflicts", 0, -1)
+            pipe.hgetall(f"{key}:claims")
             pipe.zrange(f"{key}:conversations", 0, -1)
-            state, identities, conflicts, conversations = await pipe.execute()
-        if not (state or identities or conversations):
+            state, identities, conflicts, claims, conversations = await pipe.execute()
+        if not (state or identities or conversations or claims):
             return None
         fields = {k.decode(): v.decode() for k, v in state.items()}
         return {
@@ -507,6 +547,7 @@ class ConversationViews:
             "open_conversation": fields.get("open_conversation"),
             "identities": sorted((json.loads(i) for i in identities), key=lambda i: (i["kind"], i["value"])),
             "conflicts": [json.loads(c) for c in conflicts],
+            "claims": [{"id": k.decode(), **json.loads(v)} for k, v in sorted(claims.items())],
             "conversations": [c.decode() for c in conversations],
         }
 

@@ -141,11 +141,14 @@ def resolve_message(
         ),
     )
     out.append(_on_log(message))
-    if customer.new_links or customer.conflicts:
+    if customer.new_links or customer.conflicts or customer.claims:
         linked = IdentityLinked(
             **event.follow(3, source=SOURCE, subject=customer.customer_id),
             data=IdentityLinkedData(
-                identities=customer.new_links, conflicts=customer.conflicts, conversation_id=conversation_id
+                identities=customer.new_links,
+                conflicts=customer.conflicts,
+                claims=customer.claims,
+                conversation_id=conversation_id,
             ),
         )
         # First on the log: the customer's identities are known before their conversation.

@@ -98,3 +98,14 @@ def _transcript(timeline: list[str]) -> tuple[TranscriptEntry, ...]:
             )
         )
     return tuple(entries[-TRANSCRIPT_MESSAGES:])
+
+
+def awaits_bot(fields: dict[str, str]) -> bool:
+    """Per a conversation's view fields: with the bot, and its last reply (if any) older than the
+    customer's last message."""
+    if fields.get("state") != "bot" or not fields.get("last_customer_at"):
+        return False
+    replied = fields.get("last_bot_at")
+    return replied is None or datetime.fromisoformat(replied) < datetime.fromisoformat(
+        fields["last_customer_at"]
+    )

@@ -252,6 +252,8 @@ function main() {
     { "data-testid": "conversation" },
     el("h2", {}, view?.customer_name || "Customer", " ", el("small", {}, c.id)),
     view && el("p", { "data-testid": "channels" }, "Channels: ", channels.join(", "), ` · last: ${view.last_channel}`),
+    // Identities the customer gave without proof: never linked until someone checks and confirms them.
+    (view?.claims || []).map((cl) => el("p", { class: "flag claim", "data-testid": "claim", title: `claim ${cl.id}` }, `Claims to be ${cl.masked} — unverified`, cl.known_customer ? " (the identity of another customer)" : "")),
     c.released && el("p", { class: "flag", "data-testid": "released" }, `No longer yours: ${c.released.reason}${c.released.disposition ? ` (${c.released.disposition})` : ""}`, el("button", { onclick: () => dismiss(c.id) }, "Close")),
     packet && el(
       "section",
