@@ -30,13 +30,8 @@ def create_app(settings: ContextStoreSettings) -> FastAPI:
     recovery = ViewsRecovery(settings, runtime.redis, views, log_handler, lock, SERVICE)
     gate = TenantGate(settings, runtime.publisher, SERVICE)
     runtime.background("views-recovery", recovery.start)
-    runtime.consume(
-        "inbound",
-        [topics.INBOUND],
-        gate.guard(
-            "inbound", recovery.inbound(InboundHandler(views, keys, runtime.publisher, settings, lock, secrets))
-        ),
-    )
+    inbound = InboundHandler(views, keys, runtime.publisher, settings, lock, secrets)
+    runtime.consume("inbound", [topics.INBOUND], gate.guard("inbound", recovery.inbound(inbound)))
 
     async def resume_from_views(committed: dict[Partition, int | None]) -> dict[Partition, int]:
         # The views record the last offset they applied with the changes themselves: resume after it.
