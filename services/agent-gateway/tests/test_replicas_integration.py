@@ -21,7 +21,7 @@ from tests.e2e.system import AgentSocket
 pytestmark = pytest.mark.integration
 
 AGENTS = 50
-TOKENS = TokenAuthority(GatewaySettings())  # the dev key the replicas run with in env "dev"
+TOKENS = TokenAuthority(GatewaySettings(env="dev"))  # the dev key the replicas run with in env "dev"
 
 
 def offer(agent_id: str, offer_id: str) -> OfferCreated:

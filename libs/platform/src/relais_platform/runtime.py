@@ -6,16 +6,18 @@ and includes `runtime.ops_router()`. Nothing connects at import time.
 
 import asyncio
 import contextlib
-import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
-from typing import Annotated, Any
+from typing import Any
 
 import structlog
 import uvicorn
-from fastapi import APIRouter, FastAPI, Header, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+# `require_admin` is the admin endpoints' dependency; services import it from here.
+from relais_platform.callers import AccessPolicy, authorize
+from relais_platform.callers import require_admin as require_admin
 from relais_platform.consumer import AssignedHook, BatchHandler, EventConsumer, PartitionsHook
 from relais_platform.kafka import Publisher, ensure_topics
 from relais_platform.logs import configure_logging
@@ -138,16 +140,22 @@ class Runtime:
         checks["consumers"] = "ok" if all(c.running for c in self._consumers) else "starting or stopped"
         return checks
 
-    def app(self, title: str) -> FastAPI:
-        """The service's FastAPI app: the runtime runs for the app's lifespan; ops endpoints included."""
+    def app(self, title: str, access: AccessPolicy | None = None) -> FastAPI:
+        """The service's FastAPI app: the runtime runs for the app's lifespan; ops endpoints included.
+
+        With an `access` policy, every route of the app (those included later too) authenticates its
+        caller against `RELAIS_API_CALLERS` and checks the route's scope, except the open ops endpoints.
+        """
 
         @contextlib.asynccontextmanager
         async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             async with self.running():
                 yield
 
-        app = FastAPI(title=title, version="0.1.0", lifespan=lifespan)
+        dependencies = [] if access is None else [Depends(authorize)]
+        app = FastAPI(title=title, version="0.1.0", lifespan=lifespan, dependencies=dependencies)
         app.state.runtime = self
+        app.state.access = access
         app.include_router(self.ops_router())
         return app
 
@@ -173,16 +181,6 @@ class Runtime:
             return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
         return router
-
-
-def require_admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
-    """Dependency of the admin endpoints: the `RELAIS_ADMIN_TOKEN` bearer, compared in constant time."""
-    settings: ServiceSettings = request.app.state.runtime.settings
-    if settings.admin_token is None:
-        raise HTTPException(403, "the admin API is disabled: set RELAIS_ADMIN_TOKEN to enable it")
-    expected = f"Bearer {settings.admin_token.get_secret_value()}"
-    if authorization is None or not hmac.compare_digest(authorization.encode(), expected.encode()):
-        raise HTTPException(401, "a valid `Authorization: Bearer <RELAIS_ADMIN_TOKEN>` header is required")
 
 
 def serve(create_app: Callable[[S], FastAPI], settings_type: type[S], service: str) -> None:
