@@ -25,9 +25,11 @@ from typing import Any
 
 import httpx
 import pytest
+import websockets
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from redis.asyncio import Redis
+from websockets.typing import Subprotocol
 
 from relais_contracts import CONTENT_TYPE, CloudEvent, Event, decode
 from relais_platform.callers import TENANT_HEADER, token_sha256
@@ -133,6 +135,14 @@ def api_headers(tenant: str | None = None, caller: str = "agent-gateway") -> dic
     """Headers of a call to the context store's or the router's API as `caller`, for `tenant`."""
     headers = {"Authorization": f"Bearer {API_TOKENS[caller]}"}
     return headers if tenant is None else {**headers, TENANT_HEADER: tenant}
+
+
+def desk_socket(gateway_url: str, token: str, after: str | None = None, **options: Any) -> websockets.connect:
+    """An agent desk's WebSocket to the gateway (await it, or `async with` it): the token travels as a
+    subprotocol, as the desk sends it, never in the URL."""
+    url = gateway_url.replace("http", "ws", 1) + "/v1/agent/ws" + (f"?after={after}" if after else "")
+    offered = [Subprotocol("relais.agent"), Subprotocol(f"bearer.{token}")]
+    return websockets.connect(url, subprotocols=offered, **options)
 
 
 def service_env(infra: Infra, namespace: str, **extra: str) -> dict[str, str]:
