@@ -38,6 +38,9 @@ class ServiceSettings(BaseSettings):
     # Partitions of topics this service creates when they are missing (topic contract name -> count).
     kafka_topic_partitions: dict[str, int] = Field(default_factory=dict)
     kafka_default_partitions: int = Field(default=6, ge=1)
+    # Create missing contract topics at start-up. Off where the topics are declared (Strimzi KafkaTopics)
+    # and the service's Kafka user may only use its own topics: it could neither see the others nor create.
+    kafka_create_topics: bool = True
     kafka_replication_factor: int = Field(default=1, ge=1)
 
     consumer_batch_max: int = Field(default=500, ge=1)
