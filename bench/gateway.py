@@ -167,7 +167,7 @@ async def run(sockets: int, rates: list[int], duration: float) -> dict[str, Any]
         pids = [g.proc.pid for g in gateways if g.proc]
         results["rss_idle_mb"] = [round(rss_mb(p), 1) for p in pids]
 
-        tokens = TokenAuthority(GatewaySettings())
+        tokens = TokenAuthority(GatewaySettings(env="dev"))  # the dev key the gateways run with
         agents = [f"agent-{i:05d}" for i in range(sockets)]
         desks = Desks()
         started = time.perf_counter()
