@@ -5,7 +5,8 @@
 #   deploy/local/services.sh start|stop|status
 #
 # Env: RELAIS_LOCAL_DIR (state root, default <repo>/.local), KAFKA_PORT (19092), REDIS_PORT (16379),
-# and the ports CONTEXT_STORE_PORT (8081), BOT_PORT (8082), ROUTER_PORT (8083), GATEWAY_PORT (8080).
+# and the ports CONTEXT_STORE_PORT (8081), BOT_PORT (8082), ROUTER_PORT (8083), GATEWAY_PORT (8080) (the
+# gateway is told where the context store and the router listen).
 # Any other RELAIS_* variable is passed to the services as it is. RELAIS_ENV defaults to dev here (the
 # services alone default to prod), and the dev callers of the context store's and router's APIs are the
 # gateway (token relais-dev-gateway-token) and ops (relais-dev-ops-token), unless RELAIS_API_CALLERS says.
@@ -44,6 +45,8 @@ start() {
     RELAIS_ENV="${RELAIS_ENV:-dev}" \
     RELAIS_API_CALLERS="${RELAIS_API_CALLERS:-$dev_callers}" \
     RELAIS_UPSTREAM_TOKEN="${RELAIS_UPSTREAM_TOKEN:-$dev_gateway_token}" \
+    RELAIS_CONTEXT_STORE_URL="${RELAIS_CONTEXT_STORE_URL:-http://127.0.0.1:${CONTEXT_STORE_PORT:-8081}}" \
+    RELAIS_ROUTER_URL="${RELAIS_ROUTER_URL:-http://127.0.0.1:${ROUTER_PORT:-8083}}" \
     RELAIS_ROUTING_CONFIG_DIR="${RELAIS_ROUTING_CONFIG_DIR:-$repo/deploy/k8s/base/router/routing}" \
       setsid nohup "$repo/.venv/bin/relais-$name" >>"$run/$name.log" 2>&1 &
     echo $! >"$run/$name.pid"
