@@ -6,8 +6,12 @@ from collections import defaultdict
 
 import pytest
 
+from relais_agent_gateway.app import create_app as gateway_app
+from relais_bot.app import create_app as bot_app
+from relais_context_store.app import create_app as context_store_app
 from relais_contracts import topics
-from relais_platform.settings import ServiceSettings
+from relais_platform.runtime import Runtime
+from relais_router.app import create_app as router_app
 from tests.deploy.policy import SETTINGS
 from tests.deploy.rendering import K8S, OVERLAYS, Manifest, of_kind, render, service_deployment
 
@@ -99,7 +103,7 @@ def test_every_listener_authenticates_and_the_brokers_authorize(overlay: str) ->
 
 @pytest.mark.parametrize("overlay", STRIMZI_OVERLAYS)
 @pytest.mark.parametrize("service", sorted(SETTINGS))
-def test_each_service_logs_in_as_its_own_user_and_its_groups_are_its_own(overlay: str, service: str) -> None:
+def test_each_service_logs_in_as_its_own_user(overlay: str, service: str) -> None:
     objects = render(overlay)
     env = {
         e["name"]: e
@@ -110,6 +114,25 @@ def test_each_service_logs_in_as_its_own_user_and_its_groups_are_its_own(overlay
     assert env["RELAIS_KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": user, "key": "password"}
     (common,) = [c for c in of_kind(objects, "ConfigMap") if c["metadata"]["name"] == "relais-common"]
     assert common["data"]["RELAIS_KAFKA_CREATE_TOPICS"] == "false"  # its user could not create them
-    # The consumer groups the service joins (RELAIS_NAMESPACE is empty) fall under its group prefix.
-    (prefix,) = [k[1] for k in documented_matrix()[user] if k[0] == "group"]
-    assert ServiceSettings().group(f"{service}-inbox").startswith(prefix)
+
+
+APPS = {
+    "agent-gateway": gateway_app,
+    "bot": bot_app,
+    "context-store": context_store_app,
+    "router": router_app,
+}
+
+
+@pytest.mark.parametrize("service", sorted(SETTINGS))
+def test_the_matrix_gives_each_service_what_its_consumers_read(service: str) -> None:
+    """The reads and groups of the matrix are those of the consumers the service registers (its app is
+    built, never started: nothing connects)."""
+    settings = SETTINGS[service](env="test")  # type: ignore[call-arg]
+    runtime: Runtime = APPS[service](settings).state.runtime  # type: ignore[arg-type]
+    grants = documented_matrix()[f"relais-{service}"]
+    reads = {name for (kind, name, _), ops in grants.items() if kind == "topic" and "Read" in ops}
+    assert reads == {t for s in runtime.subscriptions for t in s.topics}
+    (prefix,) = [name for kind, name, _ in grants if kind == "group"]
+    assert runtime.subscriptions
+    assert all(s.group.startswith(prefix) for s in runtime.subscriptions)

@@ -7,6 +7,7 @@ and includes `runtime.ops_router()`. Nothing connects at import time.
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -27,6 +28,15 @@ from relais_platform.settings import S, ServiceSettings, load_settings
 log = structlog.get_logger(__name__)
 
 
+@dataclass(frozen=True)
+class Subscription:
+    """What one registered consumer reads, and as which consumer group (what its Kafka user's ACLs allow)."""
+
+    name: str
+    topics: tuple[str, ...]
+    group: str
+
+
 class Runtime:
     """Owns the Redis client, the publisher and the consumers of one service process."""
 
@@ -36,6 +46,7 @@ class Runtime:
         self.redis = connect_redis(settings)
         self.publisher = Publisher(settings, service)
         self._consumers: list[EventConsumer] = []
+        self.subscriptions: list[Subscription] = []
         self._periodic: list[tuple[str, float, Callable[[], Awaitable[None]]]] = []
         self._background: list[tuple[str, Callable[[], Coroutine[Any, Any, None]]]] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -56,6 +67,8 @@ class Runtime:
         group: str | None = None,
     ) -> None:
         """Register a consumer; it starts when the runtime does."""
+        group = group or self.settings.group(f"{self.service}-{name}")
+        self.subscriptions.append(Subscription(name, tuple(topics), group))
         self._consumers.append(
             EventConsumer(
                 self.settings, service=self.service, name=name, topics=topics, handler=handler,
