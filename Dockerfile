@@ -48,6 +48,7 @@ COPY --from=build /app/.venv /app/.venv
 ENV PATH=/app/.venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
+    RELAIS_ENV=prod \
     RELAIS_HTTP_HOST=0.0.0.0
 WORKDIR /app
 USER 10001:10001

@@ -38,6 +38,7 @@ from relais_platform.testing import (
     RawPublisher,
     ServiceProcess,
     create_topics,
+    desk_socket,
     new_namespace,
     open_infra,
     service_env,
@@ -84,8 +85,8 @@ class Desks:
         self.readers: list[asyncio.Task[None]] = []
         self.changed = asyncio.Event()  # set on every offer received
 
-    async def open(self, url: str, agent_id: str) -> None:
-        ws = await websockets.connect(url, max_size=2**22, open_timeout=60, ping_interval=None)
+    async def open(self, gateway_url: str, token: str, agent_id: str) -> None:
+        ws = await desk_socket(gateway_url, token, max_size=2**22, open_timeout=60, ping_interval=None)
         ready = json.loads(await ws.recv())
         assert ready["type"] == "ready", ready
         self.sockets.append(ws)
@@ -166,7 +167,7 @@ async def run(sockets: int, rates: list[int], duration: float) -> dict[str, Any]
         pids = [g.proc.pid for g in gateways if g.proc]
         results["rss_idle_mb"] = [round(rss_mb(p), 1) for p in pids]
 
-        tokens = TokenAuthority(GatewaySettings())
+        tokens = TokenAuthority(GatewaySettings(env="dev"))  # the dev key the gateways run with
         agents = [f"agent-{i:05d}" for i in range(sockets)]
         desks = Desks()
         started = time.perf_counter()
@@ -176,7 +177,7 @@ async def run(sockets: int, rates: list[int], duration: float) -> dict[str, Any]
             gateway = gateways[i % REPLICAS]
             token = tokens.issue(tenant=TENANT, agent_id=agent_id, name=agent_id)
             async with limit:
-                await desks.open(f"ws://127.0.0.1:{gateway.port}/v1/agent/ws?token={token}", agent_id)
+                await desks.open(gateway.url, token, agent_id)
 
         await asyncio.gather(*(connect(i, a) for i, a in enumerate(agents)))
         results["connect_s"] = round(time.perf_counter() - started, 2)

@@ -5,8 +5,11 @@
 #   deploy/local/services.sh start|stop|status
 #
 # Env: RELAIS_LOCAL_DIR (state root, default <repo>/.local), KAFKA_PORT (19092), REDIS_PORT (16379),
-# and the ports CONTEXT_STORE_PORT (8081), BOT_PORT (8082), ROUTER_PORT (8083), GATEWAY_PORT (8080).
-# Any other RELAIS_* variable is passed to the services as it is.
+# and the ports CONTEXT_STORE_PORT (8081), BOT_PORT (8082), ROUTER_PORT (8083), GATEWAY_PORT (8080) (the
+# gateway is told where the context store and the router listen).
+# Any other RELAIS_* variable is passed to the services as it is. RELAIS_ENV defaults to dev here (the
+# services alone default to prod), and the dev callers of the context store's and router's APIs are the
+# gateway (token relais-dev-gateway-token) and ops (relais-dev-ops-token), unless RELAIS_API_CALLERS says.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -22,6 +25,14 @@ services=(
   "agent-gateway:${GATEWAY_PORT:-8080}"
 )
 
+dev_gateway_token="relais-dev-gateway-token"
+dev_ops_token="relais-dev-ops-token"
+sha256() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
+dev_callers="[{\"name\": \"agent-gateway\", \"tokens_sha256\": [\"$(sha256 "$dev_gateway_token")\"],
+  \"scopes\": [\"conversations:read\", \"customers:read\", \"identities:link\", \"routing:read\"]},
+ {\"name\": \"ops\", \"tokens_sha256\": [\"$(sha256 "$dev_ops_token")\"],
+  \"scopes\": [\"admin\", \"conversations:read\", \"customers:read\", \"routing:read\"]}]"
+
 alive() { [[ -f "$run/$1.pid" ]] && kill -0 "$(cat "$run/$1.pid")" 2>/dev/null; }
 
 start() {
@@ -32,6 +43,10 @@ start() {
     RELAIS_KAFKA_BOOTSTRAP_SERVERS="${RELAIS_KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:${KAFKA_PORT:-19092}}" \
     RELAIS_REDIS_URL="${RELAIS_REDIS_URL:-redis://127.0.0.1:${REDIS_PORT:-16379}/0}" \
     RELAIS_ENV="${RELAIS_ENV:-dev}" \
+    RELAIS_API_CALLERS="${RELAIS_API_CALLERS:-$dev_callers}" \
+    RELAIS_UPSTREAM_TOKEN="${RELAIS_UPSTREAM_TOKEN:-$dev_gateway_token}" \
+    RELAIS_CONTEXT_STORE_URL="${RELAIS_CONTEXT_STORE_URL:-http://127.0.0.1:${CONTEXT_STORE_PORT:-8081}}" \
+    RELAIS_ROUTER_URL="${RELAIS_ROUTER_URL:-http://127.0.0.1:${ROUTER_PORT:-8083}}" \
     RELAIS_ROUTING_CONFIG_DIR="${RELAIS_ROUTING_CONFIG_DIR:-$repo/deploy/k8s/base/router/routing}" \
       setsid nohup "$repo/.venv/bin/relais-$name" >>"$run/$name.log" 2>&1 &
     echo $! >"$run/$name.pid"

@@ -19,8 +19,20 @@ SETTINGS: dict[str, type[ServiceSettings]] = {
     "router": RouterSettings,
 }
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job")
-# The Secrets an operator creates (deploy/k8s/README.md); the manifests only reference them.
-KNOWN_SECRETS = {"relais-jwt", "relais-kafka-credentials", "relais-redis", "relais-admin"}
+# The Secrets an operator creates (deploy/k8s/README.md); the manifests only reference them. With the
+# in-cluster Kafka, Strimzi creates the cluster CA's and one per KafkaUser (its name).
+KNOWN_SECRETS = {
+    "relais-jwt",
+    "relais-kafka-credentials",
+    "relais-redis",
+    "relais-api-callers",
+    "relais-agent-gateway-api-token",
+    "relais-cluster-ca-cert",
+    "relais-context-store",
+    "relais-bot",
+    "relais-router",
+    "relais-agent-gateway",
+}
 
 
 def image_violation(image: str) -> str | None:

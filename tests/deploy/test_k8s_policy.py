@@ -3,6 +3,7 @@ settings and the platform runtime expect, secrets only referenced, and the netwo
 
 import copy
 import importlib.util
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -92,6 +93,12 @@ def test_the_policy_accepts_pinned_images() -> None:
     assert image_violation("relais-router@sha256:" + "a" * 64) is None
 
 
+SECRET_STAND_INS = {
+    "relais-redis": "redis://redis.example:6379/0",
+    "relais-api-callers": json.dumps([{"name": "ops", "tokens_sha256": ["0" * 64], "scopes": ["admin"]}]),
+}
+
+
 def container_env(objects: tuple[Manifest, ...], service: str) -> dict[str, str]:
     """The environment of the service's container, ConfigMaps included; a Secret's value is a stand-in
     shaped like what an operator puts there (long enough for prod's rules)."""
@@ -105,7 +112,7 @@ def container_env(objects: tuple[Manifest, ...], service: str) -> dict[str, str]
             env[var["name"]] = var["value"]
         elif "secretKeyRef" in var["valueFrom"]:
             secret = var["valueFrom"]["secretKeyRef"]["name"]
-            env[var["name"]] = "redis://redis.example:6379/0" if secret == "relais-redis" else "s" * 48
+            env[var["name"]] = SECRET_STAND_INS.get(secret, "s" * 48)
     return env
 
 
@@ -134,8 +141,8 @@ def test_ports_probes_and_scraping_match_the_service(overlay: str, service: str)
     (container,) = pod["containers"]
     (port,) = [p for p in container["ports"] if p["name"] == "http"]
     configured = container_env(objects, service)
-    expected = int(configured.get("RELAIS_HTTP_PORT", SETTINGS[service]().http_port))
-    assert port["containerPort"] == expected == SETTINGS[service]().http_port
+    expected = int(configured.get("RELAIS_HTTP_PORT", SETTINGS[service].model_fields["http_port"].default))
+    assert port["containerPort"] == expected == SETTINGS[service].model_fields["http_port"].default
 
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}

@@ -160,9 +160,10 @@ def test_in_cluster_kafka_declares_every_contract_topic(overlay: str) -> None:
     # The conversation log is the system of record that the Redis views are rebuilt from.
     assert declared[topics.CONVERSATIONS]["config"]["retention.ms"] == -1
 
-    # The services reach the cluster the component declares, on its plain listener.
+    # The services reach the cluster the component declares, on its listener: TLS, SCRAM-SHA-512.
     (kafka,) = of_kind(objects, "Kafka")
-    (plain,) = [listener for listener in kafka["spec"]["kafka"]["listeners"] if not listener["tls"]]
-    bootstrap = f"{kafka['metadata']['name']}-kafka-bootstrap:{plain['port']}"
+    (listener,) = kafka["spec"]["kafka"]["listeners"]
+    bootstrap = f"{kafka['metadata']['name']}-kafka-bootstrap:{listener['port']}"
     assert common["data"]["RELAIS_KAFKA_BOOTSTRAP_SERVERS"] == bootstrap
-    assert common["data"]["RELAIS_KAFKA_SECURITY_PROTOCOL"] == "PLAINTEXT"
+    assert common["data"]["RELAIS_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    assert common["data"]["RELAIS_KAFKA_SASL_MECHANISM"] == listener["authentication"]["type"].upper()

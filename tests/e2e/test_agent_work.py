@@ -7,10 +7,9 @@ from typing import Any
 
 import httpx
 import pytest
-import websockets
 
 from relais_contracts import topics
-from relais_platform.testing import Infra, RawPublisher, TopicReader, poll
+from relais_platform.testing import Infra, RawPublisher, TopicReader, desk_socket, poll
 from tests.e2e.system import ADDRESS, TENANT, AgentSocket, System, inbound, start_system
 
 pytestmark = pytest.mark.e2e
@@ -64,11 +63,11 @@ async def test_an_agent_s_work_is_scoped_to_the_agent_and_the_tenant(infra: Infr
             sam = await login(system, http, TENANT, "sam", roles=["supervisor"])
             # Another tenant's agent with the same id as Alice, and a supervisor role there.
             mallory = await login(system, http, "globex", "alice", roles=["agent", "supervisor"])
-            ws = system.url("agent-gateway").replace("http", "ws") + "/v1/agent/ws?token="
+            gateway = system.url("agent-gateway")
             async with (
-                websockets.connect(ws + alice.token) as alice_ws,
-                websockets.connect(ws + bob.token) as bob_ws,
-                websockets.connect(ws + mallory.token) as mallory_ws,
+                desk_socket(gateway, alice.token) as alice_ws,
+                desk_socket(gateway, bob.token) as bob_ws,
+                desk_socket(gateway, mallory.token) as mallory_ws,
             ):
                 alice.socket, bob.socket, mallory.socket = (
                     AgentSocket(alice_ws),
@@ -92,7 +91,7 @@ async def test_an_agent_s_work_is_scoped_to_the_agent_and_the_tenant(infra: Infr
                 await alice.send("a1", type="accept", offer_id=offer["offer_id"])
                 await alice.socket.expect("assigned", conversation_id=conversation)
                 # A second desk of Alice's (a reload, another tab) starts with her conversations.
-                async with websockets.connect(ws + alice.token) as second_tab:
+                async with desk_socket(gateway, alice.token) as second_tab:
                     assert (await AgentSocket(second_tab).expect("ready"))["conversations"] == [conversation]
 
                 # The whole timeline, from the context store, for the agent it is assigned to.

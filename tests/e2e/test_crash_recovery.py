@@ -11,7 +11,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from relais_contracts import topics
 from relais_contracts.channel import MessageSend
 from relais_contracts.conversation import CustomerMessage, ReplyPosted
-from relais_platform.testing import Infra, RawPublisher, TopicReader, poll
+from relais_platform.testing import Infra, RawPublisher, TopicReader, api_headers, poll
 from tests.e2e.system import TENANT, inbound, start_system
 
 pytestmark = pytest.mark.e2e
@@ -74,7 +74,7 @@ async def test_kill_before_commit_loses_nothing_and_duplicates_nothing(
             async def timeline() -> list[dict[str, Any]] | None:
                 response = await http.get(
                     f"{system.url('context-store')}/v1/conversations/{conversation_id}/timeline",
-                    headers={"X-Relais-Tenant": TENANT},
+                    headers=api_headers(TENANT),
                 )
                 entries = (
                     [e for e in response.json() if e["kind"] == "message"] if response.is_success else []

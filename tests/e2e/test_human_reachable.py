@@ -5,10 +5,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-import websockets
 
 from relais_contracts import topics
-from relais_platform.testing import Infra, RawPublisher
+from relais_platform.testing import Infra, RawPublisher, api_headers, desk_socket
 from tests.e2e.system import ADDRESS, TENANT, AgentSocket, inbound, start_system
 
 pytestmark = pytest.mark.e2e
@@ -26,8 +25,7 @@ async def test_a_silent_bot_hands_the_customer_to_an_agent(infra: Infra, tmp_pat
                 json={"tenant": TENANT, "agent_id": "agent-9", "name": "Sam"},
             )
             token = login.json()["token"]
-            ws_url = system.url("agent-gateway").replace("http", "ws") + f"/v1/agent/ws?token={token}"
-            async with websockets.connect(ws_url) as ws:
+            async with desk_socket(system.url("agent-gateway"), token) as ws:
                 agent = AgentSocket(ws)
                 await agent.send({"type": "presence", "presence": "available", "ref": "p1"})
                 await agent.expect("ack", ref="p1")
@@ -45,7 +43,7 @@ async def test_a_silent_bot_hands_the_customer_to_an_agent(infra: Infra, tmp_pat
                 conversation = offer["conversation_id"]
                 view = await http.get(
                     f"{system.url('context-store')}/v1/conversations/{conversation}",
-                    headers={"X-Relais-Tenant": TENANT},
+                    headers=api_headers(TENANT),
                 )
                 assert view.json()["state"] in ("waiting", "offered")
                 assert view.json()["handoff"]["reason"] == "bot-silent"

@@ -17,7 +17,7 @@ from relais_contracts import topics
 from relais_contracts.channel import MessageSend
 from relais_contracts.conversation import CustomerMessage, Opened
 from relais_contracts.customers import IdentityConfirmed
-from relais_platform.testing import Infra, RawPublisher, TopicReader, poll
+from relais_platform.testing import Infra, RawPublisher, TopicReader, api_headers, poll
 from tests.e2e.system import MODULES, TENANT, inbound, start_system
 
 pytestmark = pytest.mark.e2e
@@ -127,12 +127,13 @@ async def test_an_unproven_email_hint_does_not_take_over_a_customers_conversatio
             desk_read = await http.get(f"{gateway}/v1/conversations/{visitor.subject}", headers=desk)
             assert VICTIM not in desk_read.text
 
-            # An agent checks with the visitor and confirms through the context store's API.
-            confirmed = await http.post(
-                f"{store}/v1/customers/{visitor.data.customer_id}/claims/{claim['id']}/confirm",
-                headers={"X-Relais-Tenant": TENANT},
-                json={"confirmed_by": "a-7", "role": "agent", "reason": "order number and postcode match"},
-            )
+            # An agent checks with the visitor and confirms through the context store's API, which only
+            # an authenticated service may call.
+            confirm_url = f"{store}/v1/customers/{visitor.data.customer_id}/claims/{claim['id']}/confirm"
+            body = {"confirmed_by": "a-7", "role": "agent", "reason": "order number and postcode match"}
+            anonymous = await http.post(confirm_url, headers={"X-Relais-Tenant": TENANT}, json=body)
+            assert anonymous.status_code == 401
+            confirmed = await http.post(confirm_url, headers=api_headers(TENANT), json=body)
             assert confirmed.status_code == 200, confirmed.text
             assert confirmed.json()["customer_id"] == victim.data.customer_id
             audit = await reader.wait_event(

@@ -6,11 +6,10 @@ from typing import Any
 
 import httpx
 import pytest
-import websockets
 
 from relais_contracts import topics
 from relais_contracts.channel import MessageSend
-from relais_platform.testing import RawPublisher, TopicReader, poll
+from relais_platform.testing import RawPublisher, TopicReader, api_headers, desk_socket, poll
 from tests.e2e.system import ADDRESS, TENANT, AgentSocket, inbound
 
 pytestmark = pytest.mark.e2e
@@ -48,8 +47,7 @@ async def test_customer_to_bot_to_agent_and_back(system: Any, reader: TopicReade
         )
         assert login.status_code == 200, login.text
         token = login.json()["token"]
-        ws_url = system.url("agent-gateway").replace("http", "ws") + f"/v1/agent/ws?token={token}"
-        async with websockets.connect(ws_url) as ws:
+        async with desk_socket(system.url("agent-gateway"), token) as ws:
             agent = AgentSocket(ws)
             await agent.send({"type": "presence", "presence": "available", "ref": "p1"})
             await agent.expect("ack", ref="p1")
@@ -102,7 +100,7 @@ async def test_customer_to_bot_to_agent_and_back(system: Any, reader: TopicReade
         async def timeline() -> list[dict[str, Any]] | None:
             response = await http.get(
                 f"{system.url('context-store')}/v1/conversations/{conversation_id}",
-                headers={"X-Relais-Tenant": TENANT},
+                headers=api_headers(TENANT),
             )
             entries = response.json()["timeline"] if response.status_code == 200 else []
             messages = [e for e in entries if e["kind"] == "message"]
@@ -127,7 +125,7 @@ async def test_customer_to_bot_to_agent_and_back(system: Any, reader: TopicReade
         # Another tenant sees nothing of it.
         other = await http.get(
             f"{system.url('context-store')}/v1/conversations/{conversation_id}",
-            headers={"X-Relais-Tenant": "globex"},
+            headers=api_headers("globex"),
         )
         assert other.status_code == 404
         assert [r for r in reader.records if r.topic.endswith(topics.DEADLETTER)] == []

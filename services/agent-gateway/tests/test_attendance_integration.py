@@ -6,11 +6,17 @@ from pathlib import Path
 
 import httpx
 import pytest
-import websockets
 
 from relais_contracts import Event, topics
 from relais_contracts.routing import PresenceChanged
-from relais_platform.testing import Infra, ServiceProcess, TopicReader, create_topics, service_env
+from relais_platform.testing import (
+    Infra,
+    ServiceProcess,
+    TopicReader,
+    create_topics,
+    desk_socket,
+    service_env,
+)
 from tests.e2e.system import AgentSocket
 
 pytestmark = pytest.mark.integration
@@ -28,8 +34,7 @@ async def open_desk(gateway: ServiceProcess, http: httpx.AsyncClient, agent_id: 
     login = await http.post(
         f"{gateway.url}/v1/dev/login", json={"tenant": "acme", "agent_id": agent_id, "name": agent_id}
     )
-    url = gateway.url.replace("http", "ws") + f"/v1/agent/ws?token={login.json()['token']}"
-    desk = AgentSocket(await websockets.connect(url))
+    desk = AgentSocket(await desk_socket(gateway.url, login.json()["token"]))
     await desk.expect("ready")
     return desk
 

@@ -108,7 +108,8 @@ async def test_garbage_is_refused() -> None:
 
 
 def client(env: str = "dev") -> httpx.AsyncClient:
-    app = create_app(GatewaySettings(env=env, jwt_secret=SecretStr(SECRET)))  # type: ignore[arg-type]
+    settings = GatewaySettings(env=env, jwt_secret=SecretStr(SECRET), upstream_token=SecretStr("t" * 32))  # type: ignore[arg-type]
+    app = create_app(settings)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway")
 
 

@@ -15,7 +15,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from relais_agent_gateway.auth import InvalidToken, TokenAuthority
 from relais_agent_gateway.settings import GatewaySettings
@@ -55,9 +55,13 @@ def hmac_signed_with(secret: str) -> str:
     return f"{signing_input}.{b64(signature)}"
 
 
+UPSTREAM_TOKEN = SecretStr("gateway-token-for-the-context-store-and-router")
+
+
 def with_public_key(**extra: Any) -> TokenAuthority:
     settings = GatewaySettings(
         env="prod",
+        upstream_token=UPSTREAM_TOKEN,
         jwt_algorithm="RS256",
         jwt_public_key=pem(RSA_KEY),
         jwt_issuer=ISSUER,
@@ -158,6 +162,7 @@ async def test_keys_come_from_the_jwks_endpoint_and_follow_a_rotation(provider: 
     tokens = TokenAuthority(
         GatewaySettings(
             env="prod",
+            upstream_token=UPSTREAM_TOKEN,
             jwt_algorithm="ES256",
             jwt_jwks_url=provider.url,
             jwt_jwks_refetch_s=0,  # the test rotates at once; production waits RELAIS_JWT_JWKS_REFETCH_S

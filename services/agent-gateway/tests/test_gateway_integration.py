@@ -31,6 +31,7 @@ from relais_platform.testing import (
     ServiceProcess,
     TopicReader,
     create_topics,
+    desk_socket,
     service_env,
 )
 
@@ -45,8 +46,8 @@ async def login(http: httpx.AsyncClient, tenant: str, agent_id: str, name: str) 
     return str(response.json()["token"])
 
 
-def socket_url(gateway: ServiceProcess, token: str, after: str | None = None) -> str:
-    return f"ws://127.0.0.1:{gateway.port}/v1/agent/ws?token={token}" + (f"&after={after}" if after else "")
+def socket(gateway: ServiceProcess, token: str, after: str | None = None) -> websockets.connect:
+    return desk_socket(gateway.url, token, after)
 
 
 async def expect(ws: ClientConnection, kind: str) -> dict[str, Any]:
@@ -103,8 +104,8 @@ async def test_agent_desk_session(infra: Infra, namespace: str, tmp_path: Path) 
             assert (me.status_code, me.json()["tenant"], me.json()["id"]) == (200, "acme", "a-1")
 
             async with (
-                websockets.connect(socket_url(gateway, alice_token)) as alice,
-                websockets.connect(socket_url(gateway, mallory_token)) as mallory,
+                socket(gateway, alice_token) as alice,
+                socket(gateway, mallory_token) as mallory,
             ):
                 ready = await expect(alice, "ready")
                 assert ready["agent"] == {"id": "a-1", "tenant": "acme", "name": "Alice", "roles": ["agent"]}
@@ -245,7 +246,7 @@ async def test_agent_desk_session(infra: Infra, namespace: str, tmp_path: Path) 
                 assert (await expect(mallory, "offer.rescinded"))["offer_id"] == "o-g"
 
             # Resume after the offer, as a desk that lost its connection would.
-            async with websockets.connect(socket_url(gateway, alice_token, after=offer_seq)) as again:
+            async with socket(gateway, alice_token, after=offer_seq) as again:
                 assert (await expect(again, "ready"))["seq"] == offer_seq
                 assert (await expect(again, "offer.rescinded"))["offer_id"] == "o-0"
                 assert (await expect(again, "assigned"))["offer_id"] == "o-1"
@@ -259,13 +260,21 @@ async def test_agent_desk_session(infra: Infra, namespace: str, tmp_path: Path) 
             assert (
                 await http.get("/v1/me", headers={"Authorization": f"Bearer {forged}"})
             ).status_code == 401
-            async with websockets.connect(socket_url(gateway, forged)) as refused:
+            async with socket(gateway, forged) as refused:
                 with pytest.raises(websockets.ConnectionClosed):
                     await asyncio.wait_for(refused.recv(), WAIT_S)
                 assert refused.close_code == 4401
 
+            # A token in the URL is refused, valid or not: URLs end up in proxies' and access logs.
+            url = gateway.url.replace("http", "ws") + f"/v1/agent/ws?token={alice_token}"
+            async with websockets.connect(url) as in_url:
+                with pytest.raises(websockets.ConnectionClosed):
+                    await asyncio.wait_for(in_url.recv(), WAIT_S)
+                assert in_url.close_code == 4401
+                assert "URL" in str(in_url.close_reason)
+
             # A rolling restart closes sessions with 1012, and the desk reconnects elsewhere with after=seq.
-            async with websockets.connect(socket_url(gateway, alice_token)) as leaving:
+            async with socket(gateway, alice_token) as leaving:
                 await expect(leaving, "ready")
                 gateway.terminate()
                 with pytest.raises(websockets.ConnectionClosed):

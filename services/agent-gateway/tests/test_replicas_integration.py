@@ -15,13 +15,20 @@ from relais_agent_gateway.settings import GatewaySettings
 from relais_contracts import now_time, topics
 from relais_contracts.agents import OfferCreated, OfferCreatedData
 from relais_contracts.conversation import HandoffPacket
-from relais_platform.testing import Infra, RawPublisher, ServiceProcess, create_topics, service_env
+from relais_platform.testing import (
+    Infra,
+    RawPublisher,
+    ServiceProcess,
+    create_topics,
+    desk_socket,
+    service_env,
+)
 from tests.e2e.system import AgentSocket
 
 pytestmark = pytest.mark.integration
 
 AGENTS = 50
-TOKENS = TokenAuthority(GatewaySettings())  # the dev key the replicas run with in env "dev"
+TOKENS = TokenAuthority(GatewaySettings(env="dev"))  # the dev key the replicas run with in env "dev"
 
 
 def offer(agent_id: str, offer_id: str) -> OfferCreated:
@@ -37,13 +44,8 @@ def offer(agent_id: str, offer_id: str) -> OfferCreated:
     )
 
 
-def desk_url(gateway: ServiceProcess, agent_id: str, after: str | None = None) -> str:
-    token = TOKENS.issue(tenant="acme", agent_id=agent_id, name=agent_id)
-    return (
-        gateway.url.replace("http", "ws")
-        + f"/v1/agent/ws?token={token}"
-        + (f"&after={after}" if after else "")
-    )
+def open_desk(gateway: ServiceProcess, agent_id: str, after: str | None = None) -> websockets.connect:
+    return desk_socket(gateway.url, TOKENS.issue(tenant="acme", agent_id=agent_id, name=agent_id), after)
 
 
 async def test_replicas_share_the_agents(infra: Infra, namespace: str, tmp_path: Path) -> None:
@@ -60,7 +62,7 @@ async def test_replicas_share_the_agents(infra: Infra, namespace: str, tmp_path:
         clients_before = len(await redis.client_list())
         agents = [f"agent-{i}" for i in range(AGENTS)]
         for i, agent_id in enumerate(agents):
-            desks[agent_id] = AgentSocket(await websockets.connect(desk_url(replicas[i % 2], agent_id)))
+            desks[agent_id] = AgentSocket(await open_desk(replicas[i % 2], agent_id))
             await desks[agent_id].expect("ready")
         # One Pub/Sub connection per replica, and short reads from the pool: not one connection per socket.
         assert len(await redis.client_list()) - clients_before < 20
@@ -81,7 +83,7 @@ async def test_replicas_share_the_agents(infra: Infra, namespace: str, tmp_path:
             await desks.pop("agent-0").ws.close()
             for offer_id in ("o-late-1", "o-late-2"):
                 await router.event(topics.AGENTS, "agent-0", offer("agent-0", offer_id))
-            async with websockets.connect(desk_url(replicas[1], "agent-0", after=first["seq"])) as ws:
+            async with open_desk(replicas[1], "agent-0", after=first["seq"]) as ws:
                 resumed = AgentSocket(ws)
                 assert (await resumed.expect("ready"))["seq"] == first["seq"]
                 await resumed.expect("offer", offer_id="o-late-2")

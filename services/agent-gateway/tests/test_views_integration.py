@@ -28,7 +28,7 @@ from relais_platform.testing import Infra, poll
 pytestmark = pytest.mark.integration
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
-TOKENS = TokenAuthority(GatewaySettings())
+TOKENS = TokenAuthority(GatewaySettings(env="test"))
 
 
 @pytest.fixture

@@ -44,7 +44,14 @@ from relais_platform.consumer import Delivery
 from relais_platform.kafka import CONTENT_TYPE_HEADER
 from relais_platform.runtime import Runtime
 from relais_platform.sealing import CustomerKeys, key_id, seal
-from relais_platform.testing import Infra, create_topics, new_namespace, open_infra
+from relais_platform.testing import (
+    Infra,
+    api_callers_json,
+    api_headers,
+    create_topics,
+    new_namespace,
+    open_infra,
+)
 
 REPO = Path(__file__).resolve().parents[3]
 CONVERSATIONS = int(os.environ.get("BENCH_CONVERSATIONS", "1000"))
@@ -172,7 +179,10 @@ async def reads(infra: Infra) -> dict[str, Any]:
     namespace = new_namespace()
     await create_topics(infra, namespace)
     settings = ContextStoreSettings(
-        namespace=namespace, kafka_bootstrap_servers=infra.bootstrap, redis_url=infra.redis_url
+        namespace=namespace,
+        kafka_bootstrap_servers=infra.bootstrap,
+        redis_url=infra.redis_url,
+        api_callers=json.loads(api_callers_json()),  # the reads are measured as the gateway makes them
     )
     runtime = Runtime(settings, "context-store")
     handler = ConversationLogHandler(
@@ -196,11 +206,11 @@ async def reads(infra: Infra) -> dict[str, Any]:
     views: ConversationViews = app.state.views
     api_ms, redis_ms = [], []
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://store") as client:
-        response = await client.get("/v1/conversations/bench-conv-0", headers={"X-Relais-Tenant": "acme"})
+        response = await client.get("/v1/conversations/bench-conv-0", headers=api_headers("acme"))
         messages = sum(e["kind"] == "message" for e in response.json()["timeline"])
         for _ in range(READS):
             started = time.perf_counter()
-            response = await client.get("/v1/conversations/bench-conv-0", headers={"X-Relais-Tenant": "acme"})
+            response = await client.get("/v1/conversations/bench-conv-0", headers=api_headers("acme"))
             api_ms.append((time.perf_counter() - started) * 1000)
             assert response.status_code == 200
         for _ in range(READS):

@@ -11,8 +11,9 @@ import httpx
 import pytest
 
 from relais_platform import testing
-from relais_platform.testing import Infra, ServiceProcess, create_topics, service_env
+from relais_platform.testing import Infra, ServiceProcess, api_headers, create_topics, service_env
 
+# The admin shorthand (RELAIS_ADMIN_TOKEN) these tests erase and rebuild with; reads go as the gateway.
 ADMIN_TOKEN = "test-admin-token-0123456789"
 Launch = Callable[..., Awaitable[ServiceProcess]]
 
@@ -109,7 +110,7 @@ async def redis_dump(infra: Infra, namespace: str, prefix: str = "relais:cs:") -
 
 async def get(proc: ServiceProcess, path: str, tenant: str = "acme", **params: str) -> httpx.Response:
     async with httpx.AsyncClient(base_url=proc.url, timeout=10) as client:
-        return await client.get(path, headers={"X-Relais-Tenant": tenant}, params=params)
+        return await client.get(path, headers=api_headers(tenant), params=params)
 
 
 def differences(actual: dict[str, Any], expected: dict[str, Any]) -> dict[str, tuple[Any, Any]]:

@@ -10,7 +10,7 @@ from relais_contracts import topics
 from relais_contracts.channel import MessageSend
 from relais_contracts.conversation import Opened
 from relais_contracts.routing import WorkCancelled
-from relais_platform.testing import Infra, RawPublisher, TopicReader, poll
+from relais_platform.testing import Infra, RawPublisher, TopicReader, api_headers, poll
 
 from .conftest import Launch, channel_message, get, log_event
 
@@ -163,7 +163,7 @@ async def test_a_customer_on_webchat_then_sms_then_email_has_one_conversation_an
         assert (await get(store, f"/v1/customers/{customer_id}:conversations")).status_code == 422
 
         # An operator links the customer's reference; it cannot be linked to someone else as well.
-        async with httpx.AsyncClient(base_url=store.url, headers={"X-Relais-Tenant": "acme"}) as api:
+        async with httpx.AsyncClient(base_url=store.url, headers=api_headers("acme")) as api:
             linked = await api.post(
                 f"/v1/customers/{customer_id}/identities", json={"kind": "customer_ref", "value": "C-9"}
             )
@@ -247,7 +247,7 @@ async def test_a_customer_on_webchat_then_sms_then_email_has_one_conversation_an
         assert "dominique@example.com" not in emails
 
         # The operator unlinks the reference again.
-        async with httpx.AsyncClient(base_url=store.url, headers={"X-Relais-Tenant": "acme"}) as api:
+        async with httpx.AsyncClient(base_url=store.url, headers=api_headers("acme")) as api:
             assert (
                 await api.delete(f"/v1/customers/{customer_id}/identities/customer_ref/C-9")
             ).status_code == 204

@@ -12,7 +12,7 @@ from relais_contracts import topics
 from relais_contracts.channel import IdentityHints, MessageSend
 from relais_contracts.conversation import ChannelSwitched, CustomerMessage, Opened
 from relais_contracts.customers import IdentityConfirmed
-from relais_platform.testing import Infra, RawPublisher, TopicReader, poll
+from relais_platform.testing import Infra, RawPublisher, TopicReader, api_headers, poll
 
 from .conftest import Launch, channel_message, log_event
 
@@ -30,7 +30,7 @@ async def test_a_claim_stays_a_claim_until_an_agent_confirms_it_and_a_signature_
     async with (
         RawPublisher(infra, namespace) as channel,
         TopicReader(infra, namespace, wanted) as log,
-        httpx.AsyncClient(base_url=store.url, headers={"X-Relais-Tenant": "acme"}, timeout=10) as api,
+        httpx.AsyncClient(base_url=store.url, headers=api_headers("acme"), timeout=10) as api,
     ):
 
         async def opened_by(address: str) -> Opened:
@@ -104,7 +104,7 @@ async def test_a_claim_stays_a_claim_until_an_agent_confirms_it_and_a_signature_
         assert (await api.post(f"/v1/customers/{visitor.data.customer_id}/claims/{'0' * 16}/confirm",
                                json={"confirmed_by": "agent-7"})).status_code == 404  # fmt: skip
         assert (
-            await api.post(url, json={"confirmed_by": "agent-7"}, headers={"X-Relais-Tenant": "globex"})
+            await api.post(url, json={"confirmed_by": "agent-7"}, headers=api_headers("globex"))
         ).status_code == 404
         assert (await api.post(url, json={})).status_code == 422
         confirmed = await api.post(
@@ -120,6 +120,7 @@ async def test_a_claim_stays_a_claim_until_an_agent_confirms_it_and_a_signature_
             visitor.data.customer_id, "agent-7", "agent", victim.data.customer_id,
         )  # fmt: skip
         assert audit.data.reason == "order number and postcode"
+        assert audit.data.via == "agent-gateway"  # the verified calling service, not a claim of the body
         assert await claims() is None  # no longer pending
         assert (await api.post(url, json={"confirmed_by": "agent-7"})).status_code == 404  # once
         lookup = await api.get(

@@ -88,6 +88,8 @@ class IdentityConfirmedData(Payload):
     confirmed_by: str = Field(min_length=1, max_length=200)  # the agent or supervisor who confirmed
     role: Literal["agent", "supervisor", "operator"] = "agent"
     reason: str | None = Field(default=None, max_length=500)
+    # The authenticated service that made the call on that person's behalf (its API caller name).
+    via: str | None = Field(default=None, max_length=64)
 
 
 class IdentityConfirmed(CustomerEvent):

@@ -46,7 +46,10 @@ async def ensure_topics(settings: ServiceSettings, deadline_s: float = 60.0) -> 
     """Create the contract topics that are missing, with the configured partition counts.
 
     Idempotent: existing topics are left as they are. Retries while the cluster is still starting.
+    Nothing to do when `kafka_create_topics` is off.
     """
+    if not settings.kafka_create_topics:
+        return
     wanted = {settings.topic(name): name for name in contract_topics.ALL}
     give_up = time.monotonic() + deadline_s
     while True:

@@ -6,18 +6,21 @@ and includes `runtime.ops_router()`. Nothing connects at import time.
 
 import asyncio
 import contextlib
-import hmac
 import os
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Any
 
 import structlog
 import uvicorn
-from fastapi import APIRouter, FastAPI, Header, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+# `require_admin` is the admin endpoints' dependency; services import it from here.
+from relais_platform.callers import AccessPolicy, authorize
+from relais_platform.callers import require_admin as require_admin
 from relais_platform.consumer import (
     AssignedHook,
     BatchHandler,
@@ -31,6 +34,15 @@ from relais_platform.redis_client import connect_redis
 from relais_platform.settings import S, ServiceSettings, load_settings
 
 log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """What one registered consumer reads, and as which consumer group (what its Kafka user's ACLs allow)."""
+
+    name: str
+    topics: tuple[str, ...]
+    group: str
 
 
 class Runtime:
@@ -49,6 +61,7 @@ class Runtime:
         self.redis = connect_redis(settings)
         self.publisher = Publisher(settings, service)
         self._consumers: list[EventConsumer] = []
+        self.subscriptions: list[Subscription] = []
         self._periodic: list[tuple[str, float, Callable[[], Awaitable[None]]]] = []
         self._background: list[tuple[str, Callable[[], Coroutine[Any, Any, None]]]] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -72,6 +85,8 @@ class Runtime:
         group: str | None = None,
     ) -> None:
         """Register a consumer; it starts when the runtime does."""
+        group = group or self.settings.group(f"{self.service}-{name}")
+        self.subscriptions.append(Subscription(name, tuple(topics), group))
         self._consumers.append(
             EventConsumer(
                 self.settings, service=self.service, name=name, topics=topics, handler=handler,
@@ -161,16 +176,22 @@ class Runtime:
         checks["consumers"] = "ok" if all(c.running for c in self._consumers) else "starting or stopped"
         return checks
 
-    def app(self, title: str) -> FastAPI:
-        """The service's FastAPI app: the runtime runs for the app's lifespan; ops endpoints included."""
+    def app(self, title: str, access: AccessPolicy | None = None) -> FastAPI:
+        """The service's FastAPI app: the runtime runs for the app's lifespan; ops endpoints included.
+
+        With an `access` policy, every route of the app (those included later too) authenticates its
+        caller against `RELAIS_API_CALLERS` and checks the route's scope, except the open ops endpoints.
+        """
 
         @contextlib.asynccontextmanager
         async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             async with self.running():
                 yield
 
-        app = FastAPI(title=title, version="0.1.0", lifespan=lifespan)
+        dependencies = [] if access is None else [Depends(authorize)]
+        app = FastAPI(title=title, version="0.1.0", lifespan=lifespan, dependencies=dependencies)
         app.state.runtime = self
+        app.state.access = access
         app.include_router(self.ops_router())
         return app
 
@@ -202,16 +223,6 @@ def _terminate_process() -> None:
     # SIGTERM, not exit: uvicorn shuts down gracefully (the other consumers commit and leave their
     # groups), then exits by the signal, which the orchestrator sees as a failure and restarts.
     os.kill(os.getpid(), signal.SIGTERM)
-
-
-def require_admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
-    """Dependency of the admin endpoints: the `RELAIS_ADMIN_TOKEN` bearer, compared in constant time."""
-    settings: ServiceSettings = request.app.state.runtime.settings
-    if settings.admin_token is None:
-        raise HTTPException(403, "the admin API is disabled: set RELAIS_ADMIN_TOKEN to enable it")
-    expected = f"Bearer {settings.admin_token.get_secret_value()}"
-    if authorization is None or not hmac.compare_digest(authorization.encode(), expected.encode()):
-        raise HTTPException(401, "a valid `Authorization: Bearer <RELAIS_ADMIN_TOKEN>` header is required")
 
 
 def serve(create_app: Callable[[S], FastAPI], settings_type: type[S], service: str) -> None:

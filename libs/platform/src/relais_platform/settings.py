@@ -6,13 +6,17 @@ from typing import Annotated, Literal, TypeVar
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from relais_platform.callers import ADMIN, ApiCaller, token_sha256
+
 
 class ServiceSettings(BaseSettings):
     """Base of each service's settings; a service adds its own fields and its default port."""
 
     model_config = SettingsConfigDict(env_prefix="RELAIS_", extra="ignore", frozen=True)
 
-    env: Literal["dev", "test", "prod"] = "dev"
+    # Production unless told otherwise: development conveniences (the gateway's dev login, its dev key)
+    # exist only where `make up`, compose or the tests say "dev" or "test" explicitly.
+    env: Literal["dev", "test", "prod"] = "prod"
     instance_id: str = Field(default_factory=socket.gethostname, min_length=1)
     http_host: str = "127.0.0.1"
     http_port: int = 8080
@@ -34,6 +38,9 @@ class ServiceSettings(BaseSettings):
     # Partitions of topics this service creates when they are missing (topic contract name -> count).
     kafka_topic_partitions: dict[str, int] = Field(default_factory=dict)
     kafka_default_partitions: int = Field(default=6, ge=1)
+    # Create missing contract topics at start-up. Off where the topics are declared (Strimzi KafkaTopics)
+    # and the service's Kafka user may only use its own topics: it could neither see the others nor create.
+    kafka_create_topics: bool = True
     kafka_replication_factor: int = Field(default=1, ge=1)
 
     # The largest record a producer sends (aiokafka's max_request_size); keep it at or below the
@@ -63,8 +70,10 @@ class ServiceSettings(BaseSettings):
     # Redis of the customers' encryption keys (relais_platform.sealing); defaults to `redis_url`. Not a
     # view that a replay rebuilds: keep it persistent.
     keystore_redis_url: str | None = None
-    # Bearer token of a service's admin endpoints (rebuild, erasure, configuration reload); they answer
-    # 403 while it is unset.
+    # Who may call this service's HTTP API (the context store's, the router's): JSON, a list of
+    # {name, tokens_sha256, scopes, tenant?} (relais_platform.callers). Empty: every call is refused.
+    api_callers: tuple[ApiCaller, ...] = ()
+    # Shorthand kept from before the callers list: one caller "admin" with the `admin` scope only.
     admin_token: SecretStr | None = None
 
     # Tenants this deployment serves, comma-separated (RELAIS_TENANTS=acme,globex): events of any other
@@ -89,11 +98,23 @@ class ServiceSettings(BaseSettings):
             raise ValueError("RELAIS_FAULT_KILL_BEFORE_COMMIT is for tests and cannot be set in prod")
         if self.admin_token is not None and len(self.admin_token.get_secret_value()) < 16:
             raise ValueError("RELAIS_ADMIN_TOKEN must be at least 16 characters")
+        names = [c.name for c in self.api_callers]
+        if len(set(names)) != len(names):
+            raise ValueError("RELAIS_API_CALLERS names a caller twice")
         if self.kafka_sasl_mechanism and not (self.kafka_sasl_username and self.kafka_sasl_password):
             raise ValueError(
                 "RELAIS_KAFKA_SASL_USERNAME and RELAIS_KAFKA_SASL_PASSWORD are required with SASL"
             )
         return self
+
+    def callers(self) -> tuple[ApiCaller, ...]:
+        """The API's callers: `api_callers`, and "admin" when `admin_token` is set."""
+        if self.admin_token is None:
+            return self.api_callers
+        admin = ApiCaller(
+            name="admin", tokens_sha256=(token_sha256(self.admin_token.get_secret_value()),), scopes={ADMIN}
+        )
+        return (*self.api_callers, admin)
 
     def topic(self, name: str) -> str:
         """The physical name of a contract topic in this deployment."""

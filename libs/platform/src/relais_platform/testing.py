@@ -25,11 +25,14 @@ from typing import Any
 
 import httpx
 import pytest
+import websockets
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from redis.asyncio import Redis
+from websockets.typing import Subprotocol
 
 from relais_contracts import CONTENT_TYPE, CloudEvent, Event, decode
+from relais_platform.callers import TENANT_HEADER, token_sha256
 from relais_platform.kafka import ensure_topics
 from relais_platform.settings import ServiceSettings
 
@@ -108,6 +111,40 @@ def namespace() -> str:
     return new_namespace()
 
 
+# The callers every test system's context store and router accept, as a deployment would list them:
+# the gateway with what it needs, ops with the admin scope, and a caller bound to tenant "acme".
+API_TOKENS = {
+    "agent-gateway": "test-agent-gateway-token-0123456789",
+    "ops": "test-ops-token-0123456789abcdef",
+    "acme-reader": "test-acme-reader-token-0123456789",
+}
+_READS = ["conversations:read", "customers:read", "routing:read"]
+API_CALLERS: list[dict[str, Any]] = [
+    {"name": "agent-gateway", "scopes": [*_READS, "identities:link"]},
+    {"name": "ops", "scopes": [*_READS, "admin"]},
+    {"name": "acme-reader", "scopes": _READS, "tenant": "acme"},
+]
+
+
+def api_callers_json() -> str:
+    """`RELAIS_API_CALLERS` for the test callers."""
+    return json.dumps([{**c, "tokens_sha256": [token_sha256(API_TOKENS[c["name"]])]} for c in API_CALLERS])
+
+
+def api_headers(tenant: str | None = None, caller: str = "agent-gateway") -> dict[str, str]:
+    """Headers of a call to the context store's or the router's API as `caller`, for `tenant`."""
+    headers = {"Authorization": f"Bearer {API_TOKENS[caller]}"}
+    return headers if tenant is None else {**headers, TENANT_HEADER: tenant}
+
+
+def desk_socket(gateway_url: str, token: str, after: str | None = None, **options: Any) -> websockets.connect:
+    """An agent desk's WebSocket to the gateway (await it, or `async with` it): the token travels as a
+    subprotocol, as the desk sends it, never in the URL."""
+    url = gateway_url.replace("http", "ws", 1) + "/v1/agent/ws" + (f"?after={after}" if after else "")
+    offered = [Subprotocol("relais.agent"), Subprotocol(f"bearer.{token}")]
+    return websockets.connect(url, subprotocols=offered, **options)
+
+
 def service_env(infra: Infra, namespace: str, **extra: str) -> dict[str, str]:
     """Environment for a service process (or settings object) of one test system."""
     return {
@@ -116,6 +153,8 @@ def service_env(infra: Infra, namespace: str, **extra: str) -> dict[str, str]:
         "RELAIS_KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap,
         "RELAIS_REDIS_URL": infra.redis_url,
         "RELAIS_KAFKA_DEFAULT_PARTITIONS": "3",
+        "RELAIS_API_CALLERS": api_callers_json(),
+        "RELAIS_UPSTREAM_TOKEN": API_TOKENS["agent-gateway"],
         **extra,
     }
 

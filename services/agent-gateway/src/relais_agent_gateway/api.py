@@ -19,6 +19,10 @@ from relais_platform.runtime import Runtime
 from relais_platform.sealing import CustomerKeys
 
 CLOSE_INVALID_TOKEN = 4401
+# The desk offers two WebSocket subprotocols: this one, which the gateway selects, and `bearer.<JWT>`,
+# which carries the token (browsers cannot set headers on a WebSocket, and a URL ends up in logs).
+SUBPROTOCOL = "relais.agent"
+TOKEN_SUBPROTOCOL_PREFIX = "bearer."  # noqa: S105 (a prefix, not a secret)
 CLOSE_BAD_REQUEST = 4400
 # A Redis stream id ("1700000000000-0", or its millisecond part alone) or "$" (only new entries).
 _STREAM_POSITION = re.compile(r"\$|\d{1,20}(-\d{1,20})?")
@@ -85,15 +89,24 @@ async def agent_socket(
     tokens: Tokens,
     views: Views,
     runtime: RuntimeDep,
-    token: str | None = None,
     after: str | None = None,
 ) -> None:
     """The agent desk's session; protocol in `relais_agent_gateway.protocol`."""
+    offered: list[str] = websocket.scope.get("subprotocols", [])
+    token = next(
+        (p.removeprefix(TOKEN_SUBPROTOCOL_PREFIX) for p in offered if p.startswith(TOKEN_SUBPROTOCOL_PREFIX)),
+        "",
+    )
     # Accepted before checking, because a close code can only be sent on an accepted socket and the
-    # desk needs 4401 to tell "log in again" from a network failure.
-    await websocket.accept()
+    # desk needs 4401 to tell "log in again" from a network failure. The token subprotocol is never the
+    # one selected: it is not echoed back.
+    await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
+    if "token" in websocket.query_params:
+        # Refused even when valid: a URL is kept by proxies, access logs and browser history.
+        await websocket.close(CLOSE_INVALID_TOKEN, "a token in the URL is refused: send it as a subprotocol")
+        return
     try:
-        agent = await tokens.verify(token or "")
+        agent = await tokens.verify(token)
     except InvalidToken:
         await websocket.close(CLOSE_INVALID_TOKEN, "invalid or expired token")
         return

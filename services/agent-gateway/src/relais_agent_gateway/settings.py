@@ -37,6 +37,9 @@ class GatewaySettings(ServiceSettings):
     context_store_url: str = "http://127.0.0.1:8081"
     router_url: str = "http://127.0.0.1:8083"
     upstream_timeout_s: float = Field(default=5.0, gt=0)
+    # The gateway's bearer token on those calls: one of the callers both services list in their
+    # RELAIS_API_CALLERS (with conversations:read and routing:read). Required in prod.
+    upstream_token: SecretStr | None = None
     # How long a conversation read waits for the context store to show the caller's assignment: it
     # consumes the log on its own, and the desk asks the moment the gateway says "assigned".
     timeline_catchup_s: float = Field(default=3.0, ge=0)
@@ -57,8 +60,14 @@ class GatewaySettings(ServiceSettings):
                     f"RELAIS_JWT_ALGORITHM={self.jwt_algorithm} needs exactly one of RELAIS_JWT_PUBLIC_KEY "
                     "and RELAIS_JWT_JWKS_URL"
                 )
-            return self
-        if self.env == "prod":
+            # Without both, a token the identity provider issued for another application (or that another
+            # issuer sharing the key set signed) would open a desk here.
+            if self.env == "prod" and not (self.jwt_issuer and self.jwt_audience):
+                raise ValueError(
+                    f"RELAIS_JWT_ALGORITHM={self.jwt_algorithm} needs RELAIS_JWT_ISSUER and "
+                    "RELAIS_JWT_AUDIENCE in prod"
+                )
+        elif self.env == "prod":
             secret = self.jwt_secret.get_secret_value()
             if secret == DEV_JWT_SECRET:
                 raise ValueError("RELAIS_JWT_SECRET is required in prod (the dev default is refused)")
@@ -66,6 +75,10 @@ class GatewaySettings(ServiceSettings):
                 raise ValueError(
                     f"RELAIS_JWT_SECRET must be at least {_MIN_PROD_SECRET_LENGTH} characters in prod"
                 )
+        if self.env == "prod" and self.upstream_token is None:
+            raise ValueError(
+                "RELAIS_UPSTREAM_TOKEN is required in prod: the context store and router ask for it"
+            )
         return self
 
     @property

@@ -20,7 +20,10 @@ _CATCHUP_POLL_S = 0.1
 
 class Upstream:
     def __init__(self, settings: GatewaySettings) -> None:
-        self._http = httpx.AsyncClient(timeout=settings.upstream_timeout_s)
+        # The gateway's own token (RELAIS_UPSTREAM_TOKEN): both APIs refuse callers without one.
+        token = settings.upstream_token
+        auth = {"Authorization": f"Bearer {token.get_secret_value()}"} if token is not None else {}
+        self._http = httpx.AsyncClient(timeout=settings.upstream_timeout_s, headers=auth)
         self._context_store = settings.context_store_url.rstrip("/")
         self._router = settings.router_url.rstrip("/")
         self._catchup_s = settings.timeline_catchup_s

@@ -257,6 +257,7 @@ async def confirm_claim(
     customer_id: EntityId,
     claim_id: Annotated[str, Path(pattern=r"^[0-9a-f]{16}$")],
     body: ConfirmationIn,
+    request: Request,
     tenant: Tenant,
     views: Views,
     publisher: PublisherDep,
@@ -266,8 +267,9 @@ async def confirm_claim(
     of another customer's identity moves this customer's identities to that customer."""
     try:
         event = await identity_cases.confirm_identity_claim(
-            views, publisher, tenant, customer_id, claim_id, body.confirmed_by, body.role, body.reason
-        )
+            views, publisher, tenant, customer_id, claim_id, body.confirmed_by, body.role, body.reason,
+            via=request.state.caller.name,
+        )  # fmt: skip
     except (identity_cases.CustomerNotFound, identity_cases.ClaimNotFound) as exc:
         raise HTTPException(404, str(exc)) from None
     return {

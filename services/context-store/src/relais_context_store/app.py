@@ -4,6 +4,7 @@ import asyncio
 
 from fastapi import FastAPI
 
+from relais_context_store.access import ACCESS
 from relais_context_store.adapters.identity_secrets import IdentitySecrets
 from relais_context_store.adapters.views import ConversationViews
 from relais_context_store.api import admin, conversations, customers
@@ -57,7 +58,7 @@ def create_app(settings: ContextStoreSettings) -> FastAPI:
             BotWatchdog(views, keys, runtime.publisher, settings, lock, log_handler),
         )
 
-    app = runtime.app("Relais context store")
+    app = runtime.app("Relais context store", ACCESS)
     app.state.settings = settings
     app.state.views = views
     app.state.keys = keys

@@ -7,6 +7,7 @@ from relais_platform.runtime import Runtime
 from relais_platform.tenants import TenantGate
 from relais_platform.views_marker import SelfHealing, ViewsMarker
 from relais_router import api
+from relais_router.access import ACCESS
 from relais_router.adapters.snapshots import Snapshots, Views
 from relais_router.consumers import RoutingHandler
 from relais_router.settings import RouterSettings
@@ -45,7 +46,7 @@ def create_app(settings: RouterSettings) -> FastAPI:
         runtime.every("routing-config", settings.routing_config_poll_s, handler.reload_configs)
     runtime.on_stopped(handler.save_all)
 
-    app = runtime.app("Relais router")
+    app = runtime.app("Relais router", ACCESS)
     app.state.views = views
     app.state.routing = handler
     app.include_router(api.router)

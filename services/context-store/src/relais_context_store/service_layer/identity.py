@@ -225,6 +225,7 @@ async def confirm_identity_claim(
     confirmed_by: str,
     role: Literal["agent", "supervisor", "operator"],
     reason: str | None = None,
+    via: str | None = None,
 ) -> IdentityConfirmed:
     """A person vouches for a customer's claim (by its id): the audit event, then the links it makes."""
     view = await views.customer(tenant, customer_id)
@@ -245,6 +246,7 @@ async def confirm_identity_claim(
             confirmed_by=confirmed_by,
             role=role,
             reason=reason,
+            via=via,
         ),
     )
     events: list[IdentityLinked | IdentityUnlinked | IdentityConfirmed] = [confirmed]
@@ -270,5 +272,6 @@ async def confirm_identity_claim(
             customer_id=decision.customer_id,
             confirmed_by=confirmed_by,
             role=role,
+            via=via,
         )
     return confirmed

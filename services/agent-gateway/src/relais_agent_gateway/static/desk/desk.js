@@ -28,8 +28,9 @@ function connect() {
   // A reload resumes after the last seq seen; a fresh desk starts now, with its conversations from `ready`.
   const after = sessionStorage.getItem(SEQ_KEY);
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const params = new URLSearchParams(after ? { token: token(), after } : { token: token() });
-  socket = new WebSocket(`${scheme}://${location.host}/v1/agent/ws?${params}`);
+  const query = after ? `?${new URLSearchParams({ after })}` : "";
+  // The token travels as a subprotocol, never in the URL (which proxies and logs keep).
+  socket = new WebSocket(`${scheme}://${location.host}/v1/agent/ws${query}`, ["relais.agent", `bearer.${token()}`]);
   socket.onopen = () => { retry = 0; };
   socket.onmessage = (event) => receive(JSON.parse(event.data));
   socket.onclose = (event) => {
