@@ -23,6 +23,7 @@ from relais_platform.testing import (
     ServiceProcess,
     TopicReader,
     create_topics,
+    poll,
     service_env,
 )
 
@@ -46,6 +47,26 @@ async def answer(ws: ClientConnection) -> dict[str, Any]:
         message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), WAIT_S))
         if message["type"] in {"ack", "error"}:
             return message
+
+
+def inbound(channel: str, address: str, text: str) -> dict[str, Any]:
+    """A customer message as an integrator publishes it; the email hint makes every channel one customer."""
+    event_id = str(uuid.uuid4())
+    return {
+        "specversion": "1.0",
+        "id": event_id,
+        "source": f"test/{channel}",
+        "type": "relais.channel.message.received",
+        "time": datetime.now(UTC).isoformat(),
+        "tenant": "acme",
+        "data": {
+            "channel": channel,
+            "from": {"address": address, "name": "Camille"},
+            "text": text,
+            "external_id": event_id,
+            "identity": {"email": "camille@example.com"},
+        },
+    }
 
 
 async def test_a_reply_on_a_channel_without_address_is_refused_and_a_resent_reply_is_one_reply(
@@ -74,23 +95,7 @@ async def test_a_reply_on_a_channel_without_address_is_refused_and_a_resent_repl
         ):
             # A web chat visitor who gave an email, and no phone.
             await outside.event(
-                topics.INBOUND,
-                "acme:webchat:visitor-7",
-                {
-                    "specversion": "1.0",
-                    "id": str(uuid.uuid4()),
-                    "source": "test/webchat",
-                    "type": "relais.channel.message.received",
-                    "time": datetime.now(UTC).isoformat(),
-                    "tenant": "acme",
-                    "data": {
-                        "channel": "webchat",
-                        "from": {"address": "visitor-7", "name": "Camille"},
-                        "text": "I need a person",
-                        "external_id": "wc-1",
-                        "identity": {"email": "camille@example.com"},
-                    },
-                },
+                topics.INBOUND, "acme:webchat:visitor-7", inbound("webchat", "visitor-7", "I need a person")
             )
             opened = await log.wait_event(topics.CONVERSATIONS, lambda e: isinstance(e, Opened))
             cid = opened.subject
@@ -136,6 +141,23 @@ async def test_a_reply_on_a_channel_without_address_is_refused_and_a_resent_repl
                 by_email = await answer(alice)
                 assert by_email["type"] == "ack", by_email
 
+                # The customer now writes by SMS: the refusal above is not remembered against them.
+                await outside.event(
+                    topics.INBOUND, "acme:sms:+33611112222", inbound("sms", "+33611112222", "Here by SMS")
+                )
+
+                async def sms_reachable() -> bool:
+                    async with httpx.AsyncClient(base_url=store.url) as cs:
+                        found = await cs.get(
+                            f"/v1/conversations/{cid}/reply-channels", headers={"X-Relais-Tenant": "acme"}
+                        )
+                    return "sms" in found.json()["channels"]
+
+                await poll(sms_reachable, what="the context store knowing the SMS address")
+                await send(alice, **bad, client_msg_id="cm-sms", ref="r5")
+                by_sms = await answer(alice)
+                assert (by_sms["type"], by_sms["ref"]) == ("ack", "r5")
+
             sent = await log.wait_event(
                 topics.OUTBOUND,
                 lambda e: isinstance(e, MessageSend) and e.data.message_id == by_email["event_id"],
@@ -143,10 +165,15 @@ async def test_a_reply_on_a_channel_without_address_is_refused_and_a_resent_repl
             assert isinstance(sent, MessageSend)
             assert (sent.data.channel, sent.data.to.address) == ("email", "camille@example.com")
             # The conversation log is ordered per conversation: everything posted before is in it now.
+            await log.wait_event(
+                topics.OUTBOUND,
+                lambda e: isinstance(e, MessageSend) and e.data.message_id == by_sms["event_id"],
+            )
             replies = log.events(topics.CONVERSATIONS, lambda e: isinstance(e, ReplyPosted))
             assert [(r.id, r.data.text, r.data.channel) for r in replies] == [
                 (first["event_id"], "Hello Camille", None),
                 (by_email["event_id"], "Also by email", "email"),
+                (by_sms["event_id"], "By SMS then", "sms"),
             ]
             delivered = log.events(
                 topics.OUTBOUND,
