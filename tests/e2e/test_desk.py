@@ -2,13 +2,15 @@
 against the whole system: the customer talks to the bot on two channels, asks for a person, and an agent
 takes over in the desk with the whole story. Screenshots go to .local/artifacts/desk/."""
 
+import json
+import re
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, WebSocketRoute, async_playwright, expect
 
 from relais_contracts import topics
 from relais_contracts.channel import MessageSend
@@ -82,6 +84,28 @@ async def shot(page: Page, name: str) -> None:
     await page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
 
 
+class AckHold:
+    """Between the desk and the gateway: relays every frame, but while `holding`, keeps the gateway's
+    acks from the desk, as a connection that drops just before the ack arrives would."""
+
+    def __init__(self) -> None:
+        self.holding = False
+        self.held: list[str] = []
+        self.sockets: list[WebSocketRoute] = []
+
+    def route(self, desk: WebSocketRoute) -> None:
+        gateway = desk.connect_to_server()
+        self.sockets.append(desk)
+
+        def to_desk(frame: str | bytes) -> None:
+            if self.holding and isinstance(frame, str) and json.loads(frame)["type"] == "ack":
+                self.held.append(frame)
+            else:
+                desk.send(frame)
+
+        gateway.on_message(to_desk)
+
+
 async def go_available(page: Page) -> None:
     await expect(page.get_by_test_id("connection")).to_have_text("online", timeout=WAIT_MS)
     await page.get_by_test_id("presence").select_option("available")
@@ -104,6 +128,8 @@ async def test_an_agent_takes_over_with_the_whole_story_and_wraps_up(
         )
 
         page = await browser.new_page()
+        relay = AckHold()
+        await page.route_web_socket(re.compile(r"/v1/agent/ws"), relay.route)
         await log_in(page, system, "/desk/", "ana")
         await go_available(page)
         await say(channel, "je veux parler à un conseiller", "whatsapp", PHONE)
@@ -126,7 +152,10 @@ async def test_an_agent_takes_over_with_the_whole_story_and_wraps_up(
         await expect(page.get_by_test_id("summary")).not_to_be_empty()
         await shot(page, "2-conversation")
 
-        await page.get_by_test_id("reply-text").fill(reply_text)
+        # The reply goes out but its ack is lost: the desk keeps the text, pending, until it has one.
+        relay.holding = True
+        box = page.get_by_test_id("reply-text")
+        await box.fill(reply_text)
         await page.get_by_test_id("send-reply").click()
         sent = await outbound.wait_event(
             topics.OUTBOUND,
@@ -135,9 +164,21 @@ async def test_an_agent_takes_over_with_the_whole_story_and_wraps_up(
         )
         assert (sent.data.channel, sent.data.to.address) == ("whatsapp", PHONE)
         await expect(timeline).to_contain_text(reply_text)  # back from the log, in conversation order
+        assert relay.held
+        await expect(box).to_have_value(reply_text)
+        await expect(page.get_by_test_id("reply-status")).to_contain_text("Sending")
+        await shot(page, "3a-reply-pending")
+        # The connection drops; the desk reconnects and sends the reply again with its client_msg_id:
+        # acknowledged this time, and still one reply.
+        relay.holding = False
+        await relay.sockets[-1].close(code=1012, reason="restarting")
+        await expect(box).to_have_value("", timeout=WAIT_MS)
+        await expect(page.get_by_test_id("reply-status")).to_have_count(0)
         await page.get_by_test_id("note-text").fill("Refund already promised once")
         await page.get_by_test_id("add-note").click()
         await expect(timeline.get_by_test_id("note")).to_contain_text("Refund already promised once")
+        # The note was posted after the resend, on the same partition: a second reply would show by now.
+        await expect(timeline.get_by_text(reply_text)).to_have_count(1)
         await shot(page, "3-replied")
 
         # The supervisor sees the queue and Ana at work.
@@ -152,8 +193,9 @@ async def test_an_agent_takes_over_with_the_whole_story_and_wraps_up(
         await page.get_by_test_id("wrap-up").click()
         await expect(page.get_by_test_id("released")).to_contain_text("completed (resolved)", timeout=WAIT_MS)
         await shot(page, "5-wrapped-up")
-        # The note never left: only the bot's answers and the agent's reply went to the customer.
+        # The note never left: only the bot's answers and the agent's reply (once) went to the customer.
         assert not [e for e in outbound.events(topics.OUTBOUND) if "Refund already" in e.data.text]
+        assert len([e for e in outbound.events(topics.OUTBOUND) if e.data.text == reply_text]) == 1
 
 
 SCRIPT = "<script>window.__pwned = 1</script>"

@@ -17,6 +17,7 @@ from relais_agent_gateway.protocol import ConversationMessage, OfferMessage, Off
 from relais_agent_gateway.reveal import reveal
 from relais_agent_gateway.session import DeskSession
 from relais_agent_gateway.settings import GatewaySettings
+from relais_agent_gateway.upstream import Upstream
 from relais_agent_gateway.views import DeskViews
 from relais_contracts import Outgoing
 from relais_contracts.conversation import HandoffPacket, TranscriptEntry
@@ -179,6 +180,8 @@ def session(
         tokens=TOKENS,
         keys=keys,
         hub=hub,
+        # Never asked: these sessions post no reply.
+        upstream=Upstream(GatewaySettings(context_store_url="http://127.0.0.1:9")),
         dispositions=("resolved",),
     )
 

@@ -8,7 +8,7 @@ import pytest
 
 from relais_contracts import topics
 from relais_contracts.channel import MessageSend
-from relais_contracts.conversation import Opened
+from relais_contracts.conversation import DeliveryStatus, Opened
 from relais_contracts.routing import WorkCancelled
 from relais_platform.testing import Infra, RawPublisher, TopicReader, api_headers, poll
 
@@ -21,7 +21,7 @@ async def test_a_customer_on_webchat_then_sms_then_email_has_one_conversation_an
     infra: Infra, namespace: str, launch: Launch
 ) -> None:
     store = await launch()
-    wanted = [topics.CONVERSATIONS, topics.OUTBOUND, topics.ROUTING]
+    wanted = [topics.CONVERSATIONS, topics.OUTBOUND, topics.ROUTING, topics.DEADLETTER]
     async with RawPublisher(infra, namespace) as channel, TopicReader(infra, namespace, wanted) as log:
 
         async def timeline(cid: str, tenant: str = "acme") -> list[dict[str, object]]:
@@ -146,6 +146,48 @@ async def test_a_customer_on_webchat_then_sms_then_email_has_one_conversation_an
         conversation = (await get(store, f"/v1/conversations/{cid}")).json()
         assert conversation["channels"] == ["email", "sms", "webchat"]
         assert {p["kind"] for p in conversation["participants"]} == {"customer", "agent"}
+
+        # Where the agent may answer: every channel with an address (the phone identity gives WhatsApp).
+        reachable = (await get(store, f"/v1/conversations/{cid}/reply-channels")).json()
+        assert reachable == {
+            "last_channel": "email",
+            "channels": ["email", "rcs", "sms", "voice", "webchat", "whatsapp"],
+        }
+        assert (await get(store, f"/v1/conversations/{cid}/reply-channels", "globex")).status_code == 404
+
+        # A reply on a channel the customer has no address on (posted by a client that skipped the
+        # gateway's check) is recorded as a failed delivery; the reply after it goes out as usual.
+        for message_id, chosen in (("agent-msg-2", "messenger"), ("agent-msg-3", "sms")):
+            posted = {
+                "message_id": message_id,
+                "author": {"kind": "agent", "name": "Alex", "id": "agent-7"},
+                "text": f"On {chosen}",
+                "channel": chosen,
+            }
+            await channel.event(
+                topics.CONVERSATIONS, cid, log_event("relais.conversation.reply.posted", cid, posted)
+            )
+        by_sms = await log.wait_event(
+            topics.OUTBOUND, lambda e: isinstance(e, MessageSend) and e.data.message_id == "agent-msg-3"
+        )
+        assert isinstance(by_sms, MessageSend)
+        assert (by_sms.data.channel, by_sms.data.to.address) == ("sms", "+33612345678")
+        assert not log.events(topics.OUTBOUND, lambda e: e.data.message_id == "agent-msg-2")
+        failed = log.events(
+            topics.CONVERSATIONS, lambda e: isinstance(e, DeliveryStatus) and e.data.status == "failed"
+        )
+        assert [(e.data.message_id, e.data.status, e.data.reason) for e in failed] == [
+            ("agent-msg-2", "failed", "the customer has no messenger address")
+        ]
+
+        async def failed_report() -> bool:
+            return any(
+                e.get("message_id") == "agent-msg-2" and e.get("delivery", {}).get("status") == "failed"
+                for e in await timeline(cid)
+            )
+
+        await poll(failed_report, what="the failed delivery shown on the agent's message")
+        assert not [r for r in log.records if r.topic == f"{namespace}{topics.DEADLETTER}"]
 
         # Another tenant sees none of it.
         for path in (

@@ -23,8 +23,10 @@ from relais_context_store.domain.timeline import (
     NoAddress,
     delivery,
     participants,
+    reply_channels,
     reply_destination,
     routing_cancellation,
+    undeliverable,
     view_change,
 )
 from relais_contracts.channel import MessageReceived, MessageReceivedData
@@ -36,6 +38,7 @@ from relais_contracts.conversation import (
     CustomerLeft,
     CustomerLeftData,
     CustomerMessage,
+    DeliveryStatus,
     NoteAdded,
     NoteData,
     Opened,
@@ -223,6 +226,48 @@ def test_an_agent_may_choose_the_channel() -> None:
     assert reply_destination(reply("whatsapp"), CONVERSATION, phone) == ("whatsapp", "+33700000000")
     with pytest.raises(NoAddress):
         reply_destination(reply("messenger"), CONVERSATION, phone)
+
+
+IDENTITIES = st.lists(
+    st.one_of(
+        st.fixed_dictionaries({"kind": st.just("phone"), "value": st.just("+33700000000")}),
+        st.fixed_dictionaries({"kind": st.just("email"), "value": st.just("c@example.org")}),
+        st.fixed_dictionaries({"kind": st.just("customer_ref"), "value": st.just("crm-1")}),
+        st.fixed_dictionaries(
+            {
+                "kind": st.just("address"),
+                "value": st.just("x-1"),
+                "channel": st.sampled_from(["messenger", "sms"]),
+            }
+        ),
+    ),
+    max_size=4,
+)
+SOME_CHANNELS = ["email", "sms", "whatsapp", "voice", "rcs", "messenger", "webchat", "telegram"]
+
+
+@given(IDENTITIES, st.sets(st.sampled_from(SOME_CHANNELS)), st.sampled_from(SOME_CHANNELS))
+def test_reply_channels_are_exactly_the_channels_a_reply_can_be_delivered_on(
+    identities: list[dict[str, Any]], used: set[str], last: str
+) -> None:
+    conversation = {"last_channel": last, "last_address": "last-addr"} | {f"address:{c}": c for c in used}
+    channels = reply_channels(conversation, identities)
+    assert last in channels
+    for channel in SOME_CHANNELS:
+        if channel in channels:
+            assert reply_destination(reply(channel), conversation, identities)[0] == channel
+        else:
+            with pytest.raises(NoAddress):
+                reply_destination(reply(channel), conversation, identities)
+
+
+def test_a_reply_with_no_address_becomes_a_failed_delivery_of_that_reply() -> None:
+    failed = undeliverable(reply("messenger"), "the customer has no messenger address")
+    assert (failed.topic, failed.key, failed.event.subject) == ("relais.conversations.v1", "conv-1", "conv-1")
+    assert isinstance(failed.event, DeliveryStatus)
+    assert (failed.event.data.message_id, failed.event.data.status) == ("r-1", "failed")
+    assert failed.event.id == undeliverable(reply("messenger"), "again").event.id  # a replay: the same event
+    assert failed.event.id != delivery(reply(), "email", "c@example.com").id
 
 
 def test_every_message_is_a_timeline_entry_and_moves_the_last_channel() -> None:

@@ -122,6 +122,7 @@ async def agent_socket(
         tokens=tokens,
         keys=cast(CustomerKeys, websocket.app.state.keys),
         hub=cast(InboxHub, websocket.app.state.hub),
+        upstream=cast(Upstream, websocket.app.state.upstream),
         dispositions=settings.dispositions,
     )
     attendance = cast(Attendance, websocket.app.state.attendance)

@@ -15,7 +15,7 @@ from relais_contracts.conversation import HandoffPacket, TranscriptEntry
 from relais_contracts.routing import Presence
 
 Ref = Annotated[str, Field(max_length=200)] | int
-ErrorCode = Literal["invalid", "unsupported", "not_yours", "forbidden", "unavailable"]
+ErrorCode = Literal["invalid", "unsupported", "not_yours", "forbidden", "no_address", "unavailable"]
 _ID = Field(min_length=1, max_length=200)
 _CHANNEL_NAME = Field(default=None, min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_-]*$")
 

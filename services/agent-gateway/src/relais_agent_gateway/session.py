@@ -11,11 +11,12 @@ import uuid
 
 import structlog
 from aiokafka.errors import KafkaError
-from fastapi import WebSocket
+from fastapi import HTTPException, WebSocket
 from redis.exceptions import RedisError
 
 from relais_agent_gateway.auth import Agent, InvalidToken, TokenAuthority
 from relais_agent_gateway.domain.actions import (
+    NoAddress,
     NotYours,
     Refused,
     note_added,
@@ -45,6 +46,7 @@ from relais_agent_gateway.protocol import (
     parse_client_message,
 )
 from relais_agent_gateway.reveal import reveal
+from relais_agent_gateway.upstream import Upstream
 from relais_agent_gateway.views import DeskViews
 from relais_contracts import Outgoing, derive_key, now_time
 from relais_platform.kafka import Publishes
@@ -70,6 +72,7 @@ class DeskSession:
         tokens: TokenAuthority,
         keys: CustomerKeys,
         hub: InboxHub,
+        upstream: Upstream,
         dispositions: tuple[str, ...],
     ) -> None:
         self._ws = websocket
@@ -79,6 +82,7 @@ class DeskSession:
         self._tokens = tokens
         self._keys = keys
         self._hub = hub
+        self._upstream = upstream
         self._dispositions = dispositions
         # The inbox reader and the message handler both send; one frame at a time.
         self._sending = asyncio.Lock()
@@ -166,13 +170,20 @@ class DeskSession:
             if command.client_msg_id
             else str(uuid.uuid4())
         )
+        tenant = self._agent.tenant
         try:
-            await self._publisher.publish([await self._outgoing(command, event_id)])
+            # A resend after a lost ack (the desk reconnected): published already, acked again as it was.
+            if not (command.client_msg_id and await self._views.published(tenant, event_id)):
+                await self._publisher.publish([await self._outgoing(command, event_id)])
+                if command.client_msg_id:
+                    await self._views.mark_published(tenant, event_id)
         except NotYours as exc:
             return Error(ref=command.ref, code="not_yours", message=str(exc)).to_json()
         except Refused as exc:
             return Error(ref=command.ref, code="invalid", message=str(exc)).to_json()
-        except (KafkaError, RedisError, OSError, TimeoutError) as exc:
+        except NoAddress as exc:
+            return Error(ref=command.ref, code="no_address", message=str(exc)).to_json()
+        except (KafkaError, RedisError, OSError, TimeoutError, HTTPException) as exc:
             self._log.warning("action not published", action=command.type, error=repr(exc))
             return Error(ref=command.ref, code="unavailable", message="try again").to_json()
         return Ack(ref=command.ref, event_id=event_id).to_json()
@@ -200,7 +211,10 @@ class DeskSession:
         assignee = await self._views.assignee(agent.tenant, command.conversation_id)
         match command:
             case PostReply():
-                return reply_posted(agent, command, assignee, event_id=event_id, time=at)
+                reply = reply_posted(agent, command, assignee, event_id=event_id, time=at)
+                if command.channel is not None:
+                    await self._check_reachable(command)
+                return reply
             case AddNote():
                 return note_added(agent, command, assignee, event_id=event_id, time=at)
             case Transfer():
@@ -210,6 +224,16 @@ class DeskSession:
                     agent, command, assignee, self._dispositions, event_id=event_id, time=at
                 )
         raise AssertionError(f"unhandled {command.type}")
+
+    async def _check_reachable(self, command: PostReply) -> None:
+        """A reply on a channel the customer has no address on is refused here, before it is posted:
+        the context store could only record it as failed."""
+        assert command.channel is not None
+        reaches = await self._upstream.reaches(self._agent.tenant, command.conversation_id, command.channel)
+        if reaches is None:
+            raise HTTPException(503, f"conversation {command.conversation_id} not in the context store yet")
+        if not reaches:
+            raise NoAddress(f"the customer has no {command.channel} address")
 
     async def _send(self, text: str) -> None:
         async with self._sending:

@@ -40,6 +40,10 @@ class GatewaySettings(ServiceSettings):
     # The gateway's bearer token on those calls: one of the callers both services list in their
     # RELAIS_API_CALLERS (with conversations:read and routing:read). Required in prod.
     upstream_token: SecretStr | None = None
+    # Where the customer can be answered (the context store's reply channels) is remembered this long
+    # per conversation; a channel missing from what is remembered is always asked again before a reply
+    # is refused, so the memory only saves calls, it never refuses.
+    reply_channels_cache_s: float = Field(default=10.0, ge=0)
     # How long a conversation read waits for the context store to show the caller's assignment: it
     # consumes the log on its own, and the desk asks the moment the gateway says "assigned".
     timeline_catchup_s: float = Field(default=3.0, ge=0)

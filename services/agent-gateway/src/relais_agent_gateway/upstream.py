@@ -10,12 +10,14 @@ import time
 from typing import Any
 
 import httpx
+from cachetools import TTLCache
 from fastapi import HTTPException
 
 from relais_agent_gateway.settings import GatewaySettings
 
 TENANT_HEADER = "X-Relais-Tenant"
 _CATCHUP_POLL_S = 0.1
+_REPLY_CHANNELS_CACHED = 10_000  # conversations
 
 
 class Upstream:
@@ -27,6 +29,9 @@ class Upstream:
         self._context_store = settings.context_store_url.rstrip("/")
         self._router = settings.router_url.rstrip("/")
         self._catchup_s = settings.timeline_catchup_s
+        self._reply_channels: TTLCache[tuple[str, str], frozenset[str]] = TTLCache(
+            _REPLY_CHANNELS_CACHED, settings.reply_channels_cache_s
+        )
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -45,6 +50,23 @@ class Upstream:
             if assigned_to is None or time.monotonic() >= deadline or _shows_assignment(found, assigned_to):
                 return found
             await asyncio.sleep(_CATCHUP_POLL_S)
+
+    async def reaches(self, tenant: str, conversation_id: str, channel: str) -> bool | None:
+        """Whether the customer has an address on `channel` (a reply there can be delivered), or None
+        when the context store does not know the conversation (yet).
+
+        Only a yes is taken from the cache: a no is asked again, so a channel the customer has just
+        written on is never refused on a stale answer.
+        """
+        key = (tenant, conversation_id)
+        if channel in self._reply_channels.get(key, ()):
+            return True
+        url = f"{self._context_store}/v1/conversations/{conversation_id}/reply-channels"
+        found = await self._get(url, tenant)
+        if found is None:
+            return None
+        channels = self._reply_channels[key] = frozenset(found["channels"])
+        return channel in channels
 
     async def routing(self, tenant: str, view: str) -> dict[str, Any]:
         found = await self._get(f"{self._router}/v1/tenants/{tenant}/{view}", tenant)

@@ -22,6 +22,8 @@ INBOX_MAXLEN = 1000
 OFFER_TTL_S = 24 * 3600
 # Refreshed on every assignment; bounds the map for conversations whose end the gateway never sees.
 ASSIGNMENT_TTL_S = 30 * 24 * 3600
+# A desk resends an action whose ack it did not get (a reconnect) within minutes, with the same id.
+PUBLISHED_TTL_S = 24 * 3600
 
 # Marker and append in one script, so a replayed event (after a crash before the offset commit) is
 # never pushed twice, and a crash cannot leave a marker without its entry.
@@ -151,6 +153,15 @@ class DeskViews:
             if pipe.command_stack:
                 await pipe.execute()
         return dropped
+
+    async def published(self, tenant: str, event_id: str) -> bool:
+        """Whether the desk action that becomes this event was published already (a resend)."""
+        return bool(await self._redis.exists(self._settings.key("gw", tenant, "published", event_id)))
+
+    async def mark_published(self, tenant: str, event_id: str) -> None:
+        await self._redis.set(
+            self._settings.key("gw", tenant, "published", event_id), b"1", ex=PUBLISHED_TTL_S
+        )
 
     async def assignees(self, conversations: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
         """The agents these (tenant, conversation id) are assigned to, in one round trip."""

@@ -12,6 +12,7 @@ ACCESS = AccessPolicy(
     routes={
         ("GET", "/v1/conversations/{conversation_id}"): CONVERSATIONS_READ,
         ("GET", "/v1/conversations/{conversation_id}/timeline"): CONVERSATIONS_READ,
+        ("GET", "/v1/conversations/{conversation_id}/reply-channels"): CONVERSATIONS_READ,
         ("GET", "/v1/customers/{customer_id}"): CUSTOMERS_READ,
         ("GET", "/v1/customers/{customer_id}/timeline"): CUSTOMERS_READ,
         ("GET", "/v1/lookup"): CUSTOMERS_READ,

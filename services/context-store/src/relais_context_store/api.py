@@ -112,6 +112,25 @@ async def get_conversation(conversation_id: EntityId, tenant: Tenant, views: Vie
     return Response(body, media_type="application/json")
 
 
+class ReplyChannelsOut(BaseModel):
+    last_channel: str = Field(description="where a reply without a channel goes")
+    channels: list[str] = Field(description="every channel a reply can go out on (an address is known)")
+
+
+@conversations.get(
+    "/conversations/{conversation_id}/reply-channels",
+    response_model=ReplyChannelsOut,
+    responses={404: {"description": "no such conversation for this tenant"}},
+)
+async def get_reply_channels(conversation_id: EntityId, tenant: Tenant, views: Views) -> dict[str, Any]:
+    """The channels a reply in this conversation can be delivered on; the agent gateway refuses a reply
+    on any other before posting it (a reply posted anyway is recorded as a failed delivery)."""
+    found = await views.reply_channels(tenant, conversation_id)
+    if found is None:
+        raise HTTPException(404, f"no conversation {conversation_id!r} for tenant {tenant!r}")
+    return found
+
+
 @conversations.get("/conversations/{conversation_id}/timeline")
 async def get_timeline(conversation_id: EntityId, tenant: Tenant, views: Views) -> list[dict[str, Any]]:
     """Just the timeline: every message and event of the conversation, once, in order."""

@@ -23,9 +23,11 @@ from relais_context_store.domain.resolution import (
     resolve_message,
 )
 from relais_context_store.domain.timeline import (
+    NoAddress,
     delivery,
     reply_destination,
     routing_cancellation,
+    undeliverable,
     view_change,
 )
 from relais_context_store.metrics import (
@@ -33,6 +35,7 @@ from relais_context_store.metrics import (
     CONVERSATIONS_OPEN,
     REDACTIONS,
     REPLY_LATENCY,
+    UNDELIVERABLE_REPLIES,
 )
 from relais_context_store.service_layer.identity import resolve_customers
 from relais_context_store.settings import ContextStoreSettings
@@ -254,16 +257,27 @@ class ConversationLogHandler:
             if isinstance(event, ReplyPosted):
                 if "last_channel" not in fields:
                     raise UnknownConversation(f"reply {event.id} to unknown conversation {event.subject}")
-                channel, address = await self._destination(event, fields)
-                outgoing.append(
-                    Outgoing(
-                        topics.OUTBOUND,
-                        topics.inbound_key(event.tenant, channel, address),
-                        delivery(event, channel, address),
+                try:
+                    channel, address = await self._destination(event, fields)
+                except NoAddress as exc:
+                    # The agent's mistake, not the log's: recorded as a failed delivery of this reply,
+                    # and the rest of the batch goes on.
+                    if publish:  # once, not again on every rebuild
+                        with bound_to(event):
+                            log.warning("reply not delivered: no address on its channel", reason=str(exc))
+                        UNDELIVERABLE_REPLIES.labels(event.tenant).inc()
+                    channel = event.data.channel or fields["last_channel"]
+                    outgoing.append(undeliverable(event, f"the customer has no {channel} address"))
+                else:
+                    outgoing.append(
+                        Outgoing(
+                            topics.OUTBOUND,
+                            topics.inbound_key(event.tenant, channel, address),
+                            delivery(event, channel, address),
+                        )
                     )
-                )
-                latencies.append((event.data.author.kind, _parse(fields.get("last_customer_at"))))
-                # The timeline says where each reply went.
+                    latencies.append((event.data.author.kind, _parse(fields.get("last_customer_at"))))
+                # The timeline says where each reply went, or was meant to go.
                 change = replace(change, entry={**(change.entry or {}), "channel": channel})
             elif isinstance(event, CustomerLeft | Closed) and (
                 cancel := routing_cancellation(event, state_before)

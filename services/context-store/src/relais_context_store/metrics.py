@@ -37,3 +37,8 @@ BOT_SILENT_HANDOFFS = Counter(
     "Conversations handed to a person because the bot left a customer's message unanswered too long",
     ["tenant"],
 )
+UNDELIVERABLE_REPLIES = Counter(
+    "relais_context_undeliverable_replies_total",
+    "Replies recorded as failed because the customer has no address on their channel",
+    ["tenant"],
+)

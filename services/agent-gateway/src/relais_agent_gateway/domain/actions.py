@@ -43,6 +43,10 @@ class Refused(ValueError):
     """The message is well formed but asks for something the tenant does not allow."""
 
 
+class NoAddress(Exception):
+    """The customer has no address on the channel a reply asks for: it could never be delivered."""
+
+
 def presence_changed(agent: Agent, command: SetPresence, *, event_id: str, time: datetime) -> Outgoing:
     data = PresenceChangedData(
         agent_id=agent.id,

@@ -26,13 +26,19 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
 
 from relais_context_store.domain.identity import claim_id, identity_key, mask_identity
 from relais_context_store.domain.resolution import OpenConversation
-from relais_context_store.domain.timeline import ViewChange, delivery_summary, entry_json, participants
+from relais_context_store.domain.timeline import (
+    ViewChange,
+    delivery_summary,
+    entry_json,
+    participants,
+    reply_channels,
+)
 from relais_contracts.customers import Identity, IdentityConfirmed, IdentityLinked, IdentityUnlinked
 from relais_platform.settings import ServiceSettings
 
@@ -483,6 +489,24 @@ class ConversationViews:
             message_id, status = f.decode().rsplit("|", 1)
             by_message.setdefault(message_id, {})[status] = at.decode()
         return view, timeline, by_message
+
+    async def reply_channels(self, tenant: str, conversation_id: str) -> dict[str, Any] | None:
+        """Where a reply in the conversation can go: its last channel and every channel with an address."""
+        fields = cast(
+            dict[bytes, bytes], await self._redis.hgetall(self._conversation(tenant, conversation_id))
+        )
+        if not fields:
+            return None
+        addressing = {
+            k.decode(): v.decode()
+            for k, v in fields.items()
+            if k in (b"last_channel", b"last_address", b"customer_id") or k.startswith(b"address:")
+        }
+        identities = await self.identities(tenant, addressing.get("customer_id", ""))
+        return {
+            "last_channel": addressing.get("last_channel"),
+            "channels": reply_channels(addressing, identities),
+        }
 
     async def conversation(self, tenant: str, conversation_id: str) -> dict[str, Any] | None:
         """A conversation's state, participants and whole timeline, or None if this tenant has none such."""

@@ -16,6 +16,7 @@ from relais_contracts.conversation import (
     CustomerLeft,
     CustomerMessage,
     DeliveryStatus,
+    DeliveryStatusData,
     Dequeued,
     HandoffRequested,
     NoteAdded,
@@ -214,19 +215,50 @@ def reply_destination(
     of the customer's identities that fits the channel (an email for email, a phone for SMS...).
     """
     channel = reply.data.channel or conversation["last_channel"]
-    if channel == conversation.get("last_channel"):
-        return channel, conversation["last_address"]
-    if address := conversation.get(f"address:{channel}"):
+    if address := _address_on(channel, conversation, identities):
         return channel, address
+    raise NoAddress(
+        f"reply {reply.id}: the customer of conversation {reply.subject} has no known {channel} address"
+    )
+
+
+def reply_channels(conversation: dict[str, str], identities: list[dict[str, Any]]) -> list[str]:
+    """Every channel a reply in this conversation can be delivered on (what `reply_destination` accepts),
+    so the agent gateway can refuse a reply on any other before it is posted."""
+    candidates = {conversation.get("last_channel", "")}
+    candidates |= {k.removeprefix("address:") for k in conversation if k.startswith("address:")}
+    for identity in identities:
+        if identity["kind"] == "phone":
+            candidates |= PHONE_CHANNELS
+        elif identity["kind"] == "email":
+            candidates.add("email")
+        elif identity["kind"] == "address" and identity.get("channel"):
+            candidates.add(str(identity["channel"]))
+    return sorted(c for c in candidates if c and _address_on(c, conversation, identities))
+
+
+def _address_on(channel: str, conversation: dict[str, str], identities: list[dict[str, Any]]) -> str | None:
+    if channel == conversation.get("last_channel"):
+        return conversation.get("last_address") or None
+    if address := conversation.get(f"address:{channel}"):
+        return address
     wanted = "email" if channel == "email" else "phone" if channel in PHONE_CHANNELS else None
     for identity in identities:
         if identity["kind"] == wanted or (
             identity["kind"] == "address" and identity.get("channel") == channel
         ):
-            return channel, str(identity["value"])
-    raise NoAddress(
-        f"reply {reply.id}: the customer of conversation {reply.subject} has no known {channel} address"
+            return str(identity["value"])
+    return None
+
+
+def undeliverable(reply: ReplyPosted, reason: str) -> Outgoing:
+    """A reply that cannot go out (no address on its channel) is recorded as a failed delivery on the
+    log, so the agent's desk shows it failed, instead of stalling the batch it came in."""
+    failed = DeliveryStatus(
+        **reply.follow(1, source=SOURCE, subject=reply.subject),
+        data=DeliveryStatusData(message_id=reply.data.message_id, status="failed", reason=reason),
     )
+    return Outgoing(topics.CONVERSATIONS, reply.subject or "", failed)
 
 
 def delivery(reply: ReplyPosted, channel: str, address: str) -> MessageSend:

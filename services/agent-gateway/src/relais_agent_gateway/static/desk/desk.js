@@ -11,7 +11,10 @@ const state = {
   dispositions: [],
   presence: sessionStorage.getItem(PRESENCE_KEY) || "away",
   offers: new Map(), // offer id -> offer frame
-  conversations: new Map(), // conversation id -> {id, view, entries: Map(key -> entry), released}
+  // conversation id -> {id, view, entries: Map(key -> entry), released, outbox}; `outbox` is the reply
+  // being sent: {text, channel, client_msg_id, ref, status: "sending" | "failed", error}, kept (and its
+  // text in the box) until the gateway acknowledges it.
+  conversations: new Map(),
   selected: null,
   status: null, // the router's own status for the agent (not-responding)
   connection: "connecting",
@@ -20,6 +23,7 @@ const state = {
 let socket = null;
 let retry = 0;
 let nextRef = 1;
+const replyRefs = new Map(); // ref of a reply sent -> its conversation id
 
 // -- the socket -----------------------------------------------------------------------------------
 
@@ -43,14 +47,49 @@ function connect() {
   };
 }
 
-function send(message) {
+// The ref the message went out with, or null when the socket is not open. A resend passes the
+// client_msg_id of the first attempt, so the gateway makes it the same event.
+function send(message, clientMsgId = crypto.randomUUID(), { quiet = false } = {}) {
   const ref = `r${nextRef++}`;
   if (!socket || socket.readyState !== WebSocket.OPEN) {
-    state.notice = "Not connected: try again in a moment.";
-    render();
-    return;
+    if (!quiet) {
+      state.notice = "Not connected: try again in a moment.";
+      render();
+    }
+    return null;
   }
-  socket.send(JSON.stringify({ ...message, ref, client_msg_id: crypto.randomUUID() }));
+  socket.send(JSON.stringify({ ...message, ref, client_msg_id: clientMsgId }));
+  return ref;
+}
+
+// A reply leaves the box only once the gateway acknowledges it. Sent again unchanged (a retry), it keeps
+// its client_msg_id; changed after a refusal (which published nothing), it is a new message.
+function postReply(c, text, channel) {
+  const same = c.outbox && c.outbox.text === text && c.outbox.channel === channel;
+  c.outbox = { text, channel, client_msg_id: same ? c.outbox.client_msg_id : crypto.randomUUID(), status: "sending", error: null, ref: null };
+  sendReply(c);
+  render();
+}
+
+function sendReply(c) {
+  const o = c.outbox;
+  o.ref = send({ type: "reply", conversation_id: c.id, text: o.text, channel: o.channel }, o.client_msg_id, { quiet: true });
+  if (o.ref) replyRefs.set(o.ref, c.id); // else sent by the next `ready`
+}
+
+function answered(message) {
+  const id = replyRefs.get(message.ref);
+  if (id === undefined) return;
+  replyRefs.delete(message.ref);
+  const c = conversation(id);
+  if (!c?.outbox || c.outbox.ref !== message.ref) return; // an answer to an earlier attempt
+  if (message.type === "ack") {
+    c.outbox = null;
+    const box = root.querySelector(`[data-keep="reply-${CSS.escape(id)}"]`);
+    if (box) box.value = ""; // else render() would keep it as a draft
+  } else {
+    Object.assign(c.outbox, { status: "failed", error: `${message.code}: ${message.message}` });
+  }
 }
 
 function receive(message) {
@@ -62,6 +101,8 @@ function receive(message) {
       state.connection = "online";
       send({ type: "presence", presence: state.presence });
       for (const id of message.conversations) openConversation(id);
+      // Replies sent before the connection dropped, whose ack never came: again, as the same messages.
+      for (const c of state.conversations.values()) if (c.outbox?.status === "sending") sendReply(c);
       break;
     case "offer":
       state.offers.set(message.offer_id, message);
@@ -95,8 +136,12 @@ function receive(message) {
     case "status":
       state.status = message.status === "available" ? null : message;
       break;
+    case "ack":
+      answered(message);
+      break;
     case "error":
       state.notice = `${message.code}: ${message.message}`;
+      answered(message);
       break;
   }
   render();
@@ -287,7 +332,15 @@ function timelineEntry(e) {
 }
 
 function actions(c, channels, lastChannel) {
-  const reply = el("textarea", { rows: 3, placeholder: "Reply to the customer", "data-keep": `reply-${c.id}`, "data-testid": "reply-text" });
+  const outbox = c.outbox;
+  const sending = outbox?.status === "sending";
+  const reply = el("textarea", { rows: 3, placeholder: "Reply to the customer", "data-keep": `reply-${c.id}`, "data-testid": "reply-text", readonly: sending });
+  if (outbox) reply.value = outbox.text; // what the agent typed stays until the gateway has it
+  const pending = outbox && el(
+    "p",
+    { class: sending ? "pending" : "error", role: sending ? "status" : "alert", "data-testid": "reply-status" },
+    sending ? (state.connection === "online" ? "Sending…" : "Not sent yet: it goes when the desk reconnects.") : `Not sent (${outbox.error}): change it or send again.`,
+  );
   const channel = el("select", { "data-testid": "reply-channel", "data-keep": `channel-${c.id}` }, channels.map((ch) => el("option", { value: ch, selected: ch === lastChannel }, ch)));
   const note = el("textarea", { rows: 2, placeholder: "Internal note (never sent)", "data-keep": `note-${c.id}`, "data-testid": "note-text" });
   const target = el("input", { placeholder: "queue or agent id", "data-keep": `target-${c.id}`, "data-testid": "transfer-target" });
@@ -297,8 +350,8 @@ function actions(c, channels, lastChannel) {
   return el(
     "section",
     { class: "actions" },
-    el("form", { onsubmit: (e) => { e.preventDefault(); if (!reply.value.trim()) return; send({ type: "reply", conversation_id: c.id, text: reply.value, channel: channel.value !== lastChannel ? channel.value : undefined }); clear(reply); } },
-      reply, el("div", {}, "via ", channel, el("button", { class: "primary", type: "submit", "data-testid": "send-reply" }, "Send"))),
+    el("form", { onsubmit: (e) => { e.preventDefault(); if (sending || !reply.value.trim()) return; postReply(c, reply.value, channel.value !== lastChannel ? channel.value : undefined); } },
+      reply, pending, el("div", {}, "via ", channel, el("button", { class: "primary", type: "submit", "data-testid": "send-reply", disabled: sending }, sending ? "Sending…" : "Send"))),
     el("form", { onsubmit: (e) => { e.preventDefault(); if (!note.value.trim()) return; send({ type: "note", conversation_id: c.id, text: note.value }); clear(note); } },
       note, el("button", { type: "submit", "data-testid": "add-note" }, "Add note")),
     el("form", { onsubmit: (e) => { e.preventDefault(); if (!target.value.trim()) return; send({ type: "transfer", conversation_id: c.id, [kind.value]: target.value.trim(), note: note.value || undefined }); clear(target, note); } },
