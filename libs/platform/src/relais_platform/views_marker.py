@@ -163,7 +163,7 @@ class SelfHealing:
 
 
 async def committed_offsets(
-    settings: ServiceSettings, topic: str, group: str
+    settings: ServiceSettings, topic: str, group: str | None
 ) -> tuple[list[int], dict[int, int]]:
     """The partitions of a contract topic, and the last offset the consumer group handled in each
     (its committed offset - 1; partitions without a commit are left out)."""
@@ -172,7 +172,7 @@ async def committed_offsets(
     await admin.start()
     try:
         described = await admin.describe_topics([physical])
-        offsets = await admin.list_consumer_group_offsets(group)
+        offsets = await admin.list_consumer_group_offsets(group) if group else {}
     finally:
         await admin.close()
     partitions = sorted(p["partition"] for d in described for p in d.get("partitions", ()))
@@ -227,18 +227,15 @@ async def replay(settings: ServiceSettings, topic: str, until: dict[int, int], h
 async def end_offsets(settings: ServiceSettings, topic: str) -> dict[int, int]:
     """The last offset of each partition of a contract topic now (-1 for an empty partition)."""
     physical = settings.topic(topic)
+    partitions, _ = await committed_offsets(settings, topic, None)
     consumer = AIOKafkaConsumer(**client_options(settings), enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = [
-            TopicPartition(physical, p) for p in sorted(consumer.partitions_for_topic(physical) or ())
-        ]
-        if not partitions:
-            await consumer.topics()  # metadata of the topic, fetched on demand
-            partitions = [
-                TopicPartition(physical, p) for p in sorted(consumer.partitions_for_topic(physical) or ())
-            ]
-        ends = await consumer.end_offsets(partitions) if partitions else {}
+        ends = (
+            await consumer.end_offsets([TopicPartition(physical, p) for p in partitions])
+            if partitions
+            else {}
+        )
     finally:
         await consumer.stop()
     return {tp.partition: offset - 1 for tp, offset in ends.items()}
