@@ -18,7 +18,7 @@ for its new marker.
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -26,9 +26,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import Counter
 from redis.asyncio import Redis
 
-from relais_contracts import DecodeError, decode
+from relais_contracts import DecodeError, Outgoing, decode
 from relais_platform.consumer import BatchHandler, Delivery
-from relais_platform.kafka import client_options
+from relais_platform.kafka import Publishes, client_options
 from relais_platform.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
@@ -38,6 +38,12 @@ VIEWS_REBUILDS = Counter(
     "Rebuilds of a service's Redis views from Kafka after they were found missing or behind",
     ["service", "reason"],
 )
+
+
+class ViewsLost(ConnectionError):
+    """The views went away while a batch was being decided: its reads may have seen them half gone.
+    A ConnectionError, so the consumer loop retries the batch (as for any fault of Redis) and never
+    dead-letters it; the retry finds the marker gone and rebuilds first."""
 
 
 class ViewsMarker:
@@ -152,6 +158,15 @@ class SelfHealing:
                 return
             await asyncio.sleep(self._poll_s)
 
+    async def intact(self) -> bool:
+        return self.generation is not None and await self._marker.generation() == self.generation
+
+    def publisher(self, inner: Publishes) -> Publishes:
+        """`inner`, publishing only while the views are the ones the batch started on: a wipe between
+        the check before a batch and its reads would otherwise let a decision made on empty views (a
+        returning customer taken for a new one) reach the log."""
+        return _CheckedPublisher(inner, self)
+
     def guard(self, handler: BatchHandler) -> BatchHandler:
         """`handler`, run only on whole views."""
 
@@ -160,6 +175,17 @@ class SelfHealing:
             await handler(batch)
 
         return guarded
+
+
+class _CheckedPublisher:
+    def __init__(self, inner: Publishes, healing: SelfHealing) -> None:
+        self._inner = inner
+        self._healing = healing
+
+    async def publish(self, outgoing: Iterable[Outgoing]) -> None:
+        if not await self._healing.intact():
+            raise ViewsLost("the views changed under this batch: it is decided again on whole views")
+        await self._inner.publish(outgoing)
 
 
 async def committed_offsets(
