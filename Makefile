@@ -12,7 +12,7 @@ KUSTOMIZE := $(CURDIR)/.local/bin/kustomize
 GO := $(or $(shell command -v go),/usr/local/go/bin/go)
 OVERLAY ?= prod
 
-.PHONY: help install kustomize up down status test test-unit lint format schemas k8s simulate bench-router bench-gateway eval-bot bench-bot bench-context clean
+.PHONY: help install kustomize up down status test test-unit lint format schemas k8s simulate bench-router bench-gateway chaos eval-bot bench-bot bench-context clean
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -80,6 +80,9 @@ bench-router: install ## Router benchmark: 5,000 agents, 50,000 waiting, in proc
 
 bench-gateway: install ## Gateway benchmark: 2,000 agent WebSockets on 2 replicas, offer-to-desk latency p50/p99
 	$(UV) run python bench/gateway.py
+
+chaos: install ## Chaos run: kill each service, restart Kafka and Redis, wipe Redis, poison records under load; JSON in .local/bench/
+	$(UV) run python bench/chaos.py $(CHAOS_ARGS)
 
 k8s: kustomize ## Render the Kubernetes manifests of OVERLAY (dev or prod, default prod) to stdout
 	@$(KUSTOMIZE) build deploy/k8s/overlays/$(OVERLAY)

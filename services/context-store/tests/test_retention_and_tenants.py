@@ -58,6 +58,16 @@ async def test_closed_conversations_views_expire_after_the_retention(
         for key in (base, f"{base}:timeline", f"{base}:applied"):
             ttl = await redis.pttl(key)
             assert 3_000_000 < ttl <= 3_600_000, (key, ttl)
+
+        async def no_open_series() -> bool:
+            async with httpx.AsyncClient() as client:
+                text = (await client.get(f"{store.url}/metrics")).text
+            return not [
+                line for line in text.splitlines() if line.startswith("relais_context_conversations_open{")
+            ]
+
+        # Nothing open any more: the tenant's gauge goes away instead of staying at 0 for ever.
+        await poll(no_open_series, what="the open-conversations series of acme removed")
     await redis.aclose()
 
 

@@ -18,7 +18,7 @@ for its new marker.
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -26,9 +26,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import Counter
 from redis.asyncio import Redis
 
-from relais_contracts import DecodeError, decode
+from relais_contracts import DecodeError, Outgoing, decode
 from relais_platform.consumer import BatchHandler, Delivery
-from relais_platform.kafka import client_options
+from relais_platform.kafka import Publishes, client_options
 from relais_platform.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
@@ -38,6 +38,12 @@ VIEWS_REBUILDS = Counter(
     "Rebuilds of a service's Redis views from Kafka after they were found missing or behind",
     ["service", "reason"],
 )
+
+
+class ViewsLost(ConnectionError):
+    """The views went away while a batch was being decided: its reads may have seen them half gone.
+    A ConnectionError, so the consumer loop retries the batch (as for any fault of Redis) and never
+    dead-letters it; the retry finds the marker gone and rebuilds first."""
 
 
 class ViewsMarker:
@@ -152,6 +158,15 @@ class SelfHealing:
                 return
             await asyncio.sleep(self._poll_s)
 
+    async def intact(self) -> bool:
+        return self.generation is not None and await self._marker.generation() == self.generation
+
+    def publisher(self, inner: Publishes) -> Publishes:
+        """`inner`, publishing only while the views are the ones the batch started on: a wipe between
+        the check before a batch and its reads would otherwise let a decision made on empty views (a
+        returning customer taken for a new one) reach the log."""
+        return _CheckedPublisher(inner, self)
+
     def guard(self, handler: BatchHandler) -> BatchHandler:
         """`handler`, run only on whole views."""
 
@@ -162,8 +177,19 @@ class SelfHealing:
         return guarded
 
 
+class _CheckedPublisher:
+    def __init__(self, inner: Publishes, healing: SelfHealing) -> None:
+        self._inner = inner
+        self._healing = healing
+
+    async def publish(self, outgoing: Iterable[Outgoing]) -> None:
+        if not await self._healing.intact():
+            raise ViewsLost("the views changed under this batch: it is decided again on whole views")
+        await self._inner.publish(outgoing)
+
+
 async def committed_offsets(
-    settings: ServiceSettings, topic: str, group: str
+    settings: ServiceSettings, topic: str, group: str | None
 ) -> tuple[list[int], dict[int, int]]:
     """The partitions of a contract topic, and the last offset the consumer group handled in each
     (its committed offset - 1; partitions without a commit are left out)."""
@@ -172,7 +198,7 @@ async def committed_offsets(
     await admin.start()
     try:
         described = await admin.describe_topics([physical])
-        offsets = await admin.list_consumer_group_offsets(group)
+        offsets = await admin.list_consumer_group_offsets(group) if group else {}
     finally:
         await admin.close()
     partitions = sorted(p["partition"] for d in described for p in d.get("partitions", ()))
@@ -227,18 +253,15 @@ async def replay(settings: ServiceSettings, topic: str, until: dict[int, int], h
 async def end_offsets(settings: ServiceSettings, topic: str) -> dict[int, int]:
     """The last offset of each partition of a contract topic now (-1 for an empty partition)."""
     physical = settings.topic(topic)
+    partitions, _ = await committed_offsets(settings, topic, None)
     consumer = AIOKafkaConsumer(**client_options(settings), enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = [
-            TopicPartition(physical, p) for p in sorted(consumer.partitions_for_topic(physical) or ())
-        ]
-        if not partitions:
-            await consumer.topics()  # metadata of the topic, fetched on demand
-            partitions = [
-                TopicPartition(physical, p) for p in sorted(consumer.partitions_for_topic(physical) or ())
-            ]
-        ends = await consumer.end_offsets(partitions) if partitions else {}
+        ends = (
+            await consumer.end_offsets([TopicPartition(physical, p) for p in partitions])
+            if partitions
+            else {}
+        )
     finally:
         await consumer.stop()
     return {tp.partition: offset - 1 for tp, offset in ends.items()}

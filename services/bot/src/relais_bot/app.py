@@ -22,7 +22,6 @@ def create_app(settings: BotSettings) -> FastAPI:
     states = BotStates(runtime.redis, settings, settings.bot_state_retention_s)
     keys = customer_keys(runtime.redis, settings)
     timeout = settings.bot_message_timeout_s
-    handler = ConversationHandler(bot, states, keys, runtime.publisher, timeout)
     replayer = ConversationHandler(bot, states, keys, Dropped(), timeout)
     group = settings.group(f"{SERVICE}-conversations")
 
@@ -30,6 +29,8 @@ def create_app(settings: BotSettings) -> FastAPI:
         await rebuild_states(settings, states, replayer, group)
 
     healing = SelfHealing(ViewsMarker(runtime.redis, settings, SERVICE), rebuild, service=SERVICE)
+    # Decisions reach the log only if made on whole states (not on states wiped in the middle).
+    handler = ConversationHandler(bot, states, keys, healing.publisher(runtime.publisher), timeout)
 
     async def check_at_start() -> None:
         await healing.ensure()

@@ -30,8 +30,9 @@ def create_app(settings: ContextStoreSettings) -> FastAPI:
     log_handler = ConversationLogHandler(views, keys, runtime.publisher, lock, settings.consumer_batch_max)
     recovery = ViewsRecovery(settings, runtime.redis, views, log_handler, lock, SERVICE)
     gate = TenantGate(settings, runtime.publisher, SERVICE)
+    checked = recovery.healing.publisher(runtime.publisher)  # resolutions made on whole views only
     runtime.background("views-recovery", recovery.start)
-    inbound = InboundHandler(views, keys, runtime.publisher, settings, lock, secrets)
+    inbound = InboundHandler(views, keys, checked, settings, lock, secrets)
     runtime.consume("inbound", [topics.INBOUND], gate.guard("inbound", recovery.inbound(inbound)))
 
     async def resume_from_views(committed: dict[Partition, int | None]) -> dict[Partition, int]:

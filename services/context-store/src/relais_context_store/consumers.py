@@ -5,6 +5,7 @@ live resolution or materialization in this process.
 """
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -373,7 +374,12 @@ class InactivitySweep:
         await self._publisher.publish(closing)
         CONVERSATIONS_CLOSED.labels("inactivity").inc(len(closing))
         counts = await self._views.open_per_tenant()
-        self._tenants |= set(counts)
-        for tenant in self._tenants:
-            CONVERSATIONS_OPEN.labels(tenant).set(counts.get(tenant, 0))
+        # A tenant with nothing open any more loses its series: tenants that come and go (or a burst of
+        # made-up ones in development) leave no gauge behind.
+        for tenant in self._tenants - set(counts):
+            with contextlib.suppress(KeyError):
+                CONVERSATIONS_OPEN.remove(tenant)
+        self._tenants = set(counts)
+        for tenant, n in counts.items():
+            CONVERSATIONS_OPEN.labels(tenant).set(n)
         return len(closing)
