@@ -47,6 +47,7 @@ from relais_platform.testing import (
     Infra,
     LocalRedis,
     ServiceProcess,
+    api_headers,
     create_topics,
     new_namespace,
     service_env,
@@ -393,7 +394,7 @@ async def check(system: System, customers: list[Customer], result: Result) -> No
     result.lost = result.duplicated = result.out_of_order = result.split = 0
     result.unanswered = result.with_agent = 0
     url = system.procs["context-store"].url
-    async with httpx.AsyncClient(timeout=10, headers={"X-Relais-Tenant": TENANT}) as http:
+    async with httpx.AsyncClient(timeout=10, headers=api_headers(TENANT)) as http:
         for customer in customers:
             conversations = {c for event_id, _ in customer.sent for _, c in by_cause.get(event_id, ())}
             if len(conversations) > 1:

@@ -16,7 +16,7 @@ import pytest
 from relais_contracts import topics
 from relais_contracts.conversation import CustomerMessage
 from relais_contracts.routing import WorkSubmitted
-from relais_platform.testing import RawPublisher, TopicReader, poll, redis_dump
+from relais_platform.testing import RawPublisher, TopicReader, api_headers, poll, redis_dump
 from tests.e2e.system import TENANT, System, inbound
 
 pytestmark = pytest.mark.e2e
@@ -128,7 +128,7 @@ async def test_no_card_number_in_any_form_is_stored_in_clear(system: System) -> 
         async with httpx.AsyncClient(base_url=system.url("context-store"), timeout=30) as http:
 
             async def materialized() -> bool:
-                got = await http.get(f"/v1/conversations/{conversation}", headers={"X-Relais-Tenant": TENANT})
+                got = await http.get(f"/v1/conversations/{conversation}", headers=api_headers(TENANT))
                 return got.status_code == 200 and len(
                     [t for t in got.json()["timeline"] if t.get("author_kind") == "customer"]
                 ) == len(texts)

@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-import websockets
 from websockets.asyncio.client import ClientConnection
 
 from relais_contracts import now_time, topics
@@ -22,12 +21,13 @@ from relais_platform.testing import (
     RawPublisher,
     ServiceProcess,
     TopicReader,
+    api_headers,
     create_topics,
     poll,
     service_env,
 )
 
-from .test_gateway_integration import WAIT_S, login, send, socket_url
+from .test_gateway_integration import WAIT_S, login, send, socket
 
 pytestmark = pytest.mark.integration
 
@@ -102,7 +102,7 @@ async def test_a_reply_on_a_channel_without_address_is_refused_and_a_resent_repl
             assert cid
 
             token = await login(http, "acme", "a-1", "Alice")
-            async with websockets.connect(socket_url(gateway, token)) as alice:
+            async with socket(gateway, token) as alice:
                 await frame(alice, "ready")
                 assigned = Assigned(
                     id=str(uuid.uuid4()),
@@ -149,7 +149,7 @@ async def test_a_reply_on_a_channel_without_address_is_refused_and_a_resent_repl
                 async def sms_reachable() -> bool:
                     async with httpx.AsyncClient(base_url=store.url) as cs:
                         found = await cs.get(
-                            f"/v1/conversations/{cid}/reply-channels", headers={"X-Relais-Tenant": "acme"}
+                            f"/v1/conversations/{cid}/reply-channels", headers=api_headers("acme")
                         )
                     return "sms" in found.json()["channels"]
 
