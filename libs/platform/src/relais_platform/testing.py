@@ -396,6 +396,11 @@ class LocalRedis:
             "REDIS_APPENDONLY": "yes" if appendonly else "no",
         }
 
+    @property
+    def data_dir(self) -> Path:
+        """Where redis-server keeps its files (the append-only file's directory is in it)."""
+        return self._state / "redis"
+
     def _run(self, command: str) -> None:
         subprocess.run(["bash", str(self._script), command], env=self._env, check=True, capture_output=True)
 

@@ -58,6 +58,14 @@ class ViewsMarker:
         raw = await self._redis.get(self.key)
         return raw.decode() if isinstance(raw, bytes) else raw
 
+    async def read(self) -> tuple[str | None, str]:
+        """The generation, and the run id of the Redis server (new at each restart of it), in one trip."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.get(self.key)
+            pipe.info("server")
+            raw, info = await pipe.execute()
+        return (raw.decode() if isinstance(raw, bytes) else raw), str(info.get("run_id", ""))
+
     async def begin_rebuild(self, owner: str, lease_s: float) -> bool:
         """Take the rebuild lock (or renew it when this owner holds it) and withdraw the marker, so the
         other replicas stop writing; False when another owner holds it."""
@@ -92,12 +100,17 @@ class SelfHealing:
         lease_s: float = 600.0,
         poll_s: float = 0.2,
         follow: Callable[[], Awaitable[object]] | None = None,
+        restarted: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self._marker = marker
         self._rebuild = rebuild
         # Run when another replica rebuilt the shared views: for a service whose replicas each hold a
         # part of the state (the router's partitions), to write its own part again.
         self._follow = follow
+        # Run when Redis restarted with the marker kept (persistence): it may have lost its last writes.
+        # Returns True when the views are behind the log (then they are rebuilt).
+        self._restarted = restarted
+        self._run_id: str | None = None
         self._service = service
         self._lease_s = lease_s
         self._poll_s = poll_s
@@ -111,18 +124,31 @@ class SelfHealing:
         """Return once the views are whole; True when they were just rebuilt (here or elsewhere).
 
         `lost=True`: the caller saw its views behind what it applied, whatever the marker says."""
-        if not lost and self.generation is not None and await self._marker.generation() == self.generation:
-            return False  # the one GET of the normal path
+        if (
+            not lost
+            and self.generation is not None
+            and await self._marker.read() == (self.generation, self._run_id)
+        ):
+            return False  # the one round trip of the normal path
         async with self._local:
-            current = await self._marker.generation()
+            current, run_id = await self._marker.read()
             if not lost and current is not None and current == self.generation:
-                return False  # healed by another caller while this one waited
+                if run_id == self._run_id:
+                    return False  # healed by another caller while this one waited
+                restarted = self._run_id is not None
+                self._run_id = run_id
+                if not restarted:
+                    return False
+                log.warning("Redis restarted and kept the views: checking them against the log")
+                if not (self._restarted and await self._restarted()):
+                    return False
+                lost = True
             if not lost and current is not None and self.generation is None:
-                self.generation = current  # start-up over views that are whole
+                self.generation, self._run_id = current, run_id  # start-up over views that are whole
                 return False
             if not lost and current is not None:
                 log.warning("views rebuilt by another replica", service=self._service)
-                self.generation = current
+                self.generation, self._run_id = current, run_id
                 if self._follow:
                     await self._follow()
                 return True
@@ -141,6 +167,7 @@ class SelfHealing:
                 started = time.perf_counter()
                 await self._rebuild()
                 self.generation = await self._marker.finish_rebuild()
+                self._run_id = (await self._marker.read())[1]
                 self.rebuilds += 1
                 VIEWS_REBUILDS.labels(self._service, reason).inc()
                 log.warning(
@@ -153,6 +180,7 @@ class SelfHealing:
             current = await self._marker.generation()
             if current is not None and current != expected:
                 self.generation = current
+                self._run_id = (await self._marker.read())[1]
                 if self._follow:
                     await self._follow()
                 return

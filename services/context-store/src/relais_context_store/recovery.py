@@ -17,11 +17,11 @@ from redis.asyncio import Redis
 
 from relais_context_store.adapters.views import ConversationViews
 from relais_context_store.consumers import ConversationLogHandler
-from relais_context_store.rebuild import rebuild
+from relais_context_store.rebuild import LOG_CONSUMER, rebuild
 from relais_context_store.settings import ContextStoreSettings
 from relais_contracts import topics
 from relais_platform.consumer import BatchHandler, Delivery
-from relais_platform.views_marker import SelfHealing, ViewsMarker, end_offsets
+from relais_platform.views_marker import SelfHealing, ViewsMarker, committed_offsets, end_offsets
 
 log = structlog.get_logger(__name__)
 
@@ -46,6 +46,7 @@ class ViewsRecovery:
             self._rebuild,
             service=service,
             lease_s=settings.views_rebuild_lease_s,
+            restarted=self._restarted,
         )
         self._applied: dict[int, int] = {}  # log partition -> last offset this process applied
         self._catch_up: dict[int, int] = {}  # log partition -> offset to materialize before resolving
@@ -56,6 +57,21 @@ class ViewsRecovery:
             self._applied = dict(report.partitions)
             ends = await end_offsets(self._settings, topics.CONVERSATIONS)
             self._catch_up = {p: end for p, end in ends.items() if end > report.partitions.get(p, -1)}
+
+    async def _restarted(self) -> bool:
+        """Redis restarted and kept the views (persistence), perhaps without its last writes: behind
+        what the log consumer committed means rebuild; else inbound waits for the log consumer to
+        materialize what the log holds (the resolver's own writes of the last moment may be lost)."""
+        group = self._settings.group(f"{self._service}-{LOG_CONSUMER}")
+        _, committed = await committed_offsets(self._settings, topics.CONVERSATIONS, group)
+        recorded = await self._views.offsets(topics.CONVERSATIONS)
+        behind = {p: (recorded.get(p), c) for p, c in committed.items() if recorded.get(p, -1) < c}
+        if behind:
+            log.warning("the views are behind what the log consumer committed", partitions=behind)
+            return True
+        ends = await end_offsets(self._settings, topics.CONVERSATIONS)
+        self._catch_up = {p: end for p, end in ends.items() if end > recorded.get(p, -1)}
+        return False
 
     async def start(self) -> None:
         """At start-up, before any record: rebuild if the views are not there."""

@@ -19,13 +19,19 @@ def create_app(settings: RouterSettings) -> FastAPI:
     runtime = Runtime(settings, SERVICE)
     views = Views(runtime.redis, settings)
     handler = RoutingHandler(settings, Snapshots(runtime.redis, settings), views, runtime.publisher)
+
     # The routers live in memory; Redis holds their snapshots and read views. When Redis loses them
     # (docs/operations.md, "Recovery"), each replica writes its own partitions' again at once.
+    async def resave_after_restart() -> bool:
+        await handler.resave()  # the last writes before the restart may be lost: write them again
+        return False
+
     healing = SelfHealing(
         ViewsMarker(runtime.redis, settings, SERVICE),
         handler.resave,
         service=SERVICE,
         follow=handler.resave,  # another replica noticed first: this one's partitions are its own
+        restarted=resave_after_restart,
     )
 
     async def check_views() -> None:
