@@ -17,11 +17,14 @@ so only the secret is replaced and the rest (other scripts, emoji, line breaks) 
 - IBANs: validated with python-stdnum (country format and mod-97 checksum), redacted whole.
 """
 
+import bisect
+import functools
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from stdnum import iban, luhn
+from stdnum import iban, luhn, numdb
 
 from relais_contracts.channel import (
     ATTACHMENT_NAME_MAX,
@@ -61,8 +64,7 @@ _CODE = re.compile(r"(?<![0-9])[0-9]{3,4}(?![0-9])")
 # code is taken for a security code.
 _CVV_REACH = 32
 _IBAN_START = re.compile(r"[A-Za-z]{2}[0-9]{2}")
-_IBAN_NEXT = re.compile(r" ?[0-9A-Za-z]")
-_IBAN_MAX = 34  # alphanumeric characters of the longest IBAN (ISO 13616)
+_IBAN_REGISTRY = numdb.get("iban")
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ class _View:
     """The canonical view of a text, and for each of its characters the index of the original one."""
 
     canon: str
-    origin: list[int]
+    origin: Sequence[int]
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """The original characters behind canonical characters [start, end)."""
@@ -98,23 +100,38 @@ def _is_separator(c: str) -> bool:
     return c.isspace() or c in _OTHER_SEPARATORS or unicodedata.category(c) in {"Zs", "Zl", "Zp", "Cf", "Pd"}
 
 
-def _canonical(c: str) -> str:
-    if c.isdecimal():
-        return str(unicodedata.decimal(c))
-    return " " if _is_separator(c) else c
+@functools.cache
+def _canonical(original: str) -> str:
+    """One character of the text as the rules read it (one or more characters, NFKC can expand)."""
+    out = []
+    for c in unicodedata.normalize("NFKC", original) or original:
+        if c.isdecimal():
+            out.append(str(unicodedata.decimal(c)))
+        else:
+            out.append(" " if _is_separator(c) else c)
+    return "".join(out)
+
+
+class _Canonical(dict[int, str]):
+    """A translation table for str.translate that fills itself: each character is worked out once."""
+
+    def __missing__(self, code: int) -> str:
+        self[code] = canon = _canonical(chr(code))
+        return canon
+
+
+_TABLE = _Canonical()
 
 
 def _view(text: str) -> _View:
-    if text.isascii():
-        canon = "".join(" " if _is_separator(c) else c for c in text)
-        return _View(canon, list(range(len(text))))
-    chars: list[str] = []
+    canon = text.translate(_TABLE)
+    if len(canon) == len(text):
+        return _View(canon, range(len(text)))
+    # Some character expanded under NFKC ("⑽" is "(10)"): map each canonical character to its origin.
     origin: list[int] = []
     for i, original in enumerate(text):
-        for c in unicodedata.normalize("NFKC", original) or original:
-            chars.append(_canonical(c))
-            origin.append(i)
-    return _View("".join(chars), origin)
+        origin.extend([i] * len(_TABLE[ord(original)]))
+    return _View(canon, origin)
 
 
 def _replace(text: str, spans: list[tuple[int, int]], by: str) -> str:
@@ -128,22 +145,30 @@ def _replace(text: str, spans: list[tuple[int, int]], by: str) -> str:
     return "".join(out)
 
 
+@functools.cache
+def _iban_length(country: str) -> int | None:
+    """Alphanumerics of the country's IBANs, from python-stdnum's registry; None for no such country."""
+    bban = _IBAN_REGISTRY.info(country)[0][1].get("bban")
+    return 4 + sum(int(n) for n in re.findall(r"[0-9]+", bban)) if bban else None
+
+
+@functools.cache
+def _iban_rest(alphanumerics: int) -> re.Pattern[str]:
+    return re.compile(rf"(?: ?[0-9A-Za-z]){{{alphanumerics}}}")
+
+
 def _iban_spans(view: _View) -> list[tuple[int, int]]:
     """Canonical spans of the valid IBANs, glued to other letters or not, with or without spaces."""
     canon, found, last = view.canon, [], 0
     for start in _IBAN_START.finditer(canon):
-        if start.start() < last:
+        length = _iban_length(start.group()[:2].upper())
+        if start.start() < last or length is None:
             continue
-        # Extend over alphanumerics (a single space between them allowed); keep the longest valid prefix.
-        ends, pos, size = [start.end()], start.end(), 4
-        while size < _IBAN_MAX and (more := _IBAN_NEXT.match(canon, pos)):
-            pos, size = more.end(), size + 1
-            ends.append(pos)
-        for end in reversed(ends):
-            if iban.is_valid(canon[start.start() : end]):
-                found.append((start.start(), end))
-                last = end
-                break
+        # As many more alphanumerics as the country's IBANs have, a single space between them allowed.
+        rest = _iban_rest(length - 4).match(canon, start.end())
+        if rest and iban.is_valid(canon[start.start() : rest.end()]):
+            found.append((start.start(), rest.end()))
+            last = rest.end()
     return found
 
 
@@ -193,12 +218,14 @@ def _mask_cards(text: str) -> tuple[str, list[int]]:
 
 
 def _cvv_spans(view: _View, card_ends: list[int]) -> list[tuple[int, int]]:
-    anchors = [m.end() for m in _CVV_WORDS.finditer(view.canon)] + card_ends
-    return [
-        view.span(code.start(), code.end())
-        for code in _CODE.finditer(view.canon)
-        if any(0 <= code.start() - a <= _CVV_REACH for a in anchors)
-    ]
+    anchors = sorted([m.end() for m in _CVV_WORDS.finditer(view.canon)] + card_ends)
+    spans = []
+    for code in _CODE.finditer(view.canon):
+        # The nearest anchor at or before the code.
+        before = bisect.bisect_right(anchors, code.start()) - 1
+        if before >= 0 and code.start() - anchors[before] <= _CVV_REACH:
+            spans.append(view.span(code.start(), code.end()))
+    return spans
 
 
 def redact(text: str) -> Redacted:
