@@ -10,8 +10,9 @@ so only the secret is replaced and the rest (other scripts, emoji, line breaks) 
   underscores, slashes and apostrophes.
 
 - Card numbers: 13 to 19 digits in groups separated by at most three separators, that pass the Luhn
-  check, also glued to letters ("card4111…exp12/29"), are masked down to their last four digits. Digit
-  runs that fail the Luhn check (order numbers, tracking numbers) are kept.
+  check, also glued to letters ("card4111…exp12/29"), are masked down to their last four digits (never
+  more than four digits left when digits read as a card in two ways, see `_mask_cards`). Digit runs
+  that fail the Luhn check (order numbers, tracking numbers) are kept.
 - Security codes: a lone 3 or 4 digit number shortly after a card number or a security-code word
   (CVV, CVC, cryptogramme, código de seguridad, Prüfziffer, …).
 - IBANs: validated with python-stdnum (country format and mod-97 checksum), redacted whole.
@@ -39,24 +40,28 @@ IBAN_REDACTED = "[IBAN redacted]"
 CVV_REDACTED = "[code redacted]"
 CUT_MARKER = " […]"
 
-# Characters that are not spaces (Unicode category Z or \s) or format characters (Cf: zero-width
-# spaces and joiners, word joiner, BOM, soft hyphen, bidi marks) or dashes (Pd) but still separate the
-# digits of a number as people type them.
-# Apostrophes and the minus sign; the Arabic decimal and thousands separators.
+# Besides spaces (\s, Unicode Z categories), format characters (Cf: zero-width spaces and joiners, word
+# joiner, BOM, soft hyphen, bidi marks) and dashes (Pd), what separates the digits of a number as people
+# type them: dots, commas, underscores, slashes, apostrophes, the middle dot, the minus sign, and the
+# Arabic decimal and thousands separators.
 _OTHER_SEPARATORS = frozenset(".,_/\\'\u2019\u00b7\u2212\u066b\u066c")
 # A run of digit groups with up to three separators between groups. Card numbers are looked for inside
 # a run on group boundaries, so "4111 1111 1111 1111 123" still finds the card.
 _DIGIT_RUN = re.compile(r"[0-9]+(?: {1,3}[0-9]+)*")
 _GROUP = re.compile(r"[0-9]+")
 # Words that announce a card security code, in the languages the bot speaks and a few more.
+# Whole words (no letter on either side: "accident" holds no "cid"), but a code may be glued after them
+# ("cvv123"); Japanese and Chinese words are written without spaces around them.
 _CVV_WORDS = re.compile(
+    r"(?<![^\W\d])(?:"
     r"cvv ?2?|cvc ?2?|cvn|cid|csc|"
     r"security +code|card +code|verification +(?:code|number)|"  # en
     r"code +de +s[ée]curit[ée]|cryptogramme|crypto|"  # fr
     r"c[óo]digo +de +seguridad|c[óo]digo +de +seguran[çc]a|c[óo]digo +cvv|"  # es, pt
     r"pr[üu]fziffer|pr[üu]fnummer|kartenpr[üu]fnummer|sicherheitscode|"  # de
     r"codice +di +sicurezza|beveiligingscode|kod +zabezpieczaj[ąa]cy|"  # it, nl, pl
-    r"код +безопасности|セキュリティコード|安全码|安全碼",  # ru, ja, zh
+    r"код +безопасности"  # ru
+    r")(?![^\W\d])|セキュリティコード|安全码|安全碼",  # ja, zh
     re.IGNORECASE,
 )
 _CODE = re.compile(r"(?<![0-9])[0-9]{3,4}(?![0-9])")
