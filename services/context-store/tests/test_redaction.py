@@ -234,6 +234,8 @@ def test_a_card_and_its_code_that_also_read_as_a_longer_card_leave_only_the_last
         ("Sicherheitscode 1234", f"Sicherheitscode {CVV_REDACTED}"),
         ("код безопасности 321", f"код безопасности {CVV_REDACTED}"),
         ("I have 123 apples", "I have 123 apples"),  # no card context: not a code
+        ("an accident on 12 May, 450 euros", "an accident on 12 May, 450 euros"),  # "cid" is not a word here
+        ("カードのセキュリティコードは１２３です", f"カードのセキュリティコードは{CVV_REDACTED}です"),
         ("room 404 at 9:30", "room 404 at 9:30"),
     ],
 )

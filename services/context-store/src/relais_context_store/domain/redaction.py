@@ -10,18 +10,22 @@ so only the secret is replaced and the rest (other scripts, emoji, line breaks) 
   underscores, slashes and apostrophes.
 
 - Card numbers: 13 to 19 digits in groups separated by at most three separators, that pass the Luhn
-  check, also glued to letters ("card4111…exp12/29"), are masked down to their last four digits. Digit
-  runs that fail the Luhn check (order numbers, tracking numbers) are kept.
+  check, also glued to letters ("card4111…exp12/29"), are masked down to their last four digits (never
+  more than four digits left when digits read as a card in two ways, see `_mask_cards`). Digit runs
+  that fail the Luhn check (order numbers, tracking numbers) are kept.
 - Security codes: a lone 3 or 4 digit number shortly after a card number or a security-code word
   (CVV, CVC, cryptogramme, código de seguridad, Prüfziffer, …).
 - IBANs: validated with python-stdnum (country format and mod-97 checksum), redacted whole.
 """
 
+import bisect
+import functools
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from stdnum import iban, luhn
+from stdnum import iban, luhn, numdb
 
 from relais_contracts.channel import (
     ATTACHMENT_NAME_MAX,
@@ -36,24 +40,28 @@ IBAN_REDACTED = "[IBAN redacted]"
 CVV_REDACTED = "[code redacted]"
 CUT_MARKER = " […]"
 
-# Characters that are not spaces (Unicode category Z or \s) or format characters (Cf: zero-width
-# spaces and joiners, word joiner, BOM, soft hyphen, bidi marks) or dashes (Pd) but still separate the
-# digits of a number as people type them.
-# Apostrophes and the minus sign; the Arabic decimal and thousands separators.
+# Besides spaces (\s, Unicode Z categories), format characters (Cf: zero-width spaces and joiners, word
+# joiner, BOM, soft hyphen, bidi marks) and dashes (Pd), what separates the digits of a number as people
+# type them: dots, commas, underscores, slashes, apostrophes, the middle dot, the minus sign, and the
+# Arabic decimal and thousands separators.
 _OTHER_SEPARATORS = frozenset(".,_/\\'\u2019\u00b7\u2212\u066b\u066c")
 # A run of digit groups with up to three separators between groups. Card numbers are looked for inside
 # a run on group boundaries, so "4111 1111 1111 1111 123" still finds the card.
 _DIGIT_RUN = re.compile(r"[0-9]+(?: {1,3}[0-9]+)*")
 _GROUP = re.compile(r"[0-9]+")
 # Words that announce a card security code, in the languages the bot speaks and a few more.
+# Whole words (no letter on either side: "accident" holds no "cid"), but a code may be glued after them
+# ("cvv123"); Japanese and Chinese words are written without spaces around them.
 _CVV_WORDS = re.compile(
+    r"(?<![^\W\d])(?:"
     r"cvv ?2?|cvc ?2?|cvn|cid|csc|"
     r"security +code|card +code|verification +(?:code|number)|"  # en
     r"code +de +s[ée]curit[ée]|cryptogramme|crypto|"  # fr
     r"c[óo]digo +de +seguridad|c[óo]digo +de +seguran[çc]a|c[óo]digo +cvv|"  # es, pt
     r"pr[üu]fziffer|pr[üu]fnummer|kartenpr[üu]fnummer|sicherheitscode|"  # de
     r"codice +di +sicurezza|beveiligingscode|kod +zabezpieczaj[ąa]cy|"  # it, nl, pl
-    r"код +безопасности|セキュリティコード|安全码|安全碼",  # ru, ja, zh
+    r"код +безопасности"  # ru
+    r")(?![^\W\d])|セキュリティコード|安全码|安全碼",  # ja, zh
     re.IGNORECASE,
 )
 _CODE = re.compile(r"(?<![0-9])[0-9]{3,4}(?![0-9])")
@@ -61,8 +69,7 @@ _CODE = re.compile(r"(?<![0-9])[0-9]{3,4}(?![0-9])")
 # code is taken for a security code.
 _CVV_REACH = 32
 _IBAN_START = re.compile(r"[A-Za-z]{2}[0-9]{2}")
-_IBAN_NEXT = re.compile(r" ?[0-9A-Za-z]")
-_IBAN_MAX = 34  # alphanumeric characters of the longest IBAN (ISO 13616)
+_IBAN_REGISTRY = numdb.get("iban")
 
 
 @dataclass(frozen=True)
@@ -87,7 +94,7 @@ class _View:
     """The canonical view of a text, and for each of its characters the index of the original one."""
 
     canon: str
-    origin: list[int]
+    origin: Sequence[int]
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """The original characters behind canonical characters [start, end)."""
@@ -98,23 +105,38 @@ def _is_separator(c: str) -> bool:
     return c.isspace() or c in _OTHER_SEPARATORS or unicodedata.category(c) in {"Zs", "Zl", "Zp", "Cf", "Pd"}
 
 
-def _canonical(c: str) -> str:
-    if c.isdecimal():
-        return str(unicodedata.decimal(c))
-    return " " if _is_separator(c) else c
+@functools.cache
+def _canonical(original: str) -> str:
+    """One character of the text as the rules read it (one or more characters, NFKC can expand)."""
+    out = []
+    for c in unicodedata.normalize("NFKC", original) or original:
+        if c.isdecimal():
+            out.append(str(unicodedata.decimal(c)))
+        else:
+            out.append(" " if _is_separator(c) else c)
+    return "".join(out)
+
+
+class _Canonical(dict[int, str]):
+    """A translation table for str.translate that fills itself: each character is worked out once."""
+
+    def __missing__(self, code: int) -> str:
+        self[code] = canon = _canonical(chr(code))
+        return canon
+
+
+_TABLE = _Canonical()
 
 
 def _view(text: str) -> _View:
-    if text.isascii():
-        canon = "".join(" " if _is_separator(c) else c for c in text)
-        return _View(canon, list(range(len(text))))
-    chars: list[str] = []
+    canon = text.translate(_TABLE)
+    if len(canon) == len(text):
+        return _View(canon, range(len(text)))
+    # Some character expanded under NFKC ("⑽" is "(10)"): map each canonical character to its origin.
     origin: list[int] = []
     for i, original in enumerate(text):
-        for c in unicodedata.normalize("NFKC", original) or original:
-            chars.append(_canonical(c))
-            origin.append(i)
-    return _View("".join(chars), origin)
+        origin.extend([i] * len(_TABLE[ord(original)]))
+    return _View(canon, origin)
 
 
 def _replace(text: str, spans: list[tuple[int, int]], by: str) -> str:
@@ -128,22 +150,30 @@ def _replace(text: str, spans: list[tuple[int, int]], by: str) -> str:
     return "".join(out)
 
 
+@functools.cache
+def _iban_length(country: str) -> int | None:
+    """Alphanumerics of the country's IBANs, from python-stdnum's registry; None for no such country."""
+    bban = _IBAN_REGISTRY.info(country)[0][1].get("bban")
+    return 4 + sum(int(n) for n in re.findall(r"[0-9]+", bban)) if bban else None
+
+
+@functools.cache
+def _iban_rest(alphanumerics: int) -> re.Pattern[str]:
+    return re.compile(rf"(?: ?[0-9A-Za-z]){{{alphanumerics}}}")
+
+
 def _iban_spans(view: _View) -> list[tuple[int, int]]:
     """Canonical spans of the valid IBANs, glued to other letters or not, with or without spaces."""
     canon, found, last = view.canon, [], 0
     for start in _IBAN_START.finditer(canon):
-        if start.start() < last:
+        length = _iban_length(start.group()[:2].upper())
+        if start.start() < last or length is None:
             continue
-        # Extend over alphanumerics (a single space between them allowed); keep the longest valid prefix.
-        ends, pos, size = [start.end()], start.end(), 4
-        while size < _IBAN_MAX and (more := _IBAN_NEXT.match(canon, pos)):
-            pos, size = more.end(), size + 1
-            ends.append(pos)
-        for end in reversed(ends):
-            if iban.is_valid(canon[start.start() : end]):
-                found.append((start.start(), end))
-                last = end
-                break
+        # As many more alphanumerics as the country's IBANs have, a single space between them allowed.
+        rest = _iban_rest(length - 4).match(canon, start.end())
+        if rest and iban.is_valid(canon[start.start() : rest.end()]):
+            found.append((start.start(), rest.end()))
+            last = rest.end()
     return found
 
 
@@ -193,12 +223,14 @@ def _mask_cards(text: str) -> tuple[str, list[int]]:
 
 
 def _cvv_spans(view: _View, card_ends: list[int]) -> list[tuple[int, int]]:
-    anchors = [m.end() for m in _CVV_WORDS.finditer(view.canon)] + card_ends
-    return [
-        view.span(code.start(), code.end())
-        for code in _CODE.finditer(view.canon)
-        if any(0 <= code.start() - a <= _CVV_REACH for a in anchors)
-    ]
+    anchors = sorted([m.end() for m in _CVV_WORDS.finditer(view.canon)] + card_ends)
+    spans = []
+    for code in _CODE.finditer(view.canon):
+        # The nearest anchor at or before the code.
+        before = bisect.bisect_right(anchors, code.start()) - 1
+        if before >= 0 and code.start() - anchors[before] <= _CVV_REACH:
+            spans.append(view.span(code.start(), code.end()))
+    return spans
 
 
 def redact(text: str) -> Redacted:
