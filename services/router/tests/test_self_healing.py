@@ -22,6 +22,7 @@ from relais_platform.testing import (
     RawPublisher,
     ServiceProcess,
     TopicReader,
+    api_headers,
     create_topics,
     poll,
     service_env,
@@ -86,7 +87,7 @@ async def test_after_a_redis_wipe_the_router_writes_its_snapshots_again_and_keep
 
             async def agents_view(proc: ServiceProcess) -> dict[str, Any] | None:
                 async with httpx.AsyncClient(base_url=proc.url) as http:
-                    response = await http.get(f"/v1/tenants/{tenant}/agents")
+                    response = await http.get(f"/v1/tenants/{tenant}/agents", headers=api_headers(tenant))
                 if response.status_code != 200:
                     return None
                 by_id = {a["agent_id"]: a for a in response.json()["agents"]}

@@ -15,7 +15,6 @@ import structlog
 
 from relais_context_store.adapters.identity_secrets import IdentitySecrets
 from relais_context_store.adapters.views import Applied, ConversationViews
-from relais_context_store.domain.identity import CustomerResolution
 from relais_context_store.domain.resolution import (
     OpenConversation,
     close_for_inactivity,
@@ -114,10 +113,12 @@ class InboundHandler:
 
         outgoing: list[Outgoing] = []
         changed: dict[tuple[str, str], OpenConversation] = {}
+        owners: dict[str, str] = {}  # id of each customer message written -> its customer
         for e in events:
             if isinstance(e, MessageReceived):
                 customer = (e.tenant, customers[e.uid].customer_id)
                 resolved = resolve_message(e, customers[e.uid], pointers.get(customer), self._timeout)
+                owners[resolved.message.id] = customers[e.uid].customer_id
                 pointers[customer] = changed[customer] = resolved.open_conversation
                 if resolved.closed:
                     CONVERSATIONS_CLOSED.labels("inactivity").inc()
@@ -137,7 +138,7 @@ class InboundHandler:
                 outgoing.append(await self._delivery_status(e))
             else:
                 raise TypeError(f"{getattr(e, 'type', e)} does not belong on {topics.INBOUND}")
-        outgoing = await self._sealed(outgoing, customers)
+        outgoing = await self._sealed(outgoing, owners)
         # The log first, the resolver's state second: if we crash in between, the replay resolves the
         # same way, derives the same ids, and the log's readers drop the duplicates.
         await self._publisher.publish(outgoing)
@@ -153,15 +154,13 @@ class InboundHandler:
             f"no bot or agent message of tenant {event.tenant!r} has this id"
         )
 
-    async def _sealed(
-        self, outgoing: list[Outgoing], customers: dict[str, CustomerResolution]
-    ) -> list[Outgoing]:
+    async def _sealed(self, outgoing: list[Outgoing], owners: dict[str, str]) -> list[Outgoing]:
         """For the tenants that seal: customer text, names and attachments leave in the customer's key,
         not in clear, and the conversation's opening carries no email or phone hint."""
         wanted: dict[str, set[str]] = {}
         for o in outgoing:
             if isinstance(o.event, CustomerMessage) and self._settings.seals(o.event.tenant):
-                wanted.setdefault(o.event.tenant, set()).add(customers[o.event.causationid or ""].customer_id)
+                wanted.setdefault(o.event.tenant, set()).add(owners[o.event.id])
         keys = {
             kid: k
             for tenant, ids in wanted.items()
@@ -183,7 +182,7 @@ class InboundHandler:
                 data: Any = event.data.model_copy(update={"customer_name": None, "identity": kept})
                 event = event.model_copy(update={"data": data})
             elif isinstance(event, CustomerMessage):
-                kid = key_id(event.tenant, customers[event.causationid or ""].customer_id)
+                kid = key_id(event.tenant, owners[event.id])
                 sealed = seal(keys[kid], event.data.text, event.data.customer_name, event.data.attachments)
                 data = event.data.model_copy(
                     update={
