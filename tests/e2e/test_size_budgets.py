@@ -9,14 +9,13 @@ from typing import Any
 
 import httpx
 import pytest
-import websockets
 
 from relais_contracts import decode, topics
 from relais_contracts.agents import OfferCreated
 from relais_contracts.channel import CUSTOMER_TEXT_MAX, MessageSend
 from relais_contracts.conversation import PACKET_MAX_BYTES, CustomerMessage, HandoffRequested
 from relais_contracts.routing import WorkSubmitted
-from relais_platform.testing import Infra, RawPublisher, TopicReader, poll
+from relais_platform.testing import Infra, RawPublisher, TopicReader, desk_socket, poll
 from tests.e2e.system import MODULES, AgentSocket, System, inbound, start_system
 
 pytestmark = pytest.mark.e2e
@@ -88,7 +87,7 @@ async def customer_reaches_an_agent(
         f"{gateway}/v1/dev/login", json={"tenant": tenant, "agent_id": "a-1", "name": "Ana"}
     )
     token = login.json()["token"]
-    async with websockets.connect(gateway.replace("http", "ws") + f"/v1/agent/ws?token={token}") as ws:
+    async with desk_socket(gateway, token) as ws:
         desk = AgentSocket(ws)
         await desk.send({"type": "presence", "presence": "available", "ref": "p"})
         await desk.expect("ack", ref="p")
