@@ -12,12 +12,15 @@ from pydantic import ValidationError
 
 from relais_bot.domain.content import Content, Cues
 from relais_bot.domain.escalation import Detectors
+from relais_bot.domain.escalation_model import EscalationModel
 from relais_bot.domain.intents import CharNgramClassifier
 from relais_bot.domain.language import LanguageIdentifier, words
 from relais_bot.domain.policy import Bot, TenantBot
 from relais_bot.domain.sentiment import VaderSentiment
 
 BUNDLED = Path(__file__).resolve().parent.parent / "content"
+# Trained by `make train-bot` (relais_bot.training) from services/bot/corpus; read once at start-up.
+MODEL = BUNDLED / "escalation-model.npz"
 
 
 class ContentError(ValueError):
@@ -68,7 +71,14 @@ def read_contents(*directories: Path | None) -> dict[str, Content]:
     return contents
 
 
-def tenant_bot(content: Content, cues: Cues) -> TenantBot:
+def read_model(path: Path = MODEL) -> EscalationModel:
+    try:
+        return EscalationModel.load(path)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ContentError(f"{path}: {exc}") from None
+
+
+def tenant_bot(content: Content, cues: Cues, model: EscalationModel | None = None) -> TenantBot:
     """A tenant's content with its trained classifier, language identifier and detectors."""
     known: dict[str, set[str]] = {}
     for intent in content.intents:
@@ -81,7 +91,7 @@ def tenant_bot(content: Content, cues: Cues) -> TenantBot:
         content=content,
         classifier=CharNgramClassifier(content),
         languages=LanguageIdentifier(content.languages, phrases, content.default_language, 0.5),
-        detectors=Detectors(cues, content.escalation.extra_human_request),
+        detectors=Detectors(cues, content.escalation.extra_human_request, model),
     )
 
 
@@ -90,5 +100,6 @@ def build_bot(content_dir: Path | None = None, default_tenant: str = "demo") -> 
     contents = read_contents(BUNDLED, content_dir)
     if default_tenant not in contents:
         raise ContentError(f"no content for the default tenant {default_tenant!r}; found {sorted(contents)}")
-    tenants = {name: tenant_bot(content, cues) for name, content in contents.items()}
+    model = read_model()
+    tenants = {name: tenant_bot(content, cues, model) for name, content in contents.items()}
     return Bot(tenants, tenants[default_tenant], VaderSentiment(BUNDLED / "sentiment"))
