@@ -21,6 +21,7 @@ from relais_bot.domain.normalizer import bounded, normalize
 
 _TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 _LETTER = re.compile(r"[^\W\d_]")
+_MARKS = re.compile(r"[?!]{2,}")
 _QUELQU_UN = re.compile(r"\bquel ?qu ?'? ?u?n\b")
 
 
@@ -114,7 +115,7 @@ class Detectors:
         shout = self.shouting(text)
         frustrated = (
             strong
-            or bool(scores and scores.fires("frustration"))
+            or bool(scores and scores.fires("frustration") and self._not_only_marks(text))
             or self.sarcasm(tokens)
             or self.repeated_contact(plain)
             or (shout and ("punct_qqq" in tokens or "punct_xxx" in tokens) and len(tokens.split()) >= 4)
@@ -128,6 +129,12 @@ class Detectors:
             sentiment=sentiment,
             unsure_request=unsure and not sensitive and not frustrated,
         )
+
+    def _not_only_marks(self, text: str) -> bool:
+        """Frustration the words carry, not only "??" or "!!" (a double question mark is no complaint)."""
+        if self._model is None or not _MARKS.search(text):
+            return True
+        return self._model.score(_MARKS.sub("?", text)).fires("frustration")
 
     def negated(self, canonical: str) -> bool:
         """A person named after a negation: "no need for an agent", "pas besoin d'un conseiller"."""

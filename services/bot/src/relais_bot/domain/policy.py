@@ -229,11 +229,13 @@ class Bot:
         rule = first(Phase.TURN, facts)
         if rule:
             return self._hand_over(bot, state, event, self._route_of(bot, rule.reason, rule.trigger, facts))
-        if signals.unsure_request and not asked and bot.content.escalation.human_request.enabled:
-            return self._ask_person(bot, state, event)
-
         prediction = bot.classifier.classify(text, language)
         intent = bot.content.intent(prediction.intent)
+        confident = intent is not None and prediction.confidence >= bot.content.classifier.min_confidence
+        # A confident greeting or thanks is not a muffled request for a person ("hello?" is).
+        small_talk = confident and intent is not None and intent.small_talk and prediction.confidence >= 0.6
+        if signals.unsure_request and not asked and not small_talk and bot.content.escalation.human_request.enabled:
+            return self._ask_person(bot, state, event)
         if intent is None or prediction.confidence < bot.content.classifier.min_confidence:
             return self._clarify(bot, state, event, low_confidence=True)
         return self._answer(bot, state, event, intent, prediction)
