@@ -14,13 +14,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from phrases import EMAIL, EMAIL_FILLER, SLOTS, SMS, SWITCH, VOICE_FILLERS, F  # noqa: E402
+from phrases import EMAIL, EMAIL_FILLER, SLOTS, SMS, SWITCH, VOICE_FILLERS, F
 
 SEED = 20260105
 OUT = Path(__file__).resolve().parent / "generated.jsonl"
 # How many messages per language and label; sensitive categories each get their own count.
 PER_LABEL = {"customer-request": 130, "frustration": 95, "none": 260}
-PER_CATEGORY = {"fraud": 55, "vulnerability": 55, "health": 55, "privacy": 55, "bereavement": 40, "complaint": 40}
+PER_CATEGORY = {
+    "fraud": 55,
+    "vulnerability": 55,
+    "health": 55,
+    "privacy": 55,
+    "bereavement": 40,
+    "complaint": 40,
+}
 REGISTERS = ("chat", "chat", "sms", "no-accents", "typos", "voice", "email", "code-switch")
 
 _ALT = re.compile(r"\(([^()]*)\)")

@@ -143,7 +143,9 @@ def score(results: list[Result]) -> dict[str, Any]:
         "answered_wrong": _ratio(len(wrong), len(labelled)),
         "clarified": _ratio(len(clarified), len(labelled)),
         "errors": [
-            f"{r.item['text']} -> {r.intent} (expected {r.item['intent']})" for r in labelled if r not in correct
+            f"{r.item['text']} -> {r.intent} (expected {r.item['intent']})"
+            for r in labelled
+            if r not in correct
         ],
     }
     report["missed"] = [
@@ -205,13 +207,16 @@ def _print(name: str, report: dict[str, Any]) -> None:
         print(
             f"  {language}: "
             + ", ".join(
-                f"{k} R {_pct(v['recall'])} P {_pct(v['precision'])}" for k, v in reasons.items() if v["expected"]
+                f"{k} R {_pct(v['recall'])} P {_pct(v['precision'])}"
+                for k, v in reasons.items()
+                if v["expected"]
             )
         )
     print(
         "sensitive by category: "
         + ", ".join(
-            f"{k} R {_pct(v['recall'])} P {_pct(v['precision'])}" for k, v in report["sensitive_categories"].items()
+            f"{k} R {_pct(v['recall'])} P {_pct(v['precision'])}"
+            for k, v in report["sensitive_categories"].items()
         )
     )
     calm = report["no_person_needed"]
@@ -243,7 +248,9 @@ def _pct(value: float | None) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", type=Path, action="append", help="a development set (default: eval/*.jsonl)")
+    parser.add_argument(
+        "--data", type=Path, action="append", help="a development set (default: eval/*.jsonl)"
+    )
     parser.add_argument("--blind", type=Path, default=BLIND)
     parser.add_argument("--out", type=Path, default=Path(".local/bench/bot-eval.json"))
     args = parser.parse_args()

@@ -41,19 +41,13 @@ class Signals:
 
 # What a customer may answer to "Would you like to talk to a person?", once normalised.
 _YES = frozenset(
-    "yes yeah yep yup y ya ok okay sure please yes please absolutely of course definitely emo_ok "
-    "oui ouais ouai ok d'accord volontiers bien sur carrement "
-    "si claro vale por supuesto dale "
-    "ja jawohl klar gerne gern genau natürlich naturlich "
-    "sì si certo certamente va bene volentieri "
-    "sim claro pode ser quero com certeza isso".split()
+    ["yes", "yeah", "yep", "yup", "y", "ya", "ok", "okay", "sure", "please", "yes", "please", "absolutely", "of", "course", "definitely", "emo_ok", "oui", "ouais", "ouai", "ok", "d'accord", "volontiers", "bien", "sur", "carrement", "si", "claro", "vale", "por", "supuesto", "dale", "ja", "jawohl", "klar", "gerne", "gern", "genau", "natürlich", "naturlich", "sì", "si", "certo", "certamente", "va", "bene", "volentieri", "sim", "claro", "pode", "ser", "quero", "com", "certeza", "isso"]
 )  # fmt: skip
 _NO = frozenset(
-    "no nope nah n non nan pas besoin nein ne nee nicht noch no gracias nao não emo_no".split()
+    ["no", "nope", "nah", "n", "non", "nan", "pas", "besoin", "nein", "ne", "nee", "nicht", "noch", "no", "gracias", "nao", "não", "emo_no"]
 )  # fmt: skip
 _POLITE = frozenset(
-    "please thanks thank you merci s'il vous plait s'il te plait svp por favor gracias bitte danke "
-    "per favore grazie obrigado obrigada a un une an a person agent une personne".split()
+    ["please", "thanks", "thank", "you", "merci", "s'il", "vous", "plait", "s'il", "te", "plait", "svp", "por", "favor", "gracias", "bitte", "danke", "per", "favore", "grazie", "obrigado", "obrigada", "a", "un", "une", "an", "a", "person", "agent", "une", "personne"]
 )  # fmt: skip
 
 
@@ -63,7 +57,11 @@ def answer_to_question(text: str) -> bool | None:
     core = [w for w in words if w not in _POLITE]
     if not words or len(words) > 6:
         return None
-    if core and all(w in _YES for w in core) or (not core and any(w in ("please", "por", "bitte") for w in words)):
+    if (
+        (core
+        and all(w in _YES for w in core))
+        or (not core and any(w in ("please", "por", "bitte") for w in words))
+    ):
         return True
     if core and all(w in _NO or w in _POLITE for w in core) and any(w in _NO for w in core):
         return False
@@ -138,13 +136,17 @@ class Detectors:
 
     def negated(self, canonical: str) -> bool:
         """A person named after a negation: "no need for an agent", "pas besoin d'un conseiller"."""
-        return any(self._negation.search(canonical[: m.start()]) for m in self._person_word.finditer(canonical))
+        return any(
+            self._negation.search(canonical[: m.start()]) for m in self._person_word.finditer(canonical)
+        )
 
     def sarcasm(self, tokens: str) -> bool:
         """Praise with a let-down in the same breath: "great service 👏 still no parcel", "bravo 🙄"."""
         if not self._praise or not self._praise.search(tokens):
             return False
-        ironic = any(e in tokens for e in ("emo_eyeroll", "emo_clap", "emo_clown", "emo_upside", "emo_unamused"))
+        ironic = any(
+            e in tokens for e in ("emo_eyeroll", "emo_clap", "emo_clown", "emo_upside", "emo_unamused")
+        )
         return ironic or bool(self._letdown and self._letdown.search(tokens))
 
     def repeated_contact(self, plain: str) -> bool:

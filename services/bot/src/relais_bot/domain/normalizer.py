@@ -42,7 +42,7 @@ _SMS = {
 }  # fmt: skip
 _RUN = re.compile(r"([^\W\d_])\1{2,}")
 _PUNCT = re.compile(r"[?!]{2,}")
-_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*|emo_\w+|punct_\w+|tok_\w+")
+_TOKEN = re.compile(r"emo_[a-z]+|punct_[a-z]+|tok_[a-z]+|[^\W_]+(?:'[^\W_]+)*")
 _LETTER = re.compile(r"[^\W\d_]")
 _DIGITS = re.compile(r"\d+")
 
@@ -77,8 +77,7 @@ def normalize(text: str) -> str:
     text = _PUNCT.sub(lambda m: " punct_qqq " if "?" in m.group(0) else " punct_xxx ", text)
     decomposed = unicodedata.normalize("NFKD", text.replace("\u2019", "'").replace("`", "'"))
     plain = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
-    plain = _RUN.sub(r"\1", plain)
-    tokens = [_SMS.get(t, t) for t in _TOKEN.findall(plain)]
+    tokens = [t if "_" in t else _SMS.get(_RUN.sub(r"\1", t), _RUN.sub(r"\1", t)) for t in _TOKEN.findall(plain)]
     return " ".join([*tokens, *marks])
 
 

@@ -30,8 +30,8 @@ from relais_contracts.conversation import (
     Dequeued,
     Entity,
     HandoffPacket,
-    HandoffRequested,
     HandoffReason,
+    HandoffRequested,
     HandoffRequestedData,
     Opened,
     Queued,
@@ -234,7 +234,12 @@ class Bot:
         confident = intent is not None and prediction.confidence >= bot.content.classifier.min_confidence
         # A confident greeting or thanks is not a muffled request for a person ("hello?" is).
         small_talk = confident and intent is not None and intent.small_talk and prediction.confidence >= 0.6
-        if signals.unsure_request and not asked and not small_talk and bot.content.escalation.human_request.enabled:
+        if (
+            signals.unsure_request
+            and not asked
+            and not small_talk
+            and bot.content.escalation.human_request.enabled
+        ):
             return self._ask_person(bot, state, event)
         if intent is None or prediction.confidence < bot.content.classifier.min_confidence:
             return self._clarify(bot, state, event, low_confidence=True)
@@ -262,7 +267,12 @@ class Bot:
             QuickReply(title=content.message(language, "confirm_no"), payload=content.message(language, "confirm_no")),
         )  # fmt: skip
         reply = _reply(
-            event, 0, content.message(language, "confirm_person"), event.data.message_id, content.bot_name, replies
+            event,
+            0,
+            content.message(language, "confirm_person"),
+            event.data.message_id,
+            content.bot_name,
+            replies,
         )
         question = reply.event
         assert isinstance(question, ReplyPosted)
@@ -277,7 +287,9 @@ class Bot:
     def _declined(self, bot: TenantBot, state: BotState, event: CustomerMessage) -> Decision:
         language = _answer_language(bot, state)
         text = f"{bot.content.message(language, 'person_declined')} {bot.content.message(language, 'reach_person')}"
-        return Decision(state, [_reply(event, 0, text, event.data.message_id, bot.content.bot_name)], "answered")
+        return Decision(
+            state, [_reply(event, 0, text, event.data.message_id, bot.content.bot_name)], "answered"
+        )
 
     def _answer(
         self, bot: TenantBot, state: BotState, event: CustomerMessage, intent: Intent, prediction: Prediction
@@ -295,7 +307,9 @@ class Bot:
             facts = Facts(content, state, intent=intent)
             rule = first(Phase.ANSWER, facts)
             if rule:
-                return self._hand_over(bot, state, event, self._route_of(bot, rule.reason, rule.trigger, facts))
+                return self._hand_over(
+                    bot, state, event, self._route_of(bot, rule.reason, rule.trigger, facts)
+                )
         language = _answer_language(bot, state)
         text = intent.answers[language]
         if not intent.solves:
@@ -345,9 +359,10 @@ class Bot:
     def _hand_over(self, bot: TenantBot, state: BotState, event: CustomerMessage, route: _Route) -> Decision:
         cid = state.conversation_id
         language = _answer_language(bot, state)
-        key = {HandoffReason.SENSITIVE: "handoff_sensitive", HandoffReason.BOT_FAILURE: "handoff_failure"}.get(
-            route.reason, "handoff"
-        )
+        key = {
+            HandoffReason.SENSITIVE: "handoff_sensitive",
+            HandoffReason.BOT_FAILURE: "handoff_failure",
+        }.get(route.reason, "handoff")
         notice_text = bot.content.message(language, key)
         state = state.model_copy(
             update={

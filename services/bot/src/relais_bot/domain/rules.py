@@ -98,7 +98,9 @@ RULES: tuple[Rule, ...] = (
     # A sensitive situation goes first: whatever else the customer says, a trained person must see it.
     Rule(HandoffReason.SENSITIVE, "sensitive", Phase.TURN, lambda f: bool(_signals(f).sensitive)),
     Rule(
-        HandoffReason.CUSTOMER_REQUEST, "human_request", Phase.TURN,
+        HandoffReason.CUSTOMER_REQUEST,
+        "human_request",
+        Phase.TURN,
         lambda f: f.confirmed or _signals(f).human_request,
     ),  # fmt: skip
     Rule(HandoffReason.FRUSTRATION, "frustration", Phase.TURN, _frustrated),
