@@ -18,7 +18,7 @@ def create_app(settings: BotSettings) -> FastAPI:
     runtime = Runtime(settings, SERVICE)
     handler = ConversationHandler(
         bot,
-        BotStates(runtime.redis, settings),
+        BotStates(runtime.redis, settings, settings.bot_state_retention_s),
         customer_keys(runtime.redis, settings),
         runtime.publisher,
         settings.bot_message_timeout_s,

@@ -11,9 +11,10 @@ Conversation = tuple[str, str]  # (tenant, conversation id)
 
 
 class BotStates:
-    def __init__(self, redis: "Redis", settings: ServiceSettings) -> None:
+    def __init__(self, redis: "Redis", settings: ServiceSettings, retention_s: int = 30 * 24 * 3600) -> None:
         self._redis = redis
         self._key = settings.key
+        self._retention_s = retention_s
 
     def _state(self, c: Conversation) -> str:
         return self._key("bot", c[0], "conversation", c[1])
@@ -41,9 +42,10 @@ class BotStates:
         """New states and the ids they include, in one MULTI/EXEC: both or neither."""
         async with self._redis.pipeline(transaction=True) as pipe:
             for c, state in states.items():
-                pipe.set(self._state(c), state.model_dump_json())
+                pipe.set(self._state(c), state.model_dump_json(), ex=self._retention_s)
             for c, event_id in applied:
                 pipe.sadd(f"{self._state(c)}:applied", event_id)
+                pipe.expire(f"{self._state(c)}:applied", self._retention_s)
             await pipe.execute()
 
     async def erase(self, tenant: str, conversation_ids: Iterable[str]) -> None:
