@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (phrase data: long template lines, and the customers' own typography)
 """Phrase families of the training corpus, per language and label (see README.md).
 
 A family is a template: `(a|b|c)` picks one alternative, `[x]` keeps x or drops it, `{NAME}` is a

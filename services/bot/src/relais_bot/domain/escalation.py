@@ -57,10 +57,8 @@ def answer_to_question(text: str) -> bool | None:
     core = [w for w in words if w not in _POLITE]
     if not words or len(words) > 6:
         return None
-    if (
-        (core
-        and all(w in _YES for w in core))
-        or (not core and any(w in ("please", "por", "bitte") for w in words))
+    if (core and all(w in _YES for w in core)) or (
+        not core and any(w in ("please", "por", "bitte") for w in words)
     ):
         return True
     if core and all(w in _NO or w in _POLITE for w in core) and any(w in _NO for w in core):

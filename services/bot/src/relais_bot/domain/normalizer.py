@@ -77,7 +77,9 @@ def normalize(text: str) -> str:
     text = _PUNCT.sub(lambda m: " punct_qqq " if "?" in m.group(0) else " punct_xxx ", text)
     decomposed = unicodedata.normalize("NFKD", text.replace("\u2019", "'").replace("`", "'"))
     plain = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
-    tokens = [t if "_" in t else _SMS.get(_RUN.sub(r"\1", t), _RUN.sub(r"\1", t)) for t in _TOKEN.findall(plain)]
+    tokens = [
+        t if "_" in t else _SMS.get(_RUN.sub(r"\1", t), _RUN.sub(r"\1", t)) for t in _TOKEN.findall(plain)
+    ]
     return " ".join([*tokens, *marks])
 
 
