@@ -137,7 +137,7 @@ def generate() -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     seen: set[str] = set()
     for language in sorted(F):
-        targets = [(label, None, n) for label, n in PER_LABEL.items()]
+        targets: list[tuple[str, str | None, int]] = [(label, None, n) for label, n in PER_LABEL.items()]
         targets += [("sensitive", category, n) for category, n in PER_CATEGORY.items()]
         for label, category, n in targets:
             families = F[language][f"sensitive/{category}" if category else label]

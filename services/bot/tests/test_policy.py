@@ -519,7 +519,8 @@ def test_a_long_message_is_read_from_its_head_and_tail() -> None:
     text = "agent please " + "x" * 10_000 + " kind regards"
     read = bounded(text)
     assert len(read) == HEAD_CHARS + TAIL_CHARS + 1
-    assert read.startswith("agent please") and read.endswith("kind regards")
+    assert read.startswith("agent please")
+    assert read.endswith("kind regards")
     assert bounded("short") == "short"
 
 
@@ -597,14 +598,16 @@ def test_yes_to_the_question_hands_over_and_the_packet_shows_both(chat: Chat, la
     assert yes.reason == "customer-request"
     packet = yes.outputs[1].event.data.packet  # type: ignore[attr-defined]
     texts = [e.text for e in packet.transcript]
-    assert QUESTION[language] in texts and YES_NO[language][0][0] in texts
+    assert QUESTION[language] in texts
+    assert YES_NO[language][0][0] in texts
 
 
 @pytest.mark.parametrize("language", sorted(UNSURE))
 def test_no_to_the_question_goes_on_with_the_bot(chat: Chat, language: str) -> None:
     _asked(chat, language)
     no = chat.say(YES_NO[language][1][0], language=language)
-    assert no.reason is None and no.outcome == "answered"
+    assert no.reason is None
+    assert no.outcome == "answered"
     assert not no.state.asked_person
 
 
@@ -614,7 +617,8 @@ def test_a_new_question_instead_is_answered(chat: Chat, language: str) -> None:
            "de": "wo ist meine Bestellung", "it": "dov'è il mio ordine", "pt": "cadê meu pedido"}  # fmt: skip
     _asked(chat, language)
     decision = chat.say(new[language], language=language)
-    assert decision.reason is None and decision.outcome == "answered"
+    assert decision.reason is None
+    assert decision.outcome == "answered"
 
 
 def test_no_answer_breaks_nothing(chat: Chat) -> None:
@@ -632,7 +636,8 @@ def test_the_evaluator_scores_blind_sets_apart(bot: Bot, tmp_path: Path) -> None
     blind.mkdir()
     rows = [
         {"_meta": {"author": "test", "tuned_on": False}},
-        {"id": "b1", "kind": "human-request", "language": "en", "text": "agent please", "expect": "customer-request"},
+        {"id": "b1", "kind": "human-request", "language": "en", "text": "agent please",
+         "expect": "customer-request"},
         {"id": "b2", "kind": "routine", "language": "en", "text": "where is my order", "expect": None},
     ]  # fmt: skip
     (blind / "one.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))

@@ -221,8 +221,9 @@ def _print(name: str, report: dict[str, Any]) -> None:
     )
     calm = report["no_person_needed"]
     print(
-        f"false escalations (routine, small talk, tricky negatives): {calm['false_escalations']}/{calm['items']}"
-        f" = {_pct(calm['rate'])}; asked whether they want a person: {calm['asked']} = {_pct(calm['asked_rate'])}"
+        "false escalations (routine, small talk, tricky negatives): "
+        f"{calm['false_escalations']}/{calm['items']} = {_pct(calm['rate'])}; "
+        f"asked whether they want a person: {calm['asked']} = {_pct(calm['asked_rate'])}"
         f"; both: {_pct(calm['rate_with_asked'])}"
     )
     intents = report["intents"]

@@ -20,19 +20,43 @@ MESSAGE_KEYS = (
 # band, its quick replies, and the reply to a "no"). The quick replies' titles are also their payloads,
 # so a customer who types the word instead of pressing the button is understood the same.
 DEFAULT_MESSAGES: dict[str, dict[str, str]] = {
-    "en": {"confirm_person": "Would you like to talk to a person?", "confirm_yes": "Yes", "confirm_no": "No",
-           "person_declined": "All right. How can I help you?"},
-    "fr": {"confirm_person": "Souhaitez-vous parler à un conseiller ?", "confirm_yes": "Oui", "confirm_no": "Non",
-           "person_declined": "Très bien. Comment puis-je vous aider ?"},
-    "es": {"confirm_person": "¿Quiere hablar con una persona?", "confirm_yes": "Sí", "confirm_no": "No",
-           "person_declined": "De acuerdo. ¿En qué puedo ayudarle?"},
-    "de": {"confirm_person": "Möchten Sie mit einem Menschen sprechen?", "confirm_yes": "Ja", "confirm_no": "Nein",
-           "person_declined": "In Ordnung. Wie kann ich Ihnen helfen?"},
-    "it": {"confirm_person": "Vuole parlare con una persona?", "confirm_yes": "Sì", "confirm_no": "No",
-           "person_declined": "Va bene. Come posso aiutarla?"},
-    "pt": {"confirm_person": "Gostaria de falar com uma pessoa?", "confirm_yes": "Sim", "confirm_no": "Não",
-           "person_declined": "Tudo bem. Como posso ajudar?"},
-}  # fmt: skip
+    "en": {
+        "confirm_person": "Would you like to talk to a person?",
+        "confirm_yes": "Yes",
+        "confirm_no": "No",
+        "person_declined": "All right. How can I help you?",
+    },
+    "fr": {
+        "confirm_person": "Souhaitez-vous parler à un conseiller ?",
+        "confirm_yes": "Oui",
+        "confirm_no": "Non",
+        "person_declined": "Très bien. Comment puis-je vous aider ?",
+    },
+    "es": {
+        "confirm_person": "¿Quiere hablar con una persona?",
+        "confirm_yes": "Sí",
+        "confirm_no": "No",
+        "person_declined": "De acuerdo. ¿En qué puedo ayudarle?",
+    },
+    "de": {
+        "confirm_person": "Möchten Sie mit einem Menschen sprechen?",
+        "confirm_yes": "Ja",
+        "confirm_no": "Nein",
+        "person_declined": "In Ordnung. Wie kann ich Ihnen helfen?",
+    },
+    "it": {
+        "confirm_person": "Vuole parlare con una persona?",
+        "confirm_yes": "Sì",
+        "confirm_no": "No",
+        "person_declined": "Va bene. Come posso aiutarla?",
+    },
+    "pt": {
+        "confirm_person": "Gostaria de falar com uma pessoa?",
+        "confirm_yes": "Sim",
+        "confirm_no": "Não",
+        "person_declined": "Tudo bem. Como posso ajudar?",
+    },
+}
 
 
 class _Model(BaseModel):

@@ -40,15 +40,24 @@ class Signals:
 
 
 # What a customer may answer to "Would you like to talk to a person?", once normalised.
-_YES = frozenset(
-    ["yes", "yeah", "yep", "yup", "y", "ya", "ok", "okay", "sure", "please", "yes", "please", "absolutely", "of", "course", "definitely", "emo_ok", "oui", "ouais", "ouai", "ok", "d'accord", "volontiers", "bien", "sur", "carrement", "si", "claro", "vale", "por", "supuesto", "dale", "ja", "jawohl", "klar", "gerne", "gern", "genau", "natürlich", "naturlich", "sì", "si", "certo", "certamente", "va", "bene", "volentieri", "sim", "claro", "pode", "ser", "quero", "com", "certeza", "isso"]
-)  # fmt: skip
-_NO = frozenset(
-    ["no", "nope", "nah", "n", "non", "nan", "pas", "besoin", "nein", "ne", "nee", "nicht", "noch", "no", "gracias", "nao", "não", "emo_no"]
-)  # fmt: skip
-_POLITE = frozenset(
-    ["please", "thanks", "thank", "you", "merci", "s'il", "vous", "plait", "s'il", "te", "plait", "svp", "por", "favor", "gracias", "bitte", "danke", "per", "favore", "grazie", "obrigado", "obrigada", "a", "un", "une", "an", "a", "person", "agent", "une", "personne"]
-)  # fmt: skip
+def _words(*groups: str) -> frozenset[str]:
+    return frozenset(word for group in groups for word in group.split())
+
+
+_YES = _words(
+    "yes yeah yep yup y ya ok okay sure please absolutely of course definitely emo_ok",
+    "oui ouais ouai d'accord volontiers bien sur carrement",
+    "si claro vale por supuesto dale",
+    "ja jawohl klar gerne gern genau natürlich naturlich",
+    "sì certo certamente va bene volentieri",
+    "sim pode ser quero com certeza isso",
+)
+_NO = _words("no nope nah n", "non nan pas besoin", "nein ne nee nicht noch", "gracias nao não emo_no")
+_POLITE = _words(
+    "please thanks thank you a an person agent",
+    "merci s'il vous plait te svp un une personne",
+    "por favor gracias bitte danke per favore grazie obrigado obrigada",
+)
 
 
 def answer_to_question(text: str) -> bool | None:

@@ -8,6 +8,7 @@ n-grams) the model is trained on and applied with: the same function in both pla
 """
 
 import functools
+import itertools
 import re
 import unicodedata
 
@@ -27,19 +28,73 @@ _EMOJI = {
 }  # fmt: skip
 # Unambiguous SMS spellings of any of the six languages, written out (whole tokens only).
 _SMS = {
-    "pls": "please", "plz": "please", "plez": "please", "pleas": "please", "u": "you", "ur": "your",
-    "r": "are", "thx": "thanks", "thks": "thanks", "ty": "thanks", "sum1": "someone", "some1": "someone",
-    "any1": "anyone", "coz": "because", "cuz": "because", "abt": "about", "msg": "message", "asap": "asap",
-    "ppl": "people", "wanna": "want to", "gonna": "going to", "idk": "i don't know", "rn": "right now",
-    "qqn": "quelqu'un", "qq1": "quelqu'un", "qqun": "quelqu'un", "jveux": "je veux", "jvoudrais": "je voudrais",
-    "jsuis": "je suis", "chui": "je suis", "jpeux": "je peux", "jai": "j'ai", "pq": "pourquoi", "bcp": "beaucoup",
-    "stp": "s'il te plait", "svp": "s'il vous plait", "slt": "salut", "auj": "aujourd'hui", "tjrs": "toujours",
-    "tjs": "toujours", "esk": "est-ce que", "koi": "quoi", "xfa": "por favor", "porfa": "por favor",
-    "xq": "porque", "q": "que", "tb": "tambien", "kiero": "quiero", "msj": "mensaje", "grax": "gracias",
-    "bte": "bitte", "dnk": "danke", "vllt": "vielleicht", "nich": "nicht", "nn": "non", "xke": "perche",
-    "cmq": "comunque", "qlcn": "qualcuno", "grz": "grazie", "sn": "sono", "vc": "voce", "vcs": "voces",
-    "pfv": "por favor", "pf": "por favor", "blz": "beleza", "hj": "hoje",
-}  # fmt: skip
+    "pls": "please",
+    "plz": "please",
+    "plez": "please",
+    "pleas": "please",
+    "u": "you",
+    "ur": "your",
+    "r": "are",
+    "thx": "thanks",
+    "thks": "thanks",
+    "ty": "thanks",
+    "sum1": "someone",
+    "some1": "someone",
+    "any1": "anyone",
+    "coz": "because",
+    "cuz": "because",
+    "abt": "about",
+    "msg": "message",
+    "asap": "asap",
+    "ppl": "people",
+    "wanna": "want to",
+    "gonna": "going to",
+    "idk": "i don't know",
+    "rn": "right now",
+    "qqn": "quelqu'un",
+    "qq1": "quelqu'un",
+    "qqun": "quelqu'un",
+    "jveux": "je veux",
+    "jvoudrais": "je voudrais",
+    "jsuis": "je suis",
+    "chui": "je suis",
+    "jpeux": "je peux",
+    "jai": "j'ai",
+    "pq": "pourquoi",
+    "bcp": "beaucoup",
+    "stp": "s'il te plait",
+    "svp": "s'il vous plait",
+    "slt": "salut",
+    "auj": "aujourd'hui",
+    "tjrs": "toujours",
+    "tjs": "toujours",
+    "esk": "est-ce que",
+    "koi": "quoi",
+    "xfa": "por favor",
+    "porfa": "por favor",
+    "xq": "porque",
+    "q": "que",
+    "tb": "tambien",
+    "kiero": "quiero",
+    "msj": "mensaje",
+    "grax": "gracias",
+    "bte": "bitte",
+    "dnk": "danke",
+    "vllt": "vielleicht",
+    "nich": "nicht",
+    "nn": "non",
+    "xke": "perche",
+    "cmq": "comunque",
+    "qlcn": "qualcuno",
+    "grz": "grazie",
+    "sn": "sono",
+    "vc": "voce",
+    "vcs": "voces",
+    "pfv": "por favor",
+    "pf": "por favor",
+    "blz": "beleza",
+    "hj": "hoje",
+}
 _RUN = re.compile(r"([^\W\d_])\1{2,}")
 _PUNCT = re.compile(r"[?!]{2,}")
 _TOKEN = re.compile(r"emo_[a-z]+|punct_[a-z]+|tok_[a-z]+|[^\W_]+(?:'[^\W_]+)*")
@@ -96,7 +151,7 @@ def features(normalized: str) -> list[str]:
     """Word unigrams and bigrams, and character n-grams of each word, of a normalized message."""
     words = _DIGITS.sub("0", normalized).split()
     grams = [f"w {w}" for w in words]
-    grams += [f"b {a} {b}" for a, b in zip(words, words[1:], strict=False)]
+    grams += [f"b {a} {b}" for a, b in itertools.pairwise(words)]
     for w in words:
         grams += _word_grams(w)
     return grams

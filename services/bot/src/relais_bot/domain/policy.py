@@ -262,10 +262,8 @@ class Bot:
     def _ask_person(self, bot: TenantBot, state: BotState, event: CustomerMessage) -> Decision:
         """The unsure band: one short question, with yes/no quick replies; the text says it all too."""
         content, language = bot.content, _answer_language(bot, state)
-        replies = (
-            QuickReply(title=content.message(language, "confirm_yes"), payload=content.message(language, "confirm_yes")),
-            QuickReply(title=content.message(language, "confirm_no"), payload=content.message(language, "confirm_no")),
-        )  # fmt: skip
+        yes, no = content.message(language, "confirm_yes"), content.message(language, "confirm_no")
+        replies = (QuickReply(title=yes, payload=yes), QuickReply(title=no, payload=no))
         reply = _reply(
             event,
             0,
@@ -286,7 +284,11 @@ class Bot:
 
     def _declined(self, bot: TenantBot, state: BotState, event: CustomerMessage) -> Decision:
         language = _answer_language(bot, state)
-        text = f"{bot.content.message(language, 'person_declined')} {bot.content.message(language, 'reach_person')}"
+        declined, reach = (
+            bot.content.message(language, "person_declined"),
+            bot.content.message(language, "reach_person"),
+        )
+        text = f"{declined} {reach}"
         return Decision(
             state, [_reply(event, 0, text, event.data.message_id, bot.content.bot_name)], "answered"
         )

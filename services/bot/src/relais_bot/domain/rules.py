@@ -102,7 +102,7 @@ RULES: tuple[Rule, ...] = (
         "human_request",
         Phase.TURN,
         lambda f: f.confirmed or _signals(f).human_request,
-    ),  # fmt: skip
+    ),
     Rule(HandoffReason.FRUSTRATION, "frustration", Phase.TURN, _frustrated),
     Rule(HandoffReason.VIP, "vip", Phase.ANSWER, _vip),
     Rule(HandoffReason.TENANT_RULE, None, Phase.ANSWER, lambda f: tenant_rule(f) is not None),
