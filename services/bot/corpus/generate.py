@@ -19,14 +19,14 @@ from phrases import EMAIL, EMAIL_FILLER, SLOTS, SMS, SWITCH, VOICE_FILLERS, F
 SEED = 20260105
 OUT = Path(__file__).resolve().parent / "generated.jsonl"
 # How many messages per language and label; sensitive categories each get their own count.
-PER_LABEL = {"customer-request": 130, "frustration": 95, "none": 260}
+PER_LABEL = {"customer-request": 210, "frustration": 170, "none": 430}
 PER_CATEGORY = {
-    "fraud": 55,
-    "vulnerability": 55,
-    "health": 55,
+    "fraud": 95,
+    "vulnerability": 100,
+    "health": 100,
     "privacy": 55,
-    "bereavement": 40,
-    "complaint": 40,
+    "bereavement": 50,
+    "complaint": 50,
 }
 REGISTERS = ("chat", "chat", "sms", "no-accents", "typos", "voice", "email", "code-switch")
 

@@ -292,6 +292,36 @@ def test_abuse_or_shouting_is_frustration(chat: Chat) -> None:
     assert chat.say("c'est inadmissible, vous êtes nuls").reason == "frustration"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ich hab echt die Nase voll von euch",
+        "estoy hasta las narices",
+        "mi avete rotto",
+        "estou de saco cheio",
+        "bande de guignols",
+        "thanks for the late fee while your site was down 🙃",
+        "I've lost count of how many times I've called",
+    ],
+)
+def test_fed_up_idioms_insults_and_sarcasm_are_frustration(chat: Chat, text: str) -> None:
+    chat.open()
+    assert chat.say(text).reason == "frustration"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "your chatbot is brilliant, thanks 👏",  # a clap praises as often as it mocks
+        "can you deliver to the hospital where I work as a nurse",  # a place is no health situation
+        "Bonjour,\n\nPourriez-vous m'envoyer la facture de ma commande ?\n\nCordialement,\nMarie",
+    ],
+)
+def test_praise_a_workplace_and_a_polite_email_need_no_person(chat: Chat, text: str) -> None:
+    chat.open()
+    assert chat.say(text).reason is None
+
+
 def test_repeated_negative_turns_are_frustration(chat: Chat) -> None:
     chat.open()
     assert chat.say("my parcel still hasn't arrived").reason is None

@@ -22,20 +22,30 @@ from sklearn.feature_extraction.text import TfidfVectorizer  # type: ignore[impo
 from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
 from sklearn.model_selection import GroupKFold  # type: ignore[import-untyped]
 
-from relais_bot.domain.escalation_model import HEADS, EscalationModel
+from relais_bot.domain.escalation_model import CATEGORIES, CLASSES, HEADS, EscalationModel, heads_of
 from relais_bot.domain.normalizer import features, normalize
 
 SERVICE = Path(__file__).resolve().parents[2]
 CORPUS = SERVICE / "corpus"
 MODEL = Path(__file__).resolve().parent / "content" / "escalation-model.npz"
 DEV_SETS = sorted((SERVICE / "eval").glob("*.jsonl"))
-C = 8.0
+C = 10.0
+MAX_ITER = 300
 FOLDS = 5
-# Per head, at most this share of routine messages (label null) above the "clearly" threshold ...
-MAX_FALSE_RATE = 0.006
+# Per head, at most this share of routine messages (label null) above the "clearly" threshold, on
+# validation folds that never saw the message's phrase family. The request for a person gets the most
+# room: handing over a customer who did not need it costs little, trapping one who did costs a lot. The
+# categories are strict alone, since "sensitive" (any of them) catches what none is sure of.
+MAX_FALSE_RATE = {"customer-request": 0.012, "frustration": 0.008, "sensitive": 0.01} | dict.fromkeys(
+    CATEGORIES, 0.004
+)
 # ... and, for the request for a person, above the "ask the customer" threshold.
-MAX_ASK_RATE = 0.04
+MAX_ASK_RATE = 0.05
 MIN_PRECISION = 0.9
+# No head fires below this however rare its false positives were in validation: held-out families are
+# not every routine wording there is, and a category at 0.2 (bereavement, complaint) fired on "my phone
+# died" and "ma conseillère beauté". The question band may start lower.
+MIN_HIGH, MIN_LOW = 0.4, 0.3
 
 
 def corpus_files(corpus: Path = CORPUS) -> list[Path]:
@@ -49,9 +59,9 @@ def read_corpus(corpus: Path = CORPUS) -> list[dict[str, Any]]:
             if not line.strip():
                 continue
             row = json.loads(line)
-            if row.get("label") not in (None, *HEADS, "sensitive"):
+            if row.get("label") not in (None, "customer-request", "frustration", "sensitive"):
                 raise ValueError(f"{path}:{n}: unknown label {row.get('label')!r}")
-            if row.get("label") == "sensitive" and row.get("category") not in HEADS:
+            if row.get("label") == "sensitive" and row.get("category") not in CATEGORIES:
                 raise ValueError(f"{path}:{n}: a sensitive message needs a known category")
             row.setdefault("family", f"{path.name}:{n}")
             rows.append(row)
@@ -59,12 +69,13 @@ def read_corpus(corpus: Path = CORPUS) -> list[dict[str, Any]]:
 
 
 def targets(rows: list[dict[str, Any]]) -> np.ndarray:
-    """One column per head: 1 where the row is that reason or that sensitive category."""
+    """One column per head: 1 where the row is that reason, or that sensitive category (and sensitive)."""
     y = np.zeros((len(rows), len(HEADS)), dtype=np.int8)
     for i, row in enumerate(rows):
-        head = row["category"] if row["label"] == "sensitive" else row["label"]
-        if head is not None:
-            y[i, HEADS.index(head)] = 1
+        if row["label"] is not None:
+            y[i, HEADS.index(row["label"])] = 1
+        if row["label"] == "sensitive":
+            y[i, HEADS.index(row["category"])] = 1
     return y
 
 
@@ -72,24 +83,31 @@ def _vectorizer() -> TfidfVectorizer:
     return TfidfVectorizer(analyzer=features, sublinear_tf=True, min_df=2, dtype=np.float64)
 
 
-def _fit(texts: list[str], y: np.ndarray) -> tuple[TfidfVectorizer, list[LogisticRegression]]:
+def classes(rows: list[dict[str, Any]]) -> np.ndarray:
+    """Each row's class: its index in CLASSES (routine, a reason, or a sensitive category)."""
+    return np.array(
+        [CLASSES.index(r["category"] if r["label"] == "sensitive" else r["label"] or "none") for r in rows]
+    )
+
+
+def _fit(texts: list[str], c: np.ndarray) -> tuple[TfidfVectorizer, LogisticRegression]:
     vectorizer = _vectorizer()
     x = vectorizer.fit_transform(texts)
-    heads = []
-    for h in range(len(HEADS)):
-        model = LogisticRegression(C=C, solver="liblinear", class_weight="balanced", random_state=0)
-        heads.append(model.fit(x, y[:, h]))
-    return vectorizer, heads
+    # Multinomial (lbfgs): the classes share one softmax, so a message that looks routine lowers every
+    # escalation head at once. No class weights: routine messages are the majority at run time too.
+    model = LogisticRegression(C=C, max_iter=MAX_ITER, random_state=0)
+    return vectorizer, model.fit(x, c)
 
 
-def _predict(vectorizer: TfidfVectorizer, heads: list[LogisticRegression], texts: list[str]) -> np.ndarray:
-    x = vectorizer.transform(texts)
-    return np.column_stack([m.predict_proba(x)[:, 1] for m in heads])
+def _predict(vectorizer: TfidfVectorizer, model: LogisticRegression, texts: list[str]) -> np.ndarray:
+    return heads_of(model.predict_proba(vectorizer.transform(texts)))
 
 
-def _threshold(scores: np.ndarray, positive: np.ndarray, routine: np.ndarray, max_false: float) -> float:
+def _threshold(
+    scores: np.ndarray, positive: np.ndarray, routine: np.ndarray, max_false: float, floor: float
+) -> float:
     """The lowest threshold whose precision and false rate on routine messages stay within bounds."""
-    for t in np.round(np.arange(0.10, 0.96, 0.01), 2):
+    for t in np.round(np.arange(floor, 0.96, 0.01), 2):
         above = scores >= t
         false_rate = above[routine].mean() if routine.any() else 0.0
         precision = (above & positive).sum() / max(above.sum(), 1)
@@ -101,17 +119,18 @@ def _threshold(scores: np.ndarray, positive: np.ndarray, routine: np.ndarray, ma
 def calibrate(rows: list[dict[str, Any]], texts: list[str], y: np.ndarray) -> dict[str, Any]:
     groups = [r["family"] for r in rows]
     oof = np.zeros(y.shape)
-    for train, test in GroupKFold(n_splits=FOLDS).split(texts, y[:, 0], groups):
-        vectorizer, heads = _fit([texts[i] for i in train], y[train])
-        oof[test] = _predict(vectorizer, heads, [texts[i] for i in test])
+    c = classes(rows)
+    for train, test in GroupKFold(n_splits=FOLDS).split(texts, c, groups):
+        vectorizer, model = _fit([texts[i] for i in train], c[train])
+        oof[test] = _predict(vectorizer, model, [texts[i] for i in test])
     routine = y.sum(axis=1) == 0
     high, low, validation = {}, {}, {}
     for h, head in enumerate(HEADS):
         positive = y[:, h] == 1
-        high[head] = _threshold(oof[:, h], positive, routine, MAX_FALSE_RATE)
+        high[head] = _threshold(oof[:, h], positive, routine, MAX_FALSE_RATE[head], MIN_HIGH)
         low[head] = high[head]
         if head == "customer-request":
-            low[head] = min(high[head], _threshold(oof[:, h], positive, routine, MAX_ASK_RATE))
+            low[head] = min(high[head], _threshold(oof[:, h], positive, routine, MAX_ASK_RATE, MIN_LOW))
         validation[head] = {
             "positives": int(positive.sum()),
             "recall": round(float((oof[positive, h] >= high[head]).mean()), 4),
@@ -126,13 +145,18 @@ def train(corpus: Path = CORPUS) -> tuple[EscalationModel, dict[str, Any]]:
     rows = read_corpus(corpus)
     # A message that is also in a development evaluation set is left out of training, so that set
     # never scores the model on its own lessons (short ones like "bonjour" are bound to recur).
-    evaluation = {normalize(json.loads(line)["text"]) for p in DEV_SETS for line in p.open() if line.strip()}
+    evaluation = {
+        normalize(row["text"])
+        for p in DEV_SETS
+        for line in p.open(encoding="utf-8")
+        if line.strip() and "text" in (row := json.loads(line))
+    }
     kept = [(r, t) for r in rows if (t := normalize(r["text"])) not in evaluation]
     left_out = len(rows) - len(kept)
     rows, texts = [r for r, _ in kept], [t for _, t in kept]
     y = targets(rows)
     calibration = calibrate(rows, texts, y)
-    vectorizer, heads = _fit(texts, y)
+    vectorizer, fitted = _fit(texts, classes(rows))
     vocabulary = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__)
     meta = {
         "corpus": {p.relative_to(corpus).as_posix(): _sha256(p) for p in corpus_files(corpus)},
@@ -144,11 +168,11 @@ def train(corpus: Path = CORPUS) -> tuple[EscalationModel, dict[str, Any]]:
         "trained_with": f"scikit-learn {sklearn.__version__}",
     }
     model = EscalationModel(
-        vocabulary, vectorizer.idf_, np.vstack([m.coef_[0] for m in heads]),
-        np.array([m.intercept_[0] for m in heads]), calibration["high"], calibration["low"], meta,
+        vocabulary, vectorizer.idf_, fitted.coef_, fitted.intercept_, calibration["high"],
+        calibration["low"], meta,
     )  # fmt: skip
     # The direct scoring at run time must agree with scikit-learn's own.
-    reference = _predict(vectorizer, heads, texts[:200])
+    reference = _predict(vectorizer, fitted, texts[:200])
     mine = np.vstack([model.probabilities(t) for t in texts[:200]])
     if not np.allclose(reference, mine, atol=1e-6):
         raise AssertionError("direct scoring disagrees with scikit-learn")

@@ -113,9 +113,14 @@ class Detectors:
         )
         unsure = bool(scores and not request and not negated and scores.unsure("customer-request"))
         sensitive = set(self.sensitive(plain, categories))
-        if scores:
-            sensitive |= {c for c in categories if scores.fires(c)}
         strong, weak = self.frustration(plain, language)
+        # The model's word alone does not make an angry message sensitive ("mi avete rotto", "third
+        # time I contact you"): with a clear frustration cue and no sensitive cue, frustration it is.
+        if scores and (sensitive or not (strong or self.repeated_contact(plain))):
+            sensitive |= {c for c in categories if scores.fires(c)}
+            if not sensitive and categories and scores.fires("sensitive"):
+                # Clearly delicate, no category sure of itself: the likeliest one names it.
+                sensitive.add(max(categories, key=scores.values.__getitem__))
         tokens = normalize(text)
         shout = self.shouting(text)
         frustrated = (
@@ -151,9 +156,8 @@ class Detectors:
         """Praise with a let-down in the same breath: "great service 👏 still no parcel", "bravo 🙄"."""
         if not self._praise or not self._praise.search(tokens):
             return False
-        ironic = any(
-            e in tokens for e in ("emo_eyeroll", "emo_clap", "emo_clown", "emo_upside", "emo_unamused")
-        )
+        # Clapping is praise as often as irony ("your chatbot is great 👏"): only with a let-down.
+        ironic = any(e in tokens for e in ("emo_eyeroll", "emo_clown", "emo_upside", "emo_unamused"))
         return ironic or bool(self._letdown and self._letdown.search(tokens))
 
     def repeated_contact(self, plain: str) -> bool:

@@ -1,10 +1,13 @@
-"""The trained escalation model: one linear scorer per head (a reason, or a sensitive category).
+"""The trained escalation model: one softmax over what a message is (routine, a request for a person,
+frustration, or one of the sensitive categories), read as one probability per head.
 
 Trained at build time by `relais_bot.training` on the corpus (services/bot/corpus) and stored as a
 compressed NumPy archive of plain arrays (vocabulary, idf, weights, thresholds; no pickle), so the
 artefact reads the same with any NumPy and scikit-learn version and start-up does not train anything.
 Scoring applies the weights directly: sublinear TF-IDF over the normalizer's features, L2 norm, a
-logistic per head. `relais_bot.training` checks this against scikit-learn's own predictions.
+multinomial logistic regression (the classes compete, so "routine" takes its share of every message
+instead of each head being judged alone); the "sensitive" head is the sum of the categories.
+`relais_bot.training` checks this against scikit-learn's own predictions.
 """
 
 import json
@@ -16,10 +19,14 @@ import numpy as np
 
 from relais_bot.domain.normalizer import features, normalize
 
-HEADS = (
-    "customer-request", "frustration",
-    "fraud", "vulnerability", "health", "privacy", "bereavement", "complaint",
-)  # fmt: skip
+# The sensitive categories, each a head of its own ...
+CATEGORIES = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
+# ... and "sensitive", any of them: a situation may be plainly delicate while its category is not (a
+# stroke told while asking to pause a payment reads as health and as vulnerability), and the handoff
+# needs the reason more than the category.
+HEADS = ("customer-request", "frustration", "sensitive", *CATEGORIES)
+# The softmax's classes: the heads less "sensitive" (a sum), plus routine.
+CLASSES = ("none", "customer-request", "frustration", *CATEGORIES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +69,8 @@ class EscalationModel:
         with np.load(path, allow_pickle=False) as archive:
             meta = json.loads(str(archive["meta"]))
             heads = [str(h) for h in archive["heads"]]
-            if tuple(heads) != HEADS:
+            classes = [str(c) for c in archive["classes"]] if "classes" in archive else []
+            if tuple(heads) != HEADS or tuple(classes) != CLASSES:
                 raise ValueError(f"{path}: heads {heads}, expected {list(HEADS)}; retrain the model")
             return cls(
                 [str(v) for v in archive["vocabulary"]],
@@ -83,6 +91,7 @@ class EscalationModel:
             coef=self._coef.astype(np.float32),
             intercept=self._intercept.astype(np.float32),
             heads=np.array(HEADS, dtype=np.str_),
+            classes=np.array(CLASSES, dtype=np.str_),
             high=np.array([self.high[h] for h in HEADS], dtype=np.float64),
             low=np.array([self.low[h] for h in HEADS], dtype=np.float64),
             meta=np.array(json.dumps(self.meta, sort_keys=True)),
@@ -100,10 +109,18 @@ class EscalationModel:
         return columns, weights / np.linalg.norm(weights)
 
     def probabilities(self, normalized: str) -> np.ndarray:
+        """One probability per head, in the order of HEADS."""
         columns, weights = self.vector(features(normalized))
         logits = self._coef[:, columns] @ weights + self._intercept
-        return np.asarray(1.0 / (1.0 + np.exp(-logits)))
+        exp = np.exp(logits - logits.max())
+        return heads_of(exp / exp.sum())
 
     def score(self, text: str) -> Scores:
         values = self.probabilities(normalize(text))
         return Scores(dict(zip(HEADS, map(float, values), strict=True)), self.high, self.low)
+
+
+def heads_of(classes: np.ndarray) -> np.ndarray:
+    """Class probabilities (last axis in the order of CLASSES) as head probabilities (HEADS)."""
+    categories = classes[..., 3:]
+    return np.concatenate([classes[..., 1:3], categories.sum(axis=-1, keepdims=True), categories], axis=-1)
