@@ -1187,7 +1187,23 @@ SWITCH = {
 MORE: dict[str, dict[str, list[str]]] = {}
 DEPT: dict[str, list[str]] = {}
 
-DEPT["en"] = ["sales", "bookings", "claims", "retention", "renewals", "business customers", "billing", "the complaints team", "the branch", "the shop staff", "the front desk", "the accounts department", "the technical team", "your office", "the reservations desk"]
+DEPT["en"] = [
+    "sales",
+    "bookings",
+    "claims",
+    "retention",
+    "renewals",
+    "business customers",
+    "billing",
+    "the complaints team",
+    "the branch",
+    "the shop staff",
+    "the front desk",
+    "the accounts department",
+    "the technical team",
+    "your office",
+    "the reservations desk",
+]
 MORE["en"] = {
     "customer-request": [
         "(can|could) you (put me through|transfer me|pass me|connect me) to {DEPT}[ please][ ?]",
@@ -1279,7 +1295,22 @@ MORE["en"] = {
     ],
 }
 
-DEPT["fr"] = ["le service commercial", "les réservations", "le service sinistres", "le service fidélisation", "le service des renouvellements", "le service entreprises", "la facturation", "le service réclamations", "l'agence", "le personnel du magasin", "l'accueil", "la comptabilité", "le service technique", "votre bureau"]
+DEPT["fr"] = [
+    "le service commercial",
+    "les réservations",
+    "le service sinistres",
+    "le service fidélisation",
+    "le service des renouvellements",
+    "le service entreprises",
+    "la facturation",
+    "le service réclamations",
+    "l'agence",
+    "le personnel du magasin",
+    "l'accueil",
+    "la comptabilité",
+    "le service technique",
+    "votre bureau",
+]
 MORE["fr"] = {
     "customer-request": [
         "(pouvez-vous|vous pouvez|merci de) me (passer|transférer vers|mettre en relation avec) {DEPT}[ {PLEASE}][ ?]",
@@ -1364,7 +1395,22 @@ MORE["fr"] = {
     ],
 }
 
-DEPT["es"] = ["ventas", "reservas", "siniestros", "el departamento de bajas", "renovaciones", "empresas", "facturación", "reclamaciones", "la sucursal", "el personal de la tienda", "recepción", "contabilidad", "el servicio técnico", "la oficina"]
+DEPT["es"] = [
+    "ventas",
+    "reservas",
+    "siniestros",
+    "el departamento de bajas",
+    "renovaciones",
+    "empresas",
+    "facturación",
+    "reclamaciones",
+    "la sucursal",
+    "el personal de la tienda",
+    "recepción",
+    "contabilidad",
+    "el servicio técnico",
+    "la oficina",
+]
 MORE["es"] = {
     "customer-request": [
         "(me puede|me puedes|podría) (pasar|transferir|poner) con {DEPT}[ {PLEASE}][ ?]",
@@ -1447,7 +1493,21 @@ MORE["es"] = {
     ],
 }
 
-DEPT["de"] = ["den Vertrieb", "die Buchungsabteilung", "die Schadenabteilung", "die Kündigungsabteilung", "die Vertragsverlängerung", "die Geschäftskunden", "die Buchhaltung", "die Beschwerdestelle", "die Filiale", "die Mitarbeiter im Laden", "den Empfang", "die Technik", "Ihr Büro"]
+DEPT["de"] = [
+    "den Vertrieb",
+    "die Buchungsabteilung",
+    "die Schadenabteilung",
+    "die Kündigungsabteilung",
+    "die Vertragsverlängerung",
+    "die Geschäftskunden",
+    "die Buchhaltung",
+    "die Beschwerdestelle",
+    "die Filiale",
+    "die Mitarbeiter im Laden",
+    "den Empfang",
+    "die Technik",
+    "Ihr Büro",
+]
 MORE["de"] = {
     "customer-request": [
         "(können|könnten) Sie mich (mit|zu) {DEPT} (verbinden|durchstellen|weiterleiten)[ {PLEASE}][ ?]",
@@ -1530,7 +1590,22 @@ MORE["de"] = {
     ],
 }
 
-DEPT["it"] = ["l'ufficio vendite", "le prenotazioni", "l'ufficio sinistri", "l'ufficio disdette", "i rinnovi", "l'ufficio aziende", "la fatturazione", "l'ufficio reclami", "la filiale", "il personale del negozio", "la reception", "l'amministrazione", "l'assistenza tecnica", "il vostro ufficio"]
+DEPT["it"] = [
+    "l'ufficio vendite",
+    "le prenotazioni",
+    "l'ufficio sinistri",
+    "l'ufficio disdette",
+    "i rinnovi",
+    "l'ufficio aziende",
+    "la fatturazione",
+    "l'ufficio reclami",
+    "la filiale",
+    "il personale del negozio",
+    "la reception",
+    "l'amministrazione",
+    "l'assistenza tecnica",
+    "il vostro ufficio",
+]
 MORE["it"] = {
     "customer-request": [
         "(mi può|mi puoi|potrebbe) (passare|trasferire|mettere in contatto con) {DEPT}[ {PLEASE}][ ?]",
@@ -1613,7 +1688,22 @@ MORE["it"] = {
     ],
 }
 
-DEPT["pt"] = ["o comercial", "as reservas", "os sinistros", "o departamento de retenção", "as renovações", "o setor empresas", "a faturação", "as reclamações", "a agência", "os funcionários da loja", "a receção", "a contabilidade", "o suporte técnico", "o vosso escritório"]
+DEPT["pt"] = [
+    "o comercial",
+    "as reservas",
+    "os sinistros",
+    "o departamento de retenção",
+    "as renovações",
+    "o setor empresas",
+    "a faturação",
+    "as reclamações",
+    "a agência",
+    "os funcionários da loja",
+    "a receção",
+    "a contabilidade",
+    "o suporte técnico",
+    "o vosso escritório",
+]
 MORE["pt"] = {
     "customer-request": [
         "(pode|podia|você pode) (me )?(passar|transferir|encaminhar) (para|com) {DEPT}[ {PLEASE}][ ?]",
