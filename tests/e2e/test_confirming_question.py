@@ -15,10 +15,11 @@ from tests.e2e.system import ADDRESS, TENANT, AgentSocket, inbound
 
 pytestmark = pytest.mark.e2e
 
-# Asks for a phone number: maybe to talk to someone, maybe not. The shipped escalation model puts it in
-# the band between "clearly a request for a person" and "clearly not" (services/bot/tests checks the
-# band itself; a retrained model that moves this message out of it fails here, visibly).
-UNSURE = "vous avez un numéro de téléphone ?"
+# Asks whether there is a customer service: maybe to talk to someone there, maybe not. The shipped
+# escalation model puts it in the band between "clearly a request for a person" and "clearly not"
+# (services/bot/tests checks the band itself; a retrained model that moves this message out of it
+# fails here, visibly).
+UNSURE = "vous avez un service client ?"
 QUESTION = "Souhaitez-vous parler à un conseiller ?"
 
 

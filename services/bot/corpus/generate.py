@@ -19,14 +19,14 @@ from phrases import EMAIL, EMAIL_FILLER, SLOTS, SMS, SWITCH, VOICE_FILLERS, F
 SEED = 20260105
 OUT = Path(__file__).resolve().parent / "generated.jsonl"
 # How many messages per language and label; sensitive categories each get their own count.
-PER_LABEL = {"customer-request": 210, "frustration": 170, "none": 430}
+PER_LABEL = {"customer-request": 300, "frustration": 240, "none": 600}
 PER_CATEGORY = {
-    "fraud": 95,
-    "vulnerability": 100,
-    "health": 100,
-    "privacy": 55,
-    "bereavement": 50,
-    "complaint": 50,
+    "fraud": 140,
+    "vulnerability": 140,
+    "health": 140,
+    "privacy": 70,
+    "bereavement": 70,
+    "complaint": 70,
 }
 REGISTERS = ("chat", "chat", "sms", "no-accents", "typos", "voice", "email", "code-switch")
 

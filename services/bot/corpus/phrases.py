@@ -1206,6 +1206,8 @@ DEPT["en"] = [
 ]
 MORE["en"] = {
     "customer-request": [
+        "(is|are) there (an employee|a member of your staff|someone from your staff|anyone from your team) (around|on duty|free|about)[ who can help][ ?]",
+        "i('d| would) like to (set up|arrange|book|schedule) a (meeting|call|phone appointment|video call) with (someone|an advisor|my account manager|my relationship manager|one of your team)[ next week]",
         "(can|could) you (put me through|transfer me|pass me|connect me) to {DEPT}[ please][ ?]",
         "(please )?(transfer|put) me (through )?to {DEPT}[, it's about {THING}]",
         "i('d| would) like to (discuss|go over|talk through) (this|the contract|the offer|{THING}) with (one of your people|someone from your side|one of your advisors|a colleague of yours)[ before signing]",
@@ -1233,6 +1235,7 @@ MORE["en"] = {
         "(seriously|really)[??|?!] (a|another) (month|week) and still nothing",
     ],
     "sensitive/fraud": [
+        "(i got|i received|there's) a (letter|bill|reminder) (about|for) a (loan|credit card|contract|phone contract) i never (took out|signed|opened|applied for)",
         "there's a payment to (a shop|a merchant|a company|an online store) i (don't know|never heard of) on my (statement|card)",
         "my phone (was|got|has been) stolen (and|with) (the|my) (banking|bank) app (is )?on it",
         "i (got|received) a (letter|contract) about a (loan|credit|phone contract) i never (applied|asked) for",
@@ -1242,6 +1245,8 @@ MORE["en"] = {
         "(someone|somebody) changed (the|my) (email|password|phone number) on my account[ and i can't log in]",
     ],
     "sensitive/vulnerability": [
+        "my (partner|husband|boyfriend) (checks|monitors|controls) (everything|all my spending|the account|my money)[,] can i (have|open) (my own account|a separate account)[ without (him|them) knowing]",
+        "(i've been|i was|we've been) put on (short-time working|reduced hours|furlough) and (can't|cannot) (cover|pay|afford) (the bill|this month|the rent)",
         "i('m| am) on (short-time work|furlough|unemployment benefit|jobseeker's allowance) and (can't|cannot) pay (this month|the bill|the instalment)",
         "(after|since|with) (my|the) divorce i('m| am) (behind|in arrears) (with|on) (the payments|rent) and (the bailiffs|debt collectors) (are coming|wrote)",
         "i('m| am) (homeless|being evicted|sleeping in my car|staying at friends'|sofa surfing)[ at the moment][ so send nothing to my address]",
@@ -1252,6 +1257,7 @@ MORE["en"] = {
         "please (don't|do not) (show|send|reveal) my new address[,]? my (ex|partner|husband) (is|was) (abusive|violent|controlling)",
     ],
     "sensitive/health": [
+        "(i'm|i am) (just )?(out of|recovering from|back from) (an operation|surgery|hospital)[ on my (back|hip|knee)][,] (can you|could you|please) (postpone|delay|move) {THING}",
         "my {REL} had a (stroke|heart attack) (last week|yesterday|recently)[,] can we (postpone|delay) {THING}",
         "my {REL} is in intensive care after an accident[,] (i need to|can i) (cancel|postpone) the (trip|booking|appointment)",
         "i('m| am) having (hip|back|knee|heart) surgery (next week|on monday|soon) (so|and) (i can't|cannot) (be there|receive the delivery|travel)",
@@ -1313,6 +1319,8 @@ DEPT["fr"] = [
 ]
 MORE["fr"] = {
     "customer-request": [
+        "(y a-t-il|est-ce qu'il y a) (un employé|un membre du personnel|quelqu'un de l'équipe) (disponible|de service|là)[ pour m'aider][ ?]",
+        "je (voudrais|souhaite|aimerais) (organiser|fixer|planifier) un (rendez-vous|entretien|appel|rdv) avec (quelqu'un|un conseiller|mon chargé de clientèle|ma conseillère)",
         "(pouvez-vous|vous pouvez|merci de) me (passer|transférer vers|mettre en relation avec) {DEPT}[ {PLEASE}][ ?]",
         "(passez-moi|transférez-moi à|transférez-moi vers) {DEPT}[, c'est pour {THING}]",
         "j'aimerais (discuter|parler|faire le point) (de cela|du contrat|de l'offre|de {THING}) avec (un de vos conseillers|quelqu'un de chez vous|une personne de votre côté)[ avant de signer]",
@@ -1339,6 +1347,7 @@ MORE["fr"] = {
         "c'est la (troisième|3e) fois que je vous contacte (au sujet de|pour) {THING}",
     ],
     "sensitive/fraud": [
+        "j'ai reçu (une relance|un courrier|une facture) pour un (crédit|prêt|contrat) que je n'ai jamais (signé|souscrit|demandé)",
         "il y a un paiement à (un commerçant|une boutique|une société) que je ne connais pas sur mon (relevé|compte)",
         "on m'a volé mon (téléphone|portable) avec l'appli (bancaire|de la banque) dessus",
         "j'ai reçu un courrier pour un (crédit|prêt) que je n'ai jamais demandé",
@@ -1348,6 +1357,7 @@ MORE["fr"] = {
         "quelqu'un a changé (l'email|le mot de passe|le numéro) de mon compte",
     ],
     "sensitive/vulnerability": [
+        "mon (conjoint|mari|compagnon) (contrôle|surveille|vérifie) (tout|mes dépenses|le compte)[,] puis-je avoir un compte (à moi|séparé)[ sans qu'il le sache]",
         "je suis au chômage (partiel|technique)? et je ne peux pas payer (ce mois-ci|la facture|l'échéance)",
         "depuis mon divorce j'ai des (impayés|arriérés|dettes) et (l'huissier|les huissiers) (arrive|m'a écrit)",
         "je suis (sans domicile|à la rue|expulsé|expulsée) et je dors (dans ma voiture|chez des amis)",
@@ -1358,6 +1368,7 @@ MORE["fr"] = {
         "ne (communiquez|montrez) pas ma nouvelle adresse[,]? mon (ex|conjoint) est violent",
     ],
     "sensitive/health": [
+        "je (sors|me remets) d'une (opération|intervention)[ (du dos|de la hanche)][,] (pouvez-vous|merci de) (reporter|décaler) {THING}",
         "mon {REL} a fait un (AVC|infarctus|arrêt cardiaque)[,]? pouvons-nous (reporter|décaler) {THING}",
         "mon {REL} est en réanimation après un accident[,]? (je dois|puis-je) annuler le (voyage|séjour|rendez-vous)",
         "je me fais opérer (de la hanche|du dos|du genou) (la semaine prochaine|lundi) (donc|et) je ne pourrai pas (être là|recevoir la livraison)",
@@ -1413,6 +1424,8 @@ DEPT["es"] = [
 ]
 MORE["es"] = {
     "customer-request": [
+        "(hay|está) (algún empleado|alguien del personal|alguien de su equipo) (por ahí|de guardia|libre)[ que me ayude][ ?]",
+        "(quisiera|quiero|me gustaría) (concertar|programar|pedir) una (reunión|llamada|cita) con (alguien|un asesor|mi gestor)",
         "(me puede|me puedes|podría) (pasar|transferir|poner) con {DEPT}[ {PLEASE}][ ?]",
         "(páseme|pásame|transfiérame|transfiéreme) con {DEPT}[, es por {THING}]",
         "me gustaría (hablar|comentar|ver) (esto|el contrato|la oferta|{THING}) con (alguien de ustedes|uno de sus asesores|una persona de su parte)[ antes de firmar]",
@@ -1438,6 +1451,7 @@ MORE["es"] = {
         "es la (tercera|3a) vez que les contacto por {THING}",
     ],
     "sensitive/fraud": [
+        "me llegó (una carta|un recibo|un aviso) de un (préstamo|crédito|contrato) que nunca (firmé|pedí|contraté)",
         "hay un pago a (un comercio|una tienda|una empresa) que no conozco en mi (extracto|cuenta)",
         "me robaron el (móvil|teléfono) con la app del banco",
         "recibí una carta de un (préstamo|crédito) que nunca pedí",
@@ -1447,6 +1461,7 @@ MORE["es"] = {
         "alguien cambió (el correo|la contraseña|el teléfono) de mi cuenta",
     ],
     "sensitive/vulnerability": [
+        "mi (pareja|marido|novio) (controla|revisa|vigila) (todo|mis gastos|la cuenta)[,] ¿puedo tener una cuenta (propia|separada)[ sin que lo sepa]?",
         "estoy en (un erte|el paro|paro) y no puedo pagar (este mes|la factura|la cuota)",
         "desde el divorcio tengo (deudas|impagos|atrasos) y (los cobradores|el embargo) (vienen|me escribieron)",
         "(me han desahuciado|estoy sin casa|no tengo casa) y duermo (en el coche|en casa de amigos)",
@@ -1457,6 +1472,7 @@ MORE["es"] = {
         "no muestren mi nueva dirección[,]? mi (ex|pareja) es (violento|maltratador)",
     ],
     "sensitive/health": [
+        "(acabo de salir|me estoy recuperando) de una (operación|cirugía)[ de (espalda|cadera)][,] ¿pueden (aplazar|retrasar) {THING}?",
         "mi {REL} tuvo un (ictus|infarto|derrame)[,]? ¿podemos aplazar {THING}?",
         "mi {REL} está en la uci tras un accidente[,]? (necesito|quiero) cancelar el (viaje|la reserva)",
         "me operan de la (cadera|espalda|rodilla) (la semana que viene|el lunes) y no podré (estar|recibir el pedido)",
@@ -1510,6 +1526,8 @@ DEPT["de"] = [
 ]
 MORE["de"] = {
     "customer-request": [
+        "ist (ein Mitarbeiter|jemand vom Personal|jemand aus Ihrem Team) (da|im Dienst|frei)[ der mir helfen kann][ ?]",
+        "ich möchte einen (Termin|Rückruf|Videotermin|Gesprächstermin) mit (jemandem|einem Berater|meinem Kundenbetreuer) (vereinbaren|ausmachen)",
         "(können|könnten) Sie mich (mit|zu) {DEPT} (verbinden|durchstellen|weiterleiten)[ {PLEASE}][ ?]",
         "(verbinden|stellen) Sie mich (bitte )?(mit|zu) {DEPT}[ durch][, es geht um {THING}]",
         "ich möchte (das|den Vertrag|das Angebot|{THING}) (mit einem Ihrer Mitarbeiter|mit jemandem von Ihnen|mit einem Berater) besprechen[ bevor ich unterschreibe]",
@@ -1535,6 +1553,7 @@ MORE["de"] = {
         "das ist das (dritte|3.) Mal dass ich mich wegen {THING} melde",
     ],
     "sensitive/fraud": [
+        "ich habe (einen Brief|eine Mahnung|eine Rechnung) zu einem (Kredit|Vertrag|Handyvertrag) bekommen den ich nie (abgeschlossen|unterschrieben) habe",
         "auf meinem (Kontoauszug|Konto) ist eine Zahlung an (einen Händler|eine Firma|einen Shop) den ich nicht kenne",
         "mein (Handy|Smartphone) wurde gestohlen, mit der Banking-App drauf",
         "ich habe einen Brief zu einem (Kredit|Darlehen) bekommen den ich nie beantragt habe",
@@ -1544,6 +1563,7 @@ MORE["de"] = {
         "jemand hat (die E-Mail|das Passwort|die Telefonnummer) meines Kontos geändert",
     ],
     "sensitive/vulnerability": [
+        "mein (Partner|Mann|Freund) (kontrolliert|überwacht|prüft) (alles|meine Ausgaben|das Konto)[,] kann ich ein eigenes Konto haben[ ohne dass er es erfährt]",
         "ich bin in Kurzarbeit und kann (diesen Monat|die Rechnung|die Rate) nicht zahlen",
         "ich bekomme (Arbeitslosengeld|Bürgergeld|Hartz IV) und kann die Rate nicht zahlen",
         "seit der Scheidung habe ich Rückstände und der Gerichtsvollzieher (kommt|hat geschrieben)",
@@ -1554,6 +1574,7 @@ MORE["de"] = {
         "mein (Partner|Mann|Ex) hat Zugriff auf das Konto[,]? können Sie die Konten (diskret|unauffällig) trennen",
     ],
     "sensitive/health": [
+        "ich (komme gerade aus|erhole mich von) einer (Operation|OP)[ am (Rücken|Hüfte)][,] können Sie {THING} verschieben",
         "mein {REL} hatte einen (Schlaganfall|Herzinfarkt)[,]? können wir {THING} verschieben",
         "mein {REL} liegt nach einem Unfall auf der Intensivstation[,]? ich muss die (Reise|Buchung) stornieren",
         "ich habe (nächste Woche|am Montag) eine (Hüft-OP|Rücken-OP|Operation) und kann (nicht da sein|die Lieferung nicht annehmen)",
@@ -1608,6 +1629,8 @@ DEPT["it"] = [
 ]
 MORE["it"] = {
     "customer-request": [
+        "c'è (un impiegato|qualcuno del personale|qualcuno del vostro team) (in servizio|libero|disponibile)[ che mi aiuti][ ?]",
+        "vorrei (fissare|organizzare|prenotare) un (appuntamento|incontro|una chiamata) con (qualcuno|un consulente|il mio gestore)",
         "(mi può|mi puoi|potrebbe) (passare|trasferire|mettere in contatto con) {DEPT}[ {PLEASE}][ ?]",
         "(mi passi|mi trasferisca|mi metta in contatto con) {DEPT}[, è per {THING}]",
         "vorrei (discutere|parlare|vedere) (di questo|del contratto|dell'offerta|di {THING}) con (uno dei vostri consulenti|qualcuno di voi|una persona da parte vostra)[ prima di firmare]",
@@ -1633,6 +1656,7 @@ MORE["it"] = {
         "è la (terza|3a) volta che vi contatto per {THING}",
     ],
     "sensitive/fraud": [
+        "mi è arrivato (un sollecito|una lettera|una fattura) per un (prestito|contratto|finanziamento) che non ho mai (firmato|richiesto)",
         "c'è un pagamento a (un esercente|un negozio|una società) che non conosco sul mio (estratto conto|conto)",
         "mi hanno rubato il telefono con l'app della banca",
         "ho ricevuto una lettera per un (prestito|finanziamento) che non ho mai chiesto",
@@ -1642,6 +1666,7 @@ MORE["it"] = {
         "qualcuno ha cambiato (l'email|la password|il numero) del mio account",
     ],
     "sensitive/vulnerability": [
+        "il mio (compagno|marito|ragazzo) (controlla|verifica) (tutto|le mie spese|il conto)[,] posso avere un conto (mio|separato)[ senza che lo sappia]",
         "sono in cassa integrazione e non riesco a pagare (questo mese|la bolletta|la rata)",
         "prendo la disoccupazione (naspi)? e non posso pagare la rata",
         "dopo il divorzio ho arretrati e (l'ufficiale giudiziario|il pignoramento) (arriva|mi ha scritto)",
@@ -1652,6 +1677,7 @@ MORE["it"] = {
         "il mio (compagno|marito|ex) ha accesso al conto[,]? potete separare i conti (con discrezione|senza avvisarlo)",
     ],
     "sensitive/health": [
+        "(sono appena uscito|mi sto riprendendo) da un'operazione[ alla (schiena|anca)][,] potete rimandare {THING}",
         "mio {REL} ha avuto un (ictus|infarto)[,]? possiamo rimandare {THING}",
         "mio {REL} è in terapia intensiva dopo un incidente[,]? devo annullare il viaggio",
         "mi operano all'(anca|schiena|ginocchio) (la settimana prossima|lunedì) e non potrò esserci",
@@ -1706,6 +1732,8 @@ DEPT["pt"] = [
 ]
 MORE["pt"] = {
     "customer-request": [
+        "(há|tem) (algum funcionário|alguém do pessoal|alguém da vossa equipa) (por aí|de serviço|livre)[ que me ajude][ ?]",
+        "(queria|quero|gostava de) (marcar|agendar) uma (reunião|chamada|videochamada) com (alguém|um consultor|o meu gestor)",
         "(pode|podia|você pode) (me )?(passar|transferir|encaminhar) (para|com) {DEPT}[ {PLEASE}][ ?]",
         "(passe-me|transfira-me|me passa) (para|com) {DEPT}[, é sobre {THING}]",
         "gostaria de (discutir|falar|ver) (isto|o contrato|a proposta|{THING}) com (um dos vossos consultores|alguém da vossa parte|uma pessoa de vocês)[ antes de assinar]",
@@ -1731,6 +1759,7 @@ MORE["pt"] = {
         "é a (terceira|3a) vez que contacto vocês sobre {THING}",
     ],
     "sensitive/fraud": [
+        "recebi (uma carta|um aviso|uma fatura) de um (empréstimo|crédito|contrato) que nunca (assinei|pedi)",
         "há um pagamento a (um comerciante|uma loja|uma empresa) que não conheço no meu extrato",
         "roubaram o meu telemóvel com a app do banco",
         "recebi uma carta de um (empréstimo|crédito) que nunca pedi",
@@ -1740,6 +1769,7 @@ MORE["pt"] = {
         "alguém mudou (o email|a senha|o telefone) da minha conta",
     ],
     "sensitive/vulnerability": [
+        "o meu (companheiro|marido|namorado) (controla|verifica) (tudo|os meus gastos|a conta)[,] posso ter uma conta (minha|separada)[ sem ele saber]",
         "estou em (lay-off|layoff) e não consigo pagar (este mês|a fatura|a prestação)",
         "recebo subsídio de desemprego e não consigo pagar a prestação",
         "depois do divórcio tenho dívidas em atraso e (o agente de execução|a penhora) (vem aí|escreveu-me)",
@@ -1750,6 +1780,7 @@ MORE["pt"] = {
         "o meu (companheiro|marido|ex) tem acesso à conta[,]? podem separar as contas (discretamente|sem ele saber)",
     ],
     "sensitive/health": [
+        "(acabei de sair|estou a recuperar) de uma (operação|cirurgia)[ à (coluna|anca)][,] podem adiar {THING}",
         "o meu {REL} teve um (AVC|enfarte|ataque cardíaco)[,]? podemos adiar {THING}",
         "o meu {REL} está nos cuidados intensivos depois de um acidente[,]? preciso de cancelar a viagem",
         "vou ser operado à (anca|coluna|joelho) (na próxima semana|segunda) e não vou poder estar",
