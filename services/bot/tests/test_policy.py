@@ -312,6 +312,21 @@ def test_fed_up_idioms_insults_and_sarcasm_are_frustration(chat: Chat, text: str
 @pytest.mark.parametrize(
     "text",
     [
+        "this is the third time I contact you about my invoice",
+        "c'est la troisième fois que je vous contacte pour ma facture",
+        "Hola, es la tercera vez que les escribo por lo de la factura",
+    ],
+)
+def test_a_calm_repeated_contact_is_frustration_not_a_sensitive_complaint(chat: Chat, text: str) -> None:
+    chat.open()
+    decision = chat.say(text)
+    assert decision.reason == "frustration"
+    assert not decision.state.sensitivity
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "your chatbot is brilliant, thanks 👏",  # a clap praises as often as it mocks
         "can you deliver to the hospital where I work as a nurse",  # a place is no health situation
         "Bonjour,\n\nPourriez-vous m'envoyer la facture de ma commande ?\n\nCordialement,\nMarie",
