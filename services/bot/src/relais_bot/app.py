@@ -1,9 +1,5 @@
 """Composition root of the bot: content and models loaded once, then the conversation consumer."""
 
-import ctypes
-import ctypes.util
-import gc
-
 from fastapi import FastAPI
 
 from relais_bot.adapters.content_files import build_bot
@@ -19,7 +15,6 @@ SERVICE = "bot"
 
 def create_app(settings: BotSettings) -> FastAPI:
     bot = build_bot(settings.bot_content_dir, settings.bot_default_content)
-    _release_startup_memory()
     runtime = Runtime(settings, SERVICE)
     handler = ConversationHandler(
         bot,
@@ -30,14 +25,3 @@ def create_app(settings: BotSettings) -> FastAPI:
     )
     runtime.consume("conversations", [topics.CONVERSATIONS], handler)
     return runtime.app("Relais bot")
-
-
-def _release_startup_memory() -> None:
-    """Hands back to the system the heap that training the intent classifiers used and freed (about
-    40 MB): glibc keeps freed pages otherwise, and the bot's resident memory would carry them for its
-    whole life. A no-op where the C library has no malloc_trim (musl, macOS)."""
-    gc.collect()
-    libc = ctypes.util.find_library("c")
-    trim = getattr(ctypes.CDLL(libc), "malloc_trim", None) if libc else None
-    if trim is not None:
-        trim(0)
