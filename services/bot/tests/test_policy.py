@@ -554,6 +554,9 @@ def test_a_handoff_written_for_the_bot_puts_the_customer_in_line(chat: Chat) -> 
         ("WHERE IS MY ORDER???", "where is my order punct_qqq tok_caps"),
         ("0", "0 tok_keypad"),
         ("u r the best thx", "you are the best thanks"),
+        ("kann jmd mich anrufen", "kann jemand mich anrufen"),
+        ("qlcn mi richiama", "qualcuno mi richiama"),
+        ("alg me puede llamar", "alguien me puede llamar"),
     ],
 )
 def test_the_normalizer_gives_one_spelling(text: str, normalized: str) -> None:
