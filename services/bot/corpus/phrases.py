@@ -1277,6 +1277,7 @@ MORE["en"] = {
         "(we said goodbye to|we buried) my {REL} (on friday|last week)[,] (how do we|can we) (close|stop) {THING}",
     ],
     "none": [
+        "i (can't|cannot|don't) remember my (password|pin|username|login)[ ?][ how do i reset it]",
         "(my )?(parcel|order|package) (hasn't|has not|didn't|did not) (arrived|come) yet[, (when will it come|any news)][ ?]",
         "(opening|delivery|collection) times[ ?][ please]",
         "what are the (delivery|opening) times (on|at) (weekends|saturday|the shop)[ ?]",
@@ -1388,6 +1389,7 @@ MORE["fr"] = {
         "nous avons enterré (mamie|mon {REL}) (vendredi|la semaine dernière)[,]? comment (arrêter|clôturer) {THING}",
     ],
     "none": [
+        "je (ne me souviens plus|me souviens plus|ne me rappelle plus|me rappelle plus) de mon (mot de passe|code|identifiant)[ ?][ comment le réinitialiser]",
         "(mon colis|ma commande) n'est pas encore (arrivé|arrivée|là)[, (quand arrive-t-il|des nouvelles)][ ?]",
         "(horaires|délais de livraison)[ ?][ svp]",
         "(je voudrais|je peux|puis-je) (commander|acheter|réserver) (pour quelqu'un d'autre|pour une autre personne|pour un ami|en cadeau pour quelqu'un)[ ?]",
@@ -1492,6 +1494,7 @@ MORE["es"] = {
         "enterramos a (la abuela|mi {REL}) (el viernes|la semana pasada)[,]? ¿cómo cancelo {THING}?",
     ],
     "none": [
+        "no me acuerdo de mi (contraseña|pin|usuario)[ ?][ cómo la cambio]",
         "(mi paquete|mi pedido) (aún|todavía) no (ha llegado|llegó)[, (cuándo llega|alguna novedad)][ ?]",
         "(horarios|plazos de entrega)[ ?][ por favor]",
         "(quiero|puedo|quisiera) (pedir|comprar|reservar) (para otra persona|para alguien más|para un amigo|de regalo para alguien)[ ?]",
@@ -1594,6 +1597,7 @@ MORE["de"] = {
         "wir haben (Oma|meinen {REL}) (am Freitag|letzte Woche) beerdigt[,]? wie kündige ich {THING}",
     ],
     "none": [
+        "ich (weiß|kenne) mein (passwort|kennwort|pin) nicht mehr[ ?][ wie setze ich es zurück]",
         "(das|mein) (paket|bestellung) ist noch nicht (da|angekommen)[, (wann kommt es|gibt es neuigkeiten)][ ?]",
         "(öffnungszeiten|lieferzeiten)[ ?][ bitte]",
         "(kann ich|ich möchte) (für jemand anderen|für eine andere Person|für einen Freund|als Geschenk für jemanden) (bestellen|kaufen|buchen)[ ?]",
@@ -1697,6 +1701,7 @@ MORE["it"] = {
         "abbiamo seppellito (la nonna|mio {REL}) (venerdì|la settimana scorsa)[,]? come disdico {THING}",
     ],
     "none": [
+        "non mi ricordo (più )?la (password|pin|mia password)[ ?][ come la reimposto]",
         "(il mio pacco|il mio ordine) non è ancora arrivato[, (quando arriva|novità)][ ?]",
         "(orari|tempi di consegna)[ ?][ grazie]",
         "(vorrei|posso) (ordinare|comprare|prenotare) (per qualcun altro|per un'altra persona|per un amico|come regalo per qualcuno)[ ?]",
@@ -1800,6 +1805,7 @@ MORE["pt"] = {
         "enterrámos a (avó|minha {REL}) (na sexta|na semana passada)[,]? como cancelo {THING}",
     ],
     "none": [
+        "não me lembro (da minha senha|do meu pin|da palavra-passe)[ ?][ como a recupero]",
         "(a minha encomenda|o meu pedido) ainda não (chegou|foi entregue)[, (quando chega|alguma novidade)][ ?]",
         "(horários|prazos de entrega)[ ?][ por favor]",
         "(quero|posso|queria) (encomendar|comprar|reservar) (para outra pessoa|para alguém|para um amigo|de presente para alguém)[ ?]",
