@@ -12,7 +12,7 @@ KUSTOMIZE := $(CURDIR)/.local/bin/kustomize
 GO := $(or $(shell command -v go),/usr/local/go/bin/go)
 OVERLAY ?= prod
 
-.PHONY: help install kustomize up down status test test-unit lint format schemas k8s simulate bench-router bench-gateway chaos eval-bot bench-bot bench-context clean
+.PHONY: help install kustomize up down status test test-unit lint format schemas k8s simulate bench-router bench-gateway chaos eval-bot train-bot bench-bot bench-context clean
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -61,9 +61,12 @@ format: ## Apply ruff's fixes and formatting
 	$(UV) run ruff check --fix .
 	$(UV) run ruff format .
 
-eval-bot: ## Score the bot on its labelled utterances (escalation precision/recall, intents); JSON in .local/bench/
+eval-bot: ## Score the bot on its development sets and on every blind set in services/bot/eval/blind/, each apart; JSON in .local/bench/
 	$(UV) run python -m relais_bot.evaluation --out .local/bench/bot-eval.json
-	$(UV) run python -m relais_bot.evaluation --data services/bot/eval/holdout.jsonl --out .local/bench/bot-eval-holdout.json
+
+train-bot: ## Regenerate the bot's corpus and retrain its escalation model (services/bot/corpus -> content/escalation-model.npz)
+	$(UV) run python services/bot/corpus/generate.py
+	$(UV) run python -m relais_bot.training
 
 bench-bot: ## Bot messages/s through its core and through Kafka + Redis (starts them); JSON in .local/bench/
 	$(UV) run pytest services/bot/bench/bench_bot.py -q -s -p no:cacheprovider

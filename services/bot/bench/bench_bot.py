@@ -91,11 +91,22 @@ async def through_kafka(infra: Infra, tmp_path: Path) -> dict[str, Any]:
                 ]  # fmt: skip
 
             await poll(lambda: len(replies()) >= len(messages), timeout=600, what="a reply to every message")
+            assert bot.proc is not None
+            memory = _memory_mb(bot.proc.pid)
         finally:
             bot.terminate()
         stamps = sorted(r.timestamp for r in replies())  # broker-side append times of the bot's replies
     elapsed = (stamps[-1] - stamps[0]) / 1000
-    return _stats("Kafka -> bot -> Redis + Kafka (one process)", len(messages), elapsed, None)
+    return _stats("Kafka -> bot -> Redis + Kafka (one process)", len(messages), elapsed, None) | memory
+
+
+def _memory_mb(pid: int) -> dict[str, float]:
+    """The bot process's resident memory now and at its peak (Linux /proc), after the whole backlog."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+    return {
+        "rss_mb": round(int(fields["VmRSS"].split()[0]) / 1024, 1),
+        "peak_rss_mb": round(int(fields["VmHWM"].split()[0]) / 1024, 1),
+    }
 
 
 def _stats(name: str, count: int, elapsed: float, latencies: list[float] | None) -> dict[str, Any]:
@@ -116,6 +127,8 @@ async def test_bench_bot(infra: Infra, tmp_path: Path) -> None:
             f"{r['path']:<46}{r['messages']:>9}{r['seconds']:>9}{r['messages_per_s']:>9}"
             f"{r.get('p50_ms', '-'):>8}{r.get('p99_ms', '-'):>8}"
         )
+    kafka = results[1]
+    print(f"bot process memory: {kafka['rss_mb']} MB resident, {kafka['peak_rss_mb']} MB at its peak")
     _write(results)
 
 

@@ -1,16 +1,23 @@
 """The bot's policy: answers in the customer's language, hands over when a person is needed, with the packet
 an agent needs, keeps a waiting customer informed without flooding, and takes the conversation back."""
 
+import json
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from relais_bot.adapters.content_files import BUNDLED
 from relais_bot.domain.content import Rule, Trigger
+from relais_bot.domain.escalation import answer_to_question
+from relais_bot.domain.normalizer import HEAD_CHARS, TAIL_CHARS, bounded, normalize
 from relais_bot.domain.policy import Bot, BotState, Decision
+from relais_bot.domain.rules import RULES, Phase
 from relais_bot.domain.sentiment import VaderSentiment
+from relais_bot.evaluation import evaluate, sets
+from relais_bot.training import stale
 from relais_contracts import Outgoing, topics
 from relais_contracts.conversation import (
     Assigned,
@@ -20,6 +27,7 @@ from relais_contracts.conversation import (
     Dequeued,
     DequeuedData,
     HandoffPacket,
+    HandoffReason,
     HandoffRequested,
     HandoffRequestedData,
     Opened,
@@ -31,6 +39,7 @@ from relais_contracts.conversation import (
     ReplyPosted,
     ReturnedToBot,
     ReturnedToBotData,
+    TranscriptEntry,
     Transferred,
     TransferredData,
     WaitUpdated,
@@ -283,6 +292,51 @@ def test_abuse_or_shouting_is_frustration(chat: Chat) -> None:
     assert chat.say("c'est inadmissible, vous êtes nuls").reason == "frustration"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ich hab echt die Nase voll von euch",
+        "estoy hasta las narices",
+        "mi avete rotto",
+        "estou de saco cheio",
+        "bande de guignols",
+        "thanks for the late fee while your site was down 🙃",
+        "I've lost count of how many times I've called",
+    ],
+)
+def test_fed_up_idioms_insults_and_sarcasm_are_frustration(chat: Chat, text: str) -> None:
+    chat.open()
+    assert chat.say(text).reason == "frustration"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "this is the third time I contact you about my invoice",
+        "c'est la troisième fois que je vous contacte pour ma facture",
+        "Hola, es la tercera vez que les escribo por lo de la factura",
+    ],
+)
+def test_a_calm_repeated_contact_is_frustration_not_a_sensitive_complaint(chat: Chat, text: str) -> None:
+    chat.open()
+    decision = chat.say(text)
+    assert decision.reason == "frustration"
+    assert not decision.state.sensitivity
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "your chatbot is brilliant, thanks 👏",  # a clap praises as often as it mocks
+        "can you deliver to the hospital where I work as a nurse",  # a place is no health situation
+        "Bonjour,\n\nPourriez-vous m'envoyer la facture de ma commande ?\n\nCordialement,\nMarie",
+    ],
+)
+def test_praise_a_workplace_and_a_polite_email_need_no_person(chat: Chat, text: str) -> None:
+    chat.open()
+    assert chat.say(text).reason is None
+
+
 def test_repeated_negative_turns_are_frustration(chat: Chat) -> None:
     chat.open()
     assert chat.say("my parcel still hasn't arrived").reason is None
@@ -485,3 +539,161 @@ def test_a_handoff_written_for_the_bot_puts_the_customer_in_line(chat: Chat) -> 
     decision = chat.say("ma commande 4417 n'est pas arrivée", after_s=10)
     assert decision.outcome == "waiting"
     assert not [o for o in decision.outputs if isinstance(o.event, HandoffRequested)]
+
+
+# -- the normalizer, the rule table, the confirming question, the model, the evaluator ---------------
+
+
+@pytest.mark.parametrize(
+    ("text", "normalized"),
+    [
+        ("Parler À  Quelqu’un", "parler a quelqu'un"),
+        ("pleaaaase AGENT", "please agent"),
+        ("jveux parler a qqn stp", "je veux parler a quelqu'un s'il te plait"),
+        ("great service 🙄", "great service emo_eyeroll"),
+        ("WHERE IS MY ORDER???", "where is my order punct_qqq tok_caps"),
+        ("0", "0 tok_keypad"),
+        ("u r the best thx", "you are the best thanks"),
+        ("kann jmd mich anrufen", "kann jemand mich anrufen"),
+        ("qlcn mi richiama", "qualcuno mi richiama"),
+        ("alg me puede llamar", "alguien me puede llamar"),
+    ],
+)
+def test_the_normalizer_gives_one_spelling(text: str, normalized: str) -> None:
+    assert normalize(text) == normalized
+
+
+def test_a_long_message_is_read_from_its_head_and_tail() -> None:
+    text = "agent please " + "x" * 10_000 + " kind regards"
+    read = bounded(text)
+    assert len(read) == HEAD_CHARS + TAIL_CHARS + 1
+    assert read.startswith("agent please")
+    assert read.endswith("kind regards")
+    assert bounded("short") == "short"
+
+
+def test_the_rule_table_holds_every_reason_in_order() -> None:
+    turn = [r.reason for r in RULES if r.phase == Phase.TURN]
+    assert turn == [HandoffReason.SENSITIVE, HandoffReason.CUSTOMER_REQUEST, HandoffReason.FRUSTRATION]
+    reasons = {r.reason for r in RULES}
+    # Every reason the bot itself hands over for has a rule, except its own failure (no model runs then)
+    # and the context store's watchdog.
+    assert reasons == set(HandoffReason) - {HandoffReason.BOT_FAILURE, HandoffReason.BOT_SILENT}
+
+
+def test_a_sensitive_situation_outranks_a_request_for_a_person(chat: Chat) -> None:
+    chat.open()
+    decision = chat.say("my husband passed away, I want to talk to an agent")
+    assert decision.reason == "sensitive"
+
+
+YES_NO = {
+    "en": (["yes", "yes pls", "yeah sure", "👍", "Yes"], ["no", "no thanks"]),
+    "fr": (["oui", "Oui svp", "ouais", "d'accord"], ["non", "non merci"]),
+    "es": (["sí", "si", "si por favor", "claro"], ["no", "no gracias"]),
+    "de": (["ja", "Ja bitte", "gerne"], ["nein", "nein danke"]),
+    "it": (["sì", "si grazie", "certo"], ["no", "no grazie"]),
+    "pt": (["sim", "sim por favor", "claro"], ["não", "nao obrigado"]),
+}
+
+
+@pytest.mark.parametrize("language", sorted(YES_NO))
+def test_yes_and_no_are_read_in_every_language(language: str) -> None:
+    yes, no = YES_NO[language]
+    assert all(answer_to_question(t) is True for t in yes), [
+        t for t in yes if answer_to_question(t) is not True
+    ]
+    assert all(answer_to_question(t) is False for t in no)
+    assert answer_to_question("where is my order") is None
+
+
+UNSURE = {"en": "hello", "fr": "bonjour", "es": "hola", "de": "hallo", "it": "ciao", "pt": "olá"}
+QUESTION = {
+    "en": "Would you like to talk to a person?",
+    "fr": "Souhaitez-vous parler à un conseiller ?",
+    "es": "¿Quiere hablar con una persona?",
+    "de": "Möchten Sie mit einem Menschen sprechen?",
+    "it": "Vuole parlare con una persona?",
+    "pt": "Gostaria de falar com uma pessoa?",
+}
+
+
+def test_an_unsure_message_gets_the_question_with_quick_replies(chat: Chat) -> None:
+    chat.open()
+    decision = chat.say("do you have a phone number i can call", language="en")
+    assert decision.outcome == "asked", decision.reason
+    reply = decision.outputs[0].event
+    assert isinstance(reply, ReplyPosted)
+    assert reply.data.text == QUESTION["en"]
+    assert [(q.title, q.payload) for q in reply.data.quick_replies] == [("Yes", "Yes"), ("No", "No")]
+    assert decision.state.asked_person
+
+
+def _asked(chat: Chat, language: str) -> None:
+    """A conversation where the bot has just asked the question (the band itself is tested above)."""
+    chat.open()
+    chat.say(UNSURE[language], language=language)
+    entry = TranscriptEntry(message_id="q", author_kind="bot", text=QUESTION[language], at=T0)
+    chat.state = chat.state.model_copy(
+        update={"asked_person": True, "mode": "bot", "transcript": (*chat.state.transcript, entry)}
+    )
+
+
+@pytest.mark.parametrize("language", sorted(UNSURE))
+def test_yes_to_the_question_hands_over_and_the_packet_shows_both(chat: Chat, language: str) -> None:
+    _asked(chat, language)
+    yes = chat.say(YES_NO[language][0][0], language=language)
+    assert yes.reason == "customer-request"
+    packet = yes.outputs[1].event.data.packet  # type: ignore[attr-defined]
+    texts = [e.text for e in packet.transcript]
+    assert QUESTION[language] in texts
+    assert YES_NO[language][0][0] in texts
+
+
+@pytest.mark.parametrize("language", sorted(UNSURE))
+def test_no_to_the_question_goes_on_with_the_bot(chat: Chat, language: str) -> None:
+    _asked(chat, language)
+    no = chat.say(YES_NO[language][1][0], language=language)
+    assert no.reason is None
+    assert no.outcome == "answered"
+    assert not no.state.asked_person
+
+
+@pytest.mark.parametrize("language", sorted(UNSURE))
+def test_a_new_question_instead_is_answered(chat: Chat, language: str) -> None:
+    new = {"en": "where is my order", "fr": "où est ma commande", "es": "dónde está mi pedido",
+           "de": "wo ist meine Bestellung", "it": "dov'è il mio ordine", "pt": "cadê meu pedido"}  # fmt: skip
+    _asked(chat, language)
+    decision = chat.say(new[language], language=language)
+    assert decision.reason is None
+    assert decision.outcome == "answered"
+
+
+def test_no_answer_breaks_nothing(chat: Chat) -> None:
+    _asked(chat, "en")
+    assert chat.state.asked_person  # the question waits; later "yes" still hands over
+    assert chat.say("yes").reason == "customer-request"
+
+
+def test_the_shipped_model_is_trained_on_the_current_corpus() -> None:
+    assert stale() == [], "corpus changed since training: run make train-bot"
+
+
+def test_the_evaluator_scores_blind_sets_apart(bot: Bot, tmp_path: Path) -> None:
+    blind = tmp_path / "blind"
+    blind.mkdir()
+    rows = [
+        {"_meta": {"author": "test", "tuned_on": False}},
+        {"id": "b1", "kind": "human-request", "language": "en", "text": "agent please",
+         "expect": "customer-request"},
+        {"id": "b2", "kind": "routine", "language": "en", "text": "where is my order", "expect": None},
+    ]  # fmt: skip
+    (blind / "one.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    found = sets(dev=[], blind=blind)
+    assert found == [("blind/one", blind / "one.jsonl")]
+    report = evaluate(blind / "one.jsonl", bot)
+    assert report["meta"] == {"author": "test", "tuned_on": False}
+    assert report["items"] == 2
+    assert report["reasons"]["customer-request"]["recall"] == 1.0
+    assert report["no_person_needed"]["false_escalations"] == 0
+    assert sets(dev=[], blind=tmp_path / "none") == []

@@ -106,6 +106,17 @@ class Author(Payload):
     name: str = Field(min_length=1, max_length=200)
 
 
+class QuickReply(Payload):
+    """A suggested answer a channel may show as a button; choosing it sends `payload` as the message text.
+
+    Optional for integrators: the message's text always says the same in words, so a channel without
+    buttons loses nothing by ignoring them.
+    """
+
+    title: str = Field(min_length=1, max_length=80)
+    payload: str = Field(min_length=1, max_length=200)
+
+
 class MessageSendData(Payload):
     channel: Channel = _CHANNEL
     to: Recipient
@@ -113,6 +124,7 @@ class MessageSendData(Payload):
     message_id: str = Field(min_length=1, max_length=200)
     in_reply_to: str | None = Field(default=None, max_length=200)
     author: Author
+    quick_replies: tuple[QuickReply, ...] = Field(default=(), max_length=10)
 
 
 class MessageSend(CloudEvent):

@@ -4,6 +4,7 @@ The log is the system of record: every view of a conversation can be rebuilt by 
 """
 
 from datetime import datetime
+from enum import StrEnum
 from typing import ClassVar, Literal
 
 from pydantic import AwareDatetime, Field
@@ -17,6 +18,7 @@ from relais_contracts.channel import (
     Attachment,
     Channel,
     IdentityHints,
+    QuickReply,
 )
 from relais_contracts.envelope import CloudEvent, Payload
 
@@ -160,6 +162,8 @@ class ReplyData(Payload):
     in_reply_to: str | None = Field(default=None, max_length=200)
     # Deliver on this channel instead of the one the customer used last (an agent's choice).
     channel: Channel | None = Field(default=None, min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_-]*$")
+    # Suggested answers, delivered with the message (relais.channel.message.send quick_replies).
+    quick_replies: tuple[QuickReply, ...] = Field(default=(), max_length=10)
 
 
 class ReplyPosted(ConversationEvent):
@@ -196,6 +200,20 @@ class Entity(Payload):
 
     kind: str = Field(min_length=1, max_length=64)
     value: str = Field(max_length=500)
+
+
+class HandoffReason(StrEnum):
+    """Why a conversation went to a person (HandoffPacket.reason), for every service that hands over."""
+
+    CUSTOMER_REQUEST = "customer-request"
+    SENSITIVE = "sensitive"
+    FRUSTRATION = "frustration"
+    STUCK = "stuck"
+    VIP = "vip"
+    TENANT_RULE = "tenant-rule"
+    BOT_FAILURE = "bot-failure"
+    # The context store's watchdog: the bot did not answer a customer in time.
+    BOT_SILENT = "bot-silent"
 
 
 class HandoffPacket(Payload):

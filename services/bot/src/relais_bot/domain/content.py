@@ -16,6 +16,48 @@ MESSAGE_KEYS = (
     "wait_expected", "still_waiting", "dequeued_closed", "dequeued_max_wait", "dequeued_no_queue", "returned",
 )  # fmt: skip
 
+# Messages a content file may leave out: these words serve then (the confirming question of the unsure
+# band, its quick replies, and the reply to a "no"). The quick replies' titles are also their payloads,
+# so a customer who types the word instead of pressing the button is understood the same.
+DEFAULT_MESSAGES: dict[str, dict[str, str]] = {
+    "en": {
+        "confirm_person": "Would you like to talk to a person?",
+        "confirm_yes": "Yes",
+        "confirm_no": "No",
+        "person_declined": "All right. How can I help you?",
+    },
+    "fr": {
+        "confirm_person": "Souhaitez-vous parler à un conseiller ?",
+        "confirm_yes": "Oui",
+        "confirm_no": "Non",
+        "person_declined": "Très bien. Comment puis-je vous aider ?",
+    },
+    "es": {
+        "confirm_person": "¿Quiere hablar con una persona?",
+        "confirm_yes": "Sí",
+        "confirm_no": "No",
+        "person_declined": "De acuerdo. ¿En qué puedo ayudarle?",
+    },
+    "de": {
+        "confirm_person": "Möchten Sie mit einem Menschen sprechen?",
+        "confirm_yes": "Ja",
+        "confirm_no": "Nein",
+        "person_declined": "In Ordnung. Wie kann ich Ihnen helfen?",
+    },
+    "it": {
+        "confirm_person": "Vuole parlare con una persona?",
+        "confirm_yes": "Sì",
+        "confirm_no": "No",
+        "person_declined": "Va bene. Come posso aiutarla?",
+    },
+    "pt": {
+        "confirm_person": "Gostaria de falar com uma pessoa?",
+        "confirm_yes": "Sim",
+        "confirm_no": "Não",
+        "person_declined": "Tudo bem. Como posso ajudar?",
+    },
+}
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -157,7 +199,10 @@ class Content(_Model):
         return next((i for i in self.intents if i.name == name), None)
 
     def message(self, language: str, key: str) -> str:
-        return (self.messages.get(language) or self.messages[self.default_language])[key]
+        own = self.messages.get(language) or self.messages[self.default_language]
+        if key in own:
+            return own[key]
+        return DEFAULT_MESSAGES.get(language, DEFAULT_MESSAGES["en"])[key]
 
     def language(self, language: str) -> str:
         """The language the bot answers in: the customer's when the tenant serves it, else the default."""
@@ -178,3 +223,8 @@ class Cues(_Model):
     frustration_strong: dict[str, str]
     frustration_weak: dict[str, str]
     sensitive: dict[str, str]
+    # Sarcasm: a praise word together with a let-down ("bravo ... still no parcel") or an ironic emoji.
+    sarcasm_praise: str = ""
+    sarcasm_letdown: str = ""
+    # "third time I write", "je vous ai écrit 3 fois": contact repeated without result.
+    repeated_contact: str = ""

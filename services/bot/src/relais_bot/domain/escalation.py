@@ -1,5 +1,12 @@
 """What a customer's words say about the need for a person: an explicit request, a sensitive situation,
-frustration. Pattern lexicons come from content/cues.yaml; sentiment from a real sentiment library."""
+frustration.
+
+The trained escalation model (escalation_model.py) reads every message; the lexicons of
+content/cues.yaml stay as a precision-friendly backstop (a clear frame such as "talk to an agent", the
+per-category cue families of sensitive situations) and as the vetoes the model may miss (a negated
+request, "no need for an agent"). Sarcasm, repeated contact and shouting have their own detectors;
+sentiment comes from a real sentiment library.
+"""
 
 import re
 from dataclasses import dataclass
@@ -8,10 +15,13 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from relais_bot.domain.content import Cues
+from relais_bot.domain.escalation_model import EscalationModel
 from relais_bot.domain.language import normalise
+from relais_bot.domain.normalizer import bounded, normalize
 
 _TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 _LETTER = re.compile(r"[^\W\d_]")
+_MARKS = re.compile(r"[?!]{2,}")
 _QUELQU_UN = re.compile(r"\bquel ?qu ?'? ?u?n\b")
 
 
@@ -25,10 +35,54 @@ class Signals:
     failure_hints: int  # signs that an earlier answer did not help ("still not", "third time")
     shouting: bool
     sentiment: float
+    # Perhaps a request for a person, perhaps not: the bot asks rather than guesses.
+    unsure_request: bool = False
+
+
+# What a customer may answer to "Would you like to talk to a person?", once normalised.
+def _words(*groups: str) -> frozenset[str]:
+    return frozenset(word for group in groups for word in group.split())
+
+
+_YES = _words(
+    "yes yeah yep yup y ya ok okay sure please absolutely of course definitely emo_ok",
+    "oui ouais ouai d'accord volontiers bien sur carrement",
+    "si claro vale por supuesto dale",
+    "ja jawohl klar gerne gern genau natürlich naturlich",
+    "sì certo certamente va bene volentieri",
+    "sim pode ser quero com certeza isso",
+)
+_NO = _words("no nope nah n", "non nan pas besoin", "nein ne nee nicht noch", "gracias nao não emo_no")
+_POLITE = _words(
+    "please thanks thank you a an person agent",
+    "merci s'il vous plait te svp un une personne",
+    "por favor gracias bitte danke per favore grazie obrigado obrigada",
+)
+
+
+def answer_to_question(text: str) -> bool | None:
+    """True for a yes, False for a no, None for anything else (a new question, another subject)."""
+    words = [w for w in normalize(text).replace("punct_qqq", "").replace("punct_xxx", "").split()]
+    core = [w for w in words if w not in _POLITE]
+    if not words or len(words) > 6:
+        return None
+    if (core and all(w in _YES for w in core)) or (
+        not core and any(w in ("please", "por", "bitte") for w in words)
+    ):
+        return True
+    if core and all(w in _NO or w in _POLITE for w in core) and any(w in _NO for w in core):
+        return False
+    return None
 
 
 class Detectors:
-    def __init__(self, cues: Cues, extra_human_request: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, cues: Cues, extra_human_request: tuple[str, ...] = (), model: EscalationModel | None = None
+    ) -> None:
+        self._model = model
+        self._praise = re.compile(cues.sarcasm_praise) if cues.sarcasm_praise else None
+        self._letdown = re.compile(cues.sarcasm_letdown) if cues.sarcasm_letdown else None
+        self._repeated = re.compile(cues.repeated_contact) if cues.repeated_contact else None
         self._person = frozenset(cues.person_words)
         self._person_list = sorted(self._person)
         self._not_person = frozenset(cues.not_person_words)
@@ -46,6 +100,69 @@ class Detectors:
         self._strong = {k: re.compile(v) for k, v in cues.frustration_strong.items()}
         self._weak = {k: re.compile(v) for k, v in cues.frustration_weak.items()}
         self._sensitive = {k: re.compile(v) for k, v in cues.sensitive.items()}
+
+    def signals(self, text: str, language: str, categories: tuple[str, ...], sentiment: float) -> Signals:
+        """Everything one customer turn says, from the bounded part of the message."""
+        text = bounded(text)
+        plain = normalise(text)
+        canonical = self.canonical(text)
+        scores = self._model.score(text) if self._model else None
+        negated = self.negated(canonical)
+        request = self.human_request(canonical) or bool(
+            scores and scores.fires("customer-request") and not negated
+        )
+        unsure = bool(scores and not request and not negated and scores.unsure("customer-request"))
+        sensitive = set(self.sensitive(plain, categories))
+        strong, weak = self.frustration(plain, language)
+        # The model's word alone does not make an angry message sensitive ("mi avete rotto", "third
+        # time I contact you"): with a clear frustration cue and no sensitive cue, frustration it is.
+        if scores and (sensitive or not (strong or self.repeated_contact(plain))):
+            sensitive |= {c for c in categories if scores.fires(c)}
+            if not sensitive and categories and scores.fires("sensitive"):
+                # Clearly delicate, no category sure of itself: the likeliest one names it.
+                sensitive.add(max(categories, key=scores.values.__getitem__))
+        tokens = normalize(text)
+        shout = self.shouting(text)
+        frustrated = (
+            strong
+            or bool(scores and scores.fires("frustration") and self._not_only_marks(text))
+            or self.sarcasm(tokens)
+            or self.repeated_contact(plain)
+            or (shout and ("punct_qqq" in tokens or "punct_xxx" in tokens) and len(tokens.split()) >= 4)
+        )
+        return Signals(
+            human_request=request,
+            sensitive=tuple(c for c in categories if c in sensitive),
+            frustrated=frustrated,
+            failure_hints=weak,
+            shouting=shout,
+            sentiment=sentiment,
+            unsure_request=unsure and not sensitive and not frustrated,
+        )
+
+    def _not_only_marks(self, text: str) -> bool:
+        """Frustration the words carry, not only "??" or "!!" (a double question mark is no complaint)."""
+        if self._model is None or not _MARKS.search(text):
+            return True
+        return self._model.score(_MARKS.sub("?", text)).fires("frustration")
+
+    def negated(self, canonical: str) -> bool:
+        """A person named after a negation: "no need for an agent", "pas besoin d'un conseiller"."""
+        return any(
+            self._negation.search(canonical[: m.start()]) for m in self._person_word.finditer(canonical)
+        )
+
+    def sarcasm(self, tokens: str) -> bool:
+        """Praise with a let-down in the same breath: "great service 👏 still no parcel", "bravo 🙄"."""
+        if not self._praise or not self._praise.search(tokens):
+            return False
+        # Clapping is praise as often as irony ("your chatbot is great 👏"): only with a let-down.
+        ironic = any(e in tokens for e in ("emo_eyeroll", "emo_clown", "emo_upside", "emo_unamused"))
+        return ironic or bool(self._letdown and self._letdown.search(tokens))
+
+    def repeated_contact(self, plain: str) -> bool:
+        """The customer says they have written or called before: "third time I write", "3e fois"."""
+        return bool(self._repeated and self._repeated.search(plain))
 
     def canonical(self, text: str) -> str:
         """Normalised text with misspelt person words spelled right ("conseiler" -> "conseiller")."""

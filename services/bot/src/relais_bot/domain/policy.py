@@ -13,13 +13,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from relais_bot.domain.content import SENSITIVE_CATEGORIES, Content, Frustration, Intent, Trigger
+from relais_bot.domain.content import SENSITIVE_CATEGORIES, Content, Intent, Rule, Trigger
 from relais_bot.domain.entities import extract
-from relais_bot.domain.escalation import Detectors, Signals
+from relais_bot.domain.escalation import Detectors, Signals, answer_to_question
 from relais_bot.domain.intents import ClassifiesIntents, Prediction
 from relais_bot.domain.language import DetectsLanguage, normalise
+from relais_bot.domain.normalizer import bounded
+from relais_bot.domain.rules import Facts, Phase, first, tenant_rule, turn_weight
 from relais_bot.domain.sentiment import ScoresSentiment
 from relais_contracts import Outgoing, topics
+from relais_contracts.channel import QuickReply
 from relais_contracts.conversation import (
     Assigned,
     ConversationEvent,
@@ -27,6 +30,7 @@ from relais_contracts.conversation import (
     Dequeued,
     Entity,
     HandoffPacket,
+    HandoffReason,
     HandoffRequested,
     HandoffRequestedData,
     Opened,
@@ -44,11 +48,10 @@ from relais_contracts.routing import WorkSubmitted, WorkSubmittedData
 
 SOURCE = "relais/bot"
 Mode = Literal["bot", "waiting", "agent"]
-Outcome = Literal["answered", "clarified", "handed_over", "waiting", "ignored"]
+# "asked": the bot asked whether the customer wants a person (the unsure band), instead of answering.
+Outcome = Literal["answered", "clarified", "asked", "handed_over", "waiting", "ignored"]
 # Why the conversation went to a person; the label of relais_bot_handoffs_total.
-Reason = Literal[
-    "customer-request", "sensitive", "frustration", "stuck", "vip", "tenant-rule", "bot-failure"
-]  # fmt: skip
+Reason = HandoffReason
 # What one conversation's state keeps at most, so a chatty conversation cannot grow it without bound.
 TRANSCRIPT_KEPT = 200
 ENTITIES_KEPT = 50
@@ -91,6 +94,8 @@ class BotState(BaseModel):
     queue: str | None = None
     last_agent_id: str | None = None
     wait_notice: WaitNotice | None = None
+    # The bot asked "Would you like to talk to a person?" and awaits the answer.
+    asked_person: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,9 +193,10 @@ class Bot:
             message_id=d.message_id, author_kind="customer", author_name=d.customer_name,
             channel=d.channel, text=d.text, at=event.time,
         )  # fmt: skip
-        language = bot.languages.detect(d.text, d.language, state.language)
-        signals = self._signals(bot, d.text, language)
-        negative = _negative_turn(bot.content, signals)
+        text = bounded(d.text)  # one long message must not hold the bot: see normalizer.bounded
+        language = bot.languages.detect(text, d.language, state.language)
+        signals = self._signals(bot, text, language)
+        negative = turn_weight(Facts(bot.content, state, signals)) >= 1
         state = state.model_copy(
             update={
                 "transcript": _kept(state.transcript, entry),
@@ -199,7 +205,7 @@ class Bot:
                 "language": language,
                 "sentiment": (*state.sentiment, round(signals.sentiment, 3))[-TRANSCRIPT_KEPT:],
                 "negative_streak": state.negative_streak + 1 if negative else 0,
-                "entities": tuple(dict.fromkeys((*state.entities, *extract(d.text, language))))[
+                "entities": tuple(dict.fromkeys((*state.entities, *extract(text, language))))[
                     -ENTITIES_KEPT:
                 ],
                 "sensitivity": tuple(dict.fromkeys((*state.sensitivity, *signals.sensitive))),
@@ -212,51 +218,85 @@ class Bot:
         if not d.text.strip():
             return self._clarify(bot, state, event, low_confidence=False)
 
-        route = self._escalation(bot, state, signals)
-        if route:
-            return self._hand_over(bot, state, event, route)
-
-        prediction = bot.classifier.classify(d.text, language)
+        # The answer to "Would you like to talk to a person?": yes hands over, no goes on with the bot,
+        # anything else is a new message, handled as such (the question is not asked twice in a row).
+        answer = answer_to_question(text) if state.asked_person else None
+        asked = state.asked_person
+        state = state.model_copy(update={"asked_person": False})
+        if answer is False:
+            return self._declined(bot, state, event)
+        facts = Facts(bot.content, state, signals, confirmed=answer is True)
+        rule = first(Phase.TURN, facts)
+        if rule:
+            return self._hand_over(bot, state, event, self._route_of(bot, rule.reason, rule.trigger, facts))
+        prediction = bot.classifier.classify(text, language)
         intent = bot.content.intent(prediction.intent)
+        confident = intent is not None and prediction.confidence >= bot.content.classifier.min_confidence
+        # A confident greeting or thanks is not a muffled request for a person ("hello?" is).
+        small_talk = confident and intent is not None and intent.small_talk and prediction.confidence >= 0.6
+        if (
+            signals.unsure_request
+            and not asked
+            and not small_talk
+            and bot.content.escalation.human_request.enabled
+        ):
+            return self._ask_person(bot, state, event)
         if intent is None or prediction.confidence < bot.content.classifier.min_confidence:
             return self._clarify(bot, state, event, low_confidence=True)
         return self._answer(bot, state, event, intent, prediction)
 
     def _signals(self, bot: TenantBot, text: str, language: str) -> Signals:
-        plain = normalise(text)
-        strong, weak = bot.detectors.frustration(plain, language)
-        return Signals(
-            human_request=bot.detectors.human_request(bot.detectors.canonical(text)),
-            sensitive=bot.detectors.sensitive(plain, bot.content.escalation.sensitive.categories),
-            frustrated=strong,
-            failure_hints=weak,
-            shouting=bot.detectors.shouting(text),
-            sentiment=self._sentiment.score(text, language),
-        )
+        categories = bot.content.escalation.sensitive.categories
+        return bot.detectors.signals(text, language, categories, self._sentiment.score(text, language))
 
-    def _escalation(self, bot: TenantBot, state: BotState, signals: Signals) -> _Route | None:
-        """The first trigger that fires, most urgent first."""
-        rules = bot.content.escalation
-        default = _queue_of(bot.content, state.intent)
-        if rules.sensitive.enabled and signals.sensitive:
-            return _route("sensitive", rules.sensitive, default)
-        if rules.human_request.enabled and signals.human_request:
-            return _route("customer-request", rules.human_request, default)
-        frustration = rules.frustration
-        if frustration.enabled and (
-            signals.frustrated
-            or signals.sentiment <= frustration.turn_threshold
-            or _turn_weight(frustration, signals) >= 2
-            or state.negative_streak >= frustration.negative_turns
-        ):
-            return _route("frustration", frustration, default)
-        return None
+    @staticmethod
+    def _route_of(bot: TenantBot, reason: HandoffReason, trigger: str | None, facts: Facts) -> _Route:
+        """Where a rule sends the conversation: the trigger's queue and skills, else the intent's."""
+        queue = _queue_of(bot.content, facts.intent.name if facts.intent else facts.state.intent)
+        if trigger is None:
+            rule = tenant_rule(facts)
+            assert isinstance(rule, Rule)
+            return _Route(reason, rule.priority, rule.queue or queue[0], rule.skills or queue[1])
+        return _route(reason, getattr(bot.content.escalation, trigger), queue)
+
+    def _ask_person(self, bot: TenantBot, state: BotState, event: CustomerMessage) -> Decision:
+        """The unsure band: one short question, with yes/no quick replies; the text says it all too."""
+        content, language = bot.content, _answer_language(bot, state)
+        yes, no = content.message(language, "confirm_yes"), content.message(language, "confirm_no")
+        replies = (QuickReply(title=yes, payload=yes), QuickReply(title=no, payload=no))
+        reply = _reply(
+            event,
+            0,
+            content.message(language, "confirm_person"),
+            event.data.message_id,
+            content.bot_name,
+            replies,
+        )
+        question = reply.event
+        assert isinstance(question, ReplyPosted)
+        # The question joins the transcript now, so that a handoff on "yes" shows the agent what was asked.
+        entry = TranscriptEntry(
+            message_id=question.data.message_id, author_kind="bot", author_name=content.bot_name,
+            channel=state.channel, text=question.data.text, at=event.time,
+        )  # fmt: skip
+        state = state.model_copy(update={"asked_person": True, "transcript": _kept(state.transcript, entry)})
+        return Decision(state, [reply], "asked")
+
+    def _declined(self, bot: TenantBot, state: BotState, event: CustomerMessage) -> Decision:
+        language = _answer_language(bot, state)
+        declined, reach = (
+            bot.content.message(language, "person_declined"),
+            bot.content.message(language, "reach_person"),
+        )
+        text = f"{declined} {reach}"
+        return Decision(
+            state, [_reply(event, 0, text, event.data.message_id, bot.content.bot_name)], "answered"
+        )
 
     def _answer(
         self, bot: TenantBot, state: BotState, event: CustomerMessage, intent: Intent, prediction: Prediction
     ) -> Decision:
         content = bot.content
-        rules = content.escalation
         if not intent.small_talk:
             streak = state.intent_streak + 1 if intent.name == state.intent else 1
             state = state.model_copy(
@@ -266,21 +306,12 @@ class Bot:
                     "sensitivity": _flags(state.sensitivity, intent.sensitivity),
                 }
             )  # fmt: skip
-            queue = _queue_of(content, intent.name)
-            if rules.vip.enabled and (
-                state.customer_id in rules.vip.customer_ids or state.customer_ref in rules.vip.customer_refs
-            ):
-                return self._hand_over(bot, state, event, _route("vip", rules.vip, queue))
-            for rule in rules.rules:
-                if intent.name in rule.intents or (state.channel or "") in rule.channels:
-                    route = _Route(
-                        "tenant-rule", rule.priority, rule.queue or queue[0], rule.skills or queue[1]
-                    )
-                    return self._hand_over(bot, state, event, route)
-            if rules.stuck.enabled and (
-                streak >= rules.stuck.repeated_intent_turns or state.turns > rules.stuck.max_turns
-            ):
-                return self._hand_over(bot, state, event, _route("stuck", rules.stuck, queue))
+            facts = Facts(content, state, intent=intent)
+            rule = first(Phase.ANSWER, facts)
+            if rule:
+                return self._hand_over(
+                    bot, state, event, self._route_of(bot, rule.reason, rule.trigger, facts)
+                )
         language = _answer_language(bot, state)
         text = intent.answers[language]
         if not intent.solves:
@@ -294,13 +325,12 @@ class Bot:
     def _clarify(
         self, bot: TenantBot, state: BotState, event: CustomerMessage, *, low_confidence: bool
     ) -> Decision:
-        stuck = bot.content.escalation.stuck
         streak = state.low_confidence_streak + 1 if low_confidence else state.low_confidence_streak
         state = state.model_copy(update={"low_confidence_streak": streak, "turns": state.turns + 1})
-        if stuck.enabled and streak >= stuck.low_confidence_turns:
-            return self._hand_over(
-                bot, state, event, _route("stuck", stuck, _queue_of(bot.content, state.intent))
-            )
+        facts = Facts(bot.content, state)
+        rule = first(Phase.CLARIFY, facts)
+        if rule:
+            return self._hand_over(bot, state, event, self._route_of(bot, rule.reason, rule.trigger, facts))
         language = _answer_language(bot, state)
         text = f"{bot.content.message(language, 'clarify')} {bot.content.message(language, 'reach_person')}"
         return Decision(
@@ -331,20 +361,21 @@ class Bot:
     def _hand_over(self, bot: TenantBot, state: BotState, event: CustomerMessage, route: _Route) -> Decision:
         cid = state.conversation_id
         language = _answer_language(bot, state)
-        key = {"sensitive": "handoff_sensitive", "bot-failure": "handoff_failure"}.get(
-            route.reason, "handoff"
-        )
+        key = {
+            HandoffReason.SENSITIVE: "handoff_sensitive",
+            HandoffReason.BOT_FAILURE: "handoff_failure",
+        }.get(route.reason, "handoff")
         notice_text = bot.content.message(language, key)
         state = state.model_copy(
             update={
                 "mode": "waiting",
-                "handoff_reason": route.reason,
+                "handoff_reason": route.reason.value,
                 "queue": route.queue,
                 "wait_notice": None,
             }
         )
         packet = HandoffPacket(
-            reason=route.reason,
+            reason=route.reason.value,
             summary=summarise(state, bot.detectors),
             language=state.language,
             intent=state.intent,
@@ -406,7 +437,7 @@ class Bot:
             }
         )
         queue = _queue_of(bot.content, state.intent)
-        return self._hand_over(bot, state, event, _Route("bot-failure", 50, *queue))
+        return self._hand_over(bot, state, event, _Route(HandoffReason.BOT_FAILURE, 50, *queue))
 
     # -- waiting ----------------------------------------------------------------------------------
 
@@ -486,16 +517,6 @@ def _kept(transcript: tuple[TranscriptEntry, ...], entry: TranscriptEntry) -> tu
     return (*transcript, entry)[-TRANSCRIPT_KEPT:]
 
 
-def _negative_turn(content: Content, s: Signals) -> bool:
-    return _turn_weight(content.escalation.frustration, s) >= 1
-
-
-def _turn_weight(frustration: Frustration, s: Signals) -> int:
-    """How many signs of trouble one turn shows: failure hints, shouting, clearly negative sentiment."""
-    shouting = frustration.shouting and s.shouting and s.sentiment <= 0
-    return min(s.failure_hints, 2) + shouting + (s.sentiment <= frustration.negative_turn)
-
-
 def _flags(flags: tuple[str, ...], sensitivity: str) -> tuple[str, ...]:
     return flags if sensitivity == "none" or sensitivity in flags else (*flags, sensitivity)
 
@@ -527,7 +548,14 @@ def _back_with_bot(state: BotState) -> BotState:
     )  # fmt: skip
 
 
-def _reply(event: ConversationEvent, index: int, text: str, in_reply_to: str | None, name: str) -> Outgoing:
+def _reply(
+    event: ConversationEvent,
+    index: int,
+    text: str,
+    in_reply_to: str | None,
+    name: str,
+    quick_replies: tuple[QuickReply, ...] = (),
+) -> Outgoing:
     fields = event.follow(index, source=SOURCE, subject=event.subject)
     reply = ReplyPosted(
         **fields,
@@ -536,6 +564,7 @@ def _reply(event: ConversationEvent, index: int, text: str, in_reply_to: str | N
             author=ReplyAuthor(kind="bot", name=name),
             text=text,
             in_reply_to=in_reply_to,
+            quick_replies=quick_replies,
         ),
     )
     return Outgoing(topics.CONVERSATIONS, event.subject, reply)

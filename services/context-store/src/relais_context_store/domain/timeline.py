@@ -272,6 +272,7 @@ def delivery(reply: ReplyPosted, channel: str, address: str) -> MessageSend:
             message_id=reply.data.message_id,
             in_reply_to=reply.data.in_reply_to,
             author=Author(kind=reply.data.author.kind, name=reply.data.author.name),
+            quick_replies=reply.data.quick_replies,
         ),
     )
 

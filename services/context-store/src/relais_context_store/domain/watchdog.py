@@ -14,13 +14,14 @@ from relais_context_store.domain.resolution import SOURCE
 from relais_contracts import Outgoing, derive_key, topics
 from relais_contracts.conversation import (
     HandoffPacket,
+    HandoffReason,
     HandoffRequested,
     HandoffRequestedData,
     TranscriptEntry,
 )
 from relais_contracts.routing import WorkSubmitted, WorkSubmittedData
 
-REASON = "bot-silent"
+REASON = HandoffReason.BOT_SILENT
 # The transcript carried in the packet: the last messages, enough for the agent to pick up.
 TRANSCRIPT_MESSAGES = 30
 

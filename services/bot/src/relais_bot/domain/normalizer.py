@@ -1,0 +1,167 @@
+"""The text the escalation model reads: one spelling for the many ways customers write the same thing.
+
+Lower case, no accents, letters repeated three times or more kept once ("pleaaase" -> "please"),
+common SMS spellings written out ("pls" -> "please", "qqn" -> "quelqu'un"), emoji and runs of "?"/"!"
+turned into tokens ("🙄" -> "emo_eyeroll", "???" -> "punct_qqq"), a message in capitals marked
+("tok_caps"), and a bare keypad digit marked ("tok_keypad"). Also the features (word and character
+n-grams) the model is trained on and applied with: the same function in both places.
+"""
+
+import functools
+import itertools
+import re
+import unicodedata
+
+# Only where long messages are concerned: what the model reads of one message (see `bounded`).
+HEAD_CHARS = 2000
+TAIL_CHARS = 500
+
+_EMOJI = {
+    "🙄": "emo_eyeroll", "👏": "emo_clap", "🤡": "emo_clown", "🙃": "emo_upside", "😒": "emo_unamused",
+    "😡": "emo_angry", "🤬": "emo_angry", "😠": "emo_angry", "😤": "emo_angry", "💩": "emo_angry",
+    "😂": "emo_laugh", "🤣": "emo_laugh", "😅": "emo_laugh", "😆": "emo_laugh",
+    "👍": "emo_ok", "👌": "emo_ok", "✅": "emo_ok", "🆗": "emo_ok",
+    "😊": "emo_happy", "🙂": "emo_happy", "😀": "emo_happy", "😃": "emo_happy", "😍": "emo_happy",
+    "❤": "emo_happy", "🥰": "emo_happy", "😁": "emo_happy",
+    "🙏": "emo_pray", "😢": "emo_sad", "😭": "emo_sad", "😞": "emo_sad", "😔": "emo_sad", "💔": "emo_sad",
+    "👎": "emo_no", "❌": "emo_no", "🚫": "emo_no",
+}  # fmt: skip
+# Unambiguous SMS spellings of any of the six languages, written out (whole tokens only).
+_SMS = {
+    "pls": "please",
+    "plz": "please",
+    "plez": "please",
+    "pleas": "please",
+    "u": "you",
+    "ur": "your",
+    "r": "are",
+    "thx": "thanks",
+    "thks": "thanks",
+    "ty": "thanks",
+    "sum1": "someone",
+    "some1": "someone",
+    "any1": "anyone",
+    "coz": "because",
+    "cuz": "because",
+    "abt": "about",
+    "msg": "message",
+    "asap": "asap",
+    "ppl": "people",
+    "wanna": "want to",
+    "gonna": "going to",
+    "idk": "i don't know",
+    "rn": "right now",
+    "qqn": "quelqu'un",
+    "qq1": "quelqu'un",
+    "qqun": "quelqu'un",
+    "jveux": "je veux",
+    "jvoudrais": "je voudrais",
+    "jsuis": "je suis",
+    "chui": "je suis",
+    "jpeux": "je peux",
+    "jai": "j'ai",
+    "pq": "pourquoi",
+    "bcp": "beaucoup",
+    "stp": "s'il te plait",
+    "svp": "s'il vous plait",
+    "slt": "salut",
+    "auj": "aujourd'hui",
+    "tjrs": "toujours",
+    "tjs": "toujours",
+    "esk": "est-ce que",
+    "koi": "quoi",
+    "xfa": "por favor",
+    "porfa": "por favor",
+    "xq": "porque",
+    "q": "que",
+    "tb": "tambien",
+    "kiero": "quiero",
+    "msj": "mensaje",
+    "grax": "gracias",
+    "bte": "bitte",
+    "dnk": "danke",
+    "vllt": "vielleicht",
+    "nich": "nicht",
+    "nn": "non",
+    "xke": "perche",
+    "cmq": "comunque",
+    "qlcn": "qualcuno",
+    "qlc1": "qualcuno",
+    "qlk1": "qualcuno",
+    # "someone" in German SMS, and in Spanish and Portuguese alike (alguien / alguém share the n-grams).
+    "jmd": "jemand",
+    "jmdn": "jemanden",
+    "jmdm": "jemandem",
+    "alg": "alguien",
+    "algn": "alguien",
+    "sb": "somebody",
+    "smb": "somebody",
+    "grz": "grazie",
+    "sn": "sono",
+    "vc": "voce",
+    "vcs": "voces",
+    "pfv": "por favor",
+    "pf": "por favor",
+    "blz": "beleza",
+    "hj": "hoje",
+}
+_RUN = re.compile(r"([^\W\d_])\1{2,}")
+_PUNCT = re.compile(r"[?!]{2,}")
+_TOKEN = re.compile(r"emo_[a-z]+|punct_[a-z]+|tok_[a-z]+|[^\W_]+(?:'[^\W_]+)*")
+_LETTER = re.compile(r"[^\W\d_]")
+_DIGITS = re.compile(r"\d+")
+
+
+def bounded(text: str) -> str:
+    """The part of a message the detectors read: its first HEAD_CHARS and last TAIL_CHARS characters.
+
+    A request for a person sits at the start (or at the end, before the signature) of a long email; one
+    long message must not hold the bot for long, whatever its size.
+    """
+    if len(text) <= HEAD_CHARS + TAIL_CHARS:
+        return text
+    return f"{text[:HEAD_CHARS]}\n{text[-TAIL_CHARS:]}"
+
+
+def shouting(text: str) -> bool:
+    """Mostly capitals over at least ten letters."""
+    letters = _LETTER.findall(text)
+    return len(letters) >= 10 and sum(c.isupper() for c in letters) >= 0.7 * len(letters)
+
+
+def normalize(text: str) -> str:
+    text = bounded(text)
+    marks = []
+    if shouting(text):
+        marks.append("tok_caps")
+    if text.strip() in ("0", "0️⃣", "#0", "zero"):
+        marks.append("tok_keypad")
+    for emoji, token in _EMOJI.items():
+        if emoji in text:
+            text = text.replace(emoji, f" {token} ")
+    text = _PUNCT.sub(lambda m: " punct_qqq " if "?" in m.group(0) else " punct_xxx ", text)
+    decomposed = unicodedata.normalize("NFKD", text.replace("\u2019", "'").replace("`", "'"))
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    tokens = [
+        t if "_" in t else _SMS.get(_RUN.sub(r"\1", t), _RUN.sub(r"\1", t)) for t in _TOKEN.findall(plain)
+    ]
+    return " ".join([*tokens, *marks])
+
+
+@functools.lru_cache(maxsize=50_000)
+def _word_grams(word: str) -> tuple[str, ...]:
+    """Character n-grams (3 to 5) of one word with its boundaries: tolerant of typos and inflection."""
+    if word.startswith(("emo_", "punct_", "tok_")):
+        return ()
+    padded = f" {word} "
+    return tuple(padded[i : i + n] for n in (3, 4, 5) for i in range(len(padded) - n + 1))
+
+
+def features(normalized: str) -> list[str]:
+    """Word unigrams and bigrams, and character n-grams of each word, of a normalized message."""
+    words = _DIGITS.sub("0", normalized).split()
+    grams = [f"w {w}" for w in words]
+    grams += [f"b {a} {b}" for a, b in itertools.pairwise(words)]
+    for w in words:
+        grams += _word_grams(w)
+    return grams
