@@ -13,8 +13,9 @@ from typing import Any
 
 import structlog
 
+from relais_context_store.adapters.conversation_log import Applied, ConversationLog
+from relais_context_store.adapters.customer_directory import CustomerDirectory
 from relais_context_store.adapters.identity_secrets import IdentitySecrets
-from relais_context_store.adapters.views import Applied, ConversationViews
 from relais_context_store.domain.identity import CustomerResolution
 from relais_context_store.domain.resolution import (
     OpenConversation,
@@ -84,14 +85,16 @@ class InboundHandler:
 
     def __init__(
         self,
-        views: ConversationViews,
+        directory: CustomerDirectory,
+        log: ConversationLog,
         keys: CustomerKeys,
         publisher: Publishes,
         settings: ContextStoreSettings,
         lock: asyncio.Lock,
         secrets: IdentitySecrets,
     ) -> None:
-        self._views = views
+        self._directory = directory
+        self._log = log
         self._keys = keys
         self._publisher = publisher
         self._settings = settings
@@ -105,10 +108,10 @@ class InboundHandler:
 
     async def _handle(self, events: Sequence[Event]) -> None:
         resolved_customers = await resolve_customers(
-            events, self._views, self._secrets, self._settings, datetime.now(UTC)
+            events, self._directory, self._secrets, self._settings, datetime.now(UTC)
         )
         customers, links = resolved_customers.customers, resolved_customers.links
-        pointers = await self._views.open_conversations(
+        pointers = await self._directory.open_conversations(
             (e.tenant, customers[e.uid].customer_id) for e in events if e.uid in customers
         )
 
@@ -141,12 +144,12 @@ class InboundHandler:
         # The log first, the resolver's state second: if we crash in between, the replay resolves the
         # same way, derives the same ids, and the log's readers drop the duplicates.
         await self._publisher.publish(outgoing)
-        await self._views.record_resolution(links, changed)
+        await self._directory.record_resolution(links, changed)
 
     async def _delivery_status(self, event: DeliveryUpdated) -> Outgoing:
         # Relais' own message id is what it sent as `message_id`; the channel may echo it either way.
         for message_id in filter(None, (event.data.message_id, event.data.external_id)):
-            if conversation := await self._views.conversation_of_message(event.tenant, message_id):
+            if conversation := await self._log.conversation_of_message(event.tenant, message_id):
                 return delivery_status(event, conversation, message_id)
         raise UnknownConversation(
             f"delivery report for message {event.data.message_id or event.data.external_id!r}: "
@@ -205,13 +208,15 @@ class ConversationLogHandler:
 
     def __init__(
         self,
-        views: ConversationViews,
+        log: ConversationLog,
+        directory: CustomerDirectory,
         keys: CustomerKeys,
         publisher: Publishes,
         lock: asyncio.Lock,
         batch_max: int = 500,
     ) -> None:
-        self._views = views
+        self._log = log
+        self._directory = directory
         self._keys = keys
         self._publisher = publisher
         self._lock = lock
@@ -229,7 +234,7 @@ class ConversationLogHandler:
         """Apply a batch to the views; `publish=False` (a rebuild) computes everything but sends nothing."""
         await self._customer_events([d.event for d in batch if isinstance(d.event, CustomerEvent)])
         events = [d.event for d in batch if isinstance(d.event, ConversationEvent)]
-        applied = await self._views.already_applied([(e.tenant, e.subject, e.uid) for e in events])
+        applied = await self._log.already_applied([(e.tenant, e.subject, e.uid) for e in events])
         events = [e for e in events if e.uid not in applied]
         clear: dict[str, ConversationEvent] = {
             m.uid: m
@@ -241,7 +246,7 @@ class ConversationLogHandler:
         for handoff, packet in zip(handoffs, packets, strict=True):
             data = handoff.data.model_copy(update={"packet": packet})
             clear[handoff.uid] = handoff.model_copy(update={"data": data})
-        known = await self._views.conversation_fields(
+        known = await self._log.conversation_fields(
             ((e.tenant, e.subject) for e in events), *_CONVERSATION_FIELDS
         )
         changes: list[Applied] = []
@@ -296,7 +301,7 @@ class ConversationLogHandler:
                 )
             )
         if publish:
-            await self._views.index_messages(
+            await self._log.index_messages(
                 (o.event.tenant, o.event.data.message_id, o.event.subject or "")
                 for o in outgoing
                 if isinstance(o.event, MessageSend)
@@ -307,28 +312,28 @@ class ConversationLogHandler:
                 if since is not None:
                     REPLY_LATENCY.labels(kind).observe(max(0.0, (now - since).total_seconds()))
         offsets = {(d.topic, d.partition): d.offset for d in batch}
-        await self._views.apply(changes, offsets)
+        await self._log.apply(changes, offsets)
 
     async def _destination(self, reply: ReplyPosted, fields: dict[str, str]) -> tuple[str, str]:
         if reply.data.channel and reply.data.channel != fields.get("last_channel"):
-            extra = await self._views.conversation_fields(
+            extra = await self._log.conversation_fields(
                 [(reply.tenant, reply.subject)], f"address:{reply.data.channel}"
             )
             fields = fields | extra.get((reply.tenant, reply.subject), {})
-            identities = await self._views.identities(reply.tenant, fields.get("customer_id", ""))
+            identities = await self._directory.identities(reply.tenant, fields.get("customer_id", ""))
             return reply_destination(reply, fields, identities)
         return reply_destination(reply, fields, [])
 
     async def _customer_events(self, events: Sequence[Event]) -> None:
         customer_events = [e for e in events if isinstance(e, CustomerEvent)]
-        done = await self._views.customer_applied([(e.tenant, e.subject, e.uid) for e in customer_events])
+        done = await self._directory.customer_applied([(e.tenant, e.subject, e.uid) for e in customer_events])
         for event in customer_events:
             if event.uid in done:
                 continue
             if isinstance(event, IdentityLinked | IdentityUnlinked | IdentityConfirmed):
-                await self._views.apply_identities(event)
+                await self._directory.apply_identities(event)
             elif isinstance(event, CustomerErased):
-                await self._views.erase_customer(event.tenant, event.subject, event.data.conversation_ids)
+                await self._log.erase_customer(event.tenant, event.subject, event.data.conversation_ids)
 
 
 def _parse(at: str | None) -> datetime | None:
@@ -345,12 +350,12 @@ class InactivitySweep:
 
     def __init__(
         self,
-        views: ConversationViews,
+        log: ConversationLog,
         publisher: Publishes,
         settings: ContextStoreSettings,
         lock: asyncio.Lock,
     ) -> None:
-        self._views = views
+        self._log = log
         self._publisher = publisher
         self._timeout = timedelta(seconds=settings.inactivity_timeout_s)
         self._lock = lock  # never sweep half-rebuilt views
@@ -361,8 +366,8 @@ class InactivitySweep:
             return await self._sweep(datetime.now(UTC))
 
     async def _sweep(self, now: datetime) -> int:
-        expired = await self._views.expired(now - self._timeout)
-        known = await self._views.conversation_fields(((t, c) for t, c, _ in expired), "customer_id", "state")
+        expired = await self._log.expired(now - self._timeout)
+        known = await self._log.conversation_fields(((t, c) for t, c, _ in expired), "customer_id", "state")
         closing = []
         for tenant, cid, last_activity in expired:
             fields = known.get((tenant, cid), {})
@@ -373,7 +378,7 @@ class InactivitySweep:
             closing.append(Outgoing(topics.CONVERSATIONS, cid, closed))
         await self._publisher.publish(closing)
         CONVERSATIONS_CLOSED.labels("inactivity").inc(len(closing))
-        counts = await self._views.open_per_tenant()
+        counts = await self._log.open_per_tenant()
         # A tenant with nothing open any more loses its series: tenants that come and go (or a burst of
         # made-up ones in development) leave no gauge behind.
         for tenant in self._tenants - set(counts):
