@@ -16,7 +16,6 @@ import structlog
 from relais_context_store.adapters.conversation_log import Applied, ConversationLog
 from relais_context_store.adapters.customer_directory import CustomerDirectory
 from relais_context_store.adapters.identity_secrets import IdentitySecrets
-from relais_context_store.domain.identity import CustomerResolution
 from relais_context_store.domain.resolution import (
     OpenConversation,
     close_for_inactivity,
@@ -117,10 +116,16 @@ class InboundHandler:
 
         outgoing: list[Outgoing] = []
         changed: dict[tuple[str, str], OpenConversation] = {}
+        writers: dict[str, str] = {}  # customer message uid -> its customer (whose key seals it)
         for e in events:
             if isinstance(e, MessageReceived):
                 customer = (e.tenant, customers[e.uid].customer_id)
                 resolved = resolve_message(e, customers[e.uid], pointers.get(customer), self._timeout)
+                writers.update(
+                    (o.event.uid, customer[1])
+                    for o in resolved.outgoing
+                    if isinstance(o.event, CustomerMessage)
+                )
                 pointers[customer] = changed[customer] = resolved.open_conversation
                 if resolved.closed:
                     CONVERSATIONS_CLOSED.labels("inactivity").inc()
@@ -140,7 +145,7 @@ class InboundHandler:
                 outgoing.append(await self._delivery_status(e))
             else:
                 raise TypeError(f"{getattr(e, 'type', e)} does not belong on {topics.INBOUND}")
-        outgoing = await self._sealed(outgoing, customers)
+        outgoing = await self._sealed(outgoing, writers)
         # The log first, the resolver's state second: if we crash in between, the replay resolves the
         # same way, derives the same ids, and the log's readers drop the duplicates.
         await self._publisher.publish(outgoing)
@@ -156,15 +161,13 @@ class InboundHandler:
             f"no bot or agent message of tenant {event.tenant!r} has this id"
         )
 
-    async def _sealed(
-        self, outgoing: list[Outgoing], customers: dict[str, CustomerResolution]
-    ) -> list[Outgoing]:
+    async def _sealed(self, outgoing: list[Outgoing], writers: dict[str, str]) -> list[Outgoing]:
         """For the tenants that seal: customer text, names and attachments leave in the customer's key,
         not in clear, and the conversation's opening carries no email or phone hint."""
         wanted: dict[str, set[str]] = {}
         for o in outgoing:
             if isinstance(o.event, CustomerMessage) and self._settings.seals(o.event.tenant):
-                wanted.setdefault(o.event.tenant, set()).add(customers[o.event.causationid or ""].customer_id)
+                wanted.setdefault(o.event.tenant, set()).add(writers[o.event.uid])
         keys = {
             kid: k
             for tenant, ids in wanted.items()
@@ -186,7 +189,7 @@ class InboundHandler:
                 data: Any = event.data.model_copy(update={"customer_name": None, "identity": kept})
                 event = event.model_copy(update={"data": data})
             elif isinstance(event, CustomerMessage):
-                kid = key_id(event.tenant, customers[event.causationid or ""].customer_id)
+                kid = key_id(event.tenant, writers[event.uid])
                 sealed = seal(keys[kid], event.data.text, event.data.customer_name, event.data.attachments)
                 data = event.data.model_copy(
                     update={
