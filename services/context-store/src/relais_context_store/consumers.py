@@ -54,6 +54,7 @@ from relais_contracts.conversation import (
     CustomerLeft,
     CustomerMessage,
     HandoffRequested,
+    NoteAdded,
     Opened,
     ReplyPosted,
 )
@@ -67,7 +68,14 @@ from relais_contracts.customers import (
 from relais_platform.consumer import Delivery
 from relais_platform.kafka import Publishes
 from relais_platform.logs import bound_to
-from relais_platform.sealing import CustomerKeys, key_id, seal, unseal_messages, unseal_packets
+from relais_platform.sealing import (
+    CustomerKeys,
+    key_id,
+    seal,
+    unseal_messages,
+    unseal_packets,
+    unseal_replies,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -243,6 +251,9 @@ class ConversationLogHandler:
             m.uid: m
             for m in await unseal_messages(self._keys, [e for e in events if isinstance(e, CustomerMessage)])
         }
+        # Replies and notes too: the customer reads a reply in clear, the timeline shows both.
+        written = [e for e in events if isinstance(e, ReplyPosted | NoteAdded) and e.data.sealed]
+        clear.update((w.uid, w) for w in await unseal_replies(self._keys, written))
         # The views hold handoff packets in clear too (erasure deletes the views).
         handoffs = [e for e in events if isinstance(e, HandoffRequested) and e.data.packet.sealed]
         packets = await unseal_packets(self._keys, [h.data.packet for h in handoffs])
@@ -278,11 +289,13 @@ class ConversationLogHandler:
                     channel = event.data.channel or fields["last_channel"]
                     outgoing.append(undeliverable(event, f"the customer has no {channel} address"))
                 else:
+                    reply = clear.get(event.uid, event)
+                    assert isinstance(reply, ReplyPosted)
                     outgoing.append(
                         Outgoing(
                             topics.OUTBOUND,
                             topics.inbound_key(event.tenant, channel, address),
-                            delivery(event, channel, address),
+                            delivery(reply, channel, address),
                         )
                     )
                     latencies.append((event.data.author.kind, _parse(fields.get("last_customer_at"))))

@@ -188,7 +188,8 @@ class ConversationLog:
         for cid in conversations:
             for raw in await self._redis.lrange(f"{self._keys.conversation(tenant, cid)}:timeline", 0, -1):
                 entry = json.loads(raw)
-                if entry.get("author_kind") in ("bot", "agent"):
+                # Replies are indexed by message id (delivery reports); an agent's note has none.
+                if entry.get("author_kind") in ("bot", "agent") and "message_id" in entry:
                     messages.append(entry["message_id"])
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.delete(*records.keys)
