@@ -302,22 +302,28 @@ async def seal_replies(
         if kid is None or kid not in found or not isinstance(o.event, ReplyPosted | NoteAdded):
             sealed.append(o)
             continue
-        token = found[kid].encrypt(_plain({"text": o.event.data.text})).decode()
-        data = o.event.data.model_copy(update={"text": "", "text_sealed": token, "key_id": kid})
-        sealed.append(Outgoing(o.topic, o.key, o.event.model_copy(update={"data": data})))
+        sealed.append(Outgoing(o.topic, o.key, seal_written(found[kid], kid, o.event)))
     return sealed
+
+
+def seal_written(key: Fernet, kid: str, event: Written) -> Written:
+    """A reply or note with its text in one token of the customer's key, and no text in clear."""
+    token = key.encrypt(_plain({"text": event.data.text})).decode()
+    data = event.data.model_copy(update={"text": "", "text_sealed": token, "key_id": kid})
+    return event.model_copy(update={"data": data})
+
+
+def open_written(key: Fernet | None, event: Written) -> Written:
+    """A reply or note in clear; after erasure (or with a token that is not ours) it reads as erased."""
+    if event.data.text_sealed is None:
+        return event
+    text, _ = open_sealed(key, event.data.text_sealed)
+    data = event.data.model_copy(update={"text": text, "text_sealed": None})
+    return event.model_copy(update={"data": data})
 
 
 async def unseal_replies(keys: CustomerKeys, events: Sequence[Written]) -> list[Written]:
     """The replies and notes with their text in clear (`ERASED_TEXT` once the key is destroyed);
     unsealed ones are returned as they are. In the shell of a reader, never written back to a topic."""
     found = await keys.lookup(e.data.key_id for e in events if e.data.sealed and e.data.key_id)
-    out: list[Written] = []
-    for e in events:
-        if e.data.text_sealed is None:
-            out.append(e)
-            continue
-        text, _ = open_sealed(found.get(e.data.key_id or ""), e.data.text_sealed)
-        data = e.data.model_copy(update={"text": text, "text_sealed": None})
-        out.append(e.model_copy(update={"data": data}))
-    return out
+    return [open_written(found.get(e.data.key_id or ""), e) for e in events]
