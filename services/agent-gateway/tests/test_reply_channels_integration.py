@@ -64,7 +64,7 @@ def inbound(channel: str, address: str, text: str) -> dict[str, Any]:
             "from": {"address": address, "name": "Camille"},
             "text": text,
             "external_id": event_id,
-            "identity": {"email": "camille@example.com"},
+            "identity": {"email": "camille@example.com", "verified": True},  # a hint alone is only a claim
         },
     }
 

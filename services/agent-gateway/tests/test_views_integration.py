@@ -181,7 +181,7 @@ def session(
         keys=keys,
         hub=hub,
         # Never asked: these sessions post no reply.
-        upstream=Upstream(GatewaySettings(context_store_url="http://127.0.0.1:9")),
+        upstream=Upstream(GatewaySettings(env="test", context_store_url="http://127.0.0.1:9")),
         dispositions=("resolved",),
     )
 
