@@ -14,6 +14,7 @@ import pytest
 
 from relais_contracts import derive_key, topics
 from relais_contracts.conversation import CustomerMessage
+from relais_contracts.envelope import event_uid
 from relais_platform.testing import (
     Infra,
     RawPublisher,
@@ -61,7 +62,8 @@ def phase_one() -> list[tuple[str, dict[str, Any]]]:
 
 
 def conversation(c: int) -> str:
-    return derive_key("acme", "conversation", _id("p1", c, 0))
+    # Derived from the opening message's (source, id), as the context store derives it.
+    return derive_key("acme", "conversation", event_uid("test/webchat", _id("p1", c, 0)))
 
 
 async def phase_two(channel: RawPublisher, store: ServiceProcess) -> None:
