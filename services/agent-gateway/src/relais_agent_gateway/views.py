@@ -1,4 +1,5 @@
-"""The Redis views every gateway replica shares: agent inboxes, open offers, conversation assignments.
+"""The Redis views every gateway replica shares: agent inboxes, open offers, conversation assignments,
+and each offered conversation's customer (an agent's replies and notes are sealed in their key).
 
 Nothing about an agent lives in a replica's memory, so any replica serves any agent and a session
 resumes anywhere. Each view can be rebuilt by replaying the agents and conversations topics.
