@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 from cryptography.fernet import Fernet
+from pydantic import ValidationError
 
 from relais_contracts.channel import CUSTOMER_NAME_MAX, CUSTOMER_TEXT_MAX
 from relais_contracts.conversation import (
@@ -13,6 +14,11 @@ from relais_contracts.conversation import (
     CustomerMessageData,
     Entity,
     HandoffPacket,
+    NoteAdded,
+    NoteData,
+    ReplyAuthor,
+    ReplyData,
+    ReplyPosted,
     TranscriptEntry,
 )
 from relais_contracts.routing import WorkSubmitted, WorkSubmittedData
@@ -22,9 +28,11 @@ from relais_platform.sealing import (
     key_id,
     open_packet,
     open_sealed,
+    open_written,
     packet_bytes,
     seal,
     seal_packet,
+    seal_written,
     sealed_length,
 )
 
@@ -182,3 +190,48 @@ def test_a_newest_entry_too_large_alone_is_cut_not_dropped() -> None:
 def test_a_packet_within_the_budget_is_left_as_it_is() -> None:
     packet = packet_with(3, 100, "Привет ")
     assert fit_packet(packet, "acme/cu-1") == packet
+
+
+def _reply(text: str) -> ReplyPosted:
+    return ReplyPosted(
+        id="r-1", source="relais/bot", time=datetime(2026, 11, 24, tzinfo=UTC), tenant="acme", subject="c-1",
+        data=ReplyData(message_id="r-1", author=ReplyAuthor(kind="bot", name="Relais"), text=text),
+    )  # fmt: skip
+
+
+def test_a_sealed_reply_or_note_travels_without_its_text_and_reads_erased_without_its_key() -> None:
+    key, kid = Fernet(Fernet.generate_key()), key_id("acme", "cust-1")
+    note = NoteAdded(
+        id="n-1", source="relais/agent-gateway", time=datetime(2026, 11, 24, tzinfo=UTC), tenant="acme",
+        subject="c-1", data=NoteData(note_id="n-1", author=ReplyAuthor(kind="agent", name="Ana"), text="VIP"),
+    )  # fmt: skip
+    for written in (_reply("your parcel 8812 ships today"), note):
+        sealed = seal_written(key, kid, written)
+        assert sealed.data.sealed
+        assert sealed.data.text == ""
+        assert written.data.text.encode() not in sealed.to_json()
+        travelled = type(written).model_validate_json(sealed.to_json())  # the contract accepts it
+        assert open_written(key, travelled).data.text == written.data.text
+        assert open_written(None, travelled).data.text == ERASED_TEXT  # the key was destroyed
+        assert open_written(Fernet(Fernet.generate_key()), travelled).data.text == ERASED_TEXT
+        assert open_written(key, written) == written  # not sealed: as it is
+
+
+def test_a_reply_has_its_text_in_clear_or_sealed_never_neither_nor_both() -> None:
+    author = ReplyAuthor(kind="bot", name="Relais")
+    with pytest.raises(ValidationError, match="text is required"):
+        ReplyData(message_id="r-1", author=author, text="")
+    with pytest.raises(ValidationError, match="empty text and a key_id"):
+        ReplyData(message_id="r-1", author=author, text="hi", text_sealed="token", key_id="acme/c")
+    with pytest.raises(ValidationError, match="empty text and a key_id"):
+        NoteData(note_id="n-1", author=author, text="", text_sealed="token")
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_a_reply_at_its_maximum_seals_within_the_contract(script: str) -> None:
+    key = Fernet(Fernet.generate_key())
+    longest = (script * 20_000)[:20_000]
+    sealed = seal_written(key, key_id("acme", "cust-1"), _reply(longest))
+    assert sealed.data.text_sealed is not None
+    assert len(sealed.data.text_sealed) <= SEALED_TEXT_MAX
+    assert ReplyPosted.model_validate_json(sealed.to_json()).data.sealed

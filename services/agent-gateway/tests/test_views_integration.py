@@ -11,7 +11,7 @@ import pytest
 from redis.asyncio import Redis
 
 from relais_agent_gateway.auth import Agent, TokenAuthority
-from relais_agent_gateway.domain.inbox import InboxUpdate, OfferRecord
+from relais_agent_gateway.domain.inbox import InboxUpdate, OfferRecord, project
 from relais_agent_gateway.inbox_hub import InboxHub
 from relais_agent_gateway.protocol import ConversationMessage, OfferMessage, OfferRescindedMessage
 from relais_agent_gateway.reveal import reveal
@@ -20,9 +20,17 @@ from relais_agent_gateway.settings import GatewaySettings
 from relais_agent_gateway.upstream import Upstream
 from relais_agent_gateway.views import DeskViews
 from relais_contracts import Outgoing
-from relais_contracts.conversation import HandoffPacket, TranscriptEntry
+from relais_contracts.conversation import (
+    HandoffPacket,
+    NoteAdded,
+    NoteData,
+    ReplyAuthor,
+    ReplyData,
+    ReplyPosted,
+    TranscriptEntry,
+)
 from relais_platform.redis_client import connect_redis
-from relais_platform.sealing import ERASED_TEXT, CustomerKeys, key_id, seal, seal_packet
+from relais_platform.sealing import ERASED_TEXT, CustomerKeys, key_id, seal, seal_packet, seal_written
 from relais_platform.settings import ServiceSettings
 from relais_platform.testing import Infra, poll
 
@@ -125,6 +133,37 @@ async def test_sealed_text_is_opened_on_its_way_to_the_desk_until_the_key_is_des
     assert json.loads(await reveal(stored.encode(), "1-0", "globex", keys))["message"]["text"] == ERASED_TEXT
     await keys.destroy("acme", "cu-1")
     assert json.loads(await reveal(stored.encode(), "1-0", "acme", keys))["message"]["text"] == ERASED_TEXT
+
+
+async def test_sealed_replies_and_notes_stay_sealed_in_the_inbox_and_open_for_the_desk(
+    keys: CustomerKeys,
+) -> None:
+    kid = key_id("acme", "cu-1")
+    key = (await keys.ensure("acme", ["cu-1"]))[kid]
+    author = ReplyAuthor(kind="agent", name="Ana", id="a-1")
+    envelope = {"source": "relais/agent-gateway", "time": T0, "tenant": "acme", "subject": "c-1"}
+    reply = ReplyPosted(
+        id="r-1", **envelope, data=ReplyData(message_id="r-1", author=author, text="parcel 8812")
+    )
+    note = NoteAdded(
+        id="n-1", **envelope, data=NoteData(note_id="n-1", author=author, text="angry about 8812")
+    )
+    shown = []
+    for written in (reply, note):
+        update = project(seal_written(key, kid, written), assignee="a-1")
+        assert update.message is not None
+        stored = update.message.to_json()
+        assert "8812" not in stored  # the inbox holds it sealed
+        shown.append(json.loads(await reveal(stored.encode(), "1-0", "acme", keys)))
+    assert (shown[0]["message"]["text"], shown[0]["message"]["author_name"]) == ("parcel 8812", "Ana")
+    assert (shown[1]["note"]["text"], shown[1]["note"]["author_name"]) == ("angry about 8812", "Ana")
+    assert not {"sealed", "key_id"} & {*shown[0], *shown[1]}
+    await keys.destroy("acme", "cu-1")
+    for written in (reply, note):
+        update = project(seal_written(key, kid, written), assignee="a-1")
+        assert update.message is not None
+        after = json.loads(await reveal(update.message.to_json().encode(), "1-0", "acme", keys))
+        assert ERASED_TEXT in (after.get("message") or after["note"])["text"]
 
 
 async def test_a_sealed_handoff_packet_is_opened_for_the_desk(keys: CustomerKeys) -> None:

@@ -26,7 +26,10 @@ import httpx
 from aiokafka import AIOKafkaProducer
 from cryptography.fernet import Fernet
 
-from relais_context_store.adapters.views import ConversationViews
+from relais_context_store.adapters.conversation_log import ConversationLog
+from relais_context_store.adapters.customer_directory import CustomerDirectory
+from relais_context_store.adapters.view_keys import ViewKeys
+from relais_context_store.adapters.view_queries import ViewQueries
 from relais_context_store.app import create_app
 from relais_context_store.consumers import ConversationLogHandler
 from relais_context_store.settings import ContextStoreSettings
@@ -146,9 +149,7 @@ async def materialize(infra: Infra, sealed: bool) -> dict[str, Any]:
     events = [e for n in range(CONVERSATIONS) for e in conversation_events(n, keys, EVENTS_PER_CONVERSATION)]
     await fill_log(infra, namespace, events)
 
-    handler = ConversationLogHandler(
-        ConversationViews(runtime.redis, settings), store, runtime.publisher, asyncio.Lock()
-    )
+    handler = ConversationLogHandler(*_views(runtime, settings), store, runtime.publisher, asyncio.Lock())
     handled = 0
     first: float | None = None
     last = 0.0
@@ -171,6 +172,11 @@ async def materialize(infra: Infra, sealed: bool) -> dict[str, Any]:
     return {"events": len(events), "seconds": round(seconds, 3), "events_per_s": round(len(events) / seconds)}
 
 
+def _views(runtime: Runtime, settings: ContextStoreSettings) -> tuple[ConversationLog, CustomerDirectory]:
+    directory = CustomerDirectory(runtime.redis, ViewKeys(settings))
+    return ConversationLog(runtime.redis, ViewKeys(settings), directory), directory
+
+
 def percentile(samples: list[float], q: int) -> float:
     return statistics.quantiles(samples, n=100, method="inclusive")[q - 1] if len(samples) > 1 else samples[0]
 
@@ -186,7 +192,7 @@ async def reads(infra: Infra) -> dict[str, Any]:
     )
     runtime = Runtime(settings, "context-store")
     handler = ConversationLogHandler(
-        ConversationViews(runtime.redis, settings),
+        *_views(runtime, settings),
         CustomerKeys(runtime.redis, settings),
         runtime.publisher,
         asyncio.Lock(),
@@ -203,7 +209,7 @@ async def reads(infra: Infra) -> dict[str, Any]:
     finally:
         await runtime.publisher.stop()
     app = create_app(settings)  # not started: the read path needs Redis only
-    views: ConversationViews = app.state.views
+    views: ViewQueries = app.state.queries
     api_ms, redis_ms = [], []
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://store") as client:
         response = await client.get("/v1/conversations/bench-conv-0", headers=api_headers("acme"))

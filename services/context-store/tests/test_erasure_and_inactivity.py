@@ -1,5 +1,6 @@
 """Right to erasure (crypto-shredding) and the inactivity timeout, against real Kafka and Redis."""
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -7,16 +8,19 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from relais_contracts import decode, topics
-from relais_contracts.conversation import Closed, CustomerMessage, Opened
+from relais_contracts import Outgoing, decode, topics
+from relais_contracts.conversation import Closed, CustomerMessage, NoteAdded, Opened, ReplyPosted
 from relais_contracts.routing import WorkCancelled
-from relais_platform.sealing import ERASED_TEXT, CustomerKeys, unseal_messages
+from relais_platform.sealing import ERASED_TEXT, CustomerKeys, seal_replies, unseal_messages, unseal_replies
 from relais_platform.settings import ServiceSettings
 from relais_platform.testing import Infra, RawPublisher, TopicReader, poll
 
 from .conftest import ADMIN_TOKEN, Launch, channel_message, get, log_event, redis_dump
 
 pytestmark = pytest.mark.integration
+
+# The erased customer's channel addresses and identity value: in the views before, nowhere after.
+PERSONAL = ("visitor-9", "+33611111111", "nadia@example.com")
 
 
 async def test_after_erasure_no_plaintext_of_the_customer_remains_in_redis_or_in_a_replay_of_the_log(
@@ -90,7 +94,51 @@ async def test_after_erasure_no_plaintext_of_the_customer_remains_in_redis_or_in
         assert b"nadia@example.com" not in next(
             r.value for r in log.records if b'"relais.conversation.opened"' in r.value
         )
-        assert marker in repr(await redis_dump(infra, namespace, prefix="relais:"))
+        # The bot's reply and an agent's note, sealed in the customer's key by their writers; the views
+        # show them in clear.
+        reply_text, note_text = f"your order {marker} ships today", f"called {marker} back"
+        written = [
+            ReplyPosted.model_validate(
+                log_event(
+                    "relais.conversation.reply.posted",
+                    cid,
+                    {
+                        "message_id": "r-1",
+                        "author": {"kind": "bot", "name": "Relais"},
+                        "text": reply_text,
+                    },
+                    source="test/bot",
+                )
+            ),
+            NoteAdded.model_validate(
+                log_event(
+                    "relais.conversation.note.added",
+                    cid,
+                    {
+                        "note_id": "n-1",
+                        "author": {"kind": "agent", "name": "Ana", "id": "a-1"},
+                        "text": note_text,
+                    },
+                )
+            ),
+        ]
+        sealed_writes = await seal_replies(
+            keys, [Outgoing(topics.CONVERSATIONS, cid, w) for w in written], {("acme", cid): customer_id}
+        )
+        for o in sealed_writes:
+            assert isinstance(o.event, ReplyPosted | NoteAdded)
+            assert o.event.data.sealed
+            assert marker.encode() not in o.event.to_json()
+            await channel.event(topics.CONVERSATIONS, cid, json.loads(o.event.to_json()))
+
+        async def written_shown() -> bool:
+            texts = {e.get("text") for e in (await get(store, f"/v1/conversations/{cid}/timeline")).json()}
+            return {reply_text, note_text} <= texts
+
+        await poll(written_shown, what="the sealed reply and note in clear in the timeline")
+        dump = repr(await redis_dump(infra, namespace, prefix="relais:"))
+        assert marker in dump
+        assert all(word in dump for word in PERSONAL)
 
         # Erasure: only with the admin token, only in the caller's tenant; then nothing of the customer
         # is readable anywhere.
@@ -112,9 +160,10 @@ async def test_after_erasure_no_plaintext_of_the_customer_remains_in_redis_or_in
         assert erased.json()["key_destroyed"] is True
 
         async def nothing_left() -> bool:
-            return marker not in repr(await redis_dump(infra, namespace, prefix="relais:"))
+            dump = repr(await redis_dump(infra, namespace, prefix="relais:"))
+            return marker not in dump and not any(word in dump for word in PERSONAL)
 
-        await poll(nothing_left, what="no plaintext of the customer in Redis")
+        await poll(nothing_left, what="no plaintext, address or identity value of the customer in Redis")
         assert (await get(store, f"/v1/conversations/{cid}")).status_code == 404
         assert (await get(store, f"/v1/customers/{customer_id}")).status_code == 404
         assert (await get(store, "/v1/lookup", kind="email", value="nadia@example.com")).status_code == 404
@@ -132,6 +181,11 @@ async def test_after_erasure_no_plaintext_of_the_customer_remains_in_redis_or_in
     shredded = await unseal_messages(keys, messages)
     assert [m.data.text for m in shredded] == [ERASED_TEXT, ERASED_TEXT]
     assert [m.data.attachments for m in shredded] == [(), ()]
+    writes = [
+        e for r in records if isinstance(e := decode(r.value), ReplyPosted | NoteAdded) and e.subject == cid
+    ]
+    assert len(writes) == 2
+    assert [w.data.text for w in await unseal_replies(keys, writes)] == [ERASED_TEXT, ERASED_TEXT]
     await redis.aclose()
 
     # A rebuild replays that log: the customer stays erased, the other customer is back as before.
@@ -139,7 +193,9 @@ async def test_after_erasure_no_plaintext_of_the_customer_remains_in_redis_or_in
     async with httpx.AsyncClient(base_url=store.url, timeout=60) as client:
         rebuilt = await client.post("/v1/admin/rebuild", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
     assert rebuilt.status_code == 200, rebuilt.text
-    assert marker not in repr(await redis_dump(infra, namespace, prefix="relais:"))
+    dump = repr(await redis_dump(infra, namespace, prefix="relais:"))
+    assert marker not in dump
+    assert not [word for word in PERSONAL if word in dump]  # the identity events replayed, then erased
     assert (await get(store, f"/v1/conversations/{cid}")).status_code == 404
     assert (await get(store, f"/v1/conversations/{other.subject}")).json() == before
 

@@ -61,7 +61,7 @@ def phase_one() -> list[tuple[str, dict[str, Any]]]:
 
 
 def conversation(c: int) -> str:
-    # Derived from the first message's (source, id), as the context store derives it.
+    # Derived from the opening message's (source, id), as the context store derives it.
     return derive_key("acme", "conversation", event_uid("test/webchat", _id("p1", c, 0)))
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, model_validator
 
 from relais_contracts import topics
 from relais_contracts.channel import (
@@ -155,10 +155,32 @@ class ReplyAuthor(Payload):
     id: str | None = Field(default=None, max_length=200)
 
 
-class ReplyData(Payload):
+class _SealedText(Payload):
+    """A reply's or note's text, in clear or, for a customer who has a key (their tenant seals), sealed
+    in that key (`text_sealed`, `key_id`, `text` empty): erasing the customer destroys the key, so the
+    log keeps no readable reply or note of their conversations. Read it with `relais_platform.sealing`."""
+
+    text_sealed: str | None = Field(default=None, max_length=SEALED_TEXT_MAX)
+    key_id: str | None = Field(default=None, max_length=300)
+
+    @property
+    def sealed(self) -> bool:
+        return self.text_sealed is not None
+
+    @model_validator(mode="after")
+    def _text_or_sealed(self) -> "_SealedText":
+        text: str = getattr(self, "text", "")
+        if self.text_sealed is None and not text:
+            raise ValueError("text is required unless text_sealed is given")
+        if self.text_sealed is not None and (text or not self.key_id):
+            raise ValueError("a sealed text has an empty text and a key_id")
+        return self
+
+
+class ReplyData(_SealedText):
     message_id: str = Field(min_length=1, max_length=200)
     author: ReplyAuthor
-    text: str = Field(min_length=1, max_length=20_000)
+    text: str = Field(max_length=20_000)
     in_reply_to: str | None = Field(default=None, max_length=200)
     # Deliver on this channel instead of the one the customer used last (an agent's choice).
     channel: Channel | None = Field(default=None, min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_-]*$")
@@ -173,10 +195,10 @@ class ReplyPosted(ConversationEvent):
     data: ReplyData
 
 
-class NoteData(Payload):
+class NoteData(_SealedText):
     note_id: str = Field(min_length=1, max_length=200)
     author: ReplyAuthor
-    text: str = Field(min_length=1, max_length=5000)
+    text: str = Field(max_length=5000)
 
 
 class NoteAdded(ConversationEvent):

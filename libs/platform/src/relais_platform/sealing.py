@@ -9,14 +9,15 @@ Keys live in Redis under `relais:keys:` (or a Redis of their own). Unlike the vi
 rebuilt from the log: that is the point, so that Redis needs persistence (AOF) and backups whose
 retention matches the erasure deadline.
 
-Handoff packets leave through `seal_handoffs`, which also keeps each within `PACKET_MAX_BYTES` as it
-travels, sealed or not (`fit_packet`).
+Bot and agent replies and agent notes leave through `seal_replies` (their writers: the bot, the agent
+gateway) and are read back with `unseal_replies`. Handoff packets leave through `seal_handoffs`, which
+also keeps each within `PACKET_MAX_BYTES` as it travels, sealed or not (`fit_packet`).
 """
 
 import contextlib
 import json
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -24,7 +25,13 @@ from redis.asyncio import Redis
 
 from relais_contracts import Outgoing
 from relais_contracts.channel import Attachment
-from relais_contracts.conversation import PACKET_MAX_BYTES, CustomerMessage, HandoffPacket
+from relais_contracts.conversation import (
+    PACKET_MAX_BYTES,
+    CustomerMessage,
+    HandoffPacket,
+    NoteAdded,
+    ReplyPosted,
+)
 from relais_platform.redis_client import connect_redis
 from relais_platform.settings import ServiceSettings
 
@@ -270,3 +277,53 @@ async def seal_handoffs(keys: CustomerKeys, outgoing: Sequence[Outgoing]) -> lis
 def _packet(o: Outgoing) -> HandoffPacket | None:
     packet = getattr(o.event.data, "packet", None)
     return packet if isinstance(packet, HandoffPacket) else None
+
+
+Written = ReplyPosted | NoteAdded
+
+
+async def seal_replies(
+    keys: CustomerKeys, outgoing: Sequence[Outgoing], customers: Mapping[tuple[str, str], str]
+) -> list[Outgoing]:
+    """Seal the text of the replies and notes among these events in the key of their conversation's
+    customer ((tenant, conversation id) -> customer id), for every customer who has a key (exactly
+    those whose tenant seals: see `seal_handoffs`). Other events, and a conversation whose customer is
+    not known, leave as they are."""
+    kids = {
+        o: key_id(o.event.tenant, customer)
+        for o in outgoing
+        if isinstance(o.event, ReplyPosted | NoteAdded) and not o.event.data.sealed
+        if (customer := customers.get((o.event.tenant, o.event.subject)))
+    }
+    found = await keys.lookup(kids.values())
+    sealed = []
+    for o in outgoing:
+        kid = kids.get(o)
+        if kid is None or kid not in found or not isinstance(o.event, ReplyPosted | NoteAdded):
+            sealed.append(o)
+            continue
+        sealed.append(Outgoing(o.topic, o.key, seal_written(found[kid], kid, o.event)))
+    return sealed
+
+
+def seal_written(key: Fernet, kid: str, event: Written) -> Written:
+    """A reply or note with its text in one token of the customer's key, and no text in clear."""
+    token = key.encrypt(_plain({"text": event.data.text})).decode()
+    data = event.data.model_copy(update={"text": "", "text_sealed": token, "key_id": kid})
+    return event.model_copy(update={"data": data})
+
+
+def open_written(key: Fernet | None, event: Written) -> Written:
+    """A reply or note in clear; after erasure (or with a token that is not ours) it reads as erased."""
+    if event.data.text_sealed is None:
+        return event
+    text, _ = open_sealed(key, event.data.text_sealed)
+    data = event.data.model_copy(update={"text": text, "text_sealed": None})
+    return event.model_copy(update={"data": data})
+
+
+async def unseal_replies(keys: CustomerKeys, events: Sequence[Written]) -> list[Written]:
+    """The replies and notes with their text in clear (`ERASED_TEXT` once the key is destroyed);
+    unsealed ones are returned as they are. In the shell of a reader, never written back to a topic."""
+    found = await keys.lookup(e.data.key_id for e in events if e.data.sealed and e.data.key_id)
+    return [open_written(found.get(e.data.key_id or ""), e) for e in events]

@@ -220,6 +220,9 @@ class NoteMessage(_ServerMessage):
     type: Literal["note"] = "note"
     conversation_id: str
     note: Note
+    # As a message's: a sealed note is opened only on its way to the desk. Never sent.
+    sealed: str | None = None
+    key_id: str | None = None
 
 
 class DeliveryMessage(_ServerMessage):

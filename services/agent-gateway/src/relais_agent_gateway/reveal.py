@@ -1,6 +1,7 @@
-"""An inbox entry on its way to the desk: its position added, sealed customer text opened.
+"""An inbox entry on its way to the desk: its position added, sealed text opened.
 
-Inbox entries of tenants that seal customer text keep it sealed in Redis; it is opened here, per send,
+Inbox entries of tenants that seal customer text keep it sealed in Redis (the customer's messages, the
+bot's and agents' replies, agents' notes, offers' packets); it is opened here, per send,
 with the customer's key. Once the customer is erased the key is gone and the text reads as erased,
 in every inbox and every replay, without the gateway having to find and delete anything.
 """
@@ -20,7 +21,13 @@ async def reveal(entry: bytes, seq: str, tenant: str, keys: CustomerKeys) -> str
     if message["type"] == "message" and "sealed" in message:
         key = await _key(keys, message.pop("key_id", None), tenant)
         text, name = open_sealed(key, message.pop("sealed"))
-        message["message"] = {**message["message"], "text": text, "author_name": name}
+        opened = {**message["message"], "text": text}
+        if opened.get("author_kind") == "customer":  # a reply keeps its author's name (not sealed)
+            opened["author_name"] = name
+        message["message"] = opened
+    elif message["type"] == "note" and "sealed" in message:
+        key = await _key(keys, message.pop("key_id", None), tenant)
+        message["note"] = {**message["note"], "text": open_sealed(key, message.pop("sealed"))[0]}
     elif message["type"] == "offer" and message["packet"].get("sealed"):
         packet = HandoffPacket.model_validate(message["packet"])
         key = await _key(keys, packet.key_id, tenant)

@@ -50,7 +50,7 @@ from relais_agent_gateway.upstream import Upstream
 from relais_agent_gateway.views import DeskViews
 from relais_contracts import Outgoing, derive_key, now_time
 from relais_platform.kafka import Publishes
-from relais_platform.sealing import CustomerKeys
+from relais_platform.sealing import CustomerKeys, seal_replies
 
 log = structlog.get_logger(__name__)
 
@@ -214,9 +214,9 @@ class DeskSession:
                 reply = reply_posted(agent, command, assignee, event_id=event_id, time=at)
                 if command.channel is not None:
                     await self._check_reachable(command)
-                return reply
+                return await self._sealed(reply)
             case AddNote():
-                return note_added(agent, command, assignee, event_id=event_id, time=at)
+                return await self._sealed(note_added(agent, command, assignee, event_id=event_id, time=at))
             case Transfer():
                 return transfer_requested(agent, command, assignee, event_id=event_id, time=at)
             case WrapUp() | ReturnToBot():
@@ -224,6 +224,16 @@ class DeskSession:
                     agent, command, assignee, self._dispositions, event_id=event_id, time=at
                 )
         raise AssertionError(f"unhandled {command.type}")
+
+    async def _sealed(self, written: Outgoing) -> Outgoing:
+        """A reply or note in the key of the conversation's customer, when they have one (their tenant
+        seals): erasing the customer makes it unreadable on the log."""
+        tenant, conversation_id = written.event.tenant, written.event.subject or ""
+        customer = await self._views.customer_of(tenant, conversation_id)
+        if customer is None:
+            return written
+        (sealed,) = await seal_replies(self._keys, [written], {(tenant, conversation_id): customer})
+        return sealed
 
     async def _check_reachable(self, command: PostReply) -> None:
         """A reply on a channel the customer has no address on is refused here, before it is posted:

@@ -1,4 +1,5 @@
-"""The Redis views every gateway replica shares: agent inboxes, open offers, conversation assignments.
+"""The Redis views every gateway replica shares: agent inboxes, open offers, conversation assignments,
+and each offered conversation's customer (an agent's replies and notes are sealed in their key).
 
 Nothing about an agent lives in a replica's memory, so any replica serves any agent and a session
 resumes anywhere. Each view can be rebuilt by replaying the agents and conversations topics.
@@ -65,6 +66,9 @@ class DeskViews:
     def _assignment_key(self, tenant: str, conversation_id: str) -> str:
         return self._settings.key("gw", tenant, "conversation", conversation_id)
 
+    def _customer_key(self, tenant: str, conversation_id: str) -> str:
+        return self._settings.key("gw", tenant, "conversation", conversation_id, "customer")
+
     def _assigned_key(self, tenant: str, agent_id: str) -> str:
         return self._settings.key("gw", tenant, "agent", agent_id, "conversations")
 
@@ -94,6 +98,9 @@ class DeskViews:
                 },
             )
             pipe.expire(key, OFFER_TTL_S)
+            if offer.customer_id:
+                customer = self._customer_key(tenant, offer.conversation_id)
+                pipe.set(customer, offer.customer_id, ex=ASSIGNMENT_TTL_S)
         if update.closed_offer:
             pipe.delete(self._offer_key(tenant, update.closed_offer))
         if update.assignment:
@@ -141,6 +148,7 @@ class DeskViews:
                 dropped += int(await self._redis.xdel(raw_key, *doomed))
         found = await self.assignees([(tenant, c) for c in erased])
         async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.delete(*(self._customer_key(tenant, c) for c in erased))
             for (_, conversation_id), agent_id in found.items():
                 await self._unassign(
                     keys=[
@@ -183,6 +191,11 @@ class DeskViews:
             agent_id=fields[b"agent_id"].decode(),
             conversation_id=fields[b"conversation_id"].decode(),
         )
+
+    async def customer_of(self, tenant: str, conversation_id: str) -> str | None:
+        """The customer of a conversation offered to an agent of this gateway (None: never offered)."""
+        found = cast(bytes | None, await self._redis.get(self._customer_key(tenant, conversation_id)))
+        return found.decode() if found is not None else None
 
     async def assignee(self, tenant: str, conversation_id: str) -> str | None:
         agent_id = cast(bytes | None, await self._redis.get(self._assignment_key(tenant, conversation_id)))

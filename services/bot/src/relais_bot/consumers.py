@@ -3,8 +3,9 @@
 If the core fails on a customer message (an exception, or no decision within the timeout), the
 conversation goes to a person with the reason "bot-failure": the customer never meets silence.
 
-For tenants that seal customer text on the log, messages are opened here, before the core, and the
-packets of hand-offs leave sealed in the customer's key; an erased customer's bot state is deleted.
+For tenants that seal customer text on the log, messages (and replies, which the transcript keeps) are
+opened here, before the core, and the bot's replies and the packets of its hand-offs leave sealed in the
+customer's key; an erased customer's bot state is deleted.
 """
 
 import asyncio
@@ -16,12 +17,18 @@ from relais_bot.adapters.state import BotStates, Conversation
 from relais_bot.domain.policy import Bot, BotState, Decision
 from relais_bot.metrics import HANDOFFS, MESSAGES
 from relais_contracts import Outgoing
-from relais_contracts.conversation import ConversationEvent, CustomerMessage
+from relais_contracts.conversation import ConversationEvent, CustomerMessage, ReplyPosted
 from relais_contracts.customers import CustomerErased
 from relais_platform.consumer import Delivery
 from relais_platform.kafka import Publishes
 from relais_platform.logs import bound_to
-from relais_platform.sealing import CustomerKeys, seal_handoffs, unseal_messages
+from relais_platform.sealing import (
+    CustomerKeys,
+    seal_handoffs,
+    seal_replies,
+    unseal_messages,
+    unseal_replies,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -40,10 +47,12 @@ class ConversationHandler:
         for erased in (d.event for d in batch if isinstance(d.event, CustomerErased)):
             await self._states.erase(erased.tenant, erased.data.conversation_ids)
         events: list[ConversationEvent] = [d.event for d in batch if isinstance(d.event, ConversationEvent)]
-        opened = {
+        opened: dict[str, ConversationEvent] = {
             m.uid: m
             for m in await unseal_messages(self._keys, [e for e in events if isinstance(e, CustomerMessage)])
         }
+        replies = [e for e in events if isinstance(e, ReplyPosted) and e.data.sealed]
+        opened.update((r.uid, r) for r in await unseal_replies(self._keys, replies))
         events = [opened.get(e.uid, e) for e in events]
         keyed = [((e.tenant, e.subject), e.uid) for e in events]
         done = await self._states.applied(keyed)
@@ -66,7 +75,9 @@ class ConversationHandler:
             outgoing += decision.outputs
             decisions.append((event, decision))
         # Publish before saving: after a crash in between, the replay re-derives the same output ids.
-        await self._publisher.publish(await seal_handoffs(self._keys, outgoing))
+        customers = {c: customer for c in changed if (customer := states[c].customer_id)}
+        outgoing = await seal_replies(self._keys, await seal_handoffs(self._keys, outgoing), customers)
+        await self._publisher.publish(outgoing)
         await self._states.save({c: states[c] for c in changed}, applied)
         for event, decision in decisions:
             if decision.outcome:

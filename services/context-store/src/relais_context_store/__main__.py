@@ -9,7 +9,9 @@ import json
 import sys
 from dataclasses import asdict
 
-from relais_context_store.adapters.views import ConversationViews
+from relais_context_store.adapters.conversation_log import ConversationLog
+from relais_context_store.adapters.customer_directory import CustomerDirectory
+from relais_context_store.adapters.view_keys import ViewKeys
 from relais_context_store.app import SERVICE, create_app
 from relais_context_store.consumers import ConversationLogHandler
 from relais_context_store.rebuild import rebuild
@@ -22,9 +24,11 @@ from relais_platform.settings import load_settings
 
 async def rebuild_command(settings: ContextStoreSettings) -> None:
     runtime = Runtime(settings, SERVICE)  # its publisher is never started: a rebuild publishes nothing
-    views = ConversationViews(runtime.redis, settings, settings.closed_view_retention_s)
+    view_keys = ViewKeys(settings)
+    directory = CustomerDirectory(runtime.redis, view_keys)
+    views = ConversationLog(runtime.redis, view_keys, directory, settings.closed_view_retention_s)
     handler = ConversationLogHandler(
-        views, customer_keys(runtime.redis, settings), runtime.publisher, asyncio.Lock()
+        views, directory, customer_keys(runtime.redis, settings), runtime.publisher, asyncio.Lock()
     )
     try:
         report = await rebuild(settings, views, handler)

@@ -13,8 +13,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from relais_context_store.adapters.views import ConversationViews
-from relais_context_store.domain.identity import identity_key, normalise_email, normalise_phone
+from relais_context_store.adapters.conversation_log import ConversationLog
+from relais_context_store.adapters.customer_directory import CustomerDirectory
+from relais_context_store.adapters.view_queries import ViewQueries
+from relais_context_store.domain.identity import normalise_email, normalise_phone
 from relais_context_store.rebuild import RebuildReport, rebuild
 from relais_context_store.service_layer import erasure
 from relais_context_store.service_layer import identity as identity_cases
@@ -27,9 +29,19 @@ from relais_platform.runtime import require_admin
 TENANT_HEADER = "X-Relais-Tenant"
 
 
-def _views(request: Request) -> ConversationViews:
-    views: ConversationViews = request.app.state.views
-    return views
+def _queries(request: Request) -> ViewQueries:
+    queries: ViewQueries = request.app.state.queries
+    return queries
+
+
+def _directory(request: Request) -> CustomerDirectory:
+    directory: CustomerDirectory = request.app.state.directory
+    return directory
+
+
+def _log(request: Request) -> ConversationLog:
+    log: ConversationLog = request.app.state.log
+    return log
 
 
 def _publisher(request: Request) -> Publisher:
@@ -37,7 +49,9 @@ def _publisher(request: Request) -> Publisher:
     return publisher
 
 
-Views = Annotated[ConversationViews, Depends(_views)]
+Queries = Annotated[ViewQueries, Depends(_queries)]
+Directory = Annotated[CustomerDirectory, Depends(_directory)]
+Log = Annotated[ConversationLog, Depends(_log)]
 PublisherDep = Annotated[Publisher, Depends(_publisher)]
 Tenant = Annotated[
     str,
@@ -104,9 +118,9 @@ class ConversationOut(BaseModel):
     response_model=ConversationOut,
     responses={404: {"description": "no such conversation for this tenant"}},
 )
-async def get_conversation(conversation_id: EntityId, tenant: Tenant, views: Views) -> Response:
+async def get_conversation(conversation_id: EntityId, tenant: Tenant, queries: Queries) -> Response:
     """A conversation: state, channels, participants, handoff packet and the whole timeline in order."""
-    body = await views.conversation_json(tenant, conversation_id)
+    body = await queries.conversation_json(tenant, conversation_id)
     if body is None:
         raise HTTPException(404, f"no conversation {conversation_id!r} for tenant {tenant!r}")
     return Response(body, media_type="application/json")
@@ -122,53 +136,46 @@ class ReplyChannelsOut(BaseModel):
     response_model=ReplyChannelsOut,
     responses={404: {"description": "no such conversation for this tenant"}},
 )
-async def get_reply_channels(conversation_id: EntityId, tenant: Tenant, views: Views) -> dict[str, Any]:
+async def get_reply_channels(conversation_id: EntityId, tenant: Tenant, queries: Queries) -> dict[str, Any]:
     """The channels a reply in this conversation can be delivered on; the agent gateway refuses a reply
     on any other before posting it (a reply posted anyway is recorded as a failed delivery)."""
-    found = await views.reply_channels(tenant, conversation_id)
+    found = await queries.reply_channels(tenant, conversation_id)
     if found is None:
         raise HTTPException(404, f"no conversation {conversation_id!r} for tenant {tenant!r}")
     return found
 
 
 @conversations.get("/conversations/{conversation_id}/timeline")
-async def get_timeline(conversation_id: EntityId, tenant: Tenant, views: Views) -> list[dict[str, Any]]:
+async def get_timeline(conversation_id: EntityId, tenant: Tenant, queries: Queries) -> list[dict[str, Any]]:
     """Just the timeline: every message and event of the conversation, once, in order."""
-    view = await views.conversation(tenant, conversation_id)
+    view = await queries.conversation(tenant, conversation_id)
     if view is None:
         raise HTTPException(404, f"no conversation {conversation_id!r} for tenant {tenant!r}")
     timeline: list[dict[str, Any]] = view["timeline"]
     return timeline
 
 
-async def _customer(views: ConversationViews, tenant: str, customer_id: str) -> dict[str, Any]:
-    view = await views.customer(tenant, customer_id)
-    if view is None:
-        raise HTTPException(404, f"no customer {customer_id!r} for tenant {tenant!r}")
-    return view
-
-
-_SUMMARY = ("state", "opened_at", "closed_at", "closed_reason", "last_channel", "agent_id")
+def _no_customer(tenant: str, customer_id: str) -> HTTPException:
+    return HTTPException(404, f"no customer {customer_id!r} for tenant {tenant!r}")
 
 
 @customers.get("/customers/{customer_id}")
-async def get_customer(customer_id: EntityId, tenant: Tenant, views: Views) -> dict[str, Any]:
+async def get_customer(customer_id: EntityId, tenant: Tenant, queries: Queries) -> dict[str, Any]:
     """A customer: identities, recorded identity conflicts, open conversation, every conversation."""
-    view = await _customer(views, tenant, customer_id)
-    found = await views.conversation_fields(((tenant, c) for c in view["conversations"]), *_SUMMARY)
-    view["conversations"] = [{"id": c, **found.get((tenant, c), {})} for c in view["conversations"]]
+    view = await queries.customer(tenant, customer_id)
+    if view is None:
+        raise _no_customer(tenant, customer_id)
     return view
 
 
 @customers.get("/customers/{customer_id}/timeline")
-async def get_customer_timeline(customer_id: EntityId, tenant: Tenant, views: Views) -> list[dict[str, Any]]:
+async def get_customer_timeline(
+    customer_id: EntityId, tenant: Tenant, queries: Queries
+) -> list[dict[str, Any]]:
     """Everything the customer said and was told, across channels and conversations, oldest first."""
-    view = await _customer(views, tenant, customer_id)
-    entries: list[dict[str, Any]] = []
-    for cid in view["conversations"]:
-        conversation = await views.conversation(tenant, cid)
-        if conversation is not None:
-            entries += [{"conversation_id": cid, **e} for e in conversation["timeline"]]
+    entries = await queries.customer_timeline(tenant, customer_id)
+    if entries is None:
+        raise _no_customer(tenant, customer_id)
     return entries
 
 
@@ -192,19 +199,17 @@ def _identity(
 async def lookup(
     request: Request,
     tenant: Tenant,
-    views: Views,
+    queries: Queries,
     kind: Annotated[IdentityKind, Query(description="phone, email, customer_ref or address")],
     value: Annotated[str, Query(min_length=1, max_length=320)],
     channel: Annotated[str | None, Query(max_length=32, description="the channel of an address")] = None,
 ) -> dict[str, Any]:
     """Who this identity is: the customer, and their open conversation if they have one."""
     identity = _identity(kind, value, channel, request.app.state.settings)
-    owner = (await views.owners(tenant, [identity_key(identity)])).get(identity_key(identity))
-    if owner is None:
+    found = await queries.lookup(tenant, identity)
+    if found is None:
         raise HTTPException(404, f"no customer of tenant {tenant!r} has the {kind} {identity.value!r}")
-    view = await views.customer(tenant, owner)
-    return {"customer_id": owner, "identity": identity.model_dump(exclude_none=True),
-            "open_conversation": view["open_conversation"] if view else None}  # fmt: skip
+    return found
 
 
 class IdentityIn(BaseModel):
@@ -219,13 +224,13 @@ async def link_identity(
     body: IdentityIn,
     request: Request,
     tenant: Tenant,
-    views: Views,
+    directory: Directory,
     publisher: PublisherDep,
 ) -> dict[str, Any]:
     """Link an identity to a customer. 409 if it already belongs to someone else: never merged silently."""
     identity = _identity(body.kind, body.value, body.channel, request.app.state.settings)
     try:
-        event = await identity_cases.link_identity(views, publisher, tenant, customer_id, identity)
+        event = await identity_cases.link_identity(directory, publisher, tenant, customer_id, identity)
     except identity_cases.CustomerNotFound as exc:
         raise HTTPException(404, str(exc)) from None
     except identity_cases.IdentityTaken as exc:
@@ -246,14 +251,14 @@ async def unlink_identity(
     value: str,
     request: Request,
     tenant: Tenant,
-    views: Views,
+    directory: Directory,
     publisher: PublisherDep,
     channel: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Response:
     """Detach an identity from a customer; their next message with it starts a new customer."""
     identity = _identity(kind, value, channel, request.app.state.settings)
     try:
-        await identity_cases.unlink_identity(views, publisher, tenant, customer_id, identity)
+        await identity_cases.unlink_identity(directory, publisher, tenant, customer_id, identity)
     except identity_cases.IdentityNotLinked as exc:
         raise HTTPException(404, str(exc)) from None
     return Response(status_code=204)
@@ -278,7 +283,7 @@ async def confirm_claim(
     body: ConfirmationIn,
     request: Request,
     tenant: Tenant,
-    views: Views,
+    directory: Directory,
     publisher: PublisherDep,
 ) -> dict[str, Any]:
     """Confirm a customer's claimed identity (after checking it with them): it is linked, and written
@@ -286,7 +291,7 @@ async def confirm_claim(
     of another customer's identity moves this customer's identities to that customer."""
     try:
         event = await identity_cases.confirm_identity_claim(
-            views, publisher, tenant, customer_id, claim_id, body.confirmed_by, body.role, body.reason,
+            directory, publisher, tenant, customer_id, claim_id, body.confirmed_by, body.role, body.reason,
             via=request.state.caller.name,
         )  # fmt: skip
     except (identity_cases.CustomerNotFound, identity_cases.ClaimNotFound) as exc:
@@ -301,11 +306,18 @@ async def confirm_claim(
 
 @customers.delete("/customers/{customer_id}", dependencies=[Depends(require_admin), Depends(_exclusive)])
 async def erase_customer(
-    customer_id: EntityId, request: Request, tenant: Tenant, views: Views, publisher: PublisherDep
+    customer_id: EntityId,
+    request: Request,
+    tenant: Tenant,
+    directory: Directory,
+    log: Log,
+    publisher: PublisherDep,
 ) -> dict[str, Any]:
     """Right to erasure (admin bearer token): destroy the customer's key (their sealed text in the log
     becomes unreadable), stop routing their conversations, delete every view of them."""
-    erased = await erasure.erase_customer(views, request.app.state.keys, publisher, tenant, customer_id)
+    erased = await erasure.erase_customer(
+        directory, log, request.app.state.keys, publisher, tenant, customer_id
+    )
     if erased is None:
         raise HTTPException(404, f"no customer {customer_id!r} for tenant {tenant!r}")
     return {
@@ -332,6 +344,6 @@ async def rebuild_views(request: Request) -> RebuildOut:
     lock: asyncio.Lock = request.app.state.lock
     async with lock:
         report: RebuildReport = await rebuild(
-            request.app.state.settings, request.app.state.views, request.app.state.log_handler
+            request.app.state.settings, request.app.state.log, request.app.state.log_handler
         )
     return RebuildOut(**asdict(report))

@@ -5,8 +5,11 @@ import asyncio
 from fastapi import FastAPI
 
 from relais_context_store.access import ACCESS
+from relais_context_store.adapters.conversation_log import ConversationLog
+from relais_context_store.adapters.customer_directory import CustomerDirectory
 from relais_context_store.adapters.identity_secrets import IdentitySecrets
-from relais_context_store.adapters.views import ConversationViews
+from relais_context_store.adapters.view_keys import ViewKeys
+from relais_context_store.adapters.view_queries import ViewQueries
 from relais_context_store.api import admin, conversations, customers
 from relais_context_store.consumers import ConversationLogHandler, InactivitySweep, InboundHandler
 from relais_context_store.recovery import ViewsRecovery
@@ -24,15 +27,20 @@ SERVICE = "context-store"
 def create_app(settings: ContextStoreSettings) -> FastAPI:
     secrets = IdentitySecrets(settings)  # before anything starts: a bad secrets file stops here
     runtime = Runtime(settings, SERVICE)
-    views = ConversationViews(runtime.redis, settings, settings.closed_view_retention_s)
+    view_keys = ViewKeys(settings)
+    directory = CustomerDirectory(runtime.redis, view_keys)
+    views = ConversationLog(runtime.redis, view_keys, directory, settings.closed_view_retention_s)
+    queries = ViewQueries(runtime.redis, view_keys, directory, views)
     keys = customer_keys(runtime.redis, settings)
     lock = asyncio.Lock()
-    log_handler = ConversationLogHandler(views, keys, runtime.publisher, lock, settings.consumer_batch_max)
+    log_handler = ConversationLogHandler(
+        views, directory, keys, runtime.publisher, lock, settings.consumer_batch_max
+    )
     recovery = ViewsRecovery(settings, runtime.redis, views, log_handler, lock, SERVICE)
     gate = TenantGate(settings, runtime.publisher, SERVICE)
     checked = recovery.healing.publisher(runtime.publisher)  # resolutions made on whole views only
     runtime.background("views-recovery", recovery.start)
-    inbound = InboundHandler(views, keys, checked, settings, lock, secrets)
+    inbound = InboundHandler(directory, views, keys, checked, settings, lock, secrets)
     runtime.consume("inbound", [topics.INBOUND], gate.guard("inbound", recovery.inbound(inbound)))
 
     async def resume_from_views(committed: dict[Partition, int | None]) -> dict[Partition, int]:
@@ -61,7 +69,9 @@ def create_app(settings: ContextStoreSettings) -> FastAPI:
 
     app = runtime.app("Relais context store", ACCESS)
     app.state.settings = settings
-    app.state.views = views
+    app.state.directory = directory
+    app.state.log = views
+    app.state.queries = queries
     app.state.keys = keys
     app.state.lock = lock
     app.state.log_handler = log_handler

@@ -13,8 +13,9 @@ from typing import Any
 
 import structlog
 
+from relais_context_store.adapters.conversation_log import Applied, ConversationLog
+from relais_context_store.adapters.customer_directory import CustomerDirectory
 from relais_context_store.adapters.identity_secrets import IdentitySecrets
-from relais_context_store.adapters.views import Applied, ConversationViews
 from relais_context_store.domain.resolution import (
     OpenConversation,
     close_for_inactivity,
@@ -53,6 +54,7 @@ from relais_contracts.conversation import (
     CustomerLeft,
     CustomerMessage,
     HandoffRequested,
+    NoteAdded,
     Opened,
     ReplyPosted,
 )
@@ -66,7 +68,14 @@ from relais_contracts.customers import (
 from relais_platform.consumer import Delivery
 from relais_platform.kafka import Publishes
 from relais_platform.logs import bound_to
-from relais_platform.sealing import CustomerKeys, key_id, seal, unseal_messages, unseal_packets
+from relais_platform.sealing import (
+    CustomerKeys,
+    key_id,
+    seal,
+    unseal_messages,
+    unseal_packets,
+    unseal_replies,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -83,14 +92,16 @@ class InboundHandler:
 
     def __init__(
         self,
-        views: ConversationViews,
+        directory: CustomerDirectory,
+        log: ConversationLog,
         keys: CustomerKeys,
         publisher: Publishes,
         settings: ContextStoreSettings,
         lock: asyncio.Lock,
         secrets: IdentitySecrets,
     ) -> None:
-        self._views = views
+        self._directory = directory
+        self._log = log
         self._keys = keys
         self._publisher = publisher
         self._settings = settings
@@ -104,21 +115,25 @@ class InboundHandler:
 
     async def _handle(self, events: Sequence[Event]) -> None:
         resolved_customers = await resolve_customers(
-            events, self._views, self._secrets, self._settings, datetime.now(UTC)
+            events, self._directory, self._secrets, self._settings, datetime.now(UTC)
         )
         customers, links = resolved_customers.customers, resolved_customers.links
-        pointers = await self._views.open_conversations(
+        pointers = await self._directory.open_conversations(
             (e.tenant, customers[e.uid].customer_id) for e in events if e.uid in customers
         )
 
         outgoing: list[Outgoing] = []
         changed: dict[tuple[str, str], OpenConversation] = {}
-        owners: dict[str, str] = {}  # id of each customer message written -> its customer
+        writers: dict[str, str] = {}  # customer message uid -> its customer (whose key seals it)
         for e in events:
             if isinstance(e, MessageReceived):
                 customer = (e.tenant, customers[e.uid].customer_id)
                 resolved = resolve_message(e, customers[e.uid], pointers.get(customer), self._timeout)
-                owners[resolved.message.id] = customers[e.uid].customer_id
+                writers.update(
+                    (o.event.uid, customer[1])
+                    for o in resolved.outgoing
+                    if isinstance(o.event, CustomerMessage)
+                )
                 pointers[customer] = changed[customer] = resolved.open_conversation
                 if resolved.closed:
                     CONVERSATIONS_CLOSED.labels("inactivity").inc()
@@ -138,29 +153,29 @@ class InboundHandler:
                 outgoing.append(await self._delivery_status(e))
             else:
                 raise TypeError(f"{getattr(e, 'type', e)} does not belong on {topics.INBOUND}")
-        outgoing = await self._sealed(outgoing, owners)
+        outgoing = await self._sealed(outgoing, writers)
         # The log first, the resolver's state second: if we crash in between, the replay resolves the
         # same way, derives the same ids, and the log's readers drop the duplicates.
         await self._publisher.publish(outgoing)
-        await self._views.record_resolution(links, changed)
+        await self._directory.record_resolution(links, changed)
 
     async def _delivery_status(self, event: DeliveryUpdated) -> Outgoing:
         # Relais' own message id is what it sent as `message_id`; the channel may echo it either way.
         for message_id in filter(None, (event.data.message_id, event.data.external_id)):
-            if conversation := await self._views.conversation_of_message(event.tenant, message_id):
+            if conversation := await self._log.conversation_of_message(event.tenant, message_id):
                 return delivery_status(event, conversation, message_id)
         raise UnknownConversation(
             f"delivery report for message {event.data.message_id or event.data.external_id!r}: "
             f"no bot or agent message of tenant {event.tenant!r} has this id"
         )
 
-    async def _sealed(self, outgoing: list[Outgoing], owners: dict[str, str]) -> list[Outgoing]:
+    async def _sealed(self, outgoing: list[Outgoing], writers: dict[str, str]) -> list[Outgoing]:
         """For the tenants that seal: customer text, names and attachments leave in the customer's key,
         not in clear, and the conversation's opening carries no email or phone hint."""
         wanted: dict[str, set[str]] = {}
         for o in outgoing:
             if isinstance(o.event, CustomerMessage) and self._settings.seals(o.event.tenant):
-                wanted.setdefault(o.event.tenant, set()).add(owners[o.event.id])
+                wanted.setdefault(o.event.tenant, set()).add(writers[o.event.uid])
         keys = {
             kid: k
             for tenant, ids in wanted.items()
@@ -182,7 +197,7 @@ class InboundHandler:
                 data: Any = event.data.model_copy(update={"customer_name": None, "identity": kept})
                 event = event.model_copy(update={"data": data})
             elif isinstance(event, CustomerMessage):
-                kid = key_id(event.tenant, owners[event.id])
+                kid = key_id(event.tenant, writers[event.uid])
                 sealed = seal(keys[kid], event.data.text, event.data.customer_name, event.data.attachments)
                 data = event.data.model_copy(
                     update={
@@ -204,13 +219,15 @@ class ConversationLogHandler:
 
     def __init__(
         self,
-        views: ConversationViews,
+        log: ConversationLog,
+        directory: CustomerDirectory,
         keys: CustomerKeys,
         publisher: Publishes,
         lock: asyncio.Lock,
         batch_max: int = 500,
     ) -> None:
-        self._views = views
+        self._log = log
+        self._directory = directory
         self._keys = keys
         self._publisher = publisher
         self._lock = lock
@@ -228,19 +245,22 @@ class ConversationLogHandler:
         """Apply a batch to the views; `publish=False` (a rebuild) computes everything but sends nothing."""
         await self._customer_events([d.event for d in batch if isinstance(d.event, CustomerEvent)])
         events = [d.event for d in batch if isinstance(d.event, ConversationEvent)]
-        applied = await self._views.already_applied([(e.tenant, e.subject, e.uid) for e in events])
+        applied = await self._log.already_applied([(e.tenant, e.subject, e.uid) for e in events])
         events = [e for e in events if e.uid not in applied]
         clear: dict[str, ConversationEvent] = {
             m.uid: m
             for m in await unseal_messages(self._keys, [e for e in events if isinstance(e, CustomerMessage)])
         }
+        # Replies and notes too: the customer reads a reply in clear, the timeline shows both.
+        written = [e for e in events if isinstance(e, ReplyPosted | NoteAdded) and e.data.sealed]
+        clear.update((w.uid, w) for w in await unseal_replies(self._keys, written))
         # The views hold handoff packets in clear too (erasure deletes the views).
         handoffs = [e for e in events if isinstance(e, HandoffRequested) and e.data.packet.sealed]
         packets = await unseal_packets(self._keys, [h.data.packet for h in handoffs])
         for handoff, packet in zip(handoffs, packets, strict=True):
             data = handoff.data.model_copy(update={"packet": packet})
             clear[handoff.uid] = handoff.model_copy(update={"data": data})
-        known = await self._views.conversation_fields(
+        known = await self._log.conversation_fields(
             ((e.tenant, e.subject) for e in events), *_CONVERSATION_FIELDS
         )
         changes: list[Applied] = []
@@ -269,11 +289,13 @@ class ConversationLogHandler:
                     channel = event.data.channel or fields["last_channel"]
                     outgoing.append(undeliverable(event, f"the customer has no {channel} address"))
                 else:
+                    reply = clear.get(event.uid, event)
+                    assert isinstance(reply, ReplyPosted)
                     outgoing.append(
                         Outgoing(
                             topics.OUTBOUND,
                             topics.inbound_key(event.tenant, channel, address),
-                            delivery(event, channel, address),
+                            delivery(reply, channel, address),
                         )
                     )
                     latencies.append((event.data.author.kind, _parse(fields.get("last_customer_at"))))
@@ -295,7 +317,7 @@ class ConversationLogHandler:
                 )
             )
         if publish:
-            await self._views.index_messages(
+            await self._log.index_messages(
                 (o.event.tenant, o.event.data.message_id, o.event.subject or "")
                 for o in outgoing
                 if isinstance(o.event, MessageSend)
@@ -306,28 +328,28 @@ class ConversationLogHandler:
                 if since is not None:
                     REPLY_LATENCY.labels(kind).observe(max(0.0, (now - since).total_seconds()))
         offsets = {(d.topic, d.partition): d.offset for d in batch}
-        await self._views.apply(changes, offsets)
+        await self._log.apply(changes, offsets)
 
     async def _destination(self, reply: ReplyPosted, fields: dict[str, str]) -> tuple[str, str]:
         if reply.data.channel and reply.data.channel != fields.get("last_channel"):
-            extra = await self._views.conversation_fields(
+            extra = await self._log.conversation_fields(
                 [(reply.tenant, reply.subject)], f"address:{reply.data.channel}"
             )
             fields = fields | extra.get((reply.tenant, reply.subject), {})
-            identities = await self._views.identities(reply.tenant, fields.get("customer_id", ""))
+            identities = await self._directory.identities(reply.tenant, fields.get("customer_id", ""))
             return reply_destination(reply, fields, identities)
         return reply_destination(reply, fields, [])
 
     async def _customer_events(self, events: Sequence[Event]) -> None:
         customer_events = [e for e in events if isinstance(e, CustomerEvent)]
-        done = await self._views.customer_applied([(e.tenant, e.subject, e.uid) for e in customer_events])
+        done = await self._directory.customer_applied([(e.tenant, e.subject, e.uid) for e in customer_events])
         for event in customer_events:
             if event.uid in done:
                 continue
             if isinstance(event, IdentityLinked | IdentityUnlinked | IdentityConfirmed):
-                await self._views.apply_identities(event)
+                await self._directory.apply_identities(event)
             elif isinstance(event, CustomerErased):
-                await self._views.erase_customer(event.tenant, event.subject, event.data.conversation_ids)
+                await self._log.erase_customer(event.tenant, event.subject, event.data.conversation_ids)
 
 
 def _parse(at: str | None) -> datetime | None:
@@ -344,12 +366,12 @@ class InactivitySweep:
 
     def __init__(
         self,
-        views: ConversationViews,
+        log: ConversationLog,
         publisher: Publishes,
         settings: ContextStoreSettings,
         lock: asyncio.Lock,
     ) -> None:
-        self._views = views
+        self._log = log
         self._publisher = publisher
         self._timeout = timedelta(seconds=settings.inactivity_timeout_s)
         self._lock = lock  # never sweep half-rebuilt views
@@ -360,8 +382,8 @@ class InactivitySweep:
             return await self._sweep(datetime.now(UTC))
 
     async def _sweep(self, now: datetime) -> int:
-        expired = await self._views.expired(now - self._timeout)
-        known = await self._views.conversation_fields(((t, c) for t, c, _ in expired), "customer_id", "state")
+        expired = await self._log.expired(now - self._timeout)
+        known = await self._log.conversation_fields(((t, c) for t, c, _ in expired), "customer_id", "state")
         closing = []
         for tenant, cid, last_activity in expired:
             fields = known.get((tenant, cid), {})
@@ -372,7 +394,7 @@ class InactivitySweep:
             closing.append(Outgoing(topics.CONVERSATIONS, cid, closed))
         await self._publisher.publish(closing)
         CONVERSATIONS_CLOSED.labels("inactivity").inc(len(closing))
-        counts = await self._views.open_per_tenant()
+        counts = await self._log.open_per_tenant()
         # A tenant with nothing open any more loses its series: tenants that come and go (or a burst of
         # made-up ones in development) leave no gauge behind.
         for tenant in self._tenants - set(counts):

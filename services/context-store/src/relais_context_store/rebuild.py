@@ -14,7 +14,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from relais_context_store.adapters.views import ConversationViews
+from relais_context_store.adapters.conversation_log import ConversationLog
 from relais_context_store.consumers import ConversationLogHandler
 from relais_context_store.settings import ContextStoreSettings
 from relais_contracts import DecodeError, decode, topics
@@ -57,7 +57,7 @@ async def _log_partitions(
 
 async def rebuild(
     settings: ContextStoreSettings,
-    views: ConversationViews,
+    views: ConversationLog,
     handler: ConversationLogHandler,
     service: str = "context-store",
 ) -> RebuildReport:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import structlog
 from redis.asyncio import Redis
 
-from relais_context_store.adapters.views import ConversationViews
+from relais_context_store.adapters.conversation_log import ConversationLog
 from relais_context_store.consumers import ConversationLogHandler
 from relais_context_store.rebuild import LOG_CONSUMER, rebuild
 from relais_context_store.settings import ContextStoreSettings
@@ -31,7 +31,7 @@ class ViewsRecovery:
         self,
         settings: ContextStoreSettings,
         redis: "Redis",
-        views: ConversationViews,
+        views: ConversationLog,
         log_handler: ConversationLogHandler,
         lock: asyncio.Lock,
         service: str,

@@ -42,6 +42,8 @@ class OfferRecord:
     tenant: str
     agent_id: str
     conversation_id: str
+    # The conversation's customer, from the packet: an agent's reply and notes are sealed in their key.
+    customer_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +72,9 @@ def project(event: Event, assignee: str | None = None) -> InboxUpdate:
                     packet=d.packet,
                     at=event.time,
                 ),
-                open_offer=OfferRecord(d.offer_id, event.tenant, d.agent_id, d.conversation_id),
+                open_offer=OfferRecord(
+                    d.offer_id, event.tenant, d.agent_id, d.conversation_id, d.packet.customer_id
+                ),
             )
         case OfferRescinded(data=d):
             return InboxUpdate(
@@ -135,7 +139,9 @@ def _followed(event: Event) -> InboxMessage | None:
                 text=d.text,
                 at=event.time,
             )
-            return ConversationMessage(conversation_id=event.conversation_id, message=entry)
+            return ConversationMessage(
+                conversation_id=event.conversation_id, message=entry, sealed=d.text_sealed, key_id=d.key_id
+            )
         case NoteAdded(data=d):
             note = Note(
                 note_id=d.note_id,
@@ -144,7 +150,9 @@ def _followed(event: Event) -> InboxMessage | None:
                 text=d.text,
                 at=event.time,
             )
-            return NoteMessage(conversation_id=event.conversation_id, note=note)
+            return NoteMessage(
+                conversation_id=event.conversation_id, note=note, sealed=d.text_sealed, key_id=d.key_id
+            )
         case DeliveryStatus(data=d):
             return DeliveryMessage(
                 conversation_id=event.conversation_id,

@@ -1,13 +1,14 @@
 """Right to erasure: destroy the customer's key, stop routing their conversations, delete their views.
 
 Called by the API (an operator erases) and, for the `relais.customer.erased` event on the log, by the
-materializer of every replica (views.erase_customer, idempotent).
+materializer of every replica (ConversationLog.erase_customer, idempotent).
 """
 
 import uuid
 from dataclasses import dataclass
 
-from relais_context_store.adapters.views import ConversationViews
+from relais_context_store.adapters.conversation_log import ConversationLog
+from relais_context_store.adapters.customer_directory import CustomerDirectory
 from relais_context_store.domain.resolution import SOURCE
 from relais_context_store.domain.timeline import ROUTED_STATES
 from relais_contracts import Outgoing, now_time, topics
@@ -26,14 +27,19 @@ class Erasure:
 
 
 async def erase_customer(
-    views: ConversationViews, keys: CustomerKeys, publisher: Publishes, tenant: str, customer_id: str
+    directory: CustomerDirectory,
+    log: ConversationLog,
+    keys: CustomerKeys,
+    publisher: Publishes,
+    tenant: str,
+    customer_id: str,
 ) -> Erasure | None:
     """Erase a customer of this tenant; None if there is no such customer."""
-    view = await views.customer(tenant, customer_id)
+    view = await directory.customer(tenant, customer_id)
     if view is None:
         return None
     key_destroyed = await keys.destroy(tenant, customer_id)
-    states = await views.conversation_fields(((tenant, c) for c in view["conversations"]), "state")
+    states = await log.conversation_fields(((tenant, c) for c in view["conversations"]), "state")
     at = now_time()
     out = [
         Outgoing(
@@ -56,5 +62,5 @@ async def erase_customer(
     )  # fmt: skip
     out.append(Outgoing(topics.CONVERSATIONS, tenant, erased))
     await publisher.publish(out)
-    conversations = await views.erase_customer(tenant, customer_id, view["conversations"])
+    conversations = await log.erase_customer(tenant, customer_id, view["conversations"])
     return Erasure(customer_id, conversations, key_destroyed, erased.id)

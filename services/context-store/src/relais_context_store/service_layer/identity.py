@@ -12,8 +12,8 @@ from typing import Literal
 
 import structlog
 
+from relais_context_store.adapters.customer_directory import CustomerDirectory
 from relais_context_store.adapters.identity_secrets import IdentitySecrets
-from relais_context_store.adapters.views import ConversationViews
 from relais_context_store.domain.identity import (
     CustomerResolution,
     address_identity,
@@ -88,7 +88,7 @@ def hints_proven(
 
 async def resolve_customers(
     events: Sequence[Event],
-    views: ConversationViews,
+    directory: CustomerDirectory,
     secrets: IdentitySecrets,
     settings: ContextStoreSettings,
     now: datetime,
@@ -115,7 +115,7 @@ async def resolve_customers(
             if e.tenant == tenant
             for i in (*proven.get(e.uid, ()), *claimed.get(e.uid, ()))
         ]
-        owners[tenant] = await views.owners(tenant, keys)
+        owners[tenant] = await directory.owners(tenant, keys)
 
     found = Resolutions()
     for e in events:
@@ -158,7 +158,7 @@ def _observe(event: MessageReceived, resolution: CustomerResolution) -> None:
 
 
 async def _write(
-    views: ConversationViews,
+    directory: CustomerDirectory,
     publisher: Publishes,
     events: Sequence[IdentityLinked | IdentityUnlinked | IdentityConfirmed],
 ) -> None:
@@ -166,7 +166,7 @@ async def _write(
     same events again from the log and drops them as already applied."""
     await publisher.publish([Outgoing(topics.CONVERSATIONS, e.tenant, e) for e in events])
     for event in events:
-        await views.apply_identities(event)
+        await directory.apply_identities(event)
 
 
 def _event_fields(tenant: str, customer_id: str) -> dict[str, object]:
@@ -179,17 +179,17 @@ def _event_fields(tenant: str, customer_id: str) -> dict[str, object]:
     }
 
 
-async def _owner(views: ConversationViews, tenant: str, identity: Identity) -> str | None:
-    return (await views.owners(tenant, [identity_key(identity)])).get(identity_key(identity))
+async def _owner(directory: CustomerDirectory, tenant: str, identity: Identity) -> str | None:
+    return (await directory.owners(tenant, [identity_key(identity)])).get(identity_key(identity))
 
 
 async def link_identity(
-    views: ConversationViews, publisher: Publishes, tenant: str, customer_id: str, identity: Identity
+    directory: CustomerDirectory, publisher: Publishes, tenant: str, customer_id: str, identity: Identity
 ) -> IdentityLinked:
     """An operator links an identity to a customer; refused if it is someone else's."""
-    if await views.customer(tenant, customer_id) is None:
+    if await directory.customer(tenant, customer_id) is None:
         raise CustomerNotFound(f"no customer {customer_id!r} for tenant {tenant!r}")
-    owner = await _owner(views, tenant, identity)
+    owner = await _owner(directory, tenant, identity)
     if owner not in (None, customer_id):
         raise IdentityTaken(
             f"the {identity.kind} {identity.value!r} belongs to customer {owner!r}; unlink it there first"
@@ -197,27 +197,27 @@ async def link_identity(
     event = IdentityLinked(
         **_event_fields(tenant, customer_id), data=IdentityLinkedData(identities=(identity,), origin="api")
     )
-    await _write(views, publisher, [event])
+    await _write(directory, publisher, [event])
     return event
 
 
 async def unlink_identity(
-    views: ConversationViews, publisher: Publishes, tenant: str, customer_id: str, identity: Identity
+    directory: CustomerDirectory, publisher: Publishes, tenant: str, customer_id: str, identity: Identity
 ) -> IdentityUnlinked:
     """An operator detaches an identity; the customer's next message with it starts a new customer."""
-    if await _owner(views, tenant, identity) != customer_id:
+    if await _owner(directory, tenant, identity) != customer_id:
         raise IdentityNotLinked(
             f"the {identity.kind} {identity.value!r} is not linked to customer {customer_id!r}"
         )
     event = IdentityUnlinked(
         **_event_fields(tenant, customer_id), data=IdentityUnlinkedData(identities=(identity,))
     )
-    await _write(views, publisher, [event])
+    await _write(directory, publisher, [event])
     return event
 
 
 async def confirm_identity_claim(
-    views: ConversationViews,
+    directory: CustomerDirectory,
     publisher: Publishes,
     tenant: str,
     customer_id: str,
@@ -228,7 +228,7 @@ async def confirm_identity_claim(
     via: str | None = None,
 ) -> IdentityConfirmed:
     """A person vouches for a customer's claim (by its id): the audit event, then the links it makes."""
-    view = await views.customer(tenant, customer_id)
+    view = await directory.customer(tenant, customer_id)
     if view is None:
         raise CustomerNotFound(f"no customer {customer_id!r} for tenant {tenant!r}")
     recorded = next((c for c in view["claims"] if c["id"] == claim), None)
@@ -236,7 +236,7 @@ async def confirm_identity_claim(
         raise ClaimNotFound(f"customer {customer_id!r} has no pending claim {claim!r}")
     claimed = Identity.model_validate(recorded["identity"])
     owned = [Identity.model_validate(i) for i in view["identities"]]
-    decision = confirm_claim(customer_id, claimed, await _owner(views, tenant, claimed), owned)
+    decision = confirm_claim(customer_id, claimed, await _owner(directory, tenant, claimed), owned)
     confirmed = IdentityConfirmed(
         **_event_fields(tenant, customer_id),
         data=IdentityConfirmedData(
@@ -264,7 +264,7 @@ async def confirm_identity_claim(
                 data=IdentityLinkedData(identities=decision.link, origin="confirmed"),
             )
         )
-    await _write(views, publisher, events)
+    await _write(directory, publisher, events)
     with bound_to(confirmed):
         log.info(
             "identity claim confirmed",

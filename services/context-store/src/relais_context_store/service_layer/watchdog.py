@@ -10,7 +10,7 @@ from typing import Protocol
 
 import structlog
 
-from relais_context_store.adapters.views import ConversationViews
+from relais_context_store.adapters.conversation_log import ConversationLog
 from relais_context_store.domain.watchdog import TRANSCRIPT_MESSAGES, Silence, awaits_bot, bot_silent
 from relais_context_store.metrics import BOT_SILENT_HANDOFFS
 from relais_context_store.settings import ContextStoreSettings
@@ -34,7 +34,7 @@ class BotWatchdog:
 
     def __init__(
         self,
-        views: ConversationViews,
+        views: ConversationLog,
         keys: CustomerKeys,
         publisher: Publishes,
         settings: ContextStoreSettings,
