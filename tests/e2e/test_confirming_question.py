@@ -6,11 +6,10 @@ from typing import Any
 
 import httpx
 import pytest
-import websockets
 
 from relais_contracts import topics
 from relais_contracts.channel import MessageSend
-from relais_platform.testing import RawPublisher, TopicReader
+from relais_platform.testing import RawPublisher, TopicReader, desk_socket
 from tests.e2e.system import ADDRESS, TENANT, AgentSocket, inbound
 
 pytestmark = pytest.mark.e2e
@@ -34,8 +33,7 @@ async def test_an_unsure_message_gets_the_question_and_oui_reaches_an_agent(syst
             json={"tenant": TENANT, "agent_id": "agent-q", "name": "Quinn"},
         )
         assert login.status_code == 200, login.text
-        ws_url = system.url("agent-gateway").replace("http", "ws")
-        async with websockets.connect(f"{ws_url}/v1/agent/ws?token={login.json()['token']}") as ws:
+        async with desk_socket(system.url("agent-gateway"), login.json()["token"]) as ws:
             agent = AgentSocket(ws)
             await agent.send({"type": "presence", "presence": "available", "ref": "p1"})
             await agent.expect("ack", ref="p1")
