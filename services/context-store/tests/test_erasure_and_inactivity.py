@@ -8,19 +8,21 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
+from relais_context_store.service_layer.sealing import open_events
 from relais_contracts import Outgoing, decode, topics
 from relais_contracts.conversation import Closed, CustomerMessage, NoteAdded, Opened, ReplyPosted
 from relais_contracts.routing import WorkCancelled
 from relais_platform.sealing import ERASED_TEXT, CustomerKeys, seal_replies, unseal_messages, unseal_replies
 from relais_platform.settings import ServiceSettings
-from relais_platform.testing import Infra, RawPublisher, TopicReader, poll
+from relais_platform.testing import Infra, RawPublisher, TopicReader, api_headers, poll
 
 from .conftest import ADMIN_TOKEN, Launch, channel_message, get, log_event, redis_dump
 
 pytestmark = pytest.mark.integration
 
-# The erased customer's channel addresses and identity value: in the views before, nowhere after.
-PERSONAL = ("visitor-9", "+33611111111", "nadia@example.com")
+# The erased customer's channel addresses and identity values (one linked by an operator): in the views
+# before, never in clear on the log, nowhere readable after.
+PERSONAL = ("visitor-9", "+33611111111", "nadia@example.com", "nadia.work@example.com")
 
 
 async def test_after_erasure_no_plaintext_of_the_customer_remains_in_redis_or_in_a_replay_of_the_log(
@@ -136,9 +138,23 @@ async def test_after_erasure_no_plaintext_of_the_customer_remains_in_redis_or_in
             return {reply_text, note_text} <= texts
 
         await poll(written_shown, what="the sealed reply and note in clear in the timeline")
+        async with httpx.AsyncClient(base_url=store.url, headers=api_headers("acme")) as api:
+            work = {"kind": "email", "value": "nadia.work@example.com"}
+            linked = await api.post(f"/v1/customers/{customer_id}/identities", json=work)
+            assert linked.status_code == 201, linked.text
+        await log.wait_event(
+            topics.CONVERSATIONS,
+            lambda e: e.type == "relais.customer.identity.linked" and e.id == linked.json()["event_id"],
+            what="the operator's link on the log",
+        )
+        # The views hold the addresses and identities in clear (replies are routed with them); the log
+        # carries none of them in clear, in its values or its keys.
         dump = repr(await redis_dump(infra, namespace, prefix="relais:"))
         assert marker in dump
         assert all(word in dump for word in PERSONAL)
+        assert not [w for w in PERSONAL for r in log.records if w.encode() in r.value + (r.key or b"")]
+        other_address = log.events(topics.CONVERSATIONS, lambda e: e.subject == other.subject)
+        assert all(b"visitor-10" not in e.to_json() for e in other_address)
 
         # Erasure: only with the admin token, only in the caller's tenant; then nothing of the customer
         # is readable anywhere.
@@ -186,6 +202,12 @@ async def test_after_erasure_no_plaintext_of_the_customer_remains_in_redis_or_in
     ]
     assert len(writes) == 2
     assert [w.data.text for w in await unseal_replies(keys, writes)] == [ERASED_TEXT, ERASED_TEXT]
+    # Their addresses and identity values cannot be opened any more either: the materializer's reading
+    # of the log leaves the identity events out and reads the addresses as erased.
+    replayed = await open_events(keys, [decode(r.value) for r in records])
+    opened_dump = "".join(e.to_json().decode() for e in replayed)
+    assert not [word for word in PERSONAL if word in opened_dump]
+    assert "visitor-10" in opened_dump  # the other customer's address opens as before
     await redis.aclose()
 
     # A rebuild replays that log: the customer stays erased, the other customer is back as before.

@@ -34,6 +34,13 @@ SEALED_TEXT_MAX = 170_000
 #   A `relais.conversation.handoff.requested`, `relais.routing.work.submitted` or
 #   `relais.agent.offer.created` is the packet and about 1 KiB of envelope and routing fields.
 PACKET_MAX_BYTES = 128 * 1024
+# - a sealed channel address: a Fernet token of the JSON of an address (320 characters at most).
+SEALED_ADDRESS_MAX = 3_000
+
+# The clear `address` of an event whose address is sealed in the customer's key (`address_sealed`):
+# for the tenants that seal, no channel address travels in clear on the log, so erasing the customer
+# (destroying the key) leaves none behind. Readers open it with the key; after erasure it is gone.
+SEALED_ADDRESS = "[sealed]"
 
 
 class ConversationEvent(CloudEvent):
@@ -54,6 +61,9 @@ class OpenedData(Payload):
     identity: IdentityHints | None = None
     # The customer the context store resolved this conversation to (sticky routing, history).
     customer_id: str | None = Field(default=None, max_length=200)
+    # For a tenant that seals: the address in the customer's key (`address` is SEALED_ADDRESS).
+    address_sealed: str | None = Field(default=None, max_length=SEALED_ADDRESS_MAX)
+    key_id: str | None = Field(default=None, max_length=300)
 
 
 class Opened(ConversationEvent):
@@ -83,6 +93,8 @@ class CustomerMessageData(Payload):
     # key, so the log keeps no readable text of theirs. Read it with `relais_platform.sealing`.
     text_sealed: str | None = Field(default=None, max_length=SEALED_TEXT_MAX)
     key_id: str | None = Field(default=None, max_length=300)
+    # The address in the same key (`address` is SEALED_ADDRESS), as on every event that carries one.
+    address_sealed: str | None = Field(default=None, max_length=SEALED_ADDRESS_MAX)
 
     @property
     def sealed(self) -> bool:
@@ -101,6 +113,9 @@ class ChannelSwitchedData(Payload):
     channel: Channel = _CHANNEL
     address: str = _ADDRESS
     customer_id: str | None = Field(default=None, max_length=200)
+    # For a tenant that seals: the address in the customer's key (`address` is SEALED_ADDRESS).
+    address_sealed: str | None = Field(default=None, max_length=SEALED_ADDRESS_MAX)
+    key_id: str | None = Field(default=None, max_length=300)
 
 
 class ChannelSwitched(ConversationEvent):
@@ -126,6 +141,9 @@ class Closed(ConversationEvent):
 class CustomerLeftData(Payload):
     channel: Channel = _CHANNEL
     address: str = _ADDRESS
+    # For a tenant that seals: the address in the customer's key (`address` is SEALED_ADDRESS).
+    address_sealed: str | None = Field(default=None, max_length=SEALED_ADDRESS_MAX)
+    key_id: str | None = Field(default=None, max_length=300)
 
 
 class CustomerLeft(ConversationEvent):

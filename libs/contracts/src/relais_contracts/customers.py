@@ -6,7 +6,7 @@ their `subject` is the customer id. Readers of the log that only follow conversa
 
 from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from relais_contracts import topics
 from relais_contracts.envelope import CloudEvent, Payload
@@ -51,7 +51,21 @@ class CustomerEvent(CloudEvent):
         return self.subject
 
 
-class IdentityLinkedData(Payload):
+# A sealed set of identities: a Fernet token of their JSON (claims and conflicts included).
+SEALED_IDENTITIES_MAX = 500_000
+
+
+class _SealedIdentities(Payload):
+    """For a tenant that seals, the identities of a customer event travel in one token of the key of
+    the customer it is about (`subject`), and the clear fields are empty: erasing the customer destroys
+    the key, so no email, phone or address of theirs stays readable on the log (a rebuild after erasure
+    cannot recreate them). The context store opens them when it materializes the views."""
+
+    sealed: str | None = Field(default=None, max_length=SEALED_IDENTITIES_MAX)
+    key_id: str | None = Field(default=None, max_length=300)
+
+
+class IdentityLinkedData(_SealedIdentities):
     identities: tuple[Identity, ...] = ()
     conflicts: tuple[IdentityConflict, ...] = ()
     claims: tuple[IdentityClaim, ...] = ()
@@ -68,8 +82,14 @@ class IdentityLinked(CustomerEvent):
     data: IdentityLinkedData
 
 
-class IdentityUnlinkedData(Payload):
-    identities: tuple[Identity, ...] = Field(min_length=1)
+class IdentityUnlinkedData(_SealedIdentities):
+    identities: tuple[Identity, ...] = ()
+
+    @model_validator(mode="after")
+    def _identities_or_sealed(self) -> "IdentityUnlinkedData":
+        if not self.identities and self.sealed is None:
+            raise ValueError("at least one identity is required unless they are sealed")
+        return self
 
 
 class IdentityUnlinked(CustomerEvent):
@@ -79,8 +99,8 @@ class IdentityUnlinked(CustomerEvent):
     data: IdentityUnlinkedData
 
 
-class IdentityConfirmedData(Payload):
-    identity: Identity  # the claimed identity
+class IdentityConfirmedData(_SealedIdentities):
+    identity: Identity | None = None  # the claimed identity (None only when sealed)
     # Whose the identity is now: the claimant (it belonged to no one), or its owner, to whom the
     # claimant's identities (`moved`) now belong, so the claimant's next message reaches them.
     customer_id: str = Field(min_length=1, max_length=200)
@@ -90,6 +110,12 @@ class IdentityConfirmedData(Payload):
     reason: str | None = Field(default=None, max_length=500)
     # The authenticated service that made the call on that person's behalf (its API caller name).
     via: str | None = Field(default=None, max_length=64)
+
+    @model_validator(mode="after")
+    def _identity_or_sealed(self) -> "IdentityConfirmedData":
+        if self.identity is None and self.sealed is None:
+            raise ValueError("the claimed identity is required unless it is sealed")
+        return self
 
 
 class IdentityConfirmed(CustomerEvent):

@@ -106,6 +106,22 @@ def seal(key: Fernet, text: str, name: str | None, attachments: Sequence[Attachm
     return key.encrypt(_plain(sealed)).decode()
 
 
+def seal_fields(key: Fernet, fields: Mapping[str, object]) -> str:
+    """One token for some JSON fields of an event (a channel address, a customer's identities)."""
+    return key.encrypt(_plain(dict(fields))).decode()
+
+
+def open_fields(key: Fernet | None, token: str) -> dict[str, Any] | None:
+    """The fields sealed by `seal_fields`, or None when the key was destroyed (or the token is not ours)."""
+    if key is None:
+        return None
+    try:
+        fields: dict[str, Any] = json.loads(key.decrypt(token.encode()))
+    except InvalidToken:
+        return None
+    return fields
+
+
 def _sealed_attachments(key: Fernet | None, token: str) -> tuple[Attachment, ...]:
     if key is None:
         return ()

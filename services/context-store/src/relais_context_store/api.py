@@ -20,10 +20,11 @@ from relais_context_store.domain.identity import normalise_email, normalise_phon
 from relais_context_store.rebuild import RebuildReport, rebuild
 from relais_context_store.service_layer import erasure
 from relais_context_store.service_layer import identity as identity_cases
+from relais_context_store.service_layer.sealing import LogSealing
 from relais_context_store.settings import ContextStoreSettings
 from relais_contracts import TENANT_MAX_LENGTH, TENANT_PATTERN
 from relais_contracts.customers import Identity, IdentityKind
-from relais_platform.kafka import Publisher
+from relais_platform.kafka import Publisher, Publishes
 from relais_platform.runtime import require_admin
 
 TENANT_HEADER = "X-Relais-Tenant"
@@ -53,6 +54,15 @@ Queries = Annotated[ViewQueries, Depends(_queries)]
 Directory = Annotated[CustomerDirectory, Depends(_directory)]
 Log = Annotated[ConversationLog, Depends(_log)]
 PublisherDep = Annotated[Publisher, Depends(_publisher)]
+
+
+def _identity_publisher(request: Request) -> Publishes:
+    """The publisher of identity events: for the tenants that seal, their identities leave sealed."""
+    sealing: LogSealing = request.app.state.sealing
+    return sealing.publisher(request.app.state.runtime.publisher)
+
+
+IdentityPublisher = Annotated[Publishes, Depends(_identity_publisher)]
 Tenant = Annotated[
     str,
     Header(
@@ -225,7 +235,7 @@ async def link_identity(
     request: Request,
     tenant: Tenant,
     directory: Directory,
-    publisher: PublisherDep,
+    publisher: IdentityPublisher,
 ) -> dict[str, Any]:
     """Link an identity to a customer. 409 if it already belongs to someone else: never merged silently."""
     identity = _identity(body.kind, body.value, body.channel, request.app.state.settings)
@@ -252,7 +262,7 @@ async def unlink_identity(
     request: Request,
     tenant: Tenant,
     directory: Directory,
-    publisher: PublisherDep,
+    publisher: IdentityPublisher,
     channel: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Response:
     """Detach an identity from a customer; their next message with it starts a new customer."""
@@ -284,7 +294,7 @@ async def confirm_claim(
     request: Request,
     tenant: Tenant,
     directory: Directory,
-    publisher: PublisherDep,
+    publisher: IdentityPublisher,
 ) -> dict[str, Any]:
     """Confirm a customer's claimed identity (after checking it with them): it is linked, and written
     to the log as a `relais.customer.identity.confirmed` audit event saying who confirmed it. A claim
@@ -296,6 +306,7 @@ async def confirm_claim(
         )  # fmt: skip
     except (identity_cases.CustomerNotFound, identity_cases.ClaimNotFound) as exc:
         raise HTTPException(404, str(exc)) from None
+    assert event.data.identity is not None  # the event as written, in clear (only the log's copy is sealed)
     return {
         "customer_id": event.data.customer_id,
         "identity": event.data.identity.model_dump(exclude_none=True),

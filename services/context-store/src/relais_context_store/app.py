@@ -13,6 +13,7 @@ from relais_context_store.adapters.view_queries import ViewQueries
 from relais_context_store.api import admin, conversations, customers
 from relais_context_store.consumers import ConversationLogHandler, InactivitySweep, InboundHandler
 from relais_context_store.recovery import ViewsRecovery
+from relais_context_store.service_layer.sealing import LogSealing
 from relais_context_store.service_layer.watchdog import BotWatchdog
 from relais_context_store.settings import ContextStoreSettings
 from relais_contracts import topics
@@ -73,6 +74,7 @@ def create_app(settings: ContextStoreSettings) -> FastAPI:
     app.state.log = views
     app.state.queries = queries
     app.state.keys = keys
+    app.state.sealing = LogSealing(keys, settings)
     app.state.lock = lock
     app.state.log_handler = log_handler
     app.state.recovery = recovery

@@ -39,6 +39,7 @@ from relais_context_store.metrics import (
     UNDELIVERABLE_REPLIES,
 )
 from relais_context_store.service_layer.identity import resolve_customers
+from relais_context_store.service_layer.sealing import LogSealing, open_events
 from relais_context_store.settings import ContextStoreSettings
 from relais_contracts import Event, Outgoing, topics
 from relais_contracts.channel import (
@@ -103,6 +104,7 @@ class InboundHandler:
         self._directory = directory
         self._log = log
         self._keys = keys
+        self._sealing = LogSealing(keys, settings)
         self._publisher = publisher
         self._settings = settings
         self._secrets = secrets
@@ -124,16 +126,12 @@ class InboundHandler:
 
         outgoing: list[Outgoing] = []
         changed: dict[tuple[str, str], OpenConversation] = {}
-        writers: dict[str, str] = {}  # customer message uid -> its customer (whose key seals it)
+        writers: dict[str, str] = {}  # event uid -> the customer whose key seals its text and address
         for e in events:
             if isinstance(e, MessageReceived):
                 customer = (e.tenant, customers[e.uid].customer_id)
                 resolved = resolve_message(e, customers[e.uid], pointers.get(customer), self._timeout)
-                writers.update(
-                    (o.event.uid, customer[1])
-                    for o in resolved.outgoing
-                    if isinstance(o.event, CustomerMessage)
-                )
+                writers.update((o.event.uid, customer[1]) for o in resolved.outgoing)
                 pointers[customer] = changed[customer] = resolved.open_conversation
                 if resolved.closed:
                     CONVERSATIONS_CLOSED.labels("inactivity").inc()
@@ -148,12 +146,14 @@ class InboundHandler:
                     with bound_to(e):
                         log.info("customer left a channel with no open conversation; nothing to record")
                     continue
-                outgoing.append(customer_left(e, pointer.conversation_id))
+                left = customer_left(e, pointer.conversation_id)
+                writers[left.event.uid] = customers[e.uid].customer_id
+                outgoing.append(left)
             elif isinstance(e, DeliveryUpdated):
                 outgoing.append(await self._delivery_status(e))
             else:
                 raise TypeError(f"{getattr(e, 'type', e)} does not belong on {topics.INBOUND}")
-        outgoing = await self._sealed(outgoing, writers)
+        outgoing = await self._sealing.seal(await self._sealed(outgoing, writers), writers)
         # The log first, the resolver's state second: if we crash in between, the replay resolves the
         # same way, derives the same ids, and the log's readers drop the duplicates.
         await self._publisher.publish(outgoing)
@@ -243,8 +243,10 @@ class ConversationLogHandler:
 
     async def materialize(self, batch: Sequence[Delivery], *, publish: bool) -> None:
         """Apply a batch to the views; `publish=False` (a rebuild) computes everything but sends nothing."""
-        await self._customer_events([d.event for d in batch if isinstance(d.event, CustomerEvent)])
-        events = [d.event for d in batch if isinstance(d.event, ConversationEvent)]
+        # Addresses and identities in clear first (an erased customer's identity events drop out here).
+        opened = await open_events(self._keys, [d.event for d in batch])
+        await self._customer_events([e for e in opened if isinstance(e, CustomerEvent)])
+        events = [e for e in opened if isinstance(e, ConversationEvent)]
         applied = await self._log.already_applied([(e.tenant, e.subject, e.uid) for e in events])
         events = [e for e in events if e.uid not in applied]
         clear: dict[str, ConversationEvent] = {

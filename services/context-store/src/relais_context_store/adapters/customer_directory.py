@@ -136,7 +136,8 @@ class CustomerDirectory:
                         f"{key}:claims", claim_id(claim.identity), json.dumps(recorded, separators=(",", ":"))
                     )
             elif isinstance(event, IdentityConfirmed):
-                pipe.hdel(f"{key}:claims", claim_id(event.data.identity))
+                if event.data.identity is not None:  # None only while sealed: opened before it gets here
+                    pipe.hdel(f"{key}:claims", claim_id(event.data.identity))
             else:
                 for identity in event.data.identities:
                     pipe.srem(f"{key}:identities", identity.model_dump_json(exclude_none=True))
