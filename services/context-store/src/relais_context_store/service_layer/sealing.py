@@ -68,7 +68,7 @@ def open_identities(key: Fernet | None, event: IdentityEvent) -> IdentityEvent |
     if fields is None:
         return None
     data = type(event.data).model_validate(
-        {**event.data.model_dump(mode="json", exclude={"sealed"}), **fields}
+        {**event.data.model_dump(mode="json", exclude={"sealed", "key_id"}), **fields}
     )
     return event.model_copy(update={"data": data})
 
