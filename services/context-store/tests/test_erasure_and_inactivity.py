@@ -226,7 +226,9 @@ async def test_a_silent_conversation_is_closed_by_the_sweep_and_the_next_message
     infra: Infra, namespace: str, launch: Launch
 ) -> None:
     store = await launch(RELAIS_INACTIVITY_TIMEOUT_S="600", RELAIS_SWEEP_INTERVAL_S="0.3")
-    long_ago = datetime.now(UTC) - timedelta(minutes=20)
+    # Silent for 600 s only 12 s from now: time enough for the `queued` event below to be materialized
+    # first (a conversation silent from the start could close before it, and then nothing is cancelled).
+    long_ago = datetime.now(UTC) - timedelta(seconds=588)
     wanted = [topics.CONVERSATIONS, topics.ROUTING]
     async with RawPublisher(infra, namespace) as channel, TopicReader(infra, namespace, wanted) as log:
         await channel.event(
