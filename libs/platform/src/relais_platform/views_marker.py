@@ -236,19 +236,21 @@ async def committed_offsets(
     return partitions, committed
 
 
-async def replay(settings: ServiceSettings, topic: str, until: dict[int, int], handle: BatchHandler) -> int:
+async def replay(
+    settings: ServiceSettings, topic: str, until: dict[int, int], handle: BatchHandler
+) -> tuple[int, int]:
     """Feed a topic from its beginning to `until` (partition -> last offset, included) to `handle`, in
     batches, as the live consumer would; records that do not decode are skipped (they were
-    dead-lettered when consumed live). Returns the events replayed."""
+    dead-lettered when consumed live). Returns the events replayed and the records skipped."""
     physical = settings.topic(topic)
     wanted = [TopicPartition(physical, p) for p, last in sorted(until.items()) if last >= 0]
     if not wanted:
-        return 0
+        return 0, 0
     consumer = AIOKafkaConsumer(
         **client_options(settings), enable_auto_commit=False, isolation_level="read_committed"
     )
     await consumer.start()
-    replayed = 0
+    replayed = skipped = 0
     try:
         consumer.assign(wanted)
         await consumer.seek_to_beginning(*wanted)
@@ -265,6 +267,7 @@ async def replay(settings: ServiceSettings, topic: str, until: dict[int, int], h
                     try:
                         event = decode(record.value)
                     except (DecodeError, ValueError, TypeError, RecursionError):
+                        skipped += 1
                         continue
                     batch.append(Delivery(event, topic, tp.partition, record.offset, record))
             if batch:
@@ -275,7 +278,7 @@ async def replay(settings: ServiceSettings, topic: str, until: dict[int, int], h
                     remaining.discard(tp)
     finally:
         await consumer.stop()
-    return replayed
+    return replayed, skipped
 
 
 async def end_offsets(settings: ServiceSettings, topic: str) -> dict[int, int]:

@@ -32,7 +32,7 @@ async def rebuild_states(
 ) -> None:
     deleted = await states.wipe()
     _, committed = await committed_offsets(settings, topics.CONVERSATIONS, group)
-    replayed = await replay(settings, topics.CONVERSATIONS, committed, replayer)
+    replayed, _ = await replay(settings, topics.CONVERSATIONS, committed, replayer)
     log.info(
         "bot states rebuilt from the log", keys_deleted=deleted, events_replayed=replayed, until=committed
     )

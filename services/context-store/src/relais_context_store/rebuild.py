@@ -8,19 +8,18 @@ Records that fail are set aside as the live consumer set them aside (dead-letter
 """
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import structlog
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
 from relais_context_store.adapters.conversation_log import ConversationLog
 from relais_context_store.consumers import ConversationLogHandler
 from relais_context_store.settings import ContextStoreSettings
-from relais_contracts import DecodeError, decode, topics
+from relais_contracts import topics
 from relais_platform.consumer import Delivery
 from relais_platform.faults import infrastructure_fault
-from relais_platform.kafka import client_options
+from relais_platform.views_marker import committed_offsets, replay
 
 log = structlog.get_logger(__name__)
 
@@ -36,25 +35,6 @@ class RebuildReport:
     seconds: float = 0.0
 
 
-async def _log_partitions(
-    settings: ContextStoreSettings, topic: str, service: str
-) -> tuple[list[int], dict[int, int]]:
-    """The partitions of the log, and the last offset the live consumer group handled in each
-    (its committed offset - 1)."""
-    admin = AIOKafkaAdminClient(**client_options(settings))
-    await admin.start()
-    try:
-        described = await admin.describe_topics([topic])
-        offsets = await admin.list_consumer_group_offsets(settings.group(f"{service}-{LOG_CONSUMER}"))
-    finally:
-        await admin.close()
-    partitions = sorted(p["partition"] for d in described for p in d.get("partitions", ()))
-    committed = {
-        tp.partition: m.offset - 1 for tp, m in offsets.items() if tp.topic == topic and m.offset > 0
-    }
-    return partitions, committed
-
-
 async def rebuild(
     settings: ContextStoreSettings,
     views: ConversationLog,
@@ -62,55 +42,29 @@ async def rebuild(
     service: str = "context-store",
 ) -> RebuildReport:
     started = time.perf_counter()
-    topic = settings.topic(topics.CONVERSATIONS)
-    partitions, committed = await _log_partitions(settings, topic, service)
+    group = settings.group(f"{service}-{LOG_CONSUMER}")
+    partitions, committed = await committed_offsets(settings, topics.CONVERSATIONS, group)
     # Per partition, the furthest of what the views recorded and what the group committed: after a wipe
     # the views recorded nothing (or only a batch written after it), after a restart that lost the last
     # writes they recorded less than was committed.
     recorded = await views.offsets(topics.CONVERSATIONS)
-    bounds = {p: max(recorded.get(p, -1), committed.get(p, -1)) for p in {*recorded, *committed}}
-    consumer = AIOKafkaConsumer(
-        **client_options(settings), enable_auto_commit=False, isolation_level="read_committed"
-    )
-    await consumer.start()
-    replayed = skipped = 0
-    try:
-        wanted = [TopicPartition(topic, p) for p in partitions if bounds.get(p, -1) >= 0]
-        deleted = await views.wipe()
-        log.info("rebuild: views wiped, replaying the conversation log", keys_deleted=deleted, bounds=bounds)
-        if wanted:
-            consumer.assign(wanted)
-            await consumer.seek_to_beginning(*wanted)
-        remaining = set(wanted)
-        while remaining:
-            fetched = await consumer.getmany(
-                *remaining, timeout_ms=500, max_records=settings.consumer_batch_max
-            )
-            batch: list[Delivery] = []
-            for tp, records in fetched.items():
-                for record in records:
-                    if record.offset > bounds[tp.partition]:
-                        continue
-                    try:
-                        event = decode(record.value)
-                    except DecodeError:
-                        skipped += 1  # dead-lettered when it was consumed live
-                        continue
-                    batch.append(Delivery(event, topics.CONVERSATIONS, tp.partition, record.offset, record))
-            if batch:
-                skipped += await _replay(handler, batch)
-                replayed += len(batch)
-            for tp in list(remaining):
-                if await consumer.position(tp) > bounds[tp.partition]:
-                    remaining.discard(tp)
-        await views.set_offsets(topics.CONVERSATIONS, {tp.partition: bounds[tp.partition] for tp in wanted})
-    finally:
-        await consumer.stop()
+    bounds = {p: max(recorded.get(p, -1), committed.get(p, -1)) for p in partitions}
+    wanted = {p: last for p, last in bounds.items() if last >= 0}
+    deleted = await views.wipe()
+    log.info("rebuild: views wiped, replaying the conversation log", keys_deleted=deleted, bounds=bounds)
+    set_aside = 0
+
+    async def materialize(batch: Sequence[Delivery]) -> None:
+        nonlocal set_aside
+        set_aside += await _replay(handler, list(batch))
+
+    replayed, undecodable = await replay(settings, topics.CONVERSATIONS, wanted, materialize)
+    await views.set_offsets(topics.CONVERSATIONS, wanted)
     report = RebuildReport(
         keys_deleted=deleted,
         events_replayed=replayed,
-        skipped=skipped,
-        partitions={tp.partition: bounds[tp.partition] for tp in wanted},
+        skipped=set_aside + undecodable,
+        partitions=wanted,
         seconds=round(time.perf_counter() - started, 3),
     )
     log.info("rebuild done", **{k: v for k, v in report.__dict__.items() if k != "partitions"})
