@@ -7,58 +7,14 @@ any replica answers for any tenant; `as_of` says how fresh a view is.
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
-from pydantic import BaseModel
 
 from relais_contracts import TENANT_MAX_LENGTH, TENANT_PATTERN
 from relais_platform.runtime import require_admin
 from relais_router.adapters.snapshots import Views
 from relais_router.consumers import RoutingHandler
+from relais_router.domain.view import TenantView
 
 TenantId = Annotated[str, Path(min_length=1, max_length=TENANT_MAX_LENGTH, pattern=TENANT_PATTERN)]
-
-
-class WaitingItem(BaseModel):
-    conversation_id: str
-    channel: str
-    language: str | None
-    priority: int
-    position: int
-    waited_s: float
-    reason: str
-    preferred_agent: str | None
-
-
-class QueueView(BaseModel):
-    queue: str
-    waiting: int
-    longest_wait_s: float
-    service_level: float
-    eligible_agents: int
-    target_answer_s: int
-    target_level: float
-    offers: int
-    waiting_items: list[WaitingItem]
-
-
-class AgentView(BaseModel):
-    agent_id: str
-    name: str | None
-    state: str
-    capacity: dict[str, int]
-    total_capacity: int | None
-    load: dict[str, int]
-    occupancy: float
-    skills: dict[str, int]
-    languages: list[str]
-    offers: int
-    conversations: int
-
-
-class TenantView(BaseModel):
-    tenant: str
-    as_of: str | None
-    queues: list[QueueView]
-    agents: list[AgentView]
 
 
 async def _view(request: Request, tenant: TenantId) -> TenantView:

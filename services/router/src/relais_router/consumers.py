@@ -11,10 +11,8 @@ may not have been published go out again with the same derived ids, and consumer
 import asyncio
 import contextlib
 import gc
-import json
 import time
 import uuid
-from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -28,6 +26,7 @@ from relais_router import metrics
 from relais_router.adapters.config_files import read_configs
 from relais_router.adapters.snapshots import Snapshots, Views
 from relais_router.domain import SOURCE, TenantRouter
+from relais_router.domain.view import queue_stats
 from relais_router.settings import RouterSettings
 
 log = structlog.get_logger(__name__)
@@ -169,7 +168,7 @@ class RoutingHandler:
         for owned in list(self._partitions.values()):
             for tenant, router in list(owned.routers.items()):
                 self._gauged.setdefault(tenant, set()).update(_gauges(router))
-                views[tenant] = render_view(router, self._settings.view_waiting_limit)
+                views[tenant] = router.view(self._settings.view_waiting_limit).model_dump_json().encode()
         await self._views.save(views)
 
     async def reload_configs(self) -> None:
@@ -259,11 +258,11 @@ def _gauges(router: TenantRouter) -> list[str]:
     tenant = router.tenant
     queues = router.queue_names()
     for queue in queues:
-        stats = router.queue_stats(queue)
-        metrics.WAITING.labels(tenant, queue).set(stats["waiting"])
-        metrics.LONGEST_WAIT.labels(tenant, queue).set(stats["longest_wait_s"])
-        metrics.SERVICE_LEVEL.labels(tenant, queue).set(stats["service_level"])
-        metrics.ELIGIBLE_AGENTS.labels(tenant, queue).set(stats["eligible_agents"])
+        stats = queue_stats(router, queue)
+        metrics.WAITING.labels(tenant, queue).set(stats.waiting)
+        metrics.LONGEST_WAIT.labels(tenant, queue).set(stats.longest_wait_s)
+        metrics.SERVICE_LEVEL.labels(tenant, queue).set(stats.service_level)
+        metrics.ELIGIBLE_AGENTS.labels(tenant, queue).set(stats.eligible_agents)
     states = dict.fromkeys(metrics.AGENT_STATES, 0)
     load = slots = 0
     for agent in router.agents.values():
@@ -288,55 +287,3 @@ def _forget_gauges(tenant: str, queues: set[str]) -> None:
             metrics.AGENTS.remove(tenant, state)
     with contextlib.suppress(KeyError):
         metrics.OCCUPANCY.remove(tenant)
-
-
-def render_view(router: TenantRouter, waiting_limit: int) -> bytes:
-    """The supervisor's view of one tenant: queues with their figures and first waiting items, agents."""
-    offers_by_queue = Counter(o.item.queue for o in router.offers.values())
-    offers_by_agent = Counter(o.agent_id for o in router.offers.values())
-    conversations_by_agent = Counter(a.agent_id for a in router.assignments.values())
-    queues = []
-    for name in router.queue_names():
-        stats = router.queue_stats(name)
-        queue = router.config.queue(name)
-        waiting = router.waiting_in(name, waiting_limit)
-        queues.append(
-            {
-                "queue": name,
-                **stats,
-                "target_answer_s": queue.target_answer_s,
-                "target_level": queue.target_level,
-                "offers": offers_by_queue[name],
-                "waiting_items": [
-                    {
-                        "conversation_id": i.conversation_id,
-                        "channel": i.channel,
-                        "language": i.packet.language,
-                        "priority": i.priority,
-                        "position": n,
-                        "waited_s": router.clock - i.enqueued_at,
-                        "reason": i.packet.reason,
-                        "preferred_agent": i.preferred_agent,
-                    }
-                    for n, i in enumerate(waiting, start=1)
-                ],
-            }
-        )
-    agents = [
-        {
-            "agent_id": a.id,
-            "name": a.name,
-            "state": a.state,
-            "capacity": a.capacity,
-            "total_capacity": a.total_capacity,
-            "load": a.load,
-            "occupancy": a.occupancy,
-            "skills": a.skills,
-            "languages": list(a.languages),
-            "offers": offers_by_agent[a.id],
-            "conversations": conversations_by_agent[a.id],
-        }
-        for a in sorted(router.agents.values(), key=lambda a: a.id)
-    ]
-    as_of = datetime.fromtimestamp(router.clock, UTC).isoformat() if router.clock else None
-    return json.dumps({"tenant": router.tenant, "as_of": as_of, "queues": queues, "agents": agents}).encode()

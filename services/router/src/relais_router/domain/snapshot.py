@@ -3,12 +3,13 @@
 Only the primary state is stored; the indexes (classes, free agents, positions) are rebuilt on load.
 """
 
-from collections import deque
 from dataclasses import dataclass
 
 from relais_router.domain.config import RoutingConfig
-from relais_router.domain.engine import DEPARTURES_WINDOW, SERVICE_LEVEL_WINDOW, TenantRouter, Timer
+from relais_router.domain.engine import TenantRouter
 from relais_router.domain.model import Agent, Assignment, Offer, WorkItem
+from relais_router.domain.statistics import QueueStatistics
+from relais_router.domain.timers import Timer, Timers
 
 
 @dataclass
@@ -35,14 +36,14 @@ def capture(router: TenantRouter) -> TenantSnapshot:
         config=router.config,
         config_digest=router.config_digest,
         clock=router.clock,
-        seq=router.seq,
+        seq=router.timers.seq,
         agents=list(router.agents.values()),
         waiting=list(router.waiting.values()),
         offers=list(router.offers.values()),
         assignments=list(router.assignments.values()),
-        timers=list(router.timers),  # a heap stays a heap when copied as a list
-        departures={q: list(d) for q, d in router.departures.items()},
-        outcomes={q: list(d) for q, d in router.outcomes.items()},
+        timers=list(router.timers.heap),  # a heap stays a heap when copied as a list
+        departures={q: list(d) for q, d in router.stats.departures.items()},
+        outcomes={q: list(d) for q, d in router.stats.outcomes.items()},
         last_agent=dict(router.last_agent),
         seen=list(router.seen),
     )
@@ -52,14 +53,12 @@ def restore(snapshot: TenantSnapshot) -> TenantRouter:
     router = TenantRouter(snapshot.tenant, snapshot.config)
     router.config_digest = snapshot.config_digest
     router.clock = snapshot.clock
-    router.seq = snapshot.seq
     router.agents = {a.id: a for a in snapshot.agents}
     router.waiting = {i.conversation_id: i for i in snapshot.waiting}
     router.offers = {o.offer_id: o for o in snapshot.offers}
     router.assignments = {a.conversation_id: a for a in snapshot.assignments}
-    router.timers = [tuple(t) for t in snapshot.timers]  # type: ignore[misc]
-    router.departures = {q: deque(d, maxlen=DEPARTURES_WINDOW) for q, d in snapshot.departures.items()}
-    router.outcomes = {q: deque(d, maxlen=SERVICE_LEVEL_WINDOW) for q, d in snapshot.outcomes.items()}
+    router.timers = Timers([tuple(t) for t in snapshot.timers], snapshot.seq)  # type: ignore[misc]
+    router.stats = QueueStatistics(snapshot.departures, snapshot.outcomes)
     router.last_agent = dict(snapshot.last_agent)
     router.seen = dict.fromkeys(snapshot.seen)
     router.rebuild_indexes()

@@ -1,0 +1,121 @@
+"""The supervisor's view of one tenant, built from the router's state: the one definition of its shape.
+
+The owner of a tenant writes it to Redis every few seconds and the read API serves it as it is.
+"""
+
+from collections import Counter
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from relais_router.domain.engine import TenantRouter
+
+
+class WaitingItem(BaseModel):
+    conversation_id: str
+    channel: str
+    language: str | None
+    priority: int
+    position: int
+    waited_s: float
+    reason: str
+    preferred_agent: str | None
+
+
+class QueueStats(BaseModel):
+    waiting: int
+    longest_wait_s: float
+    service_level: float
+    eligible_agents: int
+
+
+class QueueView(QueueStats):
+    queue: str
+    target_answer_s: int
+    target_level: float
+    offers: int
+    waiting_items: list[WaitingItem]
+
+
+class AgentView(BaseModel):
+    agent_id: str
+    name: str | None
+    state: str
+    capacity: dict[str, int]
+    total_capacity: int | None
+    load: dict[str, int]
+    occupancy: float
+    skills: dict[str, int]
+    languages: list[str]
+    offers: int
+    conversations: int
+
+
+class TenantView(BaseModel):
+    tenant: str
+    as_of: str | None
+    queues: list[QueueView]
+    agents: list[AgentView]
+
+
+def queue_stats(router: "TenantRouter", queue: str) -> QueueStats:
+    waiting, oldest = router.indexes.waiting_count(queue)
+    return QueueStats(
+        waiting=waiting,
+        longest_wait_s=router.clock - oldest if oldest is not None else 0.0,
+        service_level=router.stats.service_level(queue),
+        eligible_agents=router.eligible_agents(queue),
+    )
+
+
+def build_view(router: "TenantRouter", waiting_limit: int) -> TenantView:
+    """Queues with their figures and first waiting items, and agents with their load."""
+    offers_by_queue = Counter(o.item.queue for o in router.offers.values())
+    offers_by_agent = Counter(o.agent_id for o in router.offers.values())
+    conversations_by_agent = Counter(a.agent_id for a in router.assignments.values())
+    queues = []
+    for name in router.queue_names():
+        queue = router.config.queue(name)
+        waiting = router.waiting_in(name, waiting_limit)
+        queues.append(
+            QueueView(
+                queue=name,
+                **queue_stats(router, name).model_dump(),
+                target_answer_s=queue.target_answer_s,
+                target_level=queue.target_level,
+                offers=offers_by_queue[name],
+                waiting_items=[
+                    WaitingItem(
+                        conversation_id=i.conversation_id,
+                        channel=i.channel,
+                        language=i.packet.language,
+                        priority=i.priority,
+                        position=n,
+                        waited_s=router.clock - i.enqueued_at,
+                        reason=i.packet.reason,
+                        preferred_agent=i.preferred_agent,
+                    )
+                    for n, i in enumerate(waiting, start=1)
+                ],
+            )
+        )
+    agents = [
+        AgentView(
+            agent_id=a.id,
+            name=a.name,
+            state=a.state,
+            capacity=a.capacity,
+            total_capacity=a.total_capacity,
+            load=a.load,
+            occupancy=a.occupancy,
+            skills=a.skills,
+            languages=list(a.languages),
+            offers=offers_by_agent[a.id],
+            conversations=conversations_by_agent[a.id],
+        )
+        for a in sorted(router.agents.values(), key=lambda a: a.id)
+    ]
+    as_of = datetime.fromtimestamp(router.clock, UTC).isoformat() if router.clock else None
+    return TenantView(tenant=router.tenant, as_of=as_of, queues=queues, agents=agents)
