@@ -6,7 +6,7 @@ from pydantic import AwareDatetime, Field
 
 from relais_contracts import topics
 from relais_contracts.channel import Channel
-from relais_contracts.conversation import HandoffPacket
+from relais_contracts.conversation import HandoffPacket, ResponseClock
 from relais_contracts.envelope import CloudEvent, Payload
 
 
@@ -56,3 +56,32 @@ class AgentStatusChanged(AgentEvent):
 
     type: Literal["relais.agent.status.changed"] = "relais.agent.status.changed"
     data: AgentStatusChangedData
+
+
+class ClockChangedData(Payload):
+    agent_id: str
+    conversation_id: str
+    clock: ResponseClock
+    # warning: the target is near (the desk shows it); breached: it passed; stopped: the agent answered.
+    state: Literal["warning", "breached", "stopped"]
+    due_at: AwareDatetime | None = None
+
+
+class ClockChanged(AgentEvent):
+    """A response-time clock of one of the agent's conversations needs their attention (or no longer)."""
+
+    type: Literal["relais.agent.clock.changed"] = "relais.agent.clock.changed"
+    data: ClockChangedData
+
+
+class ConversationTakenData(Payload):
+    agent_id: str
+    conversation_id: str
+    reason: Literal["silent", "offline", "breach"]
+
+
+class ConversationTaken(AgentEvent):
+    """The router took a conversation from this agent to give it to another; the desk says so."""
+
+    type: Literal["relais.agent.conversation.taken"] = "relais.agent.conversation.taken"
+    data: ConversationTakenData

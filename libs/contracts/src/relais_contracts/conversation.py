@@ -364,7 +364,7 @@ class Transferred(ConversationEvent):
 
 class ReleasedData(Payload):
     agent_id: str
-    reason: Literal["completed", "transferred", "returned-to-bot", "agent-offline"]
+    reason: Literal["completed", "transferred", "returned-to-bot", "agent-offline", "reassigned"]
     disposition: str | None = Field(default=None, max_length=64)
 
 
@@ -400,3 +400,40 @@ class ReturnedToBot(ConversationEvent):
 
     type: Literal["relais.conversation.returned_to_bot"] = "relais.conversation.returned_to_bot"
     data: ReturnedToBotData
+
+
+# first-response: from assignment to the agent's first reply; next-response: from a customer message
+# to the agent's next reply; resolution: from assignment to wrap-up.
+ResponseClock = Literal["first-response", "next-response", "resolution"]
+BreachAction = Literal["raise-priority", "alert-supervisor", "offer-to-another"]
+
+
+class ClockBreachedData(Payload):
+    clock: ResponseClock
+    agent_id: str
+    queue: str
+    target_s: int = Field(ge=1)
+    # What the queue's configuration did about it, in the order done.
+    actions: tuple[BreachAction, ...] = ()
+
+
+class ClockBreached(ConversationEvent):
+    """A response-time target of the conversation's queue was missed while an agent held it."""
+
+    type: Literal["relais.conversation.clock.breached"] = "relais.conversation.clock.breached"
+    data: ClockBreachedData
+
+
+class ReassignedData(Payload):
+    from_agent_id: str
+    queue: str
+    # silent: no reply within the queue's reassign_after; offline: the agent left with it open;
+    # breach: a response target was missed and the queue offers it to another agent.
+    reason: Literal["silent", "offline", "breach"]
+
+
+class Reassigned(ConversationEvent):
+    """The router took the conversation from its agent and routes it to another one, with its context."""
+
+    type: Literal["relais.conversation.reassigned"] = "relais.conversation.reassigned"
+    data: ReassignedData

@@ -5,11 +5,18 @@ from typing import Annotated, Literal
 from pydantic import Field, TypeAdapter, ValidationError
 from pydantic_core import from_json
 
-from relais_contracts.agents import AgentStatusChanged, OfferCreated, OfferRescinded
+from relais_contracts.agents import (
+    AgentStatusChanged,
+    ClockChanged,
+    ConversationTaken,
+    OfferCreated,
+    OfferRescinded,
+)
 from relais_contracts.channel import DeliveryUpdated, MessageReceived, MessageSend, SessionEnded
 from relais_contracts.conversation import (
     Assigned,
     ChannelSwitched,
+    ClockBreached,
     Closed,
     CustomerLeft,
     CustomerMessage,
@@ -20,6 +27,7 @@ from relais_contracts.conversation import (
     Offered,
     Opened,
     Queued,
+    Reassigned,
     Released,
     ReplyPosted,
     ReturnedToBot,
@@ -29,6 +37,8 @@ from relais_contracts.conversation import (
 from relais_contracts.customers import CustomerErased, IdentityConfirmed, IdentityLinked, IdentityUnlinked
 from relais_contracts.envelope import CloudEvent
 from relais_contracts.routing import (
+    AgentReplied,
+    CustomerWrote,
     OfferAccepted,
     OfferRejected,
     PresenceChanged,
@@ -77,7 +87,13 @@ Event = Annotated[
     | QueuesConfigured
     | OfferCreated
     | OfferRescinded
-    | AgentStatusChanged,
+    | AgentStatusChanged
+    | AgentReplied
+    | CustomerWrote
+    | ClockBreached
+    | Reassigned
+    | ClockChanged
+    | ConversationTaken,
     Field(discriminator="type"),
 ]
 
@@ -92,6 +108,7 @@ EVENT_TYPES: dict[str, type[CloudEvent]] = {
         WorkCompleted, WorkCancelled, TransferRequested, TimerTick, QueuesConfigured, OfferCreated,
         OfferRescinded, AgentStatusChanged, ChannelSwitched, Closed, CustomerLeft, DeliveryStatus,
         IdentityLinked, IdentityUnlinked, IdentityConfirmed, CustomerErased, NoteAdded,
+        AgentReplied, CustomerWrote, ClockBreached, Reassigned, ClockChanged, ConversationTaken,
     )
 }  # fmt: skip
 

@@ -42,6 +42,8 @@ class PresenceChangedData(Payload):
     # Skill name -> proficiency, 1 (novice) to 5 (expert).
     skills: dict[str, Annotated[int, Field(ge=1, le=5)]] = Field(default_factory=dict)
     languages: tuple[str, ...] = ()
+    # With presence "away": why (one of the tenant's away reasons, e.g. "break", "training").
+    away_reason: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class PresenceChanged(RoutingEvent):
@@ -134,3 +136,28 @@ class QueuesConfigured(RoutingEvent):
 
     type: Literal["relais.routing.queues.configured"] = "relais.routing.queues.configured"
     data: QueuesConfiguredData
+
+
+class AgentRepliedData(Payload):
+    conversation_id: str = Field(min_length=1, max_length=200)
+    agent_id: str = Field(min_length=1, max_length=200)
+    message_id: str = Field(min_length=1, max_length=200)
+
+
+class AgentReplied(RoutingEvent):
+    """An agent replied in a conversation: the router stops its response clock (the words stay on the log)."""
+
+    type: Literal["relais.routing.agent.replied"] = "relais.routing.agent.replied"
+    data: AgentRepliedData
+
+
+class CustomerWroteData(Payload):
+    conversation_id: str = Field(min_length=1, max_length=200)
+    message_id: str = Field(min_length=1, max_length=200)
+
+
+class CustomerWrote(RoutingEvent):
+    """The customer wrote while an agent holds the conversation: the next-response clock starts."""
+
+    type: Literal["relais.routing.customer.wrote"] = "relais.routing.customer.wrote"
+    data: CustomerWroteData

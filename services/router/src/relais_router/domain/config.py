@@ -5,11 +5,13 @@ the routing topic, so a replay routes with the configuration that was in force a
 """
 
 import itertools
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from relais_contracts.conversation import BreachAction
 
 Proficiency = Annotated[int, Field(ge=1, le=5)]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -43,6 +45,43 @@ class Overflow(_Config):
         return self
 
 
+def _known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}") from None
+    return value
+
+
+def _check_intervals(intervals: tuple[str, ...]) -> None:
+    for interval in intervals:
+        start, end = parse_interval(interval)
+        if start >= end:
+            raise ValueError(f"interval {interval!r} ends before it starts")
+
+
+class Calendar(_Config):
+    """A tenant's days that differ from the weekly hours, as local dates in `timezone`."""
+
+    timezone: str = "UTC"
+    # Date -> name: closed the whole day (public holidays, the company's own days off).
+    holidays: dict[date, str] = Field(default_factory=dict)
+    # Date -> that day's opening intervals instead of the weekly ones (an empty list: closed).
+    exceptions: dict[date, tuple[str, ...]] = Field(default_factory=dict)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return _known_zone(value)
+
+    @field_validator("exceptions")
+    @classmethod
+    def _intervals(cls, value: dict[date, tuple[str, ...]]) -> dict[date, tuple[str, ...]]:
+        for intervals in value.values():
+            _check_intervals(intervals)
+        return value
+
+
 class OpeningHours(_Config):
     timezone: str = "UTC"
     # Weekday -> opening intervals "HH:MM-HH:MM"; a day that is not listed is closed.
@@ -52,24 +91,19 @@ class OpeningHours(_Config):
     closed_action: Literal["queue", "dequeue", "move"] = "queue"
     closed_queue: str | None = None
     closed_message: str | None = Field(default=None, max_length=2000)
+    # One of the tenant's `calendars`: its holidays and exception days apply to these hours.
+    calendar: str | None = None
 
     @field_validator("timezone")
     @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
+    def _zone(cls, value: str) -> str:
+        return _known_zone(value)
 
     @field_validator("weekly")
     @classmethod
     def _intervals(cls, value: dict[Weekday, tuple[str, ...]]) -> dict[Weekday, tuple[str, ...]]:
         for intervals in value.values():
-            for interval in intervals:
-                start, end = _parse_interval(interval)
-                if start >= end:
-                    raise ValueError(f"interval {interval!r} ends before it starts")
+            _check_intervals(intervals)
         return value
 
     @model_validator(mode="after")
@@ -82,18 +116,37 @@ class OpeningHours(_Config):
         local = at.astimezone(ZoneInfo(self.timezone))
         now = local.time()
         for interval in self.weekly.get(WEEKDAYS[local.weekday()], ()):
-            start, end = _parse_interval(interval)
+            start, end = parse_interval(interval)
             if start <= now < end:
                 return True
         return False
 
 
-def _parse_interval(interval: str) -> tuple[time, time]:
+def parse_interval(interval: str) -> tuple[time, time]:
     try:
         start, end = interval.split("-")
         return time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
     except ValueError:
         raise ValueError(f"opening interval {interval!r} is not HH:MM-HH:MM") from None
+
+
+class ResponseTargets(_Config):
+    """Response-time targets of the conversations an agent holds, and what a breach does."""
+
+    # From assignment to the agent's first reply.
+    first_response_s: int | None = Field(default=None, ge=1)
+    # From a customer message to the agent's next reply, while the agent holds the conversation.
+    next_response_s: int | None = Field(default=None, ge=1)
+    # From assignment to wrap-up.
+    resolution_s: int | None = Field(default=None, ge=1)
+    # Share of a target after which the agent's desk shows a warning.
+    warning_at: float = Field(default=0.8, gt=0, lt=1)
+    # Count only the queue's open time (its `hours`, with their calendar), not nights and holidays.
+    business_hours: bool = False
+    # What a breach does, in this order; every breach is also on the conversation's log and in metrics.
+    on_breach: tuple[BreachAction, ...] = ("alert-supervisor",)
+    # Added to the conversation's priority by the raise-priority action.
+    raise_priority_by: int = Field(default=100, ge=1, le=1000)
 
 
 class Queue(_Config):
@@ -116,6 +169,16 @@ class Queue(_Config):
     sticky_window_s: int = Field(default=0, ge=0)
     overflow: tuple[Overflow, ...] = ()
     hours: OpeningHours | None = None
+    response: ResponseTargets | None = None
+    # An agent who holds a conversation this long without replying (to the assignment or to the
+    # customer's last message) loses it to another agent; None: never.
+    reassign_after_s: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _business_hours(self) -> "Queue":
+        if self.response and self.response.business_hours and self.hours is None:
+            raise ValueError("response.business_hours needs the queue's hours")
+        return self
 
     @field_validator("overflow")
     @classmethod
@@ -146,6 +209,8 @@ class RoutingConfig(_Config):
     agent_order: tuple[AgentCriterion, ...] = ("proficiency", "idle", "occupancy")
     # Channel -> channel kind for capacity and queues; channels not listed are "chat".
     channel_kinds: dict[str, str] = Field(default_factory=lambda: {"voice": "voice", "email": "email"})
+    # Name -> holidays and exception days, for the queues' opening hours that name it.
+    calendars: dict[str, Calendar] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _references(self) -> "RoutingConfig":
@@ -155,6 +220,8 @@ class RoutingConfig(_Config):
             targets = [t for r in queue.overflow for t in (r.add_agents_of, r.move_to) if t is not None]
             if queue.hours and queue.hours.closed_queue:
                 targets.append(queue.hours.closed_queue)
+            if queue.hours and queue.hours.calendar and queue.hours.calendar not in self.calendars:
+                raise ValueError(f"queue {name!r} refers to the unknown calendar {queue.hours.calendar!r}")
             for target in targets:
                 if target not in self.queues:
                     raise ValueError(f"queue {name!r} refers to the unknown queue {target!r}")

@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 from relais_contracts import Event, Outgoing, derive_key, topics
 from relais_contracts.agents import (
+    ConversationTaken,
+    ConversationTakenData,
     OfferCreated,
     OfferCreatedData,
     OfferRescinded,
@@ -31,6 +33,8 @@ from relais_contracts.conversation import (
     OfferedData,
     Queued,
     QueuedData,
+    Reassigned,
+    ReassignedData,
     Released,
     ReleasedData,
     ReturnedToBot,
@@ -42,6 +46,8 @@ from relais_contracts.conversation import (
 )
 from relais_contracts.envelope import CloudEvent
 from relais_contracts.routing import (
+    AgentReplied,
+    CustomerWrote,
     OfferAccepted,
     OfferRejected,
     PresenceChanged,
@@ -52,7 +58,8 @@ from relais_contracts.routing import (
     WorkCompleted,
     WorkSubmitted,
 )
-from relais_router.domain import timers
+from relais_router.domain import clocks, timers
+from relais_router.domain.business_time import Schedule, schedule_of
 from relais_router.domain.config import RoutingConfig
 from relais_router.domain.eligibility import Eligibility, WorkClass, language_of
 from relais_router.domain.model import Agent, Assignment, Offer, WorkItem
@@ -95,12 +102,19 @@ class TenantRouter:
     def rebuild_indexes(self) -> None:
         """Derive the indexes from the state (after a snapshot load or a reconfiguration)."""
         self.indexes = Eligibility(self.config, self.agents)
+        self._schedules: dict[str, Schedule | None] = {}  # queue -> its open time, from the config
         self._offer_of: dict[str, str] = {o.item.conversation_id: o.offer_id for o in self.offers.values()}
         for item in self.waiting.values():
             self.indexes.index(item, self.clock)
 
     def _class_for(self, item: WorkItem) -> WorkClass:
         return self.indexes.class_for(item)
+
+    def schedule(self, queue: str) -> Schedule | None:
+        """The queue's open time (hours and calendar), or None when it is always open."""
+        if queue not in self._schedules:
+            self._schedules[queue] = schedule_of(self.config, queue)
+        return self._schedules[queue]
 
     # --- applying events --------------------------------------------------------------------------
 
@@ -138,6 +152,13 @@ class TenantRouter:
                 self._cancel(event)
             case TransferRequested():
                 self._transfer(event)
+            case AgentReplied():
+                assignment = self.assignments.get(event.data.conversation_id)
+                if assignment is not None and assignment.agent_id == event.data.agent_id:
+                    clocks.replied(self, assignment)
+            case CustomerWrote():
+                if (assignment := self.assignments.get(event.data.conversation_id)) is not None:
+                    clocks.customer_wrote(self, assignment)
             case QueuesConfigured() if config is not None and event.data.digest != self.config_digest:
                 self.config_digest = event.data.digest
                 self._configure(config)
@@ -165,7 +186,8 @@ class TenantRouter:
         if queue.channels and kind not in queue.channels:
             queue_name = self.config.default_queue
             queue = self.config.queue(queue_name)
-        if queue.hours is not None and not queue.hours.is_open(self._now()):
+        schedule = self.schedule(queue_name)
+        if queue.hours is not None and schedule is not None and not schedule.is_open(self.clock):
             if queue.hours.closed_action == "dequeue":
                 self._emit(
                     Dequeued,
@@ -207,6 +229,7 @@ class TenantRouter:
         qualification = (agent.skills, agent.languages)
         agent.name = d.name if d.name is not None else agent.name
         agent.presence = d.presence
+        agent.away_reason = d.away_reason if d.presence == "away" else None
         agent.not_responding = False  # setting a presence is a sign of life
         agent.missed = 0
         agent.capacity = dict(sorted(d.capacity.items()))
@@ -218,6 +241,10 @@ class TenantRouter:
             agent,
             requalify=(agent.skills, agent.languages) != qualification or not self.indexes.knows(agent.id),
         )
+        if d.presence == "offline":
+            # Nobody answers for an offline agent: their conversations go to others at once.
+            for assignment in self._assignments_of(agent.id):
+                self._reassign(assignment, "offline")
         if not agent.routable:
             self._return_offers(agent, reason=f"agent {d.presence}")
         else:
@@ -273,6 +300,7 @@ class TenantRouter:
             item.conversation_id,
             AssignedData(offer_id=offer.offer_id, agent_id=agent.id, agent_name=agent.name),
         )
+        clocks.assigned(self, self.assignments[item.conversation_id])
 
     def _reject(self, event: OfferRejected) -> None:
         offer = self._answered(event.data.offer_id, event.data.agent_id, event.data.conversation_id)
@@ -360,6 +388,8 @@ class TenantRouter:
             # the old one that fire meanwhile check the rule in force and do nothing.
             timers.reschedule(self, item)
             self._match_item(item)
+        for assignment in self._assignments_by_age():
+            clocks.review(self, assignment)
 
     # --- matching ---------------------------------------------------------------------------------
 
@@ -517,6 +547,52 @@ class TenantRouter:
         )
         self._fill(agent)
 
+    def _reassign(self, assignment: Assignment, reason: Literal["silent", "offline", "breach"]) -> None:
+        """Take the conversation from its agent (who is told) and route it again, with its whole packet;
+        the customer hears that someone else takes over."""
+        conv = assignment.conversation_id
+        del self.assignments[conv]
+        agent = self.agents[assignment.agent_id]
+        agent.add_load(assignment.kind, -1)
+        self.indexes.index_agent(agent, requalify=False)
+        self.facts.append(("reassigned", assignment.queue, reason))
+        self._emit(
+            Released,
+            conv,
+            ReleasedData(agent_id=agent.id, reason="agent-offline" if reason == "offline" else "reassigned"),
+        )
+        self._emit_to_agent(
+            ConversationTaken,
+            agent.id,
+            ConversationTakenData(agent_id=agent.id, conversation_id=conv, reason=reason),
+            subject=conv,
+        )
+        self._emit(
+            Reassigned, conv, ReassignedData(from_agent_id=agent.id, queue=assignment.queue, reason=reason)
+        )
+        old = assignment.item
+        item = WorkItem(
+            conversation_id=conv,
+            channel=old.channel,
+            kind=old.kind,
+            packet=old.packet,
+            queue=assignment.queue,
+            priority=old.priority,  # with what a breach raised
+            enqueued_at=self.clock,
+            queued_at=self.clock,
+            declined={agent.id: self.clock},  # not back to the agent who let it wait
+        )
+        timers.schedule_cooldown(self, item)
+        self._enqueue(item, tell=True)
+        if agent.routable:
+            self._fill(agent)
+
+    def _assignments_of(self, agent_id: str) -> list[Assignment]:
+        return [a for a in self._assignments_by_age() if a.agent_id == agent_id]
+
+    def _assignments_by_age(self) -> list[Assignment]:
+        return sorted(self.assignments.values(), key=lambda a: (a.assigned_at, a.conversation_id))
+
     def _rescind(self, offer: Offer, reason: str) -> None:
         self._emit_to_agent(
             OfferRescinded,
@@ -576,9 +652,6 @@ class TenantRouter:
     def view(self, waiting_limit: int) -> TenantView:
         """The supervisor's view: queues with their figures and first waiting items, agents."""
         return build_view(self, waiting_limit)
-
-    def _now(self) -> datetime:
-        return datetime.fromtimestamp(self.clock, UTC)
 
     # --- emitting ---------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ epoch seconds taken from events, never from a clock.
 
 from dataclasses import dataclass, field
 
-from relais_contracts.conversation import HandoffPacket
+from relais_contracts.conversation import HandoffPacket, ResponseClock
 from relais_contracts.routing import Presence
 
 # Capacity key that covers every channel kind the agent's capacity does not name.
@@ -27,6 +27,7 @@ class Agent:
     languages: tuple[str, ...] = ()  # empty: the agent takes any language
     # Offers and assignments both hold a slot, so an agent is never offered more than they could accept.
     load: dict[str, int] = field(default_factory=dict)
+    away_reason: str | None = None  # why the agent is away, one of the tenant's away reasons
     missed: int = 0  # offers timed out in a row
     last_offered_at: float | None = None  # for "longest idle"
 
@@ -112,3 +113,10 @@ class Assignment:
     offer_id: str
     assigned_at: float
     item: WorkItem  # kept for a transfer, which routes the same work again
+    # Running response clocks (first-response, next-response, resolution) -> when each started.
+    clocks: dict[ResponseClock, float] = field(default_factory=dict)
+    # Running clock -> "warned" or "breached", once the agent's desk was told.
+    alerts: dict[ResponseClock, str] = field(default_factory=dict)
+    clock_token: int = -1  # the one live "clock" timer of this assignment
+    # The clock whose breach alerted the supervisor (shown on their page until the agent answers).
+    supervisor_alert: ResponseClock | None = None

@@ -1,4 +1,5 @@
-"""The router's timers: offer expiry, overflow, maximum wait, reservations, cooldowns, wait updates.
+"""The router's timers: offer expiry, overflow, maximum wait, reservations, cooldowns, wait updates,
+and the response-time clocks of assigned conversations (see clocks.py).
 
 A timer is a deadline in the tenant's log time. Timers live in a heap in the router's state (so a
 snapshot and a replay see the same ones) and fire when an applied event's time passes them; the shell
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from relais_contracts.agents import AgentStatusChanged, AgentStatusChangedData
 from relais_contracts.conversation import Dequeued, DequeuedData
+from relais_router.domain import clocks
 from relais_router.domain.config import RoutingConfig
 from relais_router.domain.model import Offer, WorkItem
 
@@ -51,6 +53,11 @@ def fire_due(router: "TenantRouter") -> None:
             offer = router.offers.get(ref)
             if offer is not None and offer.expires_at <= router.clock:
                 _timeout(router, offer)
+            continue
+        if kind == "clock":
+            assignment = router.assignments.get(ref)
+            if assignment is not None and stage == assignment.clock_token:
+                clocks.review(router, assignment)
             continue
         item = router.waiting.get(ref)
         if item is None:
