@@ -8,6 +8,10 @@ import pytest
 
 from relais_contracts.conversation import HandoffPacket, TranscriptEntry
 from relais_contracts.routing import (
+    AgentReplied,
+    AgentRepliedData,
+    CustomerWrote,
+    CustomerWroteData,
     OfferAccepted,
     OfferAnswerData,
     OfferRejected,
@@ -96,6 +100,7 @@ class Events:
         skills: dict[str, int] | None = None,
         languages: tuple[str, ...] = (),
         total: int | None = None,
+        away_reason: str | None = None,
     ) -> PresenceChanged:
         return PresenceChanged(
             **self._envelope(),
@@ -107,6 +112,7 @@ class Events:
                 total_capacity=total,
                 skills=skills or {},
                 languages=languages,
+                away_reason=away_reason,
             ),
         )
 
@@ -149,6 +155,22 @@ class Events:
         return WorkCompleted(
             **self._envelope(),
             data=WorkCompletedData(conversation_id=conversation_id, agent_id=agent_id, **data),
+        )
+
+    def replied(self, conversation_id: str, agent_id: str) -> AgentReplied:
+        envelope = self._envelope()
+        return AgentReplied(
+            **envelope,
+            data=AgentRepliedData(
+                conversation_id=conversation_id, agent_id=agent_id, message_id=f"reply-{envelope['id']}"
+            ),
+        )
+
+    def customer_wrote(self, conversation_id: str) -> CustomerWrote:
+        envelope = self._envelope()
+        return CustomerWrote(
+            **envelope,
+            data=CustomerWroteData(conversation_id=conversation_id, message_id=f"msg-{envelope['id']}"),
         )
 
 

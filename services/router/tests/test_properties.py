@@ -1,8 +1,10 @@
 """Properties of the routing core over random event sequences (hypothesis).
 
 After every event: no conversation is in two places or offered twice, no capacity is exceeded, loads
-match the open offers and assignments, and the matching is work conserving. Replaying the history,
-from the start or from a snapshot taken anywhere, gives the same outputs and the same state.
+match the open offers and assignments, no conversation is assigned to an offline agent, and the
+matching is work conserving (with response clocks, silent-agent reassignment and business hours).
+Replaying the history, from the start or from a snapshot taken anywhere, gives the same outputs and
+the same state.
 """
 
 from __future__ import annotations
@@ -34,7 +36,17 @@ CONFIG = {
     "decline_cooldown_s": 30,
     "max_missed_offers": 2,
     "queues": {
-        "general": {"sticky_window_s": 15, "overflow": [{"after_s": 40, "move_to": "billing"}]},
+        "general": {
+            "sticky_window_s": 15,
+            "overflow": [{"after_s": 40, "move_to": "billing"}],
+            "response": {
+                "first_response_s": 30,
+                "next_response_s": 40,
+                "resolution_s": 200,
+                "on_breach": ["raise-priority", "alert-supervisor", "offer-to-another"],
+            },
+            "reassign_after_s": 50,
+        },
         "billing": {
             "skills": {"billing": 3},
             "overflow": [
@@ -42,6 +54,9 @@ CONFIG = {
                 {"after_s": 50, "add_agents_of": "general"},
             ],
             "max_wait_s": 200,
+            # The events start at 10:00 in Paris: the queue closes during most histories.
+            "hours": {"timezone": "Europe/Paris", "weekly": {"wed": ["09:00-10:02"]}},
+            "response": {"first_response_s": 45, "business_hours": True, "on_breach": ["alert-supervisor"]},
         },
     },
 }
@@ -80,6 +95,7 @@ commands = st.lists(
             st.sampled_from(("accept", "reject", "complete", "transfer")), st.integers(0, 5), st.booleans()
         ),
         st.tuples(st.just("cancel"), st.sampled_from(CONVERSATIONS)),
+        st.tuples(st.sampled_from(("reply", "wrote")), st.integers(0, 5), st.booleans()),
         st.tuples(st.just("wait"), st.sampled_from((1, 5, 10, 20, 30, 60))),
         st.tuples(st.just("configure")),
     ),
@@ -107,12 +123,16 @@ def concrete(events: Events, router: TenantRouter, command: tuple[Any, ...]) -> 
     if kind == "configure":
         return events.configure(CONFIG, digest="v1")
     _, pick, wrong = command
-    if kind in ("complete", "transfer"):
+    if kind in ("complete", "transfer", "reply", "wrote"):
         held = sorted(router.assignments.values(), key=lambda a: a.conversation_id)
         if not held:
             return events.complete("c1", "a1")
         a = held[pick % len(held)]
         agent = "a3" if wrong and a.agent_id != "a3" else a.agent_id
+        if kind == "reply":
+            return events.replied(a.conversation_id, agent)
+        if kind == "wrote":
+            return events.customer_wrote(a.conversation_id)
         if kind == "transfer":
             return events.transfer(a.conversation_id, agent, to_queue="billing" if pick % 2 else None)
         return events.complete(a.conversation_id, agent)
@@ -145,6 +165,9 @@ def check_invariants(router: TenantRouter, assigned_before: set[str], outputs: l
 
     for offer in router.offers.values():
         assert router.agents[offer.agent_id].routable, "an offer is open with an agent who cannot answer"
+
+    for assignment in router.assignments.values():
+        assert router.agents[assignment.agent_id].presence != "offline", "assigned to an offline agent"
 
     # Work conservation: no waiting item that a free, routable, qualified agent may take.
     for item in router.waiting.values():
@@ -195,3 +218,67 @@ def test_invariants_hold_and_replay_is_deterministic(
         restored = decode(raw)[1][events.tenant]
         assert [o for e in history[cut:] for o in restored.apply(e)] == outputs[produced:]
         assert encode(0, {events.tenant: restored}) == encode(0, {events.tenant: router})
+
+
+HELD_CONFIG = {
+    "offer_timeout_s": 20,
+    "queues": {"general": {"reassign_after_s": 45, "response": {"first_response_s": 30}}},
+}
+holding = st.lists(
+    st.one_of(
+        st.tuples(st.just("submit"), st.sampled_from(CONVERSATIONS)),
+        st.tuples(
+            st.just("presence"),
+            st.sampled_from(AGENTS),
+            st.sampled_from(("available", "away", "offline")),
+            st.integers(1, 3),
+        ),
+        st.tuples(st.sampled_from(("reply", "wrote", "complete")), st.integers(0, 5)),
+        st.tuples(st.just("wait"), st.sampled_from((5, 10, 20, 30, 60))),
+    ),
+    min_size=10,
+    max_size=60,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(script=holding)
+def test_no_conversation_stays_with_an_offline_or_silent_agent(
+    new_events: Callable[[], Events], script: list[tuple[Any, ...]]
+) -> None:
+    """Agents accept every offer at once (so conversations are held most of the time), come and go,
+    and answer or not: after every event, no conversation is held by an offline agent, nor by one
+    who has left it unanswered for the queue's reassign_after_s."""
+    events = new_events()
+    router = TenantRouter(events.tenant)
+    router.apply(events.configure(HELD_CONFIG))
+    reassign_after = HELD_CONFIG["queues"]["general"]["reassign_after_s"]  # type: ignore[index]
+    for command in script:
+        kind = command[0]
+        if kind == "submit":
+            event: Event = events.submit(command[1])
+        elif kind == "presence":
+            event = events.presence(command[1], command[2], {"*": command[3]})
+        elif kind == "wait":
+            events.wait(command[1])
+            event = events.tick()
+        else:
+            held = sorted(router.assignments.values(), key=lambda a: a.conversation_id)
+            if not held:
+                continue
+            a = held[command[1] % len(held)]
+            if kind == "reply":
+                event = events.replied(a.conversation_id, a.agent_id)
+            elif kind == "wrote":
+                event = events.customer_wrote(a.conversation_id)
+            else:
+                event = events.complete(a.conversation_id, a.agent_id)
+        router.apply(event)
+        for offer in sorted(router.offers.values(), key=lambda o: o.offer_id):
+            if offer.offer_id in router.offers:
+                router.apply(events.accept(offer.offer_id, offer.agent_id, offer.item.conversation_id))
+        for assignment in router.assignments.values():
+            assert router.agents[assignment.agent_id].presence != "offline", "held by an offline agent"
+            for clock in ("first-response", "next-response"):
+                started = assignment.clocks.get(clock)  # type: ignore[call-overload]
+                assert started is None or router.clock < started + reassign_after, "held by a silent agent"

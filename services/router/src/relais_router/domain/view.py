@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
+from relais_contracts.conversation import ResponseClock
+
 if TYPE_CHECKING:
     from relais_router.domain.engine import TenantRouter
 
@@ -43,6 +45,7 @@ class AgentView(BaseModel):
     agent_id: str
     name: str | None
     state: str
+    away_reason: str | None = None
     capacity: dict[str, int]
     total_capacity: int | None
     load: dict[str, int]
@@ -53,11 +56,22 @@ class AgentView(BaseModel):
     conversations: int
 
 
+class ClockAlert(BaseModel):
+    """A conversation whose response target was missed, for the supervisor, until the agent answers."""
+
+    conversation_id: str
+    agent_id: str
+    queue: str
+    clock: ResponseClock
+    held_s: float  # since the agent was assigned
+
+
 class TenantView(BaseModel):
     tenant: str
     as_of: str | None
     queues: list[QueueView]
     agents: list[AgentView]
+    alerts: list[ClockAlert] = []
 
 
 def queue_stats(router: "TenantRouter", queue: str) -> QueueStats:
@@ -106,6 +120,7 @@ def build_view(router: "TenantRouter", waiting_limit: int) -> TenantView:
             agent_id=a.id,
             name=a.name,
             state=a.state,
+            away_reason=a.away_reason,
             capacity=a.capacity,
             total_capacity=a.total_capacity,
             load=a.load,
@@ -117,5 +132,16 @@ def build_view(router: "TenantRouter", waiting_limit: int) -> TenantView:
         )
         for a in sorted(router.agents.values(), key=lambda a: a.id)
     ]
+    alerts = [
+        ClockAlert(
+            conversation_id=a.conversation_id,
+            agent_id=a.agent_id,
+            queue=a.queue,
+            clock=a.supervisor_alert,
+            held_s=router.clock - a.assigned_at,
+        )
+        for a in sorted(router.assignments.values(), key=lambda a: (a.assigned_at, a.conversation_id))
+        if a.supervisor_alert is not None
+    ]
     as_of = datetime.fromtimestamp(router.clock, UTC).isoformat() if router.clock else None
-    return TenantView(tenant=router.tenant, as_of=as_of, queues=queues, agents=agents)
+    return TenantView(tenant=router.tenant, as_of=as_of, queues=queues, agents=agents, alerts=alerts)

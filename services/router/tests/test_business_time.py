@@ -1,0 +1,96 @@
+"""Business time: weekly hours, a tenant's holidays and exception days, time zones and DST."""
+
+from datetime import UTC, date, datetime
+
+import pytest
+from pydantic import ValidationError
+
+from relais_router.domain.business_time import Schedule, schedule_of
+from relais_router.domain.config import Calendar, OpeningHours, RoutingConfig
+
+pytestmark = pytest.mark.unit
+
+PARIS_WEEKDAYS = OpeningHours(
+    timezone="Europe/Paris",
+    weekly={d: ("09:00-12:00", "13:00-17:00") for d in ("mon", "tue", "wed", "thu", "fri")},  # type: ignore[misc]
+)
+
+
+def ts(*args: int) -> float:
+    return datetime(*args, tzinfo=UTC).timestamp()
+
+
+def test_open_time_counts_only_the_opening_intervals() -> None:
+    schedule = Schedule(PARIS_WEEKDAYS)
+    # Monday 6 Jan 2025, Paris is UTC+1: 11:00 local is 10:00 UTC; one hour to the lunch break.
+    assert schedule.elapsed(ts(2025, 1, 6, 10), ts(2025, 1, 6, 13)) == 2 * 3600  # 11-12 and 13-14 local
+    # 30 minutes of business time from 11:45 local: 15 before the break, 15 after it, so 13:15 local.
+    assert schedule.add(ts(2025, 1, 6, 10, 45), 30 * 60) == ts(2025, 1, 6, 12, 15)
+
+
+def test_a_deadline_on_friday_evening_runs_over_the_weekend() -> None:
+    schedule = Schedule(PARIS_WEEKDAYS)
+    # Friday 10 Jan 2025 16:30 local (15:30 UTC) + 1 hour of open time: 30 min Friday, 30 min Monday.
+    assert schedule.add(ts(2025, 1, 10, 15, 30), 3600) == ts(2025, 1, 13, 8, 30)
+    assert schedule.elapsed(ts(2025, 1, 10, 15, 30), ts(2025, 1, 13, 8, 30)) == 3600
+
+
+def test_a_holiday_and_an_exception_day_of_the_tenant_calendar() -> None:
+    calendar = Calendar(
+        timezone="Europe/Paris",
+        holidays={date(2025, 1, 13): "company day"},  # Monday closed
+        exceptions={date(2025, 1, 14): ("10:00-11:00",)},  # Tuesday: one hour only
+    )
+    schedule = Schedule(PARIS_WEEKDAYS, calendar)
+    # Friday 16:30 local + 1 hour: 30 min Friday, nothing Monday, 30 min from 10:00 Tuesday.
+    assert schedule.add(ts(2025, 1, 10, 15, 30), 3600) == ts(2025, 1, 14, 9, 30)
+    assert not schedule.is_open(ts(2025, 1, 13, 10))
+    assert schedule.is_open(ts(2025, 1, 14, 9, 30))  # 10:30 local on the exception day
+    assert not schedule.is_open(ts(2025, 1, 14, 12))  # 13:00 local: the weekly hours do not apply
+
+
+def test_the_time_zone_change_of_daylight_saving_time() -> None:
+    always = OpeningHours(timezone="Europe/Paris", weekly={"sun": ("00:00-23:59",)})
+    schedule = Schedule(always)
+    # 30 March 2025, clocks jump from 02:00 to 03:00 in Paris: the local day has 23 hours, so from
+    # local midnight (23:00 UTC the day before) to 23:59 local (21:59 UTC) is 22 h 59 min of open time.
+    assert schedule.elapsed(ts(2025, 3, 29, 23), ts(2025, 3, 30, 21, 59)) == 22 * 3600 + 59 * 60
+    # A 9-to-5 day is 8 hours on either side of the change, at other UTC times.
+    weekdays = Schedule(PARIS_WEEKDAYS)
+    assert weekdays.add(ts(2025, 3, 28, 8), 3600) == ts(2025, 3, 28, 9)  # Friday: UTC+1
+    assert weekdays.add(ts(2025, 3, 31, 7), 3600) == ts(2025, 3, 31, 8)  # Monday: UTC+2
+
+
+def test_hours_that_never_open_give_no_deadline() -> None:
+    never = Schedule(OpeningHours(weekly={}))
+    assert never.add(ts(2025, 1, 1), 60) == float("inf")
+
+
+def test_queues_use_the_calendar_they_name_and_an_unknown_one_is_refused() -> None:
+    config = RoutingConfig.model_validate(
+        {
+            "calendars": {"fr": {"timezone": "Europe/Paris", "holidays": {"2025-01-01": "New Year"}}},
+            "queues": {
+                "support": {
+                    "hours": {
+                        "timezone": "Europe/Paris",
+                        "weekly": {"wed": ["09:00-17:00"]},
+                        "calendar": "fr",
+                    }
+                }
+            },
+        }
+    )
+    schedule = schedule_of(config, "support")
+    assert schedule is not None
+    assert not schedule.is_open(ts(2025, 1, 1, 10))  # a Wednesday, but a holiday
+    assert schedule.is_open(ts(2025, 1, 8, 10))
+    assert schedule_of(config, "general") is None
+    with pytest.raises(ValidationError, match="unknown calendar"):
+        RoutingConfig.model_validate(
+            {"queues": {"q": {"hours": {"weekly": {"mon": ["09:00-17:00"]}, "calendar": "nope"}}}}
+        )
+    with pytest.raises(ValidationError, match="unknown time zone"):
+        Calendar(timezone="Mars/Olympus")
+    with pytest.raises(ValidationError, match="business_hours needs"):
+        RoutingConfig.model_validate({"queues": {"q": {"response": {"business_hours": True}}}})
