@@ -37,8 +37,15 @@ async def queues(view: View) -> dict[str, Any]:
 
 @router.get("/agents")
 async def agents(view: View) -> dict[str, Any]:
-    """The tenant's agents with their routing state, capacity, load and skills."""
-    return {"tenant": view.tenant, "as_of": view.as_of, "agents": view.agents}
+    """The tenant's agents with their routing state, capacity, load and skills; the away reasons they
+    may choose; and the conversations whose response target was missed (the supervisor's alerts)."""
+    return {
+        "tenant": view.tenant,
+        "as_of": view.as_of,
+        "agents": view.agents,
+        "away_reasons": view.away_reasons,
+        "alerts": view.alerts,
+    }
 
 
 admin = APIRouter(prefix="/v1/admin", tags=["admin"])

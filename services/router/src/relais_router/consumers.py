@@ -58,7 +58,8 @@ class RoutingHandler:
         self._lock = asyncio.Lock()
         self._ticks_pending: dict[str, float] = {}  # tenant -> when its tick was written
         self._published_configs: dict[str, str] = {}  # tenant -> digest written by this instance
-        self._gauged: dict[str, set[str]] = {}  # tenant -> queues with gauges set by this instance
+        # tenant -> queues, and away reasons, with gauges set by this instance
+        self._gauged: dict[str, tuple[set[str], set[str]]] = {}
 
     # --- the consumer's hooks -------------------------------------------------------------------
 
@@ -92,7 +93,7 @@ class RoutingHandler:
                 await self._save(partition)
                 owned = self._partitions.pop(partition, None)
                 for tenant in owned.routers if owned else ():
-                    _forget_gauges(tenant, self._gauged.pop(tenant, set()))
+                    _forget_gauges(tenant, *self._gauged.pop(tenant, (set(), set())))
 
     async def on_dead_lettered(self, delivery: Delivery) -> None:
         """The event's outputs will never be sent: forget them, or no snapshot would be saved again."""
@@ -167,7 +168,10 @@ class RoutingHandler:
         views = {}
         for owned in list(self._partitions.values()):
             for tenant, router in list(owned.routers.items()):
-                self._gauged.setdefault(tenant, set()).update(_gauges(router))
+                queues, reasons = _gauges(router)
+                gauged = self._gauged.setdefault(tenant, (set(), set()))
+                gauged[0].update(queues)
+                gauged[1].update(reasons)
                 views[tenant] = router.view(self._settings.view_waiting_limit).model_dump_json().encode()
         await self._views.save(views)
 
@@ -250,11 +254,19 @@ def _count(router: TenantRouter) -> None:
             metrics.TIME_TO_OFFER.labels(*labels).observe(float(value))
         elif name == "time_to_assign":
             metrics.TIME_TO_ASSIGN.labels(*labels).observe(float(value))
+        elif name == "first_response":
+            metrics.FIRST_RESPONSE.labels(*labels).observe(float(value))
+        elif name == "next_response":
+            metrics.NEXT_RESPONSE.labels(*labels).observe(float(value))
+        elif name == "breach":
+            metrics.BREACHES.labels(*labels, str(value)).inc()
+        elif name == "reassigned":
+            metrics.REASSIGNED.labels(*labels, str(value)).inc()
     router.facts.clear()
 
 
-def _gauges(router: TenantRouter) -> list[str]:
-    """Set the tenant's gauges; returns the queues they were set for."""
+def _gauges(router: TenantRouter) -> tuple[list[str], list[str]]:
+    """Set the tenant's gauges; returns the queues and the away reasons they were set for."""
     tenant = router.tenant
     queues = router.queue_names()
     for queue in queues:
@@ -264,19 +276,35 @@ def _gauges(router: TenantRouter) -> list[str]:
         metrics.SERVICE_LEVEL.labels(tenant, queue).set(stats.service_level)
         metrics.ELIGIBLE_AGENTS.labels(tenant, queue).set(stats.eligible_agents)
     states = dict.fromkeys(metrics.AGENT_STATES, 0)
+    away: dict[str, int] = dict.fromkeys(router.config.away_reasons, 0)
     load = slots = 0
     for agent in router.agents.values():
         states[agent.state] += 1
+        if agent.presence == "away":
+            reason = agent.away_reason or "unspecified"
+            away[reason] = away.get(reason, 0) + 1
         if agent.routable:
             load += agent.total_load
             slots += agent.total_capacity or sum(agent.capacity.values())
+        elif agent.presence == "away" and _productive(router, agent.away_reason):
+            # Away on work that is part of the job: busy, not out of the pool.
+            busy = agent.total_capacity or sum(agent.capacity.values())
+            load += busy
+            slots += busy
     for state, n in states.items():
         metrics.AGENTS.labels(tenant, state).set(n)
+    for reason, n in away.items():
+        metrics.AWAY.labels(tenant, reason).set(n)
     metrics.OCCUPANCY.labels(tenant).set(load / slots if slots else 0)
-    return queues
+    return queues, list(away)
 
 
-def _forget_gauges(tenant: str, queues: set[str]) -> None:
+def _productive(router: TenantRouter, reason: str | None) -> bool:
+    known = router.config.away_reasons.get(reason) if reason else None
+    return known is not None and known.productive
+
+
+def _forget_gauges(tenant: str, queues: set[str], away_reasons: set[str]) -> None:
     """The tenant moved to another instance: its gauges are that instance's to report now."""
     for queue in queues:
         for gauge in (metrics.WAITING, metrics.LONGEST_WAIT, metrics.SERVICE_LEVEL, metrics.ELIGIBLE_AGENTS):
@@ -287,3 +315,6 @@ def _forget_gauges(tenant: str, queues: set[str]) -> None:
             metrics.AGENTS.remove(tenant, state)
     with contextlib.suppress(KeyError):
         metrics.OCCUPANCY.remove(tenant)
+    for reason in away_reasons:
+        with contextlib.suppress(KeyError):
+            metrics.AWAY.remove(tenant, reason)

@@ -38,7 +38,31 @@ TIME_TO_ASSIGN = Histogram(
     ["tenant", "queue"],
     buckets=_WAITS,
 )
+_RESPONSES = (5, 10, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600, 24 * 3600)
+FIRST_RESPONSE = Histogram(
+    "relais_router_first_response_seconds",
+    "From assignment to the agent's first reply (business time when the queue counts it)",
+    ["tenant", "queue"],
+    buckets=_RESPONSES,
+)
+NEXT_RESPONSE = Histogram(
+    "relais_router_next_response_seconds",
+    "From a customer message to the agent's next reply (business time when the queue counts it)",
+    ["tenant", "queue"],
+    buckets=_RESPONSES,
+)
+BREACHES = Counter(
+    "relais_router_clock_breaches_total",
+    "Response-time targets missed, by clock: first-response, next-response, resolution",
+    ["tenant", "queue", "clock"],
+)
+REASSIGNED = Counter(
+    "relais_router_reassigned_total",
+    "Conversations taken from their agent, by reason: silent, offline, breach",
+    ["tenant", "queue", "reason"],
+)
 AGENTS = Gauge("relais_router_agents", "Agents by routing state", ["tenant", "state"])
+AWAY = Gauge("relais_router_agents_away", "Agents away, by away reason", ["tenant", "reason"])
 OCCUPANCY = Gauge(
     "relais_router_agent_occupancy", "Used share of the capacity of available agents", ["tenant"]
 )

@@ -188,6 +188,12 @@ class Queue(_Config):
         return value
 
 
+class AwayReason(_Config):
+    # Work that is part of the job (after-call work, a back-office task): the agent's capacity counts
+    # as busy in occupancy. A break or a training is not: the agent counts as out of the pool.
+    productive: bool = False
+
+
 class RoutingConfig(_Config):
     """Everything configurable about one tenant's routing; the defaults route anything to anyone."""
 
@@ -209,6 +215,15 @@ class RoutingConfig(_Config):
     agent_order: tuple[AgentCriterion, ...] = ("proficiency", "idle", "occupancy")
     # Channel -> channel kind for capacity and queues; channels not listed are "chat".
     channel_kinds: dict[str, str] = Field(default_factory=lambda: {"voice": "voice", "email": "email"})
+    # Why an agent may be away, as the desk offers the choice (name -> how occupancy counts it).
+    away_reasons: dict[str, AwayReason] = Field(
+        default_factory=lambda: {
+            "break": AwayReason(),
+            "lunch": AwayReason(),
+            "training": AwayReason(),
+            "after-call-work": AwayReason(productive=True),
+        }
+    )
     # Name -> holidays and exception days, for the queues' opening hours that name it.
     calendars: dict[str, Calendar] = Field(default_factory=dict)
 

@@ -72,6 +72,7 @@ class TenantView(BaseModel):
     queues: list[QueueView]
     agents: list[AgentView]
     alerts: list[ClockAlert] = []
+    away_reasons: list[str] = []  # the tenant's, in the order the desk offers them
 
 
 def queue_stats(router: "TenantRouter", queue: str) -> QueueStats:
@@ -144,4 +145,11 @@ def build_view(router: "TenantRouter", waiting_limit: int) -> TenantView:
         if a.supervisor_alert is not None
     ]
     as_of = datetime.fromtimestamp(router.clock, UTC).isoformat() if router.clock else None
-    return TenantView(tenant=router.tenant, as_of=as_of, queues=queues, agents=agents, alerts=alerts)
+    return TenantView(
+        tenant=router.tenant,
+        as_of=as_of,
+        queues=queues,
+        agents=agents,
+        alerts=alerts,
+        away_reasons=list(router.config.away_reasons),
+    )
