@@ -38,6 +38,8 @@ class SetPresence(_ClientMessage):
         ]
         | None
     ) = Field(default=None, max_length=32)
+    # With presence "away": one of the tenant's away reasons (`ready.away_reasons`).
+    away_reason: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class AcceptOffer(_ClientMessage):
@@ -154,6 +156,7 @@ class Ready(_ServerMessage):
     agent: AgentInfo
     conversations: tuple[str, ...] = ()  # assigned to the agent now
     dispositions: tuple[str, ...] = ()
+    away_reasons: tuple[str, ...] = ()  # the tenant's; empty when the router could not be asked
 
 
 class Ack(_ServerMessage):
@@ -257,6 +260,26 @@ class StatusMessage(_ServerMessage):
     at: datetime
 
 
+class ClockMessage(_ServerMessage):
+    """A response-time clock of one of the agent's conversations: near its target, past it, or stopped."""
+
+    type: Literal["clock"] = "clock"
+    conversation_id: str
+    clock: str
+    state: Literal["warning", "breached", "stopped"]
+    due_at: datetime | None = None
+    at: datetime
+
+
+class TakenMessage(_ServerMessage):
+    """The router gave one of the agent's conversations to another agent (a `released` follows)."""
+
+    type: Literal["conversation.taken"] = "conversation.taken"
+    conversation_id: str
+    reason: Literal["silent", "offline", "breach"]
+    at: datetime
+
+
 InboxMessage = (
     OfferMessage
     | OfferRescindedMessage
@@ -267,6 +290,8 @@ InboxMessage = (
     | ConversationUpdated
     | ReleasedMessage
     | StatusMessage
+    | ClockMessage
+    | TakenMessage
 )
 
 

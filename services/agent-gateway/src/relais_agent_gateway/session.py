@@ -22,6 +22,7 @@ from relais_agent_gateway.domain.actions import (
     note_added,
     offer_answered,
     presence_changed,
+    reply_noticed,
     reply_posted,
     transfer_requested,
     work_completed,
@@ -99,7 +100,13 @@ class DeskSession:
         position = after or await self._views.inbox_end(agent.tenant, agent.id)
         info = AgentInfo(id=agent.id, tenant=agent.tenant, name=agent.name, roles=agent.roles)
         conversations = await self._views.assigned(agent.tenant, agent.id)
-        ready = Ready(seq=position, agent=info, conversations=conversations, dispositions=self._dispositions)
+        ready = Ready(
+            seq=position,
+            agent=info,
+            conversations=conversations,
+            dispositions=self._dispositions,
+            away_reasons=await self._away_reasons() or (),
+        )
         await self._send(ready.to_json())
         pushing = asyncio.create_task(self._push_inbox(position), name="push-inbox")
         listening = asyncio.create_task(self._listen(), name="listen")
@@ -174,7 +181,7 @@ class DeskSession:
         try:
             # A resend after a lost ack (the desk reconnected): published already, acked again as it was.
             if not (command.client_msg_id and await self._views.published(tenant, event_id)):
-                await self._publisher.publish([await self._outgoing(command, event_id)])
+                await self._publisher.publish(await self._outgoing(command, event_id))
                 if command.client_msg_id:
                     await self._views.mark_published(tenant, event_id)
         except NotYours as exc:
@@ -200,30 +207,39 @@ class DeskSession:
         self._renewed.set()
         return Ack(ref=command.ref).to_json()
 
-    async def _outgoing(self, command: Action, event_id: str) -> Outgoing:
+    async def _outgoing(self, command: Action, event_id: str) -> list[Outgoing]:
         agent, at = self._agent, now_time()
         match command:
             case SetPresence():
-                return presence_changed(agent, command, event_id=event_id, time=at)
+                reasons = await self._away_reasons() if command.away_reason else ()
+                return [presence_changed(agent, command, event_id=event_id, time=at, away_reasons=reasons)]
             case AcceptOffer() | RejectOffer():
                 offer = await self._views.offer(agent.tenant, command.offer_id)
-                return offer_answered(agent, command, offer, event_id=event_id, time=at)
+                return [offer_answered(agent, command, offer, event_id=event_id, time=at)]
         assignee = await self._views.assignee(agent.tenant, command.conversation_id)
         match command:
             case PostReply():
                 reply = reply_posted(agent, command, assignee, event_id=event_id, time=at)
                 if command.channel is not None:
                     await self._check_reachable(command)
-                return await self._sealed(reply)
+                return [await self._sealed(reply), reply_noticed(reply)]
             case AddNote():
-                return await self._sealed(note_added(agent, command, assignee, event_id=event_id, time=at))
+                return [await self._sealed(note_added(agent, command, assignee, event_id=event_id, time=at))]
             case Transfer():
-                return transfer_requested(agent, command, assignee, event_id=event_id, time=at)
+                return [transfer_requested(agent, command, assignee, event_id=event_id, time=at)]
             case WrapUp() | ReturnToBot():
-                return work_completed(
-                    agent, command, assignee, self._dispositions, event_id=event_id, time=at
-                )
+                return [
+                    work_completed(agent, command, assignee, self._dispositions, event_id=event_id, time=at)
+                ]
         raise AssertionError(f"unhandled {command.type}")
+
+    async def _away_reasons(self) -> tuple[str, ...] | None:
+        """The tenant's away reasons from the router's view; None when it cannot tell now."""
+        try:
+            view = await self._upstream.routing(self._agent.tenant, "agents")
+        except HTTPException:
+            return None
+        return tuple(view.get("away_reasons", ())) or None
 
     async def _sealed(self, written: Outgoing) -> Outgoing:
         """A reply or note in the key of the conversation's customer, when they have one (their tenant

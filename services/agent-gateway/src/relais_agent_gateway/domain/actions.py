@@ -21,6 +21,8 @@ from relais_agent_gateway.protocol import (
 from relais_contracts import Outgoing, topics
 from relais_contracts.conversation import NoteAdded, NoteData, ReplyAuthor, ReplyData, ReplyPosted
 from relais_contracts.routing import (
+    AgentReplied,
+    AgentRepliedData,
     OfferAccepted,
     OfferAnswerData,
     OfferRejected,
@@ -47,13 +49,27 @@ class NoAddress(Exception):
     """The customer has no address on the channel a reply asks for: it could never be delivered."""
 
 
-def presence_changed(agent: Agent, command: SetPresence, *, event_id: str, time: datetime) -> Outgoing:
+def presence_changed(
+    agent: Agent,
+    command: SetPresence,
+    *,
+    event_id: str,
+    time: datetime,
+    away_reasons: tuple[str, ...] | None = None,
+) -> Outgoing:
+    """`away_reasons` are the tenant's (None when the router could not be asked: any reason passes)."""
+    if command.away_reason is not None:
+        if command.presence != "away":
+            raise Refused("an away reason goes with presence 'away' only")
+        if away_reasons is not None and command.away_reason not in away_reasons:
+            raise Refused(f"away reason {command.away_reason!r} is not one of {', '.join(away_reasons)}")
     data = PresenceChangedData(
         agent_id=agent.id,
         name=agent.name,
         presence=command.presence,
         skills=agent.skills,
         languages=agent.languages,
+        away_reason=command.away_reason,
     )
     if command.capacity is not None:
         data = data.model_copy(update={"capacity": command.capacity})
@@ -108,6 +124,23 @@ def reply_posted(
         ),
     )
     return Outgoing(topics.CONVERSATIONS, command.conversation_id, event)
+
+
+def reply_noticed(posted: Outgoing) -> Outgoing:
+    """What the router hears of an agent's reply: who answered which conversation, never the words.
+    It owns the conversation's response clocks. The id derives from the reply's, so a resent reply is
+    one notice."""
+    reply = posted.event
+    if not isinstance(reply, ReplyPosted):
+        raise TypeError(f"a reply notice is made of a reply, not of {reply.type}")
+    author = reply.data.author
+    event = AgentReplied(
+        **reply.follow(1, source=SOURCE),
+        data=AgentRepliedData(
+            conversation_id=reply.subject or "", agent_id=author.id or "", message_id=reply.data.message_id
+        ),
+    )
+    return Outgoing(topics.ROUTING, reply.tenant, event)
 
 
 def note_added(

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from relais_agent_gateway.protocol import (
     AssignedMessage,
+    ClockMessage,
     ConversationMessage,
     ConversationUpdated,
     DeliveryMessage,
@@ -14,9 +15,16 @@ from relais_agent_gateway.protocol import (
     OfferRescindedMessage,
     ReleasedMessage,
     StatusMessage,
+    TakenMessage,
 )
 from relais_contracts import Event
-from relais_contracts.agents import AgentStatusChanged, OfferCreated, OfferRescinded
+from relais_contracts.agents import (
+    AgentStatusChanged,
+    ClockChanged,
+    ConversationTaken,
+    OfferCreated,
+    OfferRescinded,
+)
 from relais_contracts.conversation import (
     Assigned,
     ChannelSwitched,
@@ -87,6 +95,22 @@ def project(event: Event, assignee: str | None = None) -> InboxUpdate:
         case AgentStatusChanged(data=d):
             return InboxUpdate(
                 agent_id=d.agent_id, message=StatusMessage(status=d.status, reason=d.reason, at=event.time)
+            )
+        case ClockChanged(data=d):
+            return InboxUpdate(
+                agent_id=d.agent_id,
+                message=ClockMessage(
+                    conversation_id=d.conversation_id,
+                    clock=d.clock,
+                    state=d.state,
+                    due_at=d.due_at,
+                    at=event.time,
+                ),
+            )
+        case ConversationTaken(data=d):
+            return InboxUpdate(
+                agent_id=d.agent_id,
+                message=TakenMessage(conversation_id=d.conversation_id, reason=d.reason, at=event.time),
             )
         case Assigned(data=d):
             return InboxUpdate(

@@ -9,9 +9,12 @@ const root = document.getElementById("app");
 const state = {
   agent: null,
   dispositions: [],
+  awayReasons: [], // the tenant's; the presence "away:<reason>" sends presence away with that reason
   presence: sessionStorage.getItem(PRESENCE_KEY) || "away",
   offers: new Map(), // offer id -> offer frame
-  // conversation id -> {id, view, entries: Map(key -> entry), released, outbox}; `outbox` is the reply
+  // conversation id -> {id, view, entries: Map(key -> entry), released, taken, clocks, outbox}; `taken`
+  // is why the router gave it to another agent; `clocks`: clock name -> its warning or breach frame;
+  // `outbox` is the reply
   // being sent: {text, channel, client_msg_id, ref, status: "sending" | "failed", error}, kept (and its
   // text in the box) until the gateway acknowledges it.
   conversations: new Map(),
@@ -20,6 +23,7 @@ const state = {
   connection: "connecting",
   notice: null,
 };
+const TAKEN = { silent: "no reply in time", offline: "you went offline", breach: "response target missed" };
 let socket = null;
 let retry = 0;
 let nextRef = 1;
@@ -98,8 +102,9 @@ function receive(message) {
     case "ready":
       state.agent = message.agent;
       state.dispositions = message.dispositions;
+      state.awayReasons = message.away_reasons || [];
       state.connection = "online";
-      send({ type: "presence", presence: state.presence });
+      sendPresence();
       for (const id of message.conversations) openConversation(id);
       // Replies sent before the connection dropped, whose ack never came: again, as the same messages.
       for (const c of state.conversations.values()) if (c.outbox?.status === "sending") sendReply(c);
@@ -131,6 +136,17 @@ function receive(message) {
     case "released": {
       const c = conversation(message.conversation_id);
       if (c) c.released = message;
+      break;
+    }
+    case "conversation.taken": {
+      const c = conversation(message.conversation_id);
+      if (c) c.taken = message;
+      break;
+    }
+    case "clock": {
+      const c = conversation(message.conversation_id);
+      if (c && message.state === "stopped") delete c.clocks[message.clock];
+      else if (c) c.clocks[message.clock] = message;
       break;
     }
     case "status":
@@ -167,10 +183,11 @@ function addEntry(id, entry) {
 async function openConversation(id, select = false) {
   let c = conversation(id);
   if (!c) {
-    c = { id, view: null, entries: new Map(), released: null };
+    c = { id, view: null, entries: new Map(), released: null, taken: null, clocks: {} };
     state.conversations.set(id, c);
   }
   c.released = null;
+  c.taken = null;
   if (select || !state.selected) state.selected = id;
   render();
   try {
@@ -209,11 +226,17 @@ function render() {
   }
 }
 
+function sendPresence() {
+  const [presence, reason] = state.presence.split(":");
+  send({ type: "presence", presence, ...(reason ? { away_reason: reason } : {}) });
+}
+
 function header() {
+  const choices = ["available", "away", ...state.awayReasons.map((r) => `away:${r}`), "offline"];
   const presence = el(
     "select",
-    { "data-testid": "presence", onchange: (e) => { state.presence = e.target.value; sessionStorage.setItem(PRESENCE_KEY, state.presence); send({ type: "presence", presence: state.presence }); } },
-    ["available", "away", "offline"].map((p) => el("option", { value: p, selected: p === state.presence }, p)),
+    { "data-testid": "presence", onchange: (e) => { state.presence = e.target.value; sessionStorage.setItem(PRESENCE_KEY, state.presence); sendPresence(); } },
+    choices.map((p) => el("option", { value: p, selected: p === state.presence }, p.replace(":", " — "))),
   );
   return el(
     "header",
@@ -244,7 +267,7 @@ function sidebar() {
         el(
           "li",
           { class: c.id === state.selected ? "selected" : "", "data-testid": "conversation-item" },
-          el("button", { onclick: () => { state.selected = c.id; render(); } }, c.view?.customer_name || c.id, c.released ? ` (${c.released.reason})` : ""),
+          el("button", { onclick: () => { state.selected = c.id; render(); } }, c.view?.customer_name || c.id, c.released ? ` (${c.released.reason})` : "", Object.keys(c.clocks || {}).length ? " ⏱" : ""),
         ),
       ),
     ),
@@ -300,7 +323,8 @@ function main() {
     view && el("p", { "data-testid": "channels" }, "Channels: ", channels.join(", "), ` · last: ${view.last_channel}`),
     // Identities the customer gave without proof: never linked until someone checks and confirms them.
     (view?.claims || []).map((cl) => el("p", { class: "flag claim", "data-testid": "claim", title: `claim ${cl.id}` }, `Claims to be ${cl.masked} — unverified`, cl.known_customer ? " (the identity of another customer)" : "")),
-    c.released && el("p", { class: "flag", "data-testid": "released" }, `No longer yours: ${c.released.reason}${c.released.disposition ? ` (${c.released.disposition})` : ""}`, el("button", { onclick: () => dismiss(c.id) }, "Close")),
+    c.released && el("p", { class: "flag", "data-testid": "released" }, `No longer yours: ${c.released.reason}${c.released.disposition ? ` (${c.released.disposition})` : ""}`, c.taken ? ` — given to another agent (${TAKEN[c.taken.reason]})` : "", el("button", { onclick: () => dismiss(c.id) }, "Close")),
+    !c.released && Object.values(c.clocks || {}).map((k) => el("p", { class: k.state === "breached" ? "error" : "flag", role: "status", "data-testid": "clock" }, `${k.clock}: ${k.state === "breached" ? "target missed" : `answer before ${formatTime(k.due_at)}`}`)),
     packet && el(
       "section",
       { class: "handoff", "data-testid": "handoff" },

@@ -9,7 +9,7 @@ let timer = null;
 async function refresh() {
   try {
     const [queues, agents] = await Promise.all([api("/v1/supervisor/queues"), api("/v1/supervisor/agents")]);
-    root.replaceChildren(header(queues.as_of), queueTable(queues.queues), agentTable(agents.agents));
+    root.replaceChildren(header(queues.as_of), alertTable(agents.alerts || []), queueTable(queues.queues), agentTable(agents.agents));
   } catch (e) {
     if (e instanceof Unauthorized) return logout("Your session ended: log in again.");
     const why = e.status === 403 ? "This page needs the supervisor role." : e.status === 404 ? "No routing activity for this tenant yet." : e.message;
@@ -53,6 +53,28 @@ function queueTable(queues) {
   );
 }
 
+// Conversations whose response target was missed, until their agent answers.
+function alertTable(alerts) {
+  if (!alerts.length) return el("p", { "data-testid": "alerts" }, "No response target missed.");
+  return el(
+    "table",
+    { "data-testid": "alerts", class: "alerts" },
+    el("caption", {}, "Response targets missed"),
+    el("tr", {}, ["conversation", "agent", "queue", "clock", "held"].map((h) => el("th", {}, h))),
+    alerts.map((a) =>
+      el(
+        "tr",
+        { "data-testid": "alert-row", role: "alert" },
+        el("td", {}, a.conversation_id),
+        el("td", {}, a.agent_id),
+        el("td", {}, a.queue),
+        el("td", {}, a.clock),
+        el("td", {}, duration(a.held_s)),
+      ),
+    ),
+  );
+}
+
 function agentTable(agents) {
   return el(
     "table",
@@ -64,7 +86,7 @@ function agentTable(agents) {
         "tr",
         { "data-testid": "agent-row" },
         el("td", {}, a.name ? `${a.name} (${a.agent_id})` : a.agent_id),
-        el("td", { "data-testid": "agent-state" }, a.state),
+        el("td", { "data-testid": "agent-state" }, a.away_reason ? `${a.state} — ${a.away_reason}` : a.state),
         el("td", {}, Object.entries(a.load).map(([k, v]) => `${k}: ${v}`).join(", ") || "0"),
         el("td", {}, Object.entries(a.capacity).map(([k, v]) => `${k}: ${v}`).join(", ")),
         el("td", {}, percent(a.occupancy)),
