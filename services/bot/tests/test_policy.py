@@ -34,6 +34,8 @@ from relais_contracts.conversation import (
     OpenedData,
     Queued,
     QueuedData,
+    Reassigned,
+    ReassignedData,
     Released,
     ReleasedData,
     ReplyPosted,
@@ -697,3 +699,13 @@ def test_the_evaluator_scores_blind_sets_apart(bot: Bot, tmp_path: Path) -> None
     assert report["reasons"]["customer-request"]["recall"] == 1.0
     assert report["no_person_needed"]["false_escalations"] == 0
     assert sets(dev=[], blind=tmp_path / "none") == []
+
+
+def test_a_customer_whose_agent_went_silent_is_told_in_their_language(chat: Chat) -> None:
+    waiting(chat)
+    chat.feed(Assigned(**chat.envelope(), data=AssignedData(offer_id="o", agent_id="agent-7")))
+    chat.feed(Released(**chat.envelope(), data=ReleasedData(agent_id="agent-7", reason="reassigned")))
+    data = ReassignedData(from_agent_id="agent-7", queue="general", reason="silent")
+    told = replies(chat.feed(Reassigned(**chat.envelope(), data=data)))
+    assert told == ["Un autre conseiller prend le relais ; il verra tout ce que vous avez écrit."]
+    assert chat.state.mode == "waiting"

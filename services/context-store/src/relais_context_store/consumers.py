@@ -28,6 +28,7 @@ from relais_context_store.domain.timeline import (
     delivery,
     reply_destination,
     routing_cancellation,
+    routing_customer_wrote,
     undeliverable,
     view_change,
 )
@@ -307,6 +308,10 @@ class ConversationLogHandler:
                 cancel := routing_cancellation(event, state_before)
             ):
                 outgoing.append(cancel)
+            elif isinstance(event, CustomerMessage) and (
+                wrote := routing_customer_wrote(event, state_before)
+            ):
+                outgoing.append(wrote)
             fields.update(change.fields)
             changes.append(
                 Applied(

@@ -25,36 +25,47 @@ DEFAULT_MESSAGES: dict[str, dict[str, str]] = {
         "confirm_yes": "Yes",
         "confirm_no": "No",
         "person_declined": "All right. How can I help you?",
+        # The router gave the conversation to another agent (its agent went silent or offline).
+        "reassigned": "Another agent is taking over your conversation; they will see everything you wrote.",
     },
     "fr": {
         "confirm_person": "Souhaitez-vous parler à un conseiller ?",
         "confirm_yes": "Oui",
         "confirm_no": "Non",
         "person_declined": "Très bien. Comment puis-je vous aider ?",
+        "reassigned": "Un autre conseiller prend le relais ; il verra tout ce que vous avez écrit.",
     },
     "es": {
         "confirm_person": "¿Quiere hablar con una persona?",
         "confirm_yes": "Sí",
         "confirm_no": "No",
         "person_declined": "De acuerdo. ¿En qué puedo ayudarle?",
+        "reassigned": "Otro agente se encarga de su conversación; verá todo lo que ha escrito.",
     },
     "de": {
         "confirm_person": "Möchten Sie mit einem Menschen sprechen?",
         "confirm_yes": "Ja",
         "confirm_no": "Nein",
         "person_declined": "In Ordnung. Wie kann ich Ihnen helfen?",
+        "reassigned": (
+            "Ein anderer Mitarbeiter übernimmt Ihr Gespräch; er sieht alles, was Sie geschrieben haben."
+        ),
     },
     "it": {
         "confirm_person": "Vuole parlare con una persona?",
         "confirm_yes": "Sì",
         "confirm_no": "No",
         "person_declined": "Va bene. Come posso aiutarla?",
+        "reassigned": (
+            "Un altro operatore prende in carico la sua conversazione; vedrà tutto ciò che ha scritto."
+        ),
     },
     "pt": {
         "confirm_person": "Gostaria de falar com uma pessoa?",
         "confirm_yes": "Sim",
         "confirm_no": "Não",
         "person_declined": "Tudo bem. Como posso ajudar?",
+        "reassigned": "Outro atendente vai continuar a sua conversa; verá tudo o que escreveu.",
     },
 }
 

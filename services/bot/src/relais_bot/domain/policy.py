@@ -35,6 +35,7 @@ from relais_contracts.conversation import (
     HandoffRequestedData,
     Opened,
     Queued,
+    Reassigned,
     Released,
     ReplyAuthor,
     ReplyData,
@@ -183,6 +184,12 @@ class Bot:
                 return Decision(state, [_reply(event, 0, text, None, bot.content.bot_name)])
             case Dequeued(data=d):
                 return self._dequeued(bot, state, event)
+            case Reassigned():
+                # The router took the conversation from a silent or offline agent: the customer hears
+                # that someone else takes over, and waits for them.
+                state = state.model_copy(update={"mode": "waiting", "wait_notice": None})
+                text = bot.content.message(_answer_language(bot, state), "reassigned")
+                return Decision(state, [_reply(event, 0, text, None, bot.content.bot_name)])
         return Decision(state, [])
 
     # -- customer messages ------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from relais_contracts.conversation import (
     ReturnedToBot,
     Transferred,
 )
-from relais_contracts.routing import WorkCancelled, WorkCancelledData
+from relais_contracts.routing import CustomerWrote, CustomerWroteData, WorkCancelled, WorkCancelledData
 
 # States in which the router holds the conversation: leaving or closing must cancel the routing.
 ROUTED_STATES = frozenset({"waiting", "offered", "assigned"})
@@ -289,6 +289,18 @@ def routing_cancellation(event: CustomerLeft | Closed, state: str) -> Outgoing |
         ),
     )
     return Outgoing(topics.ROUTING, event.tenant, cancelled)
+
+
+def routing_customer_wrote(event: CustomerMessage, state: str) -> Outgoing | None:
+    """A customer message while an agent holds the conversation starts the router's next-response
+    clock: the router hears that the customer wrote, never what."""
+    if state != "assigned":
+        return None
+    wrote = CustomerWrote(
+        **event.follow(0, source=SOURCE),
+        data=CustomerWroteData(conversation_id=event.subject, message_id=event.data.message_id),
+    )
+    return Outgoing(topics.ROUTING, event.tenant, wrote)
 
 
 def participants(fields: dict[str, str]) -> list[dict[str, Any]]:
