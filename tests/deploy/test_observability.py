@@ -37,6 +37,7 @@ ALERTS = {
     "RelaisEventTimesClamped": {"relais_event_time_clamped_total"},
     "RelaisServiceLevelBreached": {"relais_router_service_level"},
     "RelaisQueueWithoutAgents": {"relais_router_waiting", "relais_router_eligible_agents"},
+    "RelaisResponseBreachRate": {"relais_router_clock_breaches_total", "relais_router_offers_total"},
 }
 
 
