@@ -1,9 +1,11 @@
 """A discrete-event simulator that drives the real routing core on a virtual clock.
 
-Customers arrive per queue as Poisson processes, agents accept every offer at once and handle each
-conversation for an exponential time. The core sees exactly the events it sees in production
-(hand-offs, presences, accepts, completions, timer ticks), so what the simulator measures is what the
-router does. `erlang_c` gives the theory to compare a single-skill queue with.
+Customers arrive per queue as Poisson processes, agents accept every offer at once, reply after an
+exponential time and handle each conversation for an exponential time. Some agents go silent on a
+conversation (`silent_share`): they reply only after `silence_s`, unless the router gives it to
+another agent first (the queue's `reassign_after_s`). The core sees exactly the events it sees in
+production (hand-offs, presences, accepts, replies, completions, timer ticks), so what the simulator
+measures is what the router does. `erlang_c` gives the theory to compare a single-skill queue with.
 
 Run `make simulate` (or `python -m relais_router.simulation`) for the table.
 """
@@ -18,9 +20,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from relais_contracts.agents import OfferCreated
+from relais_contracts.agents import ConversationTaken, OfferCreated
 from relais_contracts.conversation import HandoffPacket
 from relais_contracts.routing import (
+    AgentReplied,
+    AgentRepliedData,
     OfferAccepted,
     OfferAnswerData,
     PresenceChanged,
@@ -56,6 +60,9 @@ class Scenario:
     customers: int  # arrivals measured, after the warm-up
     warmup: int = 2_000
     seed: int = 1
+    reply_s: float = 0.0  # mean time to the agent's first reply (exponential; 0: at once)
+    silent_share: float = 0.0  # share of accepted conversations on which the agent goes silent
+    silence_s: float = 900.0  # how long a silent agent stays silent
 
 
 @dataclass
@@ -66,6 +73,20 @@ class QueueResult:
     waited: int = 0
     total_wait_s: float = 0.0
     waits: list[float] = field(default_factory=list)
+    responses: list[float] = field(default_factory=list)  # from the first assignment to the first reply
+    reassigned: int = 0
+    held_s: float = 0.0  # total, from the first offer to the wrap-up, of the measured conversations
+
+    @property
+    def mean_held_s(self) -> float:
+        return self.held_s / self.served if self.served else 0.0
+
+    def responded_within(self, target_s: float) -> float:
+        return sum(r <= target_s for r in self.responses) / len(self.responses) if self.responses else 1.0
+
+    def response_quantile(self, q: float) -> float:
+        ranked = sorted(self.responses)
+        return ranked[min(len(ranked) - 1, int(q * len(ranked)))] if ranked else 0.0
 
     def service_level(self, within_s: float) -> float:
         return sum(w <= within_s for w in self.waits) / len(self.waits) if self.waits else 1.0
@@ -123,6 +144,10 @@ def simulate(scenario: Scenario) -> Result:
         heapq.heappush(sim_events, (at, next(order), kind, ref))
 
     arrived_at: dict[str, float] = {}
+    assigned_at: dict[str, float] = {}  # first assignment, for the response time
+    holder: dict[str, str] = {}  # conversation -> the agent who holds it now
+    handles: dict[str, float] = {}  # conversation -> the handle time of its last offer
+    offer_of: dict[str, str] = {}  # conversation -> its last offer (a reply is that offer's agent's)
     queue_of: dict[str, str] = {}
     measured: dict[str, bool] = {}
     results = {q: QueueResult() for q in scenario.arrivals_per_s}
@@ -139,26 +164,44 @@ def simulate(scenario: Scenario) -> Result:
             outputs = router.apply(pending.pop(0))
             applied += 1
             for out in outputs:
+                if isinstance(out.event, ConversationTaken):
+                    taken = out.event.data.conversation_id
+                    holder.pop(taken, None)
+                    if measured[taken]:
+                        results[queue_of[taken]].reassigned += 1
+                    continue
                 if not isinstance(out.event, OfferCreated):
                     continue
                 offer = out.event.data
                 conv = offer.conversation_id
-                wait = now - arrived_at[conv]
-                if measured[conv]:
-                    result = results[queue_of[conv]]
-                    result.served += 1
-                    result.waited += wait > 1e-9
-                    result.total_wait_s += wait
-                    result.waits.append(wait)
-                busy_since[conv] = now
+                if conv not in assigned_at:  # the customer's wait: to the first offer only
+                    wait = now - arrived_at[conv]
+                    if measured[conv]:
+                        result = results[queue_of[conv]]
+                        result.served += 1
+                        result.waited += wait > 1e-9
+                        result.total_wait_s += wait
+                        result.waits.append(wait)
+                    assigned_at[conv] = now
+                    busy_since[conv] = now
+                holder[conv] = offer.agent_id
+                offer_of[conv] = offer.offer_id
                 answer = OfferAnswerData(
                     offer_id=offer.offer_id, agent_id=offer.agent_id, conversation_id=conv
                 )
                 pending.append(OfferAccepted(**envelope(now), data=answer))
-                handle = rng.expovariate(1 / scenario.handle_s[queue_of[conv]])
-                if measured[conv]:
-                    results[queue_of[conv]].handle_s += handle
-                schedule(now + handle, "complete:" + offer.agent_id, conv)
+                # Drawn at the offer, before anything else: the runs without silent agents draw the
+                # same numbers in the same order as they always did.
+                handles[conv] = rng.expovariate(1 / scenario.handle_s[queue_of[conv]])
+                silent = scenario.silent_share > 0 and rng.random() < scenario.silent_share
+                reply = (
+                    scenario.silence_s
+                    if silent
+                    else rng.expovariate(1 / scenario.reply_s)
+                    if scenario.reply_s
+                    else 0.0
+                )
+                schedule(now + reply, f"reply:{offer.agent_id}:{offer.offer_id}", conv)
 
     apply(QueuesConfigured(**envelope(0), data=QueuesConfiguredData(config=scenario.config, digest="sim")), 0)
     for spec in scenario.agents:
@@ -200,8 +243,26 @@ def simulate(scenario: Scenario) -> Result:
                 now,
             )
             schedule(now + rng.expovariate(scenario.arrivals_per_s[ref]), "arrive", ref)
+        elif kind.startswith("reply:"):
+            _, agent, offer_id = kind.split(":", 2)
+            if holder.get(ref) != agent or offer_of.get(ref) != offer_id:
+                continue  # the conversation was given to another agent (or again to this one) meanwhile
+            first = assigned_at[ref]
+            if measured[ref] and first >= 0:
+                results[queue_of[ref]].responses.append(now - first)
+            assigned_at[ref] = -1.0  # answered: no later reply is a first response
+            reply = AgentRepliedData(conversation_id=ref, agent_id=agent, message_id=f"r-{ref}")
+            apply(AgentReplied(**envelope(now), data=reply), now)
+            handle = handles.pop(ref)
+            if measured[ref]:
+                results[queue_of[ref]].handle_s += handle
+            schedule(now + handle, "complete:" + agent, ref)
         else:
             agent = kind.split(":", 1)[1]
+            if holder.pop(ref, None) != agent:
+                continue
+            if measured[ref]:
+                results[queue_of[ref]].held_s += now - busy_since[ref]
             if measure_from is not None:
                 busy_s += now - max(busy_since.pop(ref), measure_from)
             apply(
@@ -286,6 +347,54 @@ def multi_skill(pooled: bool, customers: int = 40_000, seed: int = 11) -> Scenar
     )
 
 
+def silent_agents(reassign_after_s: int | None, customers: int = 30_000, seed: int = 5) -> Scenario:
+    """10 agents who reply in 20 s on average, but go silent for 10 minutes on 5% of their
+    conversations; a first-response target of 60 s, with or without reassignment (40 s in the report)."""
+    queue: dict[str, Any] = {"target_answer_s": 20, "response": {"first_response_s": 60}}
+    if reassign_after_s is not None:
+        queue["reassign_after_s"] = reassign_after_s
+    config = {"wait_update_interval_s": 3600, "queues": {"support": queue}}
+    agents = tuple(AgentSpec(f"a{i:02d}", {}) for i in range(10))
+    after = f"reassigned after {reassign_after_s} s" if reassign_after_s else "never reassigned"
+    return Scenario(
+        f"5% silent agents, {after}",
+        config,
+        agents,
+        {"support": 7 / 200},
+        {"support": 180.0},
+        customers,
+        seed=seed,
+        reply_s=20.0,
+        silent_share=0.05,
+        silence_s=600.0,
+    )
+
+
+def silent_rows() -> list[dict[str, Any]]:
+    """First-response times with and without reassignment, waits beside Erlang C at the hold time."""
+    rows = []
+    for reassign in (None, 40):
+        scenario = silent_agents(reassign)
+        result = simulate(scenario)
+        q = result.queues["support"]
+        rows.append(
+            {
+                "scenario": scenario.name,
+                "served": q.served,
+                "reassigned": q.reassigned,
+                "first_response_within_60s": q.responded_within(60),
+                "first_response_p90_s": q.response_quantile(0.9),
+                "first_response_p99_s": q.response_quantile(0.99),
+                "mean_wait_s": q.mean_wait_s,
+                "service_level_20s": q.service_level(20),
+                "erlang_c": erlang_c_figures(
+                    len(scenario.agents), result.arrival_rate("support"), q.mean_held_s, 20
+                ),
+            }
+        )
+    return rows
+
+
 def main() -> None:
     """Print the simulated figures beside Erlang C, and write them as JSON to the path given, if any."""
     rows: list[dict[str, Any]] = []
@@ -325,9 +434,25 @@ def main() -> None:
                 f"{'  Erlang C at the rates drawn':<42} {'':<8} {'':>7} {t['p_wait']:>8.3f} "
                 f"{t['mean_wait_s']:>8.1f}s {t['service_level']:>7.3f}"
             )
+    silent = silent_rows()
+    print(
+        f"\n{'scenario':<42} {'reassigned':>10} {'1st reply <=60s':>15} {'p90':>7} {'p99':>7}"
+        f" {'avg wait':>9} {'SL 20s':>7}"
+    )
+    for r in silent:
+        print(
+            f"{r['scenario']:<42} {r['reassigned']:>10} {r['first_response_within_60s']:>15.3f}"
+            f" {r['first_response_p90_s']:>6.0f}s {r['first_response_p99_s']:>6.0f}s"
+            f" {r['mean_wait_s']:>8.1f}s {r['service_level_20s']:>7.3f}"
+        )
+        t = r["erlang_c"]
+        print(
+            f"{'  Erlang C at the hold time measured':<42} {'':>10} {'':>15} {'':>7} {'':>7}"
+            f" {t['mean_wait_s']:>8.1f}s {t['service_level']:>7.3f}"
+        )
     if len(sys.argv) > 1:
         with open(sys.argv[1], "w") as out:
-            json.dump({"runs": rows}, out, indent=2)
+            json.dump({"runs": rows, "silent_agents": silent}, out, indent=2)
 
 
 if __name__ == "__main__":
