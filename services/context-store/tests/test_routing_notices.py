@@ -4,9 +4,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from relais_context_store.domain.timeline import routing_customer_wrote
+from relais_context_store.domain.timeline import routing_customer_wrote, view_change
 from relais_contracts import topics
-from relais_contracts.conversation import CustomerMessage, CustomerMessageData
+from relais_contracts.conversation import (
+    ClockBreached,
+    ClockBreachedData,
+    CustomerMessage,
+    CustomerMessageData,
+    Reassigned,
+    ReassignedData,
+)
 from relais_contracts.routing import CustomerWrote
 
 pytestmark = pytest.mark.unit
@@ -40,3 +47,33 @@ def test_a_customer_message_to_an_assigned_conversation_reaches_the_router_witho
 @pytest.mark.parametrize("state", ["", "bot", "waiting", "offered", "closed"])
 def test_no_notice_while_no_agent_holds_the_conversation(state: str) -> None:
     assert routing_customer_wrote(message(), state) is None
+
+
+def test_a_reassignment_and_a_breach_are_on_the_timeline() -> None:
+    envelope = {"source": "relais/router", "time": T0, "tenant": "acme", "subject": "conv-1"}
+    reassigned = view_change(
+        Reassigned(
+            id="r-1", **envelope, data=ReassignedData(from_agent_id="alice", queue="general", reason="silent")
+        )
+    )
+    assert reassigned.entry is not None
+    assert (reassigned.entry["kind"], reassigned.entry["from_agent_id"], reassigned.entry["reason"]) == (
+        "reassigned",
+        "alice",
+        "silent",
+    )
+    assert reassigned.fields["state"] == "waiting"
+    breached = view_change(
+        ClockBreached(
+            id="b-1",
+            **envelope,
+            data=ClockBreachedData(clock="first-response", agent_id="alice", queue="general", target_s=60),
+        )
+    )
+    assert breached.entry is not None
+    assert (breached.entry["kind"], breached.entry["clock"], breached.entry["target_s"]) == (
+        "clock_breached",
+        "first-response",
+        60,
+    )
+    assert breached.fields == {}  # the conversation stays where it is

@@ -11,6 +11,7 @@ from relais_contracts.channel import Author, MessageSend, MessageSendData, Recip
 from relais_contracts.conversation import (
     Assigned,
     ChannelSwitched,
+    ClockBreached,
     Closed,
     ConversationEvent,
     CustomerLeft,
@@ -23,6 +24,7 @@ from relais_contracts.conversation import (
     Offered,
     Opened,
     Queued,
+    Reassigned,
     Released,
     ReplyPosted,
     ReturnedToBot,
@@ -169,6 +171,16 @@ def view_change(event: ConversationEvent) -> ViewChange:
             return ViewChange(
                 _entry(event, "transferred", to_queue=d.to_queue, to_agent_id=d.to_agent_id),
                 {"state": "waiting", "updated_at": at},
+            )
+        case Reassigned(data=d):
+            # The second agent reads in the timeline why the conversation came to them.
+            return ViewChange(
+                _entry(event, "reassigned", from_agent_id=d.from_agent_id, reason=d.reason),
+                {"state": "waiting", "updated_at": at},
+            )
+        case ClockBreached(data=d):
+            return ViewChange(
+                _entry(event, "clock_breached", clock=d.clock, agent_id=d.agent_id, target_s=d.target_s)
             )
         case ReturnedToBot(data=d):
             return ViewChange(

@@ -351,7 +351,7 @@ function timelineEntry(e) {
   if (e.kind === "note") {
     return el("li", { class: "note", "data-testid": "note" }, el("span", { class: "meta" }, `internal note · ${e.author_name} · ${formatTime(e.at)}`), el("p", { class: "text" }, e.text));
   }
-  const detail = { handoff: e.reason, queued: e.queue, assigned: e.agent_name || e.agent_id, transferred: e.to_queue || e.to_agent_id, channel_switched: e.channel, channel: e.channel, wrapped_up: e.disposition }[e.kind];
+  const detail = { handoff: e.reason, queued: e.queue, assigned: e.agent_name || e.agent_id, transferred: e.to_queue || e.to_agent_id, channel_switched: e.channel, channel: e.channel, wrapped_up: e.disposition, reassigned: e.reason && `${e.reason}, from ${e.from_agent_id}`, clock_breached: e.clock }[e.kind];
   return el("li", { class: "event" }, `${e.kind.replaceAll("_", " ")}${detail ? `: ${detail}` : ""} · ${formatTime(e.at)}`);
 }
 
