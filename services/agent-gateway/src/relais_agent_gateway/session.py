@@ -234,12 +234,7 @@ class DeskSession:
         raise AssertionError(f"unhandled {command.type}")
 
     async def _away_reasons(self) -> tuple[str, ...] | None:
-        """The tenant's away reasons from the router's view; None when it cannot tell now."""
-        try:
-            view = await self._upstream.routing(self._agent.tenant, "agents")
-        except HTTPException:
-            return None
-        return tuple(view.get("away_reasons", ())) or None
+        return await self._upstream.away_reasons(self._agent.tenant)
 
     async def _sealed(self, written: Outgoing) -> Outgoing:
         """A reply or note in the key of the conversation's customer, when they have one (their tenant

@@ -18,6 +18,10 @@ from relais_agent_gateway.settings import GatewaySettings
 TENANT_HEADER = "X-Relais-Tenant"
 _CATCHUP_POLL_S = 0.1
 _REPLY_CHANNELS_CACHED = 10_000  # conversations
+# A tenant's away reasons change with its routing configuration, rarely: every desk that connects
+# would otherwise read the router's whole agents view for them.
+_AWAY_REASONS_CACHED = 1_000  # tenants
+_AWAY_REASONS_TTL_S = 60.0
 
 
 class Upstream:
@@ -31,6 +35,9 @@ class Upstream:
         self._catchup_s = settings.timeline_catchup_s
         self._reply_channels: TTLCache[tuple[str, str], frozenset[str]] = TTLCache(
             _REPLY_CHANNELS_CACHED, settings.reply_channels_cache_s
+        )
+        self._away_reasons: TTLCache[str, tuple[str, ...]] = TTLCache(
+            _AWAY_REASONS_CACHED, _AWAY_REASONS_TTL_S
         )
 
     async def close(self) -> None:
@@ -67,6 +74,16 @@ class Upstream:
             return None
         channels = self._reply_channels[key] = frozenset(found["channels"])
         return channel in channels
+
+    async def away_reasons(self, tenant: str) -> tuple[str, ...] | None:
+        """The tenant's away reasons from the router's view (cached a minute); None when it cannot tell."""
+        if tenant not in self._away_reasons:
+            try:
+                view = await self.routing(tenant, "agents")
+            except HTTPException:
+                view = {}  # remembered too: a router that hangs does not hold up every desk that connects
+            self._away_reasons[tenant] = tuple(view.get("away_reasons", ()))
+        return self._away_reasons[tenant] or None
 
     async def routing(self, tenant: str, view: str) -> dict[str, Any]:
         found = await self._get(f"{self._router}/v1/tenants/{tenant}/{view}", tenant)
