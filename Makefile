@@ -31,7 +31,7 @@ kustomize: ## Build the pinned kustomize into .local/bin with `go install` (skip
 		GOBIN=$(dir $(KUSTOMIZE)) GOTOOLCHAIN=local $(GO) install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION); \
 	fi
 
-up: install ## Start Kafka, Redis and the four services locally; prints the API addresses
+up: install ## Start Kafka, Redis and the five services locally; prints the API addresses
 	bash $(LOCAL)/redis.sh start
 	bash $(LOCAL)/kafka.sh start
 	bash $(LOCAL)/services.sh start

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Start or stop the four Relais services locally, each as its own process (its real entry point),
+# Start or stop the five Relais services locally, each as its own process (its real entry point),
 # against the Kafka and Redis started by kafka.sh and redis.sh.
 #
 #   deploy/local/services.sh start|stop|status
 #
 # Env: RELAIS_LOCAL_DIR (state root, default <repo>/.local), KAFKA_PORT (19092), REDIS_PORT (16379),
-# and the ports CONTEXT_STORE_PORT (8081), BOT_PORT (8082), ROUTER_PORT (8083), GATEWAY_PORT (8080) (the
-# gateway is told where the context store and the router listen).
+# and the ports CONTEXT_STORE_PORT (8081), BOT_PORT (8082), ROUTER_PORT (8083), GATEWAY_PORT (8080),
+# CHANNELS_PORT (8084) (the gateway is told where the context store and the router listen).
 # Any other RELAIS_* variable is passed to the services as it is. RELAIS_ENV defaults to dev here (the
 # services alone default to prod), and the dev callers of the context store's and router's APIs are the
 # gateway (token relais-dev-gateway-token) and ops (relais-dev-ops-token), unless RELAIS_API_CALLERS says.
+# The channels service knows one integrator, demo-dev (tenant demo; webchat, sms, email), unless
+# RELAIS_INTEGRATORS says; its secret is made once and kept in $state/channels/demo-dev.secret.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -23,6 +25,7 @@ services=(
   "bot:${BOT_PORT:-8082}"
   "router:${ROUTER_PORT:-8083}"
   "agent-gateway:${GATEWAY_PORT:-8080}"
+  "channels:${CHANNELS_PORT:-8084}"
 )
 
 dev_gateway_token="relais-dev-gateway-token"
@@ -32,6 +35,16 @@ dev_callers="[{\"name\": \"agent-gateway\", \"tokens_sha256\": [\"$(sha256 "$dev
   \"scopes\": [\"conversations:read\", \"customers:read\", \"identities:link\", \"routing:read\"]},
  {\"name\": \"ops\", \"tokens_sha256\": [\"$(sha256 "$dev_ops_token")\"],
   \"scopes\": [\"admin\", \"conversations:read\", \"customers:read\", \"routing:read\"]}]"
+
+# The development integrator's secret: random, made on the first start, kept across restarts so that a
+# script signing with it goes on working (docs/integrators.md).
+demo_secret="$state/channels/demo-dev.secret"
+if [[ ! -s "$demo_secret" ]]; then
+  mkdir -p "$(dirname "$demo_secret")"
+  (umask 077 && od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$demo_secret")
+fi
+dev_integrators="[{\"id\": \"demo-dev\", \"tenant\": \"demo\", \"channels\": [\"webchat\", \"sms\", \"email\"],
+  \"secret_file\": \"$demo_secret\"}]"
 
 alive() { [[ -f "$run/$1.pid" ]] && kill -0 "$(cat "$run/$1.pid")" 2>/dev/null; }
 
@@ -44,6 +57,7 @@ start() {
     RELAIS_REDIS_URL="${RELAIS_REDIS_URL:-redis://127.0.0.1:${REDIS_PORT:-16379}/0}" \
     RELAIS_ENV="${RELAIS_ENV:-dev}" \
     RELAIS_API_CALLERS="${RELAIS_API_CALLERS:-$dev_callers}" \
+    RELAIS_INTEGRATORS="${RELAIS_INTEGRATORS:-$dev_integrators}" \
     RELAIS_UPSTREAM_TOKEN="${RELAIS_UPSTREAM_TOKEN:-$dev_gateway_token}" \
     RELAIS_CONTEXT_STORE_URL="${RELAIS_CONTEXT_STORE_URL:-http://127.0.0.1:${CONTEXT_STORE_PORT:-8081}}" \
     RELAIS_ROUTER_URL="${RELAIS_ROUTER_URL:-http://127.0.0.1:${ROUTER_PORT:-8083}}" \
@@ -62,6 +76,7 @@ start() {
     done
     echo "$name ready at http://127.0.0.1:$port (log: $run/$name.log)"
   done
+  echo "integrator demo-dev (tenant demo): POST http://127.0.0.1:${CHANNELS_PORT:-8084}/v1/events, secret in $demo_secret"
 }
 
 stop() {
