@@ -15,3 +15,13 @@ INGRESS_SECONDS = Histogram(
     "Time from a request's arrival to its answer (202 only once Kafka acknowledged)",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
+WEBHOOK_ATTEMPTS = Counter(
+    "relais_channels_webhook_attempts_total",
+    "Webhook attempts by integrator and outcome: sent (2xx), retry, gave-up (reported failed, dead-lettered)",
+    ["integrator", "outcome"],
+)
+WEBHOOK_SECONDS = Histogram(
+    "relais_channels_webhook_seconds",
+    "Time of one webhook POST, to its answer or its error",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)

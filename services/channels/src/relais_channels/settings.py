@@ -52,3 +52,15 @@ class ChannelsSettings(ServiceSettings):
     integrator_burst: int = Field(default=200, ge=1)
     # Shortest secret accepted outside dev and test, in bytes.
     integrator_secret_min_bytes: int = Field(default=32, ge=16)
+
+    # Webhooks: how long one POST may take, the backoff between attempts (exponential from the base,
+    # capped, with full jitter) and how long after the first attempt a message is given up (reported
+    # `failed` and dead-lettered). A callback that is down delays only its own integrator's messages.
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
+    webhook_backoff_base_s: float = Field(default=1.0, gt=0)
+    webhook_backoff_max_s: float = Field(default=300.0, gt=0)
+    webhook_give_up_after_s: float = Field(default=3600.0, gt=0)
+    # Attempts in flight at once per integrator (each to a different customer address), per replica.
+    webhook_concurrency: int = Field(default=16, ge=1)
+    # How often each integrator's due queues are looked up: the delay before a new message goes out.
+    webhook_poll_s: float = Field(default=0.1, gt=0)
