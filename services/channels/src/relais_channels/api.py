@@ -54,7 +54,84 @@ async def _body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-@router.post("/v1/events", status_code=202)
+_SCHEMAS = "https://relais.dev/schemas"
+_EVENT = {
+    "oneOf": [
+        {"$ref": f"{_SCHEMAS}/relais.channel.message.received.json"},
+        {"$ref": f"{_SCHEMAS}/relais.channel.delivery.updated.json"},
+        {"$ref": f"{_SCHEMAS}/relais.channel.session.ended.json"},
+    ]
+}
+_PROBLEM = {
+    "type": "object",
+    "required": ["title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string", "description": "what is wrong, precisely (e.g. the schema error)"},
+    },
+}
+_SIGNATURE_HEADERS = [
+    {
+        "name": signing.INTEGRATOR_HEADER,
+        "in": "header",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": "the integrator's id",
+    },
+    {
+        "name": signing.SIGNATURE_HEADER,
+        "in": "header",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^t=[0-9]+(,v1=[0-9a-f]{64})+$"},
+        "description": 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" with the secret>; '
+        "at most RELAIS_SIGNATURE_TOLERANCE_S (300 s) from the service's clock",
+    },
+]
+
+
+def _refusal(description: str) -> dict[str, object]:
+    return {"description": description, "content": {PROBLEM: {"schema": _PROBLEM}}}
+
+
+_OPENAPI = {
+    "parameters": _SIGNATURE_HEADERS,
+    "requestBody": {
+        "required": True,
+        "description": "CloudEvents over HTTP: structured mode (the event), batch mode (an array of events) "
+        "or binary mode (`application/json` data, the attributes as `ce-*` headers)",
+        "content": {
+            "application/cloudevents+json": {"schema": _EVENT},
+            "application/cloudevents-batch+json": {
+                "schema": {"type": "array", "items": _EVENT, "minItems": 1}
+            },
+            "application/json": {
+                "schema": {"type": "object", "description": "binary mode: the event's data"}
+            },
+        },
+    },
+    "responses": {
+        "202": {
+            "description": "every event acknowledged by Kafka (acks=all)",
+            "content": {
+                "application/json": {
+                    "schema": {"type": "object", "properties": {"accepted": {"type": "integer"}}}
+                }
+            },
+        },
+        "400": _refusal("not JSON in UTF-8, not a channel event, or invalid against its JSON Schema"),
+        "401": _refusal("unknown integrator, missing, stale or wrong signature"),
+        "403": _refusal("an event for a tenant or channel the integrator may not speak for"),
+        "413": _refusal("the body or the batch is over its limit"),
+        "415": _refusal("neither structured, batch nor binary mode"),
+        "429": _refusal("over the integrator's rate; Retry-After says when to send again"),
+        "503": _refusal("Kafka did not acknowledge; send again (the same ids are applied once)"),
+    },
+}
+
+
+@router.post("/v1/events", status_code=202, openapi_extra=_OPENAPI, response_model=None)
 async def post_events(request: Request, ingress: IngressDep) -> Response:
     """Publish channel events (structured, binary or batch) on relais.inbound.v1; 202 once acknowledged."""
     started = time.perf_counter()
