@@ -12,7 +12,7 @@ KUSTOMIZE := $(CURDIR)/.local/bin/kustomize
 GO := $(or $(shell command -v go),/usr/local/go/bin/go)
 OVERLAY ?= prod
 
-.PHONY: help install kustomize up down status test test-unit lint format schemas k8s simulate bench-router bench-gateway chaos eval-bot train-bot bench-bot bench-context clean
+.PHONY: help install kustomize up down status test test-unit lint format schemas k8s simulate bench-router bench-gateway chaos eval-bot train-bot bench-bot bench-context bench-channels clean
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -93,6 +93,9 @@ k8s: kustomize ## Render the Kubernetes manifests of OVERLAY (dev or prod, defau
 
 bench-context: install ## Context store: events materialized per second, read p50/p99 of a 200-message conversation
 	$(UV) run python services/context-store/bench/bench_context.py
+
+bench-channels: install ## Channels HTTP ingress: requests/s and p99 to 202 (acks=all); table + .local/bench/channels.json
+	$(UV) run python bench/channels.py
 
 clean: down ## Stop everything and remove local state (.local/)
 	rm -rf .local

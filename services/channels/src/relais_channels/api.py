@@ -21,7 +21,8 @@ PROBLEM = "application/problem+json"
 router = APIRouter(tags=["ingress"])
 
 
-def _ingress(request: Request) -> Ingress:
+async def _ingress(request: Request) -> Ingress:
+    # async: FastAPI runs a plain `def` dependency in a worker thread, a thread hop per request.
     ingress: Ingress = request.app.state.ingress
     return ingress
 
