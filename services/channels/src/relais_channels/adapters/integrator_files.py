@@ -15,8 +15,8 @@ class IntegratorConfigError(ValueError):
 
 
 def load_integrators(settings: ChannelsSettings) -> dict[str, Integrator]:
-    """Every configured integrator by id; IntegratorConfigError on a duplicate id, an unreadable or
-    short secret (outside dev and test), or an invalid file."""
+    """Every configured integrator by id; IntegratorConfigError on a duplicate id, a tenant outside
+    RELAIS_TENANTS, an unreadable, empty or (in prod) short secret, or an invalid file."""
     configs = list(settings.integrators)
     if settings.integrators_file is not None:
         try:
@@ -29,6 +29,10 @@ def load_integrators(settings: ChannelsSettings) -> dict[str, Integrator]:
     for config in configs:
         if config.id in found:
             raise IntegratorConfigError(f"integrator {config.id} is configured twice")
+        if settings.tenants and config.tenant not in settings.tenants:
+            raise IntegratorConfigError(
+                f"integrator {config.id}: tenant {config.tenant} is not served here (RELAIS_TENANTS)"
+            )
         secrets = (_secret(config), *(s.get_secret_value().encode() for s in config.previous_secrets))
         if settings.env == "prod" and any(len(s) < settings.integrator_secret_min_bytes for s in secrets):
             raise IntegratorConfigError(
