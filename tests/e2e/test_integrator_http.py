@@ -75,9 +75,11 @@ async def test_a_signed_http_event_gets_the_bots_reply_on_the_webhook(
                 stale = {**kind, "Relais-Signature": sign(SECRET.encode(), int(time.time()) - 600, body)}
                 assert (await http.post("/v1/events", content=body, headers=stale)).status_code == 401
 
-                signed = {**kind, "Relais-Signature": sign(SECRET.encode(), int(time.time()), body)}
-                response = await http.post("/v1/events", content=body, headers=signed)
-                assert response.status_code == 202, response.text
+                # Signed: 202; the same event again (a retry after a lost answer): 202 again, applied once.
+                for _ in range(2):
+                    signed = {**kind, "Relais-Signature": sign(SECRET.encode(), int(time.time()), body)}
+                    response = await http.post("/v1/events", content=body, headers=signed)
+                    assert response.status_code == 202, response.text
 
                 await poll(lambda: hook.requests, timeout=60, what="the bot's reply on the webhook")
                 (request,) = hook.requests[:1]
@@ -91,7 +93,21 @@ async def test_a_signed_http_event_gets_the_bots_reply_on_the_webhook(
                     request.headers["relais-signature"], (SECRET.encode(),), request.body, time.time(), 300
                 )
 
-                # Only the signed event ever reached Kafka.
-                assert [e.id for e in reader.events(topics.INBOUND)] == [event["id"]]
+                # Only the signed event ever reached Kafka (twice, as sent).
+                assert [e.id for e in reader.events(topics.INBOUND)] == [event["id"]] * 2
+
+                # The duplicate was applied once: a later message of the same customer (same partition,
+                # so handled after the duplicate) gets the second reply, and there is no other.
+                later = inbound("Merci, et le remboursement ?", address="+33612345678", channel="sms")
+                body = json.dumps(later).encode()
+                signed = {**kind, "Relais-Signature": sign(SECRET.encode(), int(time.time()), body)}
+                assert (await http.post("/v1/events", content=body, headers=signed)).status_code == 202
+                await poll(
+                    lambda: any(json.loads(r.body)["correlationid"] == later["id"] for r in hook.requests),
+                    timeout=60,
+                    what="the reply to the later message",
+                )
+                replies = [json.loads(r.body)["correlationid"] for r in hook.requests]
+                assert replies.count(event["id"]) == 1, replies
         finally:
             channels.terminate()
