@@ -9,6 +9,7 @@ from relais_channels.adapters.integrator_files import load_integrators
 from relais_channels.adapters.outbox import Outbox
 from relais_channels.ingress import Ingress
 from relais_channels.settings import ChannelsSettings
+from relais_channels.smtp import MailHandler, smtp_server
 from relais_channels.webhooks import Dispatcher, OutboundHandler
 from relais_contracts import topics
 from relais_platform.runtime import Runtime
@@ -27,6 +28,9 @@ def create_app(settings: ChannelsSettings) -> FastAPI:
     runtime.background(
         "webhook-dispatcher", Dispatcher(integrators, outbox, runtime.publisher, settings, group).run
     )
+    if settings.smtp_port:
+        handler = MailHandler(integrators, ingress, runtime.publisher, settings)
+        runtime.background("smtp", smtp_server(handler, settings))
 
     app = runtime.app("Relais channels")
     app.state.ingress = ingress

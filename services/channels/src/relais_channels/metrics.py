@@ -25,3 +25,8 @@ WEBHOOK_SECONDS = Histogram(
     "Time of one webhook POST, to its answer or its error",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+EMAILS = Counter(
+    "relais_channels_emails_total",
+    "Mails taken by the SMTP listener: received (published), malformed (dead-lettered), deferred (451)",
+    ["outcome"],
+)

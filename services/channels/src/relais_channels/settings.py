@@ -28,11 +28,15 @@ class IntegratorConfig(BaseModel):
     callback_url: str | None = Field(default=None, pattern=r"^https?://")
     rate_per_s: float | None = Field(default=None, gt=0)
     burst: int | None = Field(default=None, ge=1)
+    # The tenant's mailboxes this integrator receives mail for on the SMTP listener (needs "email").
+    email_addresses: tuple[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$", max_length=320)], ...] = ()
 
     @model_validator(mode="after")
     def _one_secret(self) -> "IntegratorConfig":
         if (self.secret is None) == (self.secret_file is None):
             raise ValueError(f"integrator {self.id}: give exactly one of secret and secret_file")
+        if self.email_addresses and "email" not in self.channels:
+            raise ValueError(f"integrator {self.id}: email_addresses need the email channel")
         return self
 
 
@@ -50,6 +54,11 @@ class ChannelsSettings(ServiceSettings):
     # An integrator's default rate limit (requests per second, and the burst above it), per replica.
     integrator_rate_per_s: float = Field(default=100.0, gt=0)
     integrator_burst: int = Field(default=200, ge=1)
+    # The SMTP listener for the integrators' email_addresses: 0 runs none (`make up` listens on 2525).
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=0, ge=0, le=65535)
+    # The largest message accepted (552 above it); only its text and attachments' metadata are kept.
+    smtp_max_message_bytes: int = Field(default=10_485_760, ge=1024)
     # Shortest secret accepted outside dev and test, in bytes.
     integrator_secret_min_bytes: int = Field(default=32, ge=16)
 

@@ -47,7 +47,11 @@ def load_integrators(settings: ChannelsSettings) -> dict[str, Integrator]:
             callback_url=config.callback_url,
             rate_per_s=config.rate_per_s or settings.integrator_rate_per_s,
             burst=config.burst or settings.integrator_burst,
+            email_addresses=frozenset(a.lower() for a in config.email_addresses),
         )
+    mailboxes = [a for i in found.values() for a in i.email_addresses]
+    if len(set(mailboxes)) != len(mailboxes):
+        raise IntegratorConfigError("a mailbox is given to two integrators")
     return found
 
 

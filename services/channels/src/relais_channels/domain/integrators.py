@@ -15,6 +15,8 @@ class Integrator:
     callback_url: str | None = None
     rate_per_s: float = 100.0
     burst: int = 200
+    # Mailboxes whose mail the SMTP listener takes in as this integrator's (lower case).
+    email_addresses: frozenset[str] = frozenset()
 
     @property
     def signing_secret(self) -> bytes:
