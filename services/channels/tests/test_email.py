@@ -90,3 +90,31 @@ def test_a_mail_without_message_id_gets_a_stable_one() -> None:
     raw = b"From: a@x.example\r\nSubject: hello\r\n\r\nhi"
     assert parse_mail(raw).message_id == parse_mail(raw).message_id
     assert parse_mail(raw).message_id.endswith("@relais>")
+
+
+def test_a_reply_follows_the_customers_thread() -> None:
+    from relais_channels.domain.email import Thread, reply_mail
+    from relais_contracts.channel import MessageSend
+
+    send = MessageSend.model_validate(
+        {
+            "id": "o1", "source": "relais/context-store", "time": datetime(2026, 3, 3, tzinfo=UTC),
+            "tenant": "demo", "subject": "conv-1",
+            "data": {"channel": "email", "to": {"address": "camille@example.com"},
+                     "text": "Votre colis arrive.", "message_id": "msg-9",
+                     "author": {"kind": "agent", "name": "Sam"}},
+        }
+    )  # fmt: skip
+    reply = reply_mail(send, "support@demo.example", Thread("<m2@ex>", ("<m1@ex>",), "Commande 4471"))
+    assert (reply["In-Reply-To"], reply["References"]) == ("<m2@ex>", "<m1@ex> <m2@ex>")
+    assert (reply["Subject"], reply["Message-ID"], reply["To"]) == (
+        "Re: Commande 4471",
+        "<msg-9@demo.example>",
+        "camille@example.com",
+    )
+    assert str(reply["From"]) == "Sam <support@demo.example>"
+    assert reply.get_content().strip() == "Votre colis arrive."
+    # Without a known thread: a mail of its own, not a reply to anything.
+    alone = reply_mail(send, "support@demo.example", None)
+    assert alone["In-Reply-To"] is None
+    assert alone["Subject"] == "Re: your message"

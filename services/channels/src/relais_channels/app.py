@@ -7,9 +7,10 @@ from fastapi import FastAPI
 from relais_channels import api
 from relais_channels.adapters.integrator_files import load_integrators
 from relais_channels.adapters.outbox import Outbox
+from relais_channels.adapters.threads import EmailThreads
 from relais_channels.ingress import Ingress
 from relais_channels.settings import ChannelsSettings
-from relais_channels.smtp import MailHandler, smtp_server
+from relais_channels.smtp import MailHandler, MailOut, smtp_server
 from relais_channels.webhooks import Dispatcher, OutboundHandler
 from relais_contracts import topics
 from relais_platform.runtime import Runtime
@@ -24,12 +25,16 @@ def create_app(settings: ChannelsSettings) -> FastAPI:
     # The lease owner is this process, not its host: two replicas may share a host (tests, make up).
     outbox = Outbox(runtime.redis, settings, owner=f"{settings.instance_id}:{uuid.uuid4().hex}")
     group = settings.group(f"{SERVICE}-webhooks")
-    runtime.consume("webhooks", [topics.OUTBOUND], OutboundHandler(integrators, outbox), group=group)
+    threads = EmailThreads(runtime.redis, settings)
+    mail = MailOut(threads, settings) if settings.smtp_relay_port else None
+    runtime.consume(
+        "webhooks", [topics.OUTBOUND], OutboundHandler(integrators, outbox, mail is not None), group=group
+    )
     runtime.background(
-        "webhook-dispatcher", Dispatcher(integrators, outbox, runtime.publisher, settings, group).run
+        "webhook-dispatcher", Dispatcher(integrators, outbox, runtime.publisher, settings, group, mail).run
     )
     if settings.smtp_port:
-        handler = MailHandler(integrators, ingress, runtime.publisher, settings)
+        handler = MailHandler(integrators, ingress, runtime.publisher, threads, settings)
         runtime.background("smtp", smtp_server(handler, settings))
 
     app = runtime.app("Relais channels")

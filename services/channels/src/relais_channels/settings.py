@@ -59,6 +59,11 @@ class ChannelsSettings(ServiceSettings):
     smtp_port: int = Field(default=0, ge=0, le=65535)
     # The largest message accepted (552 above it); only its text and attachments' metadata are kept.
     smtp_max_message_bytes: int = Field(default=10_485_760, ge=1024)
+    # Where replies on the email channel are sent (the tenant's relay); port 0: no mail out, an email
+    # integrator then reads relais.outbound.v1 itself. `make up` relays to a sink writing .local/mail/.
+    smtp_relay_host: str = "127.0.0.1"
+    smtp_relay_port: int = Field(default=0, ge=0, le=65535)
+    smtp_relay_timeout_s: float = Field(default=30.0, gt=0)
     # Shortest secret accepted outside dev and test, in bytes.
     integrator_secret_min_bytes: int = Field(default=32, ge=16)
 

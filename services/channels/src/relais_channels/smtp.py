@@ -1,22 +1,28 @@
-"""Email in over SMTP: an aiosmtpd listener for the integrators' mailboxes. Each mail becomes the
+"""Email over SMTP. In: an aiosmtpd listener for the integrators' mailboxes; each mail becomes the
 customer's message (domain.email) and goes through `Ingress.publish`, like any edge's; the SMTP answer
-waits for Kafka's acknowledgement, so a mail is either stored or the sender's server tries again."""
+waits for Kafka's acknowledgement, so a mail is either stored or the sender's server tries again.
+Out: replies on the email channel through the configured relay (MailOut), delivered by the dispatcher
+like webhooks (in order per address, retried, given up)."""
 
 import asyncio
+import smtplib
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from typing import Any
 
 import structlog
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from relais_channels.domain.email import MalformedMail, parse_mail, to_event
+from relais_channels.adapters.threads import EmailThreads
+from relais_channels.domain.email import MalformedMail, parse_mail, reply_mail, thread_of, to_event
 from relais_channels.domain.integrators import Integrator
 from relais_channels.ingress import Ingress
 from relais_channels.metrics import EMAILS
 from relais_channels.settings import ChannelsSettings
 from relais_contracts import now_time
 from relais_contracts import topics as contract_topics
+from relais_contracts.channel import MessageSend
 from relais_platform.consumer import fit_dead_letter
 from relais_platform.faults import infrastructure_fault
 from relais_platform.kafka import Publisher
@@ -24,12 +30,40 @@ from relais_platform.kafka import Publisher
 log = structlog.get_logger(__name__)
 
 
+class MailOut:
+    """Replies on the email channel, sent through the configured relay, in the customer's thread."""
+
+    def __init__(self, threads: EmailThreads, settings: ChannelsSettings) -> None:
+        self._threads = threads
+        self._settings = settings
+
+    async def send(self, integrator: Integrator, event: MessageSend) -> str | None:
+        """None once the relay took the mail; else why not (the dispatcher retries, then gives up)."""
+        thread = await self._threads.recall(event.tenant, event.data.to.address)
+        message = reply_mail(event, sorted(integrator.email_addresses)[0], thread)
+        try:
+            await asyncio.to_thread(self._send, message)
+        except (smtplib.SMTPException, OSError) as exc:
+            return f"{type(exc).__name__}: {exc}"[:300]
+        return None
+
+    def _send(self, message: EmailMessage) -> None:
+        # The standard library's client, in a thread: one short exchange per message.
+        with smtplib.SMTP(
+            self._settings.smtp_relay_host,
+            self._settings.smtp_relay_port,
+            timeout=self._settings.smtp_relay_timeout_s,
+        ) as relay:
+            relay.send_message(message)
+
+
 class MailHandler:
     """aiosmtpd's handler: RCPT only for known mailboxes, DATA published or dead-lettered."""
 
     def __init__(self, integrators: dict[str, Integrator], ingress: Ingress, publisher: Publisher,
-                 settings: ChannelsSettings) -> None:  # fmt: skip
+                 threads: EmailThreads, settings: ChannelsSettings) -> None:  # fmt: skip
         self._mailboxes = {a: i for i in integrators.values() for a in i.email_addresses}
+        self._threads = threads
         self._ingress = ingress
         self._publisher = publisher
         self._settings = settings
@@ -65,6 +99,8 @@ class MailHandler:
         try:
             for integrator in by_integrator.values():
                 event = to_event(mail, integrator.tenant, f"{integrator.id}/email", now_time())
+                # Remembered first: the reply to this mail may be out before this call returns.
+                await self._threads.remember(integrator.tenant, mail.sender, thread_of(mail))
                 await self._ingress.publish(integrator, [event])
         except Exception as exc:
             if not infrastructure_fault(exc):

@@ -24,9 +24,11 @@ from relais_channels.domain.webhooks import (
     failed_report,
     queue_of,
     recipients,
+    transport_of,
 )
 from relais_channels.metrics import WEBHOOK_ATTEMPTS, WEBHOOK_SECONDS
 from relais_channels.settings import ChannelsSettings
+from relais_channels.smtp import MailOut
 from relais_contracts import CONTENT_TYPE, decode, topics
 from relais_contracts.channel import MessageSend
 from relais_platform.consumer import Delivery
@@ -38,16 +40,17 @@ log = structlog.get_logger(__name__)
 class OutboundHandler:
     """Batch handler of relais.outbound.v1: queue each message for the webhooks that deliver it."""
 
-    def __init__(self, integrators: dict[str, Integrator], outbox: Outbox) -> None:
+    def __init__(self, integrators: dict[str, Integrator], outbox: Outbox, mail_out: bool = False) -> None:
         self._integrators = integrators
         self._outbox = outbox
+        self._mail_out = mail_out
 
     async def __call__(self, deliveries: Sequence[Delivery]) -> None:
         for delivery in deliveries:
             event = delivery.event
             if not isinstance(event, MessageSend):
                 continue
-            for integrator in recipients(self._integrators.values(), event):
+            for integrator in recipients(self._integrators.values(), event, self._mail_out):
                 await self._outbox.enqueue(
                     integrator.id,
                     queue_of(integrator, event),
@@ -68,8 +71,12 @@ class Dispatcher:
         publisher: Publisher,
         settings: ChannelsSettings,
         consumer_group: str,
+        mail: MailOut | None = None,
     ) -> None:
-        self._integrators = {i.id: i for i in integrators.values() if i.callback_url}
+        self._mail = mail
+        self._integrators = {
+            i.id: i for i in integrators.values() if i.callback_url or (mail and i.email_addresses)
+        }
         self._outbox = outbox
         self._publisher = publisher
         self._settings = settings
@@ -123,7 +130,7 @@ class Dispatcher:
             if head is None:
                 await self._outbox.done(integrator.id, queue, None)
                 return
-            error = await self._post(http, integrator, head)
+            error = await self._send(http, integrator, head)
             if error is None:
                 WEBHOOK_ATTEMPTS.labels(integrator.id, "sent").inc()
                 await self._outbox.done(integrator.id, queue, head)
@@ -144,6 +151,14 @@ class Dispatcher:
             log.exception("webhook delivery failed", integrator=integrator.id)
         finally:
             self._in_flight[integrator.id].discard(queue)
+
+    async def _send(self, http: httpx.AsyncClient, integrator: Integrator, head: Queued) -> str | None:
+        """Deliver the head by the integrator's transport; None once it is taken, else the reason."""
+        event = decode(head.event_json)
+        assert isinstance(event, MessageSend)  # only messages are queued
+        if self._mail is not None and transport_of(integrator, event, mail_out=True) == "smtp":
+            return await self._mail.send(integrator, event)
+        return await self._post(http, integrator, head)
 
     async def _post(self, http: httpx.AsyncClient, integrator: Integrator, head: Queued) -> str | None:
         """None once the callback answered 2xx; else what went wrong."""

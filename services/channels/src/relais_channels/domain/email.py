@@ -16,7 +16,7 @@ from email.parser import BytesParser
 from html.parser import HTMLParser
 
 from relais_contracts import derive_key
-from relais_contracts.channel import Attachment, MessageReceived, MessageReceivedData, Party
+from relais_contracts.channel import Attachment, MessageReceived, MessageReceivedData, MessageSend, Party
 
 CHANNEL = "email"
 # The customer's words are at most this long on the event (the context store keeps 20,000 characters):
@@ -179,3 +179,34 @@ def to_event(mail: InboundMail, tenant: str, source: str, at: datetime) -> Messa
             ),
         ),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Thread:
+    """What a reply needs of the customer's last mail: its id, its references, its subject."""
+
+    message_id: str
+    references: tuple[str, ...]
+    subject: str
+
+
+def thread_of(mail: InboundMail) -> Thread:
+    return Thread(mail.message_id, mail.references, mail.subject)
+
+
+def reply_mail(event: MessageSend, mailbox: str, thread: Thread | None) -> EmailMessage:
+    """The mail of an outbound message: from the tenant's mailbox, in the customer's thread when Relais
+    knows it (`In-Reply-To` their last mail, `References` its chain), with a Message-ID of its own."""
+    message = EmailMessage()
+    message["From"] = Address(display_name=event.data.author.name, addr_spec=mailbox)
+    message["To"] = event.data.to.address
+    subject = thread.subject if thread and thread.subject else "your message"
+    message["Subject"] = subject if subject.lower().startswith("re:") else f"Re: {subject}"
+    domain = mailbox.rsplit("@", 1)[1]
+    # The message id of the contract, so a message sent twice (at least once delivery) has one id.
+    message["Message-ID"] = f"<{re.sub(r'[^A-Za-z0-9._-]', '', event.data.message_id)}@{domain}>"
+    if thread is not None:
+        message["In-Reply-To"] = thread.message_id
+        message["References"] = " ".join((*thread.references, thread.message_id)[-20:])
+    message.set_content(event.data.text)
+    return message

@@ -11,6 +11,7 @@ dead-lettered, and the address's next message goes.
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 from relais_channels.domain.cloudevents_http import outgoing
 from relais_channels.domain.integrators import Integrator
@@ -37,9 +38,24 @@ class GiveUp:
     reason: str
 
 
-def recipients(integrators: Iterable[Integrator], event: MessageSend) -> list[Integrator]:
-    """The integrators whose webhook delivers this message: a callback URL, the tenant, the channel."""
-    return [i for i in integrators if i.callback_url and i.may_speak_for(event.tenant, event.data.channel)]
+Transport = Literal["webhook", "smtp"]
+
+
+def transport_of(integrator: Integrator, event: MessageSend, mail_out: bool) -> Transport | None:
+    """How this integrator's message leaves: by mail through the SMTP relay (an email message of an
+    integrator with mailboxes, when a relay is configured), by its webhook, or not by this service."""
+    if not integrator.may_speak_for(event.tenant, event.data.channel):
+        return None
+    if mail_out and event.data.channel == "email" and integrator.email_addresses:
+        return "smtp"
+    return "webhook" if integrator.callback_url else None
+
+
+def recipients(
+    integrators: Iterable[Integrator], event: MessageSend, mail_out: bool = False
+) -> list[Integrator]:
+    """The integrators this service delivers the message for (by webhook or mail)."""
+    return [i for i in integrators if transport_of(i, event, mail_out)]
 
 
 def queue_of(integrator: Integrator, event: MessageSend) -> str:
