@@ -13,6 +13,7 @@ from relais_channels.domain.webhooks import (
     after_failure,
     failed_report,
     recipients,
+    transport_of,
 )
 from relais_contracts import topics
 from relais_contracts.channel import DeliveryUpdated, MessageSend
@@ -85,3 +86,19 @@ def test_a_given_up_message_is_reported_failed_once() -> None:
     assert report.event.causationid == "out-1"
     assert failed_report(HOOKED, send(), "again").event.id == report.event.id
     assert failed_report(OTHER, send(tenant="globex"), "x").event.id != report.event.id
+
+
+def test_email_messages_of_an_integrator_with_mailboxes_go_by_mail_when_a_relay_is_configured() -> None:
+    mail = Integrator(
+        "acme-mail",
+        "acme",
+        frozenset({"email", "sms"}),
+        (b"k" * 32,),
+        callback_url="https://acme.example/hook",
+        email_addresses=frozenset({"s@acme.example"}),
+    )
+    assert transport_of(mail, send(channel="email"), mail_out=True) == "smtp"
+    assert transport_of(mail, send(channel="email"), mail_out=False) == "webhook"
+    assert transport_of(mail, send(channel="sms"), mail_out=True) == "webhook"
+    assert transport_of(NO_HOOK, send(), mail_out=True) is None
+    assert recipients([mail, NO_HOOK], send(channel="email"), mail_out=True) == [mail]
