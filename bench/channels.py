@@ -152,14 +152,17 @@ async def open_loop(port: int, rate: int, duration: float, requests: list[bytes]
 
     async def one(request: bytes, due: float) -> None:
         conn = idle.pop() if idle else await Connection.open(port)
-        try:
-            status = await conn.send(request)
-        except (ConnectionError, asyncio.IncompleteReadError):
-            # The server closed a connection that sat idle past its keep-alive timeout (5 s), as any
-            # client finds now and then: open another and send again (the same id is applied once).
-            conn.close()
-            conn = await Connection.open(port)
-            status = await conn.send(request)
+        for attempt in range(3):
+            try:
+                status = await conn.send(request)
+                break
+            except (ConnectionError, asyncio.IncompleteReadError):
+                # The server closed a connection that sat idle past its keep-alive timeout (5 s), as
+                # any client finds now and then: open another and send again (applied once by id).
+                conn.close()
+                if attempt == 2:
+                    raise
+                conn = await Connection.open(port)
         phase.record(status, time.perf_counter() - due)  # from when it was due, not when it went
         idle.append(conn)
 
