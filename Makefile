@@ -12,7 +12,7 @@ KUSTOMIZE := $(CURDIR)/.local/bin/kustomize
 GO := $(or $(shell command -v go),/usr/local/go/bin/go)
 OVERLAY ?= prod
 
-.PHONY: help install kustomize up down status test test-unit lint format schemas k8s simulate bench-router bench-gateway chaos eval-bot train-bot bench-bot bench-context clean
+.PHONY: help install kustomize up down status test test-unit lint format schemas k8s simulate bench-router bench-gateway chaos eval-bot train-bot bench-bot bench-context bench-channels clean
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -31,7 +31,7 @@ kustomize: ## Build the pinned kustomize into .local/bin with `go install` (skip
 		GOBIN=$(dir $(KUSTOMIZE)) GOTOOLCHAIN=local $(GO) install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION); \
 	fi
 
-up: install ## Start Kafka, Redis and the four services locally; prints the API addresses
+up: install ## Start Kafka, Redis and the five services locally; prints the API addresses
 	bash $(LOCAL)/redis.sh start
 	bash $(LOCAL)/kafka.sh start
 	bash $(LOCAL)/services.sh start
@@ -71,8 +71,9 @@ train-bot: ## Regenerate the bot's corpus and retrain its escalation model (serv
 bench-bot: ## Bot messages/s through its core and through Kafka + Redis (starts them); JSON in .local/bench/
 	$(UV) run pytest services/bot/bench/bench_bot.py -q -s -p no:cacheprovider
 
-schemas: ## Regenerate docs/schemas/*.json and docs/asyncapi.yaml from the event models
+schemas: ## Regenerate docs/schemas/*.json, docs/asyncapi.yaml and the channels' OpenAPI document
 	$(UV) run python -m relais_contracts.schema_export docs
+	$(UV) run python -m relais_channels.openapi services/channels/docs/openapi.json
 
 simulate: ## Router simulator: Erlang C versus the routing core, single and multi-skill (about a minute)
 	@mkdir -p .local/bench
@@ -92,6 +93,9 @@ k8s: kustomize ## Render the Kubernetes manifests of OVERLAY (dev or prod, defau
 
 bench-context: install ## Context store: events materialized per second, read p50/p99 of a 200-message conversation
 	$(UV) run python services/context-store/bench/bench_context.py
+
+bench-channels: install ## Channels HTTP ingress: requests/s and p99 to 202 (acks=all); table + .local/bench/channels.json
+	$(UV) run python bench/channels.py
 
 clean: down ## Stop everything and remove local state (.local/)
 	rm -rf .local

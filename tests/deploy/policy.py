@@ -7,6 +7,7 @@ from pydantic import AliasChoices
 
 from relais_agent_gateway.settings import GatewaySettings
 from relais_bot.settings import BotSettings
+from relais_channels.settings import ChannelsSettings
 from relais_context_store.settings import ContextStoreSettings
 from relais_platform.settings import ServiceSettings
 from relais_router.settings import RouterSettings
@@ -17,6 +18,7 @@ SETTINGS: dict[str, type[ServiceSettings]] = {
     "context-store": ContextStoreSettings,
     "bot": BotSettings,
     "router": RouterSettings,
+    "channels": ChannelsSettings,
 }
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job")
 # The Secrets an operator creates (deploy/k8s/README.md); the manifests only reference them. With the
@@ -32,6 +34,7 @@ KNOWN_SECRETS = {
     "relais-bot",
     "relais-router",
     "relais-agent-gateway",
+    "relais-channels",
 }
 
 

@@ -12,7 +12,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "deploy" / "k8s"
 OVERLAYS = sorted(p.name for p in (K8S / "overlays").iterdir() if (p / "kustomization.yaml").exists())
-SERVICES = ("agent-gateway", "context-store", "bot", "router")
+SERVICES = ("agent-gateway", "context-store", "bot", "router", "channels")
 
 Manifest = dict[str, Any]
 

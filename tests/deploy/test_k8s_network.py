@@ -1,6 +1,7 @@
-"""The NetworkPolicies of every overlay: only the agent gateway is reachable from outside the namespace
-(and Prometheus, for /metrics); each service reaches DNS, Kafka and Redis, and the only service calls
-are the agent gateway's reads of the context store (timelines) and the router (supervisor views)."""
+"""The NetworkPolicies of every overlay: only the agent gateway and the channels service are reachable from
+outside the namespace (and Prometheus, for /metrics); each service reaches DNS, Kafka and Redis, the only
+service calls are the agent gateway's reads of the context store (timelines) and the router (supervisor
+views), and only the channels service reaches out of the cluster (its webhooks, never a private range)."""
 
 from urllib.parse import urlparse
 
@@ -10,7 +11,10 @@ from tests.deploy.rendering import OVERLAYS, SERVICES, Manifest, of_kind, render
 
 pytestmark = pytest.mark.unit
 
-PUBLIC = "agent-gateway"
+PUBLIC = {"agent-gateway", "channels"}
+# Services that call integrators' webhooks: HTTP(S) to public addresses only.
+WEBHOOKS = {"channels"}
+PRIVATE = {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "127.0.0.0/8"}
 DNS_PORT = 53
 MONITORING = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
 KUBE_SYSTEM = {"kubernetes.io/metadata.name": "kube-system"}
@@ -69,7 +73,7 @@ def test_who_may_reach_a_service(overlay: str, service: str) -> None:
     assert ingress, f"nothing may reach {service}: not even its probes' peers"
     for rule in ingress:
         assert [p["port"] for p in rule["ports"]] == ["http"]
-        if service == PUBLIC:
+        if service in PUBLIC:
             continue
         assert rule.get("from"), f"{service} is open to every address"
         for peer in rule["from"]:
@@ -77,8 +81,8 @@ def test_who_may_reach_a_service(overlay: str, service: str) -> None:
             if "namespaceSelector" in peer:
                 # The only other namespace: Prometheus', for /metrics.
                 assert peer == MONITORING
-    if service == PUBLIC:
-        assert any("from" not in r for r in ingress), "the agent gateway serves the agents' browsers"
+    if service in PUBLIC:
+        assert any("from" not in r for r in ingress), f"{service} serves browsers or integrators"
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -101,6 +105,11 @@ def test_a_service_reaches_dns_kafka_redis_and_the_services_it_reads_only(overla
                 assert "namespaceSelector" not in peer
                 reached.add(callee)
                 continue
+            if service in WEBHOOKS and "ipBlock" in peer and ports == {80, 443}:
+                assert peer["ipBlock"]["cidr"] == "0.0.0.0/0"
+                assert set(peer["ipBlock"]["except"]) >= PRIVATE, "webhooks may not reach the cluster"
+                reached.add("webhooks")
+                continue
             if ports == {DNS_PORT}:
                 assert peer["namespaceSelector"]["matchLabels"] == KUBE_SYSTEM
                 assert selected == {"k8s-app": "kube-dns"}
@@ -114,7 +123,8 @@ def test_a_service_reaches_dns_kafka_redis_and_the_services_it_reads_only(overla
             else:
                 pytest.fail(f"{service} may reach ports {ports} of {peer}")
             assert "namespaceSelector" not in peer or ports == {DNS_PORT}
-    assert reached == {"dns", "kafka", "redis", *CALLS.get(service, {})}
+    webhooks = {"webhooks"} if service in WEBHOOKS else set()
+    assert reached == {"dns", "kafka", "redis", *CALLS.get(service, {}), *webhooks}
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ import pytest
 
 from relais_agent_gateway.app import create_app as gateway_app
 from relais_bot.app import create_app as bot_app
+from relais_channels.app import create_app as channels_app
 from relais_context_store.app import create_app as context_store_app
 from relais_contracts import topics
 from relais_platform.runtime import Runtime
@@ -121,6 +122,7 @@ APPS = {
     "bot": bot_app,
     "context-store": context_store_app,
     "router": router_app,
+    "channels": channels_app,
 }
 
 

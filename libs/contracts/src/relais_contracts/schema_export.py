@@ -18,7 +18,8 @@ from relais_contracts.events import EVENT_TYPES
 _TOPIC_DOCS = {
     topics.INBOUND: (
         "{tenant}:{channel}:{address}",
-        "Customer messages and channel notices, from channel integrators.",
+        "Customer messages and channel notices, from channel integrators: over Kafka, or signed over "
+        "HTTP to the channels service, which publishes them here (docs/integrators.md).",
     ),
     topics.CONVERSATIONS: (
         "conversation id (customer events: tenant)",
@@ -27,12 +28,19 @@ _TOPIC_DOCS = {
     ),
     topics.ROUTING: ("tenant", "Routing requests and answers; one router instance owns a tenant."),
     topics.AGENTS: ("agent id", "Offers and rescinds for the agent gateways."),
-    topics.OUTBOUND: ("{tenant}:{channel}:{address}", "Messages for channel integrators to deliver."),
+    topics.OUTBOUND: (
+        "{tenant}:{channel}:{address}",
+        "Messages for channel integrators to deliver: read here, or POSTed to an integrator's webhook "
+        "by the channels service (docs/integrators.md).",
+    ),
     topics.DEADLETTER: ("source key", "Records a consumer could not decode or handle, with the reason."),
 }
-# What Relais itself does with each topic, for the AsyncAPI operations.
-_RELAIS_RECEIVES = (topics.INBOUND, topics.CONVERSATIONS, topics.ROUTING, topics.AGENTS)
-_RELAIS_SENDS = (topics.CONVERSATIONS, topics.ROUTING, topics.AGENTS, topics.OUTBOUND, topics.DEADLETTER)
+# What Relais itself does with each topic, for the AsyncAPI operations. The channels service reads the
+# outbound topic for webhooks and writes the inbound one for its HTTP ingress.
+_RELAIS_RECEIVES = (topics.INBOUND, topics.CONVERSATIONS, topics.ROUTING, topics.AGENTS, topics.OUTBOUND)
+_RELAIS_SENDS = (
+    topics.INBOUND, topics.CONVERSATIONS, topics.ROUTING, topics.AGENTS, topics.OUTBOUND, topics.DEADLETTER,
+)  # fmt: skip
 
 # A dead letter is the source record unchanged (value, key, headers) plus these headers.
 DEADLETTER_HEADERS: dict[str, Any] = {
@@ -44,7 +52,11 @@ DEADLETTER_HEADERS: dict[str, Any] = {
     "properties": {
         "relais.dlq.reason": {
             "type": "string",
-            "enum": ["invalid-json", "not-cloudevent", "unknown-type", "schema", "handler"],
+            "enum": ["invalid-json", "not-cloudevent", "unknown-type", "schema", "handler", "webhook"],
+        },
+        "relais.dlq.integrator": {
+            "type": "string",
+            "description": "reason webhook: the integrator whose callback never took the message",
         },
         "relais.dlq.error": {"type": "string", "description": "the precise error, for a person to read"},
         "relais.dlq.topic": {"type": "string", "description": "contract name of the source topic"},

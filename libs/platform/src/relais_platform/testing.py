@@ -428,3 +428,61 @@ class LocalRedis:
     def __exit__(self, *exc: object) -> None:
         subprocess.run(["bash", str(self._script), "stop"], env=self._env, check=False, capture_output=True)
         shutil.rmtree(self._state, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class ReceivedRequest:
+    path: str
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+
+
+class WebhookReceiver:
+    """A real local HTTP server standing in for a channel integrator's webhook: it keeps every request
+    and answers with the status `respond(request)` returns (200 by default)."""
+
+    def __init__(self, respond: Callable[[ReceivedRequest], int] = lambda r: 200) -> None:
+        self.respond = respond
+        self.requests: list[ReceivedRequest] = []
+        self.port = _free_port()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def _app(
+        self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]
+    ) -> None:
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        request = ReceivedRequest(scope["path"], headers, body)
+        status = self.respond(request)
+        self.requests.append(request)
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def __aenter__(self) -> "WebhookReceiver":
+        import uvicorn  # the services' server; imported here so that other tests do not pay for it
+
+        config = uvicorn.Config(
+            self._app,
+            host="127.0.0.1",
+            port=self.port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            interface="asgi3",
+        )
+        self._server = uvicorn.Server(config)
+        self._task = asyncio.create_task(self._server.serve())
+        await poll(lambda: self._server.started, timeout=10, what="the webhook receiver")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+        await self._task

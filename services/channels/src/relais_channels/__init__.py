@@ -1,0 +1,1 @@
+"""Relais channels: the edges integrators speak to without Kafka credentials (HTTP in, webhooks out)."""

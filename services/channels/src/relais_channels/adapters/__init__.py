@@ -1,0 +1,1 @@
+"""The channels service's adapters: configuration files and Redis."""

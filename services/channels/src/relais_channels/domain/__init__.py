@@ -1,0 +1,1 @@
+"""The channels service's pure decisions: signatures, CloudEvents over HTTP, rate limits, retry schedules."""

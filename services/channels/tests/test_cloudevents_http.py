@@ -1,0 +1,109 @@
+"""CloudEvents over HTTP into contract events: the three modes, the precise 4xx, the keys."""
+
+import json
+
+import pytest
+
+from relais_channels.domain.cloudevents_http import (
+    BATCH,
+    STRUCTURED,
+    IngressError,
+    Request,
+    authorize,
+    events_of,
+    outgoing,
+)
+from relais_channels.domain.integrators import Integrator
+from relais_contracts import topics
+from relais_contracts.channel import DeliveryUpdated, MessageReceived
+
+from .events import body, message
+
+pytestmark = pytest.mark.unit
+
+ACME = Integrator("acme-web", "acme", frozenset({"webchat", "sms"}), (b"k" * 32,))
+
+
+def refused(request: Request) -> IngressError:
+    with pytest.raises(IngressError) as caught:
+        events_of(request, max_batch=3)
+    return caught.value
+
+
+def test_structured_mode() -> None:
+    (event,) = events_of(Request(STRUCTURED + "; charset=utf-8", {}, body(message("hi"))), 3)
+    assert isinstance(event, MessageReceived)
+    assert event.data.text == "hi"
+
+
+def test_binary_mode_reads_the_attributes_from_ce_headers() -> None:
+    whole = message("salut")
+    headers = {f"ce-{k}": v for k, v in whole.items() if k != "data"}
+    headers["ce-source"] = "acme%2Fwidget%20%C3%A9"  # percent-encoded UTF-8, as the binding says
+    (event,) = events_of(Request("application/json", headers, body(whole["data"])), 3)
+    assert isinstance(event, MessageReceived)
+    assert (event.data.text, event.source) == ("salut", "acme/widget é")
+
+
+def test_batch_mode() -> None:
+    events = events_of(Request(BATCH, {}, body([message("a"), message("b")])), 3)
+    assert [e.data.text for e in events if isinstance(e, MessageReceived)] == ["a", "b"]
+
+
+def test_schema_errors_say_where() -> None:
+    broken = message()
+    del broken["data"]["text"]
+    error = refused(Request(STRUCTURED, {}, body(broken)))
+    assert (error.status, error.detail) == (400, "schema: data.text: Field required")
+    error = refused(Request(BATCH, {}, body([message(), broken])))
+    assert error.detail == "[1] schema: data.text: Field required"
+
+
+@pytest.mark.parametrize(
+    ("request_", "status", "detail"),
+    [
+        (Request(STRUCTURED, {}, b'{"text": "caf\xe9"}'), 400, "not valid JSON in UTF-8"),
+        (Request(STRUCTURED, {}, b"{"), 400, "not valid JSON"),
+        (Request(STRUCTURED, {}, b"[]"), 400, "not-cloudevent"),
+        (Request(BATCH, {}, b"{}"), 400, "a batch is a JSON array"),
+        (Request(BATCH, {}, b"[]"), 400, "the batch is empty"),
+        (Request(BATCH, {}, json.dumps([message()] * 4).encode()), 413, "4 events in one batch (at most 3)"),
+        (Request("text/plain", {}, b"hi"), 415, "send application/cloudevents+json"),
+        (Request("text/plain", {"ce-specversion": "1.0"}, b"hi"), 415, "binary mode carries data as"),
+    ],
+)
+def test_bad_requests_are_refused_precisely(request_: Request, status: int, detail: str) -> None:
+    error = refused(request_)
+    assert error.status == status
+    assert detail in error.detail
+
+
+def test_only_channel_events_come_in() -> None:
+    event = message()
+    event["type"] = "relais.channel.message.send"
+    event["data"] = {"channel": "sms", "to": {"address": "+1"}, "text": "x", "message_id": "m"}
+    event["data"]["author"] = {"kind": "bot", "name": "b"}
+    assert "is not a channel event" in refused(Request(STRUCTURED, {}, body(event))).detail
+
+
+def test_an_integrator_speaks_for_its_tenant_and_channels_only() -> None:
+    ok = events_of(Request(STRUCTURED, {}, body(message(channel="sms"))), 3)
+    authorize(ACME, ok)
+    for other in (message(tenant="globex"), message(channel="email")):
+        with pytest.raises(IngressError) as caught:
+            authorize(ACME, events_of(Request(STRUCTURED, {}, body(other)), 3))
+        assert caught.value.status == 403
+
+
+def test_records_are_keyed_as_the_contract_says() -> None:
+    (event,) = events_of(Request(STRUCTURED, {}, body(message(channel="sms", address="+33612"))), 3)
+    record = outgoing(event)
+    assert (record.topic, record.key) == (topics.INBOUND, "acme:sms:+33612")
+    report = DeliveryUpdated.model_validate(
+        {
+            **message(),
+            "type": "relais.channel.delivery.updated",
+            "data": {"message_id": "m7", "status": "read"},
+        }
+    )
+    assert outgoing(report).key == "acme:delivery:m7"

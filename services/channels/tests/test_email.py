@@ -1,0 +1,120 @@
+"""Email in: MIME parsed with the standard library, the reply without its quoted history and signature,
+attachments as metadata, the thread's ids, and a malformed message refused with its reason."""
+
+from datetime import UTC, datetime
+from email.message import EmailMessage
+
+import pytest
+
+from relais_channels.domain.email import MalformedMail, parse_mail, strip_reply, to_event
+
+pytestmark = pytest.mark.unit
+
+
+def mail(body: str = "Bonjour, où est ma commande ?", **headers: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = headers.pop("From", "Camille Martin <Camille@Example.com>")
+    message["To"] = "support@demo.example"
+    message["Subject"] = headers.pop("Subject", "Commande 4471")
+    message["Message-ID"] = headers.pop("Message_ID", "<m1@example.com>")
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(body)
+    return message
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Merci !\n\nLe 3 mars 2026 à 10:00, Relais <support@demo.example> a écrit :\n> Bonjour", "Merci !"),
+        ("Thanks\n\nOn Tue, Mar 3, 2026 at 10:00 AM Relais <s@d.example> wrote:\n> Hello", "Thanks"),
+        ("Danke\nAm 3. März 2026 schrieb Relais:\n> Hallo", "Danke"),
+        ("Yes please\n> quoted\nmore of mine", "Yes please\nmore of mine"),
+        ("Oui\n-- \nCamille Martin\nAcme SA", "Oui"),
+        ("Oui\n\nEnvoyé de mon iPhone", "Oui"),
+        ("Ok\n\nFrom: Relais <s@d.example>\nSent: Tuesday\nTo: me\n\nHello", "Ok"),
+        ("> only a quote", "> only a quote"),  # nothing new: kept as written rather than emptied
+    ],
+)
+def test_replies_keep_only_the_new_part(text: str, expected: str) -> None:
+    assert strip_reply(text) == expected
+
+
+def test_a_reply_with_attachments_and_its_thread() -> None:
+    message = mail(
+        "Voici la photo.\n\nLe lun. 2 mars, Relais a écrit :\n> Pouvez-vous envoyer une photo ?",
+        In_Reply_To="<reply-1@relais>",
+        References="<m0@example.com> <reply-1@relais>",
+    )
+    message.add_attachment(b"\x89PNG...", maintype="image", subtype="png", filename="colis.png")
+    parsed = parse_mail(message.as_bytes())
+    assert parsed.text == "Voici la photo."
+    assert (parsed.sender, parsed.sender_name) == ("camille@example.com", "Camille Martin")
+    assert (parsed.message_id, parsed.in_reply_to) == ("<m1@example.com>", "<reply-1@relais>")
+    assert parsed.references == ("<m0@example.com>", "<reply-1@relais>")
+    (attachment,) = parsed.attachments
+    assert (attachment.name, attachment.content_type, attachment.size) == ("colis.png", "image/png", 7)
+
+    event = to_event(parsed, "demo", "demo/email", datetime(2026, 3, 3, tzinfo=UTC))
+    assert (event.data.channel, event.data.from_.address, event.data.external_id) == (
+        "email",
+        "camille@example.com",
+        "<m1@example.com>",
+    )
+    assert event.data.attachments[0].url == "mid:m1@example.com/1"
+    # The same mail delivered twice is the same event: applied once.
+    assert to_event(parse_mail(message.as_bytes()), "demo", "demo/email", datetime.now(UTC)).id == event.id
+
+
+def test_html_only_mail_reads_as_text_without_its_quoted_blockquote() -> None:
+    message = mail()
+    message.set_content("<p>Bonjour,<br>ma <b>commande</b> ?</p><blockquote>old</blockquote>", subtype="html")
+    assert parse_mail(message.as_bytes()).text == "Bonjour,\nma commande ?"
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"Subject: hi\r\n\r\nno sender", "no single sender"),
+        (b"From: a@x.example, b@x.example\r\n\r\ntwo senders", "no single sender"),
+        (b"From: not an address\r\n\r\nbody", "no single sender"),
+        (b"From: a@x.example\r\n\r\n   ", "no text, subject or attachment"),
+    ],
+)
+def test_malformed_mail_is_refused_with_its_reason(raw: bytes, reason: str) -> None:
+    with pytest.raises(MalformedMail, match=reason):
+        parse_mail(raw)
+
+
+def test_a_mail_without_message_id_gets_a_stable_one() -> None:
+    raw = b"From: a@x.example\r\nSubject: hello\r\n\r\nhi"
+    assert parse_mail(raw).message_id == parse_mail(raw).message_id
+    assert parse_mail(raw).message_id.endswith("@relais>")
+
+
+def test_a_reply_follows_the_customers_thread() -> None:
+    from relais_channels.domain.email import Thread, reply_mail
+    from relais_contracts.channel import MessageSend
+
+    send = MessageSend.model_validate(
+        {
+            "id": "o1", "source": "relais/context-store", "time": datetime(2026, 3, 3, tzinfo=UTC),
+            "tenant": "demo", "subject": "conv-1",
+            "data": {"channel": "email", "to": {"address": "camille@example.com"},
+                     "text": "Votre colis arrive.", "message_id": "msg-9",
+                     "author": {"kind": "agent", "name": "Sam"}},
+        }
+    )  # fmt: skip
+    reply = reply_mail(send, "support@demo.example", Thread("<m2@ex>", ("<m1@ex>",), "Commande 4471"))
+    assert (reply["In-Reply-To"], reply["References"]) == ("<m2@ex>", "<m1@ex> <m2@ex>")
+    assert (reply["Subject"], reply["Message-ID"], reply["To"]) == (
+        "Re: Commande 4471",
+        "<msg-9@demo.example>",
+        "camille@example.com",
+    )
+    assert str(reply["From"]) == "Sam <support@demo.example>"
+    assert reply.get_content().strip() == "Votre colis arrive."
+    # Without a known thread: a mail of its own, not a reply to anything.
+    alone = reply_mail(send, "support@demo.example", None)
+    assert alone["In-Reply-To"] is None
+    assert alone["Subject"] == "Re: your message"
