@@ -71,8 +71,9 @@ train-bot: ## Regenerate the bot's corpus and retrain its escalation model (serv
 bench-bot: ## Bot messages/s through its core and through Kafka + Redis (starts them); JSON in .local/bench/
 	$(UV) run pytest services/bot/bench/bench_bot.py -q -s -p no:cacheprovider
 
-schemas: ## Regenerate docs/schemas/*.json and docs/asyncapi.yaml from the event models
+schemas: ## Regenerate docs/schemas/*.json and docs/asyncapi.yaml from the event models, and the PrometheusRule from deploy/prometheus/rules.yml
 	$(UV) run python -m relais_contracts.schema_export docs
+	$(UV) run python deploy/prometheus/render_rules.py
 
 simulate: ## Router simulator: Erlang C versus the routing core, single and multi-skill (about a minute)
 	@mkdir -p .local/bench
