@@ -70,7 +70,8 @@ def test_a_unit_test_that_expects_the_wrong_alert_fails(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yml"
     broken.write_text(yaml.safe_dump(case))
     out = subprocess.run([promtool(), "test", "rules", str(broken)], capture_output=True, text=True)
-    assert out.returncode != 0 and "FAILED" in out.stdout + out.stderr
+    assert out.returncode != 0
+    assert "FAILED" in out.stdout + out.stderr
 
 
 def test_the_prometheusrule_is_rendered_from_the_one_source() -> None:
