@@ -17,12 +17,13 @@ OVERLAY ?= prod
 help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
-install: ## Install what is missing: uv, the Python deps, the Kafka jars, redis-server, Debian's chromium
+install: ## Install what is missing: uv, the Python deps, the Kafka jars, redis-server, Debian's chromium and prometheus
 	@command -v uv >/dev/null || python3 -m pip install --quiet uv || python3 -m pip install --quiet --user uv
 	$(UV) sync --frozen --all-packages
 	bash $(LOCAL)/kafka.sh install
 	bash $(LOCAL)/redis.sh install
 	bash $(LOCAL)/chromium.sh install
+	bash $(LOCAL)/prometheus.sh install
 
 kustomize: ## Build the pinned kustomize into .local/bin with `go install` (skipped when there)
 	@if [ "$$($(KUSTOMIZE) version 2>/dev/null)" != "$(KUSTOMIZE_VERSION)" ]; then \
@@ -31,12 +32,14 @@ kustomize: ## Build the pinned kustomize into .local/bin with `go install` (skip
 		GOBIN=$(dir $(KUSTOMIZE)) GOTOOLCHAIN=local $(GO) install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION); \
 	fi
 
-up: install ## Start Kafka, Redis and the five services locally; prints the API addresses
+up: install ## Start Kafka, Redis, the five services and Prometheus locally; prints the addresses
 	bash $(LOCAL)/redis.sh start
 	bash $(LOCAL)/kafka.sh start
 	bash $(LOCAL)/services.sh start
+	bash $(LOCAL)/prometheus.sh start
 
 down: ## Stop what `make up` started
+	-bash $(LOCAL)/prometheus.sh stop
 	-bash $(LOCAL)/services.sh stop
 	-bash $(LOCAL)/kafka.sh stop
 	-bash $(LOCAL)/redis.sh stop
@@ -45,6 +48,7 @@ status: ## What runs locally
 	-bash $(LOCAL)/services.sh status
 	-bash $(LOCAL)/kafka.sh status
 	-bash $(LOCAL)/redis.sh status
+	-bash $(LOCAL)/prometheus.sh status
 
 test: install kustomize ## The whole suite; starts a fresh Kafka and Redis for the run and stops them after
 	$(UV) run pytest
@@ -71,9 +75,10 @@ train-bot: ## Regenerate the bot's corpus and retrain its escalation model (serv
 bench-bot: ## Bot messages/s through its core and through Kafka + Redis (starts them); JSON in .local/bench/
 	$(UV) run pytest services/bot/bench/bench_bot.py -q -s -p no:cacheprovider
 
-schemas: ## Regenerate docs/schemas/*.json, docs/asyncapi.yaml and the channels' OpenAPI document
+schemas: ## Regenerate docs/schemas/*.json, docs/asyncapi.yaml, the channels' OpenAPI document, and the PrometheusRule from deploy/prometheus/rules.yml
 	$(UV) run python -m relais_contracts.schema_export docs
 	$(UV) run python -m relais_channels.openapi services/channels/docs/openapi.json
+	$(UV) run python deploy/prometheus/render_rules.py
 
 simulate: ## Router simulator: Erlang C versus the routing core, single and multi-skill (about a minute)
 	@mkdir -p .local/bench
