@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from relais_contracts import Event, Outgoing, topics
+from relais_contracts import Event, Outgoing, derive_id, topics
 from relais_contracts.agents import AgentStatusChanged, OfferCreated, OfferRescinded
 from relais_contracts.conversation import (
     Assigned,
@@ -477,9 +477,17 @@ def test_a_configuration_is_applied_once_and_reclassifies_waiting_work(
 
 
 def test_output_ids_are_derived_from_the_input_event(events: Events) -> None:
-    history = [events.presence("a1"), events.submit("c1")]
-    first, second = TenantRouter("acme"), TenantRouter("acme")
-    assert [o.event.id for o in run(first, history)] == [o.event.id for o in run(second, history)]
+    # Two routers with different histories (as a replica that replayed from a snapshot and one that
+    # replayed from the start) give the same event the same output ids: the n-th output of an event
+    # is derive_id(its source, its id, n), never a count kept by the router.
+    busy, fresh = TenantRouter("acme"), TenantRouter("acme")
+    run(busy, [events.presence("a0", "away"), events.submit("c0"), events.cancel("c0"), events.tick()])
+    presence, submit = events.presence("a1"), events.submit("c1")
+    outputs = [run(router, [presence, submit]) for router in (busy, fresh)]
+    ids = [[o.event.id for o in out] for out in outputs]
+    assert ids[0] == ids[1] != []
+    from_submit = [o for o in outputs[0] if o.event.causationid == submit.id]
+    assert [o.event.id for o in from_submit] == [derive_id(submit.source, submit.id, n) for n in range(3)]
 
 
 def test_a_snapshot_restores_a_router_that_decides_the_same(router: TenantRouter, events: Events) -> None:
