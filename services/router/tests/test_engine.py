@@ -120,7 +120,8 @@ def test_a_redelivered_event_is_applied_once(router: TenantRouter, events: Event
     accept(router, events, "c1")
     run(router, [events.complete("c1", "a1")])
     assert router.apply(submit) == []
-    assert "c1" not in router.waiting and router.offers == {}
+    assert "c1" not in router.waiting
+    assert router.offers == {}
 
     again = router.apply(events.submit("c1"))  # a new hand-off of the same conversation, a new id
     assert offers(again) == [("c1", "a1")]
