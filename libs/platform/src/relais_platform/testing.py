@@ -32,6 +32,7 @@ from redis.asyncio import Redis
 from websockets.typing import Subprotocol
 
 from relais_contracts import CONTENT_TYPE, CloudEvent, DecodeError, Event, decode
+from relais_contracts.topics import ALL as ALL_TOPICS
 from relais_contracts.topics import DEADLETTER
 from relais_platform.callers import TENANT_HEADER, token_sha256
 from relais_platform.kafka import ensure_topics
@@ -276,6 +277,58 @@ class TopicReader:
             lambda: self.events(topic, predicate), timeout=timeout, what=what or topic
         )
         return found[0]
+
+
+async def all_consumed(infra: Infra, namespace: str, *, hops: int = 1, timeout: float = 60.0) -> None:
+    """Wait until every consumer group of the namespace has committed every record written so far on
+    the topics it reads: the positive marker before a "nothing else happened" check.
+
+    A service commits a batch only once its effects (outputs, dead letters, Redis writes) are written,
+    so once its committed offsets pass the end offsets taken here, whatever it would wrongly do with
+    the records seen so far is done, and an absence check means something. `hops` repeats the wait
+    with the end offsets of then, for a wrong effect that takes several services in a row (a bot reply
+    becomes an outbound message through the context store: 2 hops). A group is taken to read the
+    topics it has committed offsets on.
+    """
+    for _ in range(hops):
+        await _consumed_once(infra, namespace, timeout)
+
+
+async def _consumed_once(infra: Infra, namespace: str, timeout: float) -> None:
+    physical = [f"{namespace}{t}" for t in ALL_TOPICS]
+    admin = AIOKafkaAdminClient(bootstrap_servers=infra.bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=infra.bootstrap, enable_auto_commit=False)
+    await admin.start()
+    await consumer.start()
+    try:
+        described = await admin.describe_topics(physical)
+        partitions = [
+            TopicPartition(d["topic"], p["partition"]) for d in described for p in d.get("partitions", ())
+        ]
+        ends = {tp: offset for tp, offset in (await consumer.end_offsets(partitions)).items() if offset}
+        groups = [g[0] for g in await admin.list_consumer_groups() if g[0].startswith(namespace)]
+        assert groups, f"no consumer group in namespace {namespace}"
+
+        async def behind() -> list[str]:
+            lagging = []
+            for group in groups:
+                committed = await admin.list_consumer_group_offsets(group)
+                read = {tp.topic for tp in committed}  # the topics this group consumes
+                for tp, end in ends.items():
+                    if tp.topic in read and (committed[tp].offset if tp in committed else 0) < end:
+                        lagging.append(f"{group} {tp.topic}[{tp.partition}]")
+            return lagging
+
+        async def caught_up() -> bool:
+            return not await behind()
+
+        try:
+            await poll(caught_up, timeout=timeout, what="every consumer group past the records so far")
+        except AssertionError:
+            raise AssertionError(f"consumers still behind after {timeout}s: {await behind()}") from None
+    finally:
+        await consumer.stop()
+        await admin.close()
 
 
 class RawPublisher:
