@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from relais_context_store.domain.resolution import SOURCE, customer_left, delivery_status
 from relais_context_store.domain.timeline import (
     CustomerChange,
     ViewChange,
@@ -15,6 +16,8 @@ from relais_context_store.domain.timeline import (
     participants,
     view_change,
 )
+from relais_contracts import derive_id, topics
+from relais_contracts.channel import DeliveryUpdated, DeliveryUpdatedData, SessionEnded, SessionEndedData
 from relais_contracts.conversation import (
     Assigned,
     AssignedData,
@@ -319,3 +322,38 @@ def test_a_timeline_entry_is_compact_json_that_keeps_non_ascii_text() -> None:
     text = entry_json({"kind": "message", "text": "déjà vu"})
     assert text == '{"kind":"message","text":"déjà vu"}'
     assert json.loads(text)["text"] == "déjà vu"
+
+
+# --- channel reports turned into conversation events -------------------------------------------------
+
+
+def test_a_channel_session_end_becomes_the_customer_leaving_their_conversation() -> None:
+    ended = SessionEnded(
+        id="in-9", source="test/webchat", time=T, tenant="acme",
+        data=SessionEndedData.model_validate({"channel": "webchat", "from": {"address": "v-1"}}),
+    )  # fmt: skip
+    out = customer_left(ended, "c-1")
+    assert (out.topic, out.key) == (topics.CONVERSATIONS, "c-1")
+    assert isinstance(out.event, CustomerLeft)
+    assert (out.event.id, out.event.subject, out.event.tenant, out.event.source) == (
+        derive_id("test/webchat", "in-9", 4), "c-1", "acme", SOURCE,
+    )  # fmt: skip
+    assert (out.event.data.channel, out.event.data.address) == ("webchat", "v-1")
+
+
+def test_a_channel_delivery_report_becomes_a_delivery_status_of_the_message() -> None:
+    report = DeliveryUpdated(
+        id="in-8", source="test/sms", time=T, tenant="acme",
+        data=DeliveryUpdatedData(external_id="x-7", status="failed", reason="unreachable"),
+    )  # fmt: skip
+    out = delivery_status(report, "c-1", "r-1")
+    assert (out.topic, out.key) == (topics.CONVERSATIONS, "c-1")
+    assert isinstance(out.event, DeliveryStatus)
+    assert (out.event.id, out.event.subject, out.event.source) == (
+        derive_id("test/sms", "in-8", 5),
+        "c-1",
+        SOURCE,
+    )
+    assert out.event.data == DeliveryStatusData(
+        message_id="r-1", status="failed", reason="unreachable", external_id="x-7"
+    )
