@@ -44,6 +44,8 @@ PACKAGES = [
     Package("bot", "services/bot", "src/relais_bot/domain/*"),
 ]
 
+MUTATE_EXAMPLES = 20
+
 # mutmut's exit codes, grouped as the table shows them (mutmut.stats.status_by_exit_code).
 STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped"}
 STATUS |= {c: "timeout" for c in (36, -24, 24, 152, 255)}
@@ -82,7 +84,14 @@ def _prepare(package: Package, work: Path) -> None:
     work.mkdir(parents=True)
     shutil.copytree(REPO / package.root / "src", work / "src")
     shutil.copytree(REPO / package.root / "tests", work / "tests", ignore=_not_unit)
-    shutil.copy2(REPO / "conftest.py", work / "conftest.py")
+    # The root conftest (tier markers), and fewer hypothesis examples per mutant: each mutant reruns
+    # the property tests that cover it, and a broken core fails them within a few examples.
+    conftest = (REPO / "conftest.py").read_text() + (
+        "\nfrom hypothesis import settings as _settings\n\n"
+        '_settings.register_profile("mutate", max_examples=MUTATE_EXAMPLES, deadline=None)\n'
+        '_settings.load_profile("mutate")\n'
+    ).replace("MUTATE_EXAMPLES", str(MUTATE_EXAMPLES))
+    (work / "conftest.py").write_text(conftest)
     (work / "pyproject.toml").write_text(_pyproject(package))
 
 
@@ -108,13 +117,13 @@ def _diff(mutmut: str, work: Path, name: str) -> str:
     return shown.stdout.strip()
 
 
-def run_package(package: Package, max_children: int, diffs: bool) -> dict[str, Any]:
+def run_package(package: Package, max_children: int, diffs: bool, only: list[str]) -> dict[str, Any]:
     work = REPO / ".local" / "mutate" / package.name
     _prepare(package, work)
     mutmut = str(Path(sys.executable).parent / "mutmut")
     started = time.monotonic()
     done = subprocess.run(  # noqa: S603 (the venv's own mutmut, fixed arguments)
-        [mutmut, "run", "--max-children", str(max_children)],
+        [mutmut, "run", "--max-children", str(max_children), *only],
         cwd=work,
         capture_output=True,
         text=True,
@@ -122,9 +131,11 @@ def run_package(package: Package, max_children: int, diffs: bool) -> dict[str, A
     )
     seconds = round(time.monotonic() - started, 1)
     codes = _results(work)
-    if done.returncode != 0 or not codes:
+    if done.returncode != 0 or not any(code is not None for code in codes.values()):
         tail = "\n".join((done.stdout + done.stderr).splitlines()[-30:])
         raise SystemExit(f"mutmut failed on {package.name} (exit {done.returncode}):\n{tail}")
+    not_checked = sum(1 for code in codes.values() if code is None)  # outside --only
+    codes = {name: code for name, code in codes.items() if code is not None}
     by_status: dict[str, list[str]] = {}
     for name, code in sorted(codes.items()):
         by_status.setdefault(STATUS.get(code, "not checked" if code is None else "suspicious"), []).append(
@@ -136,7 +147,9 @@ def run_package(package: Package, max_children: int, diffs: bool) -> dict[str, A
     return {
         "package": package.name,
         "core": f"{package.root}/{package.core}",
+        "only": only,
         "mutants": len(codes),
+        "not_checked": not_checked,
         "killed": killed,
         "survived": len(survived),
         "timeout": timeout,
@@ -154,6 +167,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=raw)
     parser.add_argument("--package", action="append", choices=[p.name for p in PACKAGES])
     parser.add_argument("--max-children", type=int, default=1, help="mutmut workers (default 1)")
+    parser.add_argument(
+        "--only", action="append", default=[], help="mutant name globs, e.g. 'relais_router.domain.config*'"
+    )
     parser.add_argument("--no-diffs", action="store_true", help="list surviving mutants without their diff")
     parser.add_argument("--out", type=Path, default=REPO / ".local" / "bench" / "mutate.json")
     args = parser.parse_args()
@@ -162,7 +178,7 @@ def main() -> None:
     results = previous.get("packages", {})
     for package in chosen:
         print(f"mutating {package.name} ...", flush=True)
-        results[package.name] = run_package(package, args.max_children, not args.no_diffs)
+        results[package.name] = run_package(package, args.max_children, not args.no_diffs, args.only)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"tool": "mutmut 3", "packages": results}, indent=2) + "\n")
 
