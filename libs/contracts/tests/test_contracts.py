@@ -212,3 +212,21 @@ def test_every_reference_in_the_asyncapi_document_resolves() -> None:
             target = target[part]
     assert document["asyncapi"] == "3.0.0"
     assert {c["address"] for c in document["channels"].values()} == set(topics.ALL)
+
+
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [
+        ([], "an array"),
+        ({}, "an object"),
+        (True, "a boolean"),
+        (None, "null"),
+        (4.5, "a number"),
+        (7, "a number"),
+    ],
+)
+def test_a_type_that_is_not_a_string_is_named_in_json_terms(value: object, named: str) -> None:
+    raw = json.dumps({"specversion": "1.0", "id": "e", "source": "s", "type": value})
+    with pytest.raises(DecodeError, match=f"type must be a string, not {named}$") as refused:
+        decode(raw)
+    assert refused.value.reason == "not-cloudevent"
