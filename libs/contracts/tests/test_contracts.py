@@ -2,13 +2,23 @@
 
 import contextlib
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from relais_contracts import EVENT_TYPES, DecodeError, decode, derive_id, event_uid, topics
+from relais_contracts import (
+    EVENT_TYPES,
+    DecodeError,
+    decode,
+    derive_id,
+    derive_key,
+    event_uid,
+    now_time,
+    topics,
+)
 from relais_contracts.channel import MessageReceived
 from relais_contracts.schema_export import asyncapi, render
 
@@ -169,6 +179,27 @@ def test_follow_carries_tenant_correlation_and_causation() -> None:
     assert fields["tenant"] == "acme"
     assert fields["correlationid"] == "corr-9"
     assert fields["causationid"] == "evt-1"
+    assert fields["time"] == event.time  # dated by its cause: a replay writes the same event
+
+
+def test_entity_keys_are_pinned_and_wall_clock_time_is_aware_utc() -> None:
+    # An entity first seen in an event (a reply, an offer) keeps its id across processes and releases.
+    assert derive_key("acme", "a-1", "cm-1") == "7cbbe1e5-783b-5ac6-b854-2a866ab35edc"
+    assert derive_key("acme", "a-2", "cm-1") != derive_key("acme", "a-1", "cm-1")
+    before = datetime.now(UTC)
+    now = now_time()
+    assert now.tzinfo is UTC
+    assert before <= now <= datetime.now(UTC)
+
+
+def test_a_tombstone_is_refused_with_its_reason_and_detail() -> None:
+    with pytest.raises(DecodeError) as refused:
+        decode(None)
+    assert (refused.value.reason, refused.value.detail) == (
+        "null-value",
+        "the record has no value (a tombstone)",
+    )
+    assert str(refused.value) == "null-value: the record has no value (a tombstone)"
 
 
 def test_every_event_type_is_named_by_its_area() -> None:
