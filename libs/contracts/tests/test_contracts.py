@@ -261,3 +261,23 @@ def test_a_type_that_is_not_a_string_is_named_in_json_terms(value: object, named
     with pytest.raises(DecodeError, match=f"type must be a string, not {named}$") as refused:
         decode(raw)
     assert refused.value.reason == "not-cloudevent"
+
+
+def refusal(raw: bytes | str) -> DecodeError:
+    with pytest.raises(DecodeError) as refused:
+        decode(raw)
+    return refused.value
+
+
+def test_each_refusal_says_what_is_wrong() -> None:
+    # The detail goes to the dead-letter record's headers: what an integrator reads to fix their event.
+    assert refusal(b"{not json").detail == "key must be a string at line 1 column 2"  # where, for a fix
+    assert refusal(json.dumps({"hello": "world"})).detail == (
+        "a CloudEvent is a JSON object with specversion, id, source, type"
+    )
+    assert refusal(json.dumps(message(specversion="0.3"))).detail == "unsupported specversion '0.3'"
+    assert refusal(json.dumps(message(type="x" * 150))).detail == f"unknown event type {'x' * 100!r}"
+    two = refusal(json.dumps(message(time="yesterday", data={"channel": "webchat"})))
+    assert two.reason == "schema"
+    assert "; " in two.detail
+    assert two.detail.startswith("time: ")
