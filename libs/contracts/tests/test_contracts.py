@@ -279,5 +279,9 @@ def test_each_refusal_says_what_is_wrong() -> None:
     assert refusal(json.dumps(message(type="x" * 150))).detail == f"unknown event type {'x' * 100!r}"
     two = refusal(json.dumps(message(time="yesterday", data={"channel": "webchat"})))
     assert two.reason == "schema"
-    assert "; " in two.detail
-    assert two.detail.startswith("time: ")
+    # every error, each named by its field path, one after the other
+    fields = [part.split(": ")[0] for part in two.detail.split("; ")]
+    assert fields == ["time", "data.from", "data.text", "data.external_id"]
+    assert (
+        refusal(json.dumps(message(specversion="9" * 60))).detail == f"unsupported specversion {'9' * 50!r}"
+    )
