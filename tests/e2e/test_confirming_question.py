@@ -74,3 +74,14 @@ async def test_an_unsure_message_gets_the_question_and_oui_reaches_an_agent(syst
                 what="the handoff",
             )
             assert handoff.data.packet.reason == "customer-request"
+            # The marker that makes "no handoff before the answer" mean something: in the conversation's
+            # log (one partition, in order), the only handoff comes after the customer's "oui".
+            timeline = [e for e in log.events(topics.CONVERSATIONS) if e.subject == conversation]
+            answered_at = next(
+                i
+                for i, e in enumerate(timeline)
+                if e.type.endswith("message.received") and getattr(e.data, "text", None) == "oui"
+            )
+            handed_at = [i for i, e in enumerate(timeline) if e.type.endswith("handoff.requested")]
+            assert len(handed_at) == 1
+            assert handed_at[0] > answered_at, "the bot handed over before the customer answered"

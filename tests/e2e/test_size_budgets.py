@@ -15,7 +15,7 @@ from relais_contracts.agents import OfferCreated
 from relais_contracts.channel import CUSTOMER_TEXT_MAX, MessageSend
 from relais_contracts.conversation import PACKET_MAX_BYTES, CustomerMessage, HandoffRequested
 from relais_contracts.routing import WorkSubmitted
-from relais_platform.testing import Infra, RawPublisher, TopicReader, desk_socket, poll
+from relais_platform.testing import Infra, RawPublisher, TopicReader, all_consumed, desk_socket, poll
 from tests.e2e.system import MODULES, AgentSocket, System, inbound, start_system
 
 pytestmark = pytest.mark.e2e
@@ -62,6 +62,7 @@ async def test_long_messages_in_any_script_reach_an_agent(infra: Infra, tmp_path
                     for tenant in ("acme", "vault")
                 )
             )
+            await all_consumed(infra, system.namespace)  # a dead letter would be written by now
         assert not dead.records, [r.headers for r in dead.records]
         sizes: dict[str, int] = {}
         for record in log.records:

@@ -9,7 +9,7 @@ import pytest
 
 from relais_contracts import topics
 from relais_contracts.channel import MessageSend
-from relais_platform.testing import RawPublisher, TopicReader, api_headers, desk_socket, poll
+from relais_platform.testing import RawPublisher, TopicReader, all_consumed, api_headers, desk_socket, poll
 from tests.e2e.system import ADDRESS, TENANT, AgentSocket, inbound
 
 pytestmark = pytest.mark.e2e
@@ -117,6 +117,9 @@ async def test_customer_to_bot_to_agent_and_back(system: Any, reader: TopicReade
         ]
         assert "conseiller" in messages[3]["text"]  # the handoff notice, in French
         assert len({m["message_id"] for m in messages}) == 6
+        # Every service has handled the customer's last message and what follows from it (the bot, then
+        # the context store: 2 hops), so a bot answer to a conversation an agent holds would be out.
+        await all_consumed(system.infra, system.namespace, hops=2)
         bot_replies = reader.events(
             topics.OUTBOUND, lambda e: isinstance(e, MessageSend) and e.data.author.kind == "bot"
         )

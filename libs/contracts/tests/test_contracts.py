@@ -2,13 +2,23 @@
 
 import contextlib
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from relais_contracts import EVENT_TYPES, DecodeError, decode, derive_id, topics
+from relais_contracts import (
+    EVENT_TYPES,
+    DecodeError,
+    decode,
+    derive_id,
+    derive_key,
+    event_uid,
+    now_time,
+    topics,
+)
 from relais_contracts.channel import MessageReceived
 from relais_contracts.schema_export import asyncapi, render
 
@@ -144,7 +154,10 @@ def test_unknown_fields_are_ignored_so_producers_can_add_optional_ones() -> None
 
 
 def test_output_ids_depend_only_on_the_input_source_id_and_index() -> None:
-    assert derive_id("a", "evt-1", 0) == derive_id("a", "evt-1", 0)
+    # Pinned values: a replay in another process, or by another release, must derive the same ids,
+    # since consumers drop a record whose id they have seen (a counter or a random id would not).
+    assert event_uid("a", "evt-1") == "b3732942-31b6-5e70-8c65-2a6a88621d51"
+    assert derive_id("a", "evt-1", 0) == "928b608c-7c90-5e45-af4b-8920a7a87d7a"
     ids = {derive_id("a", "evt-1", 0), derive_id("a", "evt-1", 1), derive_id("a", "evt-2", 0)}
     # CloudEvents ids are unique per source only: two integrators reusing an id stay two events.
     ids |= {derive_id("b", "evt-1", 0), derive_id("a/", "vt-1", 0)}
@@ -166,6 +179,27 @@ def test_follow_carries_tenant_correlation_and_causation() -> None:
     assert fields["tenant"] == "acme"
     assert fields["correlationid"] == "corr-9"
     assert fields["causationid"] == "evt-1"
+    assert fields["time"] == event.time  # dated by its cause: a replay writes the same event
+
+
+def test_entity_keys_are_pinned_and_wall_clock_time_is_aware_utc() -> None:
+    # An entity first seen in an event (a reply, an offer) keeps its id across processes and releases.
+    assert derive_key("acme", "a-1", "cm-1") == "7cbbe1e5-783b-5ac6-b854-2a866ab35edc"
+    assert derive_key("acme", "a-2", "cm-1") != derive_key("acme", "a-1", "cm-1")
+    before = datetime.now(UTC)
+    now = now_time()
+    assert now.tzinfo is UTC
+    assert before <= now <= datetime.now(UTC)
+
+
+def test_a_tombstone_is_refused_with_its_reason_and_detail() -> None:
+    with pytest.raises(DecodeError) as refused:
+        decode(None)
+    assert (refused.value.reason, refused.value.detail) == (
+        "null-value",
+        "the record has no value (a tombstone)",
+    )
+    assert str(refused.value) == "null-value: the record has no value (a tombstone)"
 
 
 def test_every_event_type_is_named_by_its_area() -> None:
@@ -209,3 +243,45 @@ def test_every_reference_in_the_asyncapi_document_resolves() -> None:
             target = target[part]
     assert document["asyncapi"] == "3.0.0"
     assert {c["address"] for c in document["channels"].values()} == set(topics.ALL)
+
+
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [
+        ([], "an array"),
+        ({}, "an object"),
+        (True, "a boolean"),
+        (None, "null"),
+        (4.5, "a number"),
+        (7, "a number"),
+    ],
+)
+def test_a_type_that_is_not_a_string_is_named_in_json_terms(value: object, named: str) -> None:
+    raw = json.dumps({"specversion": "1.0", "id": "e", "source": "s", "type": value})
+    with pytest.raises(DecodeError, match=f"type must be a string, not {named}$") as refused:
+        decode(raw)
+    assert refused.value.reason == "not-cloudevent"
+
+
+def refusal(raw: bytes | str) -> DecodeError:
+    with pytest.raises(DecodeError) as refused:
+        decode(raw)
+    return refused.value
+
+
+def test_each_refusal_says_what_is_wrong() -> None:
+    # The detail goes to the dead-letter record's headers: what an integrator reads to fix their event.
+    assert refusal(b"{not json").detail == "key must be a string at line 1 column 2"  # where, for a fix
+    assert refusal(json.dumps({"hello": "world"})).detail == (
+        "a CloudEvent is a JSON object with specversion, id, source, type"
+    )
+    assert refusal(json.dumps(message(specversion="0.3"))).detail == "unsupported specversion '0.3'"
+    assert refusal(json.dumps(message(type="x" * 150))).detail == f"unknown event type {'x' * 100!r}"
+    two = refusal(json.dumps(message(time="yesterday", data={"channel": "webchat"})))
+    assert two.reason == "schema"
+    # every error, each named by its field path, one after the other
+    fields = [part.split(": ")[0] for part in two.detail.split("; ")]
+    assert fields == ["time", "data.from", "data.text", "data.external_id"]
+    assert (
+        refusal(json.dumps(message(specversion="9" * 60))).detail == f"unsupported specversion {'9' * 50!r}"
+    )

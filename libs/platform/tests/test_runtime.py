@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.structs import TopicPartition
 
 from relais_contracts import topics
 from relais_contracts.channel import MessageReceived
@@ -118,10 +117,6 @@ async def test_readiness_fails_while_redis_does_not_answer(infra: Infra, namespa
         checks = await runtime.readiness()
     assert checks["kafka"] == "ok"
     assert checks["redis"].startswith("failed")
-
-
-def test_partition_assignment_is_reported_by_topic_partition() -> None:
-    assert TopicPartition("t", 1).partition == 1
 
 
 async def test_a_consumer_resumes_where_its_assigned_hook_says(infra: Infra, namespace: str) -> None:

@@ -51,6 +51,10 @@ from relais_contracts.conversation import (
     AssignedData,
     ChannelSwitched,
     ChannelSwitchedData,
+    Closed,
+    ClosedData,
+    CustomerLeft,
+    CustomerLeftData,
     CustomerMessage,
     CustomerMessageData,
     DeliveryStatus,
@@ -355,3 +359,110 @@ def test_not_responding_reaches_the_agent() -> None:
     assert update.agent_id == "a-1"
     assert isinstance(update.message, StatusMessage)
     assert update.message.status == "not-responding"
+
+
+# --- what the desk must be told exactly (found by `make mutate`) -------------------------------------
+
+
+def test_an_offer_remembers_the_customer_whose_key_seals_the_agents_words() -> None:
+    packet = PACKET.model_copy(update={"customer_id": "cust-9"})
+    event = offer_created().model_copy(
+        update={"data": offer_created().data.model_copy(update={"packet": packet})}
+    )
+    assert project(event).open_offer == OfferRecord("o-1", "acme", "a-1", "c-1", "cust-9")
+
+
+def test_sealed_texts_reach_the_desk_sealed_with_their_key() -> None:
+    sealed = {"text": "", "text_sealed": "gAAAA-token", "key_id": "k-7"}
+    message = customer_message()
+    message = message.model_copy(update={"data": message.data.model_copy(update=sealed)})
+    author = ReplyAuthor(kind="agent", name="Alice", id="a-1")
+    reply = ReplyPosted(
+        id="e", subject="c-1", **ENVELOPE, data=ReplyData(message_id="m-2", author=author, **sealed)
+    )
+    note = NoteAdded(id="e", subject="c-1", **ENVELOPE, data=NoteData(note_id="n", author=author, **sealed))
+    for event in (message, reply, note):
+        shown = project(event, assignee="a-1").message
+        assert isinstance(shown, ConversationMessage | NoteMessage)
+        assert (shown.sealed, shown.key_id) == ("gAAAA-token", "k-7"), event.type
+
+
+def test_the_desk_sees_the_reply_channel_the_note_author_and_why_a_delivery_failed() -> None:
+    author = ReplyAuthor(kind="agent", name="Alice", id="a-1")
+    data = ReplyData(message_id="m-2", author=author, text="by SMS", channel="sms")
+    reply = project(ReplyPosted(id="e", subject="c-1", **ENVELOPE, data=data), assignee="a-1").message
+    assert isinstance(reply, ConversationMessage)
+    assert reply.message.channel == "sms"
+    note = NoteAdded(id="e", subject="c-1", **ENVELOPE, data=NoteData(note_id="n", author=author, text="x"))
+    shown_note = project(note, assignee="a-1").message
+    assert isinstance(shown_note, NoteMessage)
+    assert (shown_note.note.author_id, shown_note.note.author_name) == ("a-1", "Alice")
+    failed = DeliveryStatusData(message_id="m", status="failed", reason="no messenger address")
+    shown = project(DeliveryStatus(id="e", subject="c-1", **ENVELOPE, data=failed), assignee="a-1").message
+    assert shown == DeliveryMessage(
+        conversation_id="c-1", message_id="m", status="failed", reason="no messenger address", at=T0
+    )
+
+
+def test_the_assignee_hears_when_the_customer_leaves_and_when_the_conversation_closes() -> None:
+    left = CustomerLeft(
+        id="e", subject="c-1", **ENVELOPE, data=CustomerLeftData(channel="webchat", address="v")
+    )
+    closed = Closed(id="e", subject="c-1", **ENVELOPE, data=ClosedData(reason="inactivity"))
+    assert project(left, assignee="a-1") == InboxUpdate(
+        agent_id="a-1",
+        message=ConversationUpdated(conversation_id="c-1", what="customer_left", channel="webchat", at=T0),
+    )
+    assert project(closed, assignee="a-1") == InboxUpdate(
+        agent_id="a-1", message=ConversationUpdated(conversation_id="c-1", what="closed", at=T0)
+    )
+
+
+def test_a_status_change_tells_the_agent_why() -> None:
+    data = AgentStatusChangedData(agent_id="a-1", status="not-responding", reason="3 offers missed")
+    update = project(AgentStatusChanged(id="e", **ENVELOPE, data=data))
+    assert update.message == StatusMessage(status="not-responding", reason="3 offers missed", at=T0)
+
+
+def test_refusals_say_which_conversation_or_offer_and_why() -> None:
+    not_yours = r"^conversation c-1 is not assigned to you$"
+    with pytest.raises(NotYours, match=not_yours):
+        note_added(ALICE, AddNote(type="note", conversation_id="c-1", text="x"), "a-2", event_id="n", time=T0)
+    with pytest.raises(NotYours, match=not_yours):
+        reply_posted(
+            ALICE, PostReply(type="reply", conversation_id="c-1", text="x"), None, event_id="n", time=T0
+        )
+    transfer = Transfer(type="transfer", conversation_id="c-1", to_queue="q")
+    with pytest.raises(NotYours, match=not_yours):
+        transfer_requested(ALICE, transfer, None, event_id="n", time=T0)
+    wrap_up = WrapUp(type="wrap_up", conversation_id="c-1", disposition="resolved")
+    with pytest.raises(NotYours, match=not_yours):
+        work_completed(ALICE, wrap_up, None, ("resolved",), event_id="w", time=T0)
+    with pytest.raises(NotYours, match=r"^offer o-1 is not open for you$"):
+        offer_answered(ALICE, AcceptOffer(type="accept", offer_id="o-1"), None, event_id="e", time=T0)
+    to_oneself = Transfer(type="transfer", conversation_id="c-1", to_agent_id="a-1")
+    with pytest.raises(Refused, match=r"^a conversation cannot be transferred to its own agent$"):
+        transfer_requested(ALICE, to_oneself, "a-1", event_id="t", time=T0)
+
+
+def test_a_reply_on_another_channel_and_a_transfer_to_a_colleague_say_so() -> None:
+    command = PostReply(type="reply", conversation_id="c-1", text="by SMS", channel="sms")
+    out = reply_posted(ALICE, command, "a-1", event_id="e-10", time=T0)
+    assert isinstance(out.event, ReplyPosted)
+    assert out.event.data.channel == "sms"
+    transfer = Transfer(type="transfer", conversation_id="c-1", to_agent_id="a-2")
+    moved = transfer_requested(ALICE, transfer, "a-1", event_id="t", time=T0)
+    assert isinstance(moved.event, TransferRequested)
+    assert (moved.event.data.to_agent_id, moved.event.data.to_queue) == ("a-2", None)
+
+
+def test_a_wrap_up_goes_to_the_router_on_the_tenants_key() -> None:
+    out = work_completed(
+        ALICE,
+        WrapUp(type="wrap_up", conversation_id="c-1", disposition="resolved"),
+        "a-1",
+        ("resolved",),
+        event_id="w",
+        time=T0,
+    )
+    assert (out.topic, out.key) == (topics.ROUTING, "acme")

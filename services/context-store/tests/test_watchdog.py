@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from relais_context_store.domain.watchdog import Silence, bot_silent
+from relais_context_store.domain.watchdog import Silence, awaits_bot, bot_silent
 from relais_contracts import topics
 from relais_contracts.conversation import HandoffRequested
 from relais_contracts.routing import WorkSubmitted
@@ -91,3 +91,41 @@ def test_every_sweep_that_finds_the_same_silence_writes_the_same_events() -> Non
         silence(last_customer_at=T0 + timedelta(seconds=5)), T0 + timedelta(seconds=60), deadline_s=30
     )
     assert {o.event.id for o in after_a_new_message}.isdisjoint(o.event.id for o in first)
+
+
+W, W_1, W1 = "2026-03-02T10:00:00+00:00", "2026-03-02T09:59:59+00:00", "2026-03-02T10:00:01+00:00"
+
+
+@pytest.mark.parametrize(
+    ("fields", "awaits"),
+    [
+        ({"state": "bot", "last_customer_at": W}, True),  # never answered
+        ({"state": "bot", "last_customer_at": W, "last_bot_at": W_1}, True),
+        ({"state": "bot", "last_customer_at": W, "last_bot_at": W}, False),
+        ({"state": "bot", "last_customer_at": W, "last_bot_at": W1}, False),
+        ({"state": "assigned", "last_customer_at": W}, False),
+        ({"state": "bot"}, False),  # the customer has not written yet
+        ({"state": "bot", "last_customer_at": ""}, False),
+    ],
+)  # fmt: skip
+def test_a_conversation_awaits_the_bot_while_its_last_customer_message_is_unanswered(
+    fields: dict[str, str], awaits: bool
+) -> None:
+    assert awaits_bot(fields) is awaits
+
+
+def test_the_packet_carries_each_message_as_it_was_and_only_the_last_ones() -> None:
+    named = json.dumps(
+        {"kind": "message", "message_id": "m-x", "author_kind": "agent", "author_name": "Alice",
+         "channel": "email", "text": "see you", "at": (T0 - timedelta(seconds=30)).isoformat()}
+    )  # fmt: skip
+    no_text = json.dumps({"kind": "message", "message_id": "m-y", "author_kind": "bot", "at": T0.isoformat()})
+    outputs = bot_silent(silence(timeline=[named, no_text]), T0 + timedelta(seconds=30), deadline_s=30)
+    transcript = outputs[0].event.data.packet.transcript
+    assert [(t.message_id, t.author_kind, t.author_name, t.channel, t.text, t.at) for t in transcript] == [
+        ("m-x", "agent", "Alice", "email", "see you", T0 - timedelta(seconds=30)),
+        ("m-y", "bot", None, None, "", T0),
+    ]
+    many = [entry("message", "customer", f"msg {n}", T0 - timedelta(seconds=100 - n)) for n in range(40)]
+    outputs = bot_silent(silence(timeline=many), T0 + timedelta(seconds=30), deadline_s=30)
+    assert [t.text for t in outputs[0].event.data.packet.transcript] == [f"msg {n}" for n in range(10, 40)]

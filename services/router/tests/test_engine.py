@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from relais_contracts import Event, Outgoing, topics
+from relais_contracts import Event, Outgoing, derive_id, topics
 from relais_contracts.agents import AgentStatusChanged, OfferCreated, OfferRescinded
 from relais_contracts.conversation import (
     Assigned,
@@ -113,9 +113,18 @@ def test_an_item_is_never_offered_to_two_agents(router: TenantRouter, events: Ev
 
 
 def test_a_redelivered_event_is_applied_once(router: TenantRouter, events: Events) -> None:
+    # Redelivered after the conversation was served and completed: only the event id tells it from a
+    # new hand-off, which (below) the router does route again. Effectively once rests on this.
     submit = events.submit("c1")
-    run(router, [events.presence("a1", capacity={"*": 2}), submit])
+    run(router, [events.presence("a1"), submit])
+    accept(router, events, "c1")
+    run(router, [events.complete("c1", "a1")])
     assert router.apply(submit) == []
+    assert "c1" not in router.waiting
+    assert router.offers == {}
+
+    again = router.apply(events.submit("c1"))  # a new hand-off of the same conversation, a new id
+    assert offers(again) == [("c1", "a1")]
 
 
 def test_events_of_another_tenant_are_refused(events: Events) -> None:
@@ -445,23 +454,41 @@ def test_work_waiting_too_long_is_dequeued(router: TenantRouter, events: Events)
 def test_a_configuration_is_applied_once_and_reclassifies_waiting_work(
     router: TenantRouter, events: Events
 ) -> None:
-    run(router, [events.presence("a1", skills={"billing": 3}), events.submit("c1", skills=("sales",))])
-    assert router.offers == {}
-    config = {"queues": {"general": {"skills": {"billing": 2}}}}
-    outputs = run(router, [events.configure(config, digest="v1")])
-    assert offers(outputs) == []  # still needs "sales", which a1 lacks
-    run(router, [events.presence("a1", skills={"billing": 3, "sales": 1})])
-    assert "c1" not in router.waiting
-    assert run(router, [events.configure(config, digest="v1")]) == []
+    run(router, [events.presence("a1", languages=("en",)), events.submit("c0")])  # a1 is now full
+    run(router, [events.submit("c1", language="de"), events.submit("c2", queue="vip")])
+    relaxed = {"queues": {"general": {"match_language": False}, "vip": {"priority": 5}}}
+    assert offers(run(router, [events.configure(relaxed, digest="v1")])) == []  # nobody is free
+    # The waiting work is reclassified: vip goes first although c1 waits longer.
+    assert offers(run(router, [events.presence("a2", languages=("en",))])) == [("c2", "a2")]
+    assert offers(run(router, [events.presence("a3", languages=("en",))])) == [("c1", "a3")]
+
+    strict = {"queues": {"general": {"match_language": True}}}
+    run(router, [events.configure(strict, digest="v2"), events.presence("a4", languages=("en",))])
+    assert offers(run(router, [events.submit("c4", language="de")])) == []  # waits for German
+    # The digest names the content: the configuration in force, published again (by another replica,
+    # or under a new event id), is not applied again.
+    assert run(router, [events.configure(relaxed, digest="v2")]) == []
+    assert "c4" in router.waiting
+    # A configuration that was in force before is applied again when it comes back, and applying it
+    # offers at once the work it makes possible.
+    assert offers(run(router, [events.configure(relaxed, digest="v1")])) == [("c4", "a4")]
 
 
 # --- determinism --------------------------------------------------------------------------------------
 
 
 def test_output_ids_are_derived_from_the_input_event(events: Events) -> None:
-    history = [events.presence("a1"), events.submit("c1")]
-    first, second = TenantRouter("acme"), TenantRouter("acme")
-    assert [o.event.id for o in run(first, history)] == [o.event.id for o in run(second, history)]
+    # Two routers with different histories (as a replica that replayed from a snapshot and one that
+    # replayed from the start) give the same event the same output ids: the n-th output of an event
+    # is derive_id(its source, its id, n), never a count kept by the router.
+    busy, fresh = TenantRouter("acme"), TenantRouter("acme")
+    run(busy, [events.presence("a0", "away"), events.submit("c0"), events.cancel("c0"), events.tick()])
+    presence, submit = events.presence("a1"), events.submit("c1")
+    outputs = [run(router, [presence, submit]) for router in (busy, fresh)]
+    ids = [[o.event.id for o in out] for out in outputs]
+    assert ids[0] == ids[1] != []
+    from_submit = [o for o in outputs[0] if o.event.causationid == submit.id]
+    assert [o.event.id for o in from_submit] == [derive_id(submit.source, submit.id, n) for n in range(3)]
 
 
 def test_a_snapshot_restores_a_router_that_decides_the_same(router: TenantRouter, events: Events) -> None:

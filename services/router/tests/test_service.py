@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 from collections import defaultdict
 from collections.abc import Callable
@@ -224,8 +225,20 @@ async def test_killed_mid_stream_and_restarted_loses_nothing_and_offers_nothing_
             assert all(len(ids) == 1 for ids in offer_ids.values()), "a conversation was offered twice"
             # Records re-sent after the crash carry the ids of the first sending: consumers drop them.
             assert len({o.id for o in offers()}) == CONVERSATIONS + 1
-            log = restarted.log_tail(400)
-            assert "routing partition taken over" in log
+            # The restarted router started where its snapshot says, or from the start without one:
+            # a router that ignored its snapshot and replayed everything would start at 0 in both.
+            took_over = [
+                json.loads(line)
+                for line in restarted.log_tail(400).splitlines()
+                if "routing partition taken over" in line
+            ]
+            starts = sorted(t["snapshot_offset"] for t in took_over)
+            assert len(starts) == 3, took_over  # every partition of the routing topic
+            if snapshot_every < 100_000:  # the tenant's partition was snapshotted before the kill
+                assert starts[-1] >= snapshot_every, took_over
+                assert starts[-1] < 5 + CONVERSATIONS, "the snapshot is of the killed run, not after it"
+            else:
+                assert starts == [0, 0, 0], took_over
         finally:
             restarted.terminate()
 

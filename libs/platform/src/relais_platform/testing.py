@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +31,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 from redis.asyncio import Redis
 from websockets.typing import Subprotocol
 
-from relais_contracts import CONTENT_TYPE, CloudEvent, Event, decode
+from relais_contracts import CONTENT_TYPE, CloudEvent, DecodeError, Event, decode
+from relais_contracts.topics import ALL as ALL_TOPICS
+from relais_contracts.topics import DEADLETTER
 from relais_platform.callers import TENANT_HEADER, token_sha256
 from relais_platform.kafka import ensure_topics
 from relais_platform.settings import ServiceSettings
@@ -183,15 +185,29 @@ async def poll(
         await asyncio.sleep(interval)
 
 
+class ContractViolation(AssertionError):
+    """A record on a Relais topic that does not decode: whoever wrote it broke the contract."""
+
+
 @dataclass
 class TopicReader:
-    """Reads contract topics of one namespace from the beginning, in the background, keeping every record."""
+    """Reads contract topics of one namespace from the beginning, in the background, keeping every record.
+
+    It is also the suite's contract guard: a record of a Relais topic that does not decode fails the
+    test (at the first look at the events, and at the latest when the reader closes), so a service
+    publishing a contract-invalid event cannot hide from an integration or end-to-end check. The
+    dead-letter topic holds undecodable records on purpose and is exempt; a test that writes poison
+    itself lists the exact values in `poison`.
+    """
 
     infra: Infra
     namespace: str
     topics: Sequence[str]
+    poison: Collection[bytes] = ()
     records: list[ConsumerRecord] = field(default_factory=list)
     _task: asyncio.Task[None] | None = None
+    _decoded: list[tuple[str, Event]] = field(default_factory=list)
+    _checked: int = 0
 
     async def __aenter__(self) -> "TopicReader":
         consumer = AIOKafkaConsumer(bootstrap_servers=self.infra.bootstrap, enable_auto_commit=False)
@@ -224,23 +240,35 @@ class TopicReader:
             for records in batch.values():
                 self.records.extend(records)
 
-    async def __aexit__(self, *exc: object) -> None:
+    async def __aexit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         assert self._task is not None
         self._task.cancel()
         await self._consumer.stop()
+        if exc_type is None:  # a failing test keeps its own error
+            self._decode_new()
+
+    def _decode_new(self) -> None:
+        """Decodes the records that arrived since the last look; fails on one that breaks the contract."""
+        dead_letters = f"{self.namespace}{DEADLETTER}"
+        while self._checked < len(self.records):
+            record = self.records[self._checked]
+            self._checked += 1
+            topic = record.topic.removeprefix(self.namespace)
+            try:
+                self._decoded.append((topic, decode(record.value)))
+            except DecodeError as exc:
+                if record.topic == dead_letters or record.value in self.poison:
+                    continue
+                value = (record.value or b"")[:300]
+                raise ContractViolation(
+                    f"undecodable record on {topic} (partition {record.partition}, offset {record.offset},"
+                    f" key {record.key!r}): {exc}; value {value!r}"
+                ) from None
 
     def events(self, topic: str, predicate: Callable[[Event], bool] = lambda e: True) -> list[Event]:
         """Decoded events of one contract topic that match `predicate`, in arrival order."""
-        out = []
-        for record in self.records:
-            if record.topic == f"{self.namespace}{topic}":
-                try:
-                    event = decode(record.value)
-                except ValueError:
-                    continue
-                if predicate(event):
-                    out.append(event)
-        return out
+        self._decode_new()
+        return [event for t, event in self._decoded if t == topic and predicate(event)]
 
     async def wait_event(
         self, topic: str, predicate: Callable[[Event], bool], *, timeout: float = 30.0, what: str = ""
@@ -249,6 +277,58 @@ class TopicReader:
             lambda: self.events(topic, predicate), timeout=timeout, what=what or topic
         )
         return found[0]
+
+
+async def all_consumed(infra: Infra, namespace: str, *, hops: int = 1, timeout: float = 60.0) -> None:
+    """Wait until every consumer group of the namespace has committed every record written so far on
+    the topics it reads: the positive marker before a "nothing else happened" check.
+
+    A service commits a batch only once its effects (outputs, dead letters, Redis writes) are written,
+    so once its committed offsets pass the end offsets taken here, whatever it would wrongly do with
+    the records seen so far is done, and an absence check means something. `hops` repeats the wait
+    with the end offsets of then, for a wrong effect that takes several services in a row (a bot reply
+    becomes an outbound message through the context store: 2 hops). A group is taken to read the
+    topics it has committed offsets on.
+    """
+    for _ in range(hops):
+        await _consumed_once(infra, namespace, timeout)
+
+
+async def _consumed_once(infra: Infra, namespace: str, timeout: float) -> None:
+    physical = [f"{namespace}{t}" for t in ALL_TOPICS]
+    admin = AIOKafkaAdminClient(bootstrap_servers=infra.bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=infra.bootstrap, enable_auto_commit=False)
+    await admin.start()
+    await consumer.start()
+    try:
+        described = await admin.describe_topics(physical)
+        partitions = [
+            TopicPartition(d["topic"], p["partition"]) for d in described for p in d.get("partitions", ())
+        ]
+        ends = {tp: offset for tp, offset in (await consumer.end_offsets(partitions)).items() if offset}
+        groups = [g[0] for g in await admin.list_consumer_groups() if g[0].startswith(namespace)]
+        assert groups, f"no consumer group in namespace {namespace}"
+
+        async def behind() -> list[str]:
+            lagging = []
+            for group in groups:
+                committed = await admin.list_consumer_group_offsets(group)
+                read = {tp.topic for tp in committed}  # the topics this group consumes
+                for tp, end in ends.items():
+                    if tp.topic in read and (committed[tp].offset if tp in committed else 0) < end:
+                        lagging.append(f"{group} {tp.topic}[{tp.partition}]")
+            return lagging
+
+        async def caught_up() -> bool:
+            return not await behind()
+
+        try:
+            await poll(caught_up, timeout=timeout, what="every consumer group past the records so far")
+        except AssertionError:
+            raise AssertionError(f"consumers still behind after {timeout}s: {await behind()}") from None
+    finally:
+        await consumer.stop()
+        await admin.close()
 
 
 class RawPublisher:
