@@ -33,17 +33,20 @@ def create_app(settings: ChannelsSettings) -> FastAPI:
     threads = EmailThreads(runtime.redis, settings)
     mail = MailOut(threads, settings) if settings.smtp_relay_port else None
     history = WebchatHistory(runtime.redis, settings)
-    outbound: list[BatchHandler] = [OutboundHandler(integrators, outbox, mail is not None)]
-    if webchat.widget_integrators(integrators):
-        # One read of the outbound topic for both: each handler is once-only per message, so a batch
-        # read again after the other one failed changes nothing.
-        outbound.append(webchat.WebchatOutbound(integrators, history))
-        runtime.consume(
-            "webchat",
-            [topics.CONVERSATIONS],
-            webchat.WebchatConversations(integrators, history),
-            group=settings.group(f"{SERVICE}-webchat"),
-        )
+    # One read of the outbound topic for webhooks and the web chat: each handler is once-only per
+    # message, so a batch read again after the other one failed changes nothing.
+    outbound: list[BatchHandler] = [
+        OutboundHandler(integrators, outbox, mail is not None),
+        webchat.WebchatOutbound(integrators, history),
+    ]
+    # Registered with or without widget integrators, so what the service reads (and its Kafka ACLs)
+    # does not depend on the configuration; without any, every record is skipped at once.
+    runtime.consume(
+        "webchat",
+        [topics.CONVERSATIONS],
+        webchat.WebchatConversations(integrators, history),
+        group=settings.group(f"{SERVICE}-webchat"),
+    )
     runtime.consume("webhooks", [topics.OUTBOUND], _each(outbound), group=group)
     runtime.background(
         "webhook-dispatcher", Dispatcher(integrators, outbox, runtime.publisher, settings, group, mail).run
