@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import html
 import json
+import random
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -63,8 +64,10 @@ ASSET_HEADERS = {
     "Cache-Control": "public, max-age=300",
 }
 HISTORY_BATCH = 100
-# A lost notice costs at most this much latency (the history is the truth, notices only wake).
-SAFETY_POLL_S = 5.0
+# A lost notice costs at most this much latency (the history is the truth, notices only wake; every
+# socket is woken when the subscription is made again). Spread out: thousands of idle sockets would
+# otherwise read Redis in step.
+SAFETY_POLL_S = 30.0
 RESUBSCRIBE_DELAY_S = 1.0
 CLOSE_POLICY = 1008
 CLOSE_UNAVAILABLE = 1013
@@ -223,7 +226,7 @@ class VisitorSocket:
                     after = position
                 if len(entries) < HISTORY_BATCH:
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(wake.wait(), SAFETY_POLL_S)
+                        await asyncio.wait_for(wake.wait(), SAFETY_POLL_S * (0.5 + random.random()))
         finally:
             self._hub.unregister(tenant, self._visitor, wake)
 
