@@ -12,7 +12,7 @@ KUSTOMIZE := $(CURDIR)/.local/bin/kustomize
 GO := $(or $(shell command -v go),/usr/local/go/bin/go)
 OVERLAY ?= prod
 
-.PHONY: help install kustomize up down status test test-unit lint format schemas k8s simulate bench-router bench-gateway chaos eval-bot train-bot bench-bot bench-context bench-channels mutate clean
+.PHONY: help install kustomize up down status test test-unit lint format schemas k8s simulate bench-router bench-gateway chaos eval-bot train-bot bench-bot bench-context bench-channels bench-webchat mutate clean
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -105,6 +105,9 @@ bench-context: install ## Context store: events materialized per second, read p5
 
 bench-channels: install ## Channels HTTP ingress: requests/s and p99 to 202 (acks=all); table + .local/bench/channels.json
 	$(UV) run python bench/channels.py
+
+bench-webchat: install ## Web chat: widget sockets held by one channels process, memory a socket, reply and message latencies; .local/bench/webchat.json
+	$(UV) run python bench/webchat.py
 
 clean: down ## Stop everything and remove local state (.local/)
 	rm -rf .local

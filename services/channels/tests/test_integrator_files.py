@@ -80,3 +80,15 @@ def test_a_secret_and_a_secret_file_at_once_are_refused_by_the_settings() -> Non
                 {"id": "a", "tenant": "acme", "channels": ["sms"], "secret": LONG, "secret_file": "/x"}
             ]
         )
+
+
+def test_the_widget_needs_the_webchat_channel_and_its_origins_are_sites() -> None:
+    web = {"id": "web", "tenant": "acme", "channels": ["webchat"], "secret": LONG}
+    found = load_integrators(settings(integrators=[{**web, "widget_origins": ["https://shop.example"]}]))
+    assert found["web"].widget  # listing origins turns the widget on
+    assert found["web"].widget_origins == frozenset({"https://shop.example"})
+    assert not load_integrators(settings(integrators=[web]))["web"].widget
+    with pytest.raises(ValueError, match="the widget needs the webchat channel"):
+        settings(integrators=[{**web, "channels": ["sms"], "widget": True}])
+    with pytest.raises(ValueError, match="widget_origins"):
+        settings(integrators=[{**web, "widget_origins": ["https://shop.example/path"]}])

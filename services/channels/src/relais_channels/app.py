@@ -1,18 +1,23 @@
-"""Composition root of the channels service: the HTTP ingress, the webhooks and the ops endpoints."""
+"""Composition root of the channels service: the HTTP ingress, the webhooks, email, the web chat and
+the ops endpoints."""
 
 import uuid
+from collections.abc import Sequence
 
 from fastapi import FastAPI
 
-from relais_channels import api
+from relais_channels import api, webchat
 from relais_channels.adapters.integrator_files import load_integrators
 from relais_channels.adapters.outbox import Outbox
 from relais_channels.adapters.threads import EmailThreads
+from relais_channels.adapters.webchat_history import WebchatHistory
+from relais_channels.domain.webchat import SocketLimits
 from relais_channels.ingress import Ingress
 from relais_channels.settings import ChannelsSettings
 from relais_channels.smtp import MailHandler, MailOut, smtp_server
 from relais_channels.webhooks import Dispatcher, OutboundHandler
 from relais_contracts import topics
+from relais_platform.consumer import BatchHandler, Delivery
 from relais_platform.runtime import Runtime
 
 SERVICE = "channels"
@@ -27,9 +32,22 @@ def create_app(settings: ChannelsSettings) -> FastAPI:
     group = settings.group(f"{SERVICE}-webhooks")
     threads = EmailThreads(runtime.redis, settings)
     mail = MailOut(threads, settings) if settings.smtp_relay_port else None
+    history = WebchatHistory(runtime.redis, settings)
+    # One read of the outbound topic for webhooks and the web chat: each handler is once-only per
+    # message, so a batch read again after the other one failed changes nothing.
+    outbound: list[BatchHandler] = [
+        OutboundHandler(integrators, outbox, mail is not None),
+        webchat.WebchatOutbound(integrators, history),
+    ]
+    # Registered with or without widget integrators, so what the service reads (and its Kafka ACLs)
+    # does not depend on the configuration; without any, every record is skipped at once.
     runtime.consume(
-        "webhooks", [topics.OUTBOUND], OutboundHandler(integrators, outbox, mail is not None), group=group
+        "webchat",
+        [topics.CONVERSATIONS],
+        webchat.WebchatConversations(integrators, history),
+        group=settings.group(f"{SERVICE}-webchat"),
     )
+    runtime.consume("webhooks", [topics.OUTBOUND], _each(outbound), group=group)
     runtime.background(
         "webhook-dispatcher", Dispatcher(integrators, outbox, runtime.publisher, settings, group, mail).run
     )
@@ -40,4 +58,21 @@ def create_app(settings: ChannelsSettings) -> FastAPI:
     app = runtime.app("Relais channels")
     app.state.ingress = ingress
     app.include_router(api.router)
+    hub = webchat.WebchatHub(runtime.redis, history)
+    runtime.background("webchat-notices", hub.run)
+    app.state.widgets = webchat.widget_integrators(integrators)
+    app.state.webchat_history = history
+    app.state.webchat_hub = hub
+    app.state.webchat_limits = SocketLimits(
+        settings.webchat_sockets_per_ip, settings.webchat_messages_per_minute
+    )
+    app.include_router(webchat.router)
     return app
+
+
+def _each(handlers: Sequence[BatchHandler]) -> BatchHandler:
+    async def handle(deliveries: Sequence[Delivery]) -> None:
+        for handler in handlers:
+            await handler(deliveries)
+
+    return handle

@@ -1,6 +1,6 @@
 """Prometheus metrics of the channels service, beside the shared runtime's."""
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 INGRESS_REQUESTS = Counter(
     "relais_channels_ingress_requests_total",
@@ -29,4 +29,15 @@ EMAILS = Counter(
     "relais_channels_emails_total",
     "Mails taken by the SMTP listener: received (published), malformed (dead-lettered), deferred (451)",
     ["outcome"],
+)
+WEBCHAT_SOCKETS = Gauge("relais_channels_webchat_sockets", "Web chat visitors' sockets open on this replica")
+WEBCHAT_MESSAGES = Counter(
+    "relais_channels_webchat_messages_total",
+    "Web chat messages: in (a visitor's, acknowledged by Kafka), out (a bot's or agent's, into a history)",
+    ["direction"],
+)
+WEBCHAT_REFUSED = Counter(
+    "relais_channels_webchat_refused_total",
+    "Web chat frames and sockets refused, by the error code the widget received",
+    ["code"],
 )

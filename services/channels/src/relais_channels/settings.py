@@ -30,6 +30,10 @@ class IntegratorConfig(BaseModel):
     burst: int | None = Field(default=None, ge=1)
     # The tenant's mailboxes this integrator receives mail for on the SMTP listener (needs "email").
     email_addresses: tuple[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$", max_length=320)], ...] = ()
+    # The web chat widget speaks for this integrator (needs "webchat"): visitors connect to /chat/ws.
+    widget: bool = False
+    # Sites that may embed the widget (`https://shop.example`), besides this service's own /chat/ page.
+    widget_origins: tuple[Annotated[str, Field(pattern=r"^https?://[^/\s]+$", max_length=300)], ...] = ()
 
     @model_validator(mode="after")
     def _one_secret(self) -> "IntegratorConfig":
@@ -37,6 +41,8 @@ class IntegratorConfig(BaseModel):
             raise ValueError(f"integrator {self.id}: give exactly one of secret and secret_file")
         if self.email_addresses and "email" not in self.channels:
             raise ValueError(f"integrator {self.id}: email_addresses need the email channel")
+        if (self.widget or self.widget_origins) and "webchat" not in self.channels:
+            raise ValueError(f"integrator {self.id}: the widget needs the webchat channel")
         return self
 
 
@@ -78,3 +84,13 @@ class ChannelsSettings(ServiceSettings):
     webhook_concurrency: int = Field(default=16, ge=1)
     # How often each integrator's due queues are looked up: the delay before a new message goes out.
     webhook_poll_s: float = Field(default=0.1, gt=0)
+
+    # The web chat (widget integrators, docs/channels.md "Web chat"): the longest visitor text in
+    # characters, the largest frame in bytes, a visitor's messages per minute (per replica), the sockets
+    # one IP address may hold open (per replica), and what a visitor's history keeps and how long.
+    webchat_max_text_chars: int = Field(default=4000, ge=1, le=20_000)
+    webchat_max_frame_bytes: int = Field(default=32_768, ge=1024)
+    webchat_messages_per_minute: int = Field(default=30, ge=1)
+    webchat_sockets_per_ip: int = Field(default=20, ge=1)
+    webchat_history_max: int = Field(default=200, ge=10)
+    webchat_history_ttl_s: int = Field(default=7 * 24 * 3600, ge=60)

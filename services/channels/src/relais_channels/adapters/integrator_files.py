@@ -48,6 +48,8 @@ def load_integrators(settings: ChannelsSettings) -> dict[str, Integrator]:
             rate_per_s=config.rate_per_s or settings.integrator_rate_per_s,
             burst=config.burst or settings.integrator_burst,
             email_addresses=frozenset(a.lower() for a in config.email_addresses),
+            widget=config.widget or bool(config.widget_origins),
+            widget_origins=frozenset(config.widget_origins),
         )
     mailboxes = [a for i in found.values() for a in i.email_addresses]
     if len(set(mailboxes)) != len(mailboxes):

@@ -17,6 +17,9 @@ class Integrator:
     burst: int = 200
     # Mailboxes whose mail the SMTP listener takes in as this integrator's (lower case).
     email_addresses: frozenset[str] = frozenset()
+    # The web chat widget speaks for it, from its own page and these origins.
+    widget: bool = False
+    widget_origins: frozenset[str] = frozenset()
 
     @property
     def signing_secret(self) -> bytes:

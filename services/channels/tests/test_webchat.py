@@ -1,0 +1,184 @@
+"""The web chat's pure core: visitor tokens, frames, the events and entries they become, and limits."""
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from relais_channels.domain import webchat
+from relais_channels.domain.integrators import Integrator
+from relais_contracts.channel import MessageSend
+from relais_contracts.conversation import Assigned, Released
+
+pytestmark = pytest.mark.unit
+
+WEB = Integrator(
+    id="acme-web",
+    tenant="acme",
+    channels=frozenset({"webchat"}),
+    secrets=(b"new-secret-0123456789abcdef0123456", b"old-secret-0123456789abcdef0123456"),
+    widget=True,
+    widget_origins=frozenset({"https://shop.example"}),
+)
+NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+
+
+def frame(**fields: object) -> str:
+    return json.dumps({"type": "message", "text": "Bonjour", **fields})
+
+
+def parse(raw: str | None) -> webchat.VisitorMessage:
+    return webchat.parse_frame(raw, max_chars=100, max_bytes=2048)
+
+
+def test_a_token_names_its_visitor_only_with_the_integrators_secret() -> None:
+    visitor = webchat.new_visitor()
+    token = webchat.visitor_token(WEB, visitor)
+    assert webchat.visitor_of(WEB, token) == visitor
+    other = webchat.new_visitor()
+    assert other != visitor
+    mac = token.split(".")[1]
+    assert webchat.visitor_of(WEB, f"{other}.{mac}") is None  # another visitor's id with this MAC
+    assert webchat.visitor_of(WEB, token[:-1] + ("0" if token[-1] != "0" else "1")) is None
+    another = Integrator(id="acme-other", tenant="acme", channels=frozenset({"webchat"}), secrets=WEB.secrets)
+    assert webchat.visitor_of(another, token) is None  # the integrator's id is in the MAC
+    for bad in (None, "", visitor, "x.y", "v-short." + "0" * 64, "a" * 300):
+        assert webchat.visitor_of(WEB, bad) is None
+
+
+def test_a_token_signed_with_a_secret_being_rotated_out_still_names_its_visitor() -> None:
+    visitor = webchat.new_visitor()
+    before = Integrator(
+        id="acme-web", tenant="acme", channels=frozenset({"webchat"}), secrets=(WEB.secrets[1],)
+    )
+    assert webchat.visitor_of(WEB, webchat.visitor_token(before, visitor)) == visitor
+
+
+def test_origins_the_service_own_page_listed_sites_and_non_browsers() -> None:
+    assert webchat.origin_allowed(WEB, "https://shop.example", "relais.example")
+    assert webchat.origin_allowed(WEB, "https://relais.example", "relais.example")
+    assert webchat.origin_allowed(WEB, None, "relais.example")
+    assert not webchat.origin_allowed(WEB, "https://evil.example", "relais.example")
+    assert not webchat.origin_allowed(WEB, "https://shop.example.evil", "relais.example")
+
+
+def test_a_message_frame_with_its_client_id_name_and_signed_identity() -> None:
+    identity = {"customer_ref": "C-17", "signed_at": 1764496800, "signature": "ab" * 32}
+    message = parse(frame(client_id="c-1", name="Camille", identity=identity))
+    assert (message.text, message.client_id, message.name) == ("Bonjour", "c-1", "Camille")
+    assert message.identity is not None
+    assert message.identity.model_dump(exclude_defaults=True) == identity
+
+
+@pytest.mark.parametrize(
+    ("raw", "code", "detail"),
+    [
+        (None, "invalid", "not binary"),
+        ("{", "invalid", "one JSON object"),
+        ("[1]", "invalid", "one JSON object"),
+        (json.dumps({"type": "typing"}), "invalid", "unknown frame type 'typing'"),
+        (frame(text="   "), "invalid", "non-empty"),
+        (frame(text=3), "invalid", "non-empty"),
+        (frame(text="x" * 101), "too_large", "at most 100 characters"),
+        (frame(text="é" * 90, pad="x" * 2000), "too_large", "at most 2048 bytes"),
+        (frame(client_id="bad id"), "invalid", "client_id"),
+        (frame(name=""), "invalid", "name"),
+        (frame(identity="me"), "invalid", "identity is an object"),
+        (frame(identity={"email": "a@b.example", "verified": True}), "invalid", "cannot send a verified"),
+        (frame(identity={"signature": "zz"}), "invalid", "identity.signature"),
+    ],
+)
+def test_refused_frames_say_why(raw: str | None, code: str, detail: str) -> None:
+    with pytest.raises(webchat.FrameError) as refused:
+        parse(raw)
+    assert refused.value.code == code
+    assert detail in refused.value.detail
+
+
+def test_a_refusal_names_the_message_it_refuses() -> None:
+    with pytest.raises(webchat.FrameError) as refused:
+        parse(frame(client_id="c-9", text=""))
+    assert refused.value.client_id == "c-9"
+
+
+def test_the_visitors_message_as_the_contract_event() -> None:
+    visitor = webchat.new_visitor()
+    message = parse(frame(client_id="c-1", name="Camille"))
+    id_ = webchat.event_id(WEB, visitor, "c-1")
+    assert id_ == webchat.event_id(WEB, visitor, "c-1")  # sent again: the same event, applied once
+    assert id_ != webchat.event_id(WEB, webchat.new_visitor(), "c-1")
+    assert webchat.event_id(WEB, visitor, None) != webchat.event_id(WEB, visitor, None)
+    event = webchat.received(WEB, visitor, message, id_, NOW)
+    assert (event.tenant, event.source, event.id) == ("acme", "acme-web/webchat", id_)
+    assert (event.data.channel, event.data.from_.address, event.data.from_.name) == (
+        "webchat",
+        visitor,
+        "Camille",
+    )
+    assert event.data.external_id == id_
+    entry = webchat.visitor_entry(message, id_, NOW)
+    assert entry == {
+        "kind": "message",
+        "from": "visitor",
+        "id": id_,
+        "text": "Bonjour",
+        "at": NOW.isoformat(),
+    }
+
+
+def test_replies_keep_author_and_quick_replies_and_a_person_is_a_name() -> None:
+    send = MessageSend.model_validate(
+        {
+            "id": "e1", "source": "relais/context-store", "time": NOW, "tenant": "acme", "subject": "c1",
+            "data": {
+                "channel": "webchat", "to": {"address": "v-x"}, "text": "Which one?", "message_id": "m1",
+                "author": {"kind": "bot", "name": "Relais"},
+                "quick_replies": [{"title": "A person", "payload": "I want a person"}],
+            },
+        }
+    )  # fmt: skip
+    entry = webchat.reply_entry(send)
+    assert entry["from"] == "bot"
+    assert entry["name"] == "Relais"
+    assert entry["quick_replies"] == [{"title": "A person", "payload": "I want a person"}]
+    common = {"id": "e2", "source": "relais/router", "time": NOW, "tenant": "acme", "subject": "c1"}
+    assigned = Assigned.model_validate(
+        {**common, "data": {"offer_id": "o", "agent_id": "agent-7f3", "agent_name": "Ana"}}
+    )
+    assert webchat.person_entry(assigned) == {
+        "kind": "person",
+        "joined": True,
+        "name": "Ana",
+        "at": NOW.isoformat(),
+    }
+    released = Released.model_validate({**common, "data": {"agent_id": "agent-7f3", "reason": "completed"}})
+    left = webchat.person_entry(released)
+    assert left["joined"] is False
+    assert "agent-7f3" not in json.dumps(left)
+
+
+def test_only_the_widgets_visitors_are_its_addresses() -> None:
+    assert webchat.is_visitor(webchat.new_visitor())
+    assert not webchat.is_visitor("visitor-42")
+    assert not webchat.is_visitor("+33611112222")
+
+
+def test_sockets_per_ip_and_messages_per_visitor() -> None:
+    limits = webchat.SocketLimits(sockets_per_ip=2, messages_per_minute=3)
+    assert limits.open("1.2.3.4", "v-a", 0.0)
+    assert limits.open("1.2.3.4", "v-a", 0.0)
+    assert not limits.open("1.2.3.4", "v-b", 0.0)
+    assert limits.open("5.6.7.8", "v-b", 0.0)
+    assert limits.sockets == 3
+    assert [limits.take("v-a", 0.0) for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert limits.take("v-a", 0.0) == pytest.approx(20.0)  # one a minute at 3 a minute: 20 s
+    # Closing and reopening does not refill the bucket.
+    limits.close("1.2.3.4", "v-a")
+    limits.close("1.2.3.4", "v-a")
+    assert limits.open("1.2.3.4", "v-a", 1.0)
+    assert limits.take("v-a", 1.0) > 0
+    assert limits.take("v-a", 21.0) == 0.0
+    # A visitor gone for a minute is forgotten; one still connected is kept.
+    limits.close("1.2.3.4", "v-a")
+    assert limits.open("9.9.9.9", "v-c", 90.0)
+    assert limits.visitors_tracked == 2  # v-b (connected) and v-c
