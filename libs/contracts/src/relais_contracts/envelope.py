@@ -4,6 +4,7 @@ Each event type is a subclass that pins `type` to a Literal and `data` to its pa
 discriminated union (see `events.py`) decodes any record in one call.
 """
 
+import functools
 import json
 import uuid
 from dataclasses import dataclass
@@ -86,6 +87,10 @@ class Outgoing:
     event: CloudEvent
 
 
+# Cached: handlers ask an event for its uid many times (deduplication, state keys, derived ids), and each
+# computation is a JSON encoding plus a SHA-1, about as costly as decoding the event. The events of a
+# batch and their outputs fit many times over in the cache.
+@functools.lru_cache(maxsize=65_536)
 def event_uid(source: str, event_id: str) -> str:
     """One string for (source, id), deterministic: a uuid5 of both, unambiguous whatever they hold."""
     return str(uuid.uuid5(_OUTPUT_ID_NAMESPACE, json.dumps([source, event_id])))
