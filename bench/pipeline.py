@@ -40,8 +40,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from prometheus_client.parser import text_string_to_metric_families
 
 from relais_contracts import CONTENT_TYPE, topics
 from relais_platform.kafka import ensure_topics
@@ -236,6 +238,22 @@ class Bench:
         pids["redis"] = int((self.redis.data_dir / "redis.pid").read_text().strip())
         return pids
 
+    async def consumed(self) -> dict[str, tuple[float, float]]:
+        """(records handled, batches) of each service's consumers so far, from their /metrics."""
+        found: dict[str, tuple[float, float]] = {}
+        async with httpx.AsyncClient(timeout=10) as http:
+            for name in ("context-store", "bot", "agent-gateway"):
+                text = (await http.get(f"{self.procs[name].url}/metrics")).text
+                records = batches = 0.0
+                for family in text_string_to_metric_families(text):
+                    for sample in family.samples:
+                        if sample.name == "relais_events_consumed_total":
+                            records += sample.value
+                        elif sample.name == "relais_consumer_batch_seconds_count":
+                            batches += sample.value
+                found[name] = (records, batches)
+        return found
+
     def cpu(self) -> dict[str, float]:
         return {name: cpu_seconds(pid) for name, pid in self.pids().items()}
 
@@ -276,14 +294,19 @@ class Bench:
 
     async def phase(self, messages: list[tuple[str, str]], rate: float | None = None) -> dict[str, Any]:
         before_load = load()
-        cpu_before = self.cpu()
+        cpu_before, consumed_before = self.cpu(), await self.consumed()
         started = time.perf_counter()
         pending = await self.send_all(messages, rate)
         timeout = self.args.settle + len(messages) / 20
         with contextlib.suppress(TimeoutError):  # counted as unreplied, below
             await asyncio.wait_for(pending.done.wait(), timeout)
-        cpu_after = self.cpu()
+        cpu_after, consumed_after = self.cpu(), await self.consumed()
         n = len(pending.latencies)
+        records_per_batch = {
+            name: round((after[0] - before[0]) / max(1.0, after[1] - before[1]), 1)
+            for name, after in consumed_after.items()
+            for before in [consumed_before[name]]
+        }
         elapsed = (pending.last_reply or time.perf_counter()) - started
         return {
             "messages": len(messages),
@@ -293,6 +316,7 @@ class Bench:
             "cpu_ms_per_msg": {
                 name: round((cpu_after[name] - cpu_before[name]) * 1000 / max(n, 1), 3) for name in cpu_after
             },
+            "records_per_batch": records_per_batch,
             "load": {"before": before_load, "after": load()},
         }
 
@@ -344,7 +368,7 @@ class Bench:
             pid = self.pids()[name]
             path = out / f"{name}.txt"
             argv = ["py-spy", "record", "--pid", str(pid), "--format", "raw", "--output", str(path),
-                    "--duration", str(seconds), "--rate", "250", "--subprocesses"]  # fmt: skip
+                    "--duration", str(seconds), "--rate", "250", "--subprocesses", "--gil"]  # fmt: skip
             spy = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603, ASYNC220
             recorders[name] = (spy, path)
         await asyncio.sleep(1)
@@ -393,6 +417,8 @@ def table(result: dict[str, Any]) -> str:
     for phase in ("new customers, burst", "returning customers, burst"):
         cpu = result["phases"][phase]["cpu_ms_per_msg"]
         rows.append(f"CPU ms per message ({phase}): " + ", ".join(f"{k} {v}" for k, v in cpu.items()))
+        per_batch = result["phases"][phase]["records_per_batch"]
+        rows.append(f"records per batch ({phase}): " + ", ".join(f"{k} {v}" for k, v in per_batch.items()))
     if new["replied"] < new["messages"]:
         rows.append(f"WARNING: {new['messages'] - new['replied']} messages got no reply in time")
     return "\n".join(rows)
