@@ -261,7 +261,9 @@ class Bench:
         extra = {"RELAIS_ENV": "dev", "RELAIS_KAFKA_DEFAULT_PARTITIONS": str(PARTITIONS)}
         extra |= dict(kv.split("=", 1) for kv in self.args.env)
         for name, module in SERVICES.items():
-            self.procs[name] = ServiceProcess(module, service_env(self.infra, self.ns, **extra), logs, name)
+            workers = {"RELAIS_WORKERS": str(self.args.workers)} if name in ("context-store", "bot") else {}
+            env = service_env(self.infra, self.ns, **extra, **workers)
+            self.procs[name] = ServiceProcess(module, env, logs, name)
         gateway = self.procs["agent-gateway"]
         gateway.env["RELAIS_CONTEXT_STORE_URL"] = self.procs["context-store"].url
         gateway.env["RELAIS_ROUTER_URL"] = self.procs["router"].url
@@ -522,6 +524,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--settle", type=float, default=60.0, help="seconds a phase waits beyond its sends (60)"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="RELAIS_WORKERS of the context store and the bot (1)"
     )
     parser.add_argument("--profile", action="store_true", help="a last burst recorded by py-spy")
     parser.add_argument("--env", action="append", default=[], help="RELAIS_X=value for every service")
