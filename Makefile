@@ -12,7 +12,7 @@ KUSTOMIZE := $(CURDIR)/.local/bin/kustomize
 GO := $(or $(shell command -v go),/usr/local/go/bin/go)
 OVERLAY ?= prod
 
-.PHONY: help install kustomize up down status test test-unit lint format schemas k8s simulate bench-router bench-gateway chaos eval-bot train-bot bench-bot bench-context bench-channels bench-webchat mutate clean
+.PHONY: help install kustomize up down status test test-unit lint format schemas k8s simulate bench-router bench-gateway chaos eval-bot train-bot bench-bot bench-context bench-channels bench-webchat bench-pipeline mutate clean
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -99,6 +99,9 @@ chaos: install ## Chaos run: kill each service, restart Kafka and Redis, wipe Re
 
 k8s: kustomize ## Render the Kubernetes manifests of OVERLAY (dev or prod, default prod) to stdout
 	@$(KUSTOMIZE) build deploy/k8s/overlays/$(OVERLAY)
+
+bench-pipeline: install ## Whole path inbound -> bot reply beside a bare aiokafka loop: msg/s, p50/p99, CPU ms/msg; JSON in .local/bench/
+	$(UV) run python bench/pipeline.py $(PIPELINE_ARGS)
 
 bench-context: install ## Context store: events materialized per second, read p50/p99 of a 200-message conversation
 	$(UV) run python services/context-store/bench/bench_context.py

@@ -4,6 +4,7 @@ among hundreds of answered conversations, and gives a message that arrives late 
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from redis.asyncio import Redis
 
 from relais_contracts import topics
 from relais_contracts.conversation import HandoffRequested, Opened
@@ -73,6 +74,21 @@ async def test_a_fresh_silence_is_found_among_many_answered_conversations_and_la
             what="the late message's conversation",
         )
         arrived = datetime.now(UTC)
+        # The watchdog reads an index of the conversations awaiting the bot, not every open one: the
+        # two unanswered ones are in it, none of the 520 answered.
+        redis = Redis.from_url(infra.redis_url)
+        try:
+
+            async def awaiting() -> set[str]:
+                members = await redis.zrange(f"{namespace}relais:cs:awaiting", 0, -1)
+                return {m.decode().split(" ", 1)[1] for m in members}
+
+            async def only_unanswered() -> bool:
+                return await awaiting() == {silent.subject, late.subject}
+
+            await poll(only_unanswered, timeout=30, what="only the two unanswered in the awaiting index")
+        finally:
+            await redis.aclose()
         await poll(lambda: late.subject in handed_over(), timeout=60, what="the late message handed over")
         # Its event time was 5 minutes old, yet the bot had half the deadline (10 s) from its arrival.
         assert (datetime.now(UTC) - arrived).total_seconds() >= 7

@@ -4,6 +4,8 @@ Each event type is a subclass that pins `type` to a Literal and `data` to its pa
 discriminated union (see `events.py`) decodes any record in one call.
 """
 
+import functools
+import hashlib
 import json
 import uuid
 from dataclasses import dataclass
@@ -86,19 +88,37 @@ class Outgoing:
     event: CloudEvent
 
 
+# Cached: handlers ask an event for its uid many times (deduplication, state keys, derived ids). The
+# events of a batch and their outputs fit many times over in the cache.
+@functools.lru_cache(maxsize=65_536)
 def event_uid(source: str, event_id: str) -> str:
     """One string for (source, id), deterministic: a uuid5 of both, unambiguous whatever they hold."""
-    return str(uuid.uuid5(_OUTPUT_ID_NAMESPACE, json.dumps([source, event_id])))
+    # The text of json.dumps([source, event_id]) (ASCII, ", " between), without building an encoder.
+    return _uuid5(f"[{_json_string(source)}, {_json_string(event_id)}]")
 
 
 def derive_id(source: str, input_id: str, index: int) -> str:
     """Deterministic id of the `index`-th output caused by the event (`source`, `input_id`)."""
-    return str(uuid.uuid5(_OUTPUT_ID_NAMESPACE, f"{event_uid(source, input_id)}#{index}"))
+    return _uuid5(f"{event_uid(source, input_id)}#{index}")
 
 
 def derive_key(*parts: str) -> str:
     """Deterministic id for an entity first seen in an event (a conversation, an offer)."""
-    return str(uuid.uuid5(_OUTPUT_ID_NAMESPACE, "/".join(parts)))
+    return _uuid5("/".join(parts))
+
+
+_json_string = json.encoder.encode_basestring_ascii
+_NAMESPACE_BYTES = _OUTPUT_ID_NAMESPACE.bytes
+
+
+def _uuid5(name: str) -> str:
+    """str(uuid.uuid5(_OUTPUT_ID_NAMESPACE, name)), the same string at a third of the cost (no UUID
+    object): every event's uid and every derived id is one, several per message in every service."""
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name.encode(), usedforsecurity=False).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def now_time() -> datetime:

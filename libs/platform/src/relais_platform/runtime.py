@@ -6,8 +6,11 @@ and includes `runtime.ops_router()`. Nothing connects at import time.
 
 import asyncio
 import contextlib
+import importlib
+import json
 import os
 import signal
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +19,7 @@ import structlog
 import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 
 # `require_admin` is the admin endpoints' dependency; services import it from here.
 from relais_platform.callers import AccessPolicy, authorize
@@ -214,6 +217,10 @@ class Runtime:
         @router.get("/metrics")
         async def metrics() -> Response:
             """Prometheus metrics."""
+            if "PROMETHEUS_MULTIPROC_DIR" in os.environ:  # one of several workers: all of theirs
+                registry = CollectorRegistry()
+                multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+                return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
             return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
         return router
@@ -225,15 +232,48 @@ def _terminate_process() -> None:
     os.kill(os.getpid(), signal.SIGTERM)
 
 
+# How a worker process of a multi-worker service finds its composition root and settings (set by serve).
+_WORKER_ENV = "RELAIS_WORKER_ENTRY"
+
+
 def serve(create_app: Callable[[S], FastAPI], settings_type: type[S], service: str) -> None:
-    """Process entry point: settings, JSON logs, then uvicorn (SIGTERM becomes a graceful lifespan exit)."""
+    """Process entry point: settings, JSON logs, then uvicorn (SIGTERM becomes a graceful lifespan exit).
+
+    With RELAIS_WORKERS above 1, uvicorn runs that many worker processes on the one port, each a whole
+    instance of the service: its consumers join the same consumer groups as another replica's would,
+    so the partitions spread over the workers and each partition is still read by one consumer, in
+    order. uvicorn restarts a worker that dies. Metrics are then gathered from every worker
+    (prometheus_client's multiprocess mode, in PROMETHEUS_MULTIPROC_DIR or a temporary directory).
+    """
     settings = load_settings(settings_type, service)
     configure_logging(service, settings.log_level)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=int(settings.shutdown_timeout_s),
-    )
+    options: dict[str, Any] = {
+        "host": settings.http_host,
+        "port": settings.http_port,
+        "log_config": None,
+        "access_log": False,
+        "timeout_graceful_shutdown": int(settings.shutdown_timeout_s),
+    }
+    if settings.workers == 1:
+        uvicorn.run(create_app(settings), **options)
+        return
+    # Before any worker starts: prometheus_client reads it when a worker imports it.
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix=f"relais-{service}-metrics-"))
+    entry = [f"{create_app.__module__}:{create_app.__qualname__}"]
+    entry += [f"{settings_type.__module__}:{settings_type.__qualname__}", service]
+    os.environ[_WORKER_ENV] = json.dumps(entry)
+    uvicorn.run("relais_platform.runtime:worker_app", factory=True, workers=settings.workers, **options)
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker process of a multi-worker service (see serve); uvicorn calls it."""
+    factory, settings_type, service = json.loads(os.environ[_WORKER_ENV])
+    settings = load_settings(_imported(settings_type), service)
+    configure_logging(service, settings.log_level)
+    app: FastAPI = _imported(factory)(settings)
+    return app
+
+
+def _imported(path: str) -> Any:
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)

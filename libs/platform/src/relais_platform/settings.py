@@ -53,6 +53,12 @@ class ServiceSettings(BaseSettings):
     event_time_max_ahead_s: float = Field(default=300.0, ge=0)
     event_time_max_behind_s: float = Field(default=86_400.0, ge=0)
 
+    # Worker processes of this instance (relais_platform.runtime.serve): each is a whole instance of
+    # the service whose consumers join the same groups, like another replica in the same pod. For a
+    # service that is CPU-bound on one core (Python runs one thread at a time): give the pod that many
+    # cores. Workers x replicas beyond a topic's partitions stay idle.
+    workers: int = Field(default=1, ge=1, le=64)
+
     consumer_batch_max: int = Field(default=500, ge=1)
     # Attempts at a failing batch before its records are tried one by one and the failing one is
     # dead-lettered. Infrastructure faults (relais_platform.faults: Kafka and Redis connections,

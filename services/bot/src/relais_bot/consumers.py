@@ -9,7 +9,10 @@ customer's key; an erased customer's bot state is deleted.
 """
 
 import asyncio
+import threading
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import structlog
 
@@ -61,17 +64,17 @@ class ConversationHandler:
         applied: list[tuple[Conversation, str]] = []
         outgoing: list[Outgoing] = []
         decisions: list[tuple[ConversationEvent, Decision]] = []
+        todo: list[tuple[Conversation, ConversationEvent]] = []
         for event, (conversation, event_id) in zip(events, keyed, strict=True):
             if event_id in done:
                 if isinstance(event, CustomerMessage):
                     MESSAGES.labels(event.tenant, states[conversation].language or "unknown", "ignored").inc()
                 continue  # a replay or a duplicate: already answered
             done.add(event_id)
-            with bound_to(event):
-                decision = await self._decide(states[conversation], event)
-            states[conversation] = decision.state
-            changed.add(conversation)
+            todo.append((conversation, event))
             applied.append((conversation, event_id))
+        for (conversation, event), decision in zip(todo, await self._decide_all(states, todo), strict=True):
+            changed.add(conversation)
             outgoing += decision.outputs
             decisions.append((event, decision))
         # Publish before saving: after a crash in between, the replay re-derives the same output ids.
@@ -85,12 +88,71 @@ class ConversationHandler:
             if decision.reason:
                 HANDOFFS.labels(event.tenant, decision.reason).inc()
 
-    async def _decide(self, state: BotState, event: ConversationEvent) -> Decision:
+    async def _decide_all(
+        self, states: dict[Conversation, BotState], todo: list[tuple[Conversation, ConversationEvent]]
+    ) -> list[Decision]:
+        """Decide the batch's events in order, each on the state the previous one left, updating `states`.
+
+        The decisions run in one worker thread per batch (not one per message: handing each message to a
+        thread and back cost more than most decisions), so that a decision stuck in a model cannot hold
+        the consumer: a customer message with no decision `timeout_s` after it was due fails over, and
+        the events after it are decided in a new thread.
+        """
+        decisions: list[Decision] = []
+        while len(decisions) < len(todo):
+            run = _Run(todo[len(decisions) :])
+            job = asyncio.ensure_future(asyncio.to_thread(self._decide_in_thread, states, run))
+            # An abandoned run may still fail later; its outcome is of no interest then.
+            job.add_done_callback(lambda f: f.cancelled() or f.exception())
+            while True:
+                with run.lock:
+                    due = run.began + self._timeout_s - time.monotonic()
+                    if due <= 0:
+                        run.abandoned = True
+                        decisions += run.decided
+                        break
+                finished, _ = await asyncio.wait({job}, timeout=due)
+                if finished:
+                    job.result()  # an exception on an event other than a customer message: a bad event
+                    return decisions + run.decided
+            conversation, event = todo[len(decisions)]
+            with bound_to(event):
+                log.error("bot gave no decision in time, handing the conversation over")
+            decision = self._bot.fail_over(states[conversation], event)
+            states[conversation] = decision.state
+            decisions.append(decision)
+        return decisions
+
+    def _decide_in_thread(self, states: dict[Conversation, BotState], run: "_Run") -> None:
+        for conversation, event in run.todo:
+            with run.lock:
+                if run.abandoned:
+                    return
+                run.began = time.monotonic()
+            with bound_to(event):
+                decision = self._decide(states[conversation], event)
+            with run.lock:
+                if run.abandoned:  # too late: the event failed over meanwhile
+                    return
+                states[conversation] = decision.state
+                run.decided.append(decision)
+
+    def _decide(self, state: BotState, event: ConversationEvent) -> Decision:
         if not isinstance(event, CustomerMessage):
-            return self._bot.decide(state, event)  # no model runs: cheap, and a failure here is a bad event
+            return self._bot.decide(state, event)  # no model runs: a failure here is a bad event
         try:
-            # In a worker thread so that a decision stuck in a model cannot hold the whole consumer.
-            return await asyncio.wait_for(asyncio.to_thread(self._bot.decide, state, event), self._timeout_s)
+            return self._bot.decide(state, event)
         except Exception as exc:
             log.error("bot failed on a message, handing the conversation over", exc_info=exc)
             return self._bot.fail_over(state, event)
+
+
+@dataclass
+class _Run:
+    """One worker thread's share of a batch: the events, the decisions made, when the current one began."""
+
+    todo: list[tuple[Conversation, ConversationEvent]]
+    decided: list[Decision] = field(default_factory=list)
+    began: float = field(default_factory=time.monotonic)
+    abandoned: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)

@@ -32,6 +32,7 @@ from relais_context_store.domain.timeline import (
     undeliverable,
     view_change,
 )
+from relais_context_store.domain.watchdog import awaits_bot
 from relais_context_store.metrics import (
     CONVERSATIONS_CLOSED,
     CONVERSATIONS_OPEN,
@@ -82,7 +83,15 @@ from relais_platform.sealing import (
 log = structlog.get_logger(__name__)
 
 # Fields of a conversation the materializer needs to decide deliveries and cancellations.
-_CONVERSATION_FIELDS = ("state", "customer_id", "last_channel", "last_address", "last_customer_at")
+# last_bot_at too, for the watchdog's index of conversations awaiting the bot.
+_CONVERSATION_FIELDS = (
+    "state",
+    "customer_id",
+    "last_channel",
+    "last_address",
+    "last_customer_at",
+    "last_bot_at",
+)
 
 
 class UnknownConversation(LookupError):
@@ -321,6 +330,7 @@ class ConversationLogHandler:
                     change,
                     fields.get("customer_id") or None,
                     event.time,
+                    _parse(fields.get("last_customer_at")) if awaits_bot(fields) else None,
                 )
             )
         if publish:
@@ -350,13 +360,19 @@ class ConversationLogHandler:
     async def _customer_events(self, events: Sequence[Event]) -> None:
         customer_events = [e for e in events if isinstance(e, CustomerEvent)]
         done = await self._directory.customer_applied([(e.tenant, e.subject, e.uid) for e in customer_events])
+        identities: list[IdentityLinked | IdentityUnlinked | IdentityConfirmed] = []
         for event in customer_events:
             if event.uid in done:
                 continue
+            done.add(event.uid)  # the same event twice in one batch
             if isinstance(event, IdentityLinked | IdentityUnlinked | IdentityConfirmed):
-                await self._directory.apply_identities(event)
+                identities.append(event)
             elif isinstance(event, CustomerErased):
+                # In log order: the identity events before the erasure are applied before it.
+                await self._directory.apply_identities(identities)
+                identities = []
                 await self._log.erase_customer(event.tenant, event.subject, event.data.conversation_ids)
+        await self._directory.apply_identities(identities)
 
 
 def _parse(at: str | None) -> datetime | None:

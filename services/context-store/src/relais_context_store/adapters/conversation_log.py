@@ -20,18 +20,20 @@ from relais_context_store.domain.timeline import ViewChange, entry_json
 
 # A batch of events, each applied once (its id joins the conversation's applied set, or it is skipped),
 # and the consumed offsets, in one script: atomic, and one command to send however long the batch.
-# ARGV: 1 the events as a JSON array, 2 the open set, then offset key/value pairs.
+# ARGV: 1 the events as a JSON array, 2 the open set, 3 the awaiting set, then offset key/value pairs.
 # An event: c conversation key, id, e entry JSON or "", d delivery field or "", da delivery time,
 # m message index key or "", cid conversation id, f field/value pairs, and its customer change:
 # u customer key or "", w "opened" | "activity" | "closed", ch channel, ad address, at ISO time,
 # ep epoch time (a string), om open-set member, x when the conversation's views expire (epoch ms, on
 # its close: RELAIS_CLOSED_VIEW_RETENTION_S after it, in the past on a replay of an old log), "0" when
-# it is open again, "" when its state does not change.
+# it is open again, "" when its state does not change; aw the time (epoch) of the customer message the
+# bot has still to answer after this event, or "" when the conversation awaits nothing of the bot.
 # The customer's pointer to their open conversation holds whatever order conversations are replayed
 # in: a newer conversation wins, activity only counts for the open one, a close only clears its own.
 _APPLY = """
 local events = cjson.decode(ARGV[1])
 local open = ARGV[2]
+local awaiting = ARGV[3]
 local applied = 0
 for _, ev in ipairs(events) do
   local c = ev.c
@@ -72,9 +74,14 @@ for _, ev in ipairs(events) do
         end
       end
     end
+    if ev.aw == '' then
+      redis.call('ZREM', awaiting, ev.om)
+    else
+      redis.call('ZADD', awaiting, ev.aw, ev.om)
+    end
   end
 end
-for i = 3, #ARGV, 2 do redis.call('SET', ARGV[i], ARGV[i + 1]) end
+for i = 4, #ARGV, 2 do redis.call('SET', ARGV[i], ARGV[i + 1]) end
 return applied
 """
 
@@ -87,6 +94,9 @@ class Applied:
     change: ViewChange
     customer_id: str | None  # the conversation's customer, for customer changes
     at: datetime
+    # After this event, the time of the customer message the bot has still to answer (None: nothing):
+    # the watchdog's index, so that it reads these conversations and not every open one.
+    awaits_bot_since: datetime | None = None
 
 
 class ConversationLog:
@@ -157,10 +167,18 @@ class ConversationLog:
                     "ep": repr(a.at.timestamp()),
                     "om": f"{a.tenant} {a.conversation_id}",
                     "x": self._expiry(change.fields.get("state"), a.at),
+                    "aw": repr(a.awaits_bot_since.timestamp()) if a.awaits_bot_since else "",
                 }
             )
         offset_args = [x for (topic, p), o in offsets.items() for x in (self._keys.offset(topic, p), o)]
-        await self._apply(args=[json.dumps(events, separators=(",", ":")), self._keys.open, *offset_args])
+        await self._apply(
+            args=[
+                json.dumps(events, separators=(",", ":")),
+                self._keys.open,
+                self._keys.awaiting,
+                *offset_args,
+            ]
+        )
 
     def _expiry(self, state: str | None, at: datetime) -> str:
         if state is None or not self._closed_retention_s:
@@ -198,6 +216,7 @@ class ConversationLog:
                 pipe.delete(ckey, f"{ckey}:timeline", f"{ckey}:applied", f"{ckey}:delivery")
                 pipe.set(self._keys.tombstone(tenant, cid), customer)
                 pipe.zrem(self._keys.open, f"{tenant} {cid}")
+                pipe.zrem(self._keys.awaiting, f"{tenant} {cid}")
             for mid in messages:
                 pipe.delete(self._keys.message(tenant, mid))
             await pipe.execute()
@@ -241,9 +260,21 @@ class ConversationLog:
     ) -> list[tuple[str, str, datetime]]:
         """(tenant, conversation, last activity) of open conversations silent since before `before`
         (and active after `after`, when given), oldest first, `limit` of them from `start`."""
+        return await self._by_time(self._keys.open, before, limit, after, start)
+
+    async def awaiting_bot(
+        self, before: datetime, limit: int = 500, after: datetime | None = None, start: int = 0
+    ) -> list[tuple[str, str, datetime]]:
+        """(tenant, conversation, the message's time) of conversations whose customer message, sent
+        before `before` (and after `after`, when given), the bot has not answered; oldest first."""
+        return await self._by_time(self._keys.awaiting, before, limit, after, start)
+
+    async def _by_time(
+        self, key: str, before: datetime, limit: int, after: datetime | None, start: int
+    ) -> list[tuple[str, str, datetime]]:
         low = f"({after.timestamp()}" if after is not None else "-inf"
         rows: list[tuple[bytes, float]] = await self._redis.zrangebyscore(  # type: ignore[assignment]
-            self._keys.open, low, before.timestamp(), start, limit, withscores=True
+            key, low, before.timestamp(), start, limit, withscores=True
         )
         out = []
         for member, score in rows:

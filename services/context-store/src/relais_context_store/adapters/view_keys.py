@@ -16,6 +16,8 @@ Keys, under `relais:cs:` (with the deployment namespace in front):
   {tenant}:identity:{identity key}      the customer an identity belongs to
   {tenant}:erased:{conversation id}     tombstone: a late event of an erased conversation is dropped
   open                                  sorted set "{tenant} {conversation}" by last customer activity
+  awaiting                              sorted set "{tenant} {conversation}" of those with the bot whose
+                                        last customer message it has not answered, by that message's time
   offset:{topic}:{partition}            last applied offset of the conversation log partition
 """
 
@@ -50,6 +52,10 @@ class ViewKeys:
     @property
     def open(self) -> str:
         return self._key("cs", "open")
+
+    @property
+    def awaiting(self) -> str:
+        return self._key("cs", "awaiting")
 
     def offset(self, topic: str, partition: int) -> str:
         return self._key("cs", "offset", topic, str(partition))

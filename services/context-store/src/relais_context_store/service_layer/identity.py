@@ -165,8 +165,7 @@ async def _write(
     """The log first, then the views (so the caller reads its own write); the materializer applies the
     same events again from the log and drops them as already applied."""
     await publisher.publish([Outgoing(topics.CONVERSATIONS, e.tenant, e) for e in events])
-    for event in events:
-        await directory.apply_identities(event)
+    await directory.apply_identities(events)
 
 
 def _event_fields(tenant: str, customer_id: str) -> dict[str, object]:

@@ -66,8 +66,10 @@ class BotWatchdog:
         """
         unanswered: dict[tuple[str, str], dict[str, str]] = {}
         start = 0
-        while True:  # every conversation in the window, however many: oldest first, page by page
-            page = await self._views.expired(
+        # Every conversation awaiting the bot in the window, however many, oldest first, page by page:
+        # an index of those alone, not every open conversation (which cost each look O(open ones)).
+        while True:
+            page = await self._views.awaiting_bot(
                 now - timedelta(seconds=self._deadline_s / 2),
                 _WATCH_PAGE,
                 after=now - self._horizon,

@@ -1,0 +1,538 @@
+"""Pipeline benchmark: what a customer feels, a message in on the inbound topic and the bot's reply out on
+the outbound topic, side by side with a bare aiokafka loop on the same broker.
+
+It starts a Kafka broker and a Redis of its own (deploy/local, in a temporary directory, on free ports)
+and the four services as real processes (their entry points, as `make up` runs them), topics of 6
+partitions, then in one run measures:
+
+1. the bare loop: aiokafka producer -> consumer on the same broker, records of the inbound records'
+   size, 6 partitions (the ceiling a Python client reaches on this machine);
+2. the Relais path for new customers: a burst of messages, each from a customer never seen;
+3. the same for returning customers: a second message in each one's open conversation;
+4. latency inbound -> reply (p50/p95/p99) at 25 %, 50 % and 75 % of the measured maximum, and at
+   20 msg/s;
+5. CPU milliseconds per message of each service, of Kafka and of Redis, from /proc (user + system time
+   of each process and its children, over the bursts): the figure least moved by the machine's load.
+
+The machine's load (1-minute loadavg, cores) is printed at the start, the end and beside every figure:
+on a shared machine, throughput and latency depend on it. `--profile` adds a last burst with py-spy
+recording the context store and the bot (collapsed stacks in .local/bench/profiles/, top frames printed).
+
+    make bench-pipeline                                  # table + .local/bench/pipeline.json
+    uv run python bench/pipeline.py --burst 1000 --rate-seconds 5 --profile
+"""
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from prometheus_client.parser import text_string_to_metric_families
+
+from relais_contracts import CONTENT_TYPE, topics
+from relais_platform.kafka import ensure_topics
+from relais_platform.settings import ServiceSettings
+from relais_platform.testing import Infra, LocalRedis, ServiceProcess, new_namespace, service_env
+
+REPO = Path(__file__).resolve().parents[1]
+TENANT = "acme"
+PARTITIONS = 6
+SERVICES = {
+    "context-store": "relais_context_store",
+    "bot": "relais_bot",
+    "router": "relais_router",
+    "agent-gateway": "relais_agent_gateway",
+}
+# Routine questions the demo bot answers itself: what most customers write.
+QUESTIONS = ["Hello, where is my order?", "My delivery is late", "How do I return an item?"]
+FOLLOW_UPS = ["Thanks, and how long does a refund take?", "Can I change my delivery address?"]
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+HEADERS = [("content-type", CONTENT_TYPE.encode())]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def load() -> dict[str, float]:
+    one, five, _ = os.getloadavg()
+    return {"load1": round(one, 2), "load5": round(five, 2), "cores": os.cpu_count() or 0}
+
+
+class Broker:
+    """A Kafka broker of the run's own (deploy/local/kafka.sh)."""
+
+    def __init__(self, state: Path) -> None:
+        self.state = state
+        self.port = _free_port()
+        self._env = {
+            **os.environ,
+            "RELAIS_LOCAL_DIR": str(state),
+            "KAFKA_PORT": str(self.port),
+            "KAFKA_CONTROLLER_PORT": str(_free_port()),
+            "KAFKA_FRESH": "1",
+        }
+        self.bootstrap = f"127.0.0.1:{self.port}"
+
+    def _run(self, command: str) -> None:
+        script = REPO / "deploy" / "local" / "kafka.sh"
+        subprocess.run(["bash", str(script), command], env=self._env, check=True, capture_output=True)  # noqa: S603, S607
+
+    def start(self) -> None:
+        self._run("start")
+
+    def stop(self) -> None:
+        self._run("stop")
+
+    @property
+    def pid(self) -> int:
+        return int((self.state / "kafka" / "kafka.pid").read_text().strip())
+
+
+def cpu_seconds(root: int) -> float:
+    """User + system CPU of a process and of every live descendant (worker processes), in seconds."""
+    parents: dict[int, int] = {}
+    times: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        parents[int(entry)] = int(fields[1])
+        times[int(entry)] = int(fields[11]) + int(fields[12])  # utime, stime
+    tree, frontier = {root}, [root]
+    while frontier:
+        pid = frontier.pop()
+        children = [p for p, parent in parents.items() if parent == pid and p not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    return sum(times.get(p, 0) for p in tree) / CLK_TCK
+
+
+@dataclass
+class Pending:
+    """Messages sent and waiting for their reply, by customer address."""
+
+    sent: dict[str, float] = field(default_factory=dict)
+    latencies: list[float] = field(default_factory=list)
+    last_reply: float = 0.0
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    expected: int = 0
+
+    def reply(self, address: str, at: float) -> None:
+        started = self.sent.pop(address, None)
+        if started is None:
+            return  # a second message to the same customer (a wait update, a hand-off notice)
+        self.latencies.append(at - started)
+        self.last_reply = at
+        if len(self.latencies) >= self.expected:
+            self.done.set()
+
+
+class Outbound:
+    """Reads the outbound topic from its end now and hands every bot reply to the current phase."""
+
+    def __init__(self, bootstrap: str, physical: str) -> None:
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        self._physical = physical
+        self.pending = Pending()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self._consumer.start()
+        parts = [TopicPartition(self._physical, p) for p in range(PARTITIONS)]
+        self._consumer.assign(parts)
+        await self._consumer.seek_to_end(*parts)
+        for tp in parts:
+            await self._consumer.position(tp)
+        self._task = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        while True:
+            batch = await self._consumer.getmany(timeout_ms=100)
+            now = time.perf_counter()
+            for records in batch.values():
+                for record in records:
+                    event = json.loads(record.value)
+                    data = event.get("data", {})
+                    if event.get("type") == "relais.channel.message.send":
+                        self.pending.reply(data["to"]["address"], now)
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self._consumer.stop()
+
+
+def inbound(address: str, text: str) -> tuple[bytes, bytes]:
+    event_id = str(uuid.uuid4())
+    event = {
+        "specversion": "1.0",
+        "id": event_id,
+        "source": "bench/webchat",
+        "type": "relais.channel.message.received",
+        "time": datetime.now(UTC).isoformat(),
+        "tenant": TENANT,
+        "data": {
+            "channel": "webchat",
+            "from": {"address": address, "name": "Bench Customer"},
+            "text": text,
+            "external_id": f"ext-{event_id}",
+        },
+    }
+    return topics.inbound_key(TENANT, "webchat", address).encode(), json.dumps(event).encode()
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {"p50_ms": 0.0, "p95_ms": 0.0, "p99_ms": 0.0}
+    ordered = sorted(values)
+    q = statistics.quantiles(ordered, n=100, method="inclusive") if len(ordered) > 1 else ordered * 99
+    return {
+        "p50_ms": round(q[49] * 1000, 1),
+        "p95_ms": round(q[94] * 1000, 1),
+        "p99_ms": round(q[98] * 1000, 1),
+    }
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, broker: Broker, redis: LocalRedis, namespace: str) -> None:
+        self.args = args
+        self.broker = broker
+        self.redis = redis
+        self.ns = namespace
+        self.infra = Infra(broker.bootstrap, redis.url)
+        self.procs: dict[str, ServiceProcess] = {}
+        self.producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, acks="all", linger_ms=1)
+        self.outbound = Outbound(broker.bootstrap, f"{namespace}{topics.OUTBOUND}")
+        self._customers = 0
+
+    def pids(self) -> dict[str, int]:
+        pids = {name: proc.proc.pid for name, proc in self.procs.items() if proc.proc}
+        pids["kafka"] = self.broker.pid
+        pids["redis"] = int((self.redis.data_dir / "redis.pid").read_text().strip())
+        return pids
+
+    async def consumed(self) -> dict[str, tuple[float, float]]:
+        """(records handled, batches) of each service's consumers so far, from their /metrics."""
+        found: dict[str, tuple[float, float]] = {}
+        async with httpx.AsyncClient(timeout=10) as http:
+            for name in ("context-store", "bot", "agent-gateway"):
+                text = (await http.get(f"{self.procs[name].url}/metrics")).text
+                records = batches = 0.0
+                for family in text_string_to_metric_families(text):
+                    for sample in family.samples:
+                        if sample.name == "relais_events_consumed_total":
+                            records += sample.value
+                        elif sample.name == "relais_consumer_batch_seconds_count":
+                            batches += sample.value
+                found[name] = (records, batches)
+        return found
+
+    def cpu(self) -> dict[str, float]:
+        return {name: cpu_seconds(pid) for name, pid in self.pids().items()}
+
+    async def start_services(self, logs: Path) -> None:
+        extra = {"RELAIS_ENV": "dev", "RELAIS_KAFKA_DEFAULT_PARTITIONS": str(PARTITIONS)}
+        extra |= dict(kv.split("=", 1) for kv in self.args.env)
+        for name, module in SERVICES.items():
+            workers = {"RELAIS_WORKERS": str(self.args.workers)} if name in ("context-store", "bot") else {}
+            env = service_env(self.infra, self.ns, **extra, **workers)
+            self.procs[name] = ServiceProcess(module, env, logs, name)
+        gateway = self.procs["agent-gateway"]
+        gateway.env["RELAIS_CONTEXT_STORE_URL"] = self.procs["context-store"].url
+        gateway.env["RELAIS_ROUTER_URL"] = self.procs["router"].url
+        for proc in self.procs.values():
+            proc.start()
+        for proc in self.procs.values():
+            await proc.wait_ready(timeout=180)
+
+    def new_addresses(self, n: int) -> list[str]:
+        first, self._customers = self._customers, self._customers + n
+        return [f"bench-{i}" for i in range(first, first + n)]
+
+    async def send_all(self, messages: list[tuple[str, str]], rate: float | None) -> Pending:
+        """Send (address, text) messages, as fast as possible or at `rate` per second; returns the phase."""
+        pending = self.outbound.pending = Pending(expected=len(messages))
+        acks = []
+        start = time.perf_counter()
+        for i, (address, text) in enumerate(messages):
+            if rate:
+                delay = start + i / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            key, value = inbound(address, text)
+            pending.sent[address] = time.perf_counter()
+            acks.append(
+                await self.producer.send(f"{self.ns}{topics.INBOUND}", value, key=key, headers=HEADERS)
+            )
+        await asyncio.gather(*acks)
+        return pending
+
+    async def phase(self, messages: list[tuple[str, str]], rate: float | None = None) -> dict[str, Any]:
+        before_load = load()
+        cpu_before, consumed_before = self.cpu(), await self.consumed()
+        started = time.perf_counter()
+        pending = await self.send_all(messages, rate)
+        timeout = self.args.settle + len(messages) / 20
+        with contextlib.suppress(TimeoutError):  # counted as unreplied, below
+            await asyncio.wait_for(pending.done.wait(), timeout)
+        cpu_after, consumed_after = self.cpu(), await self.consumed()
+        n = len(pending.latencies)
+        records_per_batch = {
+            name: round((after[0] - before[0]) / max(1.0, after[1] - before[1]), 1)
+            for name, after in consumed_after.items()
+            for before in [consumed_before[name]]
+        }
+        elapsed = (pending.last_reply or time.perf_counter()) - started
+        return {
+            "messages": len(messages),
+            "replied": n,
+            "msg_per_s": round(n / elapsed, 1) if elapsed > 0 else 0.0,
+            **percentiles(pending.latencies),
+            "cpu_ms_per_msg": {
+                name: round((cpu_after[name] - cpu_before[name]) * 1000 / max(n, 1), 3) for name in cpu_after
+            },
+            "records_per_batch": records_per_batch,
+            "load": {"before": before_load, "after": load()},
+        }
+
+    async def bare(self, size: int, count: int) -> dict[str, Any]:
+        """aiokafka alone: `count` records of `size` bytes through a 6-partition topic of the same broker."""
+        physical = f"{self.ns}bench.bare"
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.broker.bootstrap)
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic(physical, PARTITIONS, 1)])
+        finally:
+            await admin.close()
+        await asyncio.sleep(1)
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.broker.bootstrap, enable_auto_commit=False)
+        await consumer.start()
+        parts = [TopicPartition(physical, p) for p in range(PARTITIONS)]
+        consumer.assign(parts)
+        await consumer.seek_to_end(*parts)
+        for tp in parts:
+            await consumer.position(tp)
+        before = load()
+        value = b"x" * size
+        try:
+            started = time.perf_counter()
+            acks = [
+                await self.producer.send(physical, value, key=f"bare-{i}".encode(), headers=HEADERS)
+                for i in range(count)
+            ]
+            received = 0
+            while received < count:
+                batch = await consumer.getmany(timeout_ms=200)
+                received += sum(len(r) for r in batch.values())
+            elapsed = time.perf_counter() - started
+            await asyncio.gather(*acks)
+        finally:
+            await consumer.stop()
+        return {
+            "messages": count,
+            "msg_per_s": round(count / elapsed, 1),
+            "load": {"before": before, "after": load()},
+        }
+
+    async def profile(self, out: Path, count: int) -> dict[str, list[tuple[str, float]]]:
+        """One more burst with py-spy recording the context store and the bot; their busiest frames."""
+        await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
+        seconds = max(5, int(count / 100))
+        recorders = {}
+        for name in ("context-store", "bot"):
+            pid = self.pids()[name]
+            path = out / f"{name}.txt"
+            argv = ["py-spy", "record", "--pid", str(pid), "--format", "raw", "--output", str(path),
+                    "--duration", str(seconds), "--rate", "250", "--subprocesses", "--gil"]  # fmt: skip
+            spy = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603, ASYNC220
+            recorders[name] = (spy, path)
+        await asyncio.sleep(1)
+        await self.phase([(a, QUESTIONS[0]) for a in self.new_addresses(count)])
+        tops: dict[str, list[tuple[str, float]]] = {}
+        for name, (proc, path) in recorders.items():
+            await asyncio.to_thread(proc.wait)
+            tops[name] = top_frames(path) if path.exists() else []
+        return tops
+
+
+def top_frames(path: Path, n: int = 25) -> list[tuple[str, float]]:
+    """The frames with most samples in the stacks (inclusive), as shares of all samples, less the
+    frames of the process's start (in nearly every sample); "self:" lines are the frames themselves."""
+    inclusive: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        total += int(count)
+        frames = stack.split(";")
+        own[f"self: {frames[-1]}"] += int(count)
+        for frame in set(frames):
+            inclusive[frame] += int(count)
+    if not total:
+        return []
+    busy = [(f, c) for f, c in inclusive.most_common() if c < 0.9 * total][: n - 10] + own.most_common(10)
+    return [(frame, round(c / total, 3)) for frame, c in busy]
+
+
+def table(result: dict[str, Any]) -> str:
+    rows = [f"{'figure':<34}{'msg/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'load1':>7}"]
+    bare = result["bare"]
+    rows.append(
+        f"{'bare aiokafka loop':<34}{bare['msg_per_s']:>9}{'':>27}{bare['load']['after']['load1']:>7}"
+    )
+    for name, figure in result["phases"].items():
+        rows.append(
+            f"{name:<34}{figure['msg_per_s']:>9}{figure['p50_ms']:>9}{figure['p95_ms']:>9}"
+            f"{figure['p99_ms']:>9}{figure['load']['after']['load1']:>7}"
+        )
+    new = result["phases"]["new customers, burst"]
+    rows.append(f"ratio Relais / bare: {result['ratio']}")
+    for phase in ("new customers, burst", "returning customers, burst"):
+        cpu = result["phases"][phase]["cpu_ms_per_msg"]
+        rows.append(f"CPU ms per message ({phase}): " + ", ".join(f"{k} {v}" for k, v in cpu.items()))
+        per_batch = result["phases"][phase]["records_per_batch"]
+        rows.append(f"records per batch ({phase}): " + ", ".join(f"{k} {v}" for k, v in per_batch.items()))
+    if new["replied"] < new["messages"]:
+        rows.append(f"WARNING: {new['messages'] - new['replied']} messages got no reply in time")
+    return "\n".join(rows)
+
+
+async def run(args: argparse.Namespace) -> int:
+    state = Path(tempfile.mkdtemp(prefix="relais-pipeline-"))
+    logs = REPO / ".local" / "bench" / "pipeline-logs"
+    shutil.rmtree(logs, ignore_errors=True)
+    logs.mkdir(parents=True)
+    broker = Broker(state)
+    redis = LocalRedis(REPO)
+    result: dict[str, Any] = {
+        "when": datetime.now(UTC).isoformat(),
+        "load_start": load(),
+        "settings": vars(args),
+    }
+    print(f"load at start: {result['load_start']}", flush=True)
+    bench: Bench | None = None
+    try:
+        await asyncio.to_thread(broker.start)
+        redis.start()
+        namespace = new_namespace()
+        await ensure_topics(
+            ServiceSettings(
+                namespace=namespace,
+                kafka_bootstrap_servers=broker.bootstrap,
+                kafka_default_partitions=PARTITIONS,
+            )
+        )
+        bench = Bench(args, broker, redis, namespace)
+        await bench.start_services(logs)
+        await bench.producer.start()
+        await bench.outbound.start()
+        print("services ready; warming up", flush=True)
+        await bench.phase([(a, QUESTIONS[0]) for a in bench.new_addresses(args.warmup)])
+        size = len(inbound("bench-000000", QUESTIONS[0])[1])
+        print("bare loop ...", flush=True)
+        result["bare"] = await bench.bare(size, args.burst)
+        phases: dict[str, Any] = {}
+        print("new customers, burst ...", flush=True)
+        first = bench.new_addresses(args.burst)
+        phases["new customers, burst"] = await bench.phase(
+            [(a, QUESTIONS[i % len(QUESTIONS)]) for i, a in enumerate(first)]
+        )
+        print("returning customers, burst ...", flush=True)
+        phases["returning customers, burst"] = await bench.phase(
+            [(a, FOLLOW_UPS[i % len(FOLLOW_UPS)]) for i, a in enumerate(first)]
+        )
+        top = phases["new customers, burst"]["msg_per_s"]
+        rates = [("20 msg/s", 20.0)] + [
+            (f"{p} % of max ({top * p / 100:.0f} msg/s)", top * p / 100) for p in (25, 50, 75)
+        ]
+        for label, rate in rates:
+            print(f"latency at {label} ...", flush=True)
+            count = max(50, int(rate * args.rate_seconds))
+            phases[label] = await bench.phase(
+                [(a, QUESTIONS[i % len(QUESTIONS)]) for i, a in enumerate(bench.new_addresses(count))], rate
+            )
+        result["phases"] = phases
+        result["ratio"] = round(top / result["bare"]["msg_per_s"], 3)
+        if args.profile:
+            print("profiling a burst with py-spy ...", flush=True)
+            result["profiles"] = await bench.profile(REPO / ".local" / "bench" / "profiles", args.burst)
+    finally:
+        if bench is not None:
+            await bench.outbound.stop()
+            await bench.producer.stop()
+            for proc in bench.procs.values():
+                if proc.proc and proc.proc.poll() is None:
+                    try:
+                        proc.terminate(timeout=20)
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
+        redis.__exit__()
+        await asyncio.to_thread(broker.stop)
+        shutil.rmtree(state, ignore_errors=True)
+    result["load_end"] = load()
+    print()
+    print(table(result))
+    for name, frames in result.get("profiles", {}).items():
+        print(f"\npy-spy, {name}: frames with most samples (inclusive share)")
+        for frame, share in frames:
+            print(f"  {share:6.1%}  {frame[:150]}")
+    print(f"\nload at start: {result['load_start']}, at end: {result['load_end']}")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(out.write_text, json.dumps(result, indent=2))
+    print(f"written to {out}; service logs in {logs}")
+    return 0
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--burst", type=int, default=2000, help="messages per burst (2000)")
+    parser.add_argument("--warmup", type=int, default=200, help="messages before measuring (200)")
+    parser.add_argument(
+        "--rate-seconds", type=float, default=10.0, help="seconds of each fixed-rate run (10)"
+    )
+    parser.add_argument(
+        "--settle", type=float, default=60.0, help="seconds a phase waits beyond its sends (60)"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="RELAIS_WORKERS of the context store and the bot (1)"
+    )
+    parser.add_argument("--profile", action="store_true", help="a last burst recorded by py-spy")
+    parser.add_argument("--env", action="append", default=[], help="RELAIS_X=value for every service")
+    parser.add_argument("--out", default=str(REPO / ".local" / "bench" / "pipeline.json"))
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(run(parse(sys.argv[1:]))))
