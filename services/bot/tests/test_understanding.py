@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from relais_bot.adapters.content_files import BUNDLED, ContentError, read_contents
+from relais_bot.adapters.content_files import BUNDLED, ContentError, read_contents, read_cues
+from relais_bot.domain.escalation import Detectors
 from relais_bot.domain.entities import extract
 from relais_bot.domain.intents import CharNgramClassifier
 from relais_bot.domain.language import normalise
@@ -103,3 +104,18 @@ def test_the_classifiers_direct_arithmetic_is_sklearns(bot: Bot) -> None:
         plain, grams = classifier.ngrams(text)
         direct = classifier.probabilities(grams)
         assert np.allclose(direct, classifier.reference_probabilities(plain), atol=1e-9)
+
+
+def test_a_lexicon_cue_counts_only_where_the_model_agrees(bot: Bot) -> None:
+    tenant = bot.tenant("demo")
+    detectors = tenant.detectors
+    categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
+    without_model = Detectors(read_cues(), tenant.content.escalation.extra_human_request, model=None)
+    traps = ["mi è morto il telefono 😂 posso accedere da pc?", "se me murió el movil jaja, como entro desde el pc"]
+    for text in traps:
+        # The lexicon alone matches a death; the model, trained on such traps, vetoes it.
+        assert without_model.signals(text, "it", categories, 0.0).sensitive
+        assert detectors.signals(text, "it", categories, 0.0).sensitive == ()
+    for text in ["mon père est décédé la semaine dernière, comment fermer son compte ?",
+                 "my husband passed away and the phone contract was in his name"]:  # fmt: skip
+        assert "bereavement" in detectors.signals(text, "en", categories, 0.0).sensitive

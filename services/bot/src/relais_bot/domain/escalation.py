@@ -112,13 +112,11 @@ class Detectors:
         canonical = self.canonical(text)
         scores = self._model.score(text) if self._model else None
         negated = self.negated(canonical)
-        request = (self.human_request(canonical) and self._plausible(scores, "customer-request")) or bool(
-            scores and scores.fires("customer-request") and not negated
-        )
+        request = (
+            self.human_request(canonical) and self._plausible_request(scores, canonical, plain)
+        ) or bool(scores and scores.fires("customer-request") and not negated)
         unsure = bool(scores and not request and not negated and scores.unsure("customer-request"))
-        sensitive = {
-            c for c in self.sensitive(plain, categories) if self._plausible(scores, c, "sensitive")
-        }
+        sensitive = {c for c in self.sensitive(plain, categories) if self._plausible(scores, c, "sensitive")}
         strong, weak = self.frustration(plain, language)
         strong = strong and self._plausible(scores, "frustration")
         # The model's word alone does not make an angry message sensitive ("mi avete rotto", "third
@@ -153,6 +151,17 @@ class Detectors:
         matches a bereavement cue, and the model, trained on such traps, gives it next to nothing.
         Without a model the cues decide alone."""
         return scores is None or any(scores.values[h] >= CUE_FLOOR for h in heads)
+
+    def _plausible_request(self, scores: "Scores | None", canonical: str, plain: str) -> bool:
+        """As `_plausible`, and the model also reads the spelling the cues corrected ("agnet pls" ->
+        "agent pls"): a typo the model never saw must not veto a request the lexicon recognised."""
+        if self._plausible(scores, "customer-request"):
+            return True
+        return (
+            self._model is not None
+            and canonical != plain
+            and self._plausible(self._model.score(canonical), "customer-request")
+        )
 
     def _not_only_marks(self, text: str) -> bool:
         """Frustration the words carry, not only "??" or "!!" (a double question mark is no complaint)."""
