@@ -8,6 +8,7 @@ messages fails here.
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,9 +18,13 @@ from relais_bot.evaluation import BLIND, TARGETS, evaluate, headline
 
 pytestmark = pytest.mark.unit
 
-UNTOUCHED = sorted(
-    p for p in BLIND.glob("*.jsonl") if not json.loads(p.open(encoding="utf-8").readline())["_meta"]["tuned_on"]
-)
+
+def _header(path: Path) -> dict[str, Any]:
+    meta: dict[str, Any] = json.loads(path.open(encoding="utf-8").readline())["_meta"]
+    return meta
+
+
+UNTOUCHED = sorted(p for p in BLIND.glob("*.jsonl") if not _header(p)["tuned_on"])
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +38,7 @@ def test_at_least_two_blind_sets_are_untouched() -> None:
 
 @pytest.mark.parametrize("path", UNTOUCHED, ids=lambda p: p.stem)
 def test_the_bot_reaches_its_targets_or_holds_its_first_score(bot: Bot, path: Path) -> None:
-    meta = json.loads(path.open(encoding="utf-8").readline())["_meta"]
-    first = meta["first_score"]
+    first = _header(path)["first_score"]
     assert first is not None, f"{path.name}: record its first score (make eval-bot RECORD=<commit>)"
     now = headline(evaluate(path, bot))
     failures = []

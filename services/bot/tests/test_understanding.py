@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from relais_bot.adapters.content_files import BUNDLED, ContentError, read_contents, read_cues
-from relais_bot.domain.escalation import Detectors
 from relais_bot.domain.entities import extract
+from relais_bot.domain.escalation import Detectors
 from relais_bot.domain.intents import CharNgramClassifier
 from relais_bot.domain.language import normalise
 from relais_bot.domain.policy import Bot
@@ -111,8 +111,10 @@ def test_a_lexicon_cue_counts_only_where_the_model_agrees(bot: Bot) -> None:
     detectors = tenant.detectors
     categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
     without_model = Detectors(read_cues(), tenant.content.escalation.extra_human_request, model=None)
-    traps = ["mi è morto il telefono 😂 posso accedere da pc?", "se me murió el movil jaja, como entro desde el pc"]
-    for text in traps:
+    for text in [
+        "mi è morto il telefono 😂 posso accedere da pc?",
+        "se me murió el movil jaja, entro desde el pc?",
+    ]:
         # The lexicon alone matches a death; the model, trained on such traps, vetoes it.
         assert without_model.signals(text, "it", categories, 0.0).sensitive
         assert detectors.signals(text, "it", categories, 0.0).sensitive == ()

@@ -302,9 +302,9 @@ def main() -> None:
     for name, path in sets(args.data, args.blind):
         reports[name] = evaluate(path, bot)
         _print(name, reports[name])
-        if args.record_first_score and name.startswith("blind/"):
-            if record_first_score(path, reports[name], args.record_first_score):
-                print(f"first score of {name} recorded in its header", file=sys.stderr)
+        recording = args.record_first_score and name.startswith("blind/")
+        if recording and record_first_score(path, reports[name], args.record_first_score):
+            print(f"first score of {name} recorded in its header", file=sys.stderr)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(reports, indent=2, ensure_ascii=False) + "\n")
     print(f"written to {args.out}", file=sys.stderr)
