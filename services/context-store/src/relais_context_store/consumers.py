@@ -9,7 +9,6 @@ import contextlib
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import structlog
 
@@ -46,7 +45,6 @@ from relais_context_store.settings import ContextStoreSettings
 from relais_contracts import Event, Outgoing, topics
 from relais_contracts.channel import (
     DeliveryUpdated,
-    IdentityHints,
     MessageReceived,
     MessageSend,
     SessionEnded,
@@ -58,7 +56,6 @@ from relais_contracts.conversation import (
     CustomerMessage,
     HandoffRequested,
     NoteAdded,
-    Opened,
     ReplyPosted,
 )
 from relais_contracts.customers import (
@@ -73,8 +70,6 @@ from relais_platform.kafka import Publishes
 from relais_platform.logs import bound_to
 from relais_platform.sealing import (
     CustomerKeys,
-    key_id,
-    seal,
     unseal_messages,
     unseal_packets,
     unseal_replies,
@@ -163,7 +158,7 @@ class InboundHandler:
                 outgoing.append(await self._delivery_status(e))
             else:
                 raise TypeError(f"{getattr(e, 'type', e)} does not belong on {topics.INBOUND}")
-        outgoing = await self._sealing.seal(await self._sealed(outgoing, writers), writers)
+        outgoing = await self._sealing.seal(outgoing, writers)
         # The log first, the resolver's state second: if we crash in between, the replay resolves the
         # same way, derives the same ids, and the log's readers drop the duplicates.
         await self._publisher.publish(outgoing)
@@ -178,49 +173,6 @@ class InboundHandler:
             f"delivery report for message {event.data.message_id or event.data.external_id!r}: "
             f"no bot or agent message of tenant {event.tenant!r} has this id"
         )
-
-    async def _sealed(self, outgoing: list[Outgoing], writers: dict[str, str]) -> list[Outgoing]:
-        """For the tenants that seal: customer text, names and attachments leave in the customer's key,
-        not in clear, and the conversation's opening carries no email or phone hint."""
-        wanted: dict[str, set[str]] = {}
-        for o in outgoing:
-            if isinstance(o.event, CustomerMessage) and self._settings.seals(o.event.tenant):
-                wanted.setdefault(o.event.tenant, set()).add(writers[o.event.uid])
-        keys = {
-            kid: k
-            for tenant, ids in wanted.items()
-            for kid, k in (await self._keys.ensure(tenant, ids)).items()
-        }
-        out = []
-        for o in outgoing:
-            event = o.event
-            if not self._settings.seals(event.tenant):
-                out.append(o)
-                continue
-            if isinstance(event, Opened):
-                # The hints are on the customer's identity events already; only the tenant's own
-                # reference (which the bot reads) stays, never an email or phone the key cannot shred.
-                hints = event.data.identity
-                kept = (
-                    IdentityHints(customer_ref=hints.customer_ref) if hints and hints.customer_ref else None
-                )
-                data: Any = event.data.model_copy(update={"customer_name": None, "identity": kept})
-                event = event.model_copy(update={"data": data})
-            elif isinstance(event, CustomerMessage):
-                kid = key_id(event.tenant, writers[event.uid])
-                sealed = seal(keys[kid], event.data.text, event.data.customer_name, event.data.attachments)
-                data = event.data.model_copy(
-                    update={
-                        "text": "",
-                        "customer_name": None,
-                        "attachments": (),
-                        "text_sealed": sealed,
-                        "key_id": kid,
-                    }
-                )
-                event = event.model_copy(update={"data": data})
-            out.append(Outgoing(o.topic, o.key, event))
-        return out
 
 
 class ConversationLogHandler:

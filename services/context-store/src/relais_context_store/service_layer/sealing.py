@@ -1,8 +1,10 @@
-"""Channel addresses and identity values on the conversation log, sealed in the customer's key.
+"""Channel addresses, identity values and customers' words on the conversation log, sealed in the
+customer's key.
 
 For the tenants that seal, the context store writes no address and no identity value of a customer in
-clear on the log: the address of `opened`, `message.received`, `channel.switched` and `customer.left`,
-and the identities (claims and conflicts included) of `identity.linked`, `.unlinked` and `.confirmed`
+clear on the log: the text, name and attachments of `message.received`, the address of `opened`,
+`message.received`, `channel.switched` and `customer.left`, and the identities (claims and conflicts
+included) of `identity.linked`, `.unlinked` and `.confirmed`
 travel in a token of the customer's key, and the materializer opens them before it builds the views.
 Once erasure destroys the key, a replay of the log reads none of them: a rebuild cannot bring back
 the erased customer's addresses or identity index entries. Unsealed tenants' events are untouched.
@@ -14,7 +16,8 @@ from typing import Any
 from cryptography.fernet import Fernet
 
 from relais_context_store.settings import ContextStoreSettings
-from relais_contracts import Event, Outgoing
+from relais_contracts import CloudEvent, Event, Outgoing
+from relais_contracts.channel import IdentityHints
 from relais_contracts.conversation import (
     SEALED_ADDRESS,
     ChannelSwitched,
@@ -24,7 +27,7 @@ from relais_contracts.conversation import (
 )
 from relais_contracts.customers import IdentityConfirmed, IdentityLinked, IdentityUnlinked
 from relais_platform.kafka import Publishes
-from relais_platform.sealing import ERASED_TEXT, CustomerKeys, key_id, open_fields, seal_fields
+from relais_platform.sealing import ERASED_TEXT, CustomerKeys, key_id, open_fields, seal, seal_fields
 
 Addressed = Opened | CustomerMessage | ChannelSwitched | CustomerLeft
 IdentityEvent = IdentityLinked | IdentityUnlinked | IdentityConfirmed
@@ -40,6 +43,25 @@ _IDENTITY_FIELDS: dict[type, dict[str, Any]] = {
 def seal_address(key: Fernet, kid: str, event: Addressed) -> Addressed:
     token = seal_fields(key, {"address": event.data.address})
     data = event.data.model_copy(update={"address": SEALED_ADDRESS, "address_sealed": token, "key_id": kid})
+    return event.model_copy(update={"data": data})
+
+
+def seal_message(key: Fernet, kid: str, event: CustomerMessage) -> CustomerMessage:
+    """The customer's text, name and attachments in their key, not in clear."""
+    sealed = seal(key, event.data.text, event.data.customer_name, event.data.attachments)
+    data = event.data.model_copy(
+        update={"text": "", "customer_name": None, "attachments": (), "text_sealed": sealed, "key_id": kid}
+    )
+    return event.model_copy(update={"data": data})
+
+
+def without_hints(event: Opened) -> Opened:
+    """The opening without the customer's name, email or phone hints: they are on the customer's identity
+    events already, where the key can shred them; only the tenant's own reference (which the bot reads)
+    stays."""
+    hints = event.data.identity
+    kept = IdentityHints(customer_ref=hints.customer_ref) if hints and hints.customer_ref else None
+    data = event.data.model_copy(update={"customer_name": None, "identity": kept})
     return event.model_copy(update={"data": data})
 
 
@@ -104,8 +126,9 @@ class LogSealing:
         self._settings = settings
 
     async def seal(self, outgoing: Sequence[Outgoing], customers: Mapping[str, str]) -> list[Outgoing]:
-        """Seal the addresses (of the events in `customers`: event uid -> customer id) and identities
-        (in the key of the customer the event is about) of the tenants that seal."""
+        """For the tenants that seal, in the key of the customer each event is about (one key fetch for
+        the batch): the identities of identity events; the address of the events in `customers` (event
+        uid -> customer id), and a customer message's words; an opening loses its hints."""
         owners: dict[Outgoing, tuple[str, str]] = {}
         for o in outgoing:
             e = o.event
@@ -113,7 +136,7 @@ class LogSealing:
                 continue
             if isinstance(e, IdentityEvent) and e.data.sealed is None:
                 owners[o] = (e.tenant, e.subject)
-            elif isinstance(e, Addressed) and e.data.address_sealed is None and e.uid in customers:
+            elif isinstance(e, Addressed) and e.uid in customers:
                 owners[o] = (e.tenant, customers[e.uid])
         wanted: dict[str, set[str]] = {}
         for tenant, customer in owners.values():
@@ -125,18 +148,22 @@ class LogSealing:
         }
         out = []
         for o in outgoing:
-            owner = owners.get(o)
-            if owner is None:
+            event: CloudEvent = o.event
+            if not self._settings.seals(event.tenant):
                 out.append(o)
                 continue
-            kid = key_id(*owner)
-            e = o.event
-            sealed: Event = (
-                seal_identities(keys[kid], kid, e)
-                if isinstance(e, IdentityEvent)
-                else seal_address(keys[kid], kid, e)  # type: ignore[arg-type]
-            )
-            out.append(Outgoing(o.topic, o.key, sealed))
+            if isinstance(event, Opened):
+                event = without_hints(event)
+            if (owner := owners.get(o)) is not None:
+                kid = key_id(*owner)
+                if isinstance(event, IdentityEvent):
+                    event = seal_identities(keys[kid], kid, event)
+                else:
+                    if isinstance(event, CustomerMessage):
+                        event = seal_message(keys[kid], kid, event)
+                    if event.data.address_sealed is None:
+                        event = seal_address(keys[kid], kid, event)  # type: ignore[arg-type]
+            out.append(Outgoing(o.topic, o.key, event))
         return out
 
     def publisher(self, inner: Publishes) -> Publishes:
