@@ -29,7 +29,14 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from relais_channels.domain.signing import sign
 from relais_contracts import topics
-from relais_platform.testing import ServiceProcess, create_topics, new_namespace, open_infra, service_env
+from relais_platform.testing import (
+    ServiceProcess,
+    cpu_seconds,
+    create_topics,
+    new_namespace,
+    open_infra,
+    service_env,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "bench-integrator-secret-0123456789abcdef"  # noqa: S105 -- the bench's own integrator
@@ -202,11 +209,6 @@ async def inbound_records(bootstrap: str, namespace: str) -> int:
         await consumer.stop()
 
 
-def cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     with ExitStack() as stack:
         infra = open_infra(REPO, stack)
@@ -241,13 +243,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             warm = await closed_loop(proc.port, args.connections, 2.0, requests[:warm_n])
             requests = requests[warm_n:]
             phases = []
-            cpu0 = cpu_s(pid)
+            cpu0 = cpu_seconds(pid)
             phases.append(await closed_loop(proc.port, args.connections, args.duration, requests[:closed_n]))
-            cpu1 = cpu_s(pid)
+            cpu1 = cpu_seconds(pid)
             phases.append(
                 await open_loop(proc.port, args.rate, args.duration, requests[closed_n:], args.connections)
             )
-            cpu2 = cpu_s(pid)
+            cpu2 = cpu_seconds(pid)
             summaries = [p.summary() for p in phases]
             summaries[0]["service_cpu_cores"] = round((cpu1 - cpu0) / phases[0].seconds, 2)
             summaries[1]["service_cpu_cores"] = round((cpu2 - cpu1) / phases[1].seconds, 2)

@@ -37,10 +37,12 @@ from relais_contracts.conversation import HandoffPacket, TranscriptEntry
 from relais_platform.testing import (
     RawPublisher,
     ServiceProcess,
+    cpu_seconds,
     create_topics,
     desk_socket,
     new_namespace,
     open_infra,
+    rss_mib,
     service_env,
 )
 
@@ -119,18 +121,6 @@ class Desks:
         self.closed += 1
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def percentiles(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
 
@@ -165,7 +155,7 @@ async def run(sockets: int, rates: list[int], duration: float) -> dict[str, Any]
         for gateway in gateways:
             await gateway.wait_ready()
         pids = [g.proc.pid for g in gateways if g.proc]
-        results["rss_idle_mb"] = [round(rss_mb(p), 1) for p in pids]
+        results["rss_idle_mb"] = [round(rss_mib(p), 1) for p in pids]
 
         tokens = TokenAuthority(GatewaySettings(env="dev"))  # the dev key the gateways run with
         agents = [f"agent-{i:05d}" for i in range(sockets)]
@@ -182,13 +172,13 @@ async def run(sockets: int, rates: list[int], duration: float) -> dict[str, Any]
         await asyncio.gather(*(connect(i, a) for i, a in enumerate(agents)))
         results["connect_s"] = round(time.perf_counter() - started, 2)
         results["sockets_held"] = len(desks.sockets)
-        results["rss_connected_mb"] = [round(rss_mb(p), 1) for p in pids]
+        results["rss_connected_mb"] = [round(rss_mib(p), 1) for p in pids]
 
         base = packet()
         sent: dict[str, float] = {}
         async with RawPublisher(infra, namespace) as router:
             for rate in rates:
-                cpu_before = [cpu_s(p) for p in pids]
+                cpu_before = [cpu_seconds(p) for p in pids]
                 step_start = time.perf_counter()
                 ids: list[str] = []
                 interval = 1.0 / rate
@@ -219,7 +209,7 @@ async def run(sockets: int, rates: list[int], duration: float) -> dict[str, Any]
                 achieved = len(ids) / elapsed
                 await desks.all_received(ids, timeout_s=30)
                 cpu = [
-                    round((cpu_s(p) - b) / (time.perf_counter() - step_start), 2)
+                    round((cpu_seconds(p) - b) / (time.perf_counter() - step_start), 2)
                     for p, b in zip(pids, cpu_before, strict=True)
                 ]
                 latencies = [desks.received[i] - sent[i] for i in ids if i in desks.received]
@@ -240,7 +230,7 @@ async def run(sockets: int, rates: list[int], duration: float) -> dict[str, Any]
         results["misdelivered"] = desks.misdelivered
         results["duplicates"] = desks.duplicates
         results["sockets_dropped"] = desks.closed
-        results["rss_end_mb"] = [round(rss_mb(p), 1) for p in pids]
+        results["rss_end_mb"] = [round(rss_mib(p), 1) for p in pids]
         for ws in desks.sockets:
             await ws.close()
     return results

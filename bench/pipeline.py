@@ -48,7 +48,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from relais_contracts import CONTENT_TYPE, topics
 from relais_platform.kafka import ensure_topics
 from relais_platform.settings import ServiceSettings
-from relais_platform.testing import Infra, LocalRedis, ServiceProcess, new_namespace, service_env
+from relais_platform.testing import (
+    Infra,
+    LocalRedis,
+    ServiceProcess,
+    cpu_seconds,
+    new_namespace,
+    service_env,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 TENANT = "acme"
@@ -62,7 +69,6 @@ SERVICES = {
 # Routine questions the demo bot answers itself: what most customers write.
 QUESTIONS = ["Hello, where is my order?", "My delivery is late", "How do I return an item?"]
 FOLLOW_UPS = ["Thanks, and how long does a refund take?", "Can I change my delivery address?"]
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 HEADERS = [("content-type", CONTENT_TYPE.encode())]
 
 
@@ -107,30 +113,6 @@ class Broker:
     @property
     def pid(self) -> int:
         return int((self.state / "kafka" / "kafka.pid").read_text().strip())
-
-
-def cpu_seconds(root: int) -> float:
-    """User + system CPU of a process and of every live descendant (worker processes), in seconds."""
-    parents: dict[int, int] = {}
-    times: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        parents[int(entry)] = int(fields[1])
-        times[int(entry)] = int(fields[11]) + int(fields[12])  # utime, stime
-    tree, frontier = {root}, [root]
-    while frontier:
-        pid = frontier.pop()
-        children = [p for p, parent in parents.items() if parent == pid and p not in tree]
-        tree.update(children)
-        frontier.extend(children)
-    return sum(times.get(p, 0) for p in tree) / CLK_TCK
 
 
 @dataclass

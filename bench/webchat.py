@@ -32,27 +32,17 @@ from relais_contracts.channel import MessageSend
 from relais_platform.testing import (
     RawPublisher,
     ServiceProcess,
+    cpu_seconds,
     create_topics,
     new_namespace,
     open_infra,
     poll,
+    rss_mib,
     service_env,
 )
 
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "bench-widget-secret-0123456789abcdef"  # noqa: S105 -- the bench's own integrator
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def quantiles(values: list[float]) -> dict[str, float]:
@@ -115,14 +105,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             assert proc.proc is not None
             pid = proc.proc.pid
             url = proc.url.replace("http", "ws", 1) + "/chat/ws?integrator=bench-web"
-            rss0, cpu0 = rss_mib(pid), cpu_s(pid)
+            rss0, cpu0 = rss_mib(pid), cpu_seconds(pid)
             started = time.perf_counter()
             for start in range(0, args.sockets, 100):  # a hundred handshakes at a time
                 batch = min(100, args.sockets - start)
                 visitors += await asyncio.gather(*(connect(url) for _ in range(batch)))
             opened_s = time.perf_counter() - started
             await asyncio.sleep(2)  # settle: the memory of sockets held, not of handshakes under way
-            rss1, cpu1 = rss_mib(pid), cpu_s(pid)
+            rss1, cpu1 = rss_mib(pid), cpu_seconds(pid)
             held = {
                 "sockets": len(visitors),
                 "open_seconds": round(opened_s, 2),
