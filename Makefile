@@ -12,7 +12,7 @@ KUSTOMIZE := $(CURDIR)/.local/bin/kustomize
 GO := $(or $(shell command -v go),/usr/local/go/bin/go)
 OVERLAY ?= prod
 
-.PHONY: help install kustomize up down status test test-unit lint format schemas k8s simulate bench-router bench-gateway chaos eval-bot train-bot bench-bot bench-context bench-channels bench-webchat bench-pipeline mutate clean
+.PHONY: help install kustomize up down status test test-unit lint format schemas k8s simulate bench-router bench-gateway chaos eval-bot train-bot bench-bot bench-context bench-channels bench-webchat bench-pipeline mutate explore clean
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -74,6 +74,11 @@ train-bot: ## Regenerate the bot's corpus and retrain its escalation model (serv
 
 bench-bot: ## Bot messages/s through its core and through Kafka + Redis (starts them); JSON in .local/bench/
 	$(UV) run pytest services/bot/bench/bench_bot.py -q -s -p no:cacheprovider
+
+explore: ## Property tests (hypothesis) with new random examples, ROUNDS times (10 unless set); stops at the first failure, which prints the blob that reproduces it
+	for round in $$(seq $(or $(ROUNDS),10)); do \
+		HYPOTHESIS_PROFILE=explore $(UV) run pytest -q -p no:cacheprovider $$(grep -rlE --include='test_*.py' '^from hypothesis' libs services tests) || exit 1; \
+	done
 
 mutate: ## Mutation testing (mutmut 3) of every domain/ package and libs/contracts with their unit tests, one package at a time; score table, surviving mutants, .local/bench/mutate.json (slow; PACKAGE=router for one)
 	@mkdir -p .local/bench
