@@ -303,6 +303,7 @@ def test_abuse_or_shouting_is_frustration(chat: Chat) -> None:
         "estou de saco cheio",
         "bande de guignols",
         "thanks for the late fee while your site was down 🙃",
+        "génial, merci beaucoup pour votre aide 🙃",
         "I've lost count of how many times I've called",
     ],
 )
@@ -332,6 +333,10 @@ def test_a_calm_repeated_contact_is_frustration_not_a_sensitive_complaint(chat: 
         "your chatbot is brilliant, thanks 👏",  # a clap praises as often as it mocks
         "can you deliver to the hospital where I work as a nurse",  # a place is no health situation
         "Bonjour,\n\nPourriez-vous m'envoyer la facture de ma commande ?\n\nCordialement,\nMarie",
+        # Praise, capitals and a negative lexicon word the model reads as calm: no frustration.
+        "Livraison en 24h, rien à redire, vous êtes au top 👍",
+        "the new spin class is KILLING it, any slot left on friday?",
+        "my laptop died so I could not download the invoice, can you email it to me?",
     ],
 )
 def test_praise_a_workplace_and_a_polite_email_need_no_person(chat: Chat, text: str) -> None:

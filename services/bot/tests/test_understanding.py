@@ -121,3 +121,18 @@ def test_a_lexicon_cue_counts_only_where_the_model_agrees(bot: Bot) -> None:
     for text in ["mon père est décédé la semaine dernière, comment fermer son compte ?",
                  "my husband passed away and the phone contract was in his name"]:  # fmt: skip
         assert "bereavement" in detectors.signals(text, "en", categories, 0.0).sensitive
+
+
+def test_surface_frustration_detectors_count_only_where_the_model_finds_it_plausible(bot: Bot) -> None:
+    tenant = bot.tenant("demo")
+    without_model = Detectors(read_cues(), tenant.content.escalation.extra_human_request, model=None)
+    praise = "Livraison en 24h, rien à redire, vous êtes au top 👍"  # praise and a let-down word
+    assert without_model.signals(praise, "fr", (), 0.0).frustrated
+    signals = tenant.detectors.signals(praise, "fr", (), -0.9)
+    assert not signals.frustrated
+    assert not signals.frustration_plausible
+    # An eye-roll with thanks is irony whatever the words say.
+    assert tenant.detectors.signals("génial, merci beaucoup pour votre aide 🙃", "fr", (), 0.5).frustrated
+    angry = tenant.detectors.signals("third time I write, still nothing, this is a joke", "en", (), -0.7)
+    assert angry.frustrated
+    assert angry.frustration_plausible

@@ -41,6 +41,8 @@ class Signals:
     sentiment: float
     # Perhaps a request for a person, perhaps not: the bot asks rather than guesses.
     unsure_request: bool = False
+    # The model does not rule frustration out: only then do sentiment and shouting count towards it.
+    frustration_plausible: bool = True
 
 
 # What a customer may answer to "Would you like to talk to a person?", once normalised.
@@ -128,12 +130,26 @@ class Detectors:
                 sensitive.add(max(categories, key=scores.values.__getitem__))
         tokens = normalize(text)
         shout = self.shouting(text)
+        # The detectors below read a surface (praise words, "3e fois", capitals, a negative lexicon
+        # score) that happy customers use too ("vous êtes au top, rien à dire 👍", "KILLING it 🔥",
+        # "my phone died"): like the cues, they count where the model finds frustration plausible.
+        plausible = self._plausible(scores, "frustration")
         frustrated = (
             strong
             or bool(scores and scores.fires("frustration") and self._not_only_marks(text))
-            or self.sarcasm(tokens)
-            or self.repeated_contact(plain)
-            or (shout and ("punct_qqq" in tokens or "punct_xxx" in tokens) and len(tokens.split()) >= 4)
+            or self.ironic(tokens)
+            or (
+                plausible
+                and (
+                    self.sarcasm(tokens)
+                    or self.repeated_contact(plain)
+                    or (
+                        shout
+                        and ("punct_qqq" in tokens or "punct_xxx" in tokens)
+                        and len(tokens.split()) >= 4
+                    )
+                )
+            )
         )
         return Signals(
             human_request=request,
@@ -143,6 +159,7 @@ class Detectors:
             shouting=shout,
             sentiment=sentiment,
             unsure_request=unsure and not sensitive and not frustrated,
+            frustration_plausible=plausible,
         )
 
     @staticmethod
@@ -176,12 +193,20 @@ class Detectors:
         )
 
     def sarcasm(self, tokens: str) -> bool:
-        """Praise with a let-down in the same breath: "great service 👏 still no parcel", "bravo 🙄"."""
-        if not self._praise or not self._praise.search(tokens):
-            return False
-        # Clapping is praise as often as irony ("your chatbot is great 👏"): only with a let-down.
-        ironic = any(e in tokens for e in ("emo_eyeroll", "emo_clown", "emo_upside", "emo_unamused"))
-        return ironic or bool(self._letdown and self._letdown.search(tokens))
+        """Praise with a let-down in the same breath: "great service 👏 still no parcel"."""
+        return bool(
+            self._praise and self._praise.search(tokens) and self._letdown and self._letdown.search(tokens)
+        )
+
+    def ironic(self, tokens: str) -> bool:
+        """Praise with an eye-roll, a clown or an upside-down face: "bravo 🙄", "super merci 🙃". Happy
+        customers do not send those with their thanks, so this counts even where the model, which reads
+        the words as thanks, sees no frustration. (Clapping is praise as often as irony: not here.)"""
+        return bool(
+            self._praise
+            and self._praise.search(tokens)
+            and any(e in tokens for e in ("emo_eyeroll", "emo_clown", "emo_upside", "emo_unamused"))
+        )
 
     def repeated_contact(self, plain: str) -> bool:
         """The customer says they have written or called before: "third time I write", "3e fois"."""

@@ -52,7 +52,7 @@ def _frustrated(f: Facts) -> bool:
     assert s is not None
     return (
         s.frustrated
-        or s.sentiment <= rules.turn_threshold
+        or (s.frustration_plausible and s.sentiment <= rules.turn_threshold)
         or turn_weight(f) >= 2
         or f.state.negative_streak >= rules.negative_turns
     )
@@ -62,8 +62,9 @@ def turn_weight(f: Facts) -> int:
     """How many signs of trouble one turn shows: failure hints, shouting, clearly negative sentiment."""
     s, rules = f.signals, f.content.escalation.frustration
     assert s is not None
-    shouting = rules.shouting and s.shouting and s.sentiment <= 0
-    return min(s.failure_hints, 2) + shouting + (s.sentiment <= rules.negative_turn)
+    shouting = rules.shouting and s.shouting and s.sentiment <= 0 and s.frustration_plausible
+    negative = s.sentiment <= rules.negative_turn and s.frustration_plausible
+    return min(s.failure_hints, 2) + shouting + negative
 
 
 def _vip(f: Facts) -> bool:
