@@ -56,7 +56,9 @@ async def test_kill_before_commit_loses_nothing_and_duplicates_nothing(
                 victim, wait=False, RELAIS_FAULT_KILL_BEFORE_COMMIT="2", RELAIS_CONSUMER_BATCH_MAX="4"
             )
             await poll(
-                lambda: killed.proc is not None and killed.proc.poll() is not None, what=f"{victim} killed"
+                lambda: killed.proc is not None and killed.proc.poll() is not None,
+                timeout=120,  # its start-up included: a loaded machine takes a while to import the bot
+                what=f"{victim} killed",
             )
             assert killed.proc is not None
             assert killed.proc.returncode == -9

@@ -393,7 +393,7 @@ class ServiceProcess:
         )
         return self
 
-    async def wait_ready(self, timeout: float = 60.0) -> None:
+    async def wait_ready(self, timeout: float = 120.0) -> None:
         async with httpx.AsyncClient() as client:
 
             async def ready() -> bool:

@@ -29,6 +29,7 @@ SERVICE = Path(__file__).resolve().parents[2]
 CORPUS = SERVICE / "corpus"
 MODEL = Path(__file__).resolve().parent / "content" / "escalation-model.npz"
 DEV_SETS = sorted((SERVICE / "eval").glob("*.jsonl"))
+BLIND = SERVICE / "eval" / "blind"
 C = 10.0
 MAX_ITER = 300
 FOLDS = 5
@@ -49,6 +50,15 @@ MIN_PRECISION = 0.9
 # not every routine wording there is, and a category at 0.2 (bereavement, complaint) fired on "my phone
 # died" and "ma conseillère beauté". The question band may start lower.
 MIN_HIGH, MIN_LOW = 0.4, 0.3
+# Second calibration, on the blind sets already used to tune (`tuned_on`: development sets now), which
+# read like customers where the corpus's routine rows are mostly traps written to be confusable: the
+# fold thresholds came out conservative there (frustration fired at 0.86; at 0.71 its recall on those
+# sets rose by 4 points for one more false escalation in 160). A head's threshold comes down to the
+# lowest one whose false rate on those routine messages stays within this, never below MIN_HIGH nor
+# above the fold threshold. The heads' false escalations add up (0.5 % each cost 1.5 points of false
+# escalations in all), hence 0.3 %. Untouched blind sets are never read here.
+DEV_MAX_FALSE_RATE = 0.003
+DEV_CALIBRATED = ("customer-request", "sensitive", "frustration")
 
 
 def corpus_files(corpus: Path = CORPUS) -> list[Path]:
@@ -150,6 +160,44 @@ def calibrate(rows: list[dict[str, Any]], texts: list[str], y: np.ndarray) -> di
     return {"high": high, "low": low, "validation": validation}
 
 
+def development_blind_sets(blind: Path = BLIND) -> list[Path]:
+    """The blind sets whose header says they were used to tune: development sets from then on."""
+    tuned = []
+    for path in sorted(blind.glob("*.jsonl")):
+        first = path.read_text(encoding="utf-8").split("\n", 1)[0]
+        if json.loads(first).get("_meta", {}).get("tuned_on") is True:
+            tuned.append(path)
+    return tuned
+
+
+def recalibrate(model: EscalationModel, sets: list[Path]) -> dict[str, Any]:
+    """Lower DEV_CALIBRATED heads' thresholds on the development blind sets (see DEV_MAX_FALSE_RATE)."""
+    rows = [
+        row for p in sets for line in p.open(encoding="utf-8") if "_meta" not in (row := json.loads(line))
+    ]
+    if not rows:
+        return {}
+    scores = np.vstack([model.probabilities(normalize(r["text"])) for r in rows])
+    routine = np.array([r["expect"] is None for r in rows])
+    report = {}
+    for head in DEV_CALIBRATED:
+        h = HEADS.index(head)
+        positive = np.array([r["expect"] == head for r in rows])
+        if not positive.any():
+            continue  # nothing to gain recall on: the fold threshold stands
+        found = _threshold(scores[:, h], positive, routine, DEV_MAX_FALSE_RATE, MIN_HIGH)
+        folds = model.high[head]
+        model.high[head] = min(folds, found)
+        model.low[head] = min(model.low[head], model.high[head])
+        report[head] = {
+            "folds": folds,
+            "development": found,
+            "recall": round(float((scores[positive, h] >= model.high[head]).mean()), 4),
+            "false_rate_routine": round(float((scores[routine, h] >= model.high[head]).mean()), 4),
+        }
+    return {"sets": {p.name: _items_sha256(p) for p in sets}, "heads": report}
+
+
 def train(corpus: Path = CORPUS) -> tuple[EscalationModel, dict[str, Any]]:
     rows = read_corpus(corpus)
     # A message that is also in a development evaluation set is left out of training, so that set
@@ -181,6 +229,8 @@ def train(corpus: Path = CORPUS) -> tuple[EscalationModel, dict[str, Any]]:
         vocabulary, vectorizer.idf_, fitted.coef_, fitted.intercept_, calibration["high"],
         calibration["low"], meta,
     )  # fmt: skip
+    model.meta["fold_thresholds"] = {"high": dict(model.high), "low": dict(model.low)}
+    model.meta["development_calibration"] = recalibrate(model, development_blind_sets())
     # The direct scoring at run time must agree with scikit-learn's own.
     reference = _predict(vectorizer, fitted, texts[:200])
     mine = np.vstack([model.probabilities(t) for t in texts[:200]])
@@ -193,17 +243,42 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def stale(model_path: Path = MODEL, corpus: Path = CORPUS) -> list[str]:
-    """Corpus files changed, added or removed since the model was trained."""
-    recorded: dict[str, str] = EscalationModel.load(model_path).meta["corpus"]  # type: ignore[assignment]
+def _items_sha256(path: Path) -> str:
+    """A blind set's items, its header (notes on its history) aside."""
+    return hashlib.sha256(path.read_bytes().split(b"\n", 1)[1]).hexdigest()
+
+
+def stale(model_path: Path = MODEL, corpus: Path = CORPUS, blind: Path = BLIND) -> list[str]:
+    """Corpus files and development blind sets changed, added or removed since the model was trained
+    (a development set alone: `python -m relais_bot.training --recalibrate-only`)."""
+    meta = EscalationModel.load(model_path).meta
+    recorded: dict[str, str] = meta["corpus"]  # type: ignore[assignment]
     current = {p.relative_to(corpus).as_posix(): _sha256(p) for p in corpus_files(corpus)}
+    # A blind set newly marked tuned_on (or changed) calls for the development calibration again.
+    calibration: dict[str, Any] = meta.get("development_calibration") or {}  # type: ignore[assignment]
+    recorded |= {f"blind/{name}": sha for name, sha in calibration.get("sets", {}).items()}
+    current |= {f"blind/{p.name}": _items_sha256(p) for p in development_blind_sets(blind)}
     return sorted(k for k in recorded.keys() | current.keys() if recorded.get(k) != current.get(k))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=MODEL)
+    parser.add_argument(
+        "--recalibrate-only",
+        action="store_true",
+        help="keep the model's weights and fold thresholds; redo only the development calibration "
+        "(after a blind set was marked tuned_on); a full training gives the same thresholds",
+    )
     args = parser.parse_args()
+    if args.recalibrate_only:
+        model = EscalationModel.load(MODEL)
+        folds: dict[str, dict[str, float]] = model.meta["fold_thresholds"]  # type: ignore[assignment]
+        model.high, model.low = dict(folds["high"]), dict(folds["low"])
+        model.meta["development_calibration"] = recalibrate(model, development_blind_sets())
+        model.save(args.out)
+        print(json.dumps(model.meta["development_calibration"], indent=2))
+        return
     model, meta = train()
     model.save(args.out)
     print(json.dumps({"high": model.high, "low": model.low, **meta}, indent=2), file=sys.stderr)
