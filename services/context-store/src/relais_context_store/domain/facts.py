@@ -173,7 +173,7 @@ def _hold(s: FactState, at: datetime) -> None:
 
 def _release(s: FactState, at: datetime) -> None:
     if s.held_since is not None:
-        s.handle_s = (s.handle_s or 0.0) + _seconds(s.held_since, at)
+        s.handle_s = (s.handle_s or 0.0) + max(0.0, (at - s.held_since).total_seconds())
         s.held_since = None
 
 
