@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from relais_context_store.domain.facts import FactState, fold
+from relais_context_store.domain.facts import FactState, Recomputation, fold
 from relais_contracts import decode
 from relais_contracts.conversation import ConversationEvent
 from relais_contracts.facts import ConversationFact
@@ -213,3 +213,16 @@ def test_an_event_stamped_before_the_one_it_follows_counts_as_no_time() -> None:
     log = Log().opened(0).message(0).handoff(10).queued(10).offered(8, "a").assigned(9, "a").released(20, "a")
     [fact] = run(log.events)
     assert (fact.data.wait_to_offer_s, fact.data.wait_to_accept_s) == (0.0, 0.0)
+
+
+def test_a_recomputation_folds_interleaved_conversations_once_per_event_id_as_the_materializer_does() -> None:
+    one = (
+        Log("conv-1").opened(0).message(0).handoff(1).queued(1).assigned(5, "a").released(65, "a").closed(99)
+    )
+    two = Log("conv-2").opened(0).message(0).reply(1).closed(1801)
+    expected = run(one.events) + run(two.events)
+    recomputation = Recomputation()
+    interleaved = [e for pair in zip(one.events, two.events, strict=False) for e in pair] + one.events[4:]
+    duplicated = [*interleaved[:5], *interleaved[:5], *interleaved[5:], two.events[-1]]
+    found = [f for e in duplicated if (f := recomputation.add(e)) is not None]
+    assert sorted(f.model_dump_json() for f in found) == sorted(f.model_dump_json() for f in expected)

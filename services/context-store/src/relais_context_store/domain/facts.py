@@ -236,3 +236,37 @@ def _bot_outcome(s: FactState) -> BotOutcome:
     if s.handoffs:
         return "handed-over"
     return "contained" if s.bot_replies else "unanswered"
+
+
+class Recomputation:
+    """The fold over many conversations at once, from the conversation log in its order, in memory:
+    what `relais-facts export --from-log` runs to recompute facts with the current definition.
+
+    Like the materializer, it folds an event id once per conversation (a replay after a crash leaves
+    duplicates on the log) and skips what is not a conversation's event (the customer identity events).
+    A closed conversation keeps only its id here: nothing after the close is folded anyway.
+    """
+
+    def __init__(self) -> None:
+        self._states: dict[tuple[str, str], FactState] = {}
+        self._seen: dict[tuple[str, str], set[str]] = {}
+        self._closed: set[tuple[str, str]] = set()
+
+    def add(self, event: object) -> ConversationFact | None:
+        if not isinstance(event, ConversationEvent):
+            return None
+        conversation = (event.tenant, event.subject)
+        if conversation in self._closed:
+            return None
+        seen = self._seen.setdefault(conversation, set())
+        if event.uid in seen:
+            return None
+        seen.add(event.uid)
+        state, fact = fold(self._states.get(conversation) or FactState(), event)
+        if state.closed:
+            self._closed.add(conversation)
+            self._states.pop(conversation, None)
+            self._seen.pop(conversation, None)
+        else:
+            self._states[conversation] = state
+        return fact
