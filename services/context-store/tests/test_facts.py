@@ -226,3 +226,16 @@ def test_a_recomputation_folds_interleaved_conversations_once_per_event_id_as_th
     duplicated = [*interleaved[:5], *interleaved[:5], *interleaved[5:], two.events[-1]]
     found = [f for e in duplicated if (f := recomputation.add(e)) is not None]
     assert sorted(f.model_dump_json() for f in found) == sorted(f.model_dump_json() for f in expected)
+
+
+def test_the_fold_leaves_the_state_it_was_given_as_it_was() -> None:
+    log = Log().opened(0).message(0).handoff(1).queued(1).assigned(5, "a")
+    state = FactState()
+    for event in log.events[:-1]:
+        state, _ = fold(state, event)
+    before = state.model_dump_json()
+    after, _ = fold(
+        state, Log().add(9, "transferred", from_agent_id="a", to_queue="vip").queued(9, "vip").events[1]
+    )
+    assert state.model_dump_json() == before
+    assert (after.queues, state.queues) == (["billing", "vip"], ["billing"])

@@ -47,6 +47,9 @@ _MATERIAL = (
 )  # fmt: skip
 
 
+_LIST_FIELDS = ("channels", "languages", "queues", "agents")
+
+
 class FactState(BaseModel):
     """What the fold keeps of a conversation between its events (stored with its view, as JSON)."""
 
@@ -85,7 +88,8 @@ def fold(state: FactState, event: ConversationEvent) -> tuple[FactState, Convers
     """The state after `event`, and the fact it writes (when it ends the conversation), if any."""
     if state.closed:
         return state, None
-    s = state.model_copy(deep=True)
+    # A shallow copy with its own lists: the caller's state is left as it was, at a tenth of a deep copy.
+    s = state.model_copy(update={k: list(getattr(state, k)) for k in _LIST_FIELDS})
     at = event.time
     if isinstance(event, _MATERIAL):
         s.changed = True
