@@ -55,7 +55,9 @@ async def test_an_agent_s_work_is_scoped_to_the_agent_and_the_tenant(infra: Infr
     try:
         async with (
             RawPublisher(infra, system.namespace) as channel,
-            TopicReader(infra, system.namespace, [topics.CONVERSATIONS, topics.OUTBOUND]) as log,
+            TopicReader(
+                infra, system.namespace, [topics.CONVERSATIONS, topics.OUTBOUND, topics.FACTS]
+            ) as log,
             httpx.AsyncClient(timeout=30) as http,
         ):
             alice = await login(system, http, TENANT, "alice")
@@ -182,6 +184,18 @@ async def test_an_agent_s_work_is_scoped_to_the_agent_and_the_tenant(infra: Infr
                 await alice.send("a6", type="wrap_up", conversation_id=conversation, disposition="resolved")
                 done = await alice.socket.expect("released", conversation_id=conversation, reason="completed")
                 assert done["disposition"] == "resolved"
+
+                # The wrap-up writes the conversation's fact, from what the real services logged.
+                fact = (await log.wait_event(topics.FACTS, lambda e: e.subject == conversation)).data
+                assert (fact.ended_by, fact.handed_over, fact.handoff_reason, fact.handoffs) == (
+                    "wrap-up", True, "bot-silent", 2,
+                )  # fmt: skip
+                assert (fact.agents, fact.transfers, fact.disposition, fact.channels) == (
+                    ("alice", "bob"), 1, "resolved", ("sms",),
+                )  # fmt: skip
+                assert (fact.customer_messages, fact.agent_replies, fact.bot_outcome) == (3, 1, "handed-over")
+                assert fact.wait_to_accept_s is not None
+                assert (fact.handle_s or 0) > 0
 
                 # Nothing of the note reached the customer.
                 assert not [e for e in log.events(topics.OUTBOUND) if "VIP" in e.data.text]

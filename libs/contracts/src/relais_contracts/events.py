@@ -36,6 +36,7 @@ from relais_contracts.conversation import (
 )
 from relais_contracts.customers import CustomerErased, IdentityConfirmed, IdentityLinked, IdentityUnlinked
 from relais_contracts.envelope import CloudEvent
+from relais_contracts.facts import ConversationFact
 from relais_contracts.routing import (
     AgentReplied,
     CustomerWrote,
@@ -93,7 +94,8 @@ Event = Annotated[
     | ClockBreached
     | Reassigned
     | ClockChanged
-    | ConversationTaken,
+    | ConversationTaken
+    | ConversationFact,
     Field(discriminator="type"),
 ]
 
@@ -109,6 +111,7 @@ EVENT_TYPES: dict[str, type[CloudEvent]] = {
         OfferRescinded, AgentStatusChanged, ChannelSwitched, Closed, CustomerLeft, DeliveryStatus,
         IdentityLinked, IdentityUnlinked, IdentityConfirmed, CustomerErased, NoteAdded,
         AgentReplied, CustomerWrote, ClockBreached, Reassigned, ClockChanged, ConversationTaken,
+        ConversationFact,
     )
 }  # fmt: skip
 

@@ -34,12 +34,18 @@ _TOPIC_DOCS = {
         "by the channels service (docs/integrators.md).",
     ),
     topics.DEADLETTER: ("source key", "Records a consumer could not decode or handle, with the reason."),
+    topics.FACTS: (
+        "conversation id",
+        "One fact a conversation, for reporting, from the context store when it is wrapped up or closed; "
+        "a later revision of a conversation supersedes an earlier one (docs/facts.md).",
+    ),
 }
 # What Relais itself does with each topic, for the AsyncAPI operations. The channels service reads the
 # outbound topic for webhooks and writes the inbound one for its HTTP ingress.
 _RELAIS_RECEIVES = (topics.INBOUND, topics.CONVERSATIONS, topics.ROUTING, topics.AGENTS, topics.OUTBOUND)
 _RELAIS_SENDS = (
     topics.INBOUND, topics.CONVERSATIONS, topics.ROUTING, topics.AGENTS, topics.OUTBOUND, topics.DEADLETTER,
+    topics.FACTS,
 )  # fmt: skip
 
 # A dead letter is the source record unchanged (value, key, headers) plus these headers.

@@ -8,8 +8,10 @@ ROUTING: Final = "relais.routing.v1"
 AGENTS: Final = "relais.agents.v1"
 OUTBOUND: Final = "relais.outbound.v1"
 DEADLETTER: Final = "relais.deadletter.v1"
+# One record a conversation, for reporting (relais_contracts.facts).
+FACTS: Final = "relais.facts.v1"
 
-ALL: Final = (INBOUND, CONVERSATIONS, ROUTING, AGENTS, OUTBOUND, DEADLETTER)
+ALL: Final = (INBOUND, CONVERSATIONS, ROUTING, AGENTS, OUTBOUND, DEADLETTER, FACTS)
 
 
 def inbound_key(tenant: str, channel: str, address: str) -> str:

@@ -15,6 +15,7 @@ import structlog
 from relais_context_store.adapters.conversation_log import Applied, ConversationLog
 from relais_context_store.adapters.customer_directory import CustomerDirectory
 from relais_context_store.adapters.identity_secrets import IdentitySecrets
+from relais_context_store.domain.facts import FactState, fold
 from relais_context_store.domain.resolution import (
     OpenConversation,
     close_for_inactivity,
@@ -35,6 +36,7 @@ from relais_context_store.domain.watchdog import awaits_bot
 from relais_context_store.metrics import (
     CONVERSATIONS_CLOSED,
     CONVERSATIONS_OPEN,
+    FACTS_WRITTEN,
     REDACTIONS,
     REPLY_LATENCY,
     UNDELIVERABLE_REPLIES,
@@ -65,6 +67,7 @@ from relais_contracts.customers import (
     IdentityLinked,
     IdentityUnlinked,
 )
+from relais_contracts.facts import ConversationFact
 from relais_platform.consumer import Delivery
 from relais_platform.kafka import Publishes
 from relais_platform.logs import bound_to
@@ -77,6 +80,9 @@ from relais_platform.sealing import (
 
 log = structlog.get_logger(__name__)
 
+# The fold of the conversation's fact so far (domain.facts), kept with its view; internal, so its name
+# has a colon, which keeps it out of the API's view of the conversation.
+_FACT_FOLD = "fold:fact"
 # Fields of a conversation the materializer needs to decide deliveries and cancellations.
 # last_bot_at too, for the watchdog's index of conversations awaiting the bot.
 _CONVERSATION_FIELDS = (
@@ -86,6 +92,7 @@ _CONVERSATION_FIELDS = (
     "last_address",
     "last_customer_at",
     "last_bot_at",
+    _FACT_FOLD,
 )
 
 
@@ -238,6 +245,14 @@ class ConversationLogHandler:
             fields = known.setdefault(conversation, {})
             state_before = fields.get("state", "")
             change = view_change(clear.get(event.uid, event))
+            # The fact's fold runs on the event as logged (sealed or not: a fact holds no words), and
+            # its state is stored with the view, in the same script, so a replay resumes it exactly.
+            before = fields.get(_FACT_FOLD)
+            state, fact = fold(FactState.model_validate_json(before) if before else FactState(), event)
+            if (after := state.model_dump_json()) != before:
+                change = replace(change, fields={**change.fields, _FACT_FOLD: after})
+            if fact is not None:
+                outgoing.append(Outgoing(topics.FACTS, event.subject, fact))
             if isinstance(event, ReplyPosted):
                 if "last_channel" not in fields:
                     raise UnknownConversation(f"reply {event.id} to unknown conversation {event.subject}")
@@ -292,6 +307,9 @@ class ConversationLogHandler:
                 if isinstance(o.event, MessageSend)
             )
             await self._publisher.publish(outgoing)
+            for o in outgoing:
+                if isinstance(o.event, ConversationFact):
+                    FACTS_WRITTEN.labels(o.event.data.ended_by).inc()
             now = datetime.now(UTC)
             for kind, since in latencies:
                 if since is not None:

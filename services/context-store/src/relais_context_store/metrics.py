@@ -42,3 +42,8 @@ UNDELIVERABLE_REPLIES = Counter(
     "Replies recorded as failed because the customer has no address on their channel",
     ["tenant"],
 )
+FACTS_WRITTEN = Counter(
+    "relais_context_facts_written_total",
+    "Conversation facts published on relais.facts.v1, by what ended the conversation (wrap-up, close)",
+    ["ended_by"],
+)

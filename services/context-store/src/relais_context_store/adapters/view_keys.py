@@ -2,7 +2,7 @@
 queries). Every key is derived from the conversation log and rebuilt by replaying it.
 
 Keys, under `relais:cs:` (with the deployment namespace in front):
-  {tenant}:conversation:{id}            hash: state, channels, customer, handoff…
+  {tenant}:conversation:{id}            hash: state, channels, customer, handoff…, the fact's fold (fold:fact)
   {tenant}:conversation:{id}:timeline   list of timeline entries (JSON), in log order
   {tenant}:conversation:{id}:applied    set of applied event ids
   {tenant}:conversation:{id}:delivery   hash "{message id}|{status}" -> time of the report
