@@ -176,6 +176,20 @@ def test_a_person_mentioned_is_not_a_person_asked_for(chat: Chat, text: str) -> 
     assert chat.say(text).reason is None
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the driver will call me when he arrives, right?",
+        "pouvez-vous me rappeler le montant de ma dernière facture ?",
+        "nn serve che mi richiamate, tutto risolto",
+        "no need to call me back, the parcel came",
+    ],
+)
+def test_a_call_mentioned_or_declined_is_no_request(chat: Chat, text: str) -> None:
+    chat.open()
+    assert chat.say(text).reason is None
+
+
 def test_a_request_for_a_person_wins_over_whatever_the_bot_was_doing(chat: Chat) -> None:
     chat.open()
     assert chat.say("blorp").outcome == "clarified"

@@ -136,3 +136,31 @@ def test_surface_frustration_detectors_count_only_where_the_model_finds_it_plaus
     angry = tenant.detectors.signals("third time I write, still nothing, this is a joke", "en", (), -0.7)
     assert angry.frustrated
     assert angry.frustration_plausible
+
+
+CALL_ME_BACK = [
+    "could someone call me back about my contract tomorrow",
+    "merci de me rappeler au 06 12 34 56 78 après 18h",
+    "Könnt ihr mich morgen früh zurückrufen? Bin auf Montage",
+    "me pueden llamar esta tarde? es por la factura",
+    "mi potete richiamare domani mattina per la bolletta?",
+    "podem me ligar amanhã? é sobre a minha fatura",
+]
+NOT_CALL_ME_BACK = [
+    "the driver will call me when he arrives, right?",
+    "pouvez-vous me rappeler le montant de ma dernière facture ?",  # remind me
+    "gibt es eine Rückrufaktion für mein Modell?",  # a product recall
+    "you keep calling me every day with offers",
+    "o técnico pode ligar o aparelho?",  # switch on
+    "nn serve che mi richiamate, tutto risolto",
+    "no need to call me back, the parcel came",
+    "don't call me again please",
+]
+
+
+def test_the_lexicon_reads_a_request_to_be_called_back_as_a_request_for_a_person(bot: Bot) -> None:
+    detectors = bot.tenant("demo").detectors
+    for text in CALL_ME_BACK:
+        assert detectors.human_request(detectors.canonical(text)), text
+    for text in NOT_CALL_ME_BACK:
+        assert not detectors.human_request(detectors.canonical(text)), text
