@@ -33,6 +33,7 @@ from relais_contracts.conversation import (
     ReturnedToBot,
     Transferred,
     WaitUpdated,
+    WhisperAdded,
 )
 from relais_contracts.customers import CustomerErased, IdentityConfirmed, IdentityLinked, IdentityUnlinked
 from relais_contracts.envelope import CloudEvent
@@ -43,6 +44,9 @@ from relais_contracts.routing import (
     OfferRejected,
     PresenceChanged,
     QueuesConfigured,
+    SupervisorMoveRequested,
+    SupervisorPresenceSet,
+    SupervisorTakeBackRequested,
     TimerTick,
     TransferRequested,
     WorkCancelled,
@@ -93,7 +97,11 @@ Event = Annotated[
     | ClockBreached
     | Reassigned
     | ClockChanged
-    | ConversationTaken,
+    | ConversationTaken
+    | SupervisorMoveRequested
+    | SupervisorTakeBackRequested
+    | SupervisorPresenceSet
+    | WhisperAdded,
     Field(discriminator="type"),
 ]
 
@@ -109,6 +117,7 @@ EVENT_TYPES: dict[str, type[CloudEvent]] = {
         OfferRescinded, AgentStatusChanged, ChannelSwitched, Closed, CustomerLeft, DeliveryStatus,
         IdentityLinked, IdentityUnlinked, IdentityConfirmed, CustomerErased, NoteAdded,
         AgentReplied, CustomerWrote, ClockBreached, Reassigned, ClockChanged, ConversationTaken,
+        SupervisorMoveRequested, SupervisorTakeBackRequested, SupervisorPresenceSet, WhisperAdded,
     )
 }  # fmt: skip
 
