@@ -319,7 +319,8 @@ def test_a_supervisor_action_carries_its_actor_on_the_log() -> None:
             )
         )
     )
-    assert moved.data.by.id == "sam" and moved.data.by.role == "supervisor"  # type: ignore[union-attr]
+    assert moved.data.by.id == "sam"
+    assert moved.data.by.role == "supervisor"
 
 
 @pytest.mark.parametrize(
@@ -340,7 +341,8 @@ def test_a_supervisor_action_that_names_no_effect_is_refused(
 ) -> None:
     with pytest.raises(DecodeError) as refused:
         decode(json.dumps(_supervisor_event(event_type, data)))
-    assert refused.value.reason == "schema" and says in refused.value.detail
+    assert refused.value.reason == "schema"
+    assert says in refused.value.detail
 
 
 def test_a_supervisor_action_without_its_actor_is_refused() -> None:
