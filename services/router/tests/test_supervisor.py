@@ -223,3 +223,13 @@ def test_supervisor_actions_replay_to_the_same_decisions(events: Events, new_eve
     out2 = [o for event in history(new_events()) for o in second.apply(event)]
     assert out1 == out2
     assert out1
+
+
+def test_the_view_lists_the_conversations_each_agent_holds(router: TenantRouter, events: Events) -> None:
+    router.apply(events.presence("a1", capacity={"*": 2}))
+    router.apply(events.submit("c1"))
+    router.apply(events.submit("c2"))
+    holding(router, events, "c2")
+    holding(router, events, "c1")
+    (agent,) = router.view(10).agents
+    assert agent.conversation_ids == ["c2", "c1"]  # oldest assignment first
