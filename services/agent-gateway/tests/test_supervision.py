@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from relais_agent_gateway.auth import Agent
+from relais_agent_gateway.domain.figures import sample
 from relais_agent_gateway.domain.inbox import project
 from relais_agent_gateway.domain.supervision import (
     Conflict,
@@ -160,3 +161,25 @@ def test_the_desk_is_told_which_supervisor_took_a_conversation_or_set_its_status
     message = project(status).message
     assert isinstance(message, StatusMessage)
     assert (message.status, message.reason, message.by and message.by.id) == ("away", "break", "sam")
+
+
+def test_a_sample_of_the_figures_counts_the_occupancy_of_the_agents_at_work_only() -> None:
+    queues = {
+        "as_of": "2026-01-05T10:00:00+00:00",
+        "queues": [{"queue": "general", "waiting": 3, "longest_wait_s": 42.26, "service_level": 0.8}],
+    }
+    agent = {"load": {"chat": 1}, "capacity": {"*": 2}, "total_capacity": None}
+    agents = {
+        "agents": [
+            {**agent, "state": "available"},
+            {**agent, "state": "not-responding", "load": {}, "total_capacity": 2, "capacity": {"*": 5}},
+            {**agent, "state": "away", "load": {"chat": 2}},  # out of the pool: not counted
+        ]
+    }
+    figures = sample(queues, agents)
+    assert figures == {
+        "as_of": "2026-01-05T10:00:00+00:00",
+        "queues": {"general": {"waiting": 3, "longest_wait_s": 42.3, "service_level": 0.8}},
+        "occupancy": 0.25,
+    }
+    assert sample(queues, {"agents": []})["occupancy"] is None

@@ -70,6 +70,21 @@ async def expect(ws: ClientConnection, kind: str, **fields: Any) -> dict[str, An
     return await asyncio.wait_for(find(), WAIT_S)
 
 
+async def expect_both(ws: ClientConnection, first: str, second: str, conversation_id: str) -> dict[str, Any]:
+    """Two messages about the conversation from two topics (agents, conversations), in either order:
+    the messages of both kinds, by kind."""
+
+    async def find() -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        while len(found) < 2:
+            message: dict[str, Any] = json.loads(await ws.recv())
+            if message["type"] in (first, second) and message.get("conversation_id") == conversation_id:
+                found[message["type"]] = message
+        return found
+
+    return await asyncio.wait_for(find(), WAIT_S)
+
+
 def inbound(address: str, text: str) -> dict[str, Any]:
     return {
         "specversion": "1.0",
@@ -194,9 +209,10 @@ async def test_a_supervisor_moves_whispers_watches_sets_away_and_takes_back(
                 # The move: Alice is told who took it, Bob is offered it.
                 moved = await http.post(move, json={"to_agent_id": "bob", "note": "VIP"}, headers=sam)
                 assert moved.status_code == 202, moved.text
-                taken = await expect(alice, "conversation.taken", conversation_id=cid)
+                told = await expect_both(alice, "conversation.taken", "released", cid)
+                taken = told["conversation.taken"]
                 assert (taken["reason"], taken["by"]) == ("supervisor", {"id": "sam", "name": "Sam"})
-                await expect(alice, "released", conversation_id=cid)
+                assert told["released"]["reason"] == "transferred"
                 second = await expect(bob, "offer", conversation_id=cid)
                 await bob.send(json.dumps({"type": "accept", "offer_id": second["offer_id"], "ref": "d"}))
                 await expect(bob, "assigned", conversation_id=cid)
@@ -207,6 +223,16 @@ async def test_a_supervisor_moves_whispers_watches_sets_away_and_takes_back(
                 assert request.id == moved.json()["event_id"]
                 transferred = await log.wait_event(topics.CONVERSATIONS, lambda e: isinstance(e, Transferred))
                 assert transferred.data.by.name == "Sam"  # type: ignore[union-attr]
+
+                # The charts' history: one sample per step, whoever asks, with the queues and occupancy.
+                history = (await http.get("/v1/supervisor/history", headers=sam)).json()
+                assert history["window_s"] == 3600
+                (point,) = history["samples"]
+                assert "general" in point["queues"]
+                assert point["occupancy"] is not None
+                again = (await http.get("/v1/supervisor/history", headers=sam)).json()
+                assert len(again["samples"]) == 1  # within the step: no second sample
+                assert (await http.get("/v1/supervisor/history", headers=plain)).status_code == 403
 
                 # A whisper: on Bob's desk only, on the log with its author, never to the customer.
                 whisper_url = f"/v1/supervisor/conversations/{cid}/whisper"

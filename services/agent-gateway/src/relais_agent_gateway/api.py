@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from relais_agent_gateway.attendance import Attendance
 from relais_agent_gateway.auth import Agent, CurrentAgent, InvalidToken, Role, Tokens, require_role
-from relais_agent_gateway.domain import supervision
+from relais_agent_gateway.domain import figures, supervision
 from relais_agent_gateway.domain.supervision import (
     Conflict,
     Invalid,
@@ -22,6 +22,7 @@ from relais_agent_gateway.domain.supervision import (
     Unknown,
     WhisperRequest,
 )
+from relais_agent_gateway.history import STEP_S, WINDOW_S, History
 from relais_agent_gateway.inbox_hub import InboxHub
 from relais_agent_gateway.session import DeskSession
 from relais_agent_gateway.settings import GatewaySettings
@@ -196,8 +197,24 @@ async def queues(agent: Supervisor, upstream: UpstreamDep) -> dict[str, Any]:
 
 @supervisors.get("/agents")
 async def agents_view(agent: Supervisor, upstream: UpstreamDep) -> dict[str, Any]:
-    """The router's live view of the tenant's agents: state, capacity, load, skills."""
+    """The router's live view of the tenant's agents: state, capacity, load, skills, conversations."""
     return await upstream.routing(agent.tenant, "agents")
+
+
+@supervisors.get("/history")
+async def history(agent: Supervisor, upstream: UpstreamDep, conn: HTTPConnection) -> dict[str, Any]:
+    """The last hour of the tenant's figures for the charts, oldest first: per queue waiting, longest
+    wait and service level, and the occupancy of the agents at work; a new sample every 10 s at most."""
+    store = cast(History, conn.app.state.history)
+    if await store.due(agent.tenant):
+        try:
+            queues_view = await upstream.routing(agent.tenant, "queues")
+            agents_view = await upstream.routing(agent.tenant, "agents")
+        except HTTPException:
+            pass  # no figures now (no routing yet, router unreachable): the hour so far still shows
+        else:
+            await store.record(agent.tenant, figures.sample(queues_view, agents_view))
+    return {"window_s": WINDOW_S, "step_s": STEP_S, "samples": await store.last_hour(agent.tenant)}
 
 
 class Published(BaseModel):
