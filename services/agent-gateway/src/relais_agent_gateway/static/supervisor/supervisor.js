@@ -15,6 +15,8 @@ let timer = null;
 const page = { header: null, charts: null, alerts: null, queues: null, agents: null, act: null, watch: null, notice: null };
 const view = { queues: [], agents: [], awayReasons: [], selected: null };
 const charts = new Map(); // name -> {plot, series key}
+const WINDOW_S = 3600;
+let chartEnd = Date.now() / 1000; // the x axis is always the hour up to the newest sample
 
 async function refresh() {
   try {
@@ -236,6 +238,7 @@ const CHARTS = [
 function drawCharts(samples) {
   const names = [...new Set(samples.flatMap((s) => Object.keys(s.queues)))].sort();
   const xs = samples.map((s) => s.t);
+  chartEnd = xs.length ? xs[xs.length - 1] : Date.now() / 1000;
   for (const spec of CHARTS) {
     const labels = spec.occupancy ? [...names, "occupancy"] : names;
     const data = [xs, ...names.map((n) => samples.map((s) => (s.queues[n] ? spec.value(s.queues[n]) : null)))];
@@ -254,7 +257,7 @@ function drawCharts(samples) {
       title: spec.title,
       width: Math.max(280, Math.floor((page.charts.clientWidth || 960) / 3) - 24),
       height: 180,
-      scales: { x: { time: true }, y: spec.unit === "%" ? { range: [0, 100] } : { range: (u, min, max) => [0, Math.max(1, max)] } },
+      scales: { x: { time: true, range: () => [chartEnd - WINDOW_S, chartEnd] }, y: spec.unit === "%" ? { range: [0, 100] } : { range: (u, min, max) => [0, Math.max(1, max)] } },
       series,
     };
     charts.set(spec.name, { key, plot: new uPlot(options, data, holder) });
@@ -269,9 +272,9 @@ function start(newToken) {
   page.header = header(null);
   page.notice = el("div", { "data-testid": "notice" });
   page.charts = el("section", { class: "charts", "data-testid": "charts" }, CHARTS.map((c) => el("div", { class: "chart", "data-chart": c.name, "data-testid": `chart-${c.name}` })));
-  page.alerts = el("section", {});
-  page.queues = el("section", {});
-  page.agents = el("section", {});
+  page.alerts = el("section", { class: "panel" });
+  page.queues = el("section", { class: "panel" });
+  page.agents = el("section", { class: "panel" });
   page.act = el("section", { class: "act", "data-testid": "act" });
   root.replaceChildren(page.header, page.notice, page.charts, page.act, page.alerts, page.queues, page.agents);
   refresh();
