@@ -297,3 +297,56 @@ def test_ids_are_the_uuid5_they_always_were(source: str, event_id: str, index: i
     assert event_uid(source, event_id) == uid
     assert derive_id(source, event_id, index) == str(uuid.uuid5(namespace, f"{uid}#{index}"))
     assert derive_key(source, event_id) == str(uuid.uuid5(namespace, f"{source}/{event_id}"))
+
+
+def _supervisor_event(event_type: str, data: dict[str, object]) -> dict[str, object]:
+    return {
+        "specversion": "1.0",
+        "id": "sup-1",
+        "source": "relais/agent-gateway",
+        "type": event_type,
+        "time": "2026-11-24T10:00:00Z",
+        "tenant": "acme",
+        "data": {"by": {"id": "sam", "name": "Sam"}, **data},
+    }
+
+
+def test_a_supervisor_action_carries_its_actor_on_the_log() -> None:
+    moved = decode(
+        json.dumps(
+            _supervisor_event(
+                "relais.routing.supervisor.move.requested", {"conversation_id": "c1", "to_queue": "billing"}
+            )
+        )
+    )
+    assert moved.data.by.id == "sam"
+    assert moved.data.by.role == "supervisor"
+
+
+@pytest.mark.parametrize(
+    ("event_type", "data", "says"),
+    [
+        ("relais.routing.supervisor.move.requested", {"conversation_id": "c1"}, "to_queue or to_agent_id"),
+        (
+            "relais.routing.supervisor.presence.set",
+            {"agent_id": "a1", "presence": "offline", "away_reason": "break"},
+            "away reason goes with presence 'away'",
+        ),
+        ("relais.routing.supervisor.presence.set", {"agent_id": "a1", "presence": "available"}, "presence"),
+        ("relais.routing.supervisor.takeback.requested", {"conversation_id": ""}, "conversation_id"),
+    ],
+)
+def test_a_supervisor_action_that_names_no_effect_is_refused(
+    event_type: str, data: dict[str, object], says: str
+) -> None:
+    with pytest.raises(DecodeError) as refused:
+        decode(json.dumps(_supervisor_event(event_type, data)))
+    assert refused.value.reason == "schema"
+    assert says in refused.value.detail
+
+
+def test_a_supervisor_action_without_its_actor_is_refused() -> None:
+    event = _supervisor_event("relais.routing.supervisor.takeback.requested", {"conversation_id": "c1"})
+    del event["data"]["by"]  # type: ignore[attr-defined]
+    with pytest.raises(DecodeError, match="by"):
+        decode(json.dumps(event))

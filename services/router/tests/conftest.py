@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from relais_contracts.conversation import HandoffPacket, TranscriptEntry
+from relais_contracts.conversation import Actor, HandoffPacket, TranscriptEntry
 from relais_contracts.routing import (
     AgentReplied,
     AgentRepliedData,
@@ -19,6 +19,12 @@ from relais_contracts.routing import (
     PresenceChangedData,
     QueuesConfigured,
     QueuesConfiguredData,
+    SupervisorMoveData,
+    SupervisorMoveRequested,
+    SupervisorPresenceData,
+    SupervisorPresenceSet,
+    SupervisorTakeBackData,
+    SupervisorTakeBackRequested,
     TimerTick,
     TimerTickData,
     TransferRequested,
@@ -33,6 +39,7 @@ from relais_contracts.routing import (
 
 TENANT = "acme"
 T0 = datetime(2025, 1, 1, 9, 0, tzinfo=UTC)
+SUPERVISOR = Actor(id="sam", name="Sam")
 
 
 class Events:
@@ -126,6 +133,31 @@ class Events:
             **self._envelope(),
             data=TransferRequestedData(
                 conversation_id=conversation_id, agent_id=agent_id, to_queue=to_queue, to_agent_id=to_agent
+            ),
+        )
+
+    def move(
+        self, conversation_id: str, *, to_queue: str | None = None, to_agent: str | None = None
+    ) -> SupervisorMoveRequested:
+        return SupervisorMoveRequested(
+            **self._envelope(),
+            data=SupervisorMoveData(
+                conversation_id=conversation_id, by=SUPERVISOR, to_queue=to_queue, to_agent_id=to_agent
+            ),
+        )
+
+    def take_back(self, conversation_id: str) -> SupervisorTakeBackRequested:
+        return SupervisorTakeBackRequested(
+            **self._envelope(), data=SupervisorTakeBackData(conversation_id=conversation_id, by=SUPERVISOR)
+        )
+
+    def set_presence(
+        self, agent_id: str, presence: str, away_reason: str | None = None
+    ) -> SupervisorPresenceSet:
+        return SupervisorPresenceSet(
+            **self._envelope(),
+            data=SupervisorPresenceData.model_validate(
+                {"agent_id": agent_id, "by": SUPERVISOR, "presence": presence, "away_reason": away_reason}
             ),
         )
 

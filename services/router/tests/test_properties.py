@@ -99,6 +99,15 @@ commands = st.lists(
         st.tuples(st.sampled_from(("reply", "wrote")), st.integers(0, 5), st.booleans()),
         st.tuples(st.just("wait"), st.sampled_from((1, 5, 10, 20, 30, 60))),
         st.tuples(st.just("configure")),
+        # A supervisor moves a conversation wherever it is, takes one back, sets an agent away or offline.
+        st.tuples(
+            st.just("move"),
+            st.sampled_from(CONVERSATIONS),
+            st.sampled_from((None, "general", "billing")),
+            st.sampled_from((None, *AGENTS)),
+        ),
+        st.tuples(st.just("take_back"), st.sampled_from(CONVERSATIONS)),
+        st.tuples(st.just("set_presence"), st.sampled_from(AGENTS), st.sampled_from(("away", "offline"))),
     ),
     min_size=10,
     max_size=60,
@@ -123,6 +132,14 @@ def concrete(events: Events, router: TenantRouter, command: tuple[Any, ...]) -> 
         return events.tick()
     if kind == "configure":
         return events.configure(CONFIG, digest="v1")
+    if kind == "move":
+        _, conv, queue, agent = command
+        return events.move(conv, to_queue=queue, to_agent=agent) if queue or agent else events.take_back(conv)
+    if kind == "take_back":
+        return events.take_back(command[1])
+    if kind == "set_presence":
+        _, agent, presence = command
+        return events.set_presence(agent, presence, "break" if presence == "away" else None)
     _, pick, wrong = command
     if kind in ("complete", "transfer", "reply", "wrote"):
         held = sorted(router.assignments.values(), key=lambda a: a.conversation_id)

@@ -6,7 +6,7 @@ from pydantic import AwareDatetime, Field
 
 from relais_contracts import topics
 from relais_contracts.channel import Channel
-from relais_contracts.conversation import HandoffPacket, ResponseClock
+from relais_contracts.conversation import Actor, HandoffPacket, ResponseClock
 from relais_contracts.envelope import CloudEvent, Payload
 
 
@@ -49,10 +49,13 @@ class AgentStatusChangedData(Payload):
     # not-responding: the agent missed too many offers in a row and gets no more until they come back.
     status: Literal["available", "away", "offline", "not-responding"]
     reason: str | None = Field(default=None, max_length=200)
+    # Set when a supervisor set the status (`relais.routing.supervisor.presence.set`).
+    by: Actor | None = None
 
 
 class AgentStatusChanged(AgentEvent):
-    """The router changed an agent's routing status on its own (e.g. not responding to offers)."""
+    """The router changed an agent's routing status on its own (e.g. not responding to offers) or on a
+    supervisor's word."""
 
     type: Literal["relais.agent.status.changed"] = "relais.agent.status.changed"
     data: AgentStatusChangedData
@@ -77,7 +80,9 @@ class ClockChanged(AgentEvent):
 class ConversationTakenData(Payload):
     agent_id: str
     conversation_id: str
-    reason: Literal["silent", "offline", "breach"]
+    # supervisor: a supervisor (`by`) moved the conversation or took it back.
+    reason: Literal["silent", "offline", "breach", "supervisor"]
+    by: Actor | None = None
 
 
 class ConversationTaken(AgentEvent):

@@ -173,6 +173,15 @@ class ReplyAuthor(Payload):
     id: str | None = Field(default=None, max_length=200)
 
 
+class Actor(Payload):
+    """Who did it, when a person other than the conversation's agent acts (a supervisor): on the event
+    itself, so the log is the audit trail."""
+
+    id: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200)
+    role: Literal["supervisor"] = "supervisor"
+
+
 class _SealedText(Payload):
     """A reply's or note's text, in clear or, for a customer who has a key (their tenant seals), sealed
     in that key (`text_sealed`, `key_id`, `text` empty): erasing the customer destroys the key, so the
@@ -224,6 +233,22 @@ class NoteAdded(ConversationEvent):
 
     type: Literal["relais.conversation.note.added"] = "relais.conversation.note.added"
     data: NoteData
+
+
+class WhisperData(_SealedText):
+    whisper_id: str = Field(min_length=1, max_length=200)
+    # The agent it is for: the conversation's agent when the supervisor wrote it.
+    agent_id: str = Field(min_length=1, max_length=200)
+    by: Actor
+    text: str = Field(max_length=5000)
+
+
+class WhisperAdded(ConversationEvent):
+    """A supervisor's note to the conversation's agent: shown on that agent's desk only, never sent to
+    the customer (no service delivers it)."""
+
+    type: Literal["relais.conversation.whisper.added"] = "relais.conversation.whisper.added"
+    data: WhisperData
 
 
 class TranscriptEntry(Payload):
@@ -353,6 +378,8 @@ class TransferredData(Payload):
     to_queue: str | None = None
     to_agent_id: str | None = None
     note: str | None = Field(default=None, max_length=2000)
+    # Set when a supervisor moved it (`relais.routing.supervisor.move.requested`), not its agent.
+    by: Actor | None = None
 
 
 class Transferred(ConversationEvent):
@@ -428,8 +455,10 @@ class ReassignedData(Payload):
     from_agent_id: str
     queue: str
     # silent: no reply within the queue's reassign_after; offline: the agent left with it open;
-    # breach: a response target was missed and the queue offers it to another agent.
-    reason: Literal["silent", "offline", "breach"]
+    # breach: a response target was missed and the queue offers it to another agent; supervisor: a
+    # supervisor took it back (`by`).
+    reason: Literal["silent", "offline", "breach", "supervisor"]
+    by: Actor | None = None
 
 
 class Reassigned(ConversationEvent):

@@ -33,6 +33,7 @@ from relais_contracts.conversation import (
     ReturnedToBot,
     Transferred,
     WaitUpdated,
+    WhisperAdded,
 )
 from relais_contracts.customers import CustomerErased, IdentityConfirmed, IdentityLinked, IdentityUnlinked
 from relais_contracts.envelope import CloudEvent
@@ -44,6 +45,9 @@ from relais_contracts.routing import (
     OfferRejected,
     PresenceChanged,
     QueuesConfigured,
+    SupervisorMoveRequested,
+    SupervisorPresenceSet,
+    SupervisorTakeBackRequested,
     TimerTick,
     TransferRequested,
     WorkCancelled,
@@ -95,7 +99,11 @@ Event = Annotated[
     | Reassigned
     | ClockChanged
     | ConversationTaken
-    | ConversationFact,
+    | ConversationFact
+    | SupervisorMoveRequested
+    | SupervisorTakeBackRequested
+    | SupervisorPresenceSet
+    | WhisperAdded,
     Field(discriminator="type"),
 ]
 
@@ -112,6 +120,7 @@ EVENT_TYPES: dict[str, type[CloudEvent]] = {
         IdentityLinked, IdentityUnlinked, IdentityConfirmed, CustomerErased, NoteAdded,
         AgentReplied, CustomerWrote, ClockBreached, Reassigned, ClockChanged, ConversationTaken,
         ConversationFact,
+        SupervisorMoveRequested, SupervisorTakeBackRequested, SupervisorPresenceSet, WhisperAdded,
     )
 }  # fmt: skip
 

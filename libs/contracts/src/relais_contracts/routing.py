@@ -2,11 +2,11 @@
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, model_validator
 
 from relais_contracts import topics
 from relais_contracts.channel import _CHANNEL, Channel
-from relais_contracts.conversation import HandoffPacket
+from relais_contracts.conversation import Actor, HandoffPacket
 from relais_contracts.envelope import CloudEvent, Payload
 
 Presence = Literal["available", "away", "offline"]
@@ -161,3 +161,66 @@ class CustomerWrote(RoutingEvent):
 
     type: Literal["relais.routing.customer.wrote"] = "relais.routing.customer.wrote"
     data: CustomerWroteData
+
+
+# Supervisor actions. Each names the supervisor who acted (`by`): the routing log is their audit trail,
+# and a replay decides the same.
+
+
+class SupervisorMoveData(Payload):
+    conversation_id: str = Field(min_length=1, max_length=200)
+    by: Actor
+    to_queue: str | None = Field(default=None, min_length=1, max_length=64)
+    to_agent_id: str | None = Field(default=None, min_length=1, max_length=200)
+    note: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> "SupervisorMoveData":
+        if self.to_queue is None and self.to_agent_id is None:
+            raise ValueError("a move needs to_queue or to_agent_id")
+        return self
+
+
+class SupervisorMoveRequested(RoutingEvent):
+    """A supervisor moves a conversation (waiting, offered or with an agent) to another queue or to a
+    named agent; its agent, if any, loses it and is told."""
+
+    type: Literal["relais.routing.supervisor.move.requested"] = "relais.routing.supervisor.move.requested"
+    data: SupervisorMoveData
+
+
+class SupervisorTakeBackData(Payload):
+    conversation_id: str = Field(min_length=1, max_length=200)
+    by: Actor
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class SupervisorTakeBackRequested(RoutingEvent):
+    """A supervisor takes a conversation back from its agent (a silent one, say): it is routed again in
+    its queue, to anyone but that agent."""
+
+    type: Literal["relais.routing.supervisor.takeback.requested"] = (
+        "relais.routing.supervisor.takeback.requested"
+    )
+    data: SupervisorTakeBackData
+
+
+class SupervisorPresenceData(Payload):
+    agent_id: str = Field(min_length=1, max_length=200)
+    by: Actor
+    # A supervisor takes an agent out of routing; only the agent makes themselves available.
+    presence: Literal["away", "offline"]
+    away_reason: str | None = Field(default=None, min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _reason_with_away(self) -> "SupervisorPresenceData":
+        if self.away_reason is not None and self.presence != "away":
+            raise ValueError("an away reason goes with presence 'away' only")
+        return self
+
+
+class SupervisorPresenceSet(RoutingEvent):
+    """A supervisor sets an agent away (with a reason) or offline; the agent's desk is told."""
+
+    type: Literal["relais.routing.supervisor.presence.set"] = "relais.routing.supervisor.presence.set"
+    data: SupervisorPresenceData

@@ -31,6 +31,7 @@ from relais_contracts.conversation import (
     HandoffPacket,
     NoteAdded,
     ReplyPosted,
+    WhisperAdded,
 )
 from relais_platform.redis_client import connect_redis
 from relais_platform.settings import ServiceSettings
@@ -295,7 +296,8 @@ def _packet(o: Outgoing) -> HandoffPacket | None:
     return packet if isinstance(packet, HandoffPacket) else None
 
 
-Written = ReplyPosted | NoteAdded
+# A supervisor's whisper is words about the customer's conversation too: sealed alike.
+Written = ReplyPosted | NoteAdded | WhisperAdded
 
 
 async def seal_replies(
@@ -308,14 +310,14 @@ async def seal_replies(
     kids = {
         o: key_id(o.event.tenant, customer)
         for o in outgoing
-        if isinstance(o.event, ReplyPosted | NoteAdded) and not o.event.data.sealed
+        if isinstance(o.event, Written) and not o.event.data.sealed
         if (customer := customers.get((o.event.tenant, o.event.subject)))
     }
     found = await keys.lookup(kids.values())
     sealed = []
     for o in outgoing:
         kid = kids.get(o)
-        if kid is None or kid not in found or not isinstance(o.event, ReplyPosted | NoteAdded):
+        if kid is None or kid not in found or not isinstance(o.event, Written):
             sealed.append(o)
             continue
         sealed.append(Outgoing(o.topic, o.key, seal_written(found[kid], kid, o.event)))

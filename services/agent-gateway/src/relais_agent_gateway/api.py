@@ -1,22 +1,36 @@
 """HTTP and WebSocket endpoints of the agent gateway."""
 
 import re
+import uuid
 from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, Depends, HTTPException, Path, WebSocket
+from aiokafka.errors import KafkaError
+from fastapi import APIRouter, Depends, HTTPException, Path, WebSocket, status
 from fastapi.requests import HTTPConnection
 from pydantic import BaseModel, Field
 
 from relais_agent_gateway.attendance import Attendance
 from relais_agent_gateway.auth import Agent, CurrentAgent, InvalidToken, Role, Tokens, require_role
+from relais_agent_gateway.domain import figures, supervision
+from relais_agent_gateway.domain.supervision import (
+    Conflict,
+    Invalid,
+    MoveRequest,
+    PresenceRequest,
+    Routing,
+    TakeBackRequest,
+    Unknown,
+    WhisperRequest,
+)
+from relais_agent_gateway.history import STEP_S, WINDOW_S, History
 from relais_agent_gateway.inbox_hub import InboxHub
 from relais_agent_gateway.session import DeskSession
 from relais_agent_gateway.settings import GatewaySettings
 from relais_agent_gateway.upstream import Upstream
 from relais_agent_gateway.views import DeskViews
-from relais_contracts import TENANT_MAX_LENGTH, TENANT_PATTERN
+from relais_contracts import TENANT_MAX_LENGTH, TENANT_PATTERN, Outgoing, now_time
 from relais_platform.runtime import Runtime
-from relais_platform.sealing import CustomerKeys
+from relais_platform.sealing import CustomerKeys, seal_replies
 
 CLOSE_INVALID_TOKEN = 4401
 # The desk offers two WebSocket subprotocols: this one, which the gateway selects, and `bearer.<JWT>`,
@@ -49,6 +63,7 @@ RuntimeDep = Annotated[Runtime, Depends(_runtime)]
 UpstreamDep = Annotated[Upstream, Depends(_upstream)]
 Settings = Annotated[GatewaySettings, Depends(_settings)]
 ConversationId = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._-]+$")]
+AgentId = Annotated[str, Path(min_length=1, max_length=200)]
 
 agents = APIRouter(tags=["agents"])
 
@@ -182,5 +197,165 @@ async def queues(agent: Supervisor, upstream: UpstreamDep) -> dict[str, Any]:
 
 @supervisors.get("/agents")
 async def agents_view(agent: Supervisor, upstream: UpstreamDep) -> dict[str, Any]:
-    """The router's live view of the tenant's agents: state, capacity, load, skills."""
+    """The router's live view of the tenant's agents: state, capacity, load, skills, conversations."""
     return await upstream.routing(agent.tenant, "agents")
+
+
+@supervisors.get("/history")
+async def history(agent: Supervisor, upstream: UpstreamDep, conn: HTTPConnection) -> dict[str, Any]:
+    """The last hour of the tenant's figures for the charts, oldest first: per queue waiting, longest
+    wait and service level, and the occupancy of the agents at work; a new sample every 10 s at most."""
+    store = cast(History, conn.app.state.history)
+    if await store.due(agent.tenant):
+        try:
+            queues_view = await upstream.routing(agent.tenant, "queues")
+            agents_view = await upstream.routing(agent.tenant, "agents")
+        except HTTPException:
+            pass  # no figures now (no routing yet, router unreachable): the hour so far still shows
+        else:
+            await store.record(agent.tenant, figures.sample(queues_view, agents_view))
+    return {"window_s": WINDOW_S, "step_s": STEP_S, "samples": await store.last_hour(agent.tenant)}
+
+
+class Published(BaseModel):
+    event_id: str  # the event on the log; the router's decision follows on the conversation's log
+
+
+_ACTION_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "no such conversation or agent in your tenant"},
+    409: {"description": "not possible in the conversation's or agent's state now"},
+    422: {"description": "a queue, agent or away reason the tenant does not have, or a malformed body"},
+    503: {"description": "the log or the routing views cannot be reached: try again"},
+}
+
+
+async def _routing_of(
+    supervisor: Agent, upstream: Upstream, views: DeskViews, conversation_id: str | None = None
+) -> Routing:
+    """The routing state the checks of an action need, read under the supervisor's tenant."""
+    tenant = supervisor.tenant
+    state = None
+    if conversation_id is not None:
+        found = await upstream.conversation(tenant, conversation_id, assigned_to=None)
+        state = str(found.get("state")) if found is not None else None
+    agents_view = await upstream.routing(tenant, "agents")
+    queues_view = await upstream.routing(tenant, "queues")
+    return Routing(
+        state=state,
+        assignee=await views.assignee(tenant, conversation_id) if conversation_id else None,
+        queues=frozenset(q["queue"] for q in queues_view.get("queues", ())),
+        agents=frozenset(a["agent_id"] for a in agents_view.get("agents", ())),
+        away_reasons=tuple(agents_view.get("away_reasons", ())),
+    )
+
+
+async def _publish(runtime: Runtime, outgoing: Outgoing) -> Published:
+    try:
+        await runtime.publisher.publish([outgoing])
+    except (KafkaError, OSError, TimeoutError) as exc:
+        raise HTTPException(503, f"not published, try again: {type(exc).__name__}") from None
+    return Published(event_id=outgoing.event.id)
+
+
+def _refused(exc: Exception) -> HTTPException:
+    code = 404 if isinstance(exc, Unknown) else 409 if isinstance(exc, Conflict) else 422
+    return HTTPException(code, str(exc))
+
+
+@supervisors.post(
+    "/conversations/{conversation_id}/move", status_code=status.HTTP_202_ACCEPTED, responses=_ACTION_ERRORS
+)
+async def move(
+    conversation_id: ConversationId,
+    body: MoveRequest,
+    supervisor: Supervisor,
+    upstream: UpstreamDep,
+    views: Views,
+    runtime: RuntimeDep,
+) -> Published:
+    """Move a conversation (waiting, offered or with an agent) to another queue or to a named agent."""
+    routing = await _routing_of(supervisor, upstream, views, conversation_id)
+    try:
+        outgoing = supervision.move_requested(
+            supervisor, conversation_id, body, routing, event_id=str(uuid.uuid4()), time=now_time()
+        )
+    except (Unknown, Conflict, Invalid) as exc:
+        raise _refused(exc) from None
+    return await _publish(runtime, outgoing)
+
+
+@supervisors.post(
+    "/conversations/{conversation_id}/take-back",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=_ACTION_ERRORS,
+)
+async def take_back(
+    conversation_id: ConversationId,
+    body: TakeBackRequest,
+    supervisor: Supervisor,
+    upstream: UpstreamDep,
+    views: Views,
+    runtime: RuntimeDep,
+) -> Published:
+    """Take a conversation from its agent (a silent one, say) and route it again to someone else."""
+    routing = await _routing_of(supervisor, upstream, views, conversation_id)
+    try:
+        outgoing = supervision.take_back_requested(
+            supervisor, conversation_id, body, routing, event_id=str(uuid.uuid4()), time=now_time()
+        )
+    except (Unknown, Conflict, Invalid) as exc:
+        raise _refused(exc) from None
+    return await _publish(runtime, outgoing)
+
+
+@supervisors.post(
+    "/agents/{agent_id}/presence", status_code=status.HTTP_202_ACCEPTED, responses=_ACTION_ERRORS
+)
+async def set_presence(
+    agent_id: AgentId,
+    body: PresenceRequest,
+    supervisor: Supervisor,
+    upstream: UpstreamDep,
+    views: Views,
+    runtime: RuntimeDep,
+) -> Published:
+    """Set an agent away (with one of the tenant's away reasons) or offline; their desk is told by whom."""
+    routing = await _routing_of(supervisor, upstream, views)
+    try:
+        outgoing = supervision.presence_set(
+            supervisor, agent_id, body, routing, event_id=str(uuid.uuid4()), time=now_time()
+        )
+    except (Unknown, Conflict, Invalid) as exc:
+        raise _refused(exc) from None
+    return await _publish(runtime, outgoing)
+
+
+@supervisors.post(
+    "/conversations/{conversation_id}/whisper", status_code=status.HTTP_202_ACCEPTED, responses=_ACTION_ERRORS
+)
+async def whisper(
+    conversation_id: ConversationId,
+    body: WhisperRequest,
+    supervisor: Supervisor,
+    views: Views,
+    runtime: RuntimeDep,
+    conn: HTTPConnection,
+) -> Published:
+    """A note to the agent holding the conversation, shown on their desk only; never sent to the customer."""
+    tenant = supervisor.tenant
+    try:
+        written = supervision.whisper_added(
+            supervisor,
+            conversation_id,
+            body,
+            await views.assignee(tenant, conversation_id),
+            event_id=str(uuid.uuid4()),
+            time=now_time(),
+        )
+    except (Unknown, Conflict, Invalid) as exc:
+        raise _refused(exc) from None
+    customer = await views.customer_of(tenant, conversation_id)
+    if customer is not None:  # sealed in the customer's key, like the agent's notes
+        keys = cast(CustomerKeys, conn.app.state.keys)
+        (written,) = await seal_replies(keys, [written], {(tenant, conversation_id): customer})
+    return await _publish(runtime, written)

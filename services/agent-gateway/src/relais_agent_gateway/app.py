@@ -11,6 +11,7 @@ from relais_agent_gateway import api
 from relais_agent_gateway.attendance import Attendance
 from relais_agent_gateway.auth import TokenAuthority
 from relais_agent_gateway.consumers import TOPICS, InboxProjector
+from relais_agent_gateway.history import History
 from relais_agent_gateway.inbox_hub import InboxHub
 from relais_agent_gateway.settings import GatewaySettings
 from relais_agent_gateway.upstream import Upstream
@@ -43,6 +44,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     runtime.background("inbox-notices", hub.run)
     app.state.hub = hub
     app.state.tokens = TokenAuthority(settings)
+    app.state.history = History(runtime.redis, settings)
     app.state.keys = customer_keys(runtime.redis, settings)
     upstream = Upstream(settings)
     runtime.on_stopped(upstream.close)

@@ -253,10 +253,18 @@ class ReleasedMessage(_ServerMessage):
     at: datetime
 
 
+class By(BaseModel):
+    """The supervisor who did it."""
+
+    id: str
+    name: str
+
+
 class StatusMessage(_ServerMessage):
     type: Literal["status"] = "status"
     status: str
     reason: str | None = None
+    by: By | None = None  # a supervisor set it
     at: datetime
 
 
@@ -276,8 +284,27 @@ class TakenMessage(_ServerMessage):
 
     type: Literal["conversation.taken"] = "conversation.taken"
     conversation_id: str
-    reason: Literal["silent", "offline", "breach"]
+    reason: Literal["silent", "offline", "breach", "supervisor"]
+    by: By | None = None  # the supervisor who moved it or took it back
     at: datetime
+
+
+class Whisper(BaseModel):
+    whisper_id: str
+    by: By
+    text: str
+    at: datetime
+
+
+class WhisperMessage(_ServerMessage):
+    """A supervisor's note to this agent about one of their conversations: the customer never sees it."""
+
+    type: Literal["whisper"] = "whisper"
+    conversation_id: str
+    whisper: Whisper
+    # As a note's: a sealed whisper is opened only on its way to the desk. Never sent.
+    sealed: str | None = None
+    key_id: str | None = None
 
 
 InboxMessage = (
@@ -292,6 +319,7 @@ InboxMessage = (
     | StatusMessage
     | ClockMessage
     | TakenMessage
+    | WhisperMessage
 )
 
 

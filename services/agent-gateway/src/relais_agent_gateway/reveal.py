@@ -1,8 +1,8 @@
 """An inbox entry on its way to the desk: its position added, sealed text opened.
 
 Inbox entries of tenants that seal customer text keep it sealed in Redis (the customer's messages, the
-bot's and agents' replies, agents' notes, offers' packets); it is opened here, per send,
-with the customer's key. Once the customer is erased the key is gone and the text reads as erased,
+bot's and agents' replies, agents' notes, supervisors' whispers, offers' packets); it is opened here,
+per send, with the customer's key. Once the customer is erased the key is gone and the text reads as erased,
 in every inbox and every replay, without the gateway having to find and delete anything.
 """
 
@@ -28,6 +28,9 @@ async def reveal(entry: bytes, seq: str, tenant: str, keys: CustomerKeys) -> str
     elif message["type"] == "note" and "sealed" in message:
         key = await _key(keys, message.pop("key_id", None), tenant)
         message["note"] = {**message["note"], "text": open_sealed(key, message.pop("sealed"))[0]}
+    elif message["type"] == "whisper" and "sealed" in message:
+        key = await _key(keys, message.pop("key_id", None), tenant)
+        message["whisper"] = {**message["whisper"], "text": open_sealed(key, message.pop("sealed"))[0]}
     elif message["type"] == "offer" and message["packet"].get("sealed"):
         packet = HandoffPacket.model_validate(message["packet"])
         key = await _key(keys, packet.key_id, tenant)

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from relais_agent_gateway.protocol import (
     AssignedMessage,
+    By,
     ClockMessage,
     ConversationMessage,
     ConversationUpdated,
@@ -16,6 +17,8 @@ from relais_agent_gateway.protocol import (
     ReleasedMessage,
     StatusMessage,
     TakenMessage,
+    Whisper,
+    WhisperMessage,
 )
 from relais_contracts import Event
 from relais_contracts.agents import (
@@ -36,6 +39,7 @@ from relais_contracts.conversation import (
     Released,
     ReplyPosted,
     TranscriptEntry,
+    WhisperAdded,
 )
 
 # Conversation events the assigned agent follows; projecting them needs the conversation's assignee.
@@ -93,8 +97,10 @@ def project(event: Event, assignee: str | None = None) -> InboxUpdate:
                 closed_offer=d.offer_id,
             )
         case AgentStatusChanged(data=d):
+            by = By(id=d.by.id, name=d.by.name) if d.by else None
             return InboxUpdate(
-                agent_id=d.agent_id, message=StatusMessage(status=d.status, reason=d.reason, at=event.time)
+                agent_id=d.agent_id,
+                message=StatusMessage(status=d.status, reason=d.reason, by=by, at=event.time),
             )
         case ClockChanged(data=d):
             return InboxUpdate(
@@ -110,7 +116,25 @@ def project(event: Event, assignee: str | None = None) -> InboxUpdate:
         case ConversationTaken(data=d):
             return InboxUpdate(
                 agent_id=d.agent_id,
-                message=TakenMessage(conversation_id=d.conversation_id, reason=d.reason, at=event.time),
+                message=TakenMessage(
+                    conversation_id=d.conversation_id,
+                    reason=d.reason,
+                    by=By(id=d.by.id, name=d.by.name) if d.by else None,
+                    at=event.time,
+                ),
+            )
+        case WhisperAdded(data=d):
+            # To the agent it was written for, wherever the conversation went since: it is about their work.
+            return InboxUpdate(
+                agent_id=d.agent_id,
+                message=WhisperMessage(
+                    conversation_id=event.conversation_id,
+                    whisper=Whisper(
+                        whisper_id=d.whisper_id, by=By(id=d.by.id, name=d.by.name), text=d.text, at=event.time
+                    ),
+                    sealed=d.text_sealed,
+                    key_id=d.key_id,
+                ),
             )
         case Assigned(data=d):
             return InboxUpdate(

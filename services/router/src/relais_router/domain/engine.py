@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 from relais_contracts import Event, Outgoing, derive_key, topics
 from relais_contracts.agents import (
+    AgentStatusChanged,
+    AgentStatusChangedData,
     ConversationTaken,
     ConversationTakenData,
     OfferCreated,
@@ -24,6 +26,7 @@ from relais_contracts.agents import (
     OfferRescindedData,
 )
 from relais_contracts.conversation import (
+    Actor,
     Assigned,
     AssignedData,
     ConversationEvent,
@@ -52,6 +55,9 @@ from relais_contracts.routing import (
     OfferRejected,
     PresenceChanged,
     QueuesConfigured,
+    SupervisorMoveRequested,
+    SupervisorPresenceSet,
+    SupervisorTakeBackRequested,
     TimerTick,
     TransferRequested,
     WorkCancelled,
@@ -152,6 +158,12 @@ class TenantRouter:
                 self._cancel(event)
             case TransferRequested():
                 self._transfer(event)
+            case SupervisorMoveRequested():
+                self._supervisor_move(event)
+            case SupervisorTakeBackRequested():
+                self._supervisor_take_back(event)
+            case SupervisorPresenceSet():
+                self._supervisor_presence(event)
             case AgentReplied():
                 assignment = self.assignments.get(event.data.conversation_id)
                 if assignment is not None and assignment.agent_id == event.data.agent_id:
@@ -374,6 +386,131 @@ class TenantRouter:
         timers.schedule_cooldown(self, item)
         self._enqueue(item, tell=True)
 
+    # --- supervisor actions -----------------------------------------------------------------------
+
+    def _supervisor_move(self, event: SupervisorMoveRequested) -> None:
+        """Move the conversation wherever it is (waiting, offered, assigned) to a queue or a named agent.
+
+        Waiting or offered, the customer's wait goes on (it counts from the hand-off); taken from an
+        agent, it is routed anew, as a transfer is, and not back to that agent for the cooldown.
+        """
+        d = event.data
+        conv = d.conversation_id
+        assignment = self.assignments.get(conv)
+        offer = self.offers.get(self._offer_of.get(conv, ""))
+        waiting = self.waiting.get(conv)
+        holder = assignment.agent_id if assignment else offer.agent_id if offer else None
+        current = (
+            assignment.queue
+            if assignment
+            else offer.item.queue
+            if offer
+            else waiting.queue
+            if waiting
+            else None
+        )
+        if current is None:
+            return  # not routed (with the bot, closed, unknown): nothing to move
+        if (d.to_queue or current) == current and d.to_agent_id is not None and d.to_agent_id == holder:
+            return  # already where it is asked to be
+        self._emit(
+            Transferred,
+            conv,
+            TransferredData(
+                from_agent_id=assignment.agent_id if assignment else None,
+                to_queue=d.to_queue,
+                to_agent_id=d.to_agent_id,
+                note=d.note,
+                by=d.by,
+            ),
+        )
+        queue_name = d.to_queue or current
+        if assignment is not None:
+            self._emit_to_agent(
+                ConversationTaken,
+                assignment.agent_id,
+                ConversationTakenData(
+                    agent_id=assignment.agent_id, conversation_id=conv, reason="supervisor", by=d.by
+                ),
+                subject=conv,
+            )
+            self._release(assignment, "transferred", None)
+            old = assignment.item
+            item = WorkItem(
+                conversation_id=conv,
+                channel=old.channel,
+                kind=old.kind,
+                packet=old.packet,
+                queue=queue_name,
+                priority=self.config.queue(queue_name).priority + old.packet.priority,
+                enqueued_at=self.clock,
+                queued_at=self.clock,
+            )
+        elif offer is not None:
+            self.facts.append(("offers", offer.item.queue, "rescinded"))
+            self._rescind(offer, "moved by a supervisor")
+            del self.offers[offer.offer_id]
+            del self._offer_of[conv]
+            agent = self.agents[offer.agent_id]
+            agent.add_load(offer.item.kind, -1)
+            self.indexes.index_agent(agent, requalify=False)
+            item = offer.item
+            self._fill(agent)  # before the item waits again: the agent it was taken from is not offered it
+        else:
+            assert waiting is not None
+            self.indexes.unindex(waiting)
+            del self.waiting[conv]
+            item = waiting
+        item.queue, item.stage, item.queued_at = queue_name, 0, self.clock
+        item.priority = self.config.queue(queue_name).priority + item.packet.priority
+        item.preferred_agent = d.to_agent_id
+        item.reserved_until = self.clock + self.config.transfer_reserve_s if d.to_agent_id else 0.0
+        if holder is not None and holder != d.to_agent_id:
+            item.declined[holder] = self.clock  # a supervisor moved it away from them
+            timers.schedule_cooldown(self, item)
+        if item.reserved_until:
+            self.timers.add(item.reserved_until, "reserve", conv)
+        max_wait_s = self.config.queue(queue_name).max_wait_s
+        if max_wait_s is not None:
+            self.timers.add(max(self.clock, item.enqueued_at + max_wait_s), "max-wait", conv)
+        self._enqueue(item, tell=True)
+
+    def _supervisor_take_back(self, event: SupervisorTakeBackRequested) -> None:
+        """Take the conversation from its agent (or an open offer from the agent it was made to) and
+        route it again in its queue, to anyone else."""
+        d = event.data
+        if (assignment := self.assignments.get(d.conversation_id)) is not None:
+            self._reassign(assignment, "supervisor", by=d.by)
+        elif (offer_id := self._offer_of.get(d.conversation_id)) is not None:
+            offer = self.offers[offer_id]
+            self.facts.append(("offers", offer.item.queue, "rescinded"))
+            self._rescind(offer, "taken back by a supervisor")
+            self._take_back(offer)
+            self._fill(self.agents[offer.agent_id])
+
+    def _supervisor_presence(self, event: SupervisorPresenceSet) -> None:
+        """Set an agent away or offline, keeping their profile; as when they do it themselves, their
+        offers go back and, offline, their conversations go to others. Their desk is told by whom."""
+        d = event.data
+        agent = self.agents.get(d.agent_id)
+        if agent is None:
+            return  # never seen: nothing to take them out of
+        agent.presence = d.presence
+        agent.away_reason = d.away_reason if d.presence == "away" else None
+        agent.not_responding = False
+        agent.missed = 0
+        self.indexes.presence_changed()
+        self.indexes.index_agent(agent, requalify=False)
+        self._emit_to_agent(
+            AgentStatusChanged,
+            agent.id,
+            AgentStatusChangedData(agent_id=agent.id, status=d.presence, reason=d.away_reason, by=d.by),
+        )
+        if d.presence == "offline":
+            for assignment in self._assignments_of(agent.id):
+                self._reassign(assignment, "offline")
+        self._return_offers(agent, reason=f"set {d.presence} by a supervisor")
+
     def _configure(self, config: RoutingConfig) -> None:
         self.config = config
         for item in self.waiting.values():
@@ -547,7 +684,12 @@ class TenantRouter:
         )
         self._fill(agent)
 
-    def _reassign(self, assignment: Assignment, reason: Literal["silent", "offline", "breach"]) -> None:
+    def _reassign(
+        self,
+        assignment: Assignment,
+        reason: Literal["silent", "offline", "breach", "supervisor"],
+        by: Actor | None = None,
+    ) -> None:
         """Take the conversation from its agent (who is told) and route it again, with its whole packet;
         the customer hears that someone else takes over."""
         conv = assignment.conversation_id
@@ -564,11 +706,13 @@ class TenantRouter:
         self._emit_to_agent(
             ConversationTaken,
             agent.id,
-            ConversationTakenData(agent_id=agent.id, conversation_id=conv, reason=reason),
+            ConversationTakenData(agent_id=agent.id, conversation_id=conv, reason=reason, by=by),
             subject=conv,
         )
         self._emit(
-            Reassigned, conv, ReassignedData(from_agent_id=agent.id, queue=assignment.queue, reason=reason)
+            Reassigned,
+            conv,
+            ReassignedData(from_agent_id=agent.id, queue=assignment.queue, reason=reason, by=by),
         )
         old = assignment.item
         item = WorkItem(

@@ -54,6 +54,8 @@ class AgentView(BaseModel):
     languages: list[str]
     offers: int
     conversations: int
+    # The conversations the agent holds, oldest assignment first: what a supervisor may move or take back.
+    conversation_ids: list[str] = []
 
 
 class ClockAlert(BaseModel):
@@ -90,6 +92,9 @@ def build_view(router: "TenantRouter", waiting_limit: int) -> TenantView:
     offers_by_queue = Counter(o.item.queue for o in router.offers.values())
     offers_by_agent = Counter(o.agent_id for o in router.offers.values())
     conversations_by_agent = Counter(a.agent_id for a in router.assignments.values())
+    held: dict[str, list[str]] = {}
+    for assignment in sorted(router.assignments.values(), key=lambda a: (a.assigned_at, a.conversation_id)):
+        held.setdefault(assignment.agent_id, []).append(assignment.conversation_id)
     queues = []
     for name in router.queue_names():
         queue = router.config.queue(name)
@@ -130,6 +135,7 @@ def build_view(router: "TenantRouter", waiting_limit: int) -> TenantView:
             languages=list(a.languages),
             offers=offers_by_agent[a.id],
             conversations=conversations_by_agent[a.id],
+            conversation_ids=held.get(a.id, []),
         )
         for a in sorted(router.agents.values(), key=lambda a: a.id)
     ]

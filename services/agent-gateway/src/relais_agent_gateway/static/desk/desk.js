@@ -23,7 +23,7 @@ const state = {
   connection: "connecting",
   notice: null,
 };
-const TAKEN = { silent: "no reply in time", offline: "you went offline", breach: "response target missed" };
+const TAKEN = { silent: "no reply in time", offline: "you went offline", breach: "response target missed", supervisor: "moved by a supervisor" };
 let socket = null;
 let retry = 0;
 let nextRef = 1;
@@ -125,6 +125,9 @@ function receive(message) {
     case "note":
       addEntry(message.conversation_id, { kind: "note", ...message.note });
       break;
+    case "whisper": // a supervisor's note to this agent only: never sent to the customer
+      addEntry(message.conversation_id, { kind: "whisper", ...message.whisper });
+      break;
     case "delivery": {
       const entry = conversation(message.conversation_id)?.entries.get(message.message_id);
       if (entry) entry.delivery = { status: message.status };
@@ -170,7 +173,7 @@ function conversation(id) {
 }
 
 function entryKey(entry) {
-  return entry.message_id || entry.note_id || entry.event_id || `${entry.kind}:${entry.at}`;
+  return entry.message_id || entry.note_id || entry.whisper_id || entry.event_id || `${entry.kind}:${entry.at}`;
 }
 
 function addEntry(id, entry) {
@@ -245,7 +248,7 @@ function header() {
     el("span", { class: `connection ${state.connection}`, "data-testid": "connection" }, state.connection),
     state.agent && el("span", { class: "who" }, `${state.agent.name} · ${state.agent.tenant}`),
     presence,
-    state.status && el("span", { class: "flag", role: "status" }, `${state.status.status}: ${state.status.reason ?? ""} — set your presence again`),
+    state.status && el("span", { class: "flag", role: "status" }, `${state.status.status}: ${state.status.reason ?? ""}${state.status.by ? ` (set by ${state.status.by.name})` : ""} — set your presence again`),
     state.notice && el("span", { class: "error", role: "alert", "data-testid": "notice" }, state.notice, el("button", { onclick: () => { state.notice = null; render(); } }, "×")),
     el("button", { onclick: () => logout() }, "Log out"),
   );
@@ -323,7 +326,7 @@ function main() {
     view && el("p", { "data-testid": "channels" }, "Channels: ", channels.join(", "), ` · last: ${view.last_channel}`),
     // Identities the customer gave without proof: never linked until someone checks and confirms them.
     (view?.claims || []).map((cl) => el("p", { class: "flag claim", "data-testid": "claim", title: `claim ${cl.id}` }, `Claims to be ${cl.masked} — unverified`, cl.known_customer ? " (the identity of another customer)" : "")),
-    c.released && el("p", { class: "flag", "data-testid": "released" }, `No longer yours: ${c.released.reason}${c.released.disposition ? ` (${c.released.disposition})` : ""}`, c.taken ? ` — given to another agent (${TAKEN[c.taken.reason]})` : "", el("button", { onclick: () => dismiss(c.id) }, "Close")),
+    c.released && el("p", { class: "flag", "data-testid": "released" }, `No longer yours: ${c.released.reason}${c.released.disposition ? ` (${c.released.disposition})` : ""}`, c.taken ? ` — given to another agent (${TAKEN[c.taken.reason]}${c.taken.by ? `: ${c.taken.by.name}` : ""})` : "", el("button", { onclick: () => dismiss(c.id) }, "Close")),
     !c.released && Object.values(c.clocks || {}).map((k) => el("p", { class: k.state === "breached" ? "error" : "flag", role: "status", "data-testid": "clock" }, `${k.clock}: ${k.state === "breached" ? "target missed" : `answer before ${formatTime(k.due_at)}`}`)),
     packet && el(
       "section",
@@ -350,6 +353,9 @@ function timelineEntry(e) {
   }
   if (e.kind === "note") {
     return el("li", { class: "note", "data-testid": "note" }, el("span", { class: "meta" }, `internal note · ${e.author_name} · ${formatTime(e.at)}`), el("p", { class: "text" }, e.text));
+  }
+  if (e.kind === "whisper") {
+    return el("li", { class: "note whisper", "data-testid": "whisper" }, el("span", { class: "meta" }, `whisper from ${e.by.name} · only you see this · ${formatTime(e.at)}`), el("p", { class: "text", "data-testid": "whisper-text" }, e.text));
   }
   const detail = { handoff: e.reason, queued: e.queue, assigned: e.agent_name || e.agent_id, transferred: e.to_queue || e.to_agent_id, channel_switched: e.channel, channel: e.channel, wrapped_up: e.disposition, reassigned: e.reason && `${e.reason}, from ${e.from_agent_id}`, clock_breached: e.clock }[e.kind];
   return el("li", { class: "event" }, `${e.kind.replaceAll("_", " ")}${detail ? `: ${detail}` : ""} · ${formatTime(e.at)}`);
