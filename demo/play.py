@@ -207,7 +207,7 @@ class Agent:
         await asyncio.sleep(self.pause(3, 10))
         await self.reply(conversation, script.GREETING[language].format(agent=self.name))
         await asyncio.sleep(self.pause(10, 40))
-        if self.rng.random() < 0.15:
+        if self.rng.random() < 0.1:
             queue = self.rng.choice(["orders", "billing", "care", "general"])
             self.tally.transfers += 1
             await self.send(type="transfer", conversation_id=conversation, to_queue=queue, note="over to you")
@@ -296,12 +296,12 @@ async def play(settings: Settings, stop: asyncio.Event, now: Callable[[], float]
                 end = start + settings.duration if settings.duration is not None else next_tally
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), max(0.0, min(next_arrival, next_tally, end) - now()))
+            counts = delta(await bot_counts(http, settings), baseline)
+            print("final " + tally_line(tally, counts, settings.agents, now() - start), flush=True)
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-        counts = delta(await bot_counts(http, settings), baseline)
-        print("final " + tally_line(tally, counts, settings.agents, now() - start), flush=True)
     return tally
 
 
