@@ -167,7 +167,16 @@ class Agent:
                 # Leaving the desk: offline at once, so the router gives what this agent held to others
                 # instead of waiting for the gateway's grace period.
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(self.send(type="presence", presence="offline"), 2)
+                    await asyncio.wait_for(self.leave(ws), 3)
+
+    async def leave(self, ws: Any) -> None:
+        """Offline, and close only once the gateway has acknowledged it (closing under its answer makes
+        it log a failed session)."""
+        await self.send(type="presence", presence="offline")
+        ref = f"{self.id}-{self.refs}"
+        async for raw in ws:
+            if json.loads(raw).get("ref") == ref:
+                return
 
     async def available(self) -> None:
         await self.send(type="presence", presence="available", capacity={"*": 2, "email": 3})

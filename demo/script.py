@@ -10,7 +10,7 @@ PHONE_CHANNELS = ("sms", "whatsapp")
 
 # How a day's conversations split: most are routine questions the demo tenant's bot answers
 # (services/bot/src/relais_bot/content/demo.yaml); the rest need a person, for one reason or another.
-KINDS = {"routine": 0.55, "person": 0.15, "sensitive": 0.1, "angry": 0.1, "switch": 0.1}
+KINDS = {"routine": 0.65, "person": 0.12, "sensitive": 0.08, "angry": 0.08, "switch": 0.07}
 CHANNEL_WEIGHTS = {"webchat": 0.4, "whatsapp": 0.25, "sms": 0.2, "email": 0.15}
 
 ROUTINE = {
