@@ -130,7 +130,8 @@ class Agent:
         self.ws: Any = None
         self.refs = 0
         self.languages: dict[str, str] = {}  # conversation -> the customer's language, from the offer
-        self.work: dict[str, asyncio.Task[None]] = {}
+        self.work: dict[str, asyncio.Task[None]] = {}  # conversation -> accepting or handling it
+        self.held: set[str] = set()  # conversations assigned to this agent
 
     def pause(self, low: float, high: float) -> float:
         return self.rng.uniform(low, high) * self.settings.pace
@@ -140,6 +141,16 @@ class Agent:
         await self.ws.send(json.dumps({**message, "ref": f"{self.id}-{self.refs}"}))
 
     async def run(self) -> None:
+        """The desk, open until cancelled: a lost socket (a gateway restart, an expired token) logs in
+        again and reconnects, as the real desk does."""
+        while True:
+            try:
+                await self.session()
+            except (httpx.HTTPError, OSError, websockets.exceptions.WebSocketException) as error:
+                print(f"{self.id}: desk lost ({error!r}); logging in again", flush=True)
+            await asyncio.sleep(3)
+
+    async def session(self) -> None:
         response = await self.http.post(
             f"{self.settings.gateway_url}/v1/dev/login",
             json={
@@ -163,6 +174,8 @@ class Agent:
             finally:
                 for task in self.work.values():
                     task.cancel()
+                self.work.clear()
+                self.held.clear()
                 self.tally.busy.discard(self.id)
                 # Leaving the desk: offline at once, so the router gives what this agent held to others
                 # instead of waiting for the gateway's grace period.
@@ -186,22 +199,32 @@ class Agent:
         if kind == "ready":
             await asyncio.sleep(self.pause(0.5, 3))
             await self.available()
+            for conversation in message.get("conversations", []):  # still ours after a reconnect
+                self.assigned(conversation)
         elif kind == "offer":
             self.tally.offers += 1
             self.languages[message["conversation_id"]] = message["packet"].get("language") or "en"
             self.later(message["conversation_id"], self.accept(message["offer_id"]))
         elif kind == "assigned":
             self.tally.accepted += 1
-            self.tally.busy.add(self.id)
-            self.later(message["conversation_id"], self.handle(message["conversation_id"]))
+            self.assigned(message["conversation_id"])
         elif kind == "released":
             self.work.pop(message["conversation_id"], None)
-            if not self.work:
+            self.languages.pop(message["conversation_id"], None)
+            self.held.discard(message["conversation_id"])
+            if not self.held:
                 self.tally.busy.discard(self.id)
+        elif kind == "offer.rescinded":
+            self.work.pop(message["conversation_id"], None)
         elif kind == "status" and message.get("status") == "not-responding":
             await self.available()
         elif kind == "error":
             print(f"{self.id}: {message.get('code')}: {message.get('message')}", flush=True)
+
+    def assigned(self, conversation: str) -> None:
+        self.held.add(conversation)
+        self.tally.busy.add(self.id)
+        self.later(conversation, self.handle(conversation))
 
     def later(self, conversation: str, work: Any) -> None:
         task = asyncio.create_task(work)
@@ -273,7 +296,8 @@ async def play(settings: Settings, stop: asyncio.Event, now: Callable[[], float]
     async with httpx.AsyncClient(timeout=15) as http:
         customers = Customers(settings, http, tally, run)
         agents = [Agent(settings, http, tally, i, run) for i in range(settings.agents)]
-        tasks = [asyncio.create_task(agent.run()) for agent in agents]
+        desks = [asyncio.create_task(agent.run()) for agent in agents]
+        talking: set[asyncio.Task[None]] = set()
         start = now()
         baseline = await bot_counts(http, settings)
         print(
@@ -288,12 +312,13 @@ async def play(settings: Settings, stop: asyncio.Event, now: Callable[[], float]
             while not stop.is_set():
                 if settings.duration is not None and now() - start >= settings.duration:
                     break
-                if any(t.done() and t.exception() for t in tasks):
-                    failed = next(t for t in tasks if t.done() and t.exception())
-                    raise RuntimeError(f"an agent's desk failed: {failed.exception()!r}")
+                if failed := next((t for t in desks if t.done()), None):
+                    raise RuntimeError(f"an agent's desk stopped: {failed.exception()!r}")
                 if now() >= next_arrival:
                     number += 1
-                    tasks.append(asyncio.create_task(customers.play(script.conversation(rng, number))))
+                    customer = asyncio.create_task(customers.play(script.conversation(rng, number)))
+                    talking.add(customer)
+                    customer.add_done_callback(talking.discard)
                     # Poisson arrivals: exponential gaps at the given rate.
                     next_arrival += rng.expovariate(settings.rate / 60.0)
                 if now() >= next_tally:
@@ -308,9 +333,9 @@ async def play(settings: Settings, stop: asyncio.Event, now: Callable[[], float]
             counts = delta(await bot_counts(http, settings), baseline)
             print("final " + tally_line(tally, counts, settings.agents, now() - start), flush=True)
         finally:
-            for task in tasks:
+            for task in [*desks, *talking]:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*desks, *talking, return_exceptions=True)
     return tally
 
 
