@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from relais_contracts import topics
-from relais_platform.testing import Infra, ServiceProcess, TopicReader, service_env
+from relais_platform.testing import Infra, ServiceProcess, TopicReader, all_consumed, service_env
 from tests.e2e.system import MODULES, start_system
 
 pytestmark = pytest.mark.e2e
@@ -45,8 +45,8 @@ async def test_the_demo_reaches_the_bot_and_its_agents_and_stops_by_itself(
             out, _ = await asyncio.wait_for(demo.communicate(), 90)
             output = out.decode()
             assert demo.returncode == 0, output
-            # Everything on the log that the demo's messages caused has had time to land.
-            await asyncio.sleep(2)
+            # Everything the demo's last messages caused is on the log before it is read.
+            await all_consumed(infra, system.namespace, hops=3)
             received = log.events(topics.CONVERSATIONS, lambda e: e.type.endswith("message.received"))
             bot = log.events(
                 topics.CONVERSATIONS,
