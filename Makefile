@@ -12,7 +12,7 @@ KUSTOMIZE := $(CURDIR)/.local/bin/kustomize
 GO := $(or $(shell command -v go),/usr/local/go/bin/go)
 OVERLAY ?= prod
 
-.PHONY: help install kustomize up down status test test-unit lint format schemas k8s simulate bench-router bench-gateway chaos eval-bot train-bot bench-bot bench-context bench-channels bench-webchat bench-pipeline mutate explore clean
+.PHONY: help install kustomize up down status demo test test-unit lint format schemas k8s simulate bench-router bench-gateway chaos eval-bot train-bot bench-bot bench-context bench-channels bench-webchat bench-pipeline mutate explore clean
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ up: install ## Start Kafka, Redis, the five services and Prometheus locally; pri
 	bash $(LOCAL)/kafka.sh start
 	bash $(LOCAL)/services.sh start
 	bash $(LOCAL)/prometheus.sh start
+
+demo: up ## Start the stack if it is not running, then play a realistic day of customers and agents (RATE a minute, DURATION s, SEED, AGENTS) until Ctrl-C
+	$(UV) run python -m demo $(if $(RATE),--rate $(RATE)) $(if $(DURATION),--duration $(DURATION)) $(if $(SEED),--seed $(SEED)) $(if $(AGENTS),--agents $(AGENTS)) $(if $(PACE),--pace $(PACE))
 
 down: ## Stop what `make up` started
 	-bash $(LOCAL)/prometheus.sh stop

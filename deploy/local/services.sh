@@ -10,7 +10,7 @@
 # Any other RELAIS_* variable is passed to the services as it is. RELAIS_ENV defaults to dev here (the
 # services alone default to prod), and the dev callers of the context store's and router's APIs are the
 # gateway (token relais-dev-gateway-token) and ops (relais-dev-ops-token), unless RELAIS_API_CALLERS says.
-# The channels service knows one integrator, demo-dev (tenant demo; webchat, sms, email; the web chat
+# The channels service knows one integrator, demo-dev (tenant demo; webchat, sms, whatsapp, email; the web chat
 # widget and its demo page at /chat/), unless RELAIS_INTEGRATORS says; its secret is made once and kept
 # in $state/channels/demo-dev.secret. The channels service takes mail for support@demo.example on SMTP_PORT (2525) and relays its replies to a
 # local sink on MAIL_SINK_PORT (2526) that writes each mail to $state/mail/ (deploy/local/mailsink.py).
@@ -45,7 +45,7 @@ if [[ ! -s "$demo_secret" ]]; then
   mkdir -p "$(dirname "$demo_secret")"
   (umask 077 && od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$demo_secret")
 fi
-dev_integrators="[{\"id\": \"demo-dev\", \"tenant\": \"demo\", \"channels\": [\"webchat\", \"sms\", \"email\"],
+dev_integrators="[{\"id\": \"demo-dev\", \"tenant\": \"demo\", \"channels\": [\"webchat\", \"sms\", \"whatsapp\", \"email\"],
   \"secret_file\": \"$demo_secret\", \"email_addresses\": [\"support@demo.example\"], \"widget\": true}]"
 smtp_port="${SMTP_PORT:-2525}" sink_port="${MAIL_SINK_PORT:-2526}"
 
