@@ -123,9 +123,10 @@ class RoutingHandler:
                 if router.facts:
                     metrics.count(router.tenant, router.facts)
                     router.facts.clear()
-                if not produced and event.uid in owned.unsent:
-                    produced = owned.unsent[event.uid]  # applied by an earlier try of this batch
-                owned.unsent[event.uid] = produced
+                uid = event.uid
+                if not produced and uid in owned.unsent:
+                    produced = owned.unsent[uid]  # applied by an earlier try of this batch
+                owned.unsent[uid] = produced
                 if delivery.offset >= owned.replay_until:
                     outputs.extend(produced)
                 owned.next_offset = delivery.offset + 1
