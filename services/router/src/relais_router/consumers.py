@@ -105,6 +105,7 @@ class RoutingHandler:
         async with self._lock:
             outputs: list[Outgoing] = []
             touched: set[int] = set()
+            applied: list[tuple[_Partition, str]] = []  # (partition, event uid) of this batch
             for delivery in batch:
                 owned = self._partitions.get(delivery.partition)
                 if owned is None:
@@ -127,6 +128,7 @@ class RoutingHandler:
                 if not produced and uid in owned.unsent:
                     produced = owned.unsent[uid]  # applied by an earlier try of this batch
                 owned.unsent[uid] = produced
+                applied.append((owned, uid))
                 if delivery.offset >= owned.replay_until:
                     outputs.extend(produced)
                 owned.next_offset = delivery.offset + 1
@@ -134,11 +136,10 @@ class RoutingHandler:
                 touched.add(delivery.partition)
             # Publish first, snapshot second: a snapshot never covers an event whose outputs are unsent.
             await self._publisher.publish(outputs)
-            for delivery in batch:
+            for owned, uid in applied:
                 # Only this batch's: when the consumer retries a failing batch record by record, the
                 # records not retried yet keep theirs.
-                if owned := self._partitions.get(delivery.partition):
-                    owned.unsent.pop(delivery.event.uid, None)
+                owned.unsent.pop(uid, None)
             for partition in sorted(touched):
                 owned = self._partitions[partition]
                 if owned.unsaved >= self._settings.snapshot_every_events:
