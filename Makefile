@@ -92,7 +92,7 @@ schemas: ## Regenerate docs/schemas/*.json, docs/asyncapi.yaml, the channels' Op
 	$(UV) run python -m relais_channels.openapi services/channels/docs/openapi.json
 	$(UV) run python deploy/prometheus/render_rules.py
 
-simulate: ## Router simulator: Erlang C versus the routing core, single and multi-skill (about a minute)
+simulate: ## Router simulator: Erlang C versus the routing core, single and multi-skill, silent agents on first and next responses (a few minutes)
 	@mkdir -p .local/bench
 	$(UV) run python -m relais_router.simulation .local/bench/simulation.json
 

@@ -12,6 +12,7 @@ import asyncio
 import os
 import signal
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -256,8 +257,9 @@ class EventConsumer:
             for delivery in deliveries:
                 await self._handle([delivery])
             return
-        for d in deliveries:
-            EVENTS_CONSUMED.labels(self._service, d.topic, d.event.type).inc()
+        # One labels() lookup per kind of event in the batch, not per event: it validates and locks.
+        for (topic, kind), n in Counter((d.topic, d.event.type) for d in deliveries).items():
+            EVENTS_CONSUMED.labels(self._service, topic, kind).inc(n)
 
     async def _with_retries(self, deliveries: list[Delivery]) -> None:
         attempts = self.settings.consumer_attempts

@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import ssl
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
@@ -157,6 +158,7 @@ class Publisher:
 
     async def _publish(self, outgoing: Iterable[Outgoing]) -> None:
         pending = []
+        published: Counter[tuple[str, str]] = Counter()
         for out in outgoing:
             if out.topic not in type(out.event).topics:
                 raise ValueError(f"{out.event.type} does not belong on {out.topic}")
@@ -168,9 +170,12 @@ class Publisher:
                     headers=[CONTENT_TYPE_HEADER],
                 )
             )
-            EVENTS_PUBLISHED.labels(self._service, out.topic, out.event.type).inc()
+            published[(out.topic, out.event.type)] += 1
         if pending:
             await asyncio.gather(*pending)
+        # Counted once acknowledged, with one labels() lookup per kind (it validates and locks).
+        for (topic, kind), n in published.items():
+            EVENTS_PUBLISHED.labels(self._service, topic, kind).inc(n)
 
     async def send_raw(
         self, topic: str, value: bytes, key: bytes | None, headers: Sequence[tuple[str, bytes | None]]

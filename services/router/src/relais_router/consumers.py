@@ -105,6 +105,7 @@ class RoutingHandler:
         async with self._lock:
             outputs: list[Outgoing] = []
             touched: set[int] = set()
+            applied: list[tuple[_Partition, str]] = []  # (partition, event uid) of this batch
             for delivery in batch:
                 owned = self._partitions.get(delivery.partition)
                 if owned is None:
@@ -115,14 +116,19 @@ class RoutingHandler:
                     router = owned.routers[event.tenant] = TenantRouter(event.tenant)
                 if isinstance(event, TimerTick):
                     self._ticks_pending.pop(event.tenant, None)
+                # No log context is bound here: the core never logs, and a failure is logged with
+                # its event by the consumer (bound_to) once it gives up.
                 started = time.perf_counter()
-                with structlog.contextvars.bound_contextvars(tenant=event.tenant, event_id=event.id):
-                    produced = router.apply(event, delivery.log_time or None)
+                produced = router.apply(event, delivery.log_time or None)
                 metrics.DECISION_SECONDS.observe(time.perf_counter() - started)
-                _count(router)
-                if not produced and event.uid in owned.unsent:
-                    produced = owned.unsent[event.uid]  # applied by an earlier try of this batch
-                owned.unsent[event.uid] = produced
+                if router.facts:
+                    metrics.count(router.tenant, router.facts)
+                    router.facts.clear()
+                uid = event.uid
+                if not produced and uid in owned.unsent:
+                    produced = owned.unsent[uid]  # applied by an earlier try of this batch
+                owned.unsent[uid] = produced
+                applied.append((owned, uid))
                 if delivery.offset >= owned.replay_until:
                     outputs.extend(produced)
                 owned.next_offset = delivery.offset + 1
@@ -130,11 +136,10 @@ class RoutingHandler:
                 touched.add(delivery.partition)
             # Publish first, snapshot second: a snapshot never covers an event whose outputs are unsent.
             await self._publisher.publish(outputs)
-            for delivery in batch:
+            for owned, uid in applied:
                 # Only this batch's: when the consumer retries a failing batch record by record, the
                 # records not retried yet keep theirs.
-                if owned := self._partitions.get(delivery.partition):
-                    owned.unsent.pop(delivery.event.uid, None)
+                owned.unsent.pop(uid, None)
             for partition in sorted(touched):
                 owned = self._partitions[partition]
                 if owned.unsaved >= self._settings.snapshot_every_events:
@@ -241,28 +246,6 @@ def _tick(tenant: str, due: float) -> Outgoing:
         data=TimerTickData(due=datetime.fromtimestamp(due, UTC)),
     )
     return Outgoing(topics.ROUTING, tenant, event)
-
-
-def _count(router: TenantRouter) -> None:
-    for name, queue, value in router.facts:
-        labels = (router.tenant, queue)
-        if name == "offers":
-            metrics.OFFERS.labels(*labels, str(value)).inc()
-        elif name == "abandoned":
-            metrics.ABANDONED.labels(*labels).inc()
-        elif name == "time_to_offer":
-            metrics.TIME_TO_OFFER.labels(*labels).observe(float(value))
-        elif name == "time_to_assign":
-            metrics.TIME_TO_ASSIGN.labels(*labels).observe(float(value))
-        elif name == "first_response":
-            metrics.FIRST_RESPONSE.labels(*labels).observe(float(value))
-        elif name == "next_response":
-            metrics.NEXT_RESPONSE.labels(*labels).observe(float(value))
-        elif name == "breach":
-            metrics.BREACHES.labels(*labels, str(value)).inc()
-        elif name == "reassigned":
-            metrics.REASSIGNED.labels(*labels, str(value)).inc()
-    router.facts.clear()
 
 
 def _gauges(router: TenantRouter) -> tuple[list[str], list[str]]:

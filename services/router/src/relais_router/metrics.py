@@ -1,6 +1,10 @@
 """Prometheus metrics of the router, per tenant and queue, beside the shared runtime's."""
 
+from collections.abc import Iterable
+
 from prometheus_client import Counter, Gauge, Histogram
+
+from relais_router.domain import Fact
 
 _WAITS = (1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600)
 
@@ -72,3 +76,37 @@ DECISION_SECONDS = Histogram(
     buckets=(0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05),
 )
 AGENT_STATES = ("available", "away", "offline", "not-responding")
+
+# Each fact of the core (TenantRouter.facts) and what it feeds: a counter with the fact's value as
+# its last label, a counter, or a histogram of the value.
+_FACTS: dict[str, tuple[Counter | Histogram, str]] = {
+    "offers": (OFFERS, "label"),
+    "abandoned": (ABANDONED, "count"),
+    "time_to_offer": (TIME_TO_OFFER, "observe"),
+    "time_to_assign": (TIME_TO_ASSIGN, "observe"),
+    "first_response": (FIRST_RESPONSE, "observe"),
+    "next_response": (NEXT_RESPONSE, "observe"),
+    "breach": (BREACHES, "label"),
+    "reassigned": (REASSIGNED, "label"),
+}
+# (fact, tenant, queue, label) -> the labelled child. `labels()` validates and locks on every call,
+# and the core reports about six facts per assignment; the children live as long as the metric
+# (these are never removed, unlike the gauges of a tenant that moves).
+_children: dict[tuple[str, str, str, str], Counter | Histogram] = {}
+
+
+def count(tenant: str, facts: Iterable[Fact]) -> None:
+    """Feed the core's facts to their counters and histograms."""
+    for name, queue, value in facts:
+        if name not in _FACTS:
+            continue  # a fact no metric reports (yet): never a reason to fail the event
+        metric, kind = _FACTS[name]
+        label = str(value) if kind == "label" else ""
+        child = _children.get((name, tenant, queue, label))
+        if child is None:
+            labelled = metric.labels(tenant, queue, label) if label else metric.labels(tenant, queue)
+            child = _children[(name, tenant, queue, label)] = labelled
+        if isinstance(child, Histogram):
+            child.observe(float(value))
+        else:
+            child.inc()

@@ -1,9 +1,12 @@
 """A discrete-event simulator that drives the real routing core on a virtual clock.
 
 Customers arrive per queue as Poisson processes, agents accept every offer at once, reply after an
-exponential time and handle each conversation for an exponential time. Some agents go silent on a
-conversation (`silent_share`): they reply only after `silence_s`, unless the router gives it to
-another agent first (the queue's `reassign_after_s`). The core sees exactly the events it sees in
+exponential time and handle each conversation for an exponential time. With `message_every_s`, the
+customer writes again an exponential time after each reply, and the agent answers that message
+after an exponential time too (the next-response clock); an agent wraps up only once the last
+message is answered. Some agents go silent on a reply (`silent_share`, drawn for each reply): they
+reply only after `silence_s`, unless the router gives the conversation to another agent first (the
+queue's `reassign_after_s`). The core sees exactly the events it sees in
 production (hand-offs, presences, accepts, replies, completions, timer ticks), so what the simulator
 measures is what the router does. `erlang_c` gives the theory to compare a single-skill queue with.
 
@@ -25,6 +28,8 @@ from relais_contracts.conversation import HandoffPacket
 from relais_contracts.routing import (
     AgentReplied,
     AgentRepliedData,
+    CustomerWrote,
+    CustomerWroteData,
     OfferAccepted,
     OfferAnswerData,
     PresenceChanged,
@@ -63,6 +68,7 @@ class Scenario:
     reply_s: float = 0.0  # mean time to the agent's first reply (exponential; 0: at once)
     silent_share: float = 0.0  # share of accepted conversations on which the agent goes silent
     silence_s: float = 900.0  # how long a silent agent stays silent
+    message_every_s: float = 0.0  # mean time from a reply to the customer's next message (0: none)
 
 
 @dataclass
@@ -74,6 +80,10 @@ class QueueResult:
     total_wait_s: float = 0.0
     waits: list[float] = field(default_factory=list)
     responses: list[float] = field(default_factory=list)  # from the first assignment to the first reply
+    # From a customer's message (after the first reply) to the next reply, whoever gives it: the time
+    # a silent agent held the conversation counts.
+    next_responses: list[float] = field(default_factory=list)
+    resolutions: list[float] = field(default_factory=list)  # from the first assignment to the wrap-up
     reassigned: int = 0
     held_s: float = 0.0  # total, from the first offer to the wrap-up, of the measured conversations
 
@@ -85,8 +95,17 @@ class QueueResult:
         return sum(r <= target_s for r in self.responses) / len(self.responses) if self.responses else 1.0
 
     def response_quantile(self, q: float) -> float:
-        ranked = sorted(self.responses)
-        return ranked[min(len(ranked) - 1, int(q * len(ranked)))] if ranked else 0.0
+        return _quantile(self.responses, q)
+
+    def next_responded_within(self, target_s: float) -> float:
+        answered = self.next_responses
+        return sum(r <= target_s for r in answered) / len(answered) if answered else 1.0
+
+    def next_response_quantile(self, q: float) -> float:
+        return _quantile(self.next_responses, q)
+
+    def resolution_quantile(self, q: float) -> float:
+        return _quantile(self.resolutions, q)
 
     def service_level(self, within_s: float) -> float:
         return sum(w <= within_s for w in self.waits) / len(self.waits) if self.waits else 1.0
@@ -104,6 +123,11 @@ class QueueResult:
         return self.handle_s / self.served if self.served else 0.0
 
 
+def _quantile(samples: list[float], q: float) -> float:
+    ranked = sorted(samples)
+    return ranked[min(len(ranked) - 1, int(q * len(ranked)))] if ranked else 0.0
+
+
 @dataclass
 class Result:
     scenario: str
@@ -113,6 +137,9 @@ class Result:
     agents: int
     events_applied: int
     arrival_window_s: float  # from the first to the last measured arrival
+    # The next-response times the core itself reported (its `next_response` facts), warm-up included:
+    # they match the simulator's own where no conversation changed agents.
+    core_next_responses: list[float] = field(default_factory=list)
 
     def arrival_rate(self, queue: str) -> float:
         return self.queues[queue].arrived / self.arrival_window_s if self.arrival_window_s else 0.0
@@ -152,6 +179,9 @@ def simulate(scenario: Scenario) -> Result:
     measured: dict[str, bool] = {}
     results = {q: QueueResult() for q in scenario.arrivals_per_s}
     busy_since: dict[str, float] = {}
+    asked_at: dict[str, float] = {}  # conversation -> the customer's message awaiting a reply
+    wrapping_up: set[str] = set()  # handled, but a message awaits a reply: wrap-up after it
+    core_next: list[float] = []
     busy_s = 0.0
     applied = 0
     measure_from: float | None = None
@@ -163,10 +193,13 @@ def simulate(scenario: Scenario) -> Result:
         while pending:
             outputs = router.apply(pending.pop(0))
             applied += 1
+            core_next.extend(float(v) for name, _, v in router.facts if name == "next_response")
+            router.facts.clear()
             for out in outputs:
                 if isinstance(out.event, ConversationTaken):
                     taken = out.event.data.conversation_id
                     holder.pop(taken, None)
+                    wrapping_up.discard(taken)  # the next agent handles it anew
                     if measured[taken]:
                         results[queue_of[taken]].reassigned += 1
                     continue
@@ -193,15 +226,13 @@ def simulate(scenario: Scenario) -> Result:
                 # Drawn at the offer, before anything else: the runs without silent agents draw the
                 # same numbers in the same order as they always did.
                 handles[conv] = rng.expovariate(1 / scenario.handle_s[queue_of[conv]])
-                silent = scenario.silent_share > 0 and rng.random() < scenario.silent_share
-                reply = (
-                    scenario.silence_s
-                    if silent
-                    else rng.expovariate(1 / scenario.reply_s)
-                    if scenario.reply_s
-                    else 0.0
-                )
-                schedule(now + reply, f"reply:{offer.agent_id}:{offer.offer_id}", conv)
+                schedule(now + reply_after(), f"reply:{offer.agent_id}:{offer.offer_id}", conv)
+
+    def reply_after() -> float:
+        silent = scenario.silent_share > 0 and rng.random() < scenario.silent_share
+        if silent:
+            return scenario.silence_s
+        return rng.expovariate(1 / scenario.reply_s) if scenario.reply_s else 0.0
 
     apply(QueuesConfigured(**envelope(0), data=QueuesConfiguredData(config=scenario.config, digest="sim")), 0)
     for spec in scenario.agents:
@@ -251,18 +282,40 @@ def simulate(scenario: Scenario) -> Result:
             if measured[ref] and first >= 0:
                 results[queue_of[ref]].responses.append(now - first)
             assigned_at[ref] = -1.0  # answered: no later reply is a first response
-            reply = AgentRepliedData(conversation_id=ref, agent_id=agent, message_id=f"r-{ref}")
+            asked = asked_at.pop(ref, None)
+            if measured[ref] and asked is not None:
+                results[queue_of[ref]].next_responses.append(now - asked)
+            reply = AgentRepliedData(conversation_id=ref, agent_id=agent, message_id=f"r-{ref}-{n}")
             apply(AgentReplied(**envelope(now), data=reply), now)
-            handle = handles.pop(ref)
-            if measured[ref]:
-                results[queue_of[ref]].handle_s += handle
-            schedule(now + handle, "complete:" + agent, ref)
+            handle = handles.pop(ref, None)
+            if handle is not None:  # this agent's first reply: the handling starts
+                if measured[ref]:
+                    results[queue_of[ref]].handle_s += handle
+                schedule(now + handle, "complete:" + agent, ref)
+            if ref in wrapping_up:
+                schedule(now, "complete:" + agent, ref)
+            elif scenario.message_every_s:
+                schedule(now + rng.expovariate(1 / scenario.message_every_s), "message", ref)
+        elif kind == "message":
+            agent = holder.get(ref, "")
+            if not agent or ref in asked_at or ref in wrapping_up:
+                continue  # wrapped up, between agents, or already waiting for an answer
+            asked_at[ref] = now
+            wrote = CustomerWroteData(conversation_id=ref, message_id=f"m-{ref}-{n}")
+            apply(CustomerWrote(**envelope(now), data=wrote), now)
+            schedule(now + reply_after(), f"reply:{agent}:{offer_of[ref]}", ref)
         else:
             agent = kind.split(":", 1)[1]
-            if holder.pop(ref, None) != agent:
+            if holder.get(ref) != agent:
+                continue  # an earlier agent's wrap-up, of a conversation taken from them
+            if ref in asked_at:
+                wrapping_up.add(ref)  # not before the customer's last message is answered
                 continue
+            wrapping_up.discard(ref)
+            del holder[ref]
             if measured[ref]:
                 results[queue_of[ref]].held_s += now - busy_since[ref]
+                results[queue_of[ref]].resolutions.append(now - busy_since[ref])
             if measure_from is not None:
                 busy_s += now - max(busy_since.pop(ref), measure_from)
             apply(
@@ -278,6 +331,7 @@ def simulate(scenario: Scenario) -> Result:
         len(scenario.agents),
         applied,
         last_arrival - (measure_from or 0.0),
+        core_next,
     )
 
 
@@ -370,6 +424,34 @@ def silent_agents(reassign_after_s: int | None, customers: int = 30_000, seed: i
     )
 
 
+def silent_replies(reassign_after_s: int | None, customers: int = 20_000, seed: int = 6) -> Scenario:
+    """Customers who write again a minute after each reply, on average, to 10 agents who answer in
+    10 s on average but go silent for 10 minutes on 2% of their replies; first- and next-response
+    targets of 60 s, with or without reassignment (40 s in the report)."""
+    queue: dict[str, Any] = {
+        "target_answer_s": 20,
+        "response": {"first_response_s": 60, "next_response_s": 60},
+    }
+    if reassign_after_s is not None:
+        queue["reassign_after_s"] = reassign_after_s
+    config = {"wait_update_interval_s": 3600, "queues": {"support": queue}}
+    agents = tuple(AgentSpec(f"a{i:02d}", {}) for i in range(10))
+    after = f"reassigned after {reassign_after_s} s" if reassign_after_s else "never reassigned"
+    return Scenario(
+        f"2% silent replies, {after}",
+        config,
+        agents,
+        {"support": 6 / 200},
+        {"support": 180.0},
+        customers,
+        seed=seed,
+        reply_s=10.0,
+        silent_share=0.02,
+        silence_s=600.0,
+        message_every_s=60.0,
+    )
+
+
 def silent_rows() -> list[dict[str, Any]]:
     """First-response times with and without reassignment, waits beside Erlang C at the hold time."""
     rows = []
@@ -390,6 +472,32 @@ def silent_rows() -> list[dict[str, Any]]:
                 "erlang_c": erlang_c_figures(
                     len(scenario.agents), result.arrival_rate("support"), q.mean_held_s, 20
                 ),
+            }
+        )
+    return rows
+
+
+def next_response_rows() -> list[dict[str, Any]]:
+    """Next-response times (from a customer's message to the reply, whoever gives it) and resolution
+    times, with and without reassignment of silent agents' conversations."""
+    rows = []
+    for reassign in (None, 40):
+        scenario = silent_replies(reassign)
+        result = simulate(scenario)
+        q = result.queues["support"]
+        rows.append(
+            {
+                "scenario": scenario.name,
+                "served": q.served,
+                "reassigned": q.reassigned,
+                "next_responses": len(q.next_responses),
+                "next_response_within_60s": q.next_responded_within(60),
+                "next_response_p90_s": q.next_response_quantile(0.9),
+                "next_response_p99_s": q.next_response_quantile(0.99),
+                "first_response_within_60s": q.responded_within(60),
+                "resolution_p50_s": q.resolution_quantile(0.5),
+                "resolution_p90_s": q.resolution_quantile(0.9),
+                "mean_wait_s": q.mean_wait_s,
             }
         )
     return rows
@@ -450,9 +558,21 @@ def main() -> None:
             f"{'  Erlang C at the hold time measured':<42} {'':>10} {'':>15} {'':>7} {'':>7}"
             f" {t['mean_wait_s']:>8.1f}s {t['service_level']:>7.3f}"
         )
+    following = next_response_rows()
+    print(
+        f"\n{'scenario':<42} {'reassigned':>10} {'next replies':>12} {'<=60s':>6} {'p90':>7} {'p99':>7}"
+        f" {'resolution p50':>15} {'p90':>7} {'avg wait':>9}"
+    )
+    for r in following:
+        print(
+            f"{r['scenario']:<42} {r['reassigned']:>10} {r['next_responses']:>12}"
+            f" {r['next_response_within_60s']:>6.3f} {r['next_response_p90_s']:>6.0f}s"
+            f" {r['next_response_p99_s']:>6.0f}s {r['resolution_p50_s']:>14.0f}s"
+            f" {r['resolution_p90_s']:>6.0f}s {r['mean_wait_s']:>8.1f}s"
+        )
     if len(sys.argv) > 1:
         with open(sys.argv[1], "w") as out:
-            json.dump({"runs": rows, "silent_agents": silent}, out, indent=2)
+            json.dump({"runs": rows, "silent_agents": silent, "next_response": following}, out, indent=2)
 
 
 if __name__ == "__main__":

@@ -1,15 +1,21 @@
 """A tenant router's state as JSON, for the snapshots that let a new owner skip replaying the whole log.
 
 Only the primary state is stored; the indexes (classes, free agents, positions) are rebuilt on load.
+Fields a snapshot lacks take their defaults, so snapshots written by earlier versions load; where a
+default would not do, `format` says which version wrote it.
 """
 
 from dataclasses import dataclass
 
+from relais_router.domain import clocks
 from relais_router.domain.config import RoutingConfig
 from relais_router.domain.engine import TenantRouter
 from relais_router.domain.model import Agent, Assignment, Offer, WorkItem
 from relais_router.domain.statistics import QueueStatistics
 from relais_router.domain.timers import Timer, Timers
+
+# 2: the assignments' response clocks exist. Snapshots without `format` were written before them.
+FORMAT = 2
 
 
 @dataclass
@@ -28,6 +34,7 @@ class TenantSnapshot:
     outcomes: dict[str, list[bool]]
     last_agent: dict[str, tuple[str, float]]
     seen: list[str]
+    format: int = 1
 
 
 def capture(router: TenantRouter) -> TenantSnapshot:
@@ -46,6 +53,7 @@ def capture(router: TenantRouter) -> TenantSnapshot:
         outcomes={q: list(d) for q, d in router.stats.outcomes.items()},
         last_agent=dict(router.last_agent),
         seen=list(router.seen),
+        format=FORMAT,
     )
 
 
@@ -62,4 +70,17 @@ def restore(snapshot: TenantSnapshot) -> TenantRouter:
     router.last_agent = dict(snapshot.last_agent)
     router.seen = dict.fromkeys(snapshot.seen)
     router.rebuild_indexes()
+    if snapshot.format < 2:
+        _start_clocks(router)
     return router
+
+
+def _start_clocks(router: TenantRouter) -> None:
+    """Assignments saved before the response clocks existed. Whether their agent has answered was never
+    recorded, so no response clock starts (the customer's next message starts one, as it does after a
+    reply); the resolution clock counts from the assignment, as it would have had it run, and is
+    reviewed by the first event after the load (a timer due at once)."""
+    for assignment in router.assignments.values():
+        assignment.clocks = {clocks.RESOLUTION: assignment.assigned_at}
+        assignment.clock_token = router.timers.seq
+        router.timers.add(router.clock, "clock", assignment.conversation_id, assignment.clock_token)
