@@ -1,15 +1,18 @@
 """What the bot reads in a message: language, entities, intents; its content files; and the evaluation
 set's targets (deterministic: the same models on the same labelled set)."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from relais_bot.adapters import intent_training
 from relais_bot.adapters.content_files import BUNDLED, ContentError, read_contents, read_cues
 from relais_bot.domain.entities import extract
 from relais_bot.domain.escalation import Detectors
-from relais_bot.domain.intents import CharNgramClassifier
+from relais_bot.domain.intents import CharNgramClassifier, training_examples
 from relais_bot.domain.language import normalise
 from relais_bot.domain.policy import Bot
 from relais_bot.evaluation import DATA, evaluate
@@ -100,10 +103,32 @@ def test_the_tuning_set_meets_its_targets() -> None:
 def test_the_classifiers_direct_arithmetic_is_sklearns(bot: Bot) -> None:
     classifier = bot.tenant("acme").classifier
     assert isinstance(classifier, CharNgramClassifier)
-    for text in ["ou est ma commande 123", "blorp", "wann kommt mein paket", "", "??", "merci beaucoup"]:
+    # The reference: scikit-learn's own pipeline, fitted here on the same examples as the child process.
+    pipeline = intent_training.fit(*training_examples(bot.tenant("acme").content))
+    analyzer = pipeline.named_steps["ngrams"].build_analyzer()
+    texts = ["ou est ma commande 123", "blorp", "wann kommt mein paket", "", "??", "merci beaucoup"]
+    texts += ["  deux   espaces ", "a", "ab", "l'été 2024 à Zürich", "日本語のテキスト", "x\ty\nz"]
+    for text in texts:
         plain, grams = classifier.ngrams(text)
+        assert grams == analyzer(plain), text  # the same n-grams as scikit-learn's char_wb analyzer
         direct = classifier.probabilities(grams)
-        assert np.allclose(direct, classifier.reference_probabilities(plain), atol=1e-9)
+        assert np.allclose(direct, pipeline.predict_proba([plain])[0], atol=1e-9)
+
+
+def test_the_serving_process_trains_its_intents_without_importing_scikit_learn() -> None:
+    script = (
+        "import sys; from relais_bot.adapters.content_files import build_bot; build_bot(); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sklearn', 'scipy')))"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_a_failed_intent_training_stops_the_start_up_with_its_reason(bot: Bot) -> None:
+    content = bot.tenant("acme").content
+    broken = content.model_copy(update={"intents": content.intents[:1]})  # one class: nothing to learn
+    with pytest.raises(intent_training.TrainingError, match="class"):
+        intent_training.train({"acme": broken})
 
 
 def test_a_lexicon_cue_counts_only_where_the_model_agrees(bot: Bot) -> None:

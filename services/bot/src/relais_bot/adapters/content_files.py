@@ -13,10 +13,11 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from relais_bot.adapters import intent_training
 from relais_bot.domain.content import Content, Cues
 from relais_bot.domain.escalation import Detectors
 from relais_bot.domain.escalation_model import EscalationModel
-from relais_bot.domain.intents import CharNgramClassifier
+from relais_bot.domain.intents import CharNgramClassifier, IntentWeights
 from relais_bot.domain.language import LanguageIdentifier, words
 from relais_bot.domain.policy import Bot, TenantBot
 from relais_bot.domain.sentiment import VaderSentiment
@@ -81,7 +82,9 @@ def read_model(path: Path = MODEL) -> EscalationModel:
         raise ContentError(f"{path}: {exc}") from None
 
 
-def tenant_bot(content: Content, cues: Cues, model: EscalationModel | None = None) -> TenantBot:
+def tenant_bot(
+    content: Content, cues: Cues, intents: IntentWeights, model: EscalationModel | None = None
+) -> TenantBot:
     """A tenant's content with its trained classifier, language identifier and detectors."""
     known: dict[str, set[str]] = {}
     for intent in content.intents:
@@ -90,9 +93,7 @@ def tenant_bot(content: Content, cues: Cues, model: EscalationModel | None = Non
                 known.setdefault(" ".join(words(example)), set()).add(language)
     # Short phrases of the content that belong to one language only settle a message lingua is unsure of.
     phrases = {k: next(iter(v)) for k, v in known.items() if len(v) == 1 and len(k.split()) <= 3}
-    classifier = CharNgramClassifier(content)
-    # Before lingua's models load: they then reuse none of training's freed heap, and the peak stays low.
-    release_freed_memory()
+    classifier = CharNgramClassifier(intents)
     return TenantBot(
         content=content,
         classifier=classifier,
@@ -107,15 +108,16 @@ def build_bot(content_dir: Path | None = None, default_tenant: str = "demo") -> 
     if default_tenant not in contents:
         raise ContentError(f"no content for the default tenant {default_tenant!r}; found {sorted(contents)}")
     model = read_model()
-    tenants = {name: tenant_bot(content, cues, model) for name, content in contents.items()}
+    intents = intent_training.train(contents)
+    tenants = {name: tenant_bot(content, cues, intents[name], model) for name, content in contents.items()}
     bot = Bot(tenants, tenants[default_tenant], VaderSentiment(BUNDLED / "sentiment"))
     release_freed_memory()  # what reading the files and lexicons left behind
     return bot
 
 
 def release_freed_memory() -> None:
-    """Hands back to the system the heap that training an intent classifier used and freed (about 40 MB
-    for the demo content): glibc keeps freed pages otherwise, and the bot's resident memory would carry
+    """Hands back to the system the heap that start-up used and freed (reading the content files, the
+    models and lexicons): glibc keeps freed pages otherwise, and the bot's resident memory would carry
     them for its whole life. A no-op where the C library has no malloc_trim (musl, macOS)."""
     gc.collect()
     libc = ctypes.util.find_library("c")

@@ -6,14 +6,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer  # type: ignore[import-untyped]
-from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
-from sklearn.pipeline import Pipeline  # type: ignore[import-untyped]
 
 from relais_bot.domain.content import Content
 from relais_bot.domain.language import normalise
 
 _DIGITS = re.compile(r"\d+")
+NGRAMS = (2, 5)  # character n-grams, shortest and longest
 
 
 def _plain(text: str) -> str:
@@ -31,12 +29,52 @@ class ClassifiesIntents(Protocol):
     def classify(self, text: str, language: str) -> Prediction: ...
 
 
+@dataclass(frozen=True)
+class IntentWeights:
+    """What training learnt: the n-gram vocabulary, its idf, and the logistic regression's weights."""
+
+    classes: list[str]
+    vocabulary: dict[str, int]
+    idf: np.ndarray
+    coef: np.ndarray
+    intercept: np.ndarray
+
+
+def training_examples(content: Content) -> tuple[list[str], list[str]]:
+    """The content's examples of every language, pooled, as the model reads them, and their intents."""
+    texts: list[str] = []
+    labels: list[str] = []
+    for intent in content.intents:
+        for examples in intent.examples.values():
+            texts += [_plain(e) for e in examples]
+            labels += [intent.name] * len(examples)
+    return texts, labels
+
+
+_SPACES = re.compile(r"\s\s+")
+
+
+def char_wb_ngrams(plain: str, smallest: int = NGRAMS[0], largest: int = NGRAMS[1]) -> list[str]:
+    """scikit-learn's "char_wb" analyzer (lowercased, each word padded with a space, n-grams inside it),
+    so the serving process needs no scikit-learn; a unit test holds the two to the same output."""
+    grams: list[str] = []
+    for word in _SPACES.sub(" ", plain.lower()).split():
+        padded = f" {word} "
+        for n in range(smallest, largest + 1):
+            grams += [padded[i : i + n] for i in range(max(1, len(padded) - n + 1))]
+            if len(padded) <= n:
+                break  # a short word counts once, whatever n
+    return grams
+
+
 class CharNgramClassifier:
     """TF-IDF over character n-grams and a logistic regression, trained from the content's examples.
 
     Character n-grams within word boundaries tolerate typos, missing accents and SMS spelling, and one
     model serves every language (the examples of all languages are pooled). Training takes well under
-    a second for a few hundred examples, so it happens at start-up; the result is deterministic.
+    a second for a few hundred examples, so it happens at start-up (relais_bot.adapters.intent_training,
+    in a child process, so that scikit-learn's 100 MB never stay in the bot's memory); the result is
+    deterministic. Scoring applies the learnt weights directly.
 
     The class probability alone is overconfident on words the model never saw ("blorp"): the
     confidence is damped by how much of the message's n-grams the examples cover.
@@ -44,35 +82,17 @@ class CharNgramClassifier:
 
     FULL_COVERAGE = 0.8
 
-    def __init__(self, content: Content) -> None:
-        texts: list[str] = []
-        labels: list[str] = []
-        for intent in content.intents:
-            for examples in intent.examples.values():
-                texts += [_plain(e) for e in examples]
-                labels += [intent.name] * len(examples)
-        self._model = Pipeline(
-            [
-                ("ngrams", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)),
-                ("classes", LogisticRegression(C=20.0, max_iter=2000)),
-            ]
-        )
-        self._model.fit(texts, labels)
-        self._classes = [str(c) for c in self._model.classes_]
-        ngrams: TfidfVectorizer = self._model.named_steps["ngrams"]
-        classes: LogisticRegression = self._model.named_steps["classes"]
-        self._ngrams = ngrams.build_analyzer()
-        self._known: dict[str, int] = ngrams.vocabulary_
-        # The learnt weights, applied directly: sklearn's per-call input validation costs several times
-        # the arithmetic on a one-message batch. `probabilities` is checked against predict_proba in tests.
-        self._idf: np.ndarray = ngrams.idf_
-        self._coef: np.ndarray = classes.coef_
-        self._intercept: np.ndarray = classes.intercept_
+    def __init__(self, weights: IntentWeights) -> None:
+        self._classes = weights.classes
+        self._known = weights.vocabulary
+        self._idf = weights.idf
+        self._coef = weights.coef
+        self._intercept = weights.intercept
 
     def ngrams(self, text: str) -> tuple[str, list[str]]:
         """The text as the model reads it, and its character n-grams."""
         plain = _plain(text)
-        return plain, list(self._ngrams(plain))
+        return plain, char_wb_ngrams(plain)
 
     def probabilities(self, grams: list[str]) -> np.ndarray:
         """Class probabilities of a normalised message: sublinear TF-IDF, L2 norm, softmax of the scores."""
@@ -88,10 +108,6 @@ class CharNgramClassifier:
             scores = self._coef[:, columns] @ weights + self._intercept
         exp = np.exp(scores - scores.max())
         return np.asarray(exp / exp.sum())
-
-    def reference_probabilities(self, plain: str) -> np.ndarray:
-        """sklearn's own computation, the reference the direct one is tested against."""
-        return np.asarray(self._model.predict_proba([plain])[0])
 
     def classify(self, text: str, language: str) -> Prediction:
         _, grams = self.ngrams(text)
