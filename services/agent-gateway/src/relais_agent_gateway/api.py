@@ -2,6 +2,7 @@
 
 import re
 import uuid
+from collections.abc import Callable
 from typing import Annotated, Any, cast
 
 from aiokafka.errors import KafkaError
@@ -257,9 +258,13 @@ async def _publish(runtime: Runtime, outgoing: Outgoing) -> Published:
     return Published(event_id=outgoing.event.id)
 
 
-def _refused(exc: Exception) -> HTTPException:
-    code = 404 if isinstance(exc, Unknown) else 409 if isinstance(exc, Conflict) else 422
-    return HTTPException(code, str(exc))
+def _decided(decision: Callable[..., Outgoing], *args: Any) -> Outgoing:
+    """A supervision decision, given a new event id and the time; a refusal becomes its 4xx."""
+    try:
+        return decision(*args, event_id=str(uuid.uuid4()), time=now_time())
+    except (Unknown, Conflict, Invalid) as exc:
+        code = 404 if isinstance(exc, Unknown) else 409 if isinstance(exc, Conflict) else 422
+        raise HTTPException(code, str(exc)) from None
 
 
 @supervisors.post(
@@ -275,13 +280,8 @@ async def move(
 ) -> Published:
     """Move a conversation (waiting, offered or with an agent) to another queue or to a named agent."""
     routing = await _routing_of(supervisor, upstream, views, conversation_id)
-    try:
-        outgoing = supervision.move_requested(
-            supervisor, conversation_id, body, routing, event_id=str(uuid.uuid4()), time=now_time()
-        )
-    except (Unknown, Conflict, Invalid) as exc:
-        raise _refused(exc) from None
-    return await _publish(runtime, outgoing)
+    decided = _decided(supervision.move_requested, supervisor, conversation_id, body, routing)
+    return await _publish(runtime, decided)
 
 
 @supervisors.post(
@@ -299,13 +299,8 @@ async def take_back(
 ) -> Published:
     """Take a conversation from its agent (a silent one, say) and route it again to someone else."""
     routing = await _routing_of(supervisor, upstream, views, conversation_id)
-    try:
-        outgoing = supervision.take_back_requested(
-            supervisor, conversation_id, body, routing, event_id=str(uuid.uuid4()), time=now_time()
-        )
-    except (Unknown, Conflict, Invalid) as exc:
-        raise _refused(exc) from None
-    return await _publish(runtime, outgoing)
+    decided = _decided(supervision.take_back_requested, supervisor, conversation_id, body, routing)
+    return await _publish(runtime, decided)
 
 
 @supervisors.post(
@@ -321,13 +316,7 @@ async def set_presence(
 ) -> Published:
     """Set an agent away (with one of the tenant's away reasons) or offline; their desk is told by whom."""
     routing = await _routing_of(supervisor, upstream, views)
-    try:
-        outgoing = supervision.presence_set(
-            supervisor, agent_id, body, routing, event_id=str(uuid.uuid4()), time=now_time()
-        )
-    except (Unknown, Conflict, Invalid) as exc:
-        raise _refused(exc) from None
-    return await _publish(runtime, outgoing)
+    return await _publish(runtime, _decided(supervision.presence_set, supervisor, agent_id, body, routing))
 
 
 @supervisors.post(
@@ -343,17 +332,8 @@ async def whisper(
 ) -> Published:
     """A note to the agent holding the conversation, shown on their desk only; never sent to the customer."""
     tenant = supervisor.tenant
-    try:
-        written = supervision.whisper_added(
-            supervisor,
-            conversation_id,
-            body,
-            await views.assignee(tenant, conversation_id),
-            event_id=str(uuid.uuid4()),
-            time=now_time(),
-        )
-    except (Unknown, Conflict, Invalid) as exc:
-        raise _refused(exc) from None
+    assignee = await views.assignee(tenant, conversation_id)
+    written = _decided(supervision.whisper_added, supervisor, conversation_id, body, assignee)
     customer = await views.customer_of(tenant, conversation_id)
     if customer is not None:  # sealed in the customer's key, like the agent's notes
         keys = cast(CustomerKeys, conn.app.state.keys)
