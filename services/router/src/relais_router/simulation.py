@@ -401,15 +401,24 @@ def multi_skill(pooled: bool, customers: int = 40_000, seed: int = 11) -> Scenar
     )
 
 
-def silent_agents(reassign_after_s: int | None, customers: int = 30_000, seed: int = 5) -> Scenario:
-    """10 agents who reply in 20 s on average, but go silent for 10 minutes on 5% of their
-    conversations; a first-response target of 60 s, with or without reassignment (40 s in the report)."""
-    queue: dict[str, Any] = {"target_answer_s": 20, "response": {"first_response_s": 60}}
+def _support_desk(
+    reassign_after_s: int | None, response: dict[str, int]
+) -> tuple[dict[str, Any], tuple[AgentSpec, ...], str]:
+    """The silent-agent scenarios' desk: one support queue with these response targets, 10 agents,
+    reassignment after `reassign_after_s` or never; and the words that say which."""
+    queue: dict[str, Any] = {"target_answer_s": 20, "response": response}
     if reassign_after_s is not None:
         queue["reassign_after_s"] = reassign_after_s
     config = {"wait_update_interval_s": 3600, "queues": {"support": queue}}
     agents = tuple(AgentSpec(f"a{i:02d}", {}) for i in range(10))
     after = f"reassigned after {reassign_after_s} s" if reassign_after_s else "never reassigned"
+    return config, agents, after
+
+
+def silent_agents(reassign_after_s: int | None, customers: int = 30_000, seed: int = 5) -> Scenario:
+    """10 agents who reply in 20 s on average, but go silent for 10 minutes on 5% of their
+    conversations; a first-response target of 60 s, with or without reassignment (40 s in the report)."""
+    config, agents, after = _support_desk(reassign_after_s, {"first_response_s": 60})
     return Scenario(
         f"5% silent agents, {after}",
         config,
@@ -428,15 +437,7 @@ def silent_replies(reassign_after_s: int | None, customers: int = 20_000, seed: 
     """Customers who write again a minute after each reply, on average, to 10 agents who answer in
     10 s on average but go silent for 10 minutes on 2% of their replies; first- and next-response
     targets of 60 s, with or without reassignment (40 s in the report)."""
-    queue: dict[str, Any] = {
-        "target_answer_s": 20,
-        "response": {"first_response_s": 60, "next_response_s": 60},
-    }
-    if reassign_after_s is not None:
-        queue["reassign_after_s"] = reassign_after_s
-    config = {"wait_update_interval_s": 3600, "queues": {"support": queue}}
-    agents = tuple(AgentSpec(f"a{i:02d}", {}) for i in range(10))
-    after = f"reassigned after {reassign_after_s} s" if reassign_after_s else "never reassigned"
+    config, agents, after = _support_desk(reassign_after_s, {"first_response_s": 60, "next_response_s": 60})
     return Scenario(
         f"2% silent replies, {after}",
         config,
