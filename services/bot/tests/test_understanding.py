@@ -189,3 +189,66 @@ def test_the_lexicon_reads_a_request_to_be_called_back_as_a_request_for_a_person
         assert detectors.human_request(detectors.canonical(text)), text
     for text in NOT_CALL_ME_BACK:
         assert not detectors.human_request(detectors.canonical(text)), text
+
+
+# Requests that name no "agent" or "person" verb-first: the company's person as the one who calls, a
+# preference, being put through, whether a person is there, an appointment, someone from a department.
+INDIRECT_REQUESTS = [
+    "it would be great if one of your staff could give me a ring tomorrow",
+    "I'd rather sort this out with a real person",
+    "je préfère voir ça avec un humain, c'est possible ?",
+    "je voudrais qu'un conseiller me rappelle demain matin",
+    "prefiero que me llame un comercial para contratarlo",
+    "solicito que un ejecutivo de cuenta me contacte",
+    "gostava que um comercial me ligasse para aderir",
+    "vorrei che un collega mi richiamasse nel pomeriggio",
+    "bitte leiten Sie mein Anliegen an einen Mitarbeiter weiter",
+    "ich hätte gern, dass mich ein Mitarbeiter zurückruft",
+    "mi può trasferire a un operatore dell'assistenza",
+    "¿me puede transferir con un supervisor?",
+    "Grüezi, isch da en Mensch am Apparat?",
+    "c'è una persona dall'altra parte?",
+    "hay alguien ahí?",
+    "can I book an appointment with an adviser at the branch?",
+    "je voudrais un rendez-vous avec un conseiller",
+    "can someone from your billing team look at this",
+    "quelqu'un du service facturation peut regarder ?",
+]
+NOT_REQUESTS = [
+    "my colleague could call me about it tomorrow, he has the reference",  # the customer's own colleague
+    "Is there a person-to-person option for sending parcels?",
+    "can someone else collect my parcel?",
+    "no need to call me back, the engineer came this morning",
+    "pas besoin de me passer qui que ce soit, dites-moi juste l'horaire",
+    "the technician will come tomorrow, what time?",
+]
+
+
+def test_the_lexicon_reads_indirect_requests_for_a_person(bot: Bot) -> None:
+    detectors = bot.tenant("demo").detectors
+    for text in INDIRECT_REQUESTS:
+        assert detectors.human_request(detectors.canonical(text)), text
+    for text in NOT_REQUESTS:
+        canonical = detectors.canonical(text)
+        assert not detectors.human_request(canonical) or detectors.negated(canonical), text
+
+
+def test_a_negation_holds_until_the_end_of_its_clause(bot: Bot) -> None:
+    detectors = bot.tenant("demo").detectors
+    assert detectors.negated(detectors.canonical("no need for an agent today"))
+    assert detectors.negated(detectors.canonical("pas la peine de me rappeler"))
+    assert not detectors.negated(detectors.canonical("no thanks, I want an agent"))
+    assert not detectors.negated(detectors.canonical("I don't need a bot, I want an agent"))
+
+
+def test_a_request_that_closes_a_long_message_is_read_in_its_own_sentence(bot: Bot) -> None:
+    """The story before it does not drown the request: the model reads each sentence too."""
+    detectors = bot.tenant("demo").detectors
+    story = (
+        "El paquete llegó abierto y falta uno de los dos auriculares, y encima la factura está a nombre "
+        "de otra empresa, que no es la mía, y la caja venía mojada por un lado. "
+    )
+    request = "Preferiría que me llamara un compañero vuestro para aclararlo todo."
+    signals = detectors.signals(story + request, "es", ("fraud",), 0.0)
+    assert signals.human_request
+    assert not detectors.signals(story, "es", ("fraud",), 0.0).human_request

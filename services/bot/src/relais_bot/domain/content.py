@@ -225,8 +225,14 @@ class Cues(_Model):
 
     person_words: tuple[str, ...]
     not_person_words: tuple[str, ...] = ()
+    # The company's people by role ("one of your staff", "un comercial", "un collega"): too common
+    # elsewhere to be a request on their own, they stand for a person only in the frames that say
+    # {Q} (the person words and these), where the sentence makes them the one who calls or helps.
+    staff_words: tuple[str, ...] = ()
     human_request: tuple[str, ...]
     request_verbs: tuple[str, ...] = ()
+    # Calling back, in any language and form ("rappeler", "call me back"): declined after a negation.
+    callback_verbs: str = ""
     request_window: int = 5
     short_request_max_words: int = 5
     possessives: str
