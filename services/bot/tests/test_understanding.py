@@ -213,6 +213,10 @@ INDIRECT_REQUESTS = [
     "je voudrais un rendez-vous avec un conseiller",
     "can someone from your billing team look at this",
     "quelqu'un du service facturation peut regarder ?",
+    "can you put me through to the lost property people please",
+    "era para pedir que me transferissem para a parte técnica da fibra",
+    "mi potete passare l'ufficio prenotazioni?",
+    "pásame con el departamento de bajas",
 ]
 NOT_REQUESTS = [
     "my colleague could call me about it tomorrow, he has the reference",  # the customer's own colleague
@@ -231,6 +235,23 @@ def test_the_lexicon_reads_indirect_requests_for_a_person(bot: Bot) -> None:
     for text in NOT_REQUESTS:
         canonical = detectors.canonical(text)
         assert not detectors.human_request(canonical) or detectors.negated(canonical), text
+
+
+CONTENT_WITH_THE_BOT = [
+    "happy to keep chatting with the bot, how do I change my PIN?",
+    "ça me va très bien de continuer avec le chatbot",
+    "estoy bien con el asistente virtual, gracias",
+    "Ich komme mit dem Chatbot gut zurecht, danke!",
+    "mi trovo bene a parlare con l'assistente virtuale",
+    "tô de boa com o bot, como ativo a verificação em duas etapas?",
+]
+
+
+def test_a_customer_content_with_the_bot_declines_a_person(bot: Bot) -> None:
+    detectors = bot.tenant("demo").detectors
+    for text in CONTENT_WITH_THE_BOT:
+        assert detectors.negated(detectors.canonical(text)), text
+        assert not detectors.signals(text, "en", (), 0.0).human_request, text
 
 
 def test_a_negation_holds_until_the_end_of_its_clause(bot: Bot) -> None:

@@ -233,6 +233,8 @@ class Cues(_Model):
     request_verbs: tuple[str, ...] = ()
     # Calling back, in any language and form ("rappeler", "call me back"): declined after a negation.
     callback_verbs: str = ""
+    # "happy to keep chatting with the bot": a person is not wanted, whatever the model reads.
+    content_with_bot: str = ""
     request_window: int = 5
     short_request_max_words: int = 5
     possessives: str

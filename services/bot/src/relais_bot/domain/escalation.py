@@ -32,6 +32,10 @@ _MINE = ("my", "our", "mon", "ma", "mes", "notre", "nos", "mi", "mis", "mein", "
 _SENTENCE = re.compile(r"(?<=[.!?…])\s+|\s*\n+\s*")
 _SENTENCE_MIN_WORDS = 3
 _SENTENCES_READ = 6
+# The surface detectors (praise with a let-down word, "3e fois", capitals) need more of the model's
+# frustration than a lexicon cue does: praise idioms carry let-down words ("rien à redire") and a
+# model that has read much sarcasm gives plain praise 0.2-0.35.
+SURFACE_FLOOR = 0.4
 _QUELQU_UN = re.compile(r"\bquel ?qu ?'? ?u?n\b")
 
 
@@ -122,6 +126,7 @@ class Detectors:
         self._short_max = cues.short_request_max_words
         self._possessive = re.compile(cues.possessives)
         self._negation = re.compile(cues.negations)
+        self._content = re.compile(cues.content_with_bot) if cues.content_with_bot else None
         self._strong = {k: re.compile(v) for k, v in cues.frustration_strong.items()}
         self._weak = {k: re.compile(v) for k, v in cues.frustration_weak.items()}
         self._sensitive = {k: re.compile(v) for k, v in cues.sensitive.items()}
@@ -158,7 +163,7 @@ class Detectors:
         # The detectors below read a surface (praise words, "3e fois", capitals, a negative lexicon
         # score) that happy customers use too ("vous êtes au top, rien à dire 👍", "KILLING it 🔥",
         # "my phone died"): like the cues, they count where the model finds frustration plausible.
-        plausible = self._plausible(scores, "frustration")
+        plausible = scores is None or scores.values["frustration"] >= SURFACE_FLOOR
         frustrated = (
             strong
             or bool(scores and scores.fires("frustration") and self._not_only_marks(text))
@@ -231,8 +236,10 @@ class Detectors:
         return self._model.score(_MARKS.sub("?", text)).fires("frustration")
 
     def negated(self, canonical: str) -> bool:
-        """A person, or being put through or called back, after a negation: "no need for an agent",
-        "pas besoin d'un conseiller", "pas la peine de me rappeler"."""
+        """A person, or being put through or called back, after a negation ("no need for an agent",
+        "pas besoin d'un conseiller", "pas la peine de me rappeler"), or contentment with the bot."""
+        if self._content and self._content.search(canonical):
+            return True
         return any(self._negation.search(canonical[: m.start()]) for m in self._declined.finditer(canonical))
 
     def sarcasm(self, tokens: str) -> bool:
