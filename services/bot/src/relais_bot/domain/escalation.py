@@ -215,8 +215,16 @@ class Detectors:
     def _plausible(scores: "Scores | None", *heads: str) -> bool:
         """A cue counts unless the model is sure the message is not that: "mi è morto il telefono"
         matches a bereavement cue, and the model, trained on such traps, gives it next to nothing.
-        Without a model the cues decide alone."""
-        return scores is None or any(scores.values[h] >= CUE_FLOOR for h in heads)
+        Without a model the cues decide alone.
+
+        Each head is weighed against routine only, not against the other reasons: the classes share one
+        softmax, so in "my husband passed away, I want to talk to an agent" the request takes the mass
+        (0.88) and leaves bereavement 0.11, though routine has next to nothing (0.004)."""
+        if scores is None:
+            return True
+        v = scores.values
+        routine = max(0.0, 1.0 - v["customer-request"] - v["frustration"] - v["sensitive"])
+        return any(v[h] >= CUE_FLOOR * (v[h] + routine) for h in heads)
 
     def _plausible_request(self, scores: "Scores | None", canonical: str, plain: str) -> bool:
         """As `_plausible`, and the model also reads the spelling the cues corrected ("agnet pls" ->
