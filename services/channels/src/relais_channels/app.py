@@ -56,8 +56,6 @@ def create_app(settings: ChannelsSettings) -> FastAPI:
         runtime.background("smtp", smtp_server(handler, settings))
 
     app = runtime.app("Relais channels")
-    app.state.ingress = ingress
-    app.include_router(api.router)
     hub = webchat.WebchatHub(runtime.redis, history)
     runtime.background("webchat-notices", hub.run)
     app.state.widgets = webchat.widget_integrators(integrators)
@@ -67,6 +65,7 @@ def create_app(settings: ChannelsSettings) -> FastAPI:
         settings.webchat_sockets_per_ip, settings.webchat_messages_per_minute
     )
     app.include_router(webchat.router)
+    api.serve_ingress(app, ingress)  # last: it documents every route included before it
     return app
 
 
