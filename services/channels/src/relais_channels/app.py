@@ -59,6 +59,7 @@ def create_app(settings: ChannelsSettings) -> FastAPI:
     runtime.background("freeze-startup-heap", _freeze_startup_heap)
 
     app = runtime.app("Relais channels")
+    app.state.ingress = ingress  # the web chat's sockets publish through it
     hub = webchat.WebchatHub(runtime.redis, history)
     runtime.background("webchat-notices", hub.run)
     app.state.widgets = webchat.widget_integrators(integrators)
