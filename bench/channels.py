@@ -6,9 +6,12 @@ Two phases, each with signed structured events of a realistic size (one customer
 - open loop: requests go out at `--rate` per second whatever the answers, and each latency is counted
   from when its request was due (no coordinated omission): the p99 a steady load would see.
 At the end the inbound topic's records are counted: every 202 must be there.
+The table gives the CPU the service got (cores, and ms a request) and the load generator's own CPU: they
+share the machine, so the load average is printed too.
 
     make bench-channels                    # prints a table and writes .local/bench/channels.json
     uv run python bench/channels.py --rate 1500 --duration 20
+    uv run python bench/channels.py --workers 2   # the service with RELAIS_WORKERS=2
 """
 
 import argparse
