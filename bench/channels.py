@@ -6,9 +6,12 @@ Two phases, each with signed structured events of a realistic size (one customer
 - open loop: requests go out at `--rate` per second whatever the answers, and each latency is counted
   from when its request was due (no coordinated omission): the p99 a steady load would see.
 At the end the inbound topic's records are counted: every 202 must be there.
+The table gives the CPU the service got (cores, and ms a request) and the load generator's own CPU: they
+share the machine, so the load average is printed too.
 
     make bench-channels                    # prints a table and writes .local/bench/channels.json
     uv run python bench/channels.py --rate 1500 --duration 20
+    uv run python bench/channels.py --workers 2   # the service with RELAIS_WORKERS=2
 """
 
 import argparse
@@ -24,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import uvloop
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
@@ -225,7 +229,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             }
         ]
         env = service_env(
-            infra, namespace, RELAIS_INTEGRATORS=json.dumps(integrators), RELAIS_LOG_LEVEL="WARNING"
+            infra,
+            namespace,
+            RELAIS_INTEGRATORS=json.dumps(integrators),
+            RELAIS_LOG_LEVEL="WARNING",
+            RELAIS_WORKERS=str(args.workers),
         )
         log_dir = REPO / ".local" / "bench" / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -243,16 +251,20 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             warm = await closed_loop(proc.port, args.connections, 2.0, requests[:warm_n])
             requests = requests[warm_n:]
             phases = []
-            cpu0 = cpu_seconds(pid)
+            # CPU seconds of the service and of this load generator (it shares the machine) per phase.
+            cpu = [(cpu_seconds(pid), time.process_time())]
             phases.append(await closed_loop(proc.port, args.connections, args.duration, requests[:closed_n]))
-            cpu1 = cpu_seconds(pid)
+            cpu.append((cpu_seconds(pid), time.process_time()))
             phases.append(
                 await open_loop(proc.port, args.rate, args.duration, requests[closed_n:], args.connections)
             )
-            cpu2 = cpu_seconds(pid)
+            cpu.append((cpu_seconds(pid), time.process_time()))
             summaries = [p.summary() for p in phases]
-            summaries[0]["service_cpu_cores"] = round((cpu1 - cpu0) / phases[0].seconds, 2)
-            summaries[1]["service_cpu_cores"] = round((cpu2 - cpu1) / phases[1].seconds, 2)
+            for summary, phase, before, after in zip(summaries, phases, cpu[:-1], cpu[1:], strict=True):
+                service, client = after[0] - before[0], after[1] - before[1]
+                summary["service_cpu_cores"] = round(service / phase.seconds, 2)
+                summary["service_cpu_ms_per_request"] = round(service * 1000 / len(phase.latencies), 3)
+                summary["client_cpu_cores"] = round(client / phase.seconds, 2)
             accepted = sum(p.statuses.get(202, 0) for p in (warm, *phases))  # the warm-up's are on Kafka too
             on_kafka = await inbound_records(infra.bootstrap, namespace)
         finally:
@@ -274,27 +286,37 @@ def main() -> int:
     )
     parser.add_argument("--rate", type=int, default=TARGET_RPS, help="requests per second of the open loop")
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per phase")
+    parser.add_argument("--workers", type=int, default=1, help="the service's RELAIS_WORKERS")
     parser.add_argument("--out", default=str(REPO / ".local" / "bench" / "channels.json"))
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
-    results = asyncio.run(run(args))
+    # uvloop, as the service runs on: the load generator shares the 2 cores, the less CPU it takes the
+    # more the service gets (and the less its own scheduling delays the answers it times).
+    results = uvloop.run(run(args))
+    results["workers"] = args.workers
     # The service shares the machine with the load generator, Kafka and whatever else runs: the load
     # average says how much CPU it could have had.
     results["machine"] = {"cpus": os.cpu_count(), "load_1m": [load_before, os.getloadavg()[0]]}
 
-    print("\nChannels HTTP ingress: signed structured events, 202 once Kafka acknowledged (acks=all)")
-    columns = ("phase", "requests", "202", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "CPU")
-    print(f"  {columns[0]:<32}" + "".join(f"{c:>10}" for c in columns[1:]))
+    print(
+        "\nChannels HTTP ingress: signed structured events, 202 once Kafka acknowledged (acks=all), "
+        f"{args.workers} worker process{'es' if args.workers > 1 else ''}"
+    )
+    columns = ("phase", "requests", "202", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms")
+    columns += ("CPU", "CPU ms/req", "client CPU")
+    print(f"  {columns[0]:<32}" + "".join(f"{c:>11}" for c in columns[1:]))
     for p in results["phases"]:
         values = (p["requests"], p["accepted"], p["rps"], p["p50_ms"], p["p95_ms"], p["p99_ms"], p["max_ms"])
-        print(f"  {p['phase']:<32}" + "".join(f"{v:>10}" for v in values) + f"{p['service_cpu_cores']:>10}")
+        values += (p["service_cpu_cores"], p["service_cpu_ms_per_request"], p["client_cpu_cores"])
+        print(f"  {p['phase']:<32}" + "".join(f"{v:>11}" for v in values))
     print(
         f"  records on relais.inbound.v1: {results['records_on_kafka']} "
         f"(202 answers, warm-up included: {results['accepted_including_warmup']})"
     )
     print(
         f"  machine: {results['machine']['cpus']} CPUs, load average {load_before:.1f} before, "
-        f"{results['machine']['load_1m'][1]:.1f} after (the service's CPU column is cores it got)"
+        f"{results['machine']['load_1m'][1]:.1f} after\n"
+        "  (CPU: cores the service got; CPU ms/req: its CPU time a request; client CPU: the load generator)"
     )
     closed, steady = results["phases"]
     met = closed["rps"] >= TARGET_RPS and steady["p99_ms"] <= TARGET_P99_MS

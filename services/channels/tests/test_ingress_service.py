@@ -110,6 +110,10 @@ async def test_signed_events_in_every_mode_are_published_and_bad_requests_publis
                 assert response.headers["content-type"] == "application/problem+json"
                 assert reason in response.json()["detail"], (reason, response.json())
 
+            # Another method on the path: 405, saying which one is allowed.
+            wrong = await http.get("/v1/events")
+            assert (wrong.status_code, wrong.headers["allow"]) == (405, "POST")
+
             # Over its rate: two requests of burst, then 429 with when to come back.
             sms = body(message("rate", channel="sms", id="rate"))
             statuses = [(await post(sms, signed(sms, integrator="acme-slow"))).status_code for _ in range(3)]

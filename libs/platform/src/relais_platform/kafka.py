@@ -127,7 +127,7 @@ class Publisher:
             **client_options(self._settings),
             enable_idempotence=True,
             acks="all",
-            linger_ms=2,
+            linger_ms=self._settings.kafka_linger_ms,
             max_request_size=self._settings.kafka_max_message_bytes,
         )
         await producer.start()

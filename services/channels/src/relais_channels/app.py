@@ -1,6 +1,7 @@
 """Composition root of the channels service: the HTTP ingress, the webhooks, email, the web chat and
 the ops endpoints."""
 
+import gc
 import uuid
 from collections.abc import Sequence
 
@@ -55,9 +56,10 @@ def create_app(settings: ChannelsSettings) -> FastAPI:
         handler = MailHandler(integrators, ingress, runtime.publisher, threads, settings)
         runtime.background("smtp", smtp_server(handler, settings))
 
+    runtime.background("freeze-startup-heap", _freeze_startup_heap)
+
     app = runtime.app("Relais channels")
-    app.state.ingress = ingress
-    app.include_router(api.router)
+    app.state.ingress = ingress  # the web chat's sockets publish through it
     hub = webchat.WebchatHub(runtime.redis, history)
     runtime.background("webchat-notices", hub.run)
     app.state.widgets = webchat.widget_integrators(integrators)
@@ -67,7 +69,17 @@ def create_app(settings: ChannelsSettings) -> FastAPI:
         settings.webchat_sockets_per_ip, settings.webchat_messages_per_minute
     )
     app.include_router(webchat.router)
+    api.serve_ingress(app, ingress)  # last: it documents every route included before it
     return app
+
+
+async def _freeze_startup_heap() -> None:
+    """Move what start-up allocated (modules, the app, the clients: ~100,000 objects) out of the cyclic
+    collector's reach: they live as long as the process, and rescanning them made each full collection
+    a pause of tens of milliseconds under load, the ingress's p99 (bench-channels). Still freed by
+    reference counting; only new objects are scanned from here on."""
+    gc.collect()
+    gc.freeze()
 
 
 def _each(handlers: Sequence[BatchHandler]) -> BatchHandler:

@@ -143,6 +143,9 @@ def smtp_server(handler: MailHandler, settings: ChannelsSettings) -> Callable[[]
             ),
             host=settings.smtp_host,
             port=settings.smtp_port,
+            # With RELAIS_WORKERS above 1 every worker process listens on the one port, as uvicorn's
+            # workers share the HTTP port: the kernel spreads the connections over them.
+            reuse_port=True,
         )
         log.info("smtp listening", port=settings.smtp_port, mailboxes=sorted(handler.mailboxes))
         try:
