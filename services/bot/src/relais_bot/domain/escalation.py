@@ -26,8 +26,31 @@ _MARKS = re.compile(r"[?!]{2,}")
 # match words ("morto", "hospitalisation", "operatore") that the model, trained on traps like them, reads
 # in context. 0.1 to 0.25 scored alike on the development sets; below, the vetoes stop helping.
 CUE_FLOOR = 0.15
-_MINE = ("my", "our", "mon", "ma", "mes", "notre", "nos", "mi", "mis", "mein", "meine", "meinen", "meinem", "unser",
-         "mio", "mia", "miei", "meu", "minha", "nosso", "nossa", "nuestro", "nuestra")
+_MINE = (
+    "my",
+    "our",
+    "mon",
+    "ma",
+    "mes",
+    "notre",
+    "nos",
+    "mi",
+    "mis",
+    "mein",
+    "meine",
+    "meinen",
+    "meinem",
+    "unser",
+    "mio",
+    "mia",
+    "miei",
+    "meu",
+    "minha",
+    "nosso",
+    "nossa",
+    "nuestro",
+    "nuestra",
+)
 # Sentences end at . ! ? … or a line break; three words at least make one worth reading alone.
 _SENTENCE = re.compile(r"(?<=[.!?…])\s+|\s*\n+\s*")
 _SENTENCE_MIN_WORDS = 3
@@ -153,7 +176,11 @@ class Detectors:
         # a category's own probability names which. A category alone above its floor, the sum below
         # its threshold, is a guess between categories, not a delicate message ("umbuchen" read as
         # health at 0.46 of a 0.49 sum).
-        if scores and scores.fires("sensitive") and (sensitive or not (strong or self.repeated_contact(plain))):
+        if (
+            scores
+            and scores.fires("sensitive")
+            and (sensitive or not (strong or self.repeated_contact(plain)))
+        ):
             sensitive |= {c for c in categories if scores.fires(c)}
             if not sensitive and categories:
                 # Clearly delicate, no category sure of itself: the likeliest one names it.
