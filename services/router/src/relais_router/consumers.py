@@ -26,7 +26,7 @@ from relais_router import metrics
 from relais_router.adapters.config_files import read_configs
 from relais_router.adapters.snapshots import Snapshots, Views
 from relais_router.domain import SOURCE, TenantRouter
-from relais_router.domain.view import queue_stats
+from relais_router.domain.view import queue_stats, view_json
 from relais_router.settings import RouterSettings
 
 log = structlog.get_logger(__name__)
@@ -175,7 +175,7 @@ class RoutingHandler:
                 gauged = self._gauged.setdefault(tenant, (set(), set()))
                 gauged[0].update(queues)
                 gauged[1].update(reasons)
-                views[tenant] = router.view(self._settings.view_waiting_limit).model_dump_json().encode()
+                views[tenant] = view_json(router, self._settings.view_waiting_limit)
         await self._views.save(views)
 
     async def reload_configs(self) -> None:
