@@ -95,8 +95,8 @@ def build_view(router: "TenantRouter", waiting_limit: int) -> TenantView:
 
 def view_json(router: "TenantRouter", waiting_limit: int) -> bytes:
     """The view as the read API loads it (and validates it then): the same JSON as `build_view`'s,
-    without validating thousands of agents' models on the way (at 5,000 agents, half of each
-    refresh's CPU: 80 ms of 120)."""
+    without validating thousands of agents' models on the way (at 5,000 agents, 40 ms a refresh
+    instead of 80)."""
     return to_json(view_data(router, waiting_limit))
 
 
