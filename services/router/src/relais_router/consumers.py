@@ -240,11 +240,11 @@ def _freeze_state() -> None:
     """Take what is alive now out of the cyclic collector's scans, as after a takeover.
 
     The tenants' state (tens of thousands of waiting conversations with their packets) outlives
-    thousands of batches; left to the collector, each full collection walks all of it again, which
-    showed as a tenth of the router's CPU on the Kafka path and in its latency tail. Frozen objects
-    are still freed by reference counting when the state drops them (it holds no cycles), and the
-    collection first makes sure no garbage cycle is frozen with them; it only walks what was made
-    since the last freeze."""
+    thousands of batches; left to the collector, each full collection walks all of it again (0.3 s
+    at 5,000 agents and 50,000 waiting), on the Kafka path and in the decisions' latency tail.
+    Frozen objects are still freed by reference counting when the state drops them (it holds no
+    cycles); the collection first makes sure no garbage cycle is frozen with them, and it only
+    walks what was made since the last freeze."""
     gc.collect()
     gc.freeze()
 
