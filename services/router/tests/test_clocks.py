@@ -13,6 +13,7 @@ from relais_contracts.agents import ClockChanged, ConversationTaken, OfferCreate
 from relais_contracts.conversation import Assigned, ClockBreached, Queued, Reassigned, Released
 from relais_router.adapters.snapshots import decode, encode
 from relais_router.domain import TenantRouter
+from relais_router.domain.view import view_json
 
 if TYPE_CHECKING:
     from conftest import Events
@@ -96,6 +97,10 @@ def test_a_breach_raises_priority_and_alerts_the_supervisor(router: TenantRouter
     assert router.assignments["c1"].item.priority == priority + 100
     view = router.view(10)
     assert [(a.conversation_id, a.agent_id, a.clock) for a in view.alerts] == [("c1", "a1", "first-response")]
+    router.apply(events.presence("a2", "away", away_reason="break"))
+    router.apply(events.submit("c2"))  # waits: a1 is full, a2 away
+    # What the shell writes for the read API is this very view, byte for byte, built without models.
+    assert view_json(router, 10) == router.view(10).model_dump_json().encode()
     router.apply(events.replied("c1", "a1"))
     assert router.view(10).alerts == []  # answered: off the supervisor's list
 

@@ -20,7 +20,7 @@ from relais_contracts.conversation import (
     WaitUpdated,
 )
 from relais_router.adapters.snapshots import decode, encode
-from relais_router.domain import SOURCE, TenantRouter
+from relais_router.domain import SOURCE, TenantRouter, engine
 
 if TYPE_CHECKING:
     from conftest import Events  # a fixture's type; conftest is not importable at run time
@@ -125,6 +125,19 @@ def test_a_redelivered_event_is_applied_once(router: TenantRouter, events: Event
 
     again = router.apply(events.submit("c1"))  # a new hand-off of the same conversation, a new id
     assert offers(again) == [("c1", "a1")]
+
+
+def test_the_dedupe_window_forgets_the_oldest_ids_first_and_survives_a_snapshot(
+    router: TenantRouter, events: Events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine, "DEDUPE_WINDOW", 3)
+    first, *rest = [events.presence(f"a{n}") for n in range(5)]
+    run(router, [first, *rest])
+    assert list(router.seen) == [e.uid for e in rest[-3:]]  # the oldest two forgotten, in order
+    restored = decode(encode(0, {router.tenant: router}))[1][router.tenant]
+    assert list(restored.seen) == list(router.seen)
+    restored.apply(events.presence("a9"))
+    assert next(iter(restored.seen)) == rest[-2].uid  # still the oldest that goes next
 
 
 def test_events_of_another_tenant_are_refused(events: Events) -> None:

@@ -26,7 +26,7 @@ from relais_router import metrics
 from relais_router.adapters.config_files import read_configs
 from relais_router.adapters.snapshots import Snapshots, Views
 from relais_router.domain import SOURCE, TenantRouter
-from relais_router.domain.view import queue_stats
+from relais_router.domain.view import queue_stats, view_json
 from relais_router.settings import RouterSettings
 
 log = structlog.get_logger(__name__)
@@ -74,10 +74,8 @@ class RoutingHandler:
                     self._partitions[partition].next_offset = start  # what a resave may write again
                 seek[(topic, partition)] = start
                 # The loaded state is long-lived: keep the cyclic collector from rescanning it on
-                # every collection (it is still freed by reference counting), which keeps the
-                # decisions' latency tail short.
-                gc.collect()
-                gc.freeze()
+                # every collection, which keeps the decisions' latency tail short.
+                _freeze_state()
                 log.info(
                     "routing partition taken over",
                     partition=partition,
@@ -177,7 +175,7 @@ class RoutingHandler:
                 gauged = self._gauged.setdefault(tenant, (set(), set()))
                 gauged[0].update(queues)
                 gauged[1].update(reasons)
-                views[tenant] = router.view(self._settings.view_waiting_limit).model_dump_json().encode()
+                views[tenant] = view_json(router, self._settings.view_waiting_limit)
         await self._views.save(views)
 
     async def reload_configs(self) -> None:
@@ -235,6 +233,20 @@ class RoutingHandler:
         log.info("routing snapshot saved", partition=partition, offset=owned.next_offset, bytes=size)
         owned.unsaved = 0
         owned.saved_at = time.monotonic()
+        _freeze_state()
+
+
+def _freeze_state() -> None:
+    """Take what is alive now out of the cyclic collector's scans, as after a takeover.
+
+    The tenants' state (tens of thousands of waiting conversations with their packets) outlives
+    thousands of batches; left to the collector, each full collection walks all of it again (0.3 s
+    at 5,000 agents and 50,000 waiting), on the Kafka path and in the decisions' latency tail.
+    Frozen objects are still freed by reference counting when the state drops them (it holds no
+    cycles); the collection first makes sure no garbage cycle is frozen with them, and it only
+    walks what was made since the last freeze."""
+    gc.collect()
+    gc.freeze()
 
 
 def _tick(tenant: str, due: float) -> Outgoing:

@@ -5,6 +5,7 @@ Fields a snapshot lacks take their defaults, so snapshots written by earlier ver
 default would not do, `format` says which version wrote it.
 """
 
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from relais_router.domain import clocks
@@ -68,7 +69,7 @@ def restore(snapshot: TenantSnapshot) -> TenantRouter:
     router.timers = Timers([tuple(t) for t in snapshot.timers], snapshot.seq)  # type: ignore[misc]
     router.stats = QueueStatistics(snapshot.departures, snapshot.outcomes)
     router.last_agent = dict(snapshot.last_agent)
-    router.seen = dict.fromkeys(snapshot.seen)
+    router.seen = OrderedDict.fromkeys(snapshot.seen)
     router.rebuild_indexes()
     if snapshot.format < 2:
         _start_clocks(router)
