@@ -35,6 +35,11 @@ class Package:
     core: str  # the pure core to mutate, under root (a glob for mutmut's only_mutate)
     # Unit tests that read the repository's checked-in files (docs/schemas), absent from the copy.
     deselect: tuple[str, ...] = ()
+    # Which tests each mutant reruns. The router's property and simulation tests and the bot's model
+    # training and quality tests take tens of seconds each; mutmut reruns every covering test for
+    # every mutant, so they are marked `slow` and left out where fast unit tests cover the same
+    # functions (the score shows whether they do).
+    markers: str = "unit"
 
 
 # Smallest first, so a short run still measures something.
@@ -50,8 +55,8 @@ PACKAGES = [
             "tests/test_contracts.py::test_every_reference_in_the_asyncapi_document_resolves",
         ),
     ),
-    Package("router", "services/router", "src/relais_router/domain/*"),
-    Package("bot", "services/bot", "src/relais_bot/domain/*"),
+    Package("router", "services/router", "src/relais_router/domain/*", markers="unit and not slow"),
+    Package("bot", "services/bot", "src/relais_bot/domain/*", markers="unit and not slow"),
 ]
 
 MUTATE_EXAMPLES = 20
@@ -71,7 +76,7 @@ def _pyproject(package: Package) -> str:
         "do_not_mutate": ["src/relais_contracts/schema_export.py"],
         "pytest_add_cli_args": [
             "-m",
-            "unit",
+            package.markers,
             "-q",
             "-p",
             "no:cacheprovider",
@@ -165,6 +170,7 @@ def run_package(package: Package, max_children: int, diffs: bool, only: list[str
         "package": package.name,
         "core": f"{package.root}/{package.core}",
         "only": only,
+        "tests": package.markers,
         "mutants": len(codes),
         "not_checked": not_checked,
         "killed": killed,
