@@ -29,12 +29,14 @@ from relais_context_store.domain.timeline import (
     undeliverable,
     view_change,
 )
-from relais_contracts.channel import MessageReceived, MessageReceivedData
+from relais_contracts import topics
+from relais_contracts.channel import MessageReceived, MessageReceivedData, QuickReply
 from relais_contracts.conversation import (
     Assigned,
     AssignedData,
     ChannelSwitched,
     Closed,
+    ClosedData,
     CustomerLeft,
     CustomerLeftData,
     CustomerMessage,
@@ -356,3 +358,47 @@ def test_resolution_never_merges_and_never_steals_an_identity(
     }
     linked = {identity_key(i) for i in resolution.new_links}
     assert linked | set(owners) == {identity_key(i) for i in identities}
+
+
+# Output ids are pinned: an input redelivered after an upgrade must give the ids the last release gave,
+# or consumers would keep both copies of the output.
+
+
+def test_a_delivery_carries_the_reply_whole_under_a_pinned_id() -> None:
+    answer = reply().model_copy(
+        update={
+            "data": reply().data.model_copy(
+                update={"in_reply_to": "m-9", "quick_replies": (QuickReply(title="Yes", payload="yes"),)}
+            )
+        }
+    )
+    send = delivery(answer, "email", "c@example.com")
+    assert (send.data.in_reply_to, send.data.quick_replies) == (
+        "m-9",
+        (QuickReply(title="Yes", payload="yes"),),
+    )
+    assert (send.data.text, send.data.message_id, send.data.author.name) == ("Hi", "r-1", "Alex")
+    assert send.id == "1b0eb638-5359-55aa-a29d-8b7996a115f5"
+
+
+def test_a_failed_delivery_says_why_under_a_pinned_id() -> None:
+    failed = undeliverable(reply("messenger"), "the customer has no messenger address")
+    assert failed.event.data.reason == "the customer has no messenger address"
+    assert failed.event.id == "e8bd9bf9-6ced-532b-b970-24869c58f68c"
+
+
+def test_a_routed_conversation_that_closes_is_cancelled_with_its_reason_under_a_pinned_id() -> None:
+    closed = Closed(
+        id="x-1", source="relais/context-store", time=T0, tenant="acme", subject="conv-1",
+        data=ClosedData(reason="inactivity"),
+    )  # fmt: skip
+    cancel = routing_cancellation(closed, "assigned")
+    assert cancel is not None
+    assert (cancel.topic, cancel.key, cancel.event.data.reason) == (topics.ROUTING, "acme", "closed")
+    left = CustomerLeft(
+        id="l-1", source="relais/context-store", time=T0, tenant="acme", subject="conv-1",
+        data=CustomerLeftData(channel="webchat", address="v-1"),
+    )  # fmt: skip
+    cancel = routing_cancellation(left, "waiting")
+    assert cancel is not None
+    assert (cancel.topic, cancel.event.id) == (topics.ROUTING, "d91b41ea-0fb4-58f1-ad02-f0c5494625b7")

@@ -239,3 +239,26 @@ def test_the_fold_leaves_the_state_it_was_given_as_it_was() -> None:
     )
     assert state.model_dump_json() == before
     assert (after.queues, state.queues) == (["billing", "vip"], ["billing"])
+
+
+def test_a_fact_points_back_to_the_event_that_ended_the_conversation_and_its_correlation() -> None:
+    log = Log().opened(0).message(0).reply(1)
+    log.events.append(log.closed(1801).events.pop().model_copy(update={"correlationid": "corr-7"}))
+    [fact] = run(log.events)
+    assert (fact.causationid, fact.correlationid) == (log.events[-1].id, "corr-7")
+
+
+def test_a_hold_shorter_than_a_second_counts_its_fraction() -> None:
+    log = Log().opened(0).message(0).handoff(1).queued(1).assigned(5, "a").released(5.25, "a")
+    [fact] = run(log.events)
+    assert fact.data.handle_s == 0.25
+
+
+def test_a_state_stored_after_a_fact_resumes_to_the_next_revision() -> None:
+    log = Log().opened(0).message(0).handoff(1).queued(1).assigned(5, "a").released(65, "a")
+    state = FactState()
+    for event in log.events:
+        state, _ = fold(state, event)
+    stored = FactState.model_validate_json(state.model_dump_json())
+    later = Log().message(100).reply(101, "bot").closed(2000).events
+    assert [f.data.revision for f in run(later, stored)] == [2]
