@@ -402,3 +402,16 @@ def test_a_routed_conversation_that_closes_is_cancelled_with_its_reason_under_a_
     cancel = routing_cancellation(left, "waiting")
     assert cancel is not None
     assert (cancel.topic, cancel.event.id) == (topics.ROUTING, "d91b41ea-0fb4-58f1-ad02-f0c5494625b7")
+
+
+def test_an_inactivity_close_names_the_customer_under_an_id_pinned_to_the_conversation() -> None:
+    open_now = OpenConversation("conv-1", "sms", "+33612345678", T0, T0)
+    closed = close_for_inactivity("acme", open_now, "cust-1", TIMEOUT)
+    assert closed.data.customer_id == "cust-1"
+    # Every sweep and every message after the timeout, on this release or the next, closes it once.
+    assert closed.id == "cb2e43c4-6365-5c3d-8d6d-f5a97e3ed861"
+
+
+def test_a_channel_without_an_address_is_no_reply_channel() -> None:
+    assert reply_channels({"last_channel": "webchat", "last_address": ""}, []) == []
+    assert reply_channels({"last_channel": "webchat", "last_address": "v-1"}, []) == ["webchat"]

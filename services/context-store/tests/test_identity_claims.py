@@ -328,3 +328,9 @@ def test_absent_identifiers_sign_as_empty_lines_and_no_identifier_may_hold_a_car
     assert sign_identity(SECRET, "acme", IdentityHints(customer_ref="C-9"), 1764000000) == expected
     with pytest.raises(ValueError, match=r"^identity hints that contain line breaks cannot be signed$"):
         sign_identity(SECRET, "acme", IdentityHints(customer_ref="C-9\rcamille@example.com"), 1)
+
+
+def test_a_national_number_in_the_hints_is_read_in_the_tenants_region() -> None:
+    hints = IdentityHints(phone="06 12 34 56 78")
+    _, claimed = split_identities("webchat", "visitor-1", hints, "FR", hints_proven=False)
+    assert [identity_key(i) for i in claimed] == ["phone:+33612345678"]
