@@ -415,3 +415,20 @@ def test_an_inactivity_close_names_the_customer_under_an_id_pinned_to_the_conver
 def test_a_channel_without_an_address_is_no_reply_channel() -> None:
     assert reply_channels({"last_channel": "webchat", "last_address": ""}, []) == []
     assert reply_channels({"last_channel": "webchat", "last_address": "v-1"}, []) == ["webchat"]
+
+
+def test_a_message_exactly_at_the_timeout_still_joins_the_open_conversation() -> None:
+    event = received("in-2", at=T0 + TIMEOUT)
+    customer = resolve_customer(identities_of(event), {"phone:+33612345678": "cust-1"}, "new")
+    open_now = OpenConversation("conv-1", "sms", "+33612345678", T0, T0)
+    resolved = resolve_message(event, customer, open_now, TIMEOUT)
+    assert [o.event.subject for o in resolved.outgoing] == ["conv-1"]
+    assert resolved.closed is None
+
+
+def test_a_new_customer_and_conversation_get_ids_pinned_to_the_message() -> None:
+    # A replay of the message by this release or the next derives the same ones, so it joins them.
+    event = received()
+    linked, opened, _ = first_message(event)
+    customer, conversation = "f6c88783-5403-5fbd-8136-b8990bc528f8", "ce043260-f549-5c9f-a3da-57d116dccf60"
+    assert (new_customer_id(event), linked.subject, opened.subject) == (customer, customer, conversation)

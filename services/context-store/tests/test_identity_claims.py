@@ -334,3 +334,9 @@ def test_a_national_number_in_the_hints_is_read_in_the_tenants_region() -> None:
     hints = IdentityHints(phone="06 12 34 56 78")
     _, claimed = split_identities("webchat", "visitor-1", hints, "FR", hints_proven=False)
     assert [identity_key(i) for i in claimed] == ["phone:+33612345678"]
+
+
+def test_a_signature_exactly_as_old_as_allowed_is_still_valid() -> None:
+    hints = signed({"email": "camille@example.com"}, at=T0)
+    assert check_signature("acme", hints, SECRET, T0 + timedelta(seconds=MAX_AGE), MAX_AGE) == "valid"
+    assert check_signature("acme", hints, SECRET, T0 + timedelta(seconds=MAX_AGE + 1), MAX_AGE) == "stale"
