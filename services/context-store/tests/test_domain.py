@@ -432,3 +432,8 @@ def test_a_new_customer_and_conversation_get_ids_pinned_to_the_message() -> None
     linked, opened, _ = first_message(event)
     customer, conversation = "f6c88783-5403-5fbd-8136-b8990bc528f8", "ce043260-f549-5c9f-a3da-57d116dccf60"
     assert (new_customer_id(event), linked.subject, opened.subject) == (customer, customer, conversation)
+    assert [e.id for e in first_message(event)] == [
+        "0d647306-a57e-5843-b4bd-9a9a10f6f5bb",
+        "a7fbbd88-e3bf-5360-8eb8-109223653ddc",
+        "93ceaf31-ddec-5ea7-b5a2-92fde1da6894",
+    ]
