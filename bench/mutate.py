@@ -41,6 +41,8 @@ class Package:
     # every mutant, so they are marked `slow` and left out where fast unit tests cover the same
     # functions (the score shows whether they do).
     markers: str = "unit"
+    # Folders of the member its code reads at run time (the bot's corpus and evaluation sets).
+    data: tuple[str, ...] = ()
 
 
 # Smallest first, so a short run still measures something.
@@ -63,7 +65,9 @@ PACKAGES = [
         deselect=("tests/test_config.py::test_the_shipped_example_is_valid",),  # reads deploy/k8s
         markers="unit and not slow",
     ),
-    Package("bot", "services/bot", "src/relais_bot/domain/*", markers="unit and not slow"),
+    Package(
+        "bot", "services/bot", "src/relais_bot/domain/*", markers="unit and not slow", data=("corpus", "eval")
+    ),
 ]
 
 MUTATE_EXAMPLES = 20
@@ -91,6 +95,7 @@ def _pyproject(package: Package) -> str:
         ],
         "pytest_add_cli_args_test_selection": ["tests"],
         "use_git_change_detection": False,
+        "also_copy": list(package.data),
     }
     options = {k: v for k, v in pytest_options.items() if k not in ("testpaths", "timeout")}
     return _toml({"tool": {"mutmut": mutmut, "pytest": {"ini_options": options}}})
@@ -113,6 +118,8 @@ def _prepare(package: Package, work: Path) -> None:
     work.mkdir(parents=True)
     shutil.copytree(REPO / package.root / "src", work / "src")
     shutil.copytree(REPO / package.root / "tests", work / "tests", ignore=_not_unit)
+    for folder in package.data:
+        shutil.copytree(REPO / package.root / folder, work / folder)
     # The root conftest (tier markers), and fewer hypothesis examples per mutant: each mutant reruns
     # the property tests that cover it, and a broken core fails them within a few examples.
     conftest = (REPO / "conftest.py").read_text() + (
