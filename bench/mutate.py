@@ -17,6 +17,7 @@ no unit test reaches ("no tests") are listed apart, because no test can kill the
 import argparse
 import json
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -33,8 +34,15 @@ class Package:
     name: str
     root: str  # workspace member folder
     core: str  # the pure core to mutate, under root (a glob for mutmut's only_mutate)
-    # Unit tests that read the repository's checked-in files (docs/schemas), absent from the copy.
+    # Unit tests that read the repository's checked-in files (docs/schemas, deploy/), absent from the copy.
     deselect: tuple[str, ...] = ()
+    # Which tests each mutant reruns. The router's property and simulation tests and the bot's model
+    # training and quality tests take tens of seconds each; mutmut reruns every covering test for
+    # every mutant, so they are marked `slow` and left out where fast unit tests cover the same
+    # functions (the score shows whether they do).
+    markers: str = "unit"
+    # Folders of the member its code reads at run time (the bot's corpus and evaluation sets).
+    data: tuple[str, ...] = ()
 
 
 # Smallest first, so a short run still measures something.
@@ -50,8 +58,16 @@ PACKAGES = [
             "tests/test_contracts.py::test_every_reference_in_the_asyncapi_document_resolves",
         ),
     ),
-    Package("router", "services/router", "src/relais_router/domain/*"),
-    Package("bot", "services/bot", "src/relais_bot/domain/*"),
+    Package(
+        "router",
+        "services/router",
+        "src/relais_router/domain/*",
+        deselect=("tests/test_config.py::test_the_shipped_example_is_valid",),  # reads deploy/k8s
+        markers="unit and not slow",
+    ),
+    Package(
+        "bot", "services/bot", "src/relais_bot/domain/*", markers="unit and not slow", data=("corpus", "eval")
+    ),
 ]
 
 MUTATE_EXAMPLES = 20
@@ -71,7 +87,7 @@ def _pyproject(package: Package) -> str:
         "do_not_mutate": ["src/relais_contracts/schema_export.py"],
         "pytest_add_cli_args": [
             "-m",
-            "unit",
+            package.markers,
             "-q",
             "-p",
             "no:cacheprovider",
@@ -79,6 +95,7 @@ def _pyproject(package: Package) -> str:
         ],
         "pytest_add_cli_args_test_selection": ["tests"],
         "use_git_change_detection": False,
+        "also_copy": list(package.data),
     }
     options = {k: v for k, v in pytest_options.items() if k not in ("testpaths", "timeout")}
     return _toml({"tool": {"mutmut": mutmut, "pytest": {"ini_options": options}}})
@@ -101,6 +118,8 @@ def _prepare(package: Package, work: Path) -> None:
     work.mkdir(parents=True)
     shutil.copytree(REPO / package.root / "src", work / "src")
     shutil.copytree(REPO / package.root / "tests", work / "tests", ignore=_not_unit)
+    for folder in package.data:
+        shutil.copytree(REPO / package.root / folder, work / folder)
     # The root conftest (tier markers), and fewer hypothesis examples per mutant: each mutant reruns
     # the property tests that cover it, and a broken core fails them within a few examples.
     conftest = (REPO / "conftest.py").read_text() + (
@@ -134,30 +153,48 @@ def _diff(mutmut: str, work: Path, name: str) -> str:
     return shown.stdout.strip()
 
 
-def run_package(package: Package, max_children: int, diffs: bool, only: list[str]) -> dict[str, Any]:
+def run_package(
+    package: Package, max_children: int, diffs: bool, only: list[str], max_seconds: float | None, rerun: bool
+) -> dict[str, Any]:
     work = REPO / ".local" / "mutate" / package.name
-    _prepare(package, work)
     mutmut = str(Path(sys.executable).parent / "mutmut")
-    started = time.monotonic()
-    done = subprocess.run(  # noqa: S603 (the venv's own mutmut, fixed arguments)
-        [mutmut, "run", "--max-children", str(max_children), *only],
-        cwd=work,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    seconds = round(time.monotonic() - started, 1)
+    stopped, seconds, output = False, 0.0, ""
+    if rerun:
+        _prepare(package, work)
+        started = time.monotonic()
+        # mutmut writes each verdict as it goes: a run stopped at the time limit (SIGINT, which mutmut
+        # handles by stopping its workers) still reports every mutant judged so far.
+        with subprocess.Popen(  # noqa: S603 (the venv's own mutmut, fixed arguments)
+            [mutmut, "run", "--max-children", str(max_children), *only],
+            cwd=work,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        ) as run:
+            try:
+                output, _ = run.communicate(timeout=max_seconds)
+            except subprocess.TimeoutExpired:
+                stopped = True
+                run.send_signal(signal.SIGINT)
+                try:
+                    output, _ = run.communicate(timeout=60)
+                except subprocess.TimeoutExpired:
+                    run.kill()
+                    output, _ = run.communicate()
+        seconds = round(time.monotonic() - started, 1)
+        returncode = run.returncode
+    else:
+        returncode = 0  # --summarize: the verdicts of the last run, as they are
     codes = _results(work)
-    if done.returncode != 0 or not any(code is not None for code in codes.values()):
-        tail = "\n".join((done.stdout + done.stderr).splitlines()[-30:])
-        raise SystemExit(f"mutmut failed on {package.name} (exit {done.returncode}):\n{tail}")
-    not_checked = sum(1 for code in codes.values() if code is None)  # outside --only
-    codes = {name: code for name, code in codes.items() if code is not None}
+    if (returncode != 0 and not stopped) or not any(code is not None for code in codes.values()):
+        tail = "\n".join(output.splitlines()[-30:])
+        raise SystemExit(f"mutmut failed on {package.name} (exit {returncode}):\n{tail}")
+    # outside --only, or not reached before the time limit
+    not_checked = sum(1 for code in codes.values() if code is None)
+    judged_codes = {name: code for name, code in codes.items() if code is not None}
     by_status: dict[str, list[str]] = {}
-    for name, code in sorted(codes.items()):
-        by_status.setdefault(STATUS.get(code, "not checked" if code is None else "suspicious"), []).append(
-            name
-        )
+    for name, code in sorted(judged_codes.items()):
+        by_status.setdefault(STATUS.get(code, "suspicious"), []).append(name)
     killed, survived = len(by_status.get("killed", [])), by_status.get("survived", [])
     timeout = len(by_status.get("timeout", []))
     judged = killed + len(survived) + timeout
@@ -165,7 +202,8 @@ def run_package(package: Package, max_children: int, diffs: bool, only: list[str
         "package": package.name,
         "core": f"{package.root}/{package.core}",
         "only": only,
-        "mutants": len(codes),
+        "tests": package.markers,
+        "mutants": len(codes),  # judged or not
         "not_checked": not_checked,
         "killed": killed,
         "survived": len(survived),
@@ -174,6 +212,7 @@ def run_package(package: Package, max_children: int, diffs: bool, only: list[str
         "other": {k: len(v) for k, v in by_status.items() if k not in STATUS.values()},
         "score": round(100 * killed / judged, 1) if judged else None,
         "seconds": seconds,
+        "stopped_at_time_limit": stopped,
         "surviving": {name: (_diff(mutmut, work, name) if diffs else "") for name in survived},
         "no_test_mutants": by_status.get("no tests", []),
     }
@@ -187,6 +226,12 @@ def main() -> None:
     parser.add_argument(
         "--only", action="append", default=[], help="mutant name globs, e.g. 'relais_router.domain.config*'"
     )
+    parser.add_argument(
+        "--max-seconds", type=float, help="stop each package's run after this long and report what was judged"
+    )
+    parser.add_argument(
+        "--summarize", action="store_true", help="report the verdicts of the last run without running again"
+    )
     parser.add_argument("--no-diffs", action="store_true", help="list surviving mutants without their diff")
     parser.add_argument("--out", type=Path, default=REPO / ".local" / "bench" / "mutate.json")
     args = parser.parse_args()
@@ -195,17 +240,19 @@ def main() -> None:
     results = previous.get("packages", {})
     for package in chosen:
         print(f"mutating {package.name} ...", flush=True)
-        results[package.name] = run_package(package, args.max_children, not args.no_diffs, args.only)
+        results[package.name] = run_package(
+            package, args.max_children, not args.no_diffs, args.only, args.max_seconds, not args.summarize
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"tool": "mutmut 3", "packages": results}, indent=2) + "\n")
 
-    head = ("mutants", "killed", "survived", "timeout", "no tests", "score")
+    head = ("mutants", "killed", "survived", "timeout", "no tests", "unjudged", "score")
     print(f"\n{'package':<15}" + "".join(f"{h:>9}" for h in head))
     for r in results.values():
         score = "-" if r["score"] is None else f"{r['score']:.1f}%"
         print(
             f"{r['package']:<15}{r['mutants']:>9}{r['killed']:>9}{r['survived']:>9}{r['timeout']:>9}"
-            f"{r['no_tests']:>9}{score:>9}"
+            f"{r['no_tests']:>9}{r['not_checked']:>9}{score:>9}"
         )
     for r in results.values():
         if r["surviving"]:

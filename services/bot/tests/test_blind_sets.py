@@ -43,6 +43,7 @@ def test_at_least_two_blind_sets_are_untouched() -> None:
     assert len(UNTOUCHED) >= 2, "write fresh blind sets: every one has been tuned on"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", UNTOUCHED, ids=lambda p: p.stem)
 def test_the_bot_reaches_its_targets_or_holds_its_first_score(bot: Bot, path: Path) -> None:
     first = _header(path)["first_score"]

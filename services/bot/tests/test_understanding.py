@@ -88,6 +88,7 @@ def test_a_tenant_file_adds_a_tenant(tmp_path: Path) -> None:
     assert contents["globex"].bot_name == "Globo"
 
 
+@pytest.mark.slow
 def test_the_tuning_set_meets_its_targets() -> None:
     # Tuning data (the cues were written against it): a regression guard, not a quality claim; the
     # quality targets are asserted on blind sets in test_blind_sets.py.
@@ -115,6 +116,7 @@ def test_the_classifiers_direct_arithmetic_is_sklearns(bot: Bot) -> None:
         assert np.allclose(direct, pipeline.predict_proba([plain])[0], atol=1e-9)
 
 
+@pytest.mark.slow
 def test_the_serving_process_trains_its_intents_without_importing_scikit_learn() -> None:
     script = (
         "import sys; from relais_bot.adapters.content_files import build_bot; build_bot(); "
@@ -124,6 +126,7 @@ def test_the_serving_process_trains_its_intents_without_importing_scikit_learn()
     assert done.stdout.strip() == "[]"
 
 
+@pytest.mark.slow
 def test_a_failed_intent_training_stops_the_start_up_with_its_reason(bot: Bot) -> None:
     content = bot.tenant("acme").content
     broken = content.model_copy(update={"intents": content.intents[:1]})  # one class: nothing to learn

@@ -29,12 +29,14 @@ from relais_context_store.domain.timeline import (
     undeliverable,
     view_change,
 )
-from relais_contracts.channel import MessageReceived, MessageReceivedData
+from relais_contracts import topics
+from relais_contracts.channel import MessageReceived, MessageReceivedData, QuickReply
 from relais_contracts.conversation import (
     Assigned,
     AssignedData,
     ChannelSwitched,
     Closed,
+    ClosedData,
     CustomerLeft,
     CustomerLeftData,
     CustomerMessage,
@@ -356,3 +358,82 @@ def test_resolution_never_merges_and_never_steals_an_identity(
     }
     linked = {identity_key(i) for i in resolution.new_links}
     assert linked | set(owners) == {identity_key(i) for i in identities}
+
+
+# Output ids are pinned: an input redelivered after an upgrade must give the ids the last release gave,
+# or consumers would keep both copies of the output.
+
+
+def test_a_delivery_carries_the_reply_whole_under_a_pinned_id() -> None:
+    answer = reply().model_copy(
+        update={
+            "data": reply().data.model_copy(
+                update={"in_reply_to": "m-9", "quick_replies": (QuickReply(title="Yes", payload="yes"),)}
+            )
+        }
+    )
+    send = delivery(answer, "email", "c@example.com")
+    assert (send.data.in_reply_to, send.data.quick_replies) == (
+        "m-9",
+        (QuickReply(title="Yes", payload="yes"),),
+    )
+    assert (send.data.text, send.data.message_id, send.data.author.name) == ("Hi", "r-1", "Alex")
+    assert send.id == "1b0eb638-5359-55aa-a29d-8b7996a115f5"
+
+
+def test_a_failed_delivery_says_why_under_a_pinned_id() -> None:
+    failed = undeliverable(reply("messenger"), "the customer has no messenger address")
+    assert failed.event.data.reason == "the customer has no messenger address"
+    assert failed.event.id == "e8bd9bf9-6ced-532b-b970-24869c58f68c"
+
+
+def test_a_routed_conversation_that_closes_is_cancelled_with_its_reason_under_a_pinned_id() -> None:
+    closed = Closed(
+        id="x-1", source="relais/context-store", time=T0, tenant="acme", subject="conv-1",
+        data=ClosedData(reason="inactivity"),
+    )  # fmt: skip
+    cancel = routing_cancellation(closed, "assigned")
+    assert cancel is not None
+    assert (cancel.topic, cancel.key, cancel.event.data.reason) == (topics.ROUTING, "acme", "closed")
+    left = CustomerLeft(
+        id="l-1", source="relais/context-store", time=T0, tenant="acme", subject="conv-1",
+        data=CustomerLeftData(channel="webchat", address="v-1"),
+    )  # fmt: skip
+    cancel = routing_cancellation(left, "waiting")
+    assert cancel is not None
+    assert (cancel.topic, cancel.event.id) == (topics.ROUTING, "d91b41ea-0fb4-58f1-ad02-f0c5494625b7")
+
+
+def test_an_inactivity_close_names_the_customer_under_an_id_pinned_to_the_conversation() -> None:
+    open_now = OpenConversation("conv-1", "sms", "+33612345678", T0, T0)
+    closed = close_for_inactivity("acme", open_now, "cust-1", TIMEOUT)
+    assert closed.data.customer_id == "cust-1"
+    # Every sweep and every message after the timeout, on this release or the next, closes it once.
+    assert closed.id == "cb2e43c4-6365-5c3d-8d6d-f5a97e3ed861"
+
+
+def test_a_channel_without_an_address_is_no_reply_channel() -> None:
+    assert reply_channels({"last_channel": "webchat", "last_address": ""}, []) == []
+    assert reply_channels({"last_channel": "webchat", "last_address": "v-1"}, []) == ["webchat"]
+
+
+def test_a_message_exactly_at_the_timeout_still_joins_the_open_conversation() -> None:
+    event = received("in-2", at=T0 + TIMEOUT)
+    customer = resolve_customer(identities_of(event), {"phone:+33612345678": "cust-1"}, "new")
+    open_now = OpenConversation("conv-1", "sms", "+33612345678", T0, T0)
+    resolved = resolve_message(event, customer, open_now, TIMEOUT)
+    assert [o.event.subject for o in resolved.outgoing] == ["conv-1"]
+    assert resolved.closed is None
+
+
+def test_a_new_customer_and_conversation_get_ids_pinned_to_the_message() -> None:
+    # A replay of the message by this release or the next derives the same ones, so it joins them.
+    event = received()
+    linked, opened, _ = first_message(event)
+    customer, conversation = "f6c88783-5403-5fbd-8136-b8990bc528f8", "ce043260-f549-5c9f-a3da-57d116dccf60"
+    assert (new_customer_id(event), linked.subject, opened.subject) == (customer, customer, conversation)
+    assert [e.id for e in first_message(event)] == [
+        "0d647306-a57e-5843-b4bd-9a9a10f6f5bb",
+        "a7fbbd88-e3bf-5360-8eb8-109223653ddc",
+        "93ceaf31-ddec-5ea7-b5a2-92fde1da6894",
+    ]

@@ -1,7 +1,7 @@
 """The fold that turns one conversation's events into its fact (pure)."""
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -239,3 +239,113 @@ def test_the_fold_leaves_the_state_it_was_given_as_it_was() -> None:
     )
     assert state.model_dump_json() == before
     assert (after.queues, state.queues) == (["billing", "vip"], ["billing"])
+
+
+def test_a_fact_points_back_to_the_event_that_ended_the_conversation_and_its_correlation() -> None:
+    log = Log().opened(0).message(0).reply(1)
+    log.events.append(log.closed(1801).events.pop().model_copy(update={"correlationid": "corr-7"}))
+    [fact] = run(log.events)
+    assert (fact.causationid, fact.correlationid) == (log.events[-1].id, "corr-7")
+
+
+def test_a_hold_shorter_than_a_second_counts_its_fraction() -> None:
+    log = Log().opened(0).message(0).handoff(1).queued(1).assigned(5, "a").released(5.25, "a")
+    [fact] = run(log.events)
+    assert fact.data.handle_s == 0.25
+
+
+def test_a_state_stored_after_a_fact_resumes_to_the_next_revision() -> None:
+    log = Log().opened(0).message(0).handoff(1).queued(1).assigned(5, "a").released(65, "a")
+    state = FactState()
+    for event in log.events:
+        state, _ = fold(state, event)
+    stored = FactState.model_validate_json(state.model_dump_json())
+    later = Log().message(100).reply(101, "bot").closed(2000).events
+    assert [f.data.revision for f in run(later, stored)] == [2]
+
+
+# -- each event's share of the fact (from the surviving mutants of `make mutate`)
+
+
+def test_a_channel_switch_adds_its_channel() -> None:
+    log = Log().opened(0).message(0).add(5, "channel.switched", from_channel="webchat", channel="email",
+                                         address="c@example.com").closed(1805)  # fmt: skip
+    assert run(log.events)[0].data.channels == ("webchat", "email")
+
+
+def test_a_return_to_the_bot_stops_the_handle_clock_and_the_wait() -> None:
+    log = (
+        Log().opened(0).message(0).handoff(1).queued(1).assigned(5, "a")
+        .add(65, "returned_to_bot", agent_id="a").closed(2000)
+    )  # fmt: skip
+    [fact] = run(log.events)
+    assert (fact.data.handle_s, fact.data.abandoned) == (60.0, False)
+
+
+def test_a_customer_who_leaves_while_waiting_has_abandoned_even_if_an_agent_takes_it_later() -> None:
+    log = (
+        Log().opened(0).message(0).handoff(1).queued(1)
+        .add(30, "customer.left", channel="webchat", address="v").assigned(31, "a").released(40, "a")
+    )  # fmt: skip
+    assert run(log.events)[0].data.abandoned is True
+    held = (
+        Log().opened(0).message(0).handoff(1).queued(1).assigned(5, "a")
+        .add(30, "customer.left", channel="webchat", address="v").released(40, "a")
+    )  # fmt: skip
+    assert run(held.events)[0].data.abandoned is False
+
+
+def test_every_handoff_is_counted_and_the_waits_run_from_the_first() -> None:
+    log = (
+        Log().opened(0).message(0).handoff(1).queued(3).offered(10, "a").assigned(12, "a")
+        .add(20, "returned_to_bot", agent_id="a").handoff(30).queued(30).assigned(40, "b").released(50, "b")
+    )  # fmt: skip
+    [fact] = run(log.events)
+    assert (fact.data.handoffs, fact.data.wait_to_offer_s, fact.data.wait_to_accept_s) == (2, 9.0, 11.0)
+
+
+@pytest.mark.parametrize(
+    "last",
+    [
+        lambda log: log.handoff(1),  # handed over, never queued
+        lambda log: log.handoff(1).queued(1).assigned(5, "a").add(9, "transferred", from_agent_id="a",
+                                                                   to_queue="vip"),
+        lambda log: log.handoff(1).queued(1).assigned(5, "a").add(9, "reassigned", from_agent_id="a",
+                                                                   queue="billing", reason="silent"),
+    ],
+    ids=["handoff", "transfer", "reassignment"],
+)  # fmt: skip
+def test_a_close_while_on_the_way_to_an_agent_is_an_abandon(last: Callable[[Log], Log]) -> None:
+    log = last(Log().opened(0).message(0)).closed(1800)
+    assert run(log.events)[0].data.abandoned is True
+
+
+def test_transfers_and_reassignments_are_counted_each() -> None:
+    log = Log().opened(0).message(0).handoff(1).queued(1)
+    for n, agent in enumerate(["a", "b", "c"]):
+        log.assigned(10 * n + 5, agent).add(10 * n + 9, "transferred", from_agent_id=agent, to_queue="vip")
+    for n, agent in enumerate(["d", "e"]):
+        log.assigned(100 + 10 * n, agent).add(105 + 10 * n, "reassigned", from_agent_id=agent, queue="vip",
+                                               reason="silent")  # fmt: skip
+    [fact] = run(log.assigned(200, "f").released(210, "f").events)
+    assert (fact.data.transfers, fact.data.reassignments) == (3, 2)
+
+
+def test_only_a_dequeue_because_the_customer_left_is_an_abandon() -> None:
+    left = Log().opened(0).message(0).handoff(1).queued(1)
+    left.add(60, "dequeued", queue="billing", reason="customer-left").closed(1860)
+    assert run(left.events)[0].data.abandoned is True
+    timed_out = Log().opened(0).message(0).handoff(1).queued(1)
+    timed_out.add(60, "dequeued", queue="billing", reason="max-wait").closed(1860)
+    assert run(timed_out.events)[0].data.abandoned is False
+
+
+def test_after_the_close_even_routing_news_and_a_second_close_write_nothing() -> None:
+    log = Log().opened(0).message(0).reply(1).closed(1801).queued(1802).assigned(1803, "a").closed(1900)
+    assert len(run(log.events)) == 1
+
+
+def test_a_facts_id_is_pinned() -> None:
+    # From the conversation and the revision: a rebuild by the next release must give the same id.
+    [fact] = run(Log().opened(0).message(0).closed(1800).events)
+    assert fact.id == "e2bedfc2-ba20-516a-b057-2ce09f63583a"

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from relais_context_store.adapters.identity_secrets import IdentitySecrets, InvalidSecretsFile
 from relais_context_store.domain.identity import (
+    Confirmation,
     check_signature,
     claim_id,
     confirm_claim,
@@ -288,3 +289,54 @@ def _identity_of(key: str) -> dict[str, str | None]:
         channel, _, value = rest.partition(":")
         return {"kind": kind, "channel": channel, "value": value}
     return {"kind": kind, "value": rest, "channel": None}
+
+
+def test_masks_at_their_edges() -> None:
+    # The domain is the part after the last @: a quoted local part holding an @ stays hidden.
+    assert mask_identity(Identity(kind="email", value='"a@b"@example.com')) == '"***@example.com'
+    # A short phone number keeps at least three stars between its ends.
+    assert mask_identity(Identity(kind="phone", value="+33612")) == "+33***12"
+    assert mask_identity(Identity(kind="phone", value="+336123")) == "+33***23"
+    assert mask_identity(Identity(kind="phone", value="+3361234")) == "+33***34"
+    assert mask_identity(Identity(kind="phone", value="+33612345")) == "+33****45"
+    # Other identities show two characters only when more than four would remain hidden otherwise.
+    assert mask_identity(Identity(kind="customer_ref", value="C-12")) == "***"
+    assert mask_identity(Identity(kind="customer_ref", value="C-123")) == "C-***"
+    assert mask_identity(Identity(kind="address", channel="webchat", value="visitor-1")) == "webchat:vi***"
+
+
+def test_a_claim_id_is_pinned_so_a_desk_confirms_across_releases() -> None:
+    # The desk confirms a claim by this id; a restarted or upgraded context store must derive the same.
+    assert claim_id(Identity(kind="email", value="victim@example.com")) == "5b90e798e7e1b677"
+
+
+def test_confirming_an_identity_the_claimant_already_owns_changes_nothing() -> None:
+    claimed = Identity(kind="email", value="victim@example.com")
+    own = [Identity(kind="address", channel="webchat", value="visitor-1")]
+    assert confirm_claim("visitor", claimed, "visitor", own) == Confirmation("visitor", (), ())
+
+
+def test_absent_identifiers_sign_as_empty_lines_and_no_identifier_may_hold_a_carriage_return() -> None:
+    import hashlib
+    import hmac
+
+    base = "relais-identity-v1\nacme\n1764000000\n\n\n+33612345678"
+    expected = hmac.new(SECRET.encode(), base.encode(), hashlib.sha256).hexdigest()
+    assert sign_identity(SECRET, "acme", IdentityHints(phone="+33612345678"), 1764000000) == expected
+    base = "relais-identity-v1\nacme\n1764000000\nC-9\n\n"
+    expected = hmac.new(SECRET.encode(), base.encode(), hashlib.sha256).hexdigest()
+    assert sign_identity(SECRET, "acme", IdentityHints(customer_ref="C-9"), 1764000000) == expected
+    with pytest.raises(ValueError, match=r"^identity hints that contain line breaks cannot be signed$"):
+        sign_identity(SECRET, "acme", IdentityHints(customer_ref="C-9\rcamille@example.com"), 1)
+
+
+def test_a_national_number_in_the_hints_is_read_in_the_tenants_region() -> None:
+    hints = IdentityHints(phone="06 12 34 56 78")
+    _, claimed = split_identities("webchat", "visitor-1", hints, "FR", hints_proven=False)
+    assert [identity_key(i) for i in claimed] == ["phone:+33612345678"]
+
+
+def test_a_signature_exactly_as_old_as_allowed_is_still_valid() -> None:
+    hints = signed({"email": "camille@example.com"}, at=T0)
+    assert check_signature("acme", hints, SECRET, T0 + timedelta(seconds=MAX_AGE), MAX_AGE) == "valid"
+    assert check_signature("acme", hints, SECRET, T0 + timedelta(seconds=MAX_AGE + 1), MAX_AGE) == "stale"

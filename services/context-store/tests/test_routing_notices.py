@@ -42,6 +42,8 @@ def test_a_customer_message_to_an_assigned_conversation_reaches_the_router_witho
     assert wrote.event.data.model_dump() == {"conversation_id": "conv-1", "message_id": "m-1"}
     assert "still there" not in wrote.event.model_dump_json()
     assert routing_customer_wrote(message(), "assigned").event.id == wrote.event.id  # type: ignore[union-attr]
+    # Pinned: the message redelivered after an upgrade must give the id the last release gave.
+    assert wrote.event.id == "b614e325-99c8-52f7-8a2d-329d6e52429d"
 
 
 @pytest.mark.parametrize("state", ["", "bot", "waiting", "offered", "closed"])
@@ -62,7 +64,7 @@ def test_a_reassignment_and_a_breach_are_on_the_timeline() -> None:
         "alice",
         "silent",
     )
-    assert reassigned.fields["state"] == "waiting"
+    assert reassigned.fields == {"state": "waiting", "updated_at": T0.isoformat()}
     breached = view_change(
         ClockBreached(
             id="b-1",
@@ -76,4 +78,5 @@ def test_a_reassignment_and_a_breach_are_on_the_timeline() -> None:
         "first-response",
         60,
     )
+    assert breached.entry["agent_id"] == "alice"
     assert breached.fields == {}  # the conversation stays where it is

@@ -300,6 +300,8 @@ def test_a_delivery_shows_its_best_report_and_every_report_by_time() -> None:
             "read": "2026-11-24T10:00:05",
         },
     }
+    # by time, not by name: "delivered" < "failed" < "read" alphabetically
+    assert list(delivery_summary(reports)["reports"]) == ["failed", "delivered", "read"]
     assert delivery_summary({"failed": "t1"})["status"] == "failed"
     assert delivery_summary({"failed": "t1", "delivered": "t2"})["status"] == "delivered"
 

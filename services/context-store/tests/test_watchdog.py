@@ -129,3 +129,46 @@ def test_the_packet_carries_each_message_as_it_was_and_only_the_last_ones() -> N
     many = [entry("message", "customer", f"msg {n}", T0 - timedelta(seconds=100 - n)) for n in range(40)]
     outputs = bot_silent(silence(timeline=many), T0 + timedelta(seconds=30), deadline_s=30)
     assert [t.text for t in outputs[0].event.data.packet.transcript] == [f"msg {n}" for n in range(10, 40)]
+
+
+def test_a_bot_reply_at_the_same_instant_as_the_customer_message_answers_it() -> None:
+    assert bot_silent(silence(last_bot_at=T0), T0 + timedelta(seconds=60), deadline_s=30) == []
+
+
+def test_the_handoff_and_the_work_name_the_conversation_and_chain_to_each_other() -> None:
+    requested, submitted = (o.event for o in bot_silent(silence(), T0 + timedelta(seconds=30), deadline_s=30))
+    assert requested.subject == submitted.subject == "c1"
+    assert submitted.correlationid == submitted.causationid == requested.id
+    # Pinned: a replica on the next release that finds the same silence must write the same two ids,
+    # or consumers would keep both its handoff and the one written before the upgrade.
+    assert (requested.id, submitted.id) == (
+        "0737682c-0996-5290-b094-a09fb8c9cbc7",
+        "adf65c1f-f596-5af2-8a79-a0909519c73b",
+    )
+
+
+def test_the_summary_quotes_the_last_customer_message_within_the_packets_limit() -> None:
+    outputs = bot_silent(silence(), T0 + timedelta(seconds=30), deadline_s=30)
+    summary = outputs[0].event.data.packet.summary
+    assert summary == "The bot did not answer within 30 s. Last customer message: where is my parcel"
+    only_the_bot = [entry("message", "bot", "Hi!", T0 - timedelta(seconds=40))]
+    outputs = bot_silent(silence(timeline=only_the_bot), T0 + timedelta(seconds=30), deadline_s=30)
+    assert outputs[0].event.data.packet.summary.endswith("Last customer message: ")
+    long = [entry("message", "customer", "x" * 5000, T0)]
+    outputs = bot_silent(silence(timeline=long), T0 + timedelta(seconds=30), deadline_s=30)
+    assert len(outputs[0].event.data.packet.summary) == 4000
+
+
+def test_the_packet_lists_the_channels_of_the_transcript_else_the_conversations() -> None:
+    across = [
+        entry("message", "customer", "hi", T0 - timedelta(seconds=20), channel="email"),
+        entry("message", "customer", "there?", T0 - timedelta(seconds=10), channel="sms"),
+        entry("message", "customer", "hello?", T0, channel="email"),
+    ]
+    outputs = bot_silent(
+        silence(timeline=across, channel="webchat"), T0 + timedelta(seconds=30), deadline_s=30
+    )
+    assert outputs[0].event.data.packet.channels == ("email", "sms")
+    none = [entry("message", "customer", "hi", T0, channel=None)]
+    outputs = bot_silent(silence(timeline=none, channel="webchat"), T0 + timedelta(seconds=30), deadline_s=30)
+    assert outputs[0].event.data.packet.channels == ("webchat",)

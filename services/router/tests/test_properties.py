@@ -239,6 +239,7 @@ TIMER_THEN_AWAY = [
 ]
 
 
+@pytest.mark.slow
 @example(script=TIMER_THEN_AWAY, cut=0)
 @settings(max_examples=250, deadline=None)
 @given(script=commands, cut=st.integers(0, 60))
@@ -296,6 +297,7 @@ holding = st.lists(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(script=holding)
 def test_no_conversation_stays_with_an_offline_or_silent_agent(

@@ -12,6 +12,7 @@ def test_erlang_c_matches_a_published_value() -> None:
     assert erlang_c(10, 8 / 180, 180) == pytest.approx(0.4092, abs=5e-4)
 
 
+@pytest.mark.slow
 def test_a_single_skill_queue_agrees_with_erlang_c_within_3_percent() -> None:
     # 60,000 customers after a warm-up, seeded: the run is the same every time. The theory is taken
     # at the arrival rate and handle time the run actually drew, so what is compared is the router's

@@ -9,6 +9,7 @@ from relais_router.simulation import silent_agents, silent_replies, simulate
 pytestmark = pytest.mark.unit
 
 
+@pytest.mark.slow
 def test_reassignment_bounds_the_first_response_of_silent_agents() -> None:
     never = simulate(silent_agents(None, customers=3_000)).queues["support"]
     reassigned = simulate(silent_agents(40, customers=3_000)).queues["support"]
@@ -36,6 +37,7 @@ def test_next_response_figures_are_the_times_the_core_measures() -> None:
     assert 0.005 < sum(r >= 599 for r in measured) / len(measured) < 0.04
 
 
+@pytest.mark.slow
 def test_reassignment_bounds_the_next_response_of_silent_agents() -> None:
     never = simulate(silent_replies(None, customers=2_000)).queues["support"]
     reassigned = simulate(silent_replies(40, customers=2_000)).queues["support"]

@@ -233,3 +233,18 @@ def test_the_view_lists_the_conversations_each_agent_holds(router: TenantRouter,
     holding(router, events, "c1")
     (agent,) = router.view(10).agents
     assert agent.conversation_ids == ["c2", "c1"]  # oldest assignment first
+
+
+def test_an_agent_whose_offer_is_moved_away_has_exactly_that_slot_back(
+    router: TenantRouter, events: Events
+) -> None:
+    router.apply(events.presence("b1", capacity={"*": 2}, skills={"billing": 2}))
+    router.apply(events.submit("c1", queue="billing"))
+    router.apply(events.submit("c2", queue="billing"))
+    assert router.agents["b1"].load == {"chat": 2}
+    router.apply(events.move("c1", to_queue="general"))
+    # One of b1's two slots is free again, and only one: of two new billing conversations, one is offered.
+    assert router.agents["b1"].load == {"chat": 1}
+    outputs = router.apply(events.submit("c3", queue="billing"))
+    outputs += router.apply(events.submit("c4", queue="billing"))
+    assert offers(outputs) == [("c3", "b1")]

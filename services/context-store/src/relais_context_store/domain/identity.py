@@ -181,7 +181,7 @@ def mask_identity(identity: Identity) -> str:
     """Enough of an identity for an agent to ask the customer about it, not enough to learn it."""
     value = identity.value
     if identity.kind == "email":
-        local, _, domain = value.partition("@")
+        local, _, domain = value.rpartition("@")  # a quoted local part may hold an @ too
         return f"{local[:1]}***@{domain}"
     if identity.kind == "phone":
         return f"{value[:3]}{'*' * max(len(value) - 5, 3)}{value[-2:]}"
