@@ -276,3 +276,48 @@ def test_a_request_that_closes_a_long_message_is_read_in_its_own_sentence(bot: B
     signals = detectors.signals(story + request, "es", ("fraud",), 0.0)
     assert signals.human_request
     assert not detectors.signals(story, "es", ("fraud",), 0.0).human_request
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("my husband's just had a stroke, what do we do about the flight tickets", "health"),
+        ("ma fille fait sa dialyse à la maison, il y a un tarif ?", "health"),
+        ("bin seit kurzem insulinpflichtig, was muss ich einreichen?", "health"),
+        ("estoy con reposo por amenaza de parto prematuro, se puede cambiar la cita?", "health"),
+        ("just moved into a refuge with the kids, don't send post to the old address", "vulnerability"),
+        ("sono sorda e non posso usare il numero verde", "vulnerability"),
+        ("tengo ochenta y cuatro años y vivo sola, no entiendo el correo", "vulnerability"),
+    ],
+)
+def test_unambiguous_situations_count_whatever_the_model_reads(bot: Bot, text: str, category: str) -> None:
+    """Told in passing before a practical question, the model reads them as routine; the wording is
+    used by no routine question, so it counts alone."""
+    detectors = bot.tenant("demo").detectors
+    categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
+    assert category in detectors.signals(text, "en", categories, 0.0).sensitive
+
+
+def test_unambiguous_situations_leave_routine_alone(bot: Bot) -> None:
+    detectors = bot.tenant("demo").detectors
+    categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
+    for text in (
+        "je suis médecin aux urgences, livraison possible l'après-midi ?",
+        "my grandmother is 85 and loves your shop, do you sell gift cards?",
+        "la stroke rate of the rowing machine in the gym, how do I see it?",
+    ):
+        assert not detectors.signals(text, "en", categories, 0.0).sensitive, text
+
+
+def test_repeated_reports_and_a_threat_to_leave_read_as_frustration(bot: Bot) -> None:
+    detectors = bot.tenant("demo").detectors
+    for text in (
+        "È la terza segnalazione che facciamo per lo stesso addebito",
+        "Wir haben das nun dreimal gemeldet",
+        "C'est la troisième relance pour une facture déjà réglée",
+        "this is my fourth email about the same refund",
+    ):
+        assert detectors.repeated_contact(normalise(text)), text
+    strong, _ = detectors.frustration(normalise("Sto pensando di passare a un altro gestore"), "it")
+    assert strong
+    assert detectors.sarcasm("parabens pelo app novo agora nem login eu consigo")

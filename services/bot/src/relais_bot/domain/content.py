@@ -242,6 +242,10 @@ class Cues(_Model):
     frustration_strong: dict[str, str]
     frustration_weak: dict[str, str]
     sensitive: dict[str, str]
+    # Wording no routine question uses ("had a stroke", "dialysis", "a women's refuge", "I am deaf"): it
+    # counts whatever the model reads. The model reads a practical question about tickets or post as
+    # routine, and the situation told in passing is what a person must see.
+    sensitive_unambiguous: dict[str, str] = {}
     # Sarcasm: a praise word together with a let-down ("bravo ... still no parcel") or an ironic emoji.
     sarcasm_praise: str = ""
     sarcasm_letdown: str = ""

@@ -153,6 +153,7 @@ class Detectors:
         self._strong = {k: re.compile(v) for k, v in cues.frustration_strong.items()}
         self._weak = {k: re.compile(v) for k, v in cues.frustration_weak.items()}
         self._sensitive = {k: re.compile(v) for k, v in cues.sensitive.items()}
+        self._unambiguous = {k: re.compile(v) for k, v in cues.sensitive_unambiguous.items()}
 
     def signals(self, text: str, language: str, categories: tuple[str, ...], sentiment: float) -> Signals:
         """Everything one customer turn says, from the bounded part of the message."""
@@ -168,6 +169,7 @@ class Detectors:
         ) or bool(scores and scores.fires("customer-request") and not negated)
         unsure = bool(scores and not request and not negated and scores.unsure("customer-request"))
         sensitive = {c for c in self.sensitive(plain, categories) if self._plausible(scores, c, "sensitive")}
+        sensitive |= {c for c in categories if c in self._unambiguous and self._unambiguous[c].search(plain)}
         strong, weak = self.frustration(plain, language)
         strong = strong and self._plausible(scores, "frustration")
         # The model's word alone does not make an angry message sensitive ("mi avete rotto", "third
