@@ -321,3 +321,27 @@ def test_repeated_reports_and_a_threat_to_leave_read_as_frustration(bot: Bot) ->
     strong, _ = detectors.frustration(normalise("Sto pensando di passare a un altro gestore"), "it")
     assert strong
     assert detectors.sarcasm("parabens pelo app novo agora nem login eu consigo")
+
+
+def test_the_intents_cache_gives_the_fitted_arrays_back_and_misses_on_new_examples(
+    bot: Bot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    content = bot.tenant("acme").content
+    fitted = intent_training.train({"acme": content}, cache_dir=tmp_path)["acme"]
+    (kept,) = tmp_path.glob("*.npz")
+    with monkeypatch.context() as patch:
+        patch.setattr(sys, "executable", "/nonexistent/python")  # a fit would fail: the cache must answer
+        again = intent_training.train({"acme": content}, cache_dir=tmp_path)["acme"]
+    assert (again.classes, again.vocabulary) == (fitted.classes, fitted.vocabulary)
+    for name in ("idf", "coef", "intercept"):
+        assert np.array_equal(getattr(again, name), getattr(fitted, name)), name
+    # Other examples are another key: fitted anew, beside the first archive.
+    fewer = content.model_copy(update={"intents": content.intents[1:]})
+    other = intent_training.train({"acme": fewer}, cache_dir=tmp_path)["acme"]
+    assert len(other.classes) == len(fitted.classes) - 1
+    assert len(list(tmp_path.glob("*.npz"))) == 2
+    # An unreadable archive is fitted anew and replaced: never a failed start.
+    kept.write_bytes(b"not an archive")
+    healed = intent_training.train({"acme": content}, cache_dir=tmp_path)["acme"]
+    assert np.array_equal(healed.coef, fitted.coef)
+    assert kept.read_bytes() != b"not an archive"

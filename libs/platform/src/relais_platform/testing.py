@@ -103,6 +103,21 @@ def infra(request: pytest.FixtureRequest) -> Iterator[Infra]:
         yield open_infra(request.config.rootpath, stack)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def bot_intents_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One intents cache for every bot of the session (`RELAIS_BOT_INTENTS_CACHE_DIR`, read by the
+    service processes, which inherit the environment, and by bots built in-process from settings).
+
+    The first bot started fits its classifiers in its child process as in production and keeps the
+    arrays; the next thirty or so read them instead of fitting the same examples again (10-30 s of CPU
+    each on a two-core machine). A fresh directory each session, so every run fits once for real.
+    """
+    cache = tmp_path_factory.mktemp("bot-intents")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RELAIS_BOT_INTENTS_CACHE_DIR", str(cache))
+        yield cache
+
+
 def new_namespace() -> str:
     return f"t{uuid.uuid4().hex[:10]}."
 

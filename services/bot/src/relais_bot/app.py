@@ -17,7 +17,7 @@ SERVICE = "bot"
 
 
 def create_app(settings: BotSettings) -> FastAPI:
-    bot = build_bot(settings.bot_content_dir, settings.bot_default_content)
+    bot = build_bot(settings.bot_content_dir, settings.bot_default_content, settings.bot_intents_cache_dir)
     runtime = Runtime(settings, SERVICE)
     states = BotStates(runtime.redis, settings, settings.bot_state_retention_s)
     keys = customer_keys(runtime.redis, settings)

@@ -102,13 +102,15 @@ def tenant_bot(
     )
 
 
-def build_bot(content_dir: Path | None = None, default_tenant: str = "demo") -> Bot:
+def build_bot(
+    content_dir: Path | None = None, default_tenant: str = "demo", intents_cache_dir: Path | None = None
+) -> Bot:
     cues = read_cues()
     contents = read_contents(BUNDLED, content_dir)
     if default_tenant not in contents:
         raise ContentError(f"no content for the default tenant {default_tenant!r}; found {sorted(contents)}")
     model = read_model()
-    intents = intent_training.train(contents)
+    intents = intent_training.train(contents, cache_dir=intents_cache_dir)
     tenants = {name: tenant_bot(content, cues, intents[name], model) for name, content in contents.items()}
     bot = Bot(tenants, tenants[default_tenant], VaderSentiment(BUNDLED / "sentiment"))
     release_freed_memory()  # what reading the files and lexicons left behind

@@ -5,12 +5,22 @@ needs scikit-learn only to fit a few hundred examples at start-up. So `train` ru
 child (`python -m relais_bot.adapters.intent_training`): it reads the examples as JSON on stdin, fits,
 and writes the learnt arrays as a NumPy archive on stdout (no pickle); the bot keeps the arrays and
 scores with them directly (domain/intents.py).
+
+With a cache directory (`RELAIS_BOT_INTENTS_CACHE_DIR`), the archive the child wrote is kept under the
+SHA-256 of everything the fit depends on (the examples, this module's source, the n-gram range, the
+versions of scikit-learn, SciPy and NumPy), and a later start with the same inputs reads it instead of
+fitting again: the fit is deterministic, so the arrays are the ones a new fit would give.
 """
 
+import hashlib
 import io
 import json
+import os
 import subprocess
 import sys
+import tempfile
+from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -52,26 +62,66 @@ def weights_of(pipeline: Any) -> IntentWeights:
     )
 
 
-def train(contents: dict[str, Content], timeout_s: float = 300.0) -> dict[str, IntentWeights]:
-    """Every tenant's classifier, fitted in one child process."""
-    examples = {tenant: training_examples(content) for tenant, content in contents.items()}
+def cache_key(examples: bytes) -> str:
+    """What a fit depends on, hashed: the examples, the training code and the numeric libraries."""
+    digest = hashlib.sha256(examples)
+    digest.update(Path(__file__).read_bytes())
+    digest.update(repr(NGRAMS).encode())
+    for package in ("scikit-learn", "scipy", "numpy"):
+        digest.update(f"{package}=={version(package)}".encode())
+    return digest.hexdigest()
+
+
+def _keep(cache_dir: Path, key: str, archive: bytes) -> None:
+    """Written whole or not at all (a rename), so a reader never sees half an archive."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    fd, partial = tempfile.mkstemp(dir=cache_dir, suffix=".partial")
+    with os.fdopen(fd, "wb") as out:
+        out.write(archive)
+    os.replace(partial, cache_dir / f"{key}.npz")
+
+
+def _fit_in_child(examples: bytes, timeout_s: float) -> bytes:
     done = subprocess.run(  # noqa: S603 (this module, run by this interpreter)
         [sys.executable, "-m", __name__],
-        input=json.dumps(examples).encode(),
+        input=examples,
         capture_output=True,
         timeout=timeout_s,
         check=False,
     )
     if done.returncode != 0:
         raise TrainingError(f"intent training failed: {done.stderr.decode(errors='replace')[-2000:]}")
-    with np.load(io.BytesIO(done.stdout), allow_pickle=False) as archive:
+    return done.stdout
+
+
+def train(
+    contents: dict[str, Content], timeout_s: float = 300.0, cache_dir: Path | None = None
+) -> dict[str, IntentWeights]:
+    """Every tenant's classifier, fitted in one child process (or read from `cache_dir`, see above)."""
+    examples = {tenant: training_examples(content) for tenant, content in contents.items()}
+    request = json.dumps(examples).encode()
+    key = cache_key(request)
+    if cache_dir is not None:
+        try:
+            return _weights(contents, (cache_dir / f"{key}.npz").read_bytes())
+        except (OSError, ValueError, KeyError):  # none yet, or unreadable: fit anew
+            pass
+    archive = _fit_in_child(request, timeout_s)
+    weights = _weights(contents, archive)
+    if cache_dir is not None:
+        _keep(cache_dir, key, archive)
+    return weights
+
+
+def _weights(contents: dict[str, Content], archive: bytes) -> dict[str, IntentWeights]:
+    with np.load(io.BytesIO(archive), allow_pickle=False) as arrays:
         return {
             tenant: IntentWeights(
-                classes=[str(c) for c in archive[f"{tenant}/classes"]],
-                vocabulary={str(g): i for i, g in enumerate(archive[f"{tenant}/vocabulary"])},
-                idf=archive[f"{tenant}/idf"],
-                coef=archive[f"{tenant}/coef"],
-                intercept=archive[f"{tenant}/intercept"],
+                classes=[str(c) for c in arrays[f"{tenant}/classes"]],
+                vocabulary={str(g): i for i, g in enumerate(arrays[f"{tenant}/vocabulary"])},
+                idf=arrays[f"{tenant}/idf"],
+                coef=arrays[f"{tenant}/coef"],
+                intercept=arrays[f"{tenant}/intercept"],
             )
             for tenant in contents
         }
