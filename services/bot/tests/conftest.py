@@ -10,6 +10,7 @@ else of the build, and all of the domain code, runs every time.
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -26,8 +27,10 @@ _train = intent_training.train
 
 
 def _train_once_per_examples(
-    contents: dict[str, Content], timeout_s: float = 300.0
+    contents: dict[str, Content], timeout_s: float = 300.0, cache_dir: Path | None = None
 ) -> dict[str, IntentWeights]:
+    if cache_dir is not None:  # a test of the on-disk cache itself: the real thing
+        return _train(contents, timeout_s, cache_dir)
     key = json.dumps({tenant: training_examples(content) for tenant, content in contents.items()})
     if key not in _FITTED:
         _FITTED[key] = _train(contents, timeout_s)
