@@ -208,6 +208,7 @@ def test_a_taken_back_conversation_is_announced_everywhere_and_its_agent_gets_ot
     run(router, [events.complete("c2", "a1")])
     assert offers(tick_at(router, events, take_back.time.timestamp() + 59)) == []
     assert offers(tick_at(router, events, take_back.time.timestamp() + 60)) == [("c1", "a1")]
+    assert agent_view(router, "a1").load == {"chat": 1}  # the offer of c1, of its own channel kind
 
 
 def test_work_taken_back_keeps_its_priority_and_waits_from_the_take_back(
@@ -251,3 +252,21 @@ def test_the_view_counts_the_routable_agents_who_meet_each_queues_minimums(
     assert eligible() == {"billing": 1, "general": 4 - 1, "vip": 0}
     run(router, [events.presence("a4", skills={"billing": 5, "vip": 5})])  # back from away
     assert eligible() == {"billing": 2, "general": 4, "vip": 1}
+
+
+def test_work_taken_back_overflows_counting_from_the_take_back(router: TenantRouter, events: Events) -> None:
+    general = {"overflow": [{"after_s": 30, "move_to": "late"}]}
+    run(router, [events.configure({"queues": {"general": general, "late": {}}}), events.presence("a1")])
+    run(router, [events.submit("c1")])
+    accept(router, events, "c1")
+    events.wait(100)
+    take_back = events.take_back("c1")
+    run(router, [take_back])  # a1 may not have it back for the cooldown: it waits
+
+    def waiting() -> dict[str, list[str]]:
+        return {q.queue: [w.conversation_id for w in q.waiting_items] for q in router.view(10).queues}
+
+    tick_at(router, events, take_back.time.timestamp() + 29)
+    assert waiting() == {"general": ["c1"], "late": []}
+    tick_at(router, events, take_back.time.timestamp() + 30)
+    assert waiting() == {"general": [], "late": ["c1"]}
