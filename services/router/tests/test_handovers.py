@@ -1,5 +1,5 @@
-"""Work handed from one agent to another: an agent's transfer, a supervisor's take-back, and the
-supervisor's count of the agents eligible for each queue.
+"""Work handed from one agent to another: an agent's transfer, a supervisor's move and take-back,
+and the supervisor's count of the agents eligible for each queue.
 
 What is asserted is what the desks and the customer see: the events published (with every field the
 desk or the conversation log shows), who is offered what and when, and the supervisor's view.
@@ -13,9 +13,14 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from relais_contracts import Event, Outgoing, topics
-from relais_contracts.agents import ConversationTaken, OfferCreated
-from relais_contracts.conversation import Queued, Reassigned, Released, Transferred
-from relais_contracts.routing import TransferRequested, TransferRequestedData
+from relais_contracts.agents import ConversationTaken, OfferCreated, OfferRescinded
+from relais_contracts.conversation import Dequeued, Queued, Reassigned, Released, Transferred
+from relais_contracts.routing import (
+    SupervisorMoveData,
+    SupervisorMoveRequested,
+    TransferRequested,
+    TransferRequestedData,
+)
 from relais_router.domain import TenantRouter
 
 if TYPE_CHECKING:
@@ -59,6 +64,12 @@ def transfer(events: Events, conversation_id: str, agent_id: str, note: str, **t
     base = events.transfer(conversation_id, agent_id, **to)
     data = TransferRequestedData(**{**base.data.model_dump(), "note": note})
     return TransferRequested(**{**base.model_dump(exclude={"data"}), "data": data})
+
+
+def move(events: Events, conversation_id: str, note: str, **to: str) -> SupervisorMoveRequested:
+    base = events.move(conversation_id, **to)
+    data = SupervisorMoveData(**{**base.data.model_dump(), "note": note})
+    return SupervisorMoveRequested(**{**base.model_dump(exclude={"data"}), "data": data})
 
 
 def agent_view(router: TenantRouter, agent_id: str) -> Any:
@@ -226,6 +237,88 @@ def test_work_taken_back_keeps_its_priority_and_waits_from_the_take_back(
         ("c2", 0, 1.0),
     ]
     assert offers(run(router, [events.presence("a2", languages=("en", "de"))])) == [("c1", "a2")]
+
+
+# --- a supervisor's move ------------------------------------------------------------------------------
+
+
+def test_a_conversation_moved_from_its_agent_carries_the_note_and_the_desk_is_told(
+    router: TenantRouter, events: Events
+) -> None:
+    run(router, [events.presence("a1", capacity={"*": 1}), events.submit("c1", channel="email")])
+    accept(router, events, "c1")
+    run(router, [events.presence("a2", capacity={"email": 1})])
+
+    outputs = router.apply(move(events, "c1", "a VIP customer", to_agent="a2"))
+
+    (moved,) = of_type(outputs, Transferred)
+    assert (moved.data.from_agent_id, moved.data.to_agent_id, moved.data.note) == (
+        "a1",
+        "a2",
+        "a VIP customer",
+    )
+    (taken,) = [o for o in outputs if isinstance(o.event, ConversationTaken)]
+    assert (taken.topic, taken.key, taken.event.subject) == (topics.AGENTS, "a1", "c1")
+    assert offers(outputs) == [("c1", "a2")]
+    assert (agent_view(router, "a1").load, agent_view(router, "a2").load) == ({}, {"email": 1})
+
+
+def test_an_offer_moved_by_a_supervisor_is_rescinded_with_the_reason_and_counted(
+    router: TenantRouter, events: Events
+) -> None:
+    run(router, [events.configure({"queues": {"billing": {"skills": {"billing": 1}}}})])
+    run(router, [events.presence("a1"), events.submit("c1")])
+
+    outputs = router.apply(events.move("c1", to_queue="billing"))
+
+    rescinded = [
+        (r.data.agent_id, r.data.conversation_id, r.data.reason) for r in of_type(outputs, OfferRescinded)
+    ]
+    assert rescinded == [("a1", "c1", "moved by a supervisor")]
+    assert ("offers", "general", "rescinded") in router.facts  # the offers metric, under the queue it left
+    assert [q.data.queue for q in of_type(outputs, Queued)] == ["billing"]
+
+
+def test_work_moved_to_another_queue_takes_its_priority_and_starts_its_overflow_rules(
+    router: TenantRouter, events: Events
+) -> None:
+    billing = {
+        "skills": {"billing": 3},
+        "priority": 5,
+        "overflow": [{"after_s": 60, "lower_skill": "billing", "to_proficiency": 1}],
+    }
+    run(router, [events.configure({"queues": {"billing": billing}}), events.submit("c9", queue="billing")])
+    run(router, [events.submit("c1", priority=2)])  # nobody is there yet
+
+    (queued,) = of_type(router.apply(events.move("c1", to_queue="billing")), Queued)
+    moved_at = router.clock
+
+    assert (queued.data.queue, queued.data.position) == ("billing", 1)  # 5 + 2: ahead of c9
+    assert (
+        offers(run(router, [events.presence("b1", capacity={"*": 2}, skills={"billing": 1})])) == []
+    )  # needs 3 yet
+    assert offers(tick_at(router, events, moved_at - 2 + 60)) == [("c9", "b1")]  # c9's own overflow
+    assert offers(tick_at(router, events, moved_at + 59)) == []
+    assert offers(tick_at(router, events, moved_at + 60)) == [("c1", "b1")]
+
+
+def test_work_moved_to_a_queue_with_a_maximum_wait_leaves_it_counting_from_the_hand_off(
+    router: TenantRouter, events: Events
+) -> None:
+    billing = {"max_wait_s": 600, "max_wait_message": "we will call you back"}
+    run(router, [events.configure({"queues": {"billing": billing}}), events.submit("c1")])
+    handed_off = router.clock
+    events.wait(100)
+    run(router, [events.move("c1", to_queue="billing")])
+
+    assert of_type(tick_at(router, events, handed_off + 599), Dequeued) == []
+    (dequeued,) = of_type(tick_at(router, events, handed_off + 600), Dequeued)
+    assert (dequeued.subject, dequeued.data.queue, dequeued.data.reason, dequeued.data.message) == (
+        "c1",
+        "billing",
+        "max-wait",
+        "we will call you back",
+    )
 
 
 # --- the supervisor's count of eligible agents ------------------------------------------------------
