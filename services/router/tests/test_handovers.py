@@ -263,6 +263,19 @@ def test_a_conversation_moved_from_its_agent_carries_the_note_and_the_desk_is_to
     assert (agent_view(router, "a1").load, agent_view(router, "a2").load) == ({}, {"email": 1})
 
 
+def test_a_conversation_moved_to_another_queue_with_its_own_agent_named_goes_back_to_them(
+    router: TenantRouter, events: Events
+) -> None:
+    run(router, [events.configure({"queues": {"billing": {}}}), events.presence("a1"), events.presence("a2")])
+    run(router, [events.submit("c1")])
+    holder = accept(router, events, "c1")
+
+    outputs = router.apply(events.move("c1", to_queue="billing", to_agent=holder))
+
+    assert [q.data.queue for q in of_type(outputs, Queued)] == ["billing"]
+    assert offers(outputs) == [("c1", holder)]  # kept for them, not held off as if moved away from them
+
+
 def test_an_offer_moved_by_a_supervisor_is_rescinded_with_the_reason_and_counted(
     router: TenantRouter, events: Events
 ) -> None:
