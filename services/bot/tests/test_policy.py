@@ -523,6 +523,19 @@ def test_a_failure_goes_to_the_queue_of_the_request_in_the_conversations_languag
     assert handoff(on_webchat)[1].data.packet.channels == ("webchat",)
 
 
+def test_a_failure_follows_the_content_of_the_conversations_tenant(bot: Bot) -> None:
+    demo = bot.tenant("acme")
+    escalation = demo.content.escalation.model_copy(update={"default_queue": "helpdesk"})
+    own = replace(demo, content=demo.content.model_copy(update={"escalation": escalation, "bot_name": "Ada"}))
+    chat = Chat(Bot({"other": own}, demo, SENTIMENT), tenant="other")
+
+    decision = chat.bot.fail_over(BotState(), message(chat, "hm"))
+
+    _, work = handoff(decision)
+    assert work.data.packet.queue == "helpdesk"
+    assert [o.event.data.author.name for o in decision.outputs if isinstance(o.event, ReplyPosted)] == ["Ada"]
+
+
 def test_a_failure_while_a_person_has_the_conversation_changes_nothing(chat: Chat) -> None:
     fresh = chat.bot.fail_over(
         BotState(), WaitUpdated(**chat.envelope(), data=WaitUpdatedData(queue="q", position=1))
