@@ -18,7 +18,7 @@ from relais_bot.domain.rules import RULES, Phase
 from relais_bot.domain.sentiment import VaderSentiment
 from relais_bot.evaluation import evaluate, sets
 from relais_bot.training import stale
-from relais_contracts import Outgoing, topics
+from relais_contracts import Outgoing, derive_id, topics
 from relais_contracts.conversation import (
     Assigned,
     AssignedData,
@@ -591,14 +591,22 @@ def test_a_wait_notice_needs_the_minimum_interval_and_a_change_worth_telling(cha
     assert wait(chat, 3, 80, 60) == [
         "Vous êtes en position 3 dans la file ; attente estimée : environ 1 min."
     ]
-    assert wait(chat, 3, 150, 60) == [
-        "Vous êtes en position 3 dans la file ; attente estimée : environ 2 min."
+    assert wait(chat, 3, 210, 60) == [
+        "Vous êtes en position 3 dans la file ; attente estimée : environ 4 min."
     ]
     assert wait(chat, 3, None, 60) == [
         "Vous êtes en position 3 dans la file d'attente."
     ]  # no estimate any more
     assert wait(chat, 3, None, 60) == []
     assert wait(chat, 2, None, 60) == ["Vous êtes en position 2 dans la file d'attente."]
+
+
+def test_a_wait_notice_is_the_first_output_of_its_update(chat: Chat) -> None:
+    # Output ids are derive_id(source, id, n) for the n-th output of an event, like every service's.
+    waiting(chat)
+    update = WaitUpdated(**chat.envelope(60), data=WaitUpdatedData(queue="general", position=2))
+    (notice,) = chat.feed(update).outputs
+    assert notice.event.id == derive_id(update.source, update.id, 0)
 
 
 def test_after_a_word_to_a_waiting_customer_the_next_update_tells_the_place(chat: Chat) -> None:
@@ -783,13 +791,21 @@ def test_an_unsure_message_gets_the_question_with_quick_replies(chat: Chat) -> N
     assert decision.state.asked_person
 
 
-def test_the_question_joins_the_transcript_as_the_bot_asked_it(chat: Chat) -> None:
+def test_the_question_is_asked_in_the_customers_language_and_joins_the_transcript(bot: Bot) -> None:
+    # A tenant whose default language is French: the English-speaking customer is still asked in English.
+    demo = bot.tenant("acme")
+    french_first = replace(demo, content=demo.content.model_copy(update={"default_language": "fr"}))
+    chat = Chat(Bot({"acme": french_first}, demo, SENTIMENT))
     chat.open()
-    unsure = chat.say("do you have a phone number i can call", language="en")
-    (question,) = [o.event for o in unsure.outputs if isinstance(o.event, ReplyPosted)]
+    decision = chat.say("do you have a phone number i can call", language="en")
+    assert decision.outcome == "asked"
+    (question,) = [o.event for o in decision.outputs if isinstance(o.event, ReplyPosted)]
+    assert question.data.text == QUESTION["en"]
+    assert [(q.title, q.payload) for q in question.data.quick_replies] == [("Yes", "Yes"), ("No", "No")]
+    assert question.id == derive_id("test", "e-2", 0)  # the first output of the message
     assert question.data.in_reply_to == "e-2"  # the message it answers
     # Taken from the decision itself: a "yes" can arrive before the question comes back through the log.
-    assert unsure.state.transcript[-1] == TranscriptEntry(
+    assert decision.state.transcript[-1] == TranscriptEntry(
         message_id=question.data.message_id,
         author_kind="bot",
         author_name="Relais",
