@@ -99,8 +99,12 @@ def test_queues_use_the_calendar_they_name_and_an_unknown_one_is_refused() -> No
 def test_overlapping_intervals_of_a_day_count_once() -> None:
     # Hours written in pieces that overlap (a shift inside another, two that run into each other) are
     # open once, from the earliest start to the latest end of each run of overlapping intervals.
-    pieces = ("07:00-08:00", "09:00-12:00", "10:00-10:30", "11:00-13:00", "12:30-14:00", "15:00-16:00")
-    schedule = Schedule(OpeningHours(weekly={"mon": (*pieces, "15:30-17:00")}))  # type: ignore[misc]
+    # The third run holds an interval inside its first, after two runs are already merged.
+    monday = (
+        *("07:00-08:00", "09:00-12:00", "10:00-10:30", "11:00-13:00", "12:30-14:00"),
+        *("15:00-16:00", "15:10-15:20", "15:30-17:00"),
+    )
+    schedule = Schedule(OpeningHours(weekly={"mon": monday}))  # type: ignore[misc]
     # Monday 6 Jan 2025, in UTC: open 07-08, 09-14 and 15-17.
     assert schedule.elapsed(ts(2025, 1, 6), ts(2025, 1, 7)) == 8 * 3600
     assert schedule.elapsed(ts(2025, 1, 6, 15, 45), ts(2025, 1, 6, 18)) == 75 * 60

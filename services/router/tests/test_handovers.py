@@ -172,6 +172,9 @@ def test_work_transferred_to_a_busy_agent_goes_to_anyone_when_the_reservation_en
     outputs = router.apply(events.transfer("c1", "a1", to_agent="a2"))
     transferred_at = router.clock
 
+    assert [(t.data.from_agent_id, t.data.to_agent_id) for t in of_type(outputs, Transferred)] == [
+        ("a1", "a2")
+    ]
     assert offers(outputs) == []  # a3 is free, but the work is kept for a2
     assert offers(tick_at(router, events, transferred_at + 59)) == []
     assert offers(tick_at(router, events, transferred_at + 60)) == [("c1", "a3")]
