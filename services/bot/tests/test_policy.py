@@ -791,17 +791,19 @@ def test_an_unsure_message_gets_the_question_with_quick_replies(chat: Chat) -> N
     assert decision.state.asked_person
 
 
-def test_the_question_is_asked_in_the_customers_language_and_joins_the_transcript(bot: Bot) -> None:
-    # A tenant whose default language is French: the English-speaking customer is still asked in English.
-    demo = bot.tenant("acme")
-    french_first = replace(demo, content=demo.content.model_copy(update={"default_language": "fr"}))
-    chat = Chat(Bot({"acme": french_first}, demo, SENTIMENT))
+@pytest.mark.parametrize(
+    ("language", "unsure"), [("en", "do you have a phone number i can call"), ("fr", "vous êtes un robot ?")]
+)
+def test_the_question_is_asked_in_the_customers_language_and_joins_the_transcript(
+    chat: Chat, language: str, unsure: str
+) -> None:
     chat.open()
-    decision = chat.say("do you have a phone number i can call", language="en")
+    decision = chat.say(unsure, language=language)
     assert decision.outcome == "asked"
     (question,) = [o.event for o in decision.outputs if isinstance(o.event, ReplyPosted)]
-    assert question.data.text == QUESTION["en"]
-    assert [(q.title, q.payload) for q in question.data.quick_replies] == [("Yes", "Yes"), ("No", "No")]
+    assert question.data.text == QUESTION[language]
+    yes, no = {"en": ("Yes", "No"), "fr": ("Oui", "Non")}[language]
+    assert [(q.title, q.payload) for q in question.data.quick_replies] == [(yes, yes), (no, no)]
     assert question.id == derive_id("test", "e-2", 0)  # the first output of the message
     assert question.data.in_reply_to == "e-2"  # the message it answers
     # Taken from the decision itself: a "yes" can arrive before the question comes back through the log.
@@ -810,7 +812,7 @@ def test_the_question_is_asked_in_the_customers_language_and_joins_the_transcrip
         author_kind="bot",
         author_name="Relais",
         channel="webchat",
-        text=QUESTION["en"],
+        text=QUESTION[language],
         at=question.time,
     )
 
