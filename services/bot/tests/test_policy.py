@@ -18,7 +18,7 @@ from relais_bot.domain.rules import RULES, Phase
 from relais_bot.domain.sentiment import VaderSentiment
 from relais_bot.evaluation import evaluate, sets
 from relais_bot.training import stale
-from relais_contracts import Outgoing, topics
+from relais_contracts import Outgoing, derive_id, topics
 from relais_contracts.conversation import (
     Assigned,
     AssignedData,
@@ -452,6 +452,106 @@ def test_a_failure_hands_over_with_its_reason(chat: Chat) -> None:
     assert requested.data.packet.transcript[-1].text == "hm"
 
 
+def message(chat: Chat, text: str, **data: Any) -> CustomerMessage:
+    envelope = chat.envelope()
+    fields = {
+        "message_id": envelope["id"],
+        "channel": "webchat",
+        "address": "v",
+        "external_id": envelope["id"],
+    }
+    return CustomerMessage(**envelope, data=CustomerMessageData(**{**fields, "text": text, **data}))
+
+
+def test_a_failure_on_a_conversation_the_bot_has_not_seen_yet_hands_it_over_under_its_id(chat: Chat) -> None:
+    event = message(chat, "hm", channel="whatsapp", language="pt-BR", customer_name="Ana")
+
+    decision = chat.bot.fail_over(BotState(), event)
+
+    requested, work = handoff(decision)
+    assert (decision.outcome, decision.reason) == ("handed_over", "bot-failure")
+    assert (decision.state.tenant, decision.state.conversation_id) == ("acme", "conv-1")
+    assert [(o.topic, o.key) for o in decision.outputs] == [
+        (topics.CONVERSATIONS, "conv-1"),
+        (topics.CONVERSATIONS, "conv-1"),
+        (topics.ROUTING, "acme"),
+    ]
+    assert (requested.subject, work.data.conversation_id, work.data.channel) == (
+        "conv-1",
+        "conv-1",
+        "whatsapp",
+    )
+    packet = work.data.packet
+    assert (packet.language, packet.channels, packet.queue, packet.skills, packet.priority) == (
+        "pt",
+        ("whatsapp",),
+        "general",
+        (),
+        50,
+    )
+    assert packet.transcript == (
+        TranscriptEntry(
+            message_id=event.data.message_id,
+            author_kind="customer",
+            author_name="Ana",
+            channel="whatsapp",
+            text="hm",
+            at=event.time,
+        ),
+    )
+    content = chat.bot.tenant("acme").content
+    assert replies(decision) == [content.message("pt", "handoff_failure")]  # the language the channel gave
+
+
+def test_a_failure_goes_to_the_queue_of_the_request_in_the_conversations_language(chat: Chat) -> None:
+    chat.open(customer_id="cust-9")
+    assert chat.say("où est ma commande").outcome == "answered"  # order_status, which the orders queue takes
+
+    on_email = chat.bot.fail_over(chat.state, message(chat, "hm", channel="email"))
+    on_webchat = chat.bot.fail_over(chat.state, message(chat, "hm"))
+
+    _, work = handoff(on_email)
+    packet = work.data.packet
+    assert (packet.queue, packet.language, packet.channels, packet.customer_id) == (
+        "orders",
+        "fr",
+        ("webchat", "email"),
+        "cust-9",
+    )
+    assert work.data.channel == "email"  # the channel the customer wrote on last
+    assert replies(on_email)[0].startswith("Désolé")
+    assert handoff(on_webchat)[1].data.packet.channels == ("webchat",)
+
+
+def test_a_failure_follows_the_content_of_the_conversations_tenant(bot: Bot) -> None:
+    demo = bot.tenant("acme")
+    escalation = demo.content.escalation.model_copy(update={"default_queue": "helpdesk"})
+    own = replace(demo, content=demo.content.model_copy(update={"escalation": escalation, "bot_name": "Ada"}))
+    chat = Chat(Bot({"other": own}, demo, SENTIMENT), tenant="other")
+
+    decision = chat.bot.fail_over(BotState(), message(chat, "hm"))
+
+    _, work = handoff(decision)
+    assert work.data.packet.queue == "helpdesk"
+    assert [o.event.data.author.name for o in decision.outputs if isinstance(o.event, ReplyPosted)] == ["Ada"]
+
+
+def test_a_failure_while_a_person_has_the_conversation_changes_nothing(chat: Chat) -> None:
+    fresh = chat.bot.fail_over(
+        BotState(), WaitUpdated(**chat.envelope(), data=WaitUpdatedData(queue="q", position=1))
+    )
+    assert (fresh.outputs, fresh.outcome) == ([], None)  # not a customer message: nothing to hand over
+    waiting(chat)
+    before = chat.state
+    for event in (
+        message(chat, "allo ?"),
+        WaitUpdated(**chat.envelope(), data=WaitUpdatedData(queue="q", position=1)),
+    ):
+        decision = chat.bot.fail_over(chat.state, event)
+        assert (decision.state, decision.outputs) == (before, [])
+        assert decision.outcome == ("ignored" if isinstance(event, CustomerMessage) else None)
+
+
 # -- waiting, agent, hand-back ---------------------------------------------------------------------
 
 
@@ -479,6 +579,47 @@ def test_the_waiting_customer_hears_their_place_without_flooding(chat: Chat) -> 
     ]
     assert wait(chat, 2, 170, 70) == []  # nothing worth saying changed
     assert wait(chat, 1, None, 70) == ["Vous êtes en position 1 dans la file d'attente."]
+
+
+def test_a_wait_notice_needs_the_minimum_interval_and_a_change_worth_telling(chat: Chat) -> None:
+    # The demo tenant: at least 60 s between notices, and a move of 1 place or 60 s of expected wait.
+    waiting(chat)
+    assert wait(chat, 3, None, 1) == ["Vous êtes en position 3 dans la file d'attente."]
+    assert wait(chat, 3, 20, 59) == []  # 59 s after the last notice
+    assert wait(chat, 3, 20, 1) == ["Vous êtes en position 3 dans la file ; attente estimée : environ 1 min."]
+    assert wait(chat, 3, 79, 60) == []  # 59 s more to wait: not worth a message
+    assert wait(chat, 3, 80, 60) == [
+        "Vous êtes en position 3 dans la file ; attente estimée : environ 1 min."
+    ]
+    assert wait(chat, 3, 210, 60) == [
+        "Vous êtes en position 3 dans la file ; attente estimée : environ 4 min."
+    ]
+    assert wait(chat, 3, None, 60) == [
+        "Vous êtes en position 3 dans la file d'attente."
+    ]  # no estimate any more
+    assert wait(chat, 3, None, 60) == []
+    assert wait(chat, 2, None, 60) == ["Vous êtes en position 2 dans la file d'attente."]
+
+
+def test_a_wait_notice_is_the_first_output_of_its_update(chat: Chat) -> None:
+    # Output ids are derive_id(source, id, n) for the n-th output of an event, like every service's.
+    waiting(chat)
+    update = WaitUpdated(**chat.envelope(60), data=WaitUpdatedData(queue="general", position=2))
+    (notice,) = chat.feed(update).outputs
+    assert notice.event.id == derive_id(update.source, update.id, 0)
+
+
+def test_after_a_word_to_a_waiting_customer_the_next_update_tells_the_place(chat: Chat) -> None:
+    waiting(chat)
+    assert len(replies(chat.say("allo ?", after_s=60))) == 1  # a word that knows no place yet
+    assert wait(chat, 3, None, 30) == []  # too soon after that word
+    assert wait(chat, 3, None, 30) == ["Vous êtes en position 3 dans la file d'attente."]
+
+
+def test_a_wait_update_reaches_only_a_customer_who_waits(chat: Chat) -> None:
+    chat.open()
+    chat.say("Bonjour")
+    assert wait(chat, 1, 60, 100) == []  # with the bot: a late update of an earlier wait says nothing
 
 
 def test_messages_while_waiting_get_one_word_now_and_then(chat: Chat) -> None:
@@ -648,6 +789,32 @@ def test_an_unsure_message_gets_the_question_with_quick_replies(chat: Chat) -> N
     assert reply.data.text == QUESTION["en"]
     assert [(q.title, q.payload) for q in reply.data.quick_replies] == [("Yes", "Yes"), ("No", "No")]
     assert decision.state.asked_person
+
+
+@pytest.mark.parametrize(
+    ("language", "unsure"), [("en", "do you have a phone number i can call"), ("fr", "vous êtes un robot ?")]
+)
+def test_the_question_is_asked_in_the_customers_language_and_joins_the_transcript(
+    chat: Chat, language: str, unsure: str
+) -> None:
+    chat.open()
+    decision = chat.say(unsure, language=language)
+    assert decision.outcome == "asked"
+    (question,) = [o.event for o in decision.outputs if isinstance(o.event, ReplyPosted)]
+    assert question.data.text == QUESTION[language]
+    yes, no = {"en": ("Yes", "No"), "fr": ("Oui", "Non")}[language]
+    assert [(q.title, q.payload) for q in question.data.quick_replies] == [(yes, yes), (no, no)]
+    assert question.id == derive_id("test", "e-2", 0)  # the first output of the message
+    assert question.data.in_reply_to == "e-2"  # the message it answers
+    # Taken from the decision itself: a "yes" can arrive before the question comes back through the log.
+    assert decision.state.transcript[-1] == TranscriptEntry(
+        message_id=question.data.message_id,
+        author_kind="bot",
+        author_name="Relais",
+        channel="webchat",
+        text=QUESTION[language],
+        at=question.time,
+    )
 
 
 def _asked(chat: Chat, language: str) -> None:

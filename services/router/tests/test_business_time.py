@@ -94,3 +94,20 @@ def test_queues_use_the_calendar_they_name_and_an_unknown_one_is_refused() -> No
         Calendar(timezone="Mars/Olympus")
     with pytest.raises(ValidationError, match="business_hours needs"):
         RoutingConfig.model_validate({"queues": {"q": {"response": {"business_hours": True}}}})
+
+
+def test_overlapping_intervals_of_a_day_count_once() -> None:
+    # Hours written in pieces that overlap (a shift inside another, two that run into each other) are
+    # open once, from the earliest start to the latest end of each run of overlapping intervals.
+    # The third run holds an interval inside its first, after two runs are already merged.
+    monday = (
+        *("07:00-08:00", "09:00-12:00", "10:00-10:30", "11:00-13:00", "12:30-14:00"),
+        *("15:00-16:00", "15:10-15:20", "15:30-17:00"),
+    )
+    schedule = Schedule(OpeningHours(weekly={"mon": monday}))  # type: ignore[misc]
+    # Monday 6 Jan 2025, in UTC: open 07-08, 09-14 and 15-17.
+    assert schedule.elapsed(ts(2025, 1, 6), ts(2025, 1, 7)) == 8 * 3600
+    assert schedule.elapsed(ts(2025, 1, 6, 15, 45), ts(2025, 1, 6, 18)) == 75 * 60
+    assert schedule.add(ts(2025, 1, 6, 6), 3 * 3600) == ts(2025, 1, 6, 11)  # 1 h before 08:00, 2 h from 09:00
+    assert schedule.add(ts(2025, 1, 6, 13, 30), 3600) == ts(2025, 1, 6, 15, 30)
+    assert [schedule.is_open(ts(2025, 1, 6, h, 59)) for h in (8, 13, 14, 16)] == [False, True, False, True]
