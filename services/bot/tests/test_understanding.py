@@ -154,7 +154,7 @@ def test_a_lexicon_cue_counts_only_where_the_model_agrees(bot: Bot) -> None:
 def test_surface_frustration_detectors_count_only_where_the_model_finds_it_plausible(bot: Bot) -> None:
     tenant = bot.tenant("demo")
     without_model = Detectors(read_cues(), tenant.content.escalation.extra_human_request, model=None)
-    praise = "Livraison en 24h, rien à redire, vous êtes au top 👍"  # praise and a let-down word
+    praise = "Livraison en 24h, rien à signaler, vous êtes au top 👍"  # praise and a let-down word
     assert without_model.signals(praise, "fr", (), 0.0).frustrated
     signals = tenant.detectors.signals(praise, "fr", (), -0.9)
     assert not signals.frustrated
@@ -220,6 +220,9 @@ INDIRECT_REQUESTS = [
     "era para pedir que me transferissem para a parte técnica da fibra",
     "mi potete passare l'ufficio prenotazioni?",
     "pásame con el departamento de bajas",
+    "Dá para chamar o seu superior?",
+    "whos the next level up from you",
+    "gibt's bei euch auch echte Leute oder nur den Bot?",
 ]
 NOT_REQUESTS = [
     "my colleague could call me about it tomorrow, he has the reference",  # the customer's own colleague
@@ -318,8 +321,11 @@ def test_repeated_reports_and_a_threat_to_leave_read_as_frustration(bot: Bot) ->
         "this is my fourth email about the same refund",
     ):
         assert detectors.repeated_contact(normalise(text)), text
-    strong, _ = detectors.frustration(normalise("Sto pensando di passare a un altro gestore"), "it")
-    assert strong
+    for text, language in (
+        ("Sto pensando di passare a un altro gestore", "it"),
+        ("appena scade il vincolo cambio gestore", "it"),
+    ):
+        assert detectors.frustration(normalise(text), language)[0], text
     assert detectors.sarcasm("parabens pelo app novo agora nem login eu consigo")
 
 
