@@ -22,7 +22,36 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 
-_OPEN_FIELDS = ("open_conversation", "open_channel", "open_address", "last_activity", "open_since")
+# Per customer (ARGV: its key, then its tenant's conversation key prefix): the open fields, and the
+# state of the conversation they name (false when none).
+_OPEN = """
+local out = {}
+for i = 1, #ARGV, 2 do
+  local row = redis.call('HMGET', ARGV[i], 'open_conversation', 'open_channel', 'open_address',
+    'last_activity', 'open_since')
+  row[6] = row[1] and redis.call('HGET', ARGV[i + 1] .. row[1], 'state') or false
+  out[#out + 1] = row
+end
+return out
+"""
+
+# The resolver's decisions. ARGV: the number of links, then identity key / customer pairs (first owner
+# wins: SET NX), then per pointer the customer's key, conversation, channel, address, last activity
+# and the epoch it opened.
+_RECORD = """
+local links = tonumber(ARGV[1])
+local i = 2
+for _ = 1, links do
+  redis.call('SET', ARGV[i], ARGV[i + 1], 'NX')
+  i = i + 2
+end
+while i <= #ARGV do
+  redis.call('HSET', ARGV[i], 'open_conversation', ARGV[i + 1], 'open_channel', ARGV[i + 2],
+    'open_address', ARGV[i + 3], 'last_activity', ARGV[i + 4], 'open_since', ARGV[i + 5])
+  i = i + 6
+end
+return 0
+"""
 
 
 @dataclass(frozen=True)
@@ -38,6 +67,8 @@ class CustomerDirectory:
         self._redis = redis
         self._keys = keys
         self._unlink = redis.register_script(_UNLINK)
+        self._open = redis.register_script(_OPEN)
+        self._record = redis.register_script(_RECORD)
 
     async def owners(self, tenant: str, keys: Iterable[str]) -> dict[str, str]:
         """The customer of each identity key that has one."""
@@ -50,29 +81,25 @@ class CustomerDirectory:
     async def open_conversations(
         self, customers: Iterable[tuple[str, str]]
     ) -> dict[tuple[str, str], OpenConversation]:
-        """The open conversation of each (tenant, customer) that has one (closed ones are not open)."""
+        """The open conversation of each (tenant, customer) that has one (closed ones are not open).
+
+        One script for the batch: the pointers and the state of the conversations they name, read in
+        one command and one reply instead of two pipelines of a command per customer."""
         wanted = list(dict.fromkeys(customers))
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for tenant, customer in wanted:
-                pipe.hmget(self._keys.customer(tenant, customer), *_OPEN_FIELDS)
-            rows = await pipe.execute()
-        pointers = {
+        if not wanted:
+            return {}
+        args: list[str] = []
+        for tenant, customer in wanted:
+            args += [self._keys.customer(tenant, customer), self._keys.conversation(tenant, "")]
+        rows = await self._open(args=args)
+        return {
             c: OpenConversation(
                 cid.decode(), ch.decode(), ad.decode(), datetime.fromisoformat(at.decode()),
                 datetime.fromtimestamp(float(since), UTC),
             )
-            for c, (cid, ch, ad, at, since) in zip(wanted, rows, strict=True)
-            if cid and ch and ad and at and since
+            for c, (cid, ch, ad, at, since, state) in zip(wanted, rows, strict=True)
+            if cid and ch and ad and at and since and state != b"closed"
         }  # fmt: skip
-        states = await self._states([(c[0], p.conversation_id) for c, p in pointers.items()])
-        return {c: p for c, p in pointers.items() if states.get((c[0], p.conversation_id)) != "closed"}
-
-    async def _states(self, conversations: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for tenant, cid in conversations:
-                pipe.hget(self._keys.conversation(tenant, cid), "state")
-            rows = await pipe.execute()
-        return {c: s for c, raw in zip(conversations, rows, strict=True) if (s := decoded(raw))}
 
     async def record_resolution(
         self,
@@ -82,27 +109,24 @@ class CustomerDirectory:
         """What the resolver decided, for the next messages: identity links and open conversations.
 
         The same values are materialized again from the log; writing them here too means the next
-        batch sees them before the log is read back.
+        batch sees them before the log is read back. One script: atomic, as a MULTI/EXEC was, with
+        one reply for the batch instead of one per command.
         """
         if not links and not pointers:
             return
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for (tenant, key), customer in links.items():
-                # SET itself: redis-py's `set` inspects its arguments on every call, 30 times the
-                # cost of queueing the command.
-                pipe.execute_command("SET", self._keys.identity(tenant, key), customer, "NX")
-            for (tenant, customer), p in pointers.items():
-                pipe.hset(
-                    self._keys.customer(tenant, customer),
-                    mapping={
-                        "open_conversation": p.conversation_id,
-                        "open_channel": p.channel,
-                        "open_address": p.address,
-                        "last_activity": iso(p.last_activity),
-                        "open_since": p.since.timestamp(),
-                    },
-                )
-            await pipe.execute()
+        args: list[str | float] = [len(links)]
+        for (tenant, key), customer in links.items():
+            args += [self._keys.identity(tenant, key), customer]
+        for (tenant, customer), p in pointers.items():
+            args += [
+                self._keys.customer(tenant, customer),
+                p.conversation_id,
+                p.channel,
+                p.address,
+                iso(p.last_activity),
+                repr(p.since.timestamp()),
+            ]
+        await self._record(args=args)
 
     async def customer_applied(self, events: Sequence[tuple[str, str, str]]) -> set[str]:
         async with self._redis.pipeline(transaction=False) as pipe:
