@@ -27,8 +27,12 @@ async def test_a_saved_state_and_its_applied_ids_expire_after_the_retention(
                 assert 3_590_000 < ttl <= 3_600_000, (k, ttl)
             else:
                 assert ttl == -1, (k, ttl)
-        assert (await states.load([c]))[c].turns == 2
+        done, loaded = await states.load_batch([(c, "ev-1"), (c, "ev-2")])
+        assert done == {"ev-1"}
+        assert loaded[c].turns == 2
         assert await states.wipe() == 2
-        assert (await states.load([c]))[c].turns == 0
+        done, loaded = await states.load_batch([(c, "ev-1")])
+        assert done == set()
+        assert loaded[c].turns == 0
     finally:
         await redis.aclose()

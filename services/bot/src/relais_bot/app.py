@@ -8,7 +8,7 @@ from relais_bot.consumers import ConversationHandler
 from relais_bot.recovery import Dropped, rebuild_states
 from relais_bot.settings import BotSettings
 from relais_contracts import topics
-from relais_platform.runtime import Runtime
+from relais_platform.runtime import Runtime, settle_heap
 from relais_platform.sealing import customer_keys
 from relais_platform.tenants import TenantGate
 from relais_platform.views_marker import SelfHealing, ViewsMarker
@@ -39,4 +39,6 @@ def create_app(settings: BotSettings) -> FastAPI:
     gate = TenantGate(settings, runtime.publisher, SERVICE)
     guarded = gate.guard("conversations", healing.guard(handler))
     runtime.consume("conversations", [topics.CONVERSATIONS], guarded, group=group)
-    return runtime.app("Relais bot")
+    app = runtime.app("Relais bot")
+    settle_heap()  # content, models and lexicons live as long as the process (runtime.settle_heap)
+    return app

@@ -58,8 +58,7 @@ class ConversationHandler:
         opened.update((r.uid, r) for r in await unseal_replies(self._keys, replies))
         events = [opened.get(e.uid, e) for e in events]
         keyed = [((e.tenant, e.subject), e.uid) for e in events]
-        done = await self._states.applied(keyed)
-        states = await self._states.load(c for c, _ in keyed)
+        done, states = await self._states.load_batch(keyed)
         changed: set[Conversation] = set()
         applied: list[tuple[Conversation, str]] = []
         outgoing: list[Outgoing] = []
@@ -129,8 +128,9 @@ class ConversationHandler:
                 if run.abandoned:
                     return
                 run.began = time.monotonic()
-            with bound_to(event):
-                decision = self._decide(states[conversation], event)
+            # No logging context bound per event here: it cost more than a quick decision (profile of
+            # bench-pipeline), and _decide binds it where it logs.
+            decision = self._decide(states[conversation], event)
             with run.lock:
                 if run.abandoned:  # too late: the event failed over meanwhile
                     return
@@ -143,7 +143,8 @@ class ConversationHandler:
         try:
             return self._bot.decide(state, event)
         except Exception as exc:
-            log.error("bot failed on a message, handing the conversation over", exc_info=exc)
+            with bound_to(event):
+                log.error("bot failed on a message, handing the conversation over", exc_info=exc)
             return self._bot.fail_over(state, event)
 
 

@@ -216,7 +216,9 @@ class ConversationLogHandler:
         opened = await open_events(self._keys, [d.event for d in batch])
         await self._customer_events([e for e in opened if isinstance(e, CustomerEvent)])
         events = [e for e in opened if isinstance(e, ConversationEvent)]
-        applied = await self._log.already_applied([(e.tenant, e.subject, e.uid) for e in events])
+        applied, known = await self._log.batch_reads(
+            [(e.tenant, e.subject, e.uid) for e in events], *_CONVERSATION_FIELDS
+        )
         events = [e for e in events if e.uid not in applied]
         clear: dict[str, ConversationEvent] = {
             m.uid: m
@@ -231,9 +233,6 @@ class ConversationLogHandler:
         for handoff, packet in zip(handoffs, packets, strict=True):
             data = handoff.data.model_copy(update={"packet": packet})
             clear[handoff.uid] = handoff.model_copy(update={"data": data})
-        known = await self._log.conversation_fields(
-            ((e.tenant, e.subject) for e in events), *_CONVERSATION_FIELDS
-        )
         changes: list[Applied] = []
         outgoing: list[Outgoing] = []
         latencies: list[tuple[str, datetime | None]] = []

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from pydantic_core import to_json
 from redis.asyncio import Redis
 
 from relais_context_store.adapters.customer_directory import CustomerDirectory
@@ -86,6 +87,30 @@ return applied
 """
 
 
+# The materializer's reads for a batch. ARGV: the number of fields, the fields, then per conversation
+# its key, its tombstone key, the number of event ids and the ids. Returns per conversation
+# {erased 0/1, applied flag per id, the fields' values}.
+_READ = """
+local nf = tonumber(ARGV[1])
+local fields = {}
+for i = 1, nf do fields[i] = ARGV[1 + i] end
+local out = {}
+local i = nf + 2
+while i <= #ARGV do
+  local c, n = ARGV[i], tonumber(ARGV[i + 2])
+  local ids = {}
+  for k = 1, n do ids[k] = ARGV[i + 2 + k] end
+  out[#out + 1] = {
+    redis.call('EXISTS', ARGV[i + 1]),
+    redis.call('SMISMEMBER', c .. ':applied', unpack(ids)),
+    redis.call('HMGET', c, unpack(fields)),
+  }
+  i = i + 3 + n
+end
+return out
+"""
+
+
 @dataclass(frozen=True)
 class Applied:
     tenant: str
@@ -107,23 +132,35 @@ class ConversationLog:
         self._keys = keys
         self._directory = directory  # erasure deletes the customer's records with their conversations
         self._apply = redis.register_script(_APPLY)
+        self._read = redis.register_script(_READ)
         self._closed_retention_s = closed_retention_s  # 0: closed conversations' views are kept
 
-    async def already_applied(self, events: Sequence[tuple[str, str, str]]) -> set[str]:
-        """Which of these (tenant, conversation, event id) are already applied, or belong to an erased
-        conversation (whose late events must not bring it back). Two commands per conversation."""
+    async def batch_reads(
+        self, events: Sequence[tuple[str, str, str]], *fields: str
+    ) -> tuple[set[str], dict[tuple[str, str], dict[str, str]]]:
+        """What the materializer reads before a batch, in one script (one command and one reply, not
+        three per conversation): which of these (tenant, conversation, event id) are already applied
+        or belong to an erased conversation (whose late events must not bring it back), and the named
+        fields of each conversation the views know."""
         by_conversation: dict[tuple[str, str], list[str]] = {}
         for tenant, subject, event_id in events:
             by_conversation.setdefault((tenant, subject), []).append(event_id)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for (tenant, subject), ids in by_conversation.items():
-                pipe.smismember(f"{self._keys.conversation(tenant, subject)}:applied", ids)
-                pipe.exists(self._keys.tombstone(tenant, subject))
-            replies = await pipe.execute()
+        if not by_conversation:
+            return set(), {}
+        args: list[str | int] = [len(fields), *fields]
+        for (tenant, subject), ids in by_conversation.items():
+            key, tombstone = self._keys.conversation(tenant, subject), self._keys.tombstone(tenant, subject)
+            args += [key, tombstone, len(ids), *ids]
+        rows = await self._read(args=args)
         found: set[str] = set()
-        for ids, flags, erased in zip(by_conversation.values(), replies[::2], replies[1::2], strict=True):
+        known: dict[tuple[str, str], dict[str, str]] = {}
+        for (conversation, ids), (erased, flags, values) in zip(by_conversation.items(), rows, strict=True):
             found.update(i for i, flag in zip(ids, flags, strict=True) if flag or erased)
-        return found
+            if any(v is not None for v in values):
+                known[conversation] = {
+                    f: v.decode() for f, v in zip(fields, values, strict=True) if v is not None
+                }
+        return found, known
 
     async def conversation_fields(
         self, conversations: Iterable[tuple[str, str]], *fields: str
@@ -173,7 +210,8 @@ class ConversationLog:
         offset_args = [x for (topic, p), o in offsets.items() for x in (self._keys.offset(topic, p), o)]
         await self._apply(
             args=[
-                json.dumps(events, separators=(",", ":")),
+                # pydantic-core's serializer: json.dumps of the batch was 4 % of the CPU per message.
+                to_json(events),
                 self._keys.open,
                 self._keys.awaiting,
                 *offset_args,

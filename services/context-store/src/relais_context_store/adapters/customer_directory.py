@@ -9,20 +9,72 @@ from datetime import UTC, datetime
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 
 from relais_context_store.adapters.view_keys import ViewKeys, decoded, iso
 from relais_context_store.domain.identity import claim_id, identity_key, mask_identity
 from relais_context_store.domain.resolution import OpenConversation
 from relais_contracts.customers import Identity, IdentityConfirmed, IdentityLinked, IdentityUnlinked
 
-# Unlink an identity only from this customer: a link that already names someone else stays.
-_UNLINK = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+# Commands in order, in one script. ARGV: per command the number of its words, then the words. The
+# pseudo-command UNLINK-IF deletes an identity link only when it names this customer (a link that
+# already names someone else stays): UNLINK-IF key customer.
+_UNLINK = "UNLINK-IF"
+_COMMANDS = """
+local i = 1
+while i <= #ARGV do
+  local n = tonumber(ARGV[i])
+  if ARGV[i + 1] == 'UNLINK-IF' then
+    if redis.call('GET', ARGV[i + 2]) == ARGV[i + 3] then redis.call('DEL', ARGV[i + 2]) end
+  else
+    redis.call(unpack(ARGV, i + 1, i + n))
+  end
+  i = i + 1 + n
+end
 return 0
 """
 
-_OPEN_FIELDS = ("open_conversation", "open_channel", "open_address", "last_activity", "open_since")
+# Per set (ARGV: its key, the number of ids, the ids): the membership flag of each id.
+_APPLIED = """
+local out = {}
+local i = 1
+while i <= #ARGV do
+  local n = tonumber(ARGV[i + 1])
+  out[#out + 1] = redis.call('SMISMEMBER', ARGV[i], unpack(ARGV, i + 2, i + 1 + n))
+  i = i + 2 + n
+end
+return out
+"""
+
+# Per customer (ARGV: its key, then its tenant's conversation key prefix): the open fields, and the
+# state of the conversation they name (false when none).
+_OPEN = """
+local out = {}
+for i = 1, #ARGV, 2 do
+  local row = redis.call('HMGET', ARGV[i], 'open_conversation', 'open_channel', 'open_address',
+    'last_activity', 'open_since')
+  row[6] = row[1] and redis.call('HGET', ARGV[i + 1] .. row[1], 'state') or false
+  out[#out + 1] = row
+end
+return out
+"""
+
+# The resolver's decisions. ARGV: the number of links, then identity key / customer pairs (first owner
+# wins: SET NX), then per pointer the customer's key, conversation, channel, address, last activity
+# and the epoch it opened.
+_RECORD = """
+local links = tonumber(ARGV[1])
+local i = 2
+for _ = 1, links do
+  redis.call('SET', ARGV[i], ARGV[i + 1], 'NX')
+  i = i + 2
+end
+while i <= #ARGV do
+  redis.call('HSET', ARGV[i], 'open_conversation', ARGV[i + 1], 'open_channel', ARGV[i + 2],
+    'open_address', ARGV[i + 3], 'last_activity', ARGV[i + 4], 'open_since', ARGV[i + 5])
+  i = i + 6
+end
+return 0
+"""
 
 
 @dataclass(frozen=True)
@@ -37,7 +89,10 @@ class CustomerDirectory:
     def __init__(self, redis: "Redis", keys: ViewKeys) -> None:
         self._redis = redis
         self._keys = keys
-        self._unlink = redis.register_script(_UNLINK)
+        self._commands = redis.register_script(_COMMANDS)
+        self._applied = redis.register_script(_APPLIED)
+        self._open = redis.register_script(_OPEN)
+        self._record = redis.register_script(_RECORD)
 
     async def owners(self, tenant: str, keys: Iterable[str]) -> dict[str, str]:
         """The customer of each identity key that has one."""
@@ -50,29 +105,25 @@ class CustomerDirectory:
     async def open_conversations(
         self, customers: Iterable[tuple[str, str]]
     ) -> dict[tuple[str, str], OpenConversation]:
-        """The open conversation of each (tenant, customer) that has one (closed ones are not open)."""
+        """The open conversation of each (tenant, customer) that has one (closed ones are not open).
+
+        One script for the batch: the pointers and the state of the conversations they name, read in
+        one command and one reply instead of two pipelines of a command per customer."""
         wanted = list(dict.fromkeys(customers))
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for tenant, customer in wanted:
-                pipe.hmget(self._keys.customer(tenant, customer), *_OPEN_FIELDS)
-            rows = await pipe.execute()
-        pointers = {
+        if not wanted:
+            return {}
+        args: list[str] = []
+        for tenant, customer in wanted:
+            args += [self._keys.customer(tenant, customer), self._keys.conversation(tenant, "")]
+        rows = await self._open(args=args)
+        return {
             c: OpenConversation(
                 cid.decode(), ch.decode(), ad.decode(), datetime.fromisoformat(at.decode()),
                 datetime.fromtimestamp(float(since), UTC),
             )
-            for c, (cid, ch, ad, at, since) in zip(wanted, rows, strict=True)
-            if cid and ch and ad and at and since
+            for c, (cid, ch, ad, at, since, state) in zip(wanted, rows, strict=True)
+            if cid and ch and ad and at and since and state != b"closed"
         }  # fmt: skip
-        states = await self._states([(c[0], p.conversation_id) for c, p in pointers.items()])
-        return {c: p for c, p in pointers.items() if states.get((c[0], p.conversation_id)) != "closed"}
-
-    async def _states(self, conversations: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for tenant, cid in conversations:
-                pipe.hget(self._keys.conversation(tenant, cid), "state")
-            rows = await pipe.execute()
-        return {c: s for c, raw in zip(conversations, rows, strict=True) if (s := decoded(raw))}
 
     async def record_resolution(
         self,
@@ -82,86 +133,94 @@ class CustomerDirectory:
         """What the resolver decided, for the next messages: identity links and open conversations.
 
         The same values are materialized again from the log; writing them here too means the next
-        batch sees them before the log is read back.
+        batch sees them before the log is read back. One script: atomic, as a MULTI/EXEC was, with
+        one reply for the batch instead of one per command.
         """
         if not links and not pointers:
             return
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for (tenant, key), customer in links.items():
-                # SET itself: redis-py's `set` inspects its arguments on every call, 30 times the
-                # cost of queueing the command.
-                pipe.execute_command("SET", self._keys.identity(tenant, key), customer, "NX")
-            for (tenant, customer), p in pointers.items():
-                pipe.hset(
-                    self._keys.customer(tenant, customer),
-                    mapping={
-                        "open_conversation": p.conversation_id,
-                        "open_channel": p.channel,
-                        "open_address": p.address,
-                        "last_activity": iso(p.last_activity),
-                        "open_since": p.since.timestamp(),
-                    },
-                )
-            await pipe.execute()
+        args: list[str | float] = [len(links)]
+        for (tenant, key), customer in links.items():
+            args += [self._keys.identity(tenant, key), customer]
+        for (tenant, customer), p in pointers.items():
+            args += [
+                self._keys.customer(tenant, customer),
+                p.conversation_id,
+                p.channel,
+                p.address,
+                iso(p.last_activity),
+                repr(p.since.timestamp()),
+            ]
+        await self._record(args=args)
 
     async def customer_applied(self, events: Sequence[tuple[str, str, str]]) -> set[str]:
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for tenant, customer, event_id in events:
-                pipe.sismember(f"{self._keys.customer(tenant, customer)}:applied", event_id)
-            flags = await pipe.execute()
-        return {e[2] for e, flag in zip(events, flags, strict=True) if flag}
+        """Which of these (tenant, customer, event id) are applied: one script for the batch."""
+        by_customer: dict[tuple[str, str], list[str]] = {}
+        for tenant, customer, event_id in events:
+            by_customer.setdefault((tenant, customer), []).append(event_id)
+        if not by_customer:
+            return set()
+        args: list[str | int] = []
+        for (tenant, customer), ids in by_customer.items():
+            args += [f"{self._keys.customer(tenant, customer)}:applied", len(ids), *ids]
+        rows = await self._applied(args=args)
+        return {
+            event_id
+            for ids, flags in zip(by_customer.values(), rows, strict=True)
+            for event_id, flag in zip(ids, flags, strict=True)
+            if flag
+        }
 
     async def apply_identities(
         self, events: Sequence[IdentityLinked | IdentityUnlinked | IdentityConfirmed]
     ) -> None:
-        """Customer identity events, in order and in one MULTI/EXEC (one round trip for a batch, where
-        each new customer brings one): links (first owner wins), recorded conflicts and claims, unlinks,
-        a confirmed claim no longer pending."""
-        if not events:
-            return
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for event in events:
-                await self._queue_identities(pipe, event)
-            await pipe.execute()
+        """Customer identity events, in order and in one script (atomic, as a MULTI/EXEC was, with one
+        reply for the batch, where each new customer brings one): links (first owner wins), recorded
+        conflicts and claims, unlinks, a confirmed claim no longer pending."""
+        commands: list[str | int] = []
+        for event in events:
+            self._queue_identities(commands, event)
+        if commands:
+            await self._commands(args=commands)
 
-    async def _queue_identities(
-        self, pipe: Pipeline, event: IdentityLinked | IdentityUnlinked | IdentityConfirmed
+    def _queue_identities(
+        self, commands: list[str | int], event: IdentityLinked | IdentityUnlinked | IdentityConfirmed
     ) -> None:
+        def queue(*command: str) -> None:
+            commands.extend((len(command), *command))
+
         tenant, customer = event.tenant, event.subject
         key = self._keys.customer(tenant, customer)
-        pipe.sadd(f"{key}:applied", event.uid)
+        queue("SADD", f"{key}:applied", event.uid)
         if isinstance(event, IdentityLinked):
             for identity in event.data.identities:
-                owner = self._keys.identity(tenant, identity_key(identity))
-                pipe.execute_command("SET", owner, customer, "NX")  # not `set`: see record_resolution
-                pipe.sadd(f"{key}:identities", identity.model_dump_json(exclude_none=True))
+                queue("SET", self._keys.identity(tenant, identity_key(identity)), customer, "NX")
+                queue("SADD", f"{key}:identities", identity.model_dump_json(exclude_none=True))
             for conflict in event.data.conflicts:
                 recorded = {
                     **conflict.model_dump(exclude_none=True),
                     "conversation_id": event.data.conversation_id,
                     "at": event.time.isoformat(),
                 }
-                pipe.rpush(f"{key}:conflicts", json.dumps(recorded, separators=(",", ":")))
+                queue("RPUSH", f"{key}:conflicts", json.dumps(recorded, separators=(",", ":")))
             for claim in event.data.claims:
                 recorded = {
                     **claim.model_dump(exclude_none=True),
                     "conversation_id": event.data.conversation_id,
                     "at": event.time.isoformat(),
                 }
-                pipe.hset(
-                    f"{key}:claims", claim_id(claim.identity), json.dumps(recorded, separators=(",", ":"))
+                queue(
+                    "HSET",
+                    f"{key}:claims",
+                    claim_id(claim.identity),
+                    json.dumps(recorded, separators=(",", ":")),
                 )
         elif isinstance(event, IdentityConfirmed):
             if event.data.identity is not None:  # None only while sealed: opened before it gets here
-                pipe.hdel(f"{key}:claims", claim_id(event.data.identity))
+                queue("HDEL", f"{key}:claims", claim_id(event.data.identity))
         else:
             for identity in event.data.identities:
-                pipe.srem(f"{key}:identities", identity.model_dump_json(exclude_none=True))
-                await self._unlink(
-                    keys=[self._keys.identity(tenant, identity_key(identity))],
-                    args=[customer],
-                    client=pipe,
-                )
+                queue("SREM", f"{key}:identities", identity.model_dump_json(exclude_none=True))
+                queue(_UNLINK, self._keys.identity(tenant, identity_key(identity)), customer)
 
     async def identities(self, tenant: str, customer_id: str) -> list[dict[str, Any]]:
         raw = await self._redis.smembers(f"{self._keys.customer(tenant, customer_id)}:identities")

@@ -4,6 +4,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pydantic_core import to_json
+
 from relais_context_store.domain.identity import PHONE_CHANNELS
 from relais_context_store.domain.resolution import SOURCE
 from relais_contracts import Outgoing, topics
@@ -327,4 +329,6 @@ def participants(fields: dict[str, str]) -> list[dict[str, Any]]:
 
 
 def entry_json(entry: dict[str, Any]) -> str:
-    return json.dumps(entry, separators=(",", ":"), ensure_ascii=False)
+    # pydantic-core's serializer, not json.dumps: the same compact UTF-8 JSON, at a fraction of the
+    # cost (json's encoder was 4 % of the context store's CPU per message in bench-pipeline).
+    return to_json(entry).decode()
