@@ -243,19 +243,24 @@ def test_the_lexicon_reads_indirect_requests_for_a_person(bot: Bot) -> None:
         assert not detectors.human_request(canonical) or detectors.negated(canonical), text
 
 
-CONTENT_WITH_THE_BOT = [
+NO_PERSON_WANTED = [
     "happy to keep chatting with the bot, how do I change my PIN?",
     "ça me va très bien de continuer avec le chatbot",
     "estoy bien con el asistente virtual, gracias",
     "Ich komme mit dem Chatbot gut zurecht, danke!",
     "mi trovo bene a parlare con l'assistente virtuale",
     "tô de boa com o bot, como ativo a verificação em duas etapas?",
+    "Sinceramente estou muito bem com o bot, é mais rápido que o telefone.",
+    # Thanks to someone who already helped, and switching to a product, ask for nobody either.
+    "Solo quería dar las gracias a la agente que me atendió por teléfono el mes pasado",
+    "Die Mitarbeiterin an Ihrer Hotline hat mir letzten Monat großartig geholfen, danke!",
+    "Nous souhaiterions passer à la fibre 1 Gb/s, est-elle disponible ?",
 ]
 
 
-def test_a_customer_content_with_the_bot_declines_a_person(bot: Bot) -> None:
+def test_a_customer_who_wants_no_person_is_not_handed_over(bot: Bot) -> None:
     detectors = bot.tenant("demo").detectors
-    for text in CONTENT_WITH_THE_BOT:
+    for text in NO_PERSON_WANTED:
         assert detectors.negated(detectors.canonical(text)), text
         assert not detectors.signals(text, "en", (), 0.0).human_request, text
 

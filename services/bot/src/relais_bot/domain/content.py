@@ -233,8 +233,9 @@ class Cues(_Model):
     request_verbs: tuple[str, ...] = ()
     # Calling back, in any language and form ("rappeler", "call me back"): declined after a negation.
     callback_verbs: str = ""
-    # "happy to keep chatting with the bot": a person is not wanted, whatever the model reads.
-    content_with_bot: str = ""
+    # "happy to keep chatting with the bot", thanks to someone who already helped: no person is wanted,
+    # whatever the model reads.
+    no_person_wanted: str = ""
     request_window: int = 5
     short_request_max_words: int = 5
     possessives: str

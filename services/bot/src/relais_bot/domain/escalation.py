@@ -129,7 +129,7 @@ class Detectors:
         self._short_max = cues.short_request_max_words
         self._possessive = re.compile(cues.possessives)
         self._negation = re.compile(cues.negations)
-        self._content = re.compile(cues.content_with_bot) if cues.content_with_bot else None
+        self._content = re.compile(cues.no_person_wanted) if cues.no_person_wanted else None
         self._strong = {k: re.compile(v) for k, v in cues.frustration_strong.items()}
         self._weak = {k: re.compile(v) for k, v in cues.frustration_weak.items()}
         self._sensitive = {k: re.compile(v) for k, v in cues.sensitive.items()}
@@ -254,7 +254,7 @@ class Detectors:
 
     def negated(self, canonical: str) -> bool:
         """A person, or being put through or called back, after a negation ("no need for an agent",
-        "pas besoin d'un conseiller", "pas la peine de me rappeler"), or contentment with the bot."""
+        "pas besoin d'un conseiller", "pas la peine de me rappeler"), or no person wanted at all."""
         if self._content and self._content.search(canonical):
             return True
         return any(self._negation.search(canonical[: m.start()]) for m in self._declined.finditer(canonical))
