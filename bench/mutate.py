@@ -98,6 +98,8 @@ def _pyproject(package: Package) -> str:
         "also_copy": list(package.data),
     }
     options = {k: v for k, v in pytest_options.items() if k not in ("testpaths", "timeout")}
+    # The copy's tests/ is the package's tests folder: helper modules there import as in the repository.
+    options["pythonpath"] = [".", "tests"]
     return _toml({"tool": {"mutmut": mutmut, "pytest": {"ini_options": options}}})
 
 

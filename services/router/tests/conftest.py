@@ -36,6 +36,7 @@ from relais_contracts.routing import (
     WorkSubmitted,
     WorkSubmittedData,
 )
+from relais_router.domain import TenantRouter
 
 TENANT = "acme"
 T0 = datetime(2025, 1, 1, 9, 0, tzinfo=UTC)
@@ -215,3 +216,9 @@ def events() -> Events:
 def new_events() -> Callable[..., Events]:
     """The factory itself, for property tests that need a fresh one per example."""
     return Events
+
+
+@pytest.fixture
+def router() -> TenantRouter:
+    """A tenant's router with nothing configured yet (each test configures what it needs)."""
+    return TenantRouter("acme")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from router_outputs import of_type, run
 
-from relais_contracts import Event, Outgoing
+from relais_contracts import Outgoing
 from relais_contracts.agents import ClockChanged, ConversationTaken, OfferCreated
 from relais_contracts.conversation import Assigned, ClockBreached, Queued, Reassigned, Released
 from relais_router.adapters.snapshots import decode, encode
@@ -19,19 +19,6 @@ if TYPE_CHECKING:
     from conftest import Events
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture
-def router() -> TenantRouter:
-    return TenantRouter("acme")
-
-
-def run(router: TenantRouter, events: Iterable[Event]) -> list[Outgoing]:
-    return [out for event in events for out in router.apply(event)]
-
-
-def of_type(outputs: list[Outgoing], kind: type[Any]) -> list[Any]:
-    return [o.event for o in outputs if isinstance(o.event, kind)]
 
 
 def assign(router: TenantRouter, events: Events, conversation_id: str) -> str:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
+from router_outputs import of_type, offers, run
 
-from relais_contracts import Event, Outgoing, derive_id, topics
+from relais_contracts import Outgoing, derive_id, topics
 from relais_contracts.agents import AgentStatusChanged, OfferCreated, OfferRescinded
 from relais_contracts.conversation import (
     Assigned,
@@ -28,22 +28,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.unit
 
 
-def run(router: TenantRouter, events: Iterable[Event]) -> list[Outgoing]:
-    outputs: list[Outgoing] = []
-    for event in events:
-        outputs.extend(router.apply(event))
-    return outputs
-
-
-def offers(outputs: list[Outgoing]) -> list[tuple[str, str]]:
-    """(conversation, agent) of each offer made."""
-    return [(o.event.data.conversation_id, o.key) for o in outputs if isinstance(o.event, OfferCreated)]
-
-
-def of_type(outputs: list[Outgoing], kind: type[Any]) -> list[Any]:
-    return [o.event for o in outputs if isinstance(o.event, kind)]
-
-
 def accept(router: TenantRouter, events: Events, conversation_id: str) -> list[Outgoing]:
     offer = next(o for o in router.offers.values() if o.item.conversation_id == conversation_id)
     return router.apply(events.accept(offer.offer_id, offer.agent_id, conversation_id))
@@ -52,11 +36,6 @@ def accept(router: TenantRouter, events: Events, conversation_id: str) -> list[O
 def offer_of(router: TenantRouter, conversation_id: str) -> tuple[str, str]:
     offer = next(o for o in router.offers.values() if o.item.conversation_id == conversation_id)
     return offer.offer_id, offer.agent_id
-
-
-@pytest.fixture
-def router() -> TenantRouter:
-    return TenantRouter("acme")
 
 
 # --- the basic cycle ------------------------------------------------------------------------------

@@ -7,12 +7,12 @@ desk or the conversation log shows), who is offered what and when, and the super
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from router_outputs import of_type, offers, run
 
-from relais_contracts import Event, Outgoing, topics
+from relais_contracts import Outgoing, topics
 from relais_contracts.agents import ConversationTaken, OfferCreated, OfferRescinded
 from relais_contracts.conversation import Dequeued, Queued, Reassigned, Released, Transferred
 from relais_contracts.routing import (
@@ -27,23 +27,6 @@ if TYPE_CHECKING:
     from conftest import Events
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture
-def router() -> TenantRouter:
-    return TenantRouter("acme")
-
-
-def run(router: TenantRouter, events: Iterable[Event]) -> list[Outgoing]:
-    return [out for event in events for out in router.apply(event)]
-
-
-def offers(outputs: list[Outgoing]) -> list[tuple[str, str]]:
-    return [(o.event.data.conversation_id, o.key) for o in outputs if isinstance(o.event, OfferCreated)]
-
-
-def of_type(outputs: list[Outgoing], kind: type[Any]) -> list[Any]:
-    return [o.event for o in outputs if isinstance(o.event, kind)]
 
 
 def accept(router: TenantRouter, events: Events, conversation_id: str) -> str:

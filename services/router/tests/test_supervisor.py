@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from router_outputs import of_type, offers
 
-from relais_contracts import Outgoing, topics
-from relais_contracts.agents import AgentStatusChanged, ConversationTaken, OfferCreated, OfferRescinded
+from relais_contracts import topics
+from relais_contracts.agents import AgentStatusChanged, ConversationTaken, OfferRescinded
 from relais_contracts.conversation import Queued, Reassigned, Released, Transferred
 from relais_router.domain import TenantRouter
 
@@ -15,14 +16,6 @@ if TYPE_CHECKING:
     from conftest import Events
 
 pytestmark = pytest.mark.unit
-
-
-def offers(outputs: list[Outgoing]) -> list[tuple[str, str]]:
-    return [(o.event.data.conversation_id, o.key) for o in outputs if isinstance(o.event, OfferCreated)]
-
-
-def of_type(outputs: list[Outgoing], kind: type[Any]) -> list[Any]:
-    return [o.event for o in outputs if isinstance(o.event, kind)]
 
 
 def holding(router: TenantRouter, events: Events, conversation_id: str) -> str:

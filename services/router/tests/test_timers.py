@@ -6,13 +6,13 @@ so a deadline computed from the wrong instant, or never set, fails it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from router_outputs import of_type, offers, run
 
-from relais_contracts import Event, Outgoing, topics
-from relais_contracts.agents import AgentStatusChanged, OfferCreated, OfferRescinded
+from relais_contracts import Outgoing, topics
+from relais_contracts.agents import AgentStatusChanged, OfferRescinded
 from relais_contracts.conversation import Dequeued
 from relais_router.domain import TenantRouter
 
@@ -20,23 +20,6 @@ if TYPE_CHECKING:
     from conftest import Events
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture
-def router() -> TenantRouter:
-    return TenantRouter("acme")
-
-
-def run(router: TenantRouter, events: Iterable[Event]) -> list[Outgoing]:
-    return [out for event in events for out in router.apply(event)]
-
-
-def offers(outputs: list[Outgoing]) -> list[tuple[str, str]]:
-    return [(o.event.data.conversation_id, o.key) for o in outputs if isinstance(o.event, OfferCreated)]
-
-
-def of_type(outputs: list[Outgoing], kind: type[Any]) -> list[Any]:
-    return [o.event for o in outputs if isinstance(o.event, kind)]
 
 
 def tick_at(router: TenantRouter, events: Events, at: float) -> list[Outgoing]:
