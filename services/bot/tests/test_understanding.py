@@ -154,7 +154,7 @@ def test_a_lexicon_cue_counts_only_where_the_model_agrees(bot: Bot) -> None:
 def test_surface_frustration_detectors_count_only_where_the_model_finds_it_plausible(bot: Bot) -> None:
     tenant = bot.tenant("demo")
     without_model = Detectors(read_cues(), tenant.content.escalation.extra_human_request, model=None)
-    praise = "Livraison en 24h, rien à signaler, vous êtes au top 👍"  # praise and a let-down word
+    praise = "Merci beaucoup, livraison rapide, jamais eu de souci avec vous 😊"  # praise, a let-down word
     assert without_model.signals(praise, "fr", (), 0.0).frustrated
     signals = tenant.detectors.signals(praise, "fr", (), -0.9)
     assert not signals.frustrated
@@ -223,6 +223,14 @@ INDIRECT_REQUESTS = [
     "Dá para chamar o seu superior?",
     "whos the next level up from you",
     "gibt's bei euch auch echte Leute oder nur den Bot?",
+    "gibt es bei Ihnen überhaupt noch richtige Menschen?",
+    "vocês têm gente de carne e osso aí?",
+    "Ich hätte gerne Ihren Vorgesetzten gesprochen",
+    # Zero, the operator in every phone menu, however it is typed.
+    "0!!",
+    "premo 0",
+    "j'appuie sur 0",
+    "0 please",
 ]
 NOT_REQUESTS = [
     "my colleague could call me about it tomorrow, he has the reference",  # the customer's own colleague
@@ -231,6 +239,10 @@ NOT_REQUESTS = [
     "no need to call me back, the engineer came this morning",
     "pas besoin de me passer qui que ce soit, dites-moi juste l'horaire",
     "the technician will come tomorrow, what time?",
+    "I work in human resources: can I add 40 employees to the business plan?",
+    "recursos humanos?",
+    "0,50 € per minute?",
+    "my balance is 0",
 ]
 
 
@@ -251,6 +263,10 @@ NO_PERSON_WANTED = [
     "mi trovo bene a parlare con l'assistente virtuale",
     "tô de boa com o bot, como ativo a verificação em duas etapas?",
     "Sinceramente estou muito bem com o bot, é mais rápido que o telefone.",
+    "Passt schon, ich schreib gern mit dem Bot weiter. Was kostet das Roaming?",
+    "je préfère continuer ici avec l'assistant virtuel",
+    # Moving home, in the verb Italian also uses for a transfer.
+    "mi trasferisco a Bologna dal primo del mese, come sposto il contratto del gas?",
     # Thanks to someone who already helped, and switching to a product, ask for nobody either.
     "Solo quería dar las gracias a la agente que me atendió por teléfono el mes pasado",
     "Die Mitarbeiterin an Ihrer Hotline hat mir letzten Monat großartig geholfen, danke!",
@@ -304,6 +320,20 @@ def test_unambiguous_situations_count_whatever_the_model_reads(bot: Bot, text: s
     detectors = bot.tenant("demo").detectors
     categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
     assert category in detectors.signals(text, "en", categories, 0.0).sensitive
+
+
+def test_a_sensitive_word_about_someone_else_or_a_trade_is_routine(bot: Bot) -> None:
+    """A sensitive cue needs more of the model than other cues (SENSITIVE_CUE_FLOOR): the words come
+    up in routine messages about someone else, the past or a trade, which the model reads as such."""
+    detectors = bot.tenant("demo").detectors
+    categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
+    for text in (
+        "We're a family-run funeral home: could our invoices be addressed to the limited company?",
+        "Our office manager is off sick this month so I'm covering: where do I submit the meter reading?",
+    ):
+        assert not detectors.signals(text, "en", categories, 0.0).sensitive, text
+    mine = "my mum died last week, her phone contract is in her name"
+    assert detectors.signals(mine, "en", categories, 0.0).sensitive
 
 
 def test_unambiguous_situations_leave_routine_alone(bot: Bot) -> None:

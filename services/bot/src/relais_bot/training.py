@@ -56,8 +56,11 @@ MIN_HIGH, MIN_LOW = 0.4, 0.3
 # sets rose by 4 points for one more false escalation in 160). A head's threshold comes down to the
 # lowest one whose false rate on those routine messages stays within this, never below MIN_HIGH nor
 # above the fold threshold. The heads' false escalations add up (0.5 % each cost 1.5 points of false
-# escalations in all), hence 0.3 %. Untouched blind sets are never read here.
-DEV_MAX_FALSE_RATE = 0.003
+# escalations in all), hence 0.3 % at first; 0.2 % since fifteen sets were read (stop 15): at 0.3 %
+# frustration came down to 0.60, where plain praise with "never" or "again" ("never had a problem with
+# you, thanks") fires, and the read sets' false escalations went from 1.6 to 1.8 % for 0.7 points of
+# frustration recall. Untouched blind sets are never read here.
+DEV_MAX_FALSE_RATE = 0.002
 DEV_CALIBRATED = ("customer-request", "sensitive", "frustration")
 
 

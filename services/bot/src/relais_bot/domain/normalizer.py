@@ -3,8 +3,10 @@
 Lower case, no accents, letters repeated three times or more kept once ("pleaaase" -> "please"),
 common SMS spellings written out ("pls" -> "please", "qqn" -> "quelqu'un"), emoji and runs of "?"/"!"
 turned into tokens ("🙄" -> "emo_eyeroll", "???" -> "punct_qqq"), a message in capitals marked
-("tok_caps"), and a bare keypad digit marked ("tok_keypad"). Also the features (word and character
-n-grams) the model is trained on and applied with: the same function in both places.
+("tok_caps"), a bare keypad digit marked ("tok_keypad"), and two phrases that carry an escalation
+word and mean something else written as one token ("human resources" -> "hr", "data allowance" ->
+"mobiledata"). Also the features (word and character n-grams) the model is trained on and applied
+with: the same function in both places.
 """
 
 import functools
@@ -110,6 +112,29 @@ _PUNCT = re.compile(r"[?!]{2,}")
 _TOKEN = re.compile(r"emo_[a-z]+|punct_[a-z]+|tok_[a-z]+|[^\W_]+(?:'[^\W_]+)*")
 _LETTER = re.compile(r"[^\W\d_]")
 _DIGITS = re.compile(r"\d+")
+# Two phrases that carry an escalation word and mean something else, written as one token before
+# anything reads them: "human resources" names a department, not a human ("je suis responsable des
+# ressources humaines" asks for nobody), and mobile data is an allowance, not personal data ("whats my
+# data allowance", "wie viele Daten habe ich verbraucht" are no privacy concern).
+_HUMAN_RESOURCES = re.compile(
+    r"\b(?:human resources?|ressources humaines|recursos humanos|risorse umane|human ressources)\b"
+)
+_UNIT = r"(?:\d+ ?)?(?:gb|go|mb|mo|giga|gigas|gigabytes?)"
+_MOBILE_DATA = re.compile(
+    r"\b(?:mobile data|data (?:allowance|usage|plan|bundle|pack|add-on|roaming|limit|cap|left|balance)"
+    r"|(?:donnees|data) (?:mobiles?|internet)|(?:forfait|enveloppe|recharge|pass) data|(?:toute )?ma data"
+    r"|datos (?:moviles|del movil)|consumo de datos|bono de datos|tarifa de datos"
+    r"|dati (?:mobili|del cellulare|internet)|(?:quanti|i miei) dati|consumo (?:dei|di) dati|giga"
+    r"|dados (?:moveis|do celular|do telemovel)|pacote de dados|consumo de dados"
+    r"|(?:mobile |mobilen )?daten ?volumen"
+    r"|(?:mobile|mobilen) daten|(?:wie viele|meine) daten(?= (?:ich|habe|hab|sind|noch|diesen|im))"
+    rf"|{_UNIT} (?:de |of |an |di )?(?:data|datos|dados|dati|daten|donnees))\b"
+)
+
+
+def fixed_phrases(plain: str) -> str:
+    """Lower-case, accent-free text with the two phrases above written "hr" and "mobiledata"."""
+    return _MOBILE_DATA.sub("mobiledata", _HUMAN_RESOURCES.sub("hr", plain))
 
 
 def bounded(text: str) -> str:
@@ -141,7 +166,7 @@ def normalize(text: str) -> str:
             text = text.replace(emoji, f" {token} ")
     text = _PUNCT.sub(lambda m: " punct_qqq " if "?" in m.group(0) else " punct_xxx ", text)
     decomposed = unicodedata.normalize("NFKD", text.replace("\u2019", "'").replace("`", "'"))
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    plain = fixed_phrases("".join(c for c in decomposed if not unicodedata.combining(c)).lower())
     tokens = [
         t if "_" in t else _SMS.get(_RUN.sub(r"\1", t), _RUN.sub(r"\1", t)) for t in _TOKEN.findall(plain)
     ]
