@@ -264,6 +264,7 @@ NO_PERSON_WANTED = [
     "tô de boa com o bot, como ativo a verificação em duas etapas?",
     "Sinceramente estou muito bem com o bot, é mais rápido que o telefone.",
     "Passt schon, ich schreib gern mit dem Bot weiter. Was kostet das Roaming?",
+    "tô amando esse chat com o robô kkk nem preciso de atendente. qual o prazo de entrega?",
     "je préfère continuer ici avec l'assistant virtuel",
     # Moving home, in the verb Italian also uses for a transfer.
     "mi trasferisco a Bologna dal primo del mese, come sposto il contratto del gas?",
@@ -272,6 +273,18 @@ NO_PERSON_WANTED = [
     "Die Mitarbeiterin an Ihrer Hotline hat mir letzten Monat großartig geholfen, danke!",
     "Nous souhaiterions passer à la fibre 1 Gb/s, est-elle disponible ?",
 ]
+
+
+def test_unambiguous_request_frames_count_whatever_the_model_reads(bot: Bot) -> None:
+    """A long story about a bill reads as routine to the model; zero pressed at its end still asks."""
+    detectors = bot.tenant("demo").detectors
+    story = (
+        "sì salve è per la bolletta del gas che mi è arrivata di novecento euro a novembre quando di "
+        "solito pago sui centoventi ehm il risponditore mi chiede il codice che non trovo"
+    )
+    assert not detectors.signals(story, "it", (), 0.0).human_request
+    assert detectors.signals(story + " quindi digito zero ecco", "it", (), 0.0).human_request
+    assert not detectors.signals(story + " e il costo è 0,50 al minuto", "it", (), 0.0).human_request
 
 
 def test_a_customer_who_wants_no_person_is_not_handed_over(bot: Bot) -> None:

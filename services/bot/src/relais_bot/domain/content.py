@@ -230,6 +230,9 @@ class Cues(_Model):
     # {Q} (the person words and these), where the sentence makes them the one who calls or helps.
     staff_words: tuple[str, ...] = ()
     human_request: tuple[str, ...]
+    # Frames no routine message uses (zero pressed on a keypad, "are there still real people"): they
+    # count whatever the model reads, as the unambiguous sensitive wording does.
+    request_unambiguous: tuple[str, ...] = ()
     request_verbs: tuple[str, ...] = ()
     # Calling back, in any language and form ("rappeler", "call me back"): declined after a negation.
     callback_verbs: str = ""

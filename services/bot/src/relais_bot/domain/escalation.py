@@ -121,6 +121,7 @@ class Detectors:
             re.compile(p.replace("{P}", person).replace("{Q}", staff))
             for p in (*cues.human_request, *extra_human_request)
         ]
+        self._human_unambiguous = [re.compile(p) for p in cues.request_unambiguous]
         self._person_word = re.compile(rf"\b{person}\b")
         # What a negation may turn down: a person, or being put through or called back ("pas besoin de
         # me passer qui que ce soit", "no need to call me back").
@@ -151,8 +152,10 @@ class Detectors:
             scores = self._with_sentences(scores, text)
         negated = self.negated(canonical)
         request = (
-            self.human_request(canonical) and self._plausible_request(scores, canonical, plain)
-        ) or bool(scores and scores.fires("customer-request") and not negated)
+            (self.human_request(canonical) and self._plausible_request(scores, canonical, plain))
+            or self._framed(self._human_unambiguous, canonical)
+            or bool(scores and scores.fires("customer-request") and not negated)
+        )
         unsure = bool(scores and not request and not negated and scores.unsure("customer-request"))
         sensitive = {
             c
@@ -303,12 +306,20 @@ class Detectors:
         return str(best[0]) if best and best[0][0] == token[0] else token
 
     def human_request(self, canonical: str) -> bool:
-        for pattern in self._human:
+        return (
+            self._framed(self._human, canonical)
+            or self._framed(self._human_unambiguous, canonical)
+            or self._near_request(canonical)
+            or self._short_request(canonical)
+        )
+
+    def _framed(self, patterns: "list[re.Pattern[str]]", canonical: str) -> bool:
+        for pattern in patterns:
             for m in pattern.finditer(canonical):
                 # "no need for an agent": the negation may sit inside the match ("no necesito un agente").
                 if not self._negation.search(canonical[: m.end()]):
                     return True
-        return self._near_request(canonical) or self._short_request(canonical)
+        return False
 
     def _near_request(self, canonical: str) -> bool:
         for m in self._near.finditer(canonical):
