@@ -96,7 +96,16 @@ class CharNgramClassifier:
 
     def probabilities(self, grams: list[str]) -> np.ndarray:
         """Class probabilities of a normalised message: sublinear TF-IDF, L2 norm, softmax of the scores."""
-        counts = Counter(self._known[g] for g in grams if g in self._known)
+        return self._softmax(self._counts(grams))
+
+    def _counts(self, grams: list[str]) -> "Counter[int]":
+        """Occurrences of each known n-gram's column, in the order the n-grams come (counted in C: the
+        same columns in the same order as a loop in Python, so the same floats)."""
+        counts: Counter[int | None] = Counter(map(self._known.get, grams))
+        counts.pop(None, None)
+        return counts  # type: ignore[return-value]
+
+    def _softmax(self, counts: "Counter[int]") -> np.ndarray:
         if not counts:
             scores = self._intercept
         else:
@@ -111,8 +120,10 @@ class CharNgramClassifier:
 
     def classify(self, text: str, language: str) -> Prediction:
         _, grams = self.ngrams(text)
-        probabilities = self.probabilities(grams)
+        counts = self._counts(grams)
+        probabilities = self._softmax(counts)
         best = int(probabilities.argmax())
-        coverage = sum(g in self._known for g in grams) / len(grams) if grams else 0.0
+        # The known n-grams' share of the message: the counts' total is how many of its n-grams are.
+        coverage = counts.total() / len(grams) if grams else 0.0
         damping = min(1.0, coverage / self.FULL_COVERAGE)
         return Prediction(self._classes[best], float(probabilities[best]) * damping)
