@@ -1,5 +1,6 @@
 """Intent classification behind an interface, so an external NLU can replace the built-in model."""
 
+import functools
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -59,12 +60,21 @@ def char_wb_ngrams(plain: str, smallest: int = NGRAMS[0], largest: int = NGRAMS[
     so the serving process needs no scikit-learn; a unit test holds the two to the same output."""
     grams: list[str] = []
     for word in _SPACES.sub(" ", plain.lower()).split():
-        padded = f" {word} "
-        for n in range(smallest, largest + 1):
-            grams += [padded[i : i + n] for i in range(max(1, len(padded) - n + 1))]
-            if len(padded) <= n:
-                break  # a short word counts once, whatever n
+        grams += _word_ngrams(word, smallest, largest)
     return grams
+
+
+@functools.lru_cache(maxsize=50_000)
+def _word_ngrams(word: str, smallest: int, largest: int) -> tuple[str, ...]:
+    """One word's n-grams: customers use the same words again and again, so they are cut once (as the
+    normalizer's features are)."""
+    grams: list[str] = []
+    padded = f" {word} "
+    for n in range(smallest, largest + 1):
+        grams += [padded[i : i + n] for i in range(max(1, len(padded) - n + 1))]
+        if len(padded) <= n:
+            break  # a short word counts once, whatever n
+    return tuple(grams)
 
 
 class CharNgramClassifier:
