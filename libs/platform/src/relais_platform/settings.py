@@ -48,11 +48,8 @@ class ServiceSettings(BaseSettings):
     kafka_max_message_bytes: int = Field(default=1_000_000, ge=16_384)
     # How long the producer holds a partition's batch for more records before sending it: a longer
     # linger puts more concurrent publishes in one produce request (less CPU here and on the broker a
-    # record) and adds at most that much to each publish's latency. None by default: aiokafka keeps one
-    # produce request in flight per broker and puts every batch that comes meanwhile in the next one,
-    # so batches form under load anyway, and a consumer's publish is one call per batch already; a
-    # linger only delayed each hop of a quiet pipeline.
-    kafka_linger_ms: int = Field(default=0, ge=0, le=1000)
+    # record) and adds at most that much to each publish's latency.
+    kafka_linger_ms: int = Field(default=2, ge=0, le=1000)
 
     # An event's `time` is the sender's claim. One more than this ahead of, or behind, the broker's log
     # append time of its record is replaced by the log time (and counted), so that no sender's clock
