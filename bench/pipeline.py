@@ -13,6 +13,9 @@ partitions, then in one run measures:
    20 msg/s;
 5. CPU milliseconds per message of each service, of Kafka and of Redis, from /proc (user + system time
    of each process and its children, over the bursts): the figure least moved by the machine's load.
+6. at each fixed rate, where each message's milliseconds went, hop by hop (HOPS): the broker's append
+   times of the inbound record, the customer message and the bot's reply on the log, and the outbound
+   record, beside the bench's send and read; with each service's records and milliseconds a batch.
 
 The machine's load (1-minute loadavg, cores) is printed at the start, the end and beside every figure:
 on a shared machine, throughput and latency depend on it. `--profile` adds a last burst with py-spy
@@ -20,6 +23,7 @@ recording the context store and the bot (collapsed stacks in .local/bench/profil
 
     make bench-pipeline                                  # table + .local/bench/pipeline.json
     uv run python bench/pipeline.py --burst 1000 --rate-seconds 5 --profile
+    uv run python bench/pipeline.py --max-rate 570 --fractions 50   # the latency runs alone
 """
 
 import argparse
