@@ -13,6 +13,9 @@ partitions, then in one run measures:
    20 msg/s;
 5. CPU milliseconds per message of each service, of Kafka and of Redis, from /proc (user + system time
    of each process and its children, over the bursts): the figure least moved by the machine's load.
+6. at each fixed rate, where each message's milliseconds went, hop by hop (HOPS): the broker's append
+   times of the inbound record, the customer message and the bot's reply on the log, and the outbound
+   record, beside the bench's send and read; with each service's records and milliseconds a batch.
 
 The machine's load (1-minute loadavg, cores) is printed at the start, the end and beside every figure:
 on a shared machine, throughput and latency depend on it. `--profile` adds a last burst with py-spy
@@ -20,11 +23,13 @@ recording the context store and the bot (collapsed stacks in .local/bench/profil
 
     make bench-pipeline                                  # table + .local/bench/pipeline.json
     uv run python bench/pipeline.py --burst 1000 --rate-seconds 5 --profile
+    uv run python bench/pipeline.py --max-rate 570 --fractions 50   # the latency runs alone
 """
 
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import shutil
@@ -115,6 +120,20 @@ class Broker:
         return int((self.state / "kafka" / "kafka.pid").read_text().strip())
 
 
+# The hops of a message, each ending at a wall-clock time (seconds): the bench's send, the broker's
+# append of the inbound record, of the customer message on the log (the context store's resolution), of
+# the bot's reply on the log, of the outbound record (the context store's materialization), and the
+# bench's read of it. The records' times are the broker's (LogAppendTime), on the same machine's clock.
+HOPS = ("sent", "inbound", "log", "reply", "outbound", "read")
+HOP_NAMES = {
+    "inbound": "bench producer -> inbound append",
+    "log": "context store: inbound -> customer message on the log",
+    "reply": "bot: customer message -> reply on the log",
+    "outbound": "context store: reply -> outbound record",
+    "read": "outbound append -> bench reads it",
+}
+
+
 @dataclass
 class Pending:
     """Messages sent and waiting for their reply, by customer address."""
@@ -124,6 +143,13 @@ class Pending:
     last_reply: float = 0.0
     done: asyncio.Event = field(default_factory=asyncio.Event)
     expected: int = 0
+    # address -> hop -> wall-clock time (HOPS), for the messages of this phase
+    hops: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def mark(self, address: str, hop: str, at: float) -> None:
+        times = self.hops.get(address)
+        if times is not None and hop not in times:
+            times[hop] = at
 
     def reply(self, address: str, at: float) -> None:
         started = self.sent.pop(address, None)
@@ -134,19 +160,40 @@ class Pending:
         if len(self.latencies) >= self.expected:
             self.done.set()
 
+    def breakdown(self) -> dict[str, Any]:
+        """Per hop: p50/p99 in ms over the messages, and the mean of each hop over the slowest 5 %
+        end to end (where the tail's milliseconds go)."""
+        whole = [t for t in self.hops.values() if all(h in t for h in HOPS)]
+        if not whole:
+            return {}
+        spans = [{h: (t[h] - t[p]) * 1000 for p, h in itertools.pairwise(HOPS)} for t in whole]
+        totals = [(t["read"] - t["sent"]) * 1000 for t in whole]
+        cut = sorted(totals)[int(len(totals) * 0.95)]
+        slow = [s for s, total in zip(spans, totals, strict=True) if total >= cut]
+        return {
+            h: {
+                **percentiles([s[h] / 1000 for s in spans]),
+                "slowest_5pct_mean_ms": round(statistics.fmean(s[h] for s in slow), 1),
+            }
+            for h in HOPS[1:]
+        }
+
 
 class Outbound:
-    """Reads the outbound topic from its end now and hands every bot reply to the current phase."""
+    """Reads the outbound topic from its end now and hands every bot reply to the current phase; reads
+    the conversation log beside it for the times of the hops in between (HOPS)."""
 
-    def __init__(self, bootstrap: str, physical: str) -> None:
+    def __init__(self, bootstrap: str, physical: str, log: str) -> None:
         self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
         self._physical = physical
+        self._log = log
         self.pending = Pending()
         self._task: asyncio.Task[None] | None = None
+        self._addresses: dict[str, str] = {}  # conversation id -> customer address
 
     async def start(self) -> None:
         await self._consumer.start()
-        parts = [TopicPartition(self._physical, p) for p in range(PARTITIONS)]
+        parts = [TopicPartition(t, p) for t in (self._physical, self._log) for p in range(PARTITIONS)]
         self._consumer.assign(parts)
         await self._consumer.seek_to_end(*parts)
         for tp in parts:
@@ -156,13 +203,25 @@ class Outbound:
     async def _read(self) -> None:
         while True:
             batch = await self._consumer.getmany(timeout_ms=100)
-            now = time.perf_counter()
-            for records in batch.values():
+            now, wall = time.perf_counter(), time.time()
+            for tp, records in batch.items():
                 for record in records:
                     event = json.loads(record.value)
                     data = event.get("data", {})
-                    if event.get("type") == "relais.channel.message.send":
-                        self.pending.reply(data["to"]["address"], now)
+                    kind, appended = event.get("type"), record.timestamp / 1000
+                    if tp.topic == self._log:
+                        if kind == "relais.conversation.message.received":
+                            self._addresses[event["subject"]] = data["address"]
+                            self.pending.mark(data["address"], "log", appended)
+                        elif kind == "relais.conversation.reply.posted":
+                            address = self._addresses.get(event["subject"])
+                            if address is not None:
+                                self.pending.mark(address, "reply", appended)
+                    elif kind == "relais.channel.message.send":
+                        address = data["to"]["address"]
+                        self.pending.mark(address, "outbound", appended)
+                        self.pending.mark(address, "read", wall)
+                        self.pending.reply(address, now)
 
     async def stop(self) -> None:
         if self._task:
@@ -211,7 +270,9 @@ class Bench:
         self.infra = Infra(broker.bootstrap, redis.url)
         self.procs: dict[str, ServiceProcess] = {}
         self.producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, acks="all", linger_ms=1)
-        self.outbound = Outbound(broker.bootstrap, f"{namespace}{topics.OUTBOUND}")
+        self.outbound = Outbound(
+            broker.bootstrap, f"{namespace}{topics.OUTBOUND}", f"{namespace}{topics.CONVERSATIONS}"
+        )
         self._customers = 0
 
     def pids(self) -> dict[str, int]:
@@ -220,20 +281,23 @@ class Bench:
         pids["redis"] = int((self.redis.data_dir / "redis.pid").read_text().strip())
         return pids
 
-    async def consumed(self) -> dict[str, tuple[float, float]]:
-        """(records handled, batches) of each service's consumers so far, from their /metrics."""
-        found: dict[str, tuple[float, float]] = {}
+    async def consumed(self) -> dict[str, tuple[float, float, float]]:
+        """(records handled, batches, seconds in batches) of each service's consumers so far, from
+        their /metrics."""
+        found: dict[str, tuple[float, float, float]] = {}
         async with httpx.AsyncClient(timeout=10) as http:
             for name in ("context-store", "bot", "agent-gateway"):
                 text = (await http.get(f"{self.procs[name].url}/metrics")).text
-                records = batches = 0.0
+                records = batches = seconds = 0.0
                 for family in text_string_to_metric_families(text):
                     for sample in family.samples:
                         if sample.name == "relais_events_consumed_total":
                             records += sample.value
                         elif sample.name == "relais_consumer_batch_seconds_count":
                             batches += sample.value
-                found[name] = (records, batches)
+                        elif sample.name == "relais_consumer_batch_seconds_sum":
+                            seconds += sample.value
+                found[name] = (records, batches, seconds)
         return found
 
     def cpu(self) -> dict[str, float]:
@@ -270,10 +334,13 @@ class Bench:
                     await asyncio.sleep(delay)
             key, value = inbound(address, text)
             pending.sent[address] = time.perf_counter()
+            pending.hops[address] = {"sent": time.time()}
             acks.append(
                 await self.producer.send(f"{self.ns}{topics.INBOUND}", value, key=key, headers=HEADERS)
             )
-        await asyncio.gather(*acks)
+        # The acknowledgement carries the broker's append time (the topic stamps LogAppendTime).
+        for (address, _), metadata in zip(messages, await asyncio.gather(*acks), strict=True):
+            pending.mark(address, "inbound", metadata.timestamp / 1000)
         return pending
 
     async def phase(self, messages: list[tuple[str, str]], rate: float | None = None) -> dict[str, Any]:
@@ -291,6 +358,12 @@ class Bench:
             for name, after in consumed_after.items()
             for before in [consumed_before[name]]
         }
+        # Mean time from a batch's fetch to its commit, over all the service's consumers.
+        batch_ms = {
+            name: round((after[2] - before[2]) * 1000 / max(1.0, after[1] - before[1]), 1)
+            for name, after in consumed_after.items()
+            for before in [consumed_before[name]]
+        }
         elapsed = (pending.last_reply or time.perf_counter()) - started
         return {
             "messages": len(messages),
@@ -301,6 +374,8 @@ class Bench:
                 name: round((cpu_after[name] - cpu_before[name]) * 1000 / max(n, 1), 3) for name in cpu_after
             },
             "records_per_batch": records_per_batch,
+            "batch_ms": batch_ms,
+            "hops": pending.breakdown(),
             "load": {"before": before_load, "after": load()},
         }
 
@@ -387,24 +462,42 @@ def top_frames(path: Path, n: int = 25) -> list[tuple[str, float]]:
 
 def table(result: dict[str, Any]) -> str:
     rows = [f"{'figure':<34}{'msg/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'load1':>7}"]
-    bare = result["bare"]
-    rows.append(
-        f"{'bare aiokafka loop':<34}{bare['msg_per_s']:>9}{'':>27}{bare['load']['after']['load1']:>7}"
-    )
+    bare = result.get("bare")
+    if bare:
+        rows.append(
+            f"{'bare aiokafka loop':<34}{bare['msg_per_s']:>9}{'':>27}{bare['load']['after']['load1']:>7}"
+        )
     for name, figure in result["phases"].items():
         rows.append(
             f"{name:<34}{figure['msg_per_s']:>9}{figure['p50_ms']:>9}{figure['p95_ms']:>9}"
             f"{figure['p99_ms']:>9}{figure['load']['after']['load1']:>7}"
         )
-    new = result["phases"]["new customers, burst"]
-    rows.append(f"ratio Relais / bare: {result['ratio']}")
+    if "ratio" in result:
+        rows.append(f"ratio Relais / bare: {result['ratio']}")
     for phase in ("new customers, burst", "returning customers, burst"):
+        if phase not in result["phases"]:
+            continue
         cpu = result["phases"][phase]["cpu_ms_per_msg"]
         rows.append(f"CPU ms per message ({phase}): " + ", ".join(f"{k} {v}" for k, v in cpu.items()))
         per_batch = result["phases"][phase]["records_per_batch"]
         rows.append(f"records per batch ({phase}): " + ", ".join(f"{k} {v}" for k, v in per_batch.items()))
-    if new["replied"] < new["messages"]:
-        rows.append(f"WARNING: {new['messages'] - new['replied']} messages got no reply in time")
+    for name, figure in result["phases"].items():
+        if figure["hops"] and "burst" not in name:
+            rows.append(
+                f"hops at {name}: p50 / p99 / mean over the slowest 5 % (ms); records and ms a batch: "
+                + ", ".join(
+                    f"{k} {figure['records_per_batch'][k]} / {v}" for k, v in figure["batch_ms"].items()
+                )
+            )
+            rows.extend(
+                f"  {HOP_NAMES[hop]:<56}{h['p50_ms']:>8}{h['p99_ms']:>8}{h['slowest_5pct_mean_ms']:>8}"
+                for hop, h in figure["hops"].items()
+            )
+    for name, figure in result["phases"].items():
+        if figure["replied"] < figure["messages"]:
+            rows.append(
+                f"WARNING: {name}: {figure['messages'] - figure['replied']} messages got no reply in time"
+            )
     return "\n".join(rows)
 
 
@@ -439,22 +532,26 @@ async def run(args: argparse.Namespace) -> int:
         await bench.outbound.start()
         print("services ready; warming up", flush=True)
         await bench.phase([(a, QUESTIONS[0]) for a in bench.new_addresses(args.warmup)])
-        size = len(inbound("bench-000000", QUESTIONS[0])[1])
-        print("bare loop ...", flush=True)
-        result["bare"] = await bench.bare(size, args.burst)
         phases: dict[str, Any] = {}
-        print("new customers, burst ...", flush=True)
-        first = bench.new_addresses(args.burst)
-        phases["new customers, burst"] = await bench.phase(
-            [(a, QUESTIONS[i % len(QUESTIONS)]) for i, a in enumerate(first)]
-        )
-        print("returning customers, burst ...", flush=True)
-        phases["returning customers, burst"] = await bench.phase(
-            [(a, FOLLOW_UPS[i % len(FOLLOW_UPS)]) for i, a in enumerate(first)]
-        )
-        top = phases["new customers, burst"]["msg_per_s"]
+        if args.max_rate:
+            top = args.max_rate
+        else:
+            size = len(inbound("bench-000000", QUESTIONS[0])[1])
+            print("bare loop ...", flush=True)
+            result["bare"] = await bench.bare(size, args.burst)
+            print("new customers, burst ...", flush=True)
+            first = bench.new_addresses(args.burst)
+            phases["new customers, burst"] = await bench.phase(
+                [(a, QUESTIONS[i % len(QUESTIONS)]) for i, a in enumerate(first)]
+            )
+            print("returning customers, burst ...", flush=True)
+            phases["returning customers, burst"] = await bench.phase(
+                [(a, FOLLOW_UPS[i % len(FOLLOW_UPS)]) for i, a in enumerate(first)]
+            )
+            top = phases["new customers, burst"]["msg_per_s"]
+            result["ratio"] = round(top / result["bare"]["msg_per_s"], 3)
         rates = [("20 msg/s", 20.0)] + [
-            (f"{p} % of max ({top * p / 100:.0f} msg/s)", top * p / 100) for p in (25, 50, 75)
+            (f"{p} % of max ({top * p / 100:.0f} msg/s)", top * p / 100) for p in args.fractions
         ]
         for label, rate in rates:
             print(f"latency at {label} ...", flush=True)
@@ -463,7 +560,6 @@ async def run(args: argparse.Namespace) -> int:
                 [(a, QUESTIONS[i % len(QUESTIONS)]) for i, a in enumerate(bench.new_addresses(count))], rate
             )
         result["phases"] = phases
-        result["ratio"] = round(top / result["bare"]["msg_per_s"], 3)
         if args.profile:
             print("profiling a burst with py-spy ...", flush=True)
             result["profiles"] = await bench.profile(REPO / ".local" / "bench" / "profiles", args.burst)
@@ -509,6 +605,18 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--workers", type=int, default=1, help="RELAIS_WORKERS of the context store and the bot (1)"
+    )
+    parser.add_argument(
+        "--max-rate",
+        type=float,
+        default=0.0,
+        help="skip the bare loop and the bursts; the fixed-rate runs take this as the maximum (msg/s)",
+    )
+    parser.add_argument(
+        "--fractions",
+        type=lambda text: [int(p) for p in text.split(",") if p],
+        default=[25, 50, 75],
+        help="fixed-rate runs besides 20 msg/s, as percentages of the maximum (25,50,75)",
     )
     parser.add_argument("--profile", action="store_true", help="a last burst recorded by py-spy")
     parser.add_argument("--env", action="append", default=[], help="RELAIS_X=value for every service")

@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from relais_context_store.adapters.conversation_log import ConversationLog
 from relais_context_store.consumers import ConversationLogHandler
 from relais_context_store.rebuild import LOG_CONSUMER, rebuild
+from relais_context_store.service_layer.store_lock import StoreLock
 from relais_context_store.settings import ContextStoreSettings
 from relais_contracts import topics
 from relais_platform.consumer import BatchHandler, Delivery
@@ -33,7 +34,7 @@ class ViewsRecovery:
         redis: "Redis",
         views: ConversationLog,
         log_handler: ConversationLogHandler,
-        lock: asyncio.Lock,
+        lock: StoreLock,
         service: str,
     ) -> None:
         self._settings = settings
@@ -52,7 +53,7 @@ class ViewsRecovery:
         self._catch_up: dict[int, int] = {}  # log partition -> offset to materialize before resolving
 
     async def _rebuild(self) -> None:
-        async with self._lock:
+        async with self._lock.exclusive():
             report = await rebuild(self._settings, self._views, self._log_handler, self._service)
             self._applied = dict(report.partitions)
             ends = await end_offsets(self._settings, topics.CONVERSATIONS)

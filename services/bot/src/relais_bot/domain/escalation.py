@@ -147,7 +147,8 @@ class Detectors:
         text = bounded(text)
         plain = fixed_phrases(normalise(text))
         canonical = self.canonical(text)
-        scores = self._model.score(text) if self._model else None
+        tokens = normalize(text)  # what the model reads, and the surface detectors below
+        scores = self._model.score_normalized(tokens) if self._model else None
         if scores is not None:
             scores = self._with_sentences(scores, text)
         negated = self.negated(canonical)
@@ -180,7 +181,6 @@ class Detectors:
             if not sensitive and categories:
                 # Clearly delicate, no category sure of itself: the likeliest one names it.
                 sensitive.add(max(categories, key=scores.values.__getitem__))
-        tokens = normalize(text)
         shout = self.shouting(text)
         # The detectors below read a surface (praise words, "3e fois", capitals, a negative lexicon
         # score) that happy customers use too ("vous êtes au top, rien à dire 👍", "KILLING it 🔥",

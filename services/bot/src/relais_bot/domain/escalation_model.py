@@ -99,7 +99,9 @@ class EscalationModel:
 
     def vector(self, grams: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Columns and L2-normalised sublinear TF-IDF weights of a message's known features."""
-        counts = Counter(self._index[g] for g in grams if g in self._index)
+        # Counted in C (map and Counter), in the order the features come as before: the same floats.
+        counts = Counter(map(self._index.get, grams))
+        counts.pop(None, None)
         if not counts:
             return np.zeros(0, dtype=np.intp), np.zeros(0)
         columns = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
@@ -116,7 +118,11 @@ class EscalationModel:
         return heads_of(exp / exp.sum())
 
     def score(self, text: str) -> Scores:
-        values = self.probabilities(normalize(text))
+        return self.score_normalized(normalize(text))
+
+    def score_normalized(self, normalized: str) -> Scores:
+        """`score` of a text already through `normalize` (the detectors need both)."""
+        values = self.probabilities(normalized)
         return Scores(dict(zip(HEADS, map(float, values), strict=True)), self.high, self.low)
 
 

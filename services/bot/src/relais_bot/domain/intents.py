@@ -1,5 +1,6 @@
 """Intent classification behind an interface, so an external NLU can replace the built-in model."""
 
+import functools
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -59,12 +60,21 @@ def char_wb_ngrams(plain: str, smallest: int = NGRAMS[0], largest: int = NGRAMS[
     so the serving process needs no scikit-learn; a unit test holds the two to the same output."""
     grams: list[str] = []
     for word in _SPACES.sub(" ", plain.lower()).split():
-        padded = f" {word} "
-        for n in range(smallest, largest + 1):
-            grams += [padded[i : i + n] for i in range(max(1, len(padded) - n + 1))]
-            if len(padded) <= n:
-                break  # a short word counts once, whatever n
+        grams += _word_ngrams(word, smallest, largest)
     return grams
+
+
+@functools.lru_cache(maxsize=50_000)
+def _word_ngrams(word: str, smallest: int, largest: int) -> tuple[str, ...]:
+    """One word's n-grams: customers use the same words again and again, so they are cut once (as the
+    normalizer's features are)."""
+    grams: list[str] = []
+    padded = f" {word} "
+    for n in range(smallest, largest + 1):
+        grams += [padded[i : i + n] for i in range(max(1, len(padded) - n + 1))]
+        if len(padded) <= n:
+            break  # a short word counts once, whatever n
+    return tuple(grams)
 
 
 class CharNgramClassifier:
@@ -96,7 +106,16 @@ class CharNgramClassifier:
 
     def probabilities(self, grams: list[str]) -> np.ndarray:
         """Class probabilities of a normalised message: sublinear TF-IDF, L2 norm, softmax of the scores."""
-        counts = Counter(self._known[g] for g in grams if g in self._known)
+        return self._softmax(self._counts(grams))
+
+    def _counts(self, grams: list[str]) -> "Counter[int]":
+        """Occurrences of each known n-gram's column, in the order the n-grams come (counted in C: the
+        same columns in the same order as a loop in Python, so the same floats)."""
+        counts: Counter[int | None] = Counter(map(self._known.get, grams))
+        counts.pop(None, None)
+        return counts  # type: ignore[return-value]
+
+    def _softmax(self, counts: "Counter[int]") -> np.ndarray:
         if not counts:
             scores = self._intercept
         else:
@@ -111,8 +130,10 @@ class CharNgramClassifier:
 
     def classify(self, text: str, language: str) -> Prediction:
         _, grams = self.ngrams(text)
-        probabilities = self.probabilities(grams)
+        counts = self._counts(grams)
+        probabilities = self._softmax(counts)
         best = int(probabilities.argmax())
-        coverage = sum(g in self._known for g in grams) / len(grams) if grams else 0.0
+        # The known n-grams' share of the message: the counts' total is how many of its n-grams are.
+        coverage = counts.total() / len(grams) if grams else 0.0
         damping = min(1.0, coverage / self.FULL_COVERAGE)
         return Prediction(self._classes[best], float(probabilities[best]) * damping)

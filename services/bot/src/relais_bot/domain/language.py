@@ -2,6 +2,7 @@
 
 import functools
 import re
+import sys
 import unicodedata
 from typing import Protocol
 
@@ -14,11 +15,20 @@ _LINGUA = {
 }  # fmt: skip
 
 
+# Every combining mark (unicodedata.combining(c) != 0), for str.translate to drop them in C: the same
+# result as filtering the characters one by one in Python, which took a tenth of a decision's time.
+_MARKS = dict.fromkeys(cp for cp in range(sys.maxunicode + 1) if unicodedata.combining(chr(cp)))
+
+
+def without_marks(decomposed: str) -> str:
+    """The text less its combining marks (of an NFKD-decomposed text: its accents)."""
+    return decomposed if decomposed.isascii() else decomposed.translate(_MARKS)
+
+
 def normalise(text: str) -> str:
     """Lowercase, accents removed, whitespace collapsed: "Parler À  Quelqu'un" -> "parler a quelqu'un"."""
     decomposed = unicodedata.normalize("NFKD", text.replace("\u2019", "'").replace("`", "'"))
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(stripped.lower().split())
+    return " ".join(without_marks(decomposed).lower().split())
 
 
 def words(text: str) -> list[str]:

@@ -14,6 +14,8 @@ import itertools
 import re
 import unicodedata
 
+from relais_bot.domain.language import without_marks
+
 # Only where long messages are concerned: what the model reads of one message (see `bounded`).
 HEAD_CHARS = 2000
 TAIL_CHARS = 500
@@ -166,7 +168,7 @@ def normalize(text: str) -> str:
             text = text.replace(emoji, f" {token} ")
     text = _PUNCT.sub(lambda m: " punct_qqq " if "?" in m.group(0) else " punct_xxx ", text)
     decomposed = unicodedata.normalize("NFKD", text.replace("\u2019", "'").replace("`", "'"))
-    plain = fixed_phrases("".join(c for c in decomposed if not unicodedata.combining(c)).lower())
+    plain = fixed_phrases(without_marks(decomposed).lower())
     tokens = [
         t if "_" in t else _SMS.get(_RUN.sub(r"\1", t), _RUN.sub(r"\1", t)) for t in _TOKEN.findall(plain)
     ]

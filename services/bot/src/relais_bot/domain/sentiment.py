@@ -13,6 +13,8 @@ from typing import Protocol
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer as Vader  # type: ignore[import-untyped]
 
+from relais_bot.domain.language import without_marks
+
 with warnings.catch_warnings():
     # The French package's source has regex escapes Python warns about when it compiles them; harmless.
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -25,8 +27,7 @@ logging.getLogger("vaderSentiment_fr.vaderSentiment").setLevel(logging.WARNING)
 
 
 def strip_accents(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.replace("\u2019", "'"))
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return without_marks(unicodedata.normalize("NFKD", text.replace("\u2019", "'")))
 
 
 class ScoresSentiment(Protocol):
