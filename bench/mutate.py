@@ -48,6 +48,7 @@ class Package:
 # Smallest first, so a short run still measures something.
 PACKAGES = [
     Package("agent-gateway", "services/agent-gateway", "src/relais_agent_gateway/domain/*"),
+    Package("channels", "services/channels", "src/relais_channels/domain/*"),
     Package("context-store", "services/context-store", "src/relais_context_store/domain/*"),
     Package(
         "contracts",

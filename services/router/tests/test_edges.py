@@ -1,0 +1,313 @@
+"""Edges of routing that the scenario tests pass through only in passing: what the metrics count on
+each path an offer can end by, whom each event is addressed to, limits and lookups of the supervisor's
+view, stale timers after a reconfiguration, overflow stage by stage, reservations that run out.
+
+Each test asserts what a desk, a customer, a supervisor or the metrics see.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+from router_outputs import of_type, offers, run
+
+from relais_contracts import topics
+from relais_contracts.agents import AgentStatusChanged, ClockChanged, OfferRescinded
+from relais_contracts.conversation import ClockBreached, Dequeued, Released
+from relais_router.domain import TenantRouter
+from relais_router.domain.statistics import QueueStatistics
+from relais_router.domain.view import view_json
+
+if TYPE_CHECKING:
+    from conftest import Events
+
+pytestmark = pytest.mark.unit
+
+
+def offer_of(router: TenantRouter, conversation_id: str) -> tuple[str, str]:
+    offer = next(o for o in router.offers.values() if o.item.conversation_id == conversation_id)
+    return offer.offer_id, offer.agent_id
+
+
+def ended_offers(router: TenantRouter) -> list[tuple[str, str, str]]:
+    """The facts of the offers metric other than offers made and accepted."""
+    return [f for f in router.facts if f[0] == "offers" and f[2] not in ("created", "accepted")]  # type: ignore[misc]
+
+
+def test_a_rejected_offer_is_counted_once_under_its_queue(router: TenantRouter, events: Events) -> None:
+    run(router, [events.presence("a1"), events.submit("c1", queue="sales")])
+    offer_id, agent = offer_of(router, "c1")
+    router.apply(events.reject(offer_id, agent, "c1"))
+    assert ended_offers(router) == [("offers", "sales", "rejected")]
+
+
+def test_offers_taken_from_an_agent_going_away_are_counted_and_told_to_that_agent(
+    router: TenantRouter, events: Events
+) -> None:
+    run(router, [events.presence("a1", capacity={"*": 2}), events.submit("c1", queue="sales")])
+    outputs = router.apply(events.presence("a1", "away", away_reason="lunch"))
+    assert ended_offers(router) == [("offers", "sales", "rescinded")]
+    (rescinded,) = [o for o in outputs if isinstance(o.event, OfferRescinded)]
+    assert (rescinded.topic, rescinded.key, rescinded.event.subject) == (topics.AGENTS, "a1", "c1")
+
+
+def test_an_offer_taken_back_by_a_supervisor_is_counted_and_the_desk_told_why(
+    router: TenantRouter, events: Events
+) -> None:
+    run(router, [events.presence("a1"), events.submit("c1", queue="sales")])
+    outputs = router.apply(events.take_back("c1"))
+    assert ended_offers(router) == [("offers", "sales", "rescinded")]
+    assert [(r.data.agent_id, r.data.reason) for r in of_type(outputs, OfferRescinded)] == [
+        ("a1", "taken back by a supervisor")
+    ]
+
+
+def test_a_customer_leaving_during_an_offer_frees_exactly_one_slot(
+    router: TenantRouter, events: Events
+) -> None:
+    run(router, [events.presence("a1"), events.submit("c1")])
+    router.apply(events.cancel("c1"))
+    assert router.view(10).agents[0].load == {}
+    # One slot: of the next two conversations the agent is offered one, the other waits.
+    outputs = run(router, [events.submit("c2"), events.submit("c3")])
+    assert offers(outputs) == [("c2", "a1")]
+
+
+def test_the_disposition_of_a_completed_conversation_is_on_its_release(
+    router: TenantRouter, events: Events
+) -> None:
+    run(router, [events.presence("a1"), events.submit("c1")])
+    offer_id, agent = offer_of(router, "c1")
+    router.apply(events.accept(offer_id, agent, "c1"))
+    outputs = router.apply(events.complete("c1", "a1", disposition="resolved"))
+    assert [(r.data.reason, r.data.disposition) for r in of_type(outputs, Released)] == [
+        ("completed", "resolved")
+    ]
+
+
+def test_a_supervisor_setting_a_silent_agent_away_shows_them_away(
+    router: TenantRouter, events: Events
+) -> None:
+    run(router, [events.configure({"max_missed_offers": 1, "offer_timeout_s": 10}), events.presence("a1")])
+    router.apply(events.submit("c1"))
+    events.wait(15)
+    router.apply(events.tick())
+    assert router.view(10).agents[0].state == "not-responding"
+    outputs = router.apply(events.set_presence("a1", "away", away_reason="coaching"))
+    view = router.view(10).agents[0]
+    assert (view.state, view.away_reason) == ("away", "coaching")
+    (status,) = [o for o in outputs if isinstance(o.event, AgentStatusChanged)]
+    assert (status.key, status.event.data.status, status.event.data.reason) == ("a1", "away", "coaching")
+
+
+def test_the_view_shows_at_most_the_waiting_items_asked_for_and_each_queues_own_targets(
+    router: TenantRouter, events: Events
+) -> None:
+    config = {"queues": {"general": {"target_answer_s": 60, "target_level": 0.9}}}
+    run(router, [events.configure(config), events.submit("c1"), events.submit("c2"), events.submit("c3")])
+    (general,) = router.view(2).queues
+    assert [w.conversation_id for w in general.waiting_items] == ["c1", "c2"]
+    assert (general.target_answer_s, general.target_level) == (60, 0.9)
+    assert view_json(router, 2) == router.view(2).model_dump_json().encode()
+
+
+def test_a_clock_alert_shows_how_long_the_agent_has_held_the_conversation(
+    router: TenantRouter, events: Events
+) -> None:
+    config = {"queues": {"general": {"response": {"first_response_s": 30}}}}
+    run(router, [events.configure(config), events.presence("a1"), events.submit("c1")])
+    offer_id, agent = offer_of(router, "c1")
+    router.apply(events.accept(offer_id, agent, "c1"))
+    assigned_at = router.clock
+    events.wait(40)
+    router.apply(events.tick())
+    (alert,) = router.view(10).alerts
+    assert alert.held_s == router.clock - assigned_at == 41
+
+
+def test_a_max_wait_timer_of_an_earlier_configuration_does_not_dequeue_early(
+    router: TenantRouter, events: Events
+) -> None:
+    run(router, [events.configure({"queues": {"general": {"max_wait_s": 60}}}), events.submit("c1")])
+    enqueued = router.clock
+    router.apply(events.configure({"queues": {"general": {"max_wait_s": 600}}}))
+    events.wait(100)  # the first configuration's deadline has passed
+    assert not of_type(router.apply(events.tick()), Dequeued)
+    events.wait(600 - (router.clock - enqueued))
+    outputs = router.apply(events.tick())
+    assert [(d.data.queue, d.data.reason) for d in of_type(outputs, Dequeued)] == [("general", "max-wait")]
+    # Dequeued unanswered: it counts against the queue's service level.
+    assert router.view(10).queues[0].service_level == 0.0
+
+
+def test_an_overflow_timer_of_a_rule_since_removed_does_nothing(router: TenantRouter, events: Events) -> None:
+    config = {"queues": {"general": {"overflow": [{"after_s": 10, "move_to": "b"}]}, "b": {}}}
+    run(router, [events.configure(config), events.submit("c1")])
+    router.apply(events.configure({"queues": {"b": {}}}))
+    events.wait(20)
+    router.apply(events.tick())
+    waiting = {q.queue: [w.conversation_id for w in q.waiting_items] for q in router.view(10).queues}
+    assert waiting["general"] == ["c1"]
+
+
+def test_work_moved_by_overflow_takes_the_new_queues_priority_and_its_first_rule(
+    router: TenantRouter, events: Events
+) -> None:
+    config = {
+        "queues": {
+            "a": {"priority": 1, "overflow": [{"after_s": 10, "move_to": "b"}]},
+            "b": {"priority": 5, "overflow": [{"after_s": 10, "move_to": "c"}]},
+            "c": {},
+        }
+    }
+    run(router, [events.configure(config), events.submit("c1", queue="a", priority=2)])
+    events.wait(12)
+    router.apply(events.tick())
+    waiting = {q.queue: q.waiting_items for q in router.view(10).queues}
+    assert [(w.conversation_id, w.priority) for w in waiting["b"]] == [("c1", 7)]  # b's 5 and its own 2
+    events.wait(12)
+    router.apply(events.tick())
+    waiting = {q.queue: q.waiting_items for q in router.view(10).queues}
+    assert [w.conversation_id for w in waiting["c"]] == ["c1"]
+
+
+def test_widening_rules_apply_one_stage_at_a_time(router: TenantRouter, events: Events) -> None:
+    # Queue a needs skill z; after 10 s agents of b may take it too, after 20 s agents of c.
+    config = {
+        "queues": {
+            "a": {
+                "skills": {"z": 1},
+                "overflow": [{"after_s": 10, "add_agents_of": "b"}, {"after_s": 20, "add_agents_of": "c"}],
+            },
+            "b": {"skills": {"x": 1}},
+            "c": {"skills": {"y": 1}},
+        }
+    }
+    run(
+        router,
+        [events.configure(config), events.presence("cy", skills={"y": 1}), events.submit("c1", queue="a")],
+    )
+    events.wait(12)
+    assert not offers(router.apply(events.tick()))  # b's agents only: none is free
+    events.wait(10)
+    assert offers(router.apply(events.tick())) == [("c1", "cy")]
+
+
+def test_work_with_a_reserved_agent_can_overflow(router: TenantRouter, events: Events) -> None:
+    config = {
+        "queues": {"general": {"sticky_window_s": 60, "overflow": [{"after_s": 10, "move_to": "b"}]}, "b": {}}
+    }
+    run(router, [events.configure(config), events.submit("c1", preferred_agent_id="a1")])
+    events.wait(12)
+    router.apply(events.tick())
+    waiting = {q.queue: q.waiting_items for q in router.view(10).queues}
+    assert [(w.conversation_id, w.preferred_agent) for w in waiting["b"]] == [("c1", "a1")]
+
+
+def test_once_a_reservation_ran_out_its_agent_takes_the_most_urgent_work_first(
+    router: TenantRouter, events: Events
+) -> None:
+    config = {"queues": {"general": {"sticky_window_s": 30}}}
+    run(router, [events.configure(config), events.presence("a1"), events.submit("c0")])
+    offer_id, agent = offer_of(router, "c0")
+    router.apply(events.accept(offer_id, agent, "c0"))
+    router.apply(events.submit("c1", preferred_agent_id="a1"))  # reserved for a1, who is busy
+    events.wait(40)
+    router.apply(events.tick())  # the reservation runs out
+    router.apply(events.submit("c2", priority=50))
+    # a1 is free again: the more urgent c2 comes first; c1 is no longer reserved for them.
+    assert offers(router.apply(events.complete("c0", "a1"))) == [("c2", "a1")]
+
+
+def test_a_breach_raises_the_priority_the_work_already_had(router: TenantRouter, events: Events) -> None:
+    config = {
+        "queues": {
+            "general": {
+                "priority": 10,
+                "response": {"first_response_s": 30, "on_breach": ["raise-priority"], "raise_priority_by": 5},
+            }
+        }
+    }
+    run(router, [events.configure(config), events.presence("a1"), events.submit("c1", priority=3)])
+    offer_id, agent = offer_of(router, "c1")
+    router.apply(events.accept(offer_id, agent, "c1"))
+    events.wait(40)
+    router.apply(events.tick())
+    assert ("breach", "general", "first-response") in router.facts  # the breaches metric
+    router.apply(events.set_presence("a1", "offline"))  # back to the queue with what the breach raised
+    (general,) = router.view(10).queues
+    assert [(w.conversation_id, w.priority) for w in general.waiting_items] == [("c1", 18)]
+
+
+def test_a_breach_that_moves_the_conversation_ends_its_clocks_with_that_agent(
+    router: TenantRouter, events: Events
+) -> None:
+    response = {"first_response_s": 30, "resolution_s": 30, "on_breach": ["offer-to-another"]}
+    run(router, [events.configure({"queues": {"general": {"response": response}}}), events.presence("a1")])
+    router.apply(events.submit("c1"))
+    offer_id, agent = offer_of(router, "c1")
+    router.apply(events.accept(offer_id, agent, "c1"))
+    events.wait(40)
+    outputs = router.apply(events.tick())
+    assert [b.data.clock for b in of_type(outputs, ClockBreached)] == ["first-response"]
+
+
+def test_a_breach_that_keeps_the_agent_lets_the_other_clocks_run_on(
+    router: TenantRouter, events: Events
+) -> None:
+    response = {"first_response_s": 30, "resolution_s": 100}
+    run(router, [events.configure({"queues": {"general": {"response": response}}}), events.presence("a1")])
+    router.apply(events.submit("c1"))
+    offer_id, agent = offer_of(router, "c1")
+    router.apply(events.accept(offer_id, agent, "c1"))
+    events.wait(40)
+    assert [b.data.clock for b in of_type(router.apply(events.tick()), ClockBreached)] == ["first-response"]
+    events.wait(70)
+    assert [b.data.clock for b in of_type(router.apply(events.tick()), ClockBreached)] == ["resolution"]
+
+
+def test_a_clock_warning_goes_to_the_agents_desk_about_the_conversation_with_its_due_time(
+    router: TenantRouter, events: Events
+) -> None:
+    response = {"first_response_s": 100, "warning_at": 0.5}
+    run(router, [events.configure({"queues": {"general": {"response": response}}}), events.presence("a1")])
+    router.apply(events.submit("c1"))
+    offer_id, agent = offer_of(router, "c1")
+    router.apply(events.accept(offer_id, agent, "c1"))
+    assigned_at = router.clock
+    events.wait(60)
+    (warning,) = [o for o in router.apply(events.tick()) if isinstance(o.event, ClockChanged)]
+    assert (warning.topic, warning.key, warning.event.subject) == (topics.AGENTS, "a1", "c1")
+    assert warning.event.data.state == "warning"
+    assert warning.event.data.due_at is not None
+    assert warning.event.data.due_at.timestamp() == assigned_at + 100
+
+
+def test_a_reply_reports_the_open_time_it_took_when_the_queue_counts_business_hours(
+    router: TenantRouter, events: Events
+) -> None:
+    # Events start Wednesday 1 Jan 2025 09:00 UTC; the queue is open 09:00-10:00 UTC on weekdays.
+    hours = {"weekly": {d: ["09:00-10:00"] for d in ("mon", "tue", "wed", "thu", "fri")}}
+    queue = {"hours": hours, "response": {"first_response_s": 7200, "business_hours": True}}
+    run(
+        router, [events.configure({"queues": {"general": queue}}), events.presence("a1"), events.submit("c1")]
+    )
+    offer_id, agent = offer_of(router, "c1")
+    router.apply(events.accept(offer_id, agent, "c1"))
+    assigned_at = router.clock  # Wednesday 09:00:04
+    events.wait(24 * 3600)  # Thursday, 09:00:05 when the reply comes
+    router.facts.clear()
+    router.apply(events.replied("c1", "a1"))
+    thursday = router.clock - (assigned_at + 24 * 3600 - 4)
+    assert router.facts == [("first_response", "general", (3600 - 4) + thursday)]
+
+
+def test_a_queue_with_no_outcome_yet_meets_its_service_level_and_a_mixed_one_is_the_share_answered() -> None:
+    stats = QueueStatistics()
+    assert stats.service_level("general") == 1.0
+    stats.outcome("general", 20, answered_in=5)
+    stats.outcome("general", 20, answered_in=None)
+    stats.outcome("general", 20, answered_in=30)
+    stats.outcome("general", 20, answered_in=20)
+    assert stats.service_level("general") == 0.5
