@@ -311,3 +311,144 @@ def test_a_queue_with_no_outcome_yet_meets_its_service_level_and_a_mixed_one_is_
     stats.outcome("general", 20, answered_in=30)
     stats.outcome("general", 20, answered_in=20)
     assert stats.service_level("general") == 0.5
+
+
+def accepted(router: TenantRouter, events: Events, conversation_id: str) -> float:
+    """Accept the conversation's open offer; returns when it was assigned."""
+    offer_id, agent = offer_of(router, conversation_id)
+    router.apply(events.accept(offer_id, agent, conversation_id))
+    return router.clock
+
+
+def test_an_accepted_offer_is_counted_with_the_wait_it_ended(router: TenantRouter, events: Events) -> None:
+    run(router, [events.presence("a1", "away"), events.submit("c1", queue="sales")])
+    enqueued = router.clock
+    events.wait(8)
+    router.apply(events.presence("a1"))
+    router.facts.clear()
+    waited = accepted(router, events, "c1") - enqueued
+    assert [f for f in router.facts if f[0] in ("offers", "time_to_assign") and f[2] != "created"] == [
+        ("offers", "sales", "accepted"),
+        ("time_to_assign", "sales", waited),
+    ]
+    router.apply(events.submit("c2", queue="sales"))
+    router.apply(events.cancel("c2"))  # one answered in time, one left: half the service level
+    assert {q.queue: q.service_level for q in router.view(10).queues}["sales"] == 0.5
+
+
+def test_accepting_an_offer_ends_the_agents_run_of_missed_offers(
+    router: TenantRouter, events: Events
+) -> None:
+    config = {"max_missed_offers": 2, "offer_timeout_s": 10, "decline_cooldown_s": 0}
+    run(router, [events.configure(config), events.presence("a1", capacity={"*": 3}), events.submit("c1")])
+    events.wait(15)
+    router.apply(events.tick())  # one offer missed
+    router.apply(events.submit("c2"))
+    accepted(router, events, "c2")
+    events.wait(15)
+    router.apply(events.tick())  # c1's second offer missed: one in a row since the acceptance
+    assert router.view(10).agents[0].state == "available"
+
+
+def test_the_agents_remembered_per_customer_are_bounded_and_the_least_recent_forgotten_first(
+    router: TenantRouter, events: Events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("relais_router.domain.engine.STICKY_CUSTOMERS", 2)
+    run(router, [events.configure({"queues": {"general": {"sticky_window_s": 60}}}), events.presence("a1")])
+    for n, customer in enumerate(("x", "y", "x", "z")):  # x comes back before z: y is the least recent
+        router.apply(events.submit(f"c{n}", customer_id=customer))
+        accepted(router, events, f"c{n}")
+        router.apply(events.complete(f"c{n}", "a1"))
+    router.apply(events.presence("a1", "away"))
+    run(router, [events.submit(f"again-{c}", customer_id=c) for c in ("x", "y", "z")])
+    (general,) = router.view(10).queues
+    assert [(w.conversation_id, w.preferred_agent) for w in general.waiting_items] == [
+        ("again-x", "a1"),
+        ("again-y", None),
+        ("again-z", "a1"),
+    ]
+
+
+def test_old_work_of_another_queue_overtakes_newer_work_of_higher_priority_by_aging(
+    router: TenantRouter, events: Events
+) -> None:
+    # Aging 1 a minute: c1 (priority 0) waits 5 minutes more than c2 (priority 1), so it is more urgent.
+    config = {"queues": {"a": {"aging_per_minute": 1}, "b": {"aging_per_minute": 1}}}
+    run(router, [events.configure(config), events.presence("a1", "away"), events.submit("c1", queue="a")])
+    events.wait(300)
+    run(router, [events.submit("c2", queue="b", priority=1)])
+    assert offers(router.apply(events.presence("a1"))) == [("c1", "a1")]
+    router.apply(events.cancel("c2"))
+    # Without the wait, the higher priority comes first.
+    run(
+        router,
+        [
+            events.presence("a2", "away"),
+            events.submit("c3", queue="a"),
+            events.submit("c4", queue="b", priority=1),
+        ],
+    )
+    assert offers(router.apply(events.presence("a2"))) == [("c4", "a2")]
+
+
+def test_a_silent_agent_is_judged_on_the_reply_awaited_not_on_how_long_they_have_held_the_conversation(
+    router: TenantRouter, events: Events
+) -> None:
+    run(router, [events.configure({"queues": {"general": {"reassign_after_s": 120}}}), events.presence("a1")])
+    router.apply(events.submit("c1"))
+    assigned_at = accepted(router, events, "c1")
+    router.apply(events.replied("c1", "a1"))
+    events.wait(200)
+    assert not of_type(router.apply(events.tick()), Released)  # answered: held long, but not silent
+    router.apply(events.customer_wrote("c1"))
+    wrote_at = router.clock
+    events.wait(120 - 1)  # the tick comes one step later: exactly 120 s after the message
+    outputs = router.apply(events.tick())
+    assert router.clock - wrote_at == 120
+    assert assigned_at < wrote_at
+    assert [r.data.reason for r in of_type(outputs, Released)] == ["reassigned"]
+
+
+def test_a_resolution_target_alone_is_watched(router: TenantRouter, events: Events) -> None:
+    run(
+        router,
+        [
+            events.configure({"queues": {"general": {"response": {"resolution_s": 50}}}}),
+            events.presence("a1"),
+        ],
+    )
+    router.apply(events.submit("c1"))
+    accepted(router, events, "c1")
+    events.wait(60)
+    assert [b.data.clock for b in of_type(router.apply(events.tick()), ClockBreached)] == ["resolution"]
+
+
+def test_after_a_warning_the_next_deadline_is_the_breach(router: TenantRouter, events: Events) -> None:
+    response = {"resolution_s": 100, "warning_at": 0.5}
+    run(router, [events.configure({"queues": {"general": {"response": response}}}), events.presence("a1")])
+    router.apply(events.submit("c1"))
+    assigned_at = accepted(router, events, "c1")
+    router.apply(events.replied("c1", "a1"))
+    events.wait(60)
+    assert [c.data.state for c in of_type(router.apply(events.tick()), ClockChanged)] == ["warning"]
+    router.apply(events.replied("c1", "a1"))  # the clocks are reviewed again, the warning already given
+    assert router.next_deadline() == assigned_at + 100
+
+
+def test_a_clock_counting_business_hours_warns_after_open_time_too(
+    router: TenantRouter, events: Events
+) -> None:
+    # Events start Wednesday 1 Jan 2025 09:00 UTC; the queue is open 09:00-10:00 UTC on weekdays.
+    hours = {"weekly": {d: ["09:00-10:00"] for d in ("mon", "tue", "wed", "thu", "fri")}}
+    queue = {
+        "hours": hours,
+        "response": {"first_response_s": 7200, "business_hours": True, "warning_at": 0.5},
+    }
+    run(
+        router, [events.configure({"queues": {"general": queue}}), events.presence("a1"), events.submit("c1")]
+    )
+    accepted(router, events, "c1")
+    events.wait(2 * 3600)  # 11:00 on Wednesday: two hours have passed, but only one of open time
+    assert not of_type(router.apply(events.tick()), ClockChanged)
+    events.wait(22 * 3600)  # Thursday 09:00: the hour of open time is reached
+    assert [c.data.state for c in of_type(router.apply(events.tick()), ClockChanged)] == ["warning"]
