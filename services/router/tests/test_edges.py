@@ -16,7 +16,7 @@ from relais_contracts import topics
 from relais_contracts.agents import AgentStatusChanged, ClockChanged, OfferRescinded
 from relais_contracts.conversation import ClockBreached, Dequeued, Released
 from relais_router.domain import TenantRouter
-from relais_router.domain.statistics import QueueStatistics
+from relais_router.domain.statistics import SERVICE_LEVEL_WINDOW, QueueStatistics
 from relais_router.domain.view import view_json
 
 if TYPE_CHECKING:
@@ -311,6 +311,30 @@ def test_a_queue_with_no_outcome_yet_meets_its_service_level_and_a_mixed_one_is_
     stats.outcome("general", 20, answered_in=30)
     stats.outcome("general", 20, answered_in=20)
     assert stats.service_level("general") == 0.5
+    # The level is over the last SERVICE_LEVEL_WINDOW outcomes: an old miss drops out.
+    for _ in range(SERVICE_LEVEL_WINDOW):
+        stats.outcome("general", 20, answered_in=1)
+    assert stats.service_level("general") == 1.0
+
+
+def test_an_expected_wait_needs_two_departures_and_follows_their_rate() -> None:
+    stats = QueueStatistics()
+    stats.departed("general", 100.0)
+    assert stats.expected_wait("general", 1, 110.0) is None  # one departure: no rate yet
+    stats.departed("general", 110.0)
+    # Two departures in the 20 s since the first: one every 10 s, so the third in line waits 30 s.
+    assert stats.expected_wait("general", 3, 120.0) == 30
+
+
+def test_the_service_level_is_judged_against_the_queues_own_target(
+    router: TenantRouter, events: Events
+) -> None:
+    config = {"queues": {"sales": {"target_answer_s": 60}}}
+    run(router, [events.configure(config), events.presence("a1", "away"), events.submit("c1", queue="sales")])
+    events.wait(30)  # more than the default target of 20 s, within the queue's 60
+    router.apply(events.presence("a1"))
+    accepted(router, events, "c1")
+    assert {q.queue: q.service_level for q in router.view(10).queues}["sales"] == 1.0
 
 
 def accepted(router: TenantRouter, events: Events, conversation_id: str) -> float:
@@ -431,6 +455,7 @@ def test_after_a_warning_the_next_deadline_is_the_breach(router: TenantRouter, e
     router.apply(events.replied("c1", "a1"))
     events.wait(60)
     assert [c.data.state for c in of_type(router.apply(events.tick()), ClockChanged)] == ["warning"]
+    assert router.next_deadline() == assigned_at + 100
     router.apply(events.replied("c1", "a1"))  # the clocks are reviewed again, the warning already given
     assert router.next_deadline() == assigned_at + 100
 
