@@ -182,3 +182,105 @@ def test_sockets_per_ip_and_messages_per_visitor() -> None:
     limits.close("1.2.3.4", "v-a")
     assert limits.open("9.9.9.9", "v-c", 90.0)
     assert limits.visitors_tracked == 2  # v-b (connected) and v-c
+
+
+@pytest.mark.parametrize(
+    ("identity", "detail"),
+    [
+        ("me", "identity is an object"),
+        ({"verified": True}, "a browser cannot send a verified identity: have your backend sign it"),
+        ({"signature": "zz"}, "identity.signature: String should match pattern '^[0-9a-fA-F]{64}$'"),
+    ],
+)
+def test_an_identity_refusal_says_exactly_why_and_names_the_message(identity: object, detail: str) -> None:
+    with pytest.raises(webchat.FrameError) as refused:
+        parse(frame(client_id="c-3", identity=identity))
+    assert (refused.value.code, refused.value.detail, refused.value.client_id) == ("invalid", detail, "c-3")
+    assert str(refused.value) == f"invalid: {detail}"
+
+
+def test_the_identity_a_visitor_sent_is_on_the_contract_event() -> None:
+    identity = {"customer_ref": "C-17", "signed_at": 1764496800, "signature": "ab" * 32}
+    message = parse(frame(client_id="c-1", identity=identity))
+    event = webchat.received(WEB, webchat.new_visitor(), message, "id-1", NOW)
+    assert event.data.identity is not None
+    assert event.data.identity.model_dump(exclude_defaults=True) == identity
+
+
+def test_an_origin_is_the_page_host_only_when_it_is_exactly_scheme_and_host() -> None:
+    assert webchat.origin_allowed(WEB, "https://chat.relais.example", "chat.relais.example")
+    # A sandboxed page sends "null"; a forged origin nests a scheme to end with the host.
+    assert not webchat.origin_allowed(WEB, "null", "chat.relais.example")
+    assert not webchat.origin_allowed(
+        WEB, "https://evil.example://chat.relais.example", "chat.relais.example"
+    )
+
+
+def test_an_entry_holds_exactly_what_the_widget_draws() -> None:
+    send = MessageSend.model_validate(
+        {
+            "id": "e1", "source": "relais/context-store", "time": NOW, "tenant": "acme", "subject": "c1",
+            "data": {
+                "channel": "webchat", "to": {"address": "v-x"}, "text": "Which one?", "message_id": "m1",
+                "author": {"kind": "agent", "name": "Ana"},
+            },
+        }
+    )  # fmt: skip
+    assert webchat.reply_entry(send) == {
+        "kind": "message",
+        "from": "agent",
+        "name": "Ana",
+        "id": "m1",
+        "text": "Which one?",
+        "quick_replies": [],
+        "at": NOW.isoformat(),
+    }
+    common = {"id": "e2", "source": "relais/router", "time": NOW, "tenant": "acme", "subject": "c1"}
+    released = Released.model_validate({**common, "data": {"agent_id": "agent-7f3", "reason": "completed"}})
+    assert webchat.person_entry(released) == {
+        "kind": "person",
+        "joined": False,
+        "name": None,
+        "at": NOW.isoformat(),
+    }
+
+
+def test_closing_one_of_several_sockets_keeps_the_others_counted() -> None:
+    limits = webchat.SocketLimits(sockets_per_ip=2, messages_per_minute=3)
+    assert limits.open("1.2.3.4", "v-a", 0.0)
+    assert limits.open("1.2.3.4", "v-a", 0.0)
+    limits.close("1.2.3.4", "v-a")
+    assert limits.sockets == 1
+    limits.close("5.5.5.5", "v-never")  # a socket never counted: nothing to take away
+    assert limits.sockets == 1
+    assert limits.open("1.2.3.4", "v-a", 0.0)
+    assert not limits.open("1.2.3.4", "v-a", 0.0)  # two again: the IP address has its share
+    # v-a still holds sockets: a prune a minute later keeps its bucket.
+    assert limits.open("9.9.9.9", "v-z", 61.0)
+    assert limits.visitors_tracked == 2
+
+
+def test_one_socket_per_ip_admits_the_first() -> None:
+    limits = webchat.SocketLimits(sockets_per_ip=1, messages_per_minute=3)
+    assert limits.open("1.2.3.4", "v-a", 0.0)
+    assert not limits.open("1.2.3.4", "v-b", 0.0)
+
+
+def test_buckets_of_visitors_gone_a_full_minute_are_dropped_once_a_minute() -> None:
+    limits = webchat.SocketLimits(sockets_per_ip=1, messages_per_minute=3)
+    for ip, visitor, at in (("1.1.1.1", "v-a", 0.0), ("2.2.2.2", "v-x", 50.0)):
+        assert limits.open(ip, visitor, at)
+        limits.close(ip, visitor)
+    # At 60 s the minute since the last look is over: v-a, gone for 60 s, is dropped; v-x (10 s) kept.
+    assert limits.open("3.3.3.3", "v-b", 60.0)
+    assert limits.visitors_tracked == 2
+    # At 115 s v-x has been gone 65 s, but the next look is only due at 120 s.
+    assert limits.open("4.4.4.4", "v-c", 115.0)
+    assert limits.visitors_tracked == 3
+
+
+def test_the_wait_for_the_next_message_counts_what_has_refilled() -> None:
+    limits = webchat.SocketLimits(sockets_per_ip=1, messages_per_minute=3)
+    assert limits.open("1.2.3.4", "v-a", 0.0)
+    assert [limits.take("v-a", 0.0) for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert limits.take("v-a", 10.0) == pytest.approx(10.0)  # half a message refilled: 10 s more
