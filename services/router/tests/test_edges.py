@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 import pytest
 from router_outputs import of_type, offers, run
 
-from relais_contracts import topics
+from relais_contracts import derive_key, topics
 from relais_contracts.agents import AgentStatusChanged, ClockChanged, OfferRescinded
-from relais_contracts.conversation import ClockBreached, Dequeued, Released
+from relais_contracts.conversation import ClockBreached, Dequeued, Released, WaitUpdated
 from relais_router.domain import TenantRouter
 from relais_router.domain.statistics import SERVICE_LEVEL_WINDOW, QueueStatistics
 from relais_router.domain.view import view_json
@@ -477,3 +477,173 @@ def test_a_clock_counting_business_hours_warns_after_open_time_too(
     assert not of_type(router.apply(events.tick()), ClockChanged)
     events.wait(22 * 3600)  # Thursday 09:00: the hour of open time is reached
     assert [c.data.state for c in of_type(router.apply(events.tick()), ClockChanged)] == ["warning"]
+
+
+def test_an_offer_is_counted_and_its_time_to_first_offer_reported_once(
+    router: TenantRouter, events: Events
+) -> None:
+    run(
+        router,
+        [events.presence("a1", "away"), events.presence("a2", "away"), events.submit("c1", queue="sales")],
+    )
+    enqueued = router.clock
+    events.wait(8)
+    router.facts.clear()
+    router.apply(events.presence("a1"))
+    first = router.clock - enqueued
+    offer_id, _ = offer_of(router, "c1")
+    router.apply(events.reject(offer_id, "a1", "c1"))
+    router.apply(events.presence("a2"))  # offered again, to a2: not a first offer
+    assert [f for f in router.facts if f[0] == "time_to_offer" or f[2] == "created"] == [
+        ("time_to_offer", "sales", first),
+        ("offers", "sales", "created"),
+        ("offers", "sales", "created"),
+    ]
+
+
+def test_offer_ids_are_derived_from_tenant_conversation_and_the_event_that_made_them(
+    router: TenantRouter, events: Events
+) -> None:
+    run(router, [events.submit("c1"), events.submit("c2")])
+    arrival = events.presence("a1", capacity={"*": 2})
+    router.apply(arrival)
+    ids = {o.item.conversation_id: o.offer_id for o in router.offers.values()}
+    assert ids == {c: derive_key("offer", "acme", c, arrival.uid) for c in ("c1", "c2")}
+    router.apply(events.reject(ids["c1"], "a1", "c1"))
+    run(router, [events.presence("a2")])
+    (again,) = [o.offer_id for o in router.offers.values() if o.item.conversation_id == "c1"]
+    assert again != ids["c1"]  # the same conversation offered again: another offer
+
+
+def test_an_agent_lowering_their_capacity_gives_back_the_newest_offers_beyond_it(
+    router: TenantRouter, events: Events
+) -> None:
+    run(router, [events.presence("a1", capacity={"chat": 3}), events.submit("c1"), events.submit("c2")])
+    router.facts.clear()
+    outputs = router.apply(events.presence("a1", capacity={"chat": 1}))
+    assert [(r.data.conversation_id, r.data.reason) for r in of_type(outputs, OfferRescinded)] == [
+        ("c2", "agent capacity lowered")
+    ]
+    assert ended_offers(router) == [("offers", "general", "rescinded")]
+
+
+def test_a_total_capacity_reached_but_not_exceeded_keeps_the_offers(
+    router: TenantRouter, events: Events
+) -> None:
+    run(router, [events.presence("a1", capacity={"*": 3}, total=3), events.submit("c1"), events.submit("c2")])
+    outputs = router.apply(events.presence("a1", capacity={"*": 3}, total=2))
+    assert not of_type(outputs, OfferRescinded)
+    outputs = router.apply(events.presence("a1", capacity={"*": 3}, total=1))
+    assert [r.data.conversation_id for r in of_type(outputs, OfferRescinded)] == ["c2"]
+
+
+def test_a_presence_without_a_name_keeps_the_name_and_only_away_has_a_reason(
+    router: TenantRouter, events: Events
+) -> None:
+    router.apply(events.presence("a1", "away", away_reason="lunch"))
+    nameless = events.presence("a1", away_reason="lunch")  # available: the reason does not apply
+    router.apply(nameless.model_copy(update={"data": nameless.data.model_copy(update={"name": None})}))
+    (agent,) = router.view(10).agents
+    assert (agent.name, agent.state, agent.away_reason) == ("Agent a1", "available", None)
+
+
+def test_an_agent_whose_skills_change_is_eligible_for_exactly_the_queues_they_now_qualify_for(
+    router: TenantRouter, events: Events
+) -> None:
+    config = {"queues": {"x": {"skills": {"x": 1}}, "y": {"skills": {"y": 1}}}}
+    run(router, [events.configure(config), events.presence("a1", "away", skills={"x": 2})])
+    run(router, [events.presence("a1", "away", skills={"y": 2})])
+    assert {q.queue: q.eligible_agents for q in router.view(10).queues} == {"x": 0, "y": 0}
+    run(router, [events.submit("c1", queue="x"), events.submit("c2", queue="y")])
+    assert offers(router.apply(events.presence("a1", skills={"y": 2}))) == [("c2", "a1")]
+    assert {q.queue: q.eligible_agents for q in router.view(10).queues} == {"x": 0, "y": 1}
+
+
+def test_an_agent_who_changed_presence_many_times_is_still_offered_work(
+    router: TenantRouter, events: Events
+) -> None:
+    # Each change leaves an entry in the class's ranking; past a bound the ranking is rebuilt.
+    for n in range(80):
+        router.apply(events.presence("a1", capacity={"*": 1 + n % 2}))
+        router.apply(events.presence("a2", capacity={"*": 1 + n % 2}))
+    outputs = run(router, [events.submit("c1"), events.submit("c2")])
+    assert sorted(agent for _, agent in offers(outputs)) == ["a1", "a2"]
+
+
+def test_work_reserved_for_an_agent_comes_first_when_they_are_free_again(
+    router: TenantRouter, events: Events
+) -> None:
+    config = {"queues": {"general": {"sticky_window_s": 120}}}
+    run(router, [events.configure(config), events.presence("a1"), events.submit("c0")])
+    accepted(router, events, "c0")
+    run(router, [events.submit("c1", preferred_agent_id="a1"), events.submit("c2", priority=50)])
+    assert offers(router.apply(events.complete("c0", "a1"))) == [("c1", "a1")]
+
+
+def test_a_reconfiguration_adds_the_queues_new_priority_to_the_customers_own(
+    router: TenantRouter, events: Events
+) -> None:
+    run(router, [events.submit("c1", priority=2)])
+    router.apply(events.configure({"queues": {"general": {"priority": 5}}}))
+    assert [(w.conversation_id, w.priority) for w in router.view(10).queues[0].waiting_items] == [("c1", 7)]
+
+
+def test_a_waiting_customer_hears_of_a_change_at_each_interval_and_nothing_when_nothing_changed(
+    router: TenantRouter, events: Events
+) -> None:
+    run(router, [events.configure({"wait_update_interval_s": 30}), events.submit("c1"), events.submit("c2")])
+    events.wait(30)
+    router.apply(events.tick())  # c2's position has not changed: no update
+    router.apply(events.cancel("c1"))  # c2 moves up; it hears at its next interval
+    events.wait(30)
+    updates = of_type(router.apply(events.tick()), WaitUpdated)
+    assert [(u.subject, u.data.position) for u in updates] == [("c2", 1)]
+    events.wait(30)
+    assert not of_type(router.apply(events.tick()), WaitUpdated)
+
+
+@pytest.mark.parametrize(
+    ("order", "expected"),
+    [
+        (["proficiency"], "a3"),  # the most proficient in the queue's skill
+        (["idle"], "a2"),  # never offered anything, so idle the longest
+        (["occupancy"], "a2"),  # a1 and a3 hold a conversation out of two slots
+    ],
+)
+def test_the_tenants_agent_order_picks_the_agent(
+    router: TenantRouter, events: Events, order: list[str], expected: str
+) -> None:
+    config = {"agent_order": order, "queues": {"general": {"skills": {"s": 1}}, "other": {}}}
+    run(router, [events.configure(config)])
+    for agent, proficiency in (("a1", 1), ("a2", 2), ("a3", 5)):
+        router.apply(events.presence(agent, "away", capacity={"*": 2}, skills={"s": proficiency}))
+    for agent, conversation in (("a1", "o1"), ("a3", "o3")):
+        router.apply(events.presence(agent, capacity={"*": 2}, skills={"s": dict(a1=1, a3=5)[agent]}))
+        router.apply(events.submit(conversation, queue="other"))
+        accepted(router, events, conversation)
+        router.apply(events.presence(agent, "away", capacity={"*": 2}, skills={"s": dict(a1=1, a3=5)[agent]}))
+    for agent, proficiency in (("a1", 1), ("a2", 2), ("a3", 5)):
+        router.apply(events.presence(agent, capacity={"*": 2}, skills={"s": proficiency}))
+    assert offers(router.apply(events.submit("c1"))) == [("c1", expected)]
+
+
+def test_agents_equal_by_the_order_are_taken_by_id(router: TenantRouter, events: Events) -> None:
+    run(router, [events.configure({"agent_order": ["occupancy"]})])
+    for _ in range(3):  # a2 changes presence more often than a1: its entries are more recent
+        router.apply(events.presence("a2"))
+    router.apply(events.presence("a1"))
+    assert offers(router.apply(events.submit("c1"))) == [("c1", "a1")]
+
+
+def test_expected_waits_use_the_last_departures_only_and_need_time_between_them() -> None:
+    stats = QueueStatistics()
+    for n in range(60):
+        stats.departed("general", float(n))
+    # The last 50 departures, from 10 s to 59 s: 50 in 50 s at 60 s, one a second.
+    assert stats.expected_wait("general", 5, 60.0) == 5
+    quick = QueueStatistics()
+    quick.departed("general", 100.0)
+    quick.departed("general", 100.0)
+    assert quick.expected_wait("general", 1, 100.0) is None  # no time between them: no rate
+    assert quick.expected_wait("general", 3, 100.5) == 1  # two in half a second: four a second
+    assert quick.expected_wait("general", 9, 102.0) == 9  # two in two seconds: one a second
