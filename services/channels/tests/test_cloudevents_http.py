@@ -11,6 +11,7 @@ from relais_channels.domain.cloudevents_http import (
     Request,
     authorize,
     events_of,
+    media_type,
     outgoing,
 )
 from relais_channels.domain.integrators import Integrator
@@ -62,22 +63,36 @@ def test_schema_errors_say_where() -> None:
 @pytest.mark.parametrize(
     ("request_", "status", "detail"),
     [
-        (Request(STRUCTURED, {}, b'{"text": "caf\xe9"}'), 400, "not valid JSON in UTF-8"),
-        (Request(STRUCTURED, {}, b"{"), 400, "not valid JSON"),
+        (Request(STRUCTURED, {}, b'{"text": "caf\xe9"}'), 400, "the body is not valid JSON in UTF-8"),
+        (Request(STRUCTURED, {}, b"{"), 400, "the body is not valid JSON"),
         (Request(STRUCTURED, {}, b"[]"), 400, "not-cloudevent"),
-        (Request(BATCH, {}, b"{}"), 400, "a batch is a JSON array"),
+        (Request(BATCH, {}, b"{}"), 400, "a batch is a JSON array of events"),
         (Request(BATCH, {}, b"["), 400, "the body is not valid JSON in UTF-8: "),
         (Request(BATCH, {}, b"[]"), 400, "the batch is empty"),
         (Request(BATCH, {}, json.dumps([message()] * 4).encode()), 413, "4 events in one batch (at most 3)"),
-        (Request("text/plain", {}, b"hi"), 415, "send application/cloudevents+json"),
-        (Request("text/plain", {"ce-specversion": "1.0"}, b"hi"), 415, "binary mode carries data as"),
+        (
+            Request("text/plain", {}, b"hi"),
+            415,
+            "send application/cloudevents+json, application/cloudevents-batch+json, "
+            "or binary mode (application/json with ce-* headers)",
+        ),
+        (
+            Request("text/plain", {"ce-specversion": "1.0"}, b"hi"),
+            415,
+            "binary mode carries data as application/json",
+        ),
     ],
 )
 def test_bad_requests_are_refused_precisely(request_: Request, status: int, detail: str) -> None:
     error = refused(request_)
     assert error.status == status
     assert error.title == TITLES[status]
-    assert detail in error.detail
+    assert error.detail.startswith(detail)
+    assert (
+        error.detail == detail
+        or detail in ("the body is not valid JSON", "not-cloudevent")
+        or detail.endswith(": ")
+    )
 
 
 TITLES = {400: "invalid event", 403: "forbidden", 413: "batch too large", 415: "unsupported media type"}
@@ -182,3 +197,21 @@ def test_not_a_number_is_not_json() -> None:
 def test_a_refusal_reads_as_status_title_and_detail() -> None:
     error = refused(Request(BATCH, {}, b"[]"))
     assert str(error) == "400 invalid event: the batch is empty"
+
+
+def test_a_full_batch_is_taken_and_media_types_are_read_before_their_parameters() -> None:
+    assert len(events_of(Request(BATCH, {}, body([message()] * 3)), 3)) == 3
+    content_type = " Application/CloudEvents-Batch+JSON ; charset=utf-8; x=1"
+    assert len(events_of(Request(content_type, {}, body([message()])), 3)) == 1
+    assert media_type(None) == ""
+
+
+def test_an_event_of_another_kind_is_told_which_kinds_come_in() -> None:
+    event = message()
+    event["type"] = "relais.channel.message.send"
+    event["data"] = {"channel": "sms", "to": {"address": "+1"}, "text": "x", "message_id": "m"}
+    event["data"]["author"] = {"kind": "bot", "name": "b"}
+    assert refused(Request(STRUCTURED, {}, body(event))).detail == (
+        "relais.channel.message.send is not a channel event (send one of relais.channel.delivery.updated, "
+        "relais.channel.message.received, relais.channel.session.ended)"
+    )

@@ -71,28 +71,40 @@ def test_a_message_frame_with_its_client_id_name_and_signed_identity() -> None:
 
 
 @pytest.mark.parametrize(
-    ("raw", "code", "detail"),
+    ("raw", "code", "detail", "client_id"),
     [
-        (None, "invalid", "not binary"),
-        ("{", "invalid", "one JSON object"),
-        ("[1]", "invalid", "one JSON object"),
-        (json.dumps({"type": "typing"}), "invalid", "unknown frame type 'typing'"),
-        (frame(text="   "), "invalid", "non-empty"),
-        (frame(text=3), "invalid", "non-empty"),
-        (frame(text="x" * 101), "too_large", "at most 100 characters"),
-        (frame(text="é" * 90, pad="x" * 2000), "too_large", "at most 2048 bytes"),
-        (frame(client_id="bad id"), "invalid", "client_id"),
-        (frame(name=""), "invalid", "name"),
-        (frame(identity="me"), "invalid", "identity is an object"),
-        (frame(identity={"email": "a@b.example", "verified": True}), "invalid", "cannot send a verified"),
-        (frame(identity={"signature": "zz"}), "invalid", "identity.signature"),
+        (None, "invalid", "frames are JSON text, not binary", None),
+        ("{", "invalid", "a frame is one JSON object", None),
+        ("[1]", "invalid", "a frame is one JSON object", None),
+        (frame(client_id="bad id"), "invalid", "client_id is 1 to 64 letters, digits, - or _", None),
+        (json.dumps({"type": "typing", "client_id": "c-1"}), "invalid", "unknown frame type 'typing'", "c-1"),
+        (json.dumps({"type": "t" * 50}), "invalid", f"unknown frame type {'t' * 40!r}", None),
+        (frame(text="   ", client_id="c-2"), "invalid", "text is a non-empty string", "c-2"),
+        (frame(text=3), "invalid", "text is a non-empty string", None),
+        (frame(text="x" * 101, client_id="c-3"), "too_large", "a message is at most 100 characters", "c-3"),
+        (frame(text="é" * 90, pad="x" * 2000), "too_large", "a frame is at most 2048 bytes", None),
+        # 1,100 characters, 2,100 bytes: the byte count decides.
+        (frame(text="é" * 90, pad="é" * 1000), "too_large", "a frame is at most 2048 bytes", None),
+        (frame(name="", client_id="c-4"), "invalid", "name is a string of at most 200 characters", "c-4"),
+        (frame(name="n" * 201), "invalid", "name is a string of at most 200 characters", None),
+        (frame(identity="me", client_id="c-5"), "invalid", "identity is an object", "c-5"),
     ],
 )
-def test_refused_frames_say_why(raw: str | None, code: str, detail: str) -> None:
+def test_refused_frames_say_why(raw: str | None, code: str, detail: str, client_id: str | None) -> None:
     with pytest.raises(webchat.FrameError) as refused:
         parse(raw)
-    assert refused.value.code == code
-    assert detail in refused.value.detail
+    assert (refused.value.code, refused.value.detail, refused.value.client_id) == (code, detail, client_id)
+    assert str(refused.value) == f"{code}: {detail}"
+
+
+def test_frames_at_the_limits_are_taken() -> None:
+    assert parse(frame(text="x" * 100)).text == "x" * 100
+    assert parse(frame(name="n")).name == "n"
+    assert parse(frame(name="n" * 200)).name == "n" * 200
+    exact = frame(text="hi", pad="x" * 100)
+    exact = frame(text="hi", pad="x" * (100 + 2048 - len(exact.encode())))
+    assert len(exact.encode()) == 2048
+    assert parse(exact).text == "hi"
 
 
 def test_a_refusal_names_the_message_it_refuses() -> None:
