@@ -88,11 +88,6 @@ def test_bad_requests_are_refused_precisely(request_: Request, status: int, deta
     assert error.status == status
     assert error.title == TITLES[status]
     assert error.detail.startswith(detail)
-    assert (
-        error.detail == detail
-        or detail in ("the body is not valid JSON", "not-cloudevent")
-        or detail.endswith(": ")
-    )
 
 
 TITLES = {400: "invalid event", 403: "forbidden", 413: "batch too large", 415: "unsupported media type"}
