@@ -6,7 +6,17 @@ from email.message import EmailMessage
 
 import pytest
 
-from relais_channels.domain.email import MalformedMail, parse_mail, strip_reply, to_event
+from relais_channels.domain.email import (
+    MalformedMail,
+    Thread,
+    html_text,
+    parse_mail,
+    reply_mail,
+    strip_reply,
+    to_event,
+)
+from relais_contracts import derive_key
+from relais_contracts.channel import MessageSend
 
 pytestmark = pytest.mark.unit
 
@@ -118,3 +128,79 @@ def test_a_reply_follows_the_customers_thread() -> None:
     alone = reply_mail(send, "support@demo.example", None)
     assert alone["In-Reply-To"] is None
     assert alone["Subject"] == "Re: your message"
+
+
+@pytest.mark.parametrize(
+    ("html", "text"),
+    [
+        # Script, style and quoted history are left out, even nested; each block starts a line.
+        (
+            "<style>p {}</style><div>Bonjour</div><script>x()</script><p>ligne</p><li>un</li><tr>deux</tr>"
+            "<blockquote>old<blockquote>older</blockquote>still old</blockquote>fin",
+            "Bonjour\nligne\nun\ndeuxfin",
+        ),
+        ("a</blockquote>b</script>c", "abc"),  # an end tag without its start skips nothing
+        ("un<p></p><p></p><p>deux", "un\n\ndeux"),  # blank lines are at most one
+    ],
+)
+def test_html_reads_as_its_text(html: str, text: str) -> None:
+    assert html_text(html) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Oui\r\n> old\r\nmerci", "Oui\nmerci"),
+        ("Oui\n   > indented quote\nmerci", "Oui\nmerci"),
+        ("Oui\nFrom: a shop I like", "Oui\nFrom: a shop I like"),  # no header without its Sent line
+        ("Oui\nSent: from my phone", "Oui\nSent: from my phone"),
+        ("Ok\nFrom: Relais <s@d.example>", "Ok\nFrom: Relais <s@d.example>"),  # the last line
+    ],
+)
+def test_a_reply_header_is_a_from_line_followed_by_a_sent_line(text: str, expected: str) -> None:
+    assert strip_reply(text) == expected
+
+
+def test_a_mail_event_carries_the_sender_and_attachments_within_the_contracts_limits() -> None:
+    long_id = "<" + "m" * 2100 + "@example.com>"
+    message = mail(From=f"{'N' * 250} <a@x.example>", Message_ID=long_id)
+    message.add_attachment(b"x", maintype="application", subtype="pdf", filename="f" * 400 + ".pdf")
+    message.add_attachment(b"y", maintype="application", subtype="octet-stream")
+    parsed = parse_mail(message.as_bytes())
+    event = to_event(parsed, "demo", "demo/email", datetime(2026, 3, 3, tzinfo=UTC))
+    assert event.id == derive_key("email", "demo", parsed.message_id)
+    assert to_event(parsed, "other", "other/email", datetime(2026, 3, 3, tzinfo=UTC)).id != event.id
+    assert event.data.from_.name == "N" * 200
+    assert event.data.external_id == parsed.message_id[:200]
+    named, unnamed = event.data.attachments
+    assert (named.name, unnamed.name) == ("f" * 300, None)
+    assert named.url == f"mid:{parsed.message_id.strip('<>')}/1"[:2000]
+    assert unnamed.url == f"mid:{parsed.message_id.strip('<>')}/2"[:2000]
+    assert len(named.url) == 2000
+    nameless = to_event(parse_mail(mail(From="a@x.example").as_bytes()), "demo", "s", datetime.now(UTC))
+    assert nameless.data.from_.name is None
+
+
+def test_another_mail_is_another_event() -> None:
+    first = to_event(parse_mail(mail().as_bytes()), "demo", "s", datetime.now(UTC))
+    second = to_event(
+        parse_mail(mail(Message_ID="<m2@example.com>").as_bytes()), "demo", "s", datetime.now(UTC)
+    )
+    assert first.id != second.id
+
+
+def test_a_reply_keeps_a_subject_already_marked_and_a_bounded_clean_thread() -> None:
+    send = MessageSend.model_validate(
+        {
+            "id": "o1", "source": "relais/context-store", "time": datetime(2026, 3, 3, tzinfo=UTC),
+            "tenant": "demo", "subject": "conv-1",
+            "data": {"channel": "email", "to": {"address": "camille@example.com"},
+                     "text": "Oui.", "message_id": "Msg 9/é:x",
+                     "author": {"kind": "agent", "name": "Sam"}},
+        }
+    )  # fmt: skip
+    references = tuple(f"<r{n}@ex>" for n in range(25))
+    reply = reply_mail(send, "support@demo.example", Thread("<m2@ex>", references, "RE: Commande"))
+    assert reply["Subject"] == "RE: Commande"
+    assert reply["Message-ID"] == "<Msg9x@demo.example>"
+    assert reply["References"] == " ".join((*references[-19:], "<m2@ex>"))

@@ -120,3 +120,11 @@ def test_an_integrator_with_mailboxes_and_no_webhook_gets_email_only_through_the
     )
     assert recipients([mail_only], send(channel="email")) == []
     assert recipients([mail_only], send(channel="email"), mail_out=True) == [mail_only]
+
+
+def test_the_give_up_window_counts_from_the_first_failure() -> None:
+    rng = random.Random(3)
+    assert isinstance(after_failure(5, 1000.0, 1599.0, POLICY, "HTTP 503", rng), Retry)
+    decision = after_failure(6, 1000.0, 1600.0, POLICY, "HTTP 503", rng)
+    assert isinstance(decision, GiveUp)
+    assert decision.reason == "webhook failed 6 times over 600 s; last: HTTP 503"
