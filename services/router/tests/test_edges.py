@@ -647,3 +647,114 @@ def test_expected_waits_use_the_last_departures_only_and_need_time_between_them(
     assert quick.expected_wait("general", 1, 100.0) is None  # no time between them: no rate
     assert quick.expected_wait("general", 3, 100.5) == 1  # two in half a second: four a second
     assert quick.expected_wait("general", 9, 102.0) == 9  # two in two seconds: one a second
+
+
+def test_language_tags_match_on_their_primary_language_whatever_the_separator(
+    router: TenantRouter, events: Events
+) -> None:
+    run(router, [events.presence("a1", languages=("pt_BR",)), events.presence("a2", languages=("de",))])
+    assert offers(router.apply(events.submit("c1", language="pt-PT"))) == [("c1", "a1")]
+
+
+def test_a_customers_own_skills_are_required_at_least_at_novice_level(
+    router: TenantRouter, events: Events
+) -> None:
+    run(router, [events.presence("a0"), events.presence("a1", "away", skills={"vip": 1})])
+    router.apply(events.presence("a0", "away"))
+    router.apply(events.submit("c1", skills=("vip",)))
+    assert not router.offers
+    assert offers(router.apply(events.presence("a0"))) == []  # no vip skill
+    assert offers(router.apply(events.presence("a1", skills={"vip": 1}))) == [("c1", "a1")]
+
+
+def test_lowering_a_skill_goes_down_to_the_proficiency_the_rule_names(
+    router: TenantRouter, events: Events
+) -> None:
+    overflow = [
+        {"after_s": 10, "lower_skill": "s", "to_proficiency": 2},
+        {"after_s": 20, "lower_skill": "z", "to_proficiency": 1},
+    ]
+    config = {"queues": {"general": {"skills": {"s": 4}, "overflow": overflow}}}
+    run(router, [events.configure(config), events.presence("a1", skills={"s": 1}), events.submit("c1")])
+    events.wait(12)
+    assert not offers(router.apply(events.tick()))  # s 1 is still below 2
+    router.apply(events.presence("a2", skills={"s": 2}))
+    assert [(o.item.conversation_id, o.agent_id) for o in router.offers.values()] == [("c1", "a2")]
+    events.wait(20)
+    router.apply(events.tick())  # a rule lowering a skill the queue does not ask for changes nothing
+
+
+def test_equal_urgency_goes_to_the_work_that_waited_longest(router: TenantRouter, events: Events) -> None:
+    # Aging 60 a minute, one a second: c1 (priority 0) and c2 (priority 100, 100 s later) tie.
+    config = {"queues": {"general": {"aging_per_minute": 60}, "b": {"aging_per_minute": 60}}}
+    run(router, [events.configure(config), events.presence("a1", "away"), events.presence("a2", "away")])
+    router.apply(events.submit("c1"))
+    events.wait(99)
+    router.apply(events.submit("c2", priority=100))
+    assert offers(router.apply(events.presence("a1"))) == [("c1", "a1")]
+
+
+def test_a_queue_first_seen_counts_its_eligible_agents(router: TenantRouter, events: Events) -> None:
+    router.apply(events.presence("a1"))
+    router.apply(events.submit("c1"))
+    assert router.view(10).queues[0].eligible_agents == 1
+    router.apply(events.submit("c2", queue="new"))
+    assert {q.queue: q.eligible_agents for q in router.view(10).queues} == {"general": 1, "new": 1}
+
+
+def test_a_preferred_agent_without_a_sticky_window_is_offered_like_anyone(
+    router: TenantRouter, events: Events
+) -> None:
+    router.apply(events.presence("a1"))
+    assert offers(router.apply(events.submit("c1", preferred_agent_id="a1"))) == [("c1", "a1")]
+
+
+def test_work_for_a_channel_kind_its_queue_does_not_serve_goes_to_the_default_queue(
+    router: TenantRouter, events: Events
+) -> None:
+    config = {"queues": {"voice": {"channels": ["voice"], "priority": 9}, "general": {"priority": 1}}}
+    run(
+        router,
+        [
+            events.configure(config),
+            events.submit("c1", queue="voice"),
+        ],
+    )
+    waiting = {
+        q.queue: [(w.conversation_id, w.priority) for w in q.waiting_items] for q in router.view(10).queues
+    }
+    assert waiting["general"] == [("c1", 1)]  # a web chat is chat work
+
+
+def test_closed_hours_move_the_work_to_the_closed_queue_with_its_priority(
+    router: TenantRouter, events: Events
+) -> None:
+    # Events start Wednesday 1 Jan 2025 09:00 UTC; the queue opens only on Mondays.
+    hours = {"weekly": {"mon": ["09:00-17:00"]}, "closed_action": "move", "closed_queue": "night"}
+    config = {"queues": {"general": {"hours": hours}, "night": {"priority": 4}}}
+    run(router, [events.configure(config), events.submit("c1")])
+    waiting = {
+        q.queue: [(w.conversation_id, w.priority) for w in q.waiting_items] for q in router.view(10).queues
+    }
+    assert waiting["night"] == [("c1", 4)]
+
+
+def test_open_hours_do_not_dequeue(router: TenantRouter, events: Events) -> None:
+    # Events start Wednesday 1 Jan 2025 09:00 UTC: open.
+    hours = {"weekly": {"wed": ["09:00-17:00"]}, "closed_action": "dequeue"}
+    run(router, [events.configure({"queues": {"general": {"hours": hours}}})])
+    assert not of_type(router.apply(events.submit("c1")), Dequeued)
+
+
+def test_a_customer_returning_exactly_at_the_end_of_the_memory_keeps_their_agent(
+    router: TenantRouter, events: Events
+) -> None:
+    config = {"sticky_memory_s": 100, "queues": {"general": {"sticky_window_s": 60}}}
+    run(router, [events.configure(config), events.presence("a1"), events.submit("c1", customer_id="x")])
+    assigned_at = accepted(router, events, "c1")
+    router.apply(events.complete("c1", "a1"))
+    router.apply(events.presence("a1", "away"))
+    events.wait(100 - (router.clock - assigned_at) - 1)
+    router.apply(events.submit("c2", customer_id="x"))
+    assert router.clock - assigned_at == 100
+    assert [w.preferred_agent for w in router.view(10).queues[0].waiting_items] == ["a1"]
