@@ -135,10 +135,12 @@ def test_a_reply_follows_the_customers_thread() -> None:
     [
         # Script, style and quoted history are left out, even nested; each block starts a line.
         (
-            "<style>p {}</style><div>Bonjour</div><script>x()</script><p>ligne</p><li>un</li><tr>deux</tr>"
+            "<style>p {}</style>Bonjour<script>x()</script><p>ligne</p><li>un</li><tr>deux</tr>"
             "<blockquote>old<blockquote>older</blockquote>still old</blockquote>fin",
             "Bonjour\nligne\nun\ndeuxfin",
         ),
+        ("un<div>deux</div>trois<br>quatre", "un\ndeuxtrois\nquatre"),
+        ("<blockquote>old <b>bold</b> still old</blockquote>mine", "mine"),  # other end tags inside
         ("a</blockquote>b</script>c", "abc"),  # an end tag without its start skips nothing
         ("un<p></p><p></p><p>deux", "un\n\ndeux"),  # blank lines are at most one
     ],
@@ -155,6 +157,8 @@ def test_html_reads_as_its_text(html: str, text: str) -> None:
         ("Oui\nFrom: a shop I like", "Oui\nFrom: a shop I like"),  # no header without its Sent line
         ("Oui\nSent: from my phone", "Oui\nSent: from my phone"),
         ("Ok\nFrom: Relais <s@d.example>", "Ok\nFrom: Relais <s@d.example>"),  # the last line
+        ("Ok\nFrom: Relais <s@d.example>\nSent: Tuesday", "Ok"),  # the Sent line is the last
+        ("Hello\nthere\nSent: from home", "Hello\nthere\nSent: from home"),
     ],
 )
 def test_a_reply_header_is_a_from_line_followed_by_a_sent_line(text: str, expected: str) -> None:
@@ -177,6 +181,12 @@ def test_a_mail_event_carries_the_sender_and_attachments_within_the_contracts_li
     assert named.url == f"mid:{parsed.message_id.strip('<>')}/1"[:2000]
     assert unnamed.url == f"mid:{parsed.message_id.strip('<>')}/2"[:2000]
     assert len(named.url) == 2000
+    ex = to_event(parse_mail(mail(Message_ID="<X1@example.X>").as_bytes()), "demo", "s", datetime.now(UTC))
+    assert [a.url for a in ex.data.attachments] == []
+    with_part = mail(Message_ID="<X1@example.X>")
+    with_part.add_attachment(b"x", maintype="application", subtype="pdf", filename="a.pdf")
+    ex = to_event(parse_mail(with_part.as_bytes()), "demo", "s", datetime.now(UTC))
+    assert [a.url for a in ex.data.attachments] == ["mid:X1@example.X/1"]
     nameless = to_event(parse_mail(mail(From="a@x.example").as_bytes()), "demo", "s", datetime.now(UTC))
     assert nameless.data.from_.name is None
 
