@@ -29,8 +29,8 @@ from relais_context_store.domain.timeline import (
     undeliverable,
     view_change,
 )
-from relais_contracts import topics
-from relais_contracts.channel import MessageReceived, MessageReceivedData, QuickReply
+from relais_contracts import derive_id, topics
+from relais_contracts.channel import CUSTOMER_TEXT_MAX, MessageReceived, MessageReceivedData, QuickReply
 from relais_contracts.conversation import (
     Assigned,
     AssignedData,
@@ -437,3 +437,28 @@ def test_a_new_customer_and_conversation_get_ids_pinned_to_the_message() -> None
         "a7fbbd88-e3bf-5360-8eb8-109223653ddc",
         "93ceaf31-ddec-5ea7-b5a2-92fde1da6894",
     ]
+
+
+def test_every_event_of_a_message_carries_the_customer_as_the_channel_gave_them() -> None:
+    # A long message in French from a named customer with an identity hint: the conversation is opened
+    # with the name and the hint, and the message keeps the name, the language and the length cut.
+    event = received("in-9", text="x" * (CUSTOMER_TEXT_MAX + 5), identity={"email": "camille@example.com"})
+    event = event.model_copy(update={"data": event.data.model_copy(update={"language": "fr"})})
+    customer = resolve_customer(identities_of(event), {}, new_customer_id(event))
+    opened, message = (o.event for o in resolve_message(event, customer, None, TIMEOUT).outgoing
+                       if isinstance(o.event, Opened | CustomerMessage))  # fmt: skip
+    assert (opened.data.customer_name, opened.data.identity) == ("Camille", event.data.identity)
+    assert (message.data.customer_name, message.data.language) == ("Camille", "fr")
+    assert message.data.truncated_from == CUSTOMER_TEXT_MAX + 5
+
+
+def test_a_channel_switch_names_the_customer_and_has_an_id_of_its_own() -> None:
+    event = received("in-2", channel="email", address="c@example.com", at=T0 + timedelta(minutes=5))
+    event = event.model_copy(update={"data": event.data.model_copy(update={"language": "fr"})})
+    customer = resolve_customer(identities_of(event), {"email:c@example.com": "cust-1"}, "new")
+    open_now = OpenConversation("conv-1", "sms", "+33612345678", T0, T0)
+    switched, message = (o.event for o in resolve_message(event, customer, open_now, TIMEOUT).outgoing)
+    assert isinstance(switched, ChannelSwitched)
+    assert switched.data.customer_id == "cust-1"
+    assert switched.id == derive_id("test", "in-2", 2)  # the message is 1, an identity link 3
+    assert (message.data.customer_name, message.data.language) == ("Camille", "fr")
