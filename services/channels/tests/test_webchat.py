@@ -296,3 +296,21 @@ def test_the_wait_for_the_next_message_counts_what_has_refilled() -> None:
     assert limits.open("1.2.3.4", "v-a", 0.0)
     assert [limits.take("v-a", 0.0) for _ in range(3)] == [0.0, 0.0, 0.0]
     assert limits.take("v-a", 10.0) == pytest.approx(10.0)  # half a message refilled: 10 s more
+
+
+def test_a_frame_is_measured_in_bytes_too() -> None:
+    # 1,110 characters but over 2,048 bytes in UTF-8.
+    raw = json.dumps({"type": "message", "text": "é" * 50, "pad": "é" * 1050}, ensure_ascii=False)
+    assert len(raw) < 2048 < len(raw.encode())
+    with pytest.raises(webchat.FrameError) as refused:
+        parse(raw)
+    assert refused.value.detail == "a frame is at most 2048 bytes"
+
+
+def test_a_visitor_still_connected_by_another_socket_keeps_their_bucket() -> None:
+    limits = webchat.SocketLimits(sockets_per_ip=2, messages_per_minute=3)
+    assert limits.open("1.2.3.4", "v-a", 0.0)
+    assert limits.open("1.2.3.4", "v-a", 0.0)
+    limits.close("1.2.3.4", "v-a")
+    assert limits.open("9.9.9.9", "v-z", 61.0)  # the look a minute later
+    assert limits.visitors_tracked == 2
