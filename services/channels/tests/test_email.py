@@ -214,3 +214,38 @@ def test_a_reply_keeps_a_subject_already_marked_and_a_bounded_clean_thread() -> 
     assert reply["Subject"] == "RE: Commande"
     assert reply["Message-ID"] == "<Msg9x@demo.example>"
     assert reply["References"] == " ".join((*references[-19:], "<m2@ex>"))
+
+
+def test_a_mail_with_only_a_subject_and_an_attachment_reads_as_its_subject() -> None:
+    message = EmailMessage()
+    message["From"] = "a@x.example"
+    message["Subject"] = "Facture"
+    message.add_attachment(b"%PDF", maintype="application", subtype="pdf", filename="f.pdf")
+    parsed = parse_mail(message.as_bytes())
+    assert (parsed.subject, parsed.text) == ("Facture", "Facture")
+    assert [a.name for a in parsed.attachments] == ["f.pdf"]
+
+
+def test_a_mail_with_a_subject_and_no_body_reads_as_its_subject() -> None:
+    parsed = parse_mail(b"From: a@x.example\r\nSubject: Commande 12\r\n\r\n")
+    assert (parsed.subject, parsed.text) == ("Commande 12", "Commande 12")
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"Subject: hi\r\n\r\nno sender", "no single sender address in From"),
+        (b"From: a@x.example\r\n\r\n   ", "no text, subject or attachment"),
+    ],
+)
+def test_malformed_mail_says_exactly_why(raw: bytes, reason: str) -> None:
+    with pytest.raises(MalformedMail) as refused:
+        parse_mail(raw)
+    assert str(refused.value) == reason
+
+
+def test_a_body_in_an_unknown_charset_is_refused_as_unreadable() -> None:
+    raw = b"From: a@x.example\r\nContent-Type: text/plain; charset=x-no-such-charset\r\n\r\nhello"
+    with pytest.raises(MalformedMail) as refused:
+        parse_mail(raw)
+    assert str(refused.value).startswith("unreadable body: ")
