@@ -462,3 +462,38 @@ def test_a_channel_switch_names_the_customer_and_has_an_id_of_its_own() -> None:
     assert switched.data.customer_id == "cust-1"
     assert switched.id == derive_id("test", "in-2", 2)  # the message is 1, an identity link 3
     assert (message.data.customer_name, message.data.language) == ("Camille", "fr")
+
+
+def test_the_identity_link_comes_first_on_the_tenants_key_with_everything_it_links() -> None:
+    event = received("in-7")
+    ids = identities_of(event)
+    customer = resolve_customer(ids, {}, new_customer_id(event))
+    resolved = resolve_message(event, customer, None, TIMEOUT)
+    first, _, message = resolved.outgoing
+    assert (first.topic, first.key) == (topics.CONVERSATIONS, "acme")
+    assert isinstance(first.event, IdentityLinked)
+    opened_id = resolved.open_conversation.conversation_id
+    assert (first.event.data.identities, first.event.data.conversation_id) == (tuple(ids), opened_id)
+    assert message.event.data.message_id == derive_id("test", "in-7", 1) == message.event.id
+    assert resolved.open_conversation == OpenConversation(opened_id, "sms", "+33612345678", T0, T0)
+
+
+def test_a_conflict_alone_is_linked_on_the_log_too() -> None:
+    event = received(identity={"email": "other@example.com"})
+    owners = {"phone:+33612345678": "cust-1", "email:other@example.com": "cust-2"}
+    customer = resolve_customer(identities_of(event), owners, "new")
+    assert (customer.new_links, customer.claims) == ((), ())
+    open_now = OpenConversation("conv-1", "sms", "+33612345678", T0, T0)
+    (first, *_) = resolve_message(event, customer, open_now, TIMEOUT).outgoing
+    assert isinstance(first.event, IdentityLinked)
+    assert first.event.data.conflicts == customer.conflicts
+
+
+def test_a_late_message_leaves_the_open_conversation_as_it_was_and_one_at_the_same_time_moves_it() -> None:
+    open_now = OpenConversation("conv-1", "sms", "+33612345678", T0 + timedelta(minutes=5), T0)
+    customer = resolve_customer(identities_of(received()), {"phone:+33612345678": "cust-1"}, "new")
+    late = received("in-4", channel="email", address="c@example.com", at=T0 + timedelta(minutes=2))
+    assert resolve_message(late, customer, open_now, TIMEOUT).open_conversation == open_now
+    same = received("in-5", channel="email", address="c@example.com", at=T0 + timedelta(minutes=5))
+    moved = resolve_message(same, customer, open_now, TIMEOUT).open_conversation
+    assert moved == OpenConversation("conv-1", "email", "c@example.com", T0 + timedelta(minutes=5), T0)
