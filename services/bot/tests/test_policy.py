@@ -933,3 +933,16 @@ def test_a_word_to_a_waiting_customer_answers_their_message_and_keeps_the_place_
     assert len(replies(chat.say("toujours là ?", after_s=interval))) == 1
     # The words keep the place already told: the same place again is nothing new.
     assert wait(chat, 3, 240, 60) == []
+
+
+def test_back_with_the_bot_after_a_dequeue_every_escalation_counter_starts_again(chat: Chat) -> None:
+    waiting(chat)
+    assert chat.state.queue is not None
+    counters = {"negative_streak": 2, "low_confidence_streak": 1, "intent_streak": 3, "turns": 7}
+    chat.state = chat.state.model_copy(update=counters)
+    chat.feed(Dequeued(**chat.envelope(), data=DequeuedData(queue="general", reason="max-wait")))
+    s = chat.state
+    assert s.model_dump(include={"mode", *counters, "wait_notice", "queue"}) == {
+        "mode": "bot", "negative_streak": 0, "low_confidence_streak": 0, "intent_streak": 0, "turns": 0,
+        "wait_notice": None, "queue": None,
+    }  # fmt: skip
