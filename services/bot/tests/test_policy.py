@@ -946,3 +946,13 @@ def test_back_with_the_bot_after_a_dequeue_every_escalation_counter_starts_again
         "mode": "bot", "negative_streak": 0, "low_confidence_streak": 0, "intent_streak": 0, "turns": 0,
         "wait_notice": None, "queue": None,
     }  # fmt: skip
+
+
+def test_an_empty_message_is_a_turn_clarified_but_no_sign_of_a_bot_that_does_not_understand(
+    chat: Chat,
+) -> None:
+    chat.open()
+    turns = chat.state.turns
+    for n in (1, 2, 3):
+        assert chat.say("   ").outcome == "clarified"
+        assert (chat.state.turns, chat.state.low_confidence_streak) == (turns + n, 0)
