@@ -552,9 +552,9 @@ def test_an_agent_whose_skills_change_is_eligible_for_exactly_the_queues_they_no
 ) -> None:
     config = {"queues": {"x": {"skills": {"x": 1}}, "y": {"skills": {"y": 1}}}}
     run(router, [events.configure(config), events.presence("a1", "away", skills={"x": 2})])
-    run(router, [events.presence("a1", "away", skills={"y": 2})])
-    assert {q.queue: q.eligible_agents for q in router.view(10).queues} == {"x": 0, "y": 0}
     run(router, [events.submit("c1", queue="x"), events.submit("c2", queue="y")])
+    assert {q.queue: q.eligible_agents for q in router.view(10).queues} == {"x": 0, "y": 0}
+    # Back with other skills: the work of the queue they no longer qualify for is not theirs.
     assert offers(router.apply(events.presence("a1", skills={"y": 2}))) == [("c2", "a1")]
     assert {q.queue: q.eligible_agents for q in router.view(10).queues} == {"x": 0, "y": 1}
 
@@ -629,18 +629,20 @@ def test_the_tenants_agent_order_picks_the_agent(
 
 def test_agents_equal_by_the_order_are_taken_by_id(router: TenantRouter, events: Events) -> None:
     run(router, [events.configure({"agent_order": ["occupancy"]})])
-    for _ in range(3):  # a2 changes presence more often than a1: its entries are more recent
-        router.apply(events.presence("a2"))
-    router.apply(events.presence("a1"))
+    for _ in range(3):  # a1 changes presence more often than a2: its entries are more recent
+        router.apply(events.presence("a1"))
+    router.apply(events.presence("a2"))
     assert offers(router.apply(events.submit("c1"))) == [("c1", "a1")]
 
 
 def test_expected_waits_use_the_last_departures_only_and_need_time_between_them() -> None:
     stats = QueueStatistics()
-    for n in range(60):
-        stats.departed("general", float(n))
-    # The last 50 departures, from 10 s to 59 s: 50 in 50 s at 60 s, one a second.
-    assert stats.expected_wait("general", 5, 60.0) == 5
+    for n in range(10):  # ten slow departures long ago, then fifty at one a second
+        stats.departed("general", float(n * 10))
+    for n in range(50):
+        stats.departed("general", 100.0 + n)
+    # The last 50 departures only, from 100 s: 50 in 50 s at 150 s, one a second.
+    assert stats.expected_wait("general", 5, 150.0) == 5
     quick = QueueStatistics()
     quick.departed("general", 100.0)
     quick.departed("general", 100.0)
@@ -758,3 +760,16 @@ def test_a_customer_returning_exactly_at_the_end_of_the_memory_keeps_their_agent
     router.apply(events.submit("c2", customer_id="x"))
     assert router.clock - assigned_at == 100
     assert [w.preferred_agent for w in router.view(10).queues[0].waiting_items] == ["a1"]
+
+
+def test_work_leaving_or_ending_frees_one_slot_of_an_agent_holding_two(
+    router: TenantRouter, events: Events
+) -> None:
+    run(router, [events.presence("a1", capacity={"*": 3}), events.submit("c1"), events.submit("c2")])
+    accepted(router, events, "c1")
+    router.apply(events.cancel("c2"))  # the customer of the open offer leaves
+    assert router.view(10).agents[0].load == {"chat": 1}
+    router.apply(events.submit("c3"))
+    accepted(router, events, "c3")
+    router.apply(events.complete("c1", "a1"))
+    assert router.view(10).agents[0].load == {"chat": 1}
