@@ -563,6 +563,7 @@ def test_an_agent_who_changed_presence_many_times_is_still_offered_work(
     router: TenantRouter, events: Events
 ) -> None:
     # Each change leaves an entry in the class's ranking; past a bound the ranking is rebuilt.
+    run(router, [events.submit("c0"), events.cancel("c0")])  # the class exists from now on
     for n in range(80):
         router.apply(events.presence("a1", capacity={"*": 1 + n % 2}))
         router.apply(events.presence("a2", capacity={"*": 1 + n % 2}))
