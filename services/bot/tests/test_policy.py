@@ -937,7 +937,9 @@ def test_a_word_to_a_waiting_customer_answers_their_message_and_keeps_the_place_
 
 def test_back_with_the_bot_after_a_dequeue_every_escalation_counter_starts_again(chat: Chat) -> None:
     waiting(chat)
+    assert wait(chat, 3, 240, 60) != []
     assert chat.state.queue is not None
+    assert chat.state.wait_notice is not None
     counters = {"negative_streak": 2, "low_confidence_streak": 1, "intent_streak": 3, "turns": 7}
     chat.state = chat.state.model_copy(update=counters)
     chat.feed(Dequeued(**chat.envelope(), data=DequeuedData(queue="general", reason="max-wait")))
