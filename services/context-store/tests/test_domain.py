@@ -30,7 +30,13 @@ from relais_context_store.domain.timeline import (
     view_change,
 )
 from relais_contracts import derive_id, topics
-from relais_contracts.channel import CUSTOMER_TEXT_MAX, MessageReceived, MessageReceivedData, QuickReply
+from relais_contracts.channel import (
+    CUSTOMER_TEXT_MAX,
+    Attachment,
+    MessageReceived,
+    MessageReceivedData,
+    QuickReply,
+)
 from relais_contracts.conversation import (
     Assigned,
     AssignedData,
@@ -497,3 +503,13 @@ def test_a_late_message_leaves_the_open_conversation_as_it_was_and_one_at_the_sa
     same = received("in-5", channel="email", address="c@example.com", at=T0 + timedelta(minutes=5))
     moved = resolve_message(same, customer, open_now, TIMEOUT).open_conversation
     assert moved == OpenConversation("conv-1", "email", "c@example.com", T0 + timedelta(minutes=5), T0)
+
+
+def test_the_message_on_the_log_keeps_its_attachments() -> None:
+    event = received("in-8")
+    attachment = {"url": "https://files.example/p.png", "content_type": "image/png", "name": "p.png"}
+    data = event.data.model_copy(update={"attachments": (Attachment.model_validate(attachment),)})
+    event = event.model_copy(update={"data": data})
+    customer = resolve_customer(identities_of(event), {}, new_customer_id(event))
+    message = resolve_message(event, customer, None, TIMEOUT).message
+    assert [a.model_dump() for a in message.data.attachments] == [attachment]
