@@ -899,3 +899,66 @@ def test_a_customer_whose_agent_went_silent_is_told_in_their_language(chat: Chat
     told = replies(chat.feed(Reassigned(**chat.envelope(), data=data)))
     assert told == ["Un autre conseiller prend le relais ; il verra tout ce que vous avez écrit."]
     assert chat.state.mode == "waiting"
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_no_to_the_question_is_answered_in_the_customers_language_in_reply_to_their_no(
+    chat: Chat, language: str
+) -> None:
+    _asked(chat, language)
+    no = chat.say(YES_NO[language][1][0], language=language)
+    (reply,) = no.outputs
+    content = chat.bot.tenant("acme").content
+    expected = f"{content.message(language, 'person_declined')} {content.message(language, 'reach_person')}"
+    assert reply.event.data.text == expected
+    assert reply.event.data.in_reply_to == f"e-{chat.n}"
+    assert reply.event.id == derive_id("test", f"e-{chat.n}", 0)
+
+
+def test_a_dequeued_customer_also_hears_the_tenants_own_words(chat: Chat) -> None:
+    waiting(chat)
+    data = DequeuedData(queue="general", reason="closed", message="Fermé le 25 décembre.")
+    dequeued = Dequeued(**chat.envelope(), data=data)
+    (reply,) = chat.feed(dequeued).outputs
+    content = chat.bot.tenant("acme").content
+    assert reply.event.data.text == f"{content.message('fr', 'dequeued_closed')}\nFermé le 25 décembre."
+    assert reply.event.id == derive_id(dequeued.source, dequeued.id, 0)
+
+
+def test_a_word_to_a_waiting_customer_answers_their_message_and_keeps_the_place_told(chat: Chat) -> None:
+    waiting(chat)
+    assert wait(chat, 3, 240, 60) != []  # the place is known now
+    said = chat.say("allo ?", after_s=60)
+    (reply,) = said.outputs
+    assert reply.event.data.in_reply_to == f"e-{chat.n}"
+    assert reply.event.id == derive_id("test", f"e-{chat.n}", 0)
+    # Exactly the minimum interval after that word: another word is allowed.
+    interval = chat.bot.tenant("acme").content.waiting.min_interval_s
+    assert len(replies(chat.say("toujours là ?", after_s=interval))) == 1
+    # The words keep the place already told: the same place again is nothing new.
+    assert wait(chat, 3, 240, 60) == []
+
+
+def test_back_with_the_bot_after_a_dequeue_every_escalation_counter_starts_again(chat: Chat) -> None:
+    waiting(chat)
+    assert wait(chat, 3, 240, 60) != []
+    assert chat.state.queue is not None
+    assert chat.state.wait_notice is not None
+    counters = {"negative_streak": 2, "low_confidence_streak": 1, "intent_streak": 3, "turns": 7}
+    chat.state = chat.state.model_copy(update=counters)
+    chat.feed(Dequeued(**chat.envelope(), data=DequeuedData(queue="general", reason="max-wait")))
+    s = chat.state
+    assert s.model_dump(include={"mode", *counters, "wait_notice", "queue"}) == {
+        "mode": "bot", "negative_streak": 0, "low_confidence_streak": 0, "intent_streak": 0, "turns": 0,
+        "wait_notice": None, "queue": None,
+    }  # fmt: skip
+
+
+def test_an_empty_message_is_a_turn_clarified_but_no_sign_of_a_bot_that_does_not_understand(
+    chat: Chat,
+) -> None:
+    chat.open()
+    turns = chat.state.turns
+    for n in (1, 2, 3):
+        assert chat.say("   ").outcome == "clarified"
+        assert (chat.state.turns, chat.state.low_confidence_streak) == (turns + n, 0)

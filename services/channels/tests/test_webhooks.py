@@ -15,7 +15,7 @@ from relais_channels.domain.webhooks import (
     recipients,
     transport_of,
 )
-from relais_contracts import topics
+from relais_contracts import derive_key, topics
 from relais_contracts.channel import DeliveryUpdated, MessageSend
 
 pytestmark = pytest.mark.unit
@@ -102,3 +102,29 @@ def test_email_messages_of_an_integrator_with_mailboxes_go_by_mail_when_a_relay_
     assert transport_of(mail, send(channel="sms"), mail_out=True) == "webhook"
     assert transport_of(NO_HOOK, send(), mail_out=True) is None
     assert recipients([mail, NO_HOOK], send(channel="email"), mail_out=True) == [mail]
+
+
+def test_a_failed_report_says_why_about_the_conversation_with_an_id_of_its_own() -> None:
+    report = failed_report(HOOKED, send(), "HTTP 503 " + "x" * 2000)
+    assert isinstance(report.event, DeliveryUpdated)
+    assert report.event.subject == "conv-1"
+    assert report.event.data.reason == ("HTTP 503 " + "x" * 2000)[:1000]
+    assert report.event.id == derive_key("webhook-failed", "acme-sms", send().uid)
+    other = send().model_copy(update={"id": "out-2"})
+    assert failed_report(HOOKED, other, "x").event.id != report.event.id  # one report per message
+
+
+def test_an_integrator_with_mailboxes_and_no_webhook_gets_email_only_through_the_relay() -> None:
+    mail_only = Integrator(
+        "acme-mail", "acme", frozenset({"email"}), (b"k" * 32,), email_addresses=frozenset({"s@acme.example"})
+    )
+    assert recipients([mail_only], send(channel="email")) == []
+    assert recipients([mail_only], send(channel="email"), mail_out=True) == [mail_only]
+
+
+def test_the_give_up_window_counts_from_the_first_failure() -> None:
+    rng = random.Random(3)
+    assert isinstance(after_failure(5, 1000.0, 1599.0, POLICY, "HTTP 503", rng), Retry)
+    decision = after_failure(6, 1000.0, 1600.0, POLICY, "HTTP 503", rng)
+    assert isinstance(decision, GiveUp)
+    assert decision.reason == "webhook failed 6 times over 600 s; last: HTTP 503"

@@ -29,8 +29,14 @@ from relais_context_store.domain.timeline import (
     undeliverable,
     view_change,
 )
-from relais_contracts import topics
-from relais_contracts.channel import MessageReceived, MessageReceivedData, QuickReply
+from relais_contracts import derive_id, topics
+from relais_contracts.channel import (
+    CUSTOMER_TEXT_MAX,
+    Attachment,
+    MessageReceived,
+    MessageReceivedData,
+    QuickReply,
+)
 from relais_contracts.conversation import (
     Assigned,
     AssignedData,
@@ -437,3 +443,73 @@ def test_a_new_customer_and_conversation_get_ids_pinned_to_the_message() -> None
         "a7fbbd88-e3bf-5360-8eb8-109223653ddc",
         "93ceaf31-ddec-5ea7-b5a2-92fde1da6894",
     ]
+
+
+def test_every_event_of_a_message_carries_the_customer_as_the_channel_gave_them() -> None:
+    # A long message in French from a named customer with an identity hint: the conversation is opened
+    # with the name and the hint, and the message keeps the name, the language and the length cut.
+    event = received("in-9", text="x" * (CUSTOMER_TEXT_MAX + 5), identity={"email": "camille@example.com"})
+    event = event.model_copy(update={"data": event.data.model_copy(update={"language": "fr"})})
+    customer = resolve_customer(identities_of(event), {}, new_customer_id(event))
+    opened, message = (o.event for o in resolve_message(event, customer, None, TIMEOUT).outgoing
+                       if isinstance(o.event, Opened | CustomerMessage))  # fmt: skip
+    assert (opened.data.customer_name, opened.data.identity) == ("Camille", event.data.identity)
+    assert (message.data.customer_name, message.data.language) == ("Camille", "fr")
+    assert message.data.truncated_from == CUSTOMER_TEXT_MAX + 5
+
+
+def test_a_channel_switch_names_the_customer_and_has_an_id_of_its_own() -> None:
+    event = received("in-2", channel="email", address="c@example.com", at=T0 + timedelta(minutes=5))
+    event = event.model_copy(update={"data": event.data.model_copy(update={"language": "fr"})})
+    customer = resolve_customer(identities_of(event), {"email:c@example.com": "cust-1"}, "new")
+    open_now = OpenConversation("conv-1", "sms", "+33612345678", T0, T0)
+    switched, message = (o.event for o in resolve_message(event, customer, open_now, TIMEOUT).outgoing)
+    assert isinstance(switched, ChannelSwitched)
+    assert switched.data.customer_id == "cust-1"
+    assert switched.id == derive_id("test", "in-2", 2)  # the message is 1, an identity link 3
+    assert (message.data.customer_name, message.data.language) == ("Camille", "fr")
+
+
+def test_the_identity_link_comes_first_on_the_tenants_key_with_everything_it_links() -> None:
+    event = received("in-7")
+    ids = identities_of(event)
+    customer = resolve_customer(ids, {}, new_customer_id(event))
+    resolved = resolve_message(event, customer, None, TIMEOUT)
+    first, _, message = resolved.outgoing
+    assert (first.topic, first.key) == (topics.CONVERSATIONS, "acme")
+    assert isinstance(first.event, IdentityLinked)
+    opened_id = resolved.open_conversation.conversation_id
+    assert (first.event.data.identities, first.event.data.conversation_id) == (tuple(ids), opened_id)
+    assert message.event.data.message_id == derive_id("test", "in-7", 1) == message.event.id
+    assert resolved.open_conversation == OpenConversation(opened_id, "sms", "+33612345678", T0, T0)
+
+
+def test_a_conflict_alone_is_linked_on_the_log_too() -> None:
+    event = received(identity={"email": "other@example.com"})
+    owners = {"phone:+33612345678": "cust-1", "email:other@example.com": "cust-2"}
+    customer = resolve_customer(identities_of(event), owners, "new")
+    assert (customer.new_links, customer.claims) == ((), ())
+    open_now = OpenConversation("conv-1", "sms", "+33612345678", T0, T0)
+    (first, *_) = resolve_message(event, customer, open_now, TIMEOUT).outgoing
+    assert isinstance(first.event, IdentityLinked)
+    assert first.event.data.conflicts == customer.conflicts
+
+
+def test_a_late_message_leaves_the_open_conversation_as_it_was_and_one_at_the_same_time_moves_it() -> None:
+    open_now = OpenConversation("conv-1", "sms", "+33612345678", T0 + timedelta(minutes=5), T0)
+    customer = resolve_customer(identities_of(received()), {"phone:+33612345678": "cust-1"}, "new")
+    late = received("in-4", channel="email", address="c@example.com", at=T0 + timedelta(minutes=2))
+    assert resolve_message(late, customer, open_now, TIMEOUT).open_conversation == open_now
+    same = received("in-5", channel="email", address="c@example.com", at=T0 + timedelta(minutes=5))
+    moved = resolve_message(same, customer, open_now, TIMEOUT).open_conversation
+    assert moved == OpenConversation("conv-1", "email", "c@example.com", T0 + timedelta(minutes=5), T0)
+
+
+def test_the_message_on_the_log_keeps_its_attachments() -> None:
+    event = received("in-8")
+    attachment = {"url": "https://files.example/p.png", "content_type": "image/png", "name": "p.png"}
+    data = event.data.model_copy(update={"attachments": (Attachment.model_validate(attachment),)})
+    event = event.model_copy(update={"data": data})
+    customer = resolve_customer(identities_of(event), {}, new_customer_id(event))
+    message = resolve_message(event, customer, None, TIMEOUT).message
+    assert [a.model_dump() for a in message.data.attachments] == [attachment]

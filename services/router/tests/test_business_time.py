@@ -111,3 +111,53 @@ def test_overlapping_intervals_of_a_day_count_once() -> None:
     assert schedule.add(ts(2025, 1, 6, 6), 3 * 3600) == ts(2025, 1, 6, 11)  # 1 h before 08:00, 2 h from 09:00
     assert schedule.add(ts(2025, 1, 6, 13, 30), 3600) == ts(2025, 1, 6, 15, 30)
     assert [schedule.is_open(ts(2025, 1, 6, h, 59)) for h in (8, 13, 14, 16)] == [False, True, False, True]
+
+
+EVERY_DAY_IN_TOKYO = OpeningHours(
+    timezone="Asia/Tokyo",
+    weekly={d: ("00:00-23:59",) for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},  # type: ignore[misc]
+)
+
+
+def test_a_holiday_is_the_whole_local_day_of_the_calendar_and_spans_are_never_empty() -> None:
+    # Tokyo is UTC+9 all year, far from the UTC of the servers: a holiday read in the wrong zone, or
+    # cut at the wrong hour, shows up as open time at one of its ends.
+    calendar = Calendar(timezone="Asia/Tokyo", holidays={date(2025, 1, 15): "company day"})
+    schedule = Schedule(EVERY_DAY_IN_TOKYO, calendar)
+    # Wednesday 15 Jan in Tokyo is 14 Jan 15:00 to 15 Jan 15:00 UTC; the day before closes at 23:59 local.
+    assert schedule.open_spans(ts(2025, 1, 14, 12), ts(2025, 1, 16)) == [
+        (ts(2025, 1, 14, 12), ts(2025, 1, 14, 14, 59)),
+        (ts(2025, 1, 15, 15), ts(2025, 1, 16)),
+    ]
+    # From one closing to the next opening there is no open time, not even an empty span at either end.
+    assert schedule.open_spans(ts(2025, 1, 14, 14, 59), ts(2025, 1, 15, 15)) == []
+    assert schedule.elapsed(ts(2025, 1, 14, 14, 59), ts(2025, 1, 15, 15)) == 0
+
+
+def test_the_calendar_days_are_read_in_the_calendar_zone_not_the_hours_zone() -> None:
+    every_day_utc = OpeningHours(weekly={d: ("00:00-23:59",) for d in ("mon", "tue", "wed", "thu")})  # type: ignore[misc]
+    calendar = Calendar(timezone="Asia/Tokyo", holidays={date(2025, 1, 15): "company day"})
+    schedule = Schedule(every_day_utc, calendar)
+    # The holiday is 14 Jan 15:00 to 15 Jan 15:00 UTC: the evening of the 14th in UTC is already closed.
+    assert [schedule.is_open(ts(2025, 1, 14, h)) for h in (14, 16)] == [True, False]
+    assert [schedule.is_open(ts(2025, 1, 15, h)) for h in (14, 16)] == [False, True]
+
+
+def test_a_deadline_that_uses_a_span_exactly_ends_with_it() -> None:
+    schedule = Schedule(OpeningHours(weekly={"mon": ("09:00-12:00", "13:00-17:00")}))  # type: ignore[misc]
+    # Three hours from 09:00 on Monday 6 Jan 2025 are the whole morning: due at 12:00, not at 13:00.
+    assert schedule.add(ts(2025, 1, 6, 9), 3 * 3600) == ts(2025, 1, 6, 12)
+    assert schedule.add(ts(2025, 1, 6, 9), 3 * 3600 + 1) == ts(2025, 1, 6, 13, 0, 1)
+
+
+def test_a_deadline_is_looked_for_beyond_the_first_week() -> None:
+    # Closed every week; the calendar opens one exception day ten days ahead.
+    calendar = Calendar(exceptions={date(2025, 1, 16): ("10:00-11:00",)})
+    schedule = Schedule(OpeningHours(weekly={}), calendar)
+    assert schedule.add(ts(2025, 1, 6), 60) == ts(2025, 1, 16, 10, 1)
+
+
+def test_no_open_time_passes_backwards() -> None:
+    schedule = Schedule(PARIS_WEEKDAYS)
+    # Monday 6 Jan 2025, both instants in the open morning, the end before the start.
+    assert schedule.elapsed(ts(2025, 1, 6, 10), ts(2025, 1, 6, 9)) == 0

@@ -80,3 +80,11 @@ def test_opening_hours_are_read_in_the_queues_time_zone() -> None:
     assert hours.is_open(datetime(2026, 1, 5, 7, 30, tzinfo=UTC))  # 8:30 in Paris, a Monday
     assert not hours.is_open(datetime(2026, 1, 5, 11, 0, tzinfo=UTC))  # 12:00 in Paris
     assert not hours.is_open(datetime(2026, 1, 6, 8, 0, tzinfo=UTC))  # a Tuesday
+    assert hours.is_open(
+        datetime(2026, 1, 5, 7, 0, tzinfo=UTC)
+    )  # 8:00 in Paris: open from the minute it opens
+
+
+def test_an_opening_interval_must_last() -> None:
+    with pytest.raises(ValidationError, match="ends before it starts"):
+        OpeningHours(weekly={"mon": ("10:00-10:00",)})  # type: ignore[dict-item]
