@@ -9,7 +9,6 @@ Faults of Kafka or Redis are retried for as long as they last and never dead-let
 """
 
 import asyncio
-import contextlib
 import os
 import signal
 import time
@@ -103,7 +102,6 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         self._consumer = consumer
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        await self._consumer.committed_all()  # the last batch's offsets, before another member reads on
         if self._consumer.on_revoked and revoked:
             await self._consumer.on_revoked(
                 {(self._consumer.contract(tp.topic), tp.partition) for tp in revoked}
@@ -146,7 +144,6 @@ class EventConsumer:
         self._group = group or settings.group(f"{service}-{name}")
         self._stopping = asyncio.Event()
         self._batches = 0
-        self._committing: asyncio.Task[None] | None = None
         self.running = False
 
     def contract(self, physical_topic: str) -> str:
@@ -187,8 +184,6 @@ class EventConsumer:
             )
         finally:
             self.running = False
-            with contextlib.suppress(Exception):  # an outage while stopping: the next owner reads again
-                await self.committed_all()
             await self._consumer.stop()
             log.info("consumer stopped", consumer=self.name)
 
@@ -211,20 +206,6 @@ class EventConsumer:
             log.warning("fault injection: killing the process before the commit", consumer=self.name)
             os.kill(os.getpid(), signal.SIGKILL)
         offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
-        # The commit runs while the next batch is fetched and handled: it is a round trip to the group
-        # coordinator that no effect waits for (the effects are written), and waiting for it held
-        # every record that came meanwhile (bench-pipeline's hops). Commits stay in order: each waits
-        # for the one before.
-        await self.committed_all()
-        self._committing = asyncio.create_task(self._commit(offsets, started))
-
-    async def committed_all(self) -> None:
-        """Wait for the commit in flight, if any; raise what it raised (an outage while stopping)."""
-        committing, self._committing = self._committing, None
-        if committing is not None:
-            await committing
-
-    async def _commit(self, offsets: dict[TopicPartition, int], started: float) -> None:
         try:
             await self._retrying("commit", lambda: self._consumer.commit(offsets))
         except (CommitFailedError, IllegalStateError) as exc:
