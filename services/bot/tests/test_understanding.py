@@ -140,8 +140,8 @@ def test_a_lexicon_cue_counts_only_where_the_model_agrees(bot: Bot) -> None:
     categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
     without_model = Detectors(read_cues(), tenant.content.escalation.extra_human_request, model=None)
     for text in [
-        "mi è morto il telefono 😂 posso accedere da pc?",
-        "se me murió el movil jaja, entro desde el pc?",
+        "mi è morto il telefono, posso accedere da pc?",
+        "se me murió el movil, entro desde el pc?",
     ]:
         # The lexicon alone matches a death; the model, trained on such traps, vetoes it.
         assert without_model.signals(text, "it", categories, 0.0).sensitive
@@ -231,6 +231,8 @@ INDIRECT_REQUESTS = [
     "premo 0",
     "j'appuie sur 0",
     "0 please",
+    "0 ... 0 ... ça marche pas comme au téléphone ici ?",
+    "gibts bei euch noch menschen? paket hängt seit tagen",
 ]
 NOT_REQUESTS = [
     "my colleague could call me about it tomorrow, he has the reference",  # the customer's own colleague
@@ -265,6 +267,7 @@ NO_PERSON_WANTED = [
     "Sinceramente estou muito bem com o bot, é mais rápido que o telefone.",
     "Passt schon, ich schreib gern mit dem Bot weiter. Was kostet das Roaming?",
     "tô amando esse chat com o robô kkk nem preciso de atendente. qual o prazo de entrega?",
+    "Não é preciso passar-me a ninguém, o assistente está a ajudar bem.",
     "je préfère continuer ici avec l'assistant virtuel",
     # Moving home, in the verb Italian also uses for a transfer.
     "mi trasferisco a Bologna dal primo del mese, come sposto il contratto del gas?",
@@ -347,6 +350,41 @@ def test_a_sensitive_word_about_someone_else_or_a_trade_is_routine(bot: Bot) -> 
         assert not detectors.signals(text, "en", categories, 0.0).sensitive, text
     mine = "my mum died last week, her phone contract is in her name"
     assert detectors.signals(mine, "en", categories, 0.0).sensitive
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "category"),
+    [
+        ("Oi, perdi o emprego mês passado e não tô conseguindo pagar a fatura", "pt", "vulnerability"),
+        ("Where exactly did you get my mobile number? I never gave it to you", "en", "privacy"),
+        ("devo fare la chemio da gennaio, l'assicurazione copre le visite?", "it", "health"),
+        ("chiamo per mia sorella che è sorda, potete scriverle?", "it", "vulnerability"),
+    ],
+)
+def test_situations_told_in_other_words(bot: Bot, text: str, language: str, category: str) -> None:
+    categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
+    assert category in bot.tenant("demo").detectors.signals(text, language, categories, 0.0).sensitive
+
+
+def test_a_laugh_makes_a_delicate_word_a_figure_of_speech(bot: Bot) -> None:
+    """Without the model the cues decide alone: the same word with a laugh is no bereavement."""
+    tenant = bot.tenant("demo")
+    cues_only = Detectors(read_cues(), tenant.content.escalation.extra_human_request, model=None)
+    categories = ("bereavement",)
+    assert cues_only.signals("mein Vater ist gestorben, wie kündige ich?", "de", categories, 0.0).sensitive
+    assert not cues_only.signals(
+        "bin fast gestorben vor Lachen 😂 wie kündige ich?", "de", categories, 0.0
+    ).sensitive
+
+
+def test_frustration_told_by_counts_idioms_and_emoji(bot: Bot) -> None:
+    detectors = bot.tenant("demo").detectors
+    for text, language in (
+        ("Drei E-Mails, zwei Anrufe, null Antworten.", "de"),
+        ("Premium genommen, heute um 21 Uhr zu. Danke für nix", "de"),
+        ("love how the app has said 'your order is on its way' for 9 days now 🙃", "en"),
+    ):
+        assert detectors.signals(text, language, (), 0.0).frustrated, text
 
 
 def test_unambiguous_situations_leave_routine_alone(bot: Bot) -> None:

@@ -45,6 +45,9 @@ _SENTENCES_READ = 6
 # frustration than a lexicon cue does: praise idioms carry let-down words ("rien à redire") and a
 # model that has read much sarcasm gives plain praise 0.2-0.35.
 SURFACE_FLOOR = 0.4
+# Emoji of irony: with praise words they are sarcasm whatever the model reads; alone, like an angry
+# face, they count where the model finds frustration plausible.
+_IRONIC = ("emo_eyeroll", "emo_clown", "emo_upside", "emo_unamused")
 _QUELQU_UN = re.compile(r"\bquel ?qu ?'? ?u?n\b")
 
 
@@ -158,11 +161,17 @@ class Detectors:
             or bool(scores and scores.fires("customer-request") and not negated)
         )
         unsure = bool(scores and not request and not negated and scores.unsure("customer-request"))
-        sensitive = {
-            c
-            for c in self.sensitive(plain, categories)
-            if self._plausible(scores, c, "sensitive", floor=SENSITIVE_CUE_FLOOR)
-        }
+        # A laugh marks a delicate word as a figure of speech ("fast gestorben vor Freude 😂", "my
+        # phone died 😂"): the cue alone does not count, the model still may.
+        sensitive = (
+            {
+                c
+                for c in self.sensitive(plain, categories)
+                if self._plausible(scores, c, "sensitive", floor=SENSITIVE_CUE_FLOOR)
+            }
+            if "emo_laugh" not in tokens
+            else set()
+        )
         sensitive |= {c for c in categories if c in self._unambiguous and self._unambiguous[c].search(plain)}
         strong, weak = self.frustration(plain, language)
         strong = strong and self._plausible(scores, "frustration")
@@ -194,6 +203,7 @@ class Detectors:
                 plausible
                 and (
                     self.sarcasm(tokens)
+                    or any(e in tokens for e in ("emo_angry", *_IRONIC))
                     or self.repeated_contact(plain)
                     or (
                         shout
@@ -282,11 +292,7 @@ class Detectors:
         """Praise with an eye-roll, a clown or an upside-down face: "bravo 🙄", "super merci 🙃". Happy
         customers do not send those with their thanks, so this counts even where the model, which reads
         the words as thanks, sees no frustration. (Clapping is praise as often as irony: not here.)"""
-        return bool(
-            self._praise
-            and self._praise.search(tokens)
-            and any(e in tokens for e in ("emo_eyeroll", "emo_clown", "emo_upside", "emo_unamused"))
-        )
+        return bool(self._praise and self._praise.search(tokens) and any(e in tokens for e in _IRONIC))
 
     def repeated_contact(self, plain: str) -> bool:
         """The customer says they have written or called before: "third time I write", "3e fois"."""

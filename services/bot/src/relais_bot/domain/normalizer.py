@@ -130,6 +130,8 @@ _MOBILE_DATA = re.compile(
     r"|dados (?:moveis|do celular|do telemovel)|pacote de dados|consumo de dados"
     r"|(?:mobile |mobilen )?daten ?volumen"
     r"|(?:mobile|mobilen) daten|(?:wie viele|meine) daten(?= (?:ich|habe|hab|sind|noch|diesen|im))"
+    r"|(?:(?:my|mes|mis|meus|os|i miei|meine) )?(?:data|donnees|datos|dados|dati|daten)"
+    r" (?:ran out|run out|sont epuisees|se (?:me )?acabaron|acabaram|sono finiti|aufgebraucht)"
     rf"|{_UNIT} (?:de |of |an |di )?(?:data|datos|dados|dati|daten|donnees))\b"
 )
 
