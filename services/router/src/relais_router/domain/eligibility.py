@@ -26,13 +26,11 @@ MayTake = Callable[[str, WorkItem], bool]
 
 @dataclass(slots=True)
 class WorkClass:
-    key: ClassKey
     alternatives: list[dict[str, int]]  # an agent qualifies by meeting every minimum of one of these
     language: str
     kind: str
     aging_per_s: float
     waiting: SortedList[Entry] = field(default_factory=SortedList)
-    agents: set[str] = field(default_factory=set)  # qualified, whatever their presence and load
     free: set[str] = field(default_factory=set)  # qualified, routable, with room for this kind
     # The free agents best first (a heap of (rank, version, agent)). An agent's entries go stale when
     # the agent changes and a fresh one is pushed; stale entries are dropped when they surface.
@@ -84,11 +82,10 @@ class Eligibility:
                     base[rule.lower_skill] = min(base[rule.lower_skill], rule.to_proficiency or 1)
                 if rule.add_agents_of is not None:
                     alternatives.append(dict(self.config.queue(rule.add_agents_of).skills))
-            cls = WorkClass(key, alternatives, language, item.kind, queue.aging_per_minute / 60)
+            cls = WorkClass(alternatives, language, item.kind, queue.aging_per_minute / 60)
             self.classes[key] = cls
             for agent in self.agents.values():
                 if cls.qualifies(agent):
-                    cls.agents.add(agent.id)
                     self.agent_classes.setdefault(agent.id, set()).add(key)
                     if agent.routable and agent.has_room(cls.kind):
                         cls.free.add(agent.id)
@@ -129,12 +126,9 @@ class Eligibility:
         """Bring the agent's entries in the classes up to date after a change of skills, presence or load."""
         if requalify:
             for key in self.agent_classes.pop(agent.id, set()):
-                self.classes[key].agents.discard(agent.id)
                 self.classes[key].free.discard(agent.id)
             keys = {k for k, c in self.classes.items() if c.qualifies(agent)}
             self.agent_classes[agent.id] = keys
-            for key in keys:
-                self.classes[key].agents.add(agent.id)
         version = self.versions[agent.id] = self.versions.get(agent.id, 0) + 1
         for key in self.agent_classes.get(agent.id, ()):
             cls = self.classes[key]
