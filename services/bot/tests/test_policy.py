@@ -962,3 +962,23 @@ def test_an_empty_message_is_a_turn_clarified_but_no_sign_of_a_bot_that_does_not
     for n in (1, 2, 3):
         assert chat.say("   ").outcome == "clarified"
         assert (chat.state.turns, chat.state.low_confidence_streak) == (turns + n, 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("yes??", True),  # marks are no words
+        ("yes!!", True),
+        ("yes yes ok sure please thanks", True),  # six words: still an answer
+        ("yes yes yes yes yes yes yes", None),  # seven: something else
+        ("please", True),
+        ("por favor", True),
+        ("bitte", True),
+        ("thanks", None),  # politeness alone says neither
+        ("no please", False),
+        ("yes no", None),  # both: ask again rather than guess
+        ("", None),
+    ],
+)
+def test_the_answer_to_would_you_like_a_person_is_read_word_by_word(text: str, answer: bool | None) -> None:
+    assert answer_to_question(text) is answer
