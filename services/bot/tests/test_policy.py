@@ -19,6 +19,7 @@ from relais_bot.domain.sentiment import VaderSentiment
 from relais_bot.evaluation import evaluate, sets
 from relais_bot.training import stale
 from relais_contracts import Outgoing, derive_id, topics
+from relais_contracts.channel import IdentityHints
 from relais_contracts.conversation import (
     Assigned,
     AssignedData,
@@ -1046,3 +1047,16 @@ def test_a_clarifying_question_is_in_the_customers_language_in_reply_to_their_me
     assert reply.event.data.text == expected
     assert reply.event.data.in_reply_to == f"e-{chat.n}"
     assert reply.event.id == derive_id("test", f"e-{chat.n}", 0)
+
+
+def test_the_opening_and_every_message_are_kept_with_their_channel_author_and_identity(chat: Chat) -> None:
+    data = OpenedData(channel="whatsapp", address="v", identity=IdentityHints(customer_ref="C-42"))
+    chat.feed(Opened(**chat.envelope(), data=data))
+    assert (chat.state.channel, chat.state.channels, chat.state.customer_ref) == ("whatsapp", ("whatsapp",), "C-42")
+    chat.feed(message(chat, "Bonjour, où en est ma commande ?", channel="whatsapp", customer_name="Ana"))
+    customer, bot_reply = chat.state.transcript[-2:]
+    assert (customer.author_kind, customer.author_name, customer.channel) == ("customer", "Ana", "whatsapp")
+    assert (bot_reply.author_kind, bot_reply.author_name, bot_reply.channel) == (
+        "bot", chat.bot.tenant("acme").content.bot_name, "whatsapp",
+    )  # fmt: skip
+    assert all(s == round(s, 3) for s in chat.state.sentiment)
