@@ -1009,10 +1009,16 @@ def test_a_handover_is_three_outputs_with_derived_ids_and_a_state_that_waits(cha
     assert (work.id, work.subject) == (derive_id("test", message, 2), "conv-1")
     assert (work.data.conversation_id, work.data.channel) == ("conv-1", "webchat")
     packet = requested.data.packet
-    assert packet.sentiment == chat.state.sentiment[-50:] and len(packet.sentiment) == 50
+    assert packet.sentiment == chat.state.sentiment[-50:]
+    assert len(packet.sentiment) == 50
     assert packet.bot_answers == tuple(f"answer {i}" for i in range(5, 25))
     s = chat.state
-    assert (s.mode, s.handoff_reason, s.queue, s.wait_notice) == ("waiting", "customer-request", packet.queue, None)
+    assert (s.mode, s.handoff_reason, s.queue, s.wait_notice) == (
+        "waiting",
+        "customer-request",
+        packet.queue,
+        None,
+    )
     assert s.queue is not None
 
 
@@ -1028,7 +1034,8 @@ def test_an_answer_is_the_first_output_of_the_message_and_ends_a_low_confidence_
     assert reply.event.data.in_reply_to == f"e-{chat.n}"
     assert chat.state.low_confidence_streak == 0
     confidence = chat.state.confidence
-    assert confidence is not None and 0 < confidence < 1
+    assert confidence is not None
+    assert 0 < confidence < 1
     assert confidence == round(confidence, 3)
     assert len(chat.state.bot_answers) == 20
     assert chat.state.bot_answers[-1] == reply.event.data.text
@@ -1052,7 +1059,11 @@ def test_a_clarifying_question_is_in_the_customers_language_in_reply_to_their_me
 def test_the_opening_and_every_message_are_kept_with_their_channel_author_and_identity(chat: Chat) -> None:
     data = OpenedData(channel="whatsapp", address="v", identity=IdentityHints(customer_ref="C-42"))
     chat.feed(Opened(**chat.envelope(), data=data))
-    assert (chat.state.channel, chat.state.channels, chat.state.customer_ref) == ("whatsapp", ("whatsapp",), "C-42")
+    assert (chat.state.channel, chat.state.channels, chat.state.customer_ref) == (
+        "whatsapp",
+        ("whatsapp",),
+        "C-42",
+    )
     chat.feed(message(chat, "Bonjour, où en est ma commande ?", channel="whatsapp", customer_name="Ana"))
     customer, bot_reply = chat.state.transcript[-2:]
     assert (customer.author_kind, customer.author_name, customer.channel) == ("customer", "Ana", "whatsapp")

@@ -466,7 +466,12 @@ def test_a_cue_family_left_empty_detects_nothing(bot: Bot) -> None:
     extra = bot.tenant("demo").content.escalation.extra_human_request
     empty = Detectors(
         cues.model_copy(
-            update={"sarcasm_praise": "", "repeated_contact": "", "no_person_wanted": "", "callback_verbs": ""}
+            update={
+                "sarcasm_praise": "",
+                "repeated_contact": "",
+                "no_person_wanted": "",
+                "callback_verbs": "",
+            }
         ),
         extra,
     )
