@@ -19,6 +19,7 @@ from relais_bot.domain.sentiment import VaderSentiment
 from relais_bot.evaluation import evaluate, sets
 from relais_bot.training import stale
 from relais_contracts import Outgoing, derive_id, topics
+from relais_contracts.channel import IdentityHints
 from relais_contracts.conversation import (
     Assigned,
     AssignedData,
@@ -962,3 +963,111 @@ def test_an_empty_message_is_a_turn_clarified_but_no_sign_of_a_bot_that_does_not
     for n in (1, 2, 3):
         assert chat.say("   ").outcome == "clarified"
         assert (chat.state.turns, chat.state.low_confidence_streak) == (turns + n, 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("yes??", True),  # marks are no words
+        ("yes!!", True),
+        ("yes yes ok sure please thanks", True),  # six words: still an answer
+        ("yes yes yes yes yes yes yes", None),  # seven: something else
+        ("please", True),
+        ("por favor", True),
+        ("bitte", True),
+        ("thanks", None),  # politeness alone says neither
+        ("no please", False),
+        ("yes no", None),  # both: ask again rather than guess
+        ("", None),
+    ],
+)
+def test_the_answer_to_would_you_like_a_person_is_read_word_by_word(text: str, answer: bool | None) -> None:
+    assert answer_to_question(text) is answer
+
+
+def test_a_handover_is_three_outputs_with_derived_ids_and_a_state_that_waits(chat: Chat) -> None:
+    """The notice, the handoff and the work item are the 0th, 1st and 2nd outputs of the customer's
+    message (ids derived from it), about this conversation; the state waits for the queue, with no wait
+    notice told yet and no more than the packet's bounded history."""
+    chat.open()
+    chat.say("Bonjour")
+    old = TranscriptEntry(message_id="w", author_kind="bot", text="old notice", at=T0)
+    chat.state = chat.state.model_copy(
+        update={
+            "wait_notice": old,
+            "sentiment": tuple(-0.01 * i for i in range(60)),
+            "bot_answers": tuple(f"answer {i}" for i in range(25)),
+        }
+    )
+    decision = chat.say("un conseiller svp")
+    requested, work = handoff(decision)
+    message = f"e-{chat.n}"
+    notice = decision.outputs[0].event
+    assert notice.id == derive_id("test", message, 0)
+    assert notice.data.in_reply_to == message
+    assert (requested.id, requested.subject) == (derive_id("test", message, 1), "conv-1")
+    assert (work.id, work.subject) == (derive_id("test", message, 2), "conv-1")
+    assert (work.data.conversation_id, work.data.channel) == ("conv-1", "webchat")
+    packet = requested.data.packet
+    assert packet.sentiment == chat.state.sentiment[-50:]
+    assert len(packet.sentiment) == 50
+    assert packet.bot_answers == tuple(f"answer {i}" for i in range(5, 25))
+    s = chat.state
+    assert (s.mode, s.handoff_reason, s.queue, s.wait_notice) == (
+        "waiting",
+        "customer-request",
+        packet.queue,
+        None,
+    )
+    assert s.queue is not None
+
+
+def test_an_answer_is_the_first_output_of_the_message_and_ends_a_low_confidence_streak(chat: Chat) -> None:
+    chat.open()
+    assert chat.say("blorp").outcome == "clarified"
+    assert chat.state.low_confidence_streak == 1
+    chat.state = chat.state.model_copy(update={"bot_answers": tuple(f"answer {i}" for i in range(25))})
+    decision = chat.say("where is my order?")
+    assert decision.outcome == "answered"
+    (reply,) = decision.outputs
+    assert reply.event.id == derive_id("test", f"e-{chat.n}", 0)
+    assert reply.event.data.in_reply_to == f"e-{chat.n}"
+    assert chat.state.low_confidence_streak == 0
+    confidence = chat.state.confidence
+    assert confidence is not None
+    assert 0 < confidence < 1
+    assert confidence == round(confidence, 3)
+    assert len(chat.state.bot_answers) == 20
+    assert chat.state.bot_answers[-1] == reply.event.data.text
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_a_clarifying_question_is_in_the_customers_language_in_reply_to_their_message(
+    chat: Chat, language: str
+) -> None:
+    chat.open()
+    decision = chat.say("blorp", language=language)
+    assert decision.outcome == "clarified"
+    (reply,) = decision.outputs
+    content = chat.bot.tenant("acme").content
+    expected = f"{content.message(language, 'clarify')} {content.message(language, 'reach_person')}"
+    assert reply.event.data.text == expected
+    assert reply.event.data.in_reply_to == f"e-{chat.n}"
+    assert reply.event.id == derive_id("test", f"e-{chat.n}", 0)
+
+
+def test_the_opening_and_every_message_are_kept_with_their_channel_author_and_identity(chat: Chat) -> None:
+    data = OpenedData(channel="whatsapp", address="v", identity=IdentityHints(customer_ref="C-42"))
+    chat.feed(Opened(**chat.envelope(), data=data))
+    assert (chat.state.channel, chat.state.channels, chat.state.customer_ref) == (
+        "whatsapp",
+        ("whatsapp",),
+        "C-42",
+    )
+    chat.feed(message(chat, "Bonjour, où en est ma commande ?", channel="whatsapp", customer_name="Ana"))
+    customer, bot_reply = chat.state.transcript[-2:]
+    assert (customer.author_kind, customer.author_name, customer.channel) == ("customer", "Ana", "whatsapp")
+    assert (bot_reply.author_kind, bot_reply.author_name, bot_reply.channel) == (
+        "bot", chat.bot.tenant("acme").content.bot_name, "whatsapp",
+    )  # fmt: skip
+    assert all(s == round(s, 3) for s in chat.state.sentiment)

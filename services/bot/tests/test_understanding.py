@@ -437,3 +437,51 @@ def test_the_intents_cache_gives_the_fitted_arrays_back_and_misses_on_new_exampl
     healed = intent_training.train({"acme": content}, cache_dir=tmp_path)["acme"]
     assert np.array_equal(healed.coef, fitted.coef)
     assert kept.read_bytes() != b"not an archive"
+
+
+def test_detectors_built_from_the_shipped_cues_read_requests_refusals_and_repeats(bot: Bot) -> None:
+    """The same readings as the tests above, from detectors built here: the bot fixture builds its
+    detectors once, before any test, so these check the construction of the cue patterns themselves
+    (the person and staff alternations, the frames' {P} and {Q}, the verbs, possessives and callbacks)."""
+    detectors = Detectors(read_cues(), bot.tenant("demo").content.escalation.extra_human_request)
+    for text in [*CALL_ME_BACK, *INDIRECT_REQUESTS, "agent please", "un humain svp"]:
+        assert detectors.human_request(detectors.canonical(text)), text
+    for text in NOT_CALL_ME_BACK:
+        assert not detectors.human_request(detectors.canonical(text)), text
+    for text in NOT_REQUESTS:
+        canonical = detectors.canonical(text)
+        assert not detectors.human_request(canonical) or detectors.negated(canonical), text
+    for text in [*NO_PERSON_WANTED, "no need to call me back, the parcel came"]:
+        assert detectors.negated(detectors.canonical(text)), text
+    assert not detectors.negated(detectors.canonical("agent please"))
+    assert detectors.repeated_contact(normalise("this is my fourth email about the same refund"))
+    assert not detectors.repeated_contact(normalise("where is my parcel"))
+    assert detectors.sarcasm("parabens pelo app novo agora nem login eu consigo")
+
+
+def test_a_cue_family_left_empty_detects_nothing(bot: Bot) -> None:
+    """A tenant's cues may leave out sarcasm, repeated contact, 'no person wanted' or the callback verbs:
+    an empty pattern would match every message, so it is no detector at all."""
+    cues = read_cues()
+    extra = bot.tenant("demo").content.escalation.extra_human_request
+    empty = Detectors(
+        cues.model_copy(
+            update={
+                "sarcasm_praise": "",
+                "repeated_contact": "",
+                "no_person_wanted": "",
+                "callback_verbs": "",
+            }
+        ),
+        extra,
+    )
+    assert not empty.sarcasm("great service 👏 still no parcel")
+    assert not empty.repeated_contact(normalise("hello, where is my parcel"))
+    assert not empty.negated(empty.canonical("agent please, no rush"))
+    assert not empty.negated(empty.canonical("hello, where is my parcel"))
+    no_letdown = Detectors(cues.model_copy(update={"sarcasm_letdown": ""}), extra)
+    assert not no_letdown.sarcasm("great service, thank you 👏")
+    full = Detectors(cues, extra)
+    assert full.sarcasm("great service 👏 still no parcel")
+    assert not full.sarcasm("great service, thank you 👏")
+    assert not full.sarcasm("still no parcel")
