@@ -18,7 +18,6 @@ from redis.asyncio import Redis
 from relais_context_store.adapters.conversation_log import ConversationLog
 from relais_context_store.consumers import ConversationLogHandler
 from relais_context_store.rebuild import LOG_CONSUMER, rebuild
-from relais_context_store.service_layer.store_lock import StoreLock
 from relais_context_store.settings import ContextStoreSettings
 from relais_contracts import topics
 from relais_platform.consumer import BatchHandler, Delivery
@@ -34,7 +33,7 @@ class ViewsRecovery:
         redis: "Redis",
         views: ConversationLog,
         log_handler: ConversationLogHandler,
-        lock: StoreLock,
+        lock: asyncio.Lock,
         service: str,
     ) -> None:
         self._settings = settings
@@ -53,7 +52,7 @@ class ViewsRecovery:
         self._catch_up: dict[int, int] = {}  # log partition -> offset to materialize before resolving
 
     async def _rebuild(self) -> None:
-        async with self._lock.exclusive():
+        async with self._lock:
             report = await rebuild(self._settings, self._views, self._log_handler, self._service)
             self._applied = dict(report.partitions)
             ends = await end_offsets(self._settings, topics.CONVERSATIONS)
