@@ -902,18 +902,24 @@ def test_a_customer_whose_agent_went_silent_is_told_in_their_language(chat: Chat
     assert chat.state.mode == "waiting"
 
 
+def _assert_reply(chat: Chat, decision: Decision, language: str, message: str) -> None:
+    """The decision's one output: the tenant's `message` and how to reach a person, in the customer's
+    language, in reply to their last message, with the id derived from it."""
+    (reply,) = decision.outputs
+    content = chat.bot.tenant("acme").content
+    expected = f"{content.message(language, message)} {content.message(language, 'reach_person')}"
+    assert reply.event.data.text == expected
+    assert reply.event.data.in_reply_to == f"e-{chat.n}"
+    assert reply.event.id == derive_id("test", f"e-{chat.n}", 0)
+
+
 @pytest.mark.parametrize("language", ["en", "fr"])
 def test_no_to_the_question_is_answered_in_the_customers_language_in_reply_to_their_no(
     chat: Chat, language: str
 ) -> None:
     _asked(chat, language)
     no = chat.say(YES_NO[language][1][0], language=language)
-    (reply,) = no.outputs
-    content = chat.bot.tenant("acme").content
-    expected = f"{content.message(language, 'person_declined')} {content.message(language, 'reach_person')}"
-    assert reply.event.data.text == expected
-    assert reply.event.data.in_reply_to == f"e-{chat.n}"
-    assert reply.event.id == derive_id("test", f"e-{chat.n}", 0)
+    _assert_reply(chat, no, language, "person_declined")
 
 
 def test_a_dequeued_customer_also_hears_the_tenants_own_words(chat: Chat) -> None:
@@ -1048,12 +1054,7 @@ def test_a_clarifying_question_is_in_the_customers_language_in_reply_to_their_me
     chat.open()
     decision = chat.say("blorp", language=language)
     assert decision.outcome == "clarified"
-    (reply,) = decision.outputs
-    content = chat.bot.tenant("acme").content
-    expected = f"{content.message(language, 'clarify')} {content.message(language, 'reach_person')}"
-    assert reply.event.data.text == expected
-    assert reply.event.data.in_reply_to == f"e-{chat.n}"
-    assert reply.event.id == derive_id("test", f"e-{chat.n}", 0)
+    _assert_reply(chat, decision, language, "clarify")
 
 
 def test_the_opening_and_every_message_are_kept_with_their_channel_author_and_identity(chat: Chat) -> None:
