@@ -11,9 +11,11 @@ import pytest
 from relais_bot.adapters import intent_training
 from relais_bot.adapters.content_files import BUNDLED, ContentError, read_contents, read_cues
 from relais_bot.domain.entities import extract
-from relais_bot.domain.escalation import Detectors
+from relais_bot.domain.escalation import SENTENCE_HIGH, SURFACE_FLOOR, Detectors, Signals
+from relais_bot.domain.escalation_model import CLASSES, HEADS, EscalationModel
 from relais_bot.domain.intents import CharNgramClassifier, training_examples
 from relais_bot.domain.language import normalise
+from relais_bot.domain.normalizer import normalize
 from relais_bot.domain.policy import Bot
 from relais_bot.evaluation import DATA, evaluate
 
@@ -233,6 +235,15 @@ INDIRECT_REQUESTS = [
     "0 please",
     "0 ... 0 ... ça marche pas comme au téléphone ici ?",
     "gibts bei euch noch menschen? paket hängt seit tagen",
+    # Zero pressed after other keys or words, and where the person is, as if they ought to be there.
+    "ho premuto uno, poi il due e adesso premo lo zero",
+    "ich drück jetzt einfach die null",
+    "onde é que está o atendente? já marquei tudo",
+    "where's the human in all this",
+    # Whether anyone real is there, in Quebec French and with words between; a callback in Italian.
+    "Y'a-tu un vrai monde qui lit ça?",
+    "is there anybody actually there or is this all automatic",
+    "potreste ricontattarmi domani in mattinata?",
 ]
 NOT_REQUESTS = [
     "my colleague could call me about it tomorrow, he has the reference",  # the customer's own colleague
@@ -245,6 +256,14 @@ NOT_REQUESTS = [
     "recursos humanos?",
     "0,50 € per minute?",
     "my balance is 0",
+    "digito lo 0 6 e poi il numero di casa?",  # a phone number, not the operator
+    # "Operator" meaning the network a phone company runs on.
+    "Vous êtes sur quel opérateur réseau ? Je veux savoir si ça capte chez moi",
+    "which network operator do you use in Spain?",
+    "qual operadora vocês usam? aqui na roça só pega uma",
+    "su quale operatore vi appoggiate?",
+    # Moving home, in the verb Italian also uses for a transfer.
+    "mi trasferisco a Bologna dal primo del mese, come sposto il contratto del gas?",
 ]
 
 
@@ -269,8 +288,7 @@ NO_PERSON_WANTED = [
     "tô amando esse chat com o robô kkk nem preciso de atendente. qual o prazo de entrega?",
     "Não é preciso passar-me a ninguém, o assistente está a ajudar bem.",
     "je préfère continuer ici avec l'assistant virtuel",
-    # Moving home, in the verb Italian also uses for a transfer.
-    "mi trasferisco a Bologna dal primo del mese, come sposto il contratto del gas?",
+    "Aucun besoin de me rappeler, un simple document par courriel suffira.",
     # Thanks to someone who already helped, and switching to a product, ask for nobody either.
     "Solo quería dar las gracias a la agente que me atendió por teléfono el mes pasado",
     "Die Mitarbeiterin an Ihrer Hotline hat mir letzten Monat großartig geholfen, danke!",
@@ -318,6 +336,55 @@ def test_a_request_that_closes_a_long_message_is_read_in_its_own_sentence(bot: B
     assert not detectors.signals(story, "es", ("fraud",), 0.0).human_request
 
 
+class _SentenceModel(EscalationModel):
+    """The request head's probability per normalized sentence, from a table, and one frustration
+    probability for every text; everything else routine."""
+
+    def __init__(self, request: dict[str, float], frustration: float = 0.0) -> None:
+        high, low = dict.fromkeys(HEADS, 0.75), dict.fromkeys(HEADS, 0.5)
+        super().__init__([], np.zeros(0), np.zeros((len(CLASSES), 0)), np.zeros(len(CLASSES)), high, low, {})
+        self._request, self._frustration = request, frustration
+
+    def probabilities(self, normalized: str) -> np.ndarray:
+        values = np.zeros(len(HEADS))
+        values[HEADS.index("customer-request")] = self._request.get(normalized, 0.0)
+        values[HEADS.index("frustration")] = self._frustration
+        return values
+
+
+def test_praise_is_irony_where_the_model_finds_frustration_plausible() -> None:
+    praise = "Ottimo lavoro, complimenti: sei passaggi per trovare una bolletta."
+
+    def frustrated(model: EscalationModel | None) -> bool:
+        return Detectors(read_cues(), (), model=model).signals(praise, "it", (), 0.0).frustrated
+
+    assert frustrated(_SentenceModel({}, frustration=SURFACE_FLOOR))
+    assert not frustrated(_SentenceModel({}, frustration=SURFACE_FLOOR - 0.05))
+    # Without a model, praise needs a let-down word in the same breath.
+    assert not frustrated(None)
+
+
+def test_one_sentence_read_alone_hands_over_only_when_it_is_clear(bot: Bot) -> None:
+    """A sentence alone is a noisier witness than the whole message: above the model's threshold but
+    short of SENTENCE_HIGH it makes the bot ask; a salutation is never read alone."""
+    story = "Das Paket kam beschädigt an und die Rechnung stimmt auch nicht.\n\n"
+
+    def signals(line: str, score: float) -> Signals:
+        model = _SentenceModel({normalize(line): score})
+        detectors = Detectors(read_cues(), (), model=model)
+        return detectors.signals(story + line, "de", (), 0.0)
+
+    clear = signals("Können wir das zusammen klären?", SENTENCE_HIGH)
+    assert clear.human_request
+    assert not clear.unsure_request
+    noisy = signals("Bitte senden Sie mir eine neue zu.", SENTENCE_HIGH - 0.05)
+    assert not noisy.human_request
+    assert noisy.unsure_request
+    salutation = signals("Sehr geehrtes Kundenservice-Team,", 0.99)
+    assert not salutation.human_request
+    assert not salutation.unsure_request
+
+
 @pytest.mark.parametrize(
     ("text", "category"),
     [
@@ -328,6 +395,9 @@ def test_a_request_that_closes_a_long_message_is_read_in_its_own_sentence(bot: B
         ("just moved into a refuge with the kids, don't send post to the old address", "vulnerability"),
         ("sono sorda e non posso usare il numero verde", "vulnerability"),
         ("tengo ochenta y cuatro años y vivo sola, no entiendo el correo", "vulnerability"),
+        # Thoughts of not living any more, however quietly they are told.
+        ("às vezes acho que seria melhor sumir, não dou conta das contas", "vulnerability"),
+        ("ich will nicht mehr leben, die Rechnungen stapeln sich", "vulnerability"),
     ],
 )
 def test_unambiguous_situations_count_whatever_the_model_reads(bot: Bot, text: str, category: str) -> None:
@@ -359,6 +429,11 @@ def test_a_sensitive_word_about_someone_else_or_a_trade_is_routine(bot: Bot) -> 
         ("Where exactly did you get my mobile number? I never gave it to you", "en", "privacy"),
         ("devo fare la chemio da gennaio, l'assicurazione copre le visite?", "it", "health"),
         ("chiamo per mia sorella che è sorda, potete scriverle?", "it", "vulnerability"),
+        ("Mein Mann ist gehörlos, kann er den Vertrag per Chat ändern?", "de", "vulnerability"),
+        ("mon père ne voit presque plus, il a signé un contrat sans le lire", "fr", "vulnerability"),
+        ("I've been off work with depression and the bills are piling up", "en", "health"),
+        ("sono stata dimessa ieri dopo l'operazione, non posso scendere a ritirare il pacco", "it", "health"),
+        ("I got another customer's statement in my post, with their account number on it", "en", "privacy"),
     ],
 )
 def test_situations_told_in_other_words(bot: Bot, text: str, language: str, category: str) -> None:

@@ -25,8 +25,10 @@ _EMOJI = {
     "😡": "emo_angry", "🤬": "emo_angry", "😠": "emo_angry", "😤": "emo_angry", "💩": "emo_angry",
     "😂": "emo_laugh", "🤣": "emo_laugh", "😅": "emo_laugh", "😆": "emo_laugh",
     "👍": "emo_ok", "👌": "emo_ok", "✅": "emo_ok", "🆗": "emo_ok",
-    "😊": "emo_happy", "🙂": "emo_happy", "😀": "emo_happy", "😃": "emo_happy", "😍": "emo_happy",
-    "❤": "emo_happy", "🥰": "emo_happy", "😁": "emo_happy",
+    "😊": "emo_happy", "😀": "emo_happy", "😃": "emo_happy", "😄": "emo_happy", "😍": "emo_happy",
+    "❤": "emo_happy", "🥰": "emo_happy", "😁": "emo_happy", "☺": "emo_happy",
+    # The slight smile closes sarcasm ("45 minutes on hold, love that for me 🙂") as often as thanks.
+    "🙂": "emo_slight",
     "🙏": "emo_pray", "😢": "emo_sad", "😭": "emo_sad", "😞": "emo_sad", "😔": "emo_sad", "💔": "emo_sad",
     "👎": "emo_no", "❌": "emo_no", "🚫": "emo_no",
 }  # fmt: skip
@@ -114,8 +116,8 @@ _PUNCT = re.compile(r"[?!]{2,}")
 _TOKEN = re.compile(r"emo_[a-z]+|punct_[a-z]+|tok_[a-z]+|[^\W_]+(?:'[^\W_]+)*")
 _LETTER = re.compile(r"[^\W\d_]")
 _DIGITS = re.compile(r"\d+")
-# Two phrases that carry an escalation word and mean something else, written as one token before
-# anything reads them: "human resources" names a department, not a human ("je suis responsable des
+# Phrases that carry an escalation word and mean something else, written as one token before anything
+# reads them: "human resources" names a department, not a human ("je suis responsable des
 # ressources humaines" asks for nobody), and mobile data is an allowance, not personal data ("whats my
 # data allowance", "wie viele Daten habe ich verbraucht" are no privacy concern).
 _HUMAN_RESOURCES = re.compile(
@@ -135,10 +137,28 @@ _MOBILE_DATA = re.compile(
     rf"|{_UNIT} (?:de |of |an |di )?(?:data|datos|dados|dati|daten|donnees))\b"
 )
 
+# The network a phone company runs on is its operator ("vous passez par quel opérateur pour le réseau",
+# "su che rete vi appoggiate, quale operatore?", "qual operadora"): a carrier, not a person to talk to.
+_CARRIER = re.compile(
+    r"\b(?:(?:which|what|quel|quelle|quale|qual|que|welcher|welchen) (?:network |mobile |phone )?"
+    r"(?:operators?|carriers?|operateurs?|operatore|operatori|operador|operadora|operadores)"
+    r"|(?:network|mobile|phone) (?:operator|carrier)s?|operateurs? (?:reseau|mobiles?|telephoniques?)"
+    r"|operatori? (?:di rete|telefonic[oi]|mobil[ei])"
+    r"|operador(?:a|es)? (?:de red|movil|de telefonia|de celular|de telemovel|de rede|de telefone)"
+    r"|mobilfunk ?(?:betreiber|anbieter|netz)|netzbetreiber)\b"
+)
+# Moving home in Italian ("mi trasferisco a Torino") shares its verb with being put through ("mi
+# trasferisca a un operatore").
+_MOVING = re.compile(
+    r"\b(?:mi trasferisco|ci trasferiamo|mi sono trasferit[oa]|ci siamo trasferiti|mi trasferiro)\b"
+)
+
 
 def fixed_phrases(plain: str) -> str:
-    """Lower-case, accent-free text with the two phrases above written "hr" and "mobiledata"."""
-    return _MOBILE_DATA.sub("mobiledata", _HUMAN_RESOURCES.sub("hr", plain))
+    """Lower-case, accent-free text with the phrases above written "hr", "mobiledata", "carrier" and
+    "trasloco"."""
+    plain = _MOBILE_DATA.sub("mobiledata", _HUMAN_RESOURCES.sub("hr", plain))
+    return _MOVING.sub("trasloco", _CARRIER.sub("carrier", plain))
 
 
 def bounded(text: str) -> str:
