@@ -513,3 +513,16 @@ def test_the_message_on_the_log_keeps_its_attachments() -> None:
     customer = resolve_customer(identities_of(event), {}, new_customer_id(event))
     message = resolve_message(event, customer, None, TIMEOUT).message
     assert [a.model_dump() for a in message.data.attachments] == [attachment]
+
+
+def test_claims_alone_are_linked_on_the_log_with_the_claims() -> None:
+    event = received()
+    claimed = Identity(kind="email", value="boss@example.com")
+    owners = {"phone:+33612345678": "cust-1", "email:boss@example.com": "cust-2"}
+    customer = resolve_customer(identities_of(event), owners, "new", claimed=(claimed,))
+    assert (customer.new_links, customer.conflicts) == ((), ())
+    open_now = OpenConversation("conv-1", "sms", "+33612345678", T0, T0)
+    (first, *_) = resolve_message(event, customer, open_now, TIMEOUT).outgoing
+    assert isinstance(first.event, IdentityLinked)
+    assert [(c.identity, c.other_customer_id) for c in first.event.data.claims] == [(claimed, "cust-2")]
+    assert first.event.data.conversation_id == "conv-1"
