@@ -860,3 +860,43 @@ def test_timers_due_at_the_same_time_fire_in_the_order_they_were_set() -> None:
         ("offer", "c1"),
     ]
     assert timers.seq == 3
+
+
+def test_a_reconfiguration_counts_the_eligible_agents_again(router: TenantRouter, events: Events) -> None:
+    config = {"queues": {"x": {"skills": {"x": 1}}}}
+    run(router, [events.configure(config), events.presence("a1", skills={"x": 1})])
+    assert {q.queue: q.eligible_agents for q in router.view(10).queues}["x"] == 1
+    router.apply(events.configure({"queues": {"x": {"skills": {"y": 1}}}}))
+    assert {q.queue: q.eligible_agents for q in router.view(10).queues}["x"] == 0
+
+
+def test_the_routers_time_is_the_log_time_it_is_given_not_the_senders(
+    router: TenantRouter, events: Events
+) -> None:
+    run(router, [events.configure({"offer_timeout_s": 30}), events.presence("a1")])
+    submitted = events.submit("c1")
+    logged = submitted.time.timestamp() + 500  # the record reached the log long after it was sent
+    router.apply(submitted, at=logged)
+    assert router.clock == logged
+    assert router.next_deadline() == logged + 30  # the offer expires 30 s after the log time
+
+
+def test_departures_read_from_a_snapshot_keep_only_the_last_window() -> None:
+    # Ten slow departures long ago, then fifty at one a second, as a snapshot holds them.
+    departures = [float(n * 10) for n in range(10)] + [100.0 + n for n in range(50)]
+    stats = QueueStatistics(departures={"general": departures})
+    assert stats.expected_wait("general", 5, 150.0) == 5  # the last 50 only: one a second
+
+
+def test_an_earlier_reservations_timer_does_not_end_a_later_one(router: TenantRouter, events: Events) -> None:
+    config = {"transfer_reserve_s": 60, "queues": {"general": {"sticky_window_s": 100}}}
+    run(router, [events.configure(config), events.presence("a1"), events.presence("a2", "away")])
+    router.apply(events.submit("c1", preferred_agent_id="a1"))  # reserved for a1 for 100 s
+    accepted(router, events, "c1")
+    events.wait(50)
+    router.apply(events.transfer("c1", "a1", to_agent="a2"))  # reserved for a2 until 60 s from now
+    router.apply(events.presence("a3"))
+    events.wait(50)
+    assert offers(router.apply(events.tick())) == []  # the first reservation's timer: nothing to end
+    events.wait(10)
+    assert offers(router.apply(events.tick())) == [("c1", "a3")]
