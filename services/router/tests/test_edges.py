@@ -888,6 +888,11 @@ def test_departures_read_from_a_snapshot_keep_only_the_last_window() -> None:
     assert stats.expected_wait("general", 5, 150.0) == 5  # the last 50 only: one a second
 
 
+def test_outcomes_read_from_a_snapshot_keep_only_the_last_window() -> None:
+    outcomes = [False] * 10 + [True] * SERVICE_LEVEL_WINDOW  # ten misses, then a full window answered
+    assert QueueStatistics(outcomes={"general": outcomes}).service_level("general") == 1.0
+
+
 def test_an_earlier_reservations_timer_does_not_end_a_later_one(router: TenantRouter, events: Events) -> None:
     config = {"transfer_reserve_s": 60, "queues": {"general": {"sticky_window_s": 100}}}
     run(router, [events.configure(config), events.presence("a1"), events.presence("a2", "away")])
