@@ -482,6 +482,7 @@ def test_the_identity_link_comes_first_on_the_tenants_key_with_everything_it_lin
     assert (first.event.data.identities, first.event.data.conversation_id) == (tuple(ids), opened_id)
     assert message.event.data.message_id == derive_id("test", "in-7", 1) == message.event.id
     assert resolved.open_conversation == OpenConversation(opened_id, "sms", "+33612345678", T0, T0)
+    assert resolved.customer_id == customer.customer_id == new_customer_id(event)
 
 
 def test_a_conflict_alone_is_linked_on_the_log_too() -> None:
