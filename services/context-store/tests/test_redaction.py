@@ -372,3 +372,18 @@ def test_what_was_redacted_is_counted_from_the_text_the_name_and_every_attachmen
     ]
     assert clean.kinds == ("card", "cvv", "iban")
     assert clean.text == f"IBAN {IBAN_REDACTED}"
+
+
+def test_a_card_after_a_group_that_starts_no_card_keeps_that_group_and_its_two_readings() -> None:
+    # "12" starts no card; from "4111" on, the card (16 digits) and card and code (19) both pass Luhn.
+    assert redact("n° 12 4111-1111-1111-1111, 987").text == "n° 12 ••••-••••-••••-1111, •••"
+
+
+def test_two_cards_in_one_run_of_digits_are_both_masked() -> None:
+    # The second card's last four, a lone 4-digit number right after a card, read as its code too.
+    redacted = redact("4111 1111 1111 1111 5555 5555 5555 4444")
+    assert redacted.text == f"•••• •••• •••• 1111 •••• •••• •••• {CVV_REDACTED}"
+
+
+def test_twenty_digits_that_pass_the_luhn_check_are_not_a_card() -> None:
+    assert redact("suivi 12345678901234567894").text == "suivi 12345678901234567894"
