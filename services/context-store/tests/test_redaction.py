@@ -387,3 +387,14 @@ def test_two_cards_in_one_run_of_digits_are_both_masked() -> None:
 
 def test_twenty_digits_that_pass_the_luhn_check_are_not_a_card() -> None:
     assert redact("suivi 12345678901234567894").text == "suivi 12345678901234567894"
+
+
+def test_a_security_code_is_taken_up_to_its_reach_and_not_beyond() -> None:
+    # The word ends at 3; a code starting 32 characters further is within reach, 33 is not.
+    assert redact("cvv:" + " " * 31 + "123").text == "cvv:" + " " * 31 + CVV_REDACTED
+    assert redact("cvv:" + " " * 32 + "123").text == "cvv:" + " " * 32 + "123"
+
+
+def test_a_character_written_for_two_digits_across_the_last_four_is_masked() -> None:
+    # "⑪" reads as "11": the 12th and 13th digits, the first of the last four among them.
+    assert redact("4111 1111 111⑪111").text == "•••• •••• ••••111"
