@@ -482,6 +482,7 @@ def test_the_identity_link_comes_first_on_the_tenants_key_with_everything_it_lin
     assert (first.event.data.identities, first.event.data.conversation_id) == (tuple(ids), opened_id)
     assert message.event.data.message_id == derive_id("test", "in-7", 1) == message.event.id
     assert resolved.open_conversation == OpenConversation(opened_id, "sms", "+33612345678", T0, T0)
+    assert resolved.customer_id == customer.customer_id == new_customer_id(event)
 
 
 def test_a_conflict_alone_is_linked_on_the_log_too() -> None:
@@ -513,3 +514,16 @@ def test_the_message_on_the_log_keeps_its_attachments() -> None:
     customer = resolve_customer(identities_of(event), {}, new_customer_id(event))
     message = resolve_message(event, customer, None, TIMEOUT).message
     assert [a.model_dump() for a in message.data.attachments] == [attachment]
+
+
+def test_claims_alone_are_linked_on_the_log_with_the_claims() -> None:
+    event = received()
+    claimed = Identity(kind="email", value="boss@example.com")
+    owners = {"phone:+33612345678": "cust-1", "email:boss@example.com": "cust-2"}
+    customer = resolve_customer(identities_of(event), owners, "new", claimed=(claimed,))
+    assert (customer.new_links, customer.conflicts) == ((), ())
+    open_now = OpenConversation("conv-1", "sms", "+33612345678", T0, T0)
+    (first, *_) = resolve_message(event, customer, open_now, TIMEOUT).outgoing
+    assert isinstance(first.event, IdentityLinked)
+    assert [(c.identity, c.other_customer_id) for c in first.event.data.claims] == [(claimed, "cust-2")]
+    assert first.event.data.conversation_id == "conv-1"

@@ -9,6 +9,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from stdnum import luhn
 
+from relais_context_store.domain import redaction
 from relais_context_store.domain.redaction import (
     CUT_MARKER,
     CVV_REDACTED,
@@ -17,7 +18,7 @@ from relais_context_store.domain.redaction import (
     redact,
     redact_message,
 )
-from relais_contracts.channel import CUSTOMER_TEXT_MAX, MessageReceived
+from relais_contracts.channel import CUSTOMER_TEXT_MAX, Attachment, MessageReceived
 
 pytestmark = pytest.mark.unit
 
@@ -323,3 +324,77 @@ def test_a_card_on_the_cut_is_masked_before_the_cut() -> None:
     clean = redact_message(received(text).data)
     assert "4111" not in clean.text
     assert "1111 1" not in clean.text
+
+
+@pytest.fixture(autouse=True)
+def no_canonical_characters_cached() -> None:
+    """Each test works out the canonical characters it reads: mutation testing runs every mutant in a
+    process forked after the tests ran once, whose caches would otherwise answer for the code."""
+    redaction._TABLE.clear()
+    redaction._canonical.cache_clear()
+
+
+def test_a_character_that_expands_keeps_the_card_after_it_masked_in_place() -> None:
+    # "⑽" reads as "(10)": four canonical characters for one written.
+    assert redact("⑽ ⑽ 4111 1111 1111 1111 ok").text == "⑽ ⑽ •••• •••• •••• 1111 ok"
+
+
+def test_an_iban_at_the_very_start_and_one_glued_to_it_are_both_redacted() -> None:
+    redacted = redact("DE89370400440532013000FR7630006000011234567890189 merci")
+    assert redacted.text == f"{IBAN_REDACTED}{IBAN_REDACTED} merci"
+
+
+def test_an_iban_after_letters_and_digits_of_no_country_is_redacted() -> None:
+    assert redact("ZZ12 puis DE89 3704 0044 0532 0130 00").text == f"ZZ12 puis {IBAN_REDACTED}"
+
+
+def test_a_text_of_exactly_the_logs_size_is_kept_whole() -> None:
+    text = "a" * CUSTOMER_TEXT_MAX
+    clean = redact_message(received(text).data)
+    assert (clean.text, clean.truncated_from) == (text, None)
+
+
+def test_what_was_redacted_is_counted_from_the_text_the_name_and_every_attachment() -> None:
+    event = received("IBAN DE89370400440532013000", name="Camille 4111 1111 1111 1111")
+    attachments = [
+        {"url": "https://files.example/a", "content_type": "image/png"},  # no name: kept as it is
+        {"url": "https://files.example/b", "content_type": "image/png", "name": "recu.png"},
+        {"url": "https://files.example/c", "content_type": "image/png", "name": "cvv_123.png"},
+    ]
+    data = event.data.model_copy(
+        update={"attachments": tuple(Attachment.model_validate(a) for a in attachments)}
+    )
+    clean = redact_message(data)
+    assert [a.model_dump(exclude_none=True) for a in clean.attachments] == [
+        attachments[0],
+        attachments[1],
+        {**attachments[2], "name": f"cvv_{CVV_REDACTED}.png"},
+    ]
+    assert clean.kinds == ("card", "cvv", "iban")
+    assert clean.text == f"IBAN {IBAN_REDACTED}"
+
+
+def test_a_card_after_a_group_that_starts_no_card_keeps_that_group_and_its_two_readings() -> None:
+    # "12" starts no card; from "4111" on, the card (16 digits) and card and code (19) both pass Luhn.
+    assert redact("n° 12 4111-1111-1111-1111, 987").text == "n° 12 ••••-••••-••••-1111, •••"
+
+
+def test_two_cards_in_one_run_of_digits_are_both_masked() -> None:
+    # The second card's last four, a lone 4-digit number right after a card, read as its code too.
+    redacted = redact("4111 1111 1111 1111 5555 5555 5555 4444")
+    assert redacted.text == f"•••• •••• •••• 1111 •••• •••• •••• {CVV_REDACTED}"
+
+
+def test_twenty_digits_that_pass_the_luhn_check_are_not_a_card() -> None:
+    assert redact("suivi 12345678901234567894").text == "suivi 12345678901234567894"
+
+
+def test_a_security_code_is_taken_up_to_its_reach_and_not_beyond() -> None:
+    # The word ends at 3; a code starting 32 characters further is within reach, 33 is not.
+    assert redact("cvv:" + " " * 31 + "123").text == "cvv:" + " " * 31 + CVV_REDACTED
+    assert redact("cvv:" + " " * 32 + "123").text == "cvv:" + " " * 32 + "123"
+
+
+def test_a_character_written_for_two_digits_across_the_last_four_is_masked() -> None:
+    # "⑪" reads as "11": the 12th and 13th digits, the first of the last four among them.
+    assert redact("4111 1111 111⑪111").text == "•••• •••• ••••111"

@@ -1,6 +1,5 @@
 """Routing configuration: what a tenant's file may say, and the precise reasons a file is refused."""
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -73,16 +72,6 @@ def test_digests_change_only_with_the_content(tmp_path: Path) -> None:
     assert read_configs(tmp_path)[0][0].digest == first
     (tmp_path / "t.yaml").write_text("queues: {a: {priority: 2}}\n")
     assert read_configs(tmp_path)[0][0].digest != first
-
-
-def test_opening_hours_are_read_in_the_queues_time_zone() -> None:
-    hours = OpeningHours(timezone="Europe/Paris", weekly={"mon": ("08:00-12:00",)})
-    assert hours.is_open(datetime(2026, 1, 5, 7, 30, tzinfo=UTC))  # 8:30 in Paris, a Monday
-    assert not hours.is_open(datetime(2026, 1, 5, 11, 0, tzinfo=UTC))  # 12:00 in Paris
-    assert not hours.is_open(datetime(2026, 1, 6, 8, 0, tzinfo=UTC))  # a Tuesday
-    assert hours.is_open(
-        datetime(2026, 1, 5, 7, 0, tzinfo=UTC)
-    )  # 8:00 in Paris: open from the minute it opens
 
 
 def test_an_opening_interval_must_last() -> None:

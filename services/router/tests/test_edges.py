@@ -17,6 +17,7 @@ from relais_contracts.agents import AgentStatusChanged, ClockChanged, OfferResci
 from relais_contracts.conversation import ClockBreached, Dequeued, Released, WaitUpdated
 from relais_router.domain import TenantRouter
 from relais_router.domain.statistics import SERVICE_LEVEL_WINDOW, QueueStatistics
+from relais_router.domain.timers import Timers
 from relais_router.domain.view import view_json
 
 if TYPE_CHECKING:
@@ -774,3 +775,133 @@ def test_work_leaving_or_ending_frees_one_slot_of_an_agent_holding_two(
     accepted(router, events, "c3")
     router.apply(events.complete("c1", "a1"))
     assert router.view(10).agents[0].load == {"chat": 1}
+
+
+def test_an_agent_who_lost_a_queues_skill_is_not_offered_work_reserved_for_them_there(
+    router: TenantRouter, events: Events
+) -> None:
+    config = {"queues": {"x": {"skills": {"x": 1}, "sticky_window_s": 120}}}
+    run(router, [events.configure(config), events.presence("a1", capacity={"*": 2}, skills={"x": 1})])
+    router.apply(events.submit("c0", queue="x"))
+    accepted(router, events, "c0")
+    router.apply(events.presence("a1", capacity={"*": 2}))  # no longer has skill x, still free
+    # A transfer to them, say: reserved for a1, but a1 may not take queue x's work any more.
+    assert offers(router.apply(events.submit("c1", queue="x", preferred_agent_id="a1"))) == []
+    assert offers(router.apply(events.presence("a1", capacity={"*": 2}))) == []  # free again: still not
+    assert offers(router.apply(events.presence("a1", capacity={"*": 2}, skills={"x": 1}))) == [("c1", "a1")]
+
+
+def test_a_reservation_run_out_gives_no_precedence_after_a_reconfiguration(
+    router: TenantRouter, events: Events
+) -> None:
+    config = {"queues": {"general": {"sticky_window_s": 60}}}
+    run(router, [events.configure(config), events.presence("a1"), events.submit("c0")])
+    accepted(router, events, "c0")
+    router.apply(events.submit("c1", preferred_agent_id="a1"))
+    events.wait(61)
+    router.apply(events.tick())  # the reservation has run out: c1 is anyone's work now
+    router.apply(events.submit("c2", priority=50))
+    # The indexes are rebuilt from the waiting work: c1 must not be indexed as reserved again.
+    router.apply(events.configure({**config, "wait_update_interval_s": 45}))
+    assert offers(router.apply(events.complete("c0", "a1"))) == [("c2", "a1")]
+
+
+def test_an_agent_is_offered_work_right_after_the_change_that_rebuilt_their_ranking(
+    router: TenantRouter, events: Events
+) -> None:
+    run(router, [events.submit("c0"), events.cancel("c0")])  # the class exists from now on
+    (cls,) = router.indexes.classes.values()
+    # Each change of a1 leaves an entry in the class's ranking, until a change rebuilds it.
+    for _ in range(200):
+        before = len(cls.ranked)
+        router.apply(events.presence("a1"))
+        if len(cls.ranked) < before:
+            break
+    assert len(cls.ranked) == 1, "the ranking was never rebuilt"
+    assert offers(router.apply(events.submit("c1"))) == [("c1", "a1")]
+
+
+@pytest.mark.parametrize(("order", "expected"), [(["idle"], "a2"), (["occupancy"], "a1")])
+def test_idle_and_occupancy_are_each_their_own_order(
+    router: TenantRouter, events: Events, order: list[str], expected: str
+) -> None:
+    run(router, [events.configure({"agent_order": order}), events.presence("a1", "away", capacity={"*": 2})])
+    # a2 was offered work first and still holds it; a1 was offered work later and is done with it.
+    router.apply(events.presence("a2", capacity={"*": 2}))
+    router.apply(events.submit("o2"))
+    accepted(router, events, "o2")
+    router.apply(events.presence("a2", "away", capacity={"*": 2}))
+    router.apply(events.presence("a1", capacity={"*": 2}))
+    router.apply(events.submit("o1"))
+    accepted(router, events, "o1")
+    router.apply(events.complete("o1", "a1"))
+    router.apply(events.presence("a2", capacity={"*": 2}))
+    assert offers(router.apply(events.submit("c1"))) == [("c1", expected)]
+
+
+def test_a_rule_lowering_a_skill_the_queue_does_not_ask_for_changes_nothing(
+    router: TenantRouter, events: Events
+) -> None:
+    overflow = [{"after_s": 10, "lower_skill": "z", "to_proficiency": 1}]
+    config = {"queues": {"general": {"skills": {"s": 4}, "overflow": overflow}}}
+    run(router, [events.configure(config), events.presence("a1", skills={"s": 3}), events.submit("c1")])
+    events.wait(12)
+    assert not offers(router.apply(events.tick()))  # overflowed: s 4 is still asked for
+    assert offers(router.apply(events.presence("a2", skills={"s": 4}))) == [("c1", "a2")]
+
+
+def test_timers_due_at_the_same_time_fire_in_the_order_they_were_set() -> None:
+    timers = Timers()
+    for kind, ref in (("wait", "c3"), ("reserve", "c2"), ("offer", "c1")):
+        timers.add(5.0, kind, ref)
+    assert [(kind, ref) for _, _, kind, ref, _ in timers.due(5.0)] == [
+        ("wait", "c3"),
+        ("reserve", "c2"),
+        ("offer", "c1"),
+    ]
+    assert timers.seq == 3
+
+
+def test_a_reconfiguration_counts_the_eligible_agents_again(router: TenantRouter, events: Events) -> None:
+    config = {"queues": {"x": {"skills": {"x": 1}}}}
+    run(router, [events.configure(config), events.presence("a1", skills={"x": 1})])
+    assert {q.queue: q.eligible_agents for q in router.view(10).queues}["x"] == 1
+    router.apply(events.configure({"queues": {"x": {"skills": {"y": 1}}}}))
+    assert {q.queue: q.eligible_agents for q in router.view(10).queues}["x"] == 0
+
+
+def test_the_routers_time_is_the_log_time_it_is_given_not_the_senders(
+    router: TenantRouter, events: Events
+) -> None:
+    run(router, [events.configure({"offer_timeout_s": 30}), events.presence("a1")])
+    submitted = events.submit("c1")
+    logged = submitted.time.timestamp() + 500  # the record reached the log long after it was sent
+    router.apply(submitted, at=logged)
+    assert router.clock == logged
+    assert router.next_deadline() == logged + 30  # the offer expires 30 s after the log time
+
+
+def test_departures_read_from_a_snapshot_keep_only_the_last_window() -> None:
+    # Ten slow departures long ago, then fifty at one a second, as a snapshot holds them.
+    departures = [float(n * 10) for n in range(10)] + [100.0 + n for n in range(50)]
+    stats = QueueStatistics(departures={"general": departures})
+    assert stats.expected_wait("general", 5, 150.0) == 5  # the last 50 only: one a second
+
+
+def test_outcomes_read_from_a_snapshot_keep_only_the_last_window() -> None:
+    outcomes = [False] * 10 + [True] * SERVICE_LEVEL_WINDOW  # ten misses, then a full window answered
+    assert QueueStatistics(outcomes={"general": outcomes}).service_level("general") == 1.0
+
+
+def test_an_earlier_reservations_timer_does_not_end_a_later_one(router: TenantRouter, events: Events) -> None:
+    config = {"transfer_reserve_s": 60, "queues": {"general": {"sticky_window_s": 100}}}
+    run(router, [events.configure(config), events.presence("a1"), events.presence("a2", "away")])
+    router.apply(events.submit("c1", preferred_agent_id="a1"))  # reserved for a1 for 100 s
+    accepted(router, events, "c1")
+    events.wait(50)
+    router.apply(events.transfer("c1", "a1", to_agent="a2"))  # reserved for a2 until 60 s from now
+    router.apply(events.presence("a3"))
+    events.wait(50)
+    assert offers(router.apply(events.tick())) == []  # the first reservation's timer: nothing to end
+    events.wait(10)
+    assert offers(router.apply(events.tick())) == [("c1", "a3")]

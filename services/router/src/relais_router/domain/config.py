@@ -5,7 +5,7 @@ the routing topic, so a replay routes with the configuration that was in force a
 """
 
 import itertools
-from datetime import date, datetime, time
+from datetime import date, time
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -111,15 +111,6 @@ class OpeningHours(_Config):
         if (self.closed_action == "move") != (self.closed_queue is not None):
             raise ValueError("closed_queue is required with closed_action 'move', and only with it")
         return self
-
-    def is_open(self, at: datetime) -> bool:
-        local = at.astimezone(ZoneInfo(self.timezone))
-        now = local.time()
-        for interval in self.weekly.get(WEEKDAYS[local.weekday()], ()):
-            start, end = parse_interval(interval)
-            if start <= now < end:
-                return True
-        return False
 
 
 def parse_interval(interval: str) -> tuple[time, time]:
