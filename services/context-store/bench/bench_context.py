@@ -32,6 +32,7 @@ from relais_context_store.adapters.view_keys import ViewKeys
 from relais_context_store.adapters.view_queries import ViewQueries
 from relais_context_store.app import create_app
 from relais_context_store.consumers import ConversationLogHandler
+from relais_context_store.service_layer.store_lock import StoreLock
 from relais_context_store.settings import ContextStoreSettings
 from relais_contracts import CloudEvent, topics
 from relais_contracts.conversation import (
@@ -149,7 +150,7 @@ async def materialize(infra: Infra, sealed: bool) -> dict[str, Any]:
     events = [e for n in range(CONVERSATIONS) for e in conversation_events(n, keys, EVENTS_PER_CONVERSATION)]
     await fill_log(infra, namespace, events)
 
-    handler = ConversationLogHandler(*_views(runtime, settings), store, runtime.publisher, asyncio.Lock())
+    handler = ConversationLogHandler(*_views(runtime, settings), store, runtime.publisher, StoreLock())
     handled = 0
     first: float | None = None
     last = 0.0
@@ -195,7 +196,7 @@ async def reads(infra: Infra) -> dict[str, Any]:
         *_views(runtime, settings),
         CustomerKeys(runtime.redis, settings),
         runtime.publisher,
-        asyncio.Lock(),
+        StoreLock(),
     )
     events = conversation_events(0, None, 300)
     customer_messages = [e for e in events if isinstance(e, CustomerMessage)][:200]

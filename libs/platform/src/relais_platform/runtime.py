@@ -72,6 +72,12 @@ class Runtime:
         self._on_stopped: list[Callable[[], Awaitable[None]]] = []
         self._on_consumer_died = on_consumer_died or _terminate_process
         self.consumer_died: BaseException | None = None
+        self._stopping = False
+
+    def stopping(self) -> bool:
+        """True once the service stops: a handler's wait for something other than its own batch's work
+        (another consumer of the process, another replica) ends then, leaving the batch uncommitted."""
+        return self._stopping
 
     def on_stopped(self, hook: Callable[[], Awaitable[None]]) -> None:
         """Run `hook()` once the consumers have drained, while Kafka and Redis are still connected."""
@@ -133,6 +139,7 @@ class Runtime:
             for task in periodic:
                 task.cancel()
             await asyncio.gather(*periodic, return_exceptions=True)
+            self._stopping = True
             for consumer in self._consumers:
                 consumer.stop()
             pending = (

@@ -270,18 +270,20 @@ async def seal_handoffs(keys: CustomerKeys, outgoing: Sequence[Outgoing]) -> lis
     A customer has a key exactly when their tenant seals their text (the context store makes it before
     their first message reaches the log), so a service that hands over needs no list of tenants.
     """
-    with_packets = [o for o in outgoing if _packet(o) is not None]
+    # By position, not by event: an Outgoing hashes its whole event, every field of it (frozen models).
+    packets = [_packet(o) for o in outgoing]
     kids = {
-        o: key_id(o.event.tenant, p.customer_id) for o in with_packets if (p := _packet(o)) and p.customer_id
+        i: key_id(o.event.tenant, p.customer_id)
+        for i, (o, p) in enumerate(zip(outgoing, packets, strict=True))
+        if p is not None and not p.sealed and p.customer_id
     }
     found = await keys.lookup(kids.values())
     sealed = []
-    for o in outgoing:
-        packet = _packet(o)
+    for i, (o, packet) in enumerate(zip(outgoing, packets, strict=True)):
         if packet is None or packet.sealed:
             sealed.append(o)
             continue
-        kid = kids.get(o)
+        kid = kids.get(i)
         if kid is not None and kid in found:
             packet = seal_packet(found[kid], kid, fit_packet(packet, kid))
         else:
@@ -292,7 +294,9 @@ async def seal_handoffs(keys: CustomerKeys, outgoing: Sequence[Outgoing]) -> lis
 
 
 def _packet(o: Outgoing) -> HandoffPacket | None:
-    packet = getattr(o.event.data, "packet", None)
+    # A payload's fields are in its __dict__: getattr on a payload without the field goes through
+    # pydantic's __getattr__ and an AttributeError, which cost more than the rest of sealing a batch.
+    packet = getattr(o.event.data, "__dict__", {}).get("packet")
     return packet if isinstance(packet, HandoffPacket) else None
 
 
@@ -308,15 +312,15 @@ async def seal_replies(
     those whose tenant seals: see `seal_handoffs`). Other events, and a conversation whose customer is
     not known, leave as they are."""
     kids = {
-        o: key_id(o.event.tenant, customer)
-        for o in outgoing
+        i: key_id(o.event.tenant, customer)
+        for i, o in enumerate(outgoing)
         if isinstance(o.event, Written) and not o.event.data.sealed
         if (customer := customers.get((o.event.tenant, o.event.subject)))
     }
     found = await keys.lookup(kids.values())
     sealed = []
-    for o in outgoing:
-        kid = kids.get(o)
+    for i, o in enumerate(outgoing):
+        kid = kids.get(i)
         if kid is None or kid not in found or not isinstance(o.event, Written):
             sealed.append(o)
             continue

@@ -11,6 +11,7 @@ customer's key; an erased customer's bot state is deleted.
 import asyncio
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -50,13 +51,21 @@ class ConversationHandler:
         for erased in (d.event for d in batch if isinstance(d.event, CustomerErased)):
             await self._states.erase(erased.tenant, erased.data.conversation_ids)
         events: list[ConversationEvent] = [d.event for d in batch if isinstance(d.event, ConversationEvent)]
-        opened: dict[str, ConversationEvent] = {
-            m.uid: m
-            for m in await unseal_messages(self._keys, [e for e in events if isinstance(e, CustomerMessage)])
-        }
+        messages_in = [e for e in events if isinstance(e, CustomerMessage)]
         replies = [e for e in events if isinstance(e, ReplyPosted) and e.data.sealed]
-        opened.update((r.uid, r) for r in await unseal_replies(self._keys, replies))
-        events = [opened.get(e.uid, e) for e in events]
+        # Only what was sealed comes back as a new event: the rest is left in place (no uid computed).
+        opened: dict[int, ConversationEvent] = {
+            id(was): now
+            for was, now in zip(messages_in, await unseal_messages(self._keys, messages_in), strict=True)
+            if now is not was
+        }
+        opened.update(
+            (id(was), now)
+            for was, now in zip(replies, await unseal_replies(self._keys, replies), strict=True)
+            if now is not was
+        )
+        if opened:
+            events = [opened.get(id(e), e) for e in events]
         keyed = [((e.tenant, e.subject), e.uid) for e in events]
         done, states = await self._states.load_batch(keyed)
         changed: set[Conversation] = set()
@@ -64,10 +73,13 @@ class ConversationHandler:
         outgoing: list[Outgoing] = []
         decisions: list[tuple[ConversationEvent, Decision]] = []
         todo: list[tuple[Conversation, ConversationEvent]] = []
+        # Counted per batch, one labels() lookup per kind (it validates and locks), not one per message.
+        messages: Counter[tuple[str, str, str]] = Counter()
+        handoffs: Counter[tuple[str, str]] = Counter()
         for event, (conversation, event_id) in zip(events, keyed, strict=True):
             if event_id in done:
                 if isinstance(event, CustomerMessage):
-                    MESSAGES.labels(event.tenant, states[conversation].language or "unknown", "ignored").inc()
+                    messages[(event.tenant, states[conversation].language or "unknown", "ignored")] += 1
                 continue  # a replay or a duplicate: already answered
             done.add(event_id)
             todo.append((conversation, event))
@@ -83,9 +95,13 @@ class ConversationHandler:
         await self._states.save({c: states[c] for c in changed}, applied)
         for event, decision in decisions:
             if decision.outcome:
-                MESSAGES.labels(event.tenant, decision.state.language or "unknown", decision.outcome).inc()
+                messages[(event.tenant, decision.state.language or "unknown", decision.outcome)] += 1
             if decision.reason:
-                HANDOFFS.labels(event.tenant, decision.reason).inc()
+                handoffs[(event.tenant, decision.reason)] += 1
+        for (tenant, language, outcome), n in messages.items():
+            MESSAGES.labels(tenant, language, outcome).inc(n)
+        for (tenant, reason), n in handoffs.items():
+            HANDOFFS.labels(tenant, reason).inc(n)
 
     async def _decide_all(
         self, states: dict[Conversation, BotState], todo: list[tuple[Conversation, ConversationEvent]]

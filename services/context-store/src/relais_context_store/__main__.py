@@ -15,6 +15,7 @@ from relais_context_store.adapters.view_keys import ViewKeys
 from relais_context_store.app import SERVICE, create_app
 from relais_context_store.consumers import ConversationLogHandler
 from relais_context_store.rebuild import rebuild
+from relais_context_store.service_layer.store_lock import StoreLock
 from relais_context_store.settings import ContextStoreSettings
 from relais_platform.logs import configure_logging
 from relais_platform.runtime import Runtime, serve
@@ -28,7 +29,7 @@ async def rebuild_command(settings: ContextStoreSettings) -> None:
     directory = CustomerDirectory(runtime.redis, view_keys)
     views = ConversationLog(runtime.redis, view_keys, directory, settings.closed_view_retention_s)
     handler = ConversationLogHandler(
-        views, directory, customer_keys(runtime.redis, settings), runtime.publisher, asyncio.Lock()
+        views, directory, customer_keys(runtime.redis, settings), runtime.publisher, StoreLock()
     )
     try:
         report = await rebuild(settings, views, handler)

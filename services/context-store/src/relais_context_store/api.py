@@ -5,7 +5,6 @@ Every tenant call is scoped to the `X-Relais-Tenant` of the caller: another tena
 customer is simply not found. The admin calls (rebuild) take a bearer token instead.
 """
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
@@ -21,6 +20,7 @@ from relais_context_store.rebuild import RebuildReport, rebuild
 from relais_context_store.service_layer import erasure
 from relais_context_store.service_layer import identity as identity_cases
 from relais_context_store.service_layer.sealing import LogSealing
+from relais_context_store.service_layer.store_lock import StoreLock
 from relais_context_store.settings import ContextStoreSettings
 from relais_contracts import TENANT_MAX_LENGTH, TENANT_PATTERN
 from relais_contracts.customers import Identity, IdentityKind
@@ -76,10 +76,10 @@ Tenant = Annotated[
 
 
 async def _exclusive(request: Request) -> AsyncIterator[None]:
-    """Hold the lock of the log and inbound handlers: a batch in flight must not re-create an erased
-    customer's key, or re-link identities being changed here (within this process)."""
-    lock: asyncio.Lock = request.app.state.lock
-    async with lock:
+    """Hold the store alone, with no batch of the log and inbound handlers in flight: one must not
+    re-create an erased customer's key, or re-link identities being changed here (within this process)."""
+    lock: StoreLock = request.app.state.lock
+    async with lock.exclusive():
         yield
 
 
@@ -352,8 +352,8 @@ class RebuildOut(BaseModel):
 async def rebuild_views(request: Request) -> RebuildOut:
     """Wipe every view and replay the conversation log from the beginning, up to the offsets the views
     had applied; live consumption in this process waits until it is done."""
-    lock: asyncio.Lock = request.app.state.lock
-    async with lock:
+    lock: StoreLock = request.app.state.lock
+    async with lock.exclusive():
         report: RebuildReport = await rebuild(
             request.app.state.settings, request.app.state.log, request.app.state.log_handler
         )

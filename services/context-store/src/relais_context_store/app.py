@@ -1,7 +1,5 @@
 """Composition root of the context store."""
 
-import asyncio
-
 from fastapi import FastAPI
 
 from relais_context_store.access import ACCESS
@@ -14,6 +12,7 @@ from relais_context_store.api import admin, conversations, customers
 from relais_context_store.consumers import ConversationLogHandler, InactivitySweep, InboundHandler
 from relais_context_store.recovery import ViewsRecovery
 from relais_context_store.service_layer.sealing import LogSealing
+from relais_context_store.service_layer.store_lock import StoreLock
 from relais_context_store.service_layer.watchdog import BotWatchdog
 from relais_context_store.settings import ContextStoreSettings
 from relais_contracts import topics
@@ -33,11 +32,11 @@ def create_app(settings: ContextStoreSettings) -> FastAPI:
     views = ConversationLog(runtime.redis, view_keys, directory, settings.closed_view_retention_s)
     queries = ViewQueries(runtime.redis, view_keys, directory, views)
     keys = customer_keys(runtime.redis, settings)
-    lock = asyncio.Lock()
+    lock = StoreLock()
     log_handler = ConversationLogHandler(
         views, directory, keys, runtime.publisher, lock, settings.consumer_batch_max
     )
-    recovery = ViewsRecovery(settings, runtime.redis, views, log_handler, lock, SERVICE)
+    recovery = ViewsRecovery(settings, runtime.redis, views, log_handler, lock, SERVICE, runtime.stopping)
     gate = TenantGate(settings, runtime.publisher, SERVICE)
     checked = recovery.healing.publisher(runtime.publisher)  # resolutions made on whole views only
     runtime.background("views-recovery", recovery.start)

@@ -1,10 +1,10 @@
 """Kafka handlers of the context store: inbound channel events, the conversation log, the inactivity sweep.
 
-Both handlers take the store's lock, so an admin rebuild (which also takes it) never interleaves with
-live resolution or materialization in this process.
+Both handlers share the store's lock (service_layer.store_lock): they run side by side, and an admin
+rebuild, which takes it alone, never interleaves with live resolution or materialization in this
+process.
 """
 
-import asyncio
 import contextlib
 from collections.abc import Sequence
 from dataclasses import replace
@@ -43,6 +43,7 @@ from relais_context_store.metrics import (
 )
 from relais_context_store.service_layer.identity import resolve_customers
 from relais_context_store.service_layer.sealing import LogSealing, open_events
+from relais_context_store.service_layer.store_lock import StoreLock
 from relais_context_store.settings import ContextStoreSettings
 from relais_contracts import Event, Outgoing, topics
 from relais_contracts.channel import (
@@ -110,7 +111,7 @@ class InboundHandler:
         keys: CustomerKeys,
         publisher: Publishes,
         settings: ContextStoreSettings,
-        lock: asyncio.Lock,
+        lock: StoreLock,
         secrets: IdentitySecrets,
     ) -> None:
         self._directory = directory
@@ -124,7 +125,7 @@ class InboundHandler:
         self._lock = lock
 
     async def __call__(self, batch: Sequence[Delivery]) -> None:
-        async with self._lock:
+        async with self._lock.shared():
             await self._handle([d.event for d in batch])
 
     async def _handle(self, events: Sequence[Event]) -> None:
@@ -192,7 +193,7 @@ class ConversationLogHandler:
         directory: CustomerDirectory,
         keys: CustomerKeys,
         publisher: Publishes,
-        lock: asyncio.Lock,
+        lock: StoreLock,
         batch_max: int = 500,
     ) -> None:
         self._log = log
@@ -206,7 +207,7 @@ class ConversationLogHandler:
         self.caught_up = False
 
     async def __call__(self, batch: Sequence[Delivery]) -> None:
-        async with self._lock:
+        async with self._lock.shared():
             await self.materialize(batch, publish=True)
             self.caught_up = len(batch) < self._batch_max
 
@@ -361,7 +362,7 @@ class InactivitySweep:
         log: ConversationLog,
         publisher: Publishes,
         settings: ContextStoreSettings,
-        lock: asyncio.Lock,
+        lock: StoreLock,
     ) -> None:
         self._log = log
         self._publisher = publisher
@@ -370,7 +371,7 @@ class InactivitySweep:
         self._tenants: set[str] = set()
 
     async def __call__(self) -> int:
-        async with self._lock:
+        async with self._lock.shared():
             return await self._sweep(datetime.now(UTC))
 
     async def _sweep(self, now: datetime) -> int:

@@ -10,7 +10,7 @@ customer's next message without them would take them for a new customer.
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import structlog
 from redis.asyncio import Redis
@@ -18,12 +18,19 @@ from redis.asyncio import Redis
 from relais_context_store.adapters.conversation_log import ConversationLog
 from relais_context_store.consumers import ConversationLogHandler
 from relais_context_store.rebuild import LOG_CONSUMER, rebuild
+from relais_context_store.service_layer.store_lock import StoreLock
 from relais_context_store.settings import ContextStoreSettings
 from relais_contracts import topics
 from relais_platform.consumer import BatchHandler, Delivery
 from relais_platform.views_marker import SelfHealing, ViewsMarker, committed_offsets, end_offsets
 
 log = structlog.get_logger(__name__)
+
+
+class Stopping(ConnectionError):
+    """The service stops while an inbound batch waits for the log consumer, which has stopped: the
+    batch is left uncommitted for the next owner. A ConnectionError, so the consumer loop ends without
+    dead-lettering it, as for a fault of Redis or Kafka met while stopping."""
 
 
 class ViewsRecovery:
@@ -33,14 +40,16 @@ class ViewsRecovery:
         redis: "Redis",
         views: ConversationLog,
         log_handler: ConversationLogHandler,
-        lock: asyncio.Lock,
+        lock: StoreLock,
         service: str,
+        stopping: Callable[[], bool],
     ) -> None:
         self._settings = settings
         self._views = views
         self._log_handler = log_handler
         self._lock = lock
         self._service = service
+        self._stopping = stopping
         self.healing = SelfHealing(
             ViewsMarker(redis, settings, service),
             self._rebuild,
@@ -52,7 +61,7 @@ class ViewsRecovery:
         self._catch_up: dict[int, int] = {}  # log partition -> offset to materialize before resolving
 
     async def _rebuild(self) -> None:
-        async with self._lock:
+        async with self._lock.exclusive():
             report = await rebuild(self._settings, self._views, self._log_handler, self._service)
             self._applied = dict(report.partitions)
             ends = await end_offsets(self._settings, topics.CONVERSATIONS)
@@ -119,6 +128,10 @@ class ViewsRecovery:
             if not self._catch_up:
                 log.info("the views hold the whole log again: resolving inbound messages")
                 return
+            if self._stopping():
+                # The log consumer has stopped or is about to: waiting on would hold the stop until
+                # the shutdown timeout cancels this consumer.
+                raise Stopping("stopping while the log consumer catches up: the batch is left uncommitted")
             if time.monotonic() > deadline:
                 log.warning(
                     "the log consumer did not catch up in time; resolving inbound messages anyway",

@@ -4,7 +4,6 @@ The rule (what counts as silence, the handoff it makes) is domain.watchdog; this
 conversations to judge in the views and publishes the handoffs.
 """
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -13,6 +12,7 @@ import structlog
 from relais_context_store.adapters.conversation_log import ConversationLog
 from relais_context_store.domain.watchdog import TRANSCRIPT_MESSAGES, Silence, awaits_bot, bot_silent
 from relais_context_store.metrics import BOT_SILENT_HANDOFFS
+from relais_context_store.service_layer.store_lock import StoreLock
 from relais_context_store.settings import ContextStoreSettings
 from relais_platform.kafka import Publishes
 from relais_platform.sealing import CustomerKeys, seal_handoffs
@@ -38,7 +38,7 @@ class BotWatchdog:
         keys: CustomerKeys,
         publisher: Publishes,
         settings: ContextStoreSettings,
-        lock: asyncio.Lock,
+        lock: StoreLock,
         log: CatchingUp,
     ) -> None:
         self._views = views
@@ -54,7 +54,7 @@ class BotWatchdog:
     async def __call__(self) -> None:
         if not self._log.caught_up:
             return  # a reply the log holds may not be in the views yet: judging now could be wrong
-        async with self._lock:
+        async with self._lock.shared():
             await self.check(datetime.now(UTC))
 
     async def check(self, now: datetime) -> int:
