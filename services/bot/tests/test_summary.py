@@ -19,7 +19,7 @@ AT = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
 def said(*texts: str, author: str = "customer") -> tuple[TranscriptEntry, ...]:
     return tuple(
-        TranscriptEntry(message_id=f"{author}-{i}", author_kind=author, text=text, at=AT)  # type: ignore[arg-type]
+        TranscriptEntry(message_id=f"{author}-{i}", author_kind=author, text=text, at=AT)
         for i, text in enumerate(texts)
     )
 
