@@ -119,3 +119,28 @@ def test_an_archive_of_other_heads_or_without_classes_is_refused(tmp_path: Path)
     np.savez_compressed(older, **(arrays | {"classes": np.array(CLASSES[::-1], dtype=np.str_)}))
     with pytest.raises(ValueError, match="retrain the model"):
         EscalationModel.load(older)
+
+
+def test_an_archive_with_pickled_objects_or_thresholds_of_other_heads_is_refused(tmp_path: Path) -> None:
+    model().save(tmp_path / "model.npz")
+    with np.load(tmp_path / "model.npz", allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    pickled = tmp_path / "pickled.npz"
+    np.savez_compressed(pickled, **(arrays | {"meta": np.array([{"trained_on": "corpus"}], dtype=object)}))
+    with pytest.raises(ValueError, match="allow_pickle"):  # the archive is data, never code
+        EscalationModel.load(pickled)
+    for name in ("high", "low"):
+        short = tmp_path / f"short-{name}.npz"
+        np.savez_compressed(short, **(arrays | {name: arrays[name][:-1]}))
+        with pytest.raises(ValueError, match="shorter"):
+            EscalationModel.load(short)
+
+
+def test_large_scores_give_probabilities_not_an_overflow() -> None:
+    huge = EscalationModel(
+        VOCABULARY, np.ones(len(VOCABULARY)), np.zeros((len(CLASSES), len(VOCABULARY))),
+        np.full(len(CLASSES), 800.0), HIGH, LOW, {},
+    )  # fmt: skip
+    values = huge.probabilities(normalize("help"))
+    assert np.all(np.isfinite(values))
+    assert values[HEADS.index("customer-request")] == pytest.approx(1 / len(CLASSES))

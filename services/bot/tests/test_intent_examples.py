@@ -48,3 +48,11 @@ def test_an_ngram_model_reads_numbers_as_one_and_a_fully_known_message_at_its_fu
     # Every n-gram known: no damping, the confidence is the class probability itself.
     assert prediction.confidence == pytest.approx(float(classifier.probabilities(grams)[0]))
     assert classifier.classify("", "en").confidence == 0.0
+
+
+def test_any_run_of_whitespace_separates_two_words_as_one_space_does() -> None:
+    assert (
+        char_wb_ngrams("ab \t\n  cd")
+        == char_wb_ngrams("ab cd")
+        == [" a", "ab", "b ", " ab", "ab ", " ab ", " c", "cd", "d ", " cd", "cd ", " cd "]
+    )

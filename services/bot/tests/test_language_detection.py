@@ -57,3 +57,8 @@ def test_each_language_other_than_english_and_french_is_scored_without_accents()
     # A language without a lexicon of its own is read with English VADER's.
     assert sentiment.score("great", "nl") == sentiment.score("great", "en") > 0
     assert sentiment.score("great", "es") == 0
+
+
+def test_french_is_scored_with_its_accents_which_its_lexicon_reads() -> None:
+    sentiment = VaderSentiment(BUNDLED / "sentiment")
+    assert sentiment.score("très bien", "fr") > sentiment.score("tres bien", "fr") > 0
