@@ -35,18 +35,21 @@ def test_a_known_phrase_of_the_tenant_is_read_as_written_in_its_language() -> No
 def test_the_models_decide_only_when_sure_and_the_message_has_four_letters_or_more() -> None:
     confidence = _detector(("de", "en")).compute_language_confidence_values("bier")[0].value
     assert 0.5 < confidence < 1
-    # Sure from exactly the configured confidence ...
-    assert LanguageIdentifier(("en", "de"), {}, "en", confidence).detect("bier", None, "it") == "de"
-    # ... but not below it: the conversation's language so far, else the default.
-    unsure = LanguageIdentifier(("en", "de"), {}, "pt", confidence + 1e-9)
+    # lingua's confidence is not reproducible to the last bit (…84 and …86 in two runs of the same
+    # text), so the threshold is tried a hair on either side of it, not at it.
+    sure = LanguageIdentifier(("en", "de"), {}, "en", confidence - 1e-6)
+    assert sure.detect("bier", None, "it") == "de"
+    # Below the configured confidence: the conversation's language so far, else the default.
+    unsure = LanguageIdentifier(("en", "de"), {}, "pt", confidence + 1e-6)
     assert unsure.detect("bier", None, "it") == "it"
     assert unsure.detect("bier", None, None) == "pt"
     # Three letters are too few, however sure the models are.
-    sure = LanguageIdentifier(("de", "en"), {}, "en", 0.0)
-    assert sure.detect("ich", None, "it") == "it"
-    assert sure.detect("ich!", None, "it") == "it"
-    assert sure.detect("?!", None, "it") == "it"  # no word at all
-    assert sure.detect("ich bin", None, "it") == "de"
+    always = LanguageIdentifier(("de", "en"), {}, "en", 0.0)
+    assert always.detect("bier", None, "it") == "de"
+    assert always.detect("ich", None, "it") == "it"
+    assert always.detect("ich!", None, "it") == "it"
+    assert always.detect("?!", None, "it") == "it"  # no word at all
+    assert always.detect("ich bin", None, "it") == "de"
 
 
 def test_each_language_other_than_english_and_french_is_scored_without_accents() -> None:
