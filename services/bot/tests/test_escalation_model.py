@@ -144,3 +144,14 @@ def test_large_scores_give_probabilities_not_an_overflow() -> None:
     values = huge.probabilities(normalize("help"))
     assert np.all(np.isfinite(values))
     assert values[HEADS.index("customer-request")] == pytest.approx(1 / len(CLASSES))
+
+
+def test_the_archive_stores_weights_as_float32_and_its_meta_with_sorted_keys(tmp_path: Path) -> None:
+    unsorted = EscalationModel(
+        VOCABULARY, np.ones(len(VOCABULARY)), np.zeros((len(CLASSES), len(VOCABULARY))),
+        np.zeros(len(CLASSES)), HIGH, LOW, {"z": 1, "a": 2},
+    )  # fmt: skip
+    unsorted.save(tmp_path / "model.npz")
+    with np.load(tmp_path / "model.npz", allow_pickle=False) as archive:
+        assert archive["coef"].dtype == archive["intercept"].dtype == np.float32
+        assert str(archive["meta"]) == '{"a": 2, "z": 1}'  # the same model, the same bytes

@@ -96,3 +96,30 @@ def test_negative_turns_in_a_row_are_counted_and_a_calm_one_starts_again(bot: Bo
     # The tenant's second negative turn in a row is frustration.
     second = say(fixed, "still waiting for my parcel", first.state, n=2)
     assert (second.outcome, second.reason) == ("handed_over", "frustration")
+
+
+def test_a_short_message_keeps_the_conversations_language(bot: Bot) -> None:
+    assert say(bot, "ok", BotState(language="de")).state.language == "de"
+
+
+def test_yes_or_no_is_an_answer_only_to_the_question_and_the_question_is_not_asked_twice(bot: Bot) -> None:
+    fixed = bot_with(bot, FixedIntent())
+    assert say(fixed, "yes").outcome == "answered"  # no question was asked: not a request for a person
+    assert say(fixed, "no").outcome == "answered"
+    unsure = "do you have a phone number i can call"
+    assert say(fixed, unsure, BotState(asked_person=True)).outcome == "answered"
+
+
+def test_a_greeting_is_small_talk_only_from_the_tenants_own_minimum_confidence(bot: Bot) -> None:
+    demo = bot.tenant("demo")
+    strict = demo.content.model_copy(
+        update={"classifier": demo.content.classifier.model_copy(update={"min_confidence": 0.7})}
+    )
+    unsure = "do you have a phone number i can call"
+
+    def strict_bot(confidence: float) -> Bot:
+        tenant = TenantBot(strict, FixedIntent("greeting", confidence), FixedLanguage(), demo.detectors)
+        return Bot({"demo": tenant}, tenant, SENTIMENT)
+
+    assert say(strict_bot(0.7), unsure).outcome == "answered"  # confident small talk
+    assert say(strict_bot(0.65), unsure).outcome == "asked"  # over 0.6 but under the tenant's minimum

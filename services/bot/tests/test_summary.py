@@ -73,3 +73,38 @@ def test_a_long_summary_is_cut_to_the_limit_with_an_ellipsis() -> None:
     assert summarise(state, DETECTORS, limit=len(whole)) == whole
     assert summarise(state, DETECTORS, limit=len(whole) - 1) == whole[: len(whole) - 2] + "…"
     assert len(summarise(state, DETECTORS, limit=20)) == 20
+
+
+def test_a_fact_or_a_sensitive_situation_outweighs_frustration_with_a_request() -> None:
+    both = "this is useless, I want to speak to a person."  # frustration and a request: 2
+    order = "My order 4417221 has not arrived."  # a fact: 2
+    mother = "My mother passed away last week."  # sensitive: 2
+    last = "Thanks for your time here."
+    facts = (Entity(kind="order_number", value="4417221"), Entity(kind="order_number", value="8812345"))
+    # Equal weights keep the earliest sentences: the later fact or situation is left out.
+    state = BotState(
+        transcript=said(both, mother, mother.replace("mother", "father"), order, last), entities=facts
+    )
+    assert order not in summarise(state, DETECTORS)
+    state = BotState(
+        transcript=said(both, order, "Order 8812345 is missing too.", mother, last), entities=facts
+    )
+    assert mother not in summarise(state, DETECTORS)
+
+
+def test_failure_hints_alone_do_not_weigh_only_frustrated_wording_does() -> None:
+    state = BotState(
+        transcript=said(
+            "Hello there my friend.", "The weather is nice today.", "It rains a lot here.",
+            "this is the third time I write", "Thanks for your time here.",
+        )
+    )  # fmt: skip
+    assert "third time" not in summarise(state, DETECTORS)
+
+
+def test_a_sentence_of_three_words_counts_and_the_default_limit_is_600_characters() -> None:
+    assert summarise(BotState(transcript=said("Parcel never came.", "ok")), DETECTORS) == "Parcel never came."
+    long = " ".join(f"Sentence {i} {'is long ' * 30}." for i in range(4))
+    summary = summarise(BotState(transcript=said(long)), DETECTORS)
+    assert len(summary) == 600
+    assert summary.endswith("…")
