@@ -58,3 +58,8 @@ def test_features_are_words_pairs_and_the_character_ngrams_of_plain_words() -> N
         " hi", "hi ", " hi ",
     ]  # fmt: skip
     assert features("") == []
+
+
+def test_an_sms_spelling_with_a_letter_held_down_is_written_out() -> None:
+    assert normalize("plzzz call me") == "please call me"
+    assert normalize("thxxx") == "thanks"
