@@ -56,3 +56,16 @@ def test_any_run_of_whitespace_separates_two_words_as_one_space_does() -> None:
         == char_wb_ngrams("ab cd")
         == [" a", "ab", "b ", " ab", "ab ", " ab ", " c", "cd", "d ", " cd", "cd ", " cd "]
     )
+
+
+def test_large_scores_give_a_probability_not_an_overflow() -> None:
+    grams = char_wb_ngrams("no")
+    weights = IntentWeights(
+        classes=["deny", "other"],
+        vocabulary={g: i for i, g in enumerate(grams)},
+        idf=np.ones(len(grams)),
+        coef=np.zeros((2, len(grams))),
+        intercept=np.array([800.0, 0.0]),
+    )
+    probabilities = CharNgramClassifier(weights).probabilities(grams)
+    assert probabilities.tolist() == [1.0, 0.0]
