@@ -142,8 +142,8 @@ def test_a_lexicon_cue_counts_only_where_the_model_agrees(bot: Bot) -> None:
     categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
     without_model = Detectors(read_cues(), tenant.content.escalation.extra_human_request, model=None)
     for text in [
-        "mi è morto il telefono, posso accedere da pc?",
-        "se me murió el movil, entro desde el pc?",
+        "my laptop passed away lol, can i log in from my phone?",
+        "my old router passed away lol, can you send a new one?",
     ]:
         # The lexicon alone matches a death; the model, trained on such traps, vetoes it.
         assert without_model.signals(text, "it", categories, 0.0).sensitive
@@ -244,6 +244,14 @@ INDIRECT_REQUESTS = [
     "Y'a-tu un vrai monde qui lit ça?",
     "is there anybody actually there or is this all automatic",
     "potreste ricontattarmi domani in mattinata?",
+    # Not wanting to go on with the bot; a department; one's adviser; a supervisor; zeros in a row.
+    "Não quero continuar com o assistente virtual. Pode pôr-me em contacto com um colaborador?",
+    "no quiero seguir con el asistente virtual, prefiero que me llame alguien",
+    "vous pouvez me passer le service réclamations ?",
+    "vorrei parlare con l'ufficio reclami per il rimborso",
+    "je voudrais un rendez-vous avec mon conseiller pour le prêt",
+    "svp un superviseur",
+    "0 0 0",
 ]
 NOT_REQUESTS = [
     "my colleague could call me about it tomorrow, he has the reference",  # the customer's own colleague
@@ -264,6 +272,7 @@ NOT_REQUESTS = [
     "su quale operatore vi appoggiate?",
     # Moving home, in the verb Italian also uses for a transfer.
     "mi trasferisco a Bologna dal primo del mese, come sposto il contratto del gas?",
+    "vorrei annullare l'appuntamento con il consulente di venerdì, ho risolto",
 ]
 
 
@@ -352,6 +361,54 @@ class _SentenceModel(EscalationModel):
         return values
 
 
+def test_insults_to_the_bot_and_shouted_questions_are_frustration(bot: Bot) -> None:
+    detectors = bot.tenant("demo").detectors
+    for text in (
+        "Euer Chatbot ist der letzte Mist",
+        "sto bot non capisce una mazza",
+        "your bot is completely useless",
+    ):
+        assert detectors.signals(text, "en", (), 0.0).frustrated, text
+    # Marks alone are no capitals; an angry word turned down is no anger.
+    for text in (
+        "URGENT!!! Bis wann muss ich das Ticket kündigen, damit es im Januar nicht abgebucht wird?",
+        "Not angry at all, just curious: why is the August bill higher than July?",
+    ):
+        assert not detectors.signals(text, "en", (), 0.0).frustrated, text
+    assert detectors.frustration("i am angry", "en")[0]
+    assert not detectors.frustration("i am not angry at all", "en")[0]
+
+
+def test_shouted_questions_need_only_what_a_cue_needs_of_the_model() -> None:
+    shouted = "WARUM IST MEIN KONTO GESPERRT WENN ICH NUR MEIN PASSWORT GEÄNDERT HABE?????"
+
+    def frustrated(text: str, frustration: float) -> bool:
+        model = _SentenceModel({}, frustration=frustration)
+        return Detectors(read_cues(), (), model=model).signals(text, "de", (), 0.0).frustrated
+
+    assert frustrated(shouted, 0.2)  # below SURFACE_FLOOR, within what a cue needs
+    assert not frustrated(shouted, 0.0)
+    assert not frustrated(shouted.lower(), 0.2)  # the marks alone are no capitals
+
+
+def test_scare_quotes_are_irony_where_the_model_finds_frustration_plausible() -> None:
+    text = "Dank Ihrer „schnellen“ Bearbeitung warte ich seit sieben Wochen auf die Erstattung."
+
+    def frustrated(frustration: float) -> bool:
+        model = _SentenceModel({}, frustration=frustration)
+        return Detectors(read_cues(), (), model=model).signals(text, "de", (), 0.0).frustrated
+
+    assert frustrated(SURFACE_FLOOR)
+    assert not frustrated(SURFACE_FLOOR - 0.05)
+
+
+def test_a_negated_content_with_the_bot_wants_a_person(bot: Bot) -> None:
+    detectors = bot.tenant("demo").detectors
+    assert detectors.negated(detectors.canonical("happy to keep chatting with the bot"))
+    assert not detectors.negated(detectors.canonical("no quiero seguir con el asistente virtual"))
+    assert not detectors.negated(detectors.canonical("je ne suis pas content avec le bot"))
+
+
 def test_praise_is_irony_where_the_model_finds_frustration_plausible() -> None:
     praise = "Ottimo lavoro, complimenti: sei passaggi per trovare una bolletta."
 
@@ -398,6 +455,9 @@ def test_one_sentence_read_alone_hands_over_only_when_it_is_clear(bot: Bot) -> N
         # Thoughts of not living any more, however quietly they are told.
         ("às vezes acho que seria melhor sumir, não dou conta das contas", "vulnerability"),
         ("ich will nicht mehr leben, die Rechnungen stapeln sich", "vulnerability"),
+        ("bin gehörlos, bitte nur schriftlich kontaktieren", "vulnerability"),
+        ("my mum is 89 and lives on her own, can her bills come to me?", "vulnerability"),
+        ("a minha mulher está a fazer radioterapia, podem adiar a entrega?", "health"),
     ],
 )
 def test_unambiguous_situations_count_whatever_the_model_reads(bot: Bot, text: str, category: str) -> None:
@@ -434,6 +494,14 @@ def test_a_sensitive_word_about_someone_else_or_a_trade_is_routine(bot: Bot) -> 
         ("I've been off work with depression and the bills are piling up", "en", "health"),
         ("sono stata dimessa ieri dopo l'operazione, non posso scendere a ritirare il pacco", "it", "health"),
         ("I got another customer's statement in my post, with their account number on it", "en", "privacy"),
+        ("fui demitido mês passado e as parcelas estão atrasadas, dá pra renegociar?", "pt", "vulnerability"),
+        ("ho ricevuto la mail di cambio password ma io non ho cambiato nulla", "it", "fraud"),
+        (
+            "Ich pflege meine demente Mutter, wie bekomme ich eine Vollmacht für ihr Konto?",
+            "de",
+            "vulnerability",
+        ),
+        ("ya puse una queja en profeco por el cobro, tienen el folio?", "es", "complaint"),
     ],
 )
 def test_situations_told_in_other_words(bot: Bot, text: str, language: str, category: str) -> None:

@@ -244,6 +244,9 @@ class Cues(_Model):
     possessives: str
     negations: str
     frustration_strong: dict[str, str]
+    # Insults aimed at the bot or the service ("euer Chatbot ist der letzte Mist", "sto bot non capisce
+    # una mazza"): they count whatever the model reads, which takes a lone "Mist" for a shrug.
+    frustration_unambiguous: str = ""
     frustration_weak: dict[str, str]
     sensitive: dict[str, str]
     # Wording no routine question uses ("had a stroke", "dialysis", "a women's refuge", "I am deaf"): it

@@ -54,6 +54,15 @@ SURFACE_FLOOR = 0.4
 # face, they count where the model finds frustration plausible.
 _IRONIC = ("emo_eyeroll", "emo_clown", "emo_upside", "emo_unamused")
 _QUELQU_UN = re.compile(r"\bquel ?qu ?'? ?u?n\b")
+# Scare quotes around a few words ("your „fast“ service", "le colis « livré »", "the 'refund'"): with
+# frustration plausible, the company's own word quoted back is irony.
+_SCARE_QUOTES = re.compile(
+    '[\u201e\u201c\u201d"\u00ab\u2018](?:\\s?[^\\W\\d_][\\w\'-]*){1,3}\\s?[\u201c\u201d"\u00bb\u2019]'
+    r"|(?<!\w)'[^\W\d_][\w-]*(?: [\w-]+){0,2}'(?!\w)"
+)
+# A negation up to two words before a cue turns it down: "not angry", "pas content avec le bot", "no
+# quiero seguir con el asistente". ("Never" is left out: "never been so angry" is angry.)
+_NOT_BEFORE = re.compile(r"\b(?:not|no|non|nao|pas|nicht|nem|ni|kein|keine)\b(?: [\w']+){0,2} $")
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +155,7 @@ class Detectors:
         self._negation = re.compile(cues.negations)
         self._content = re.compile(cues.no_person_wanted) if cues.no_person_wanted else None
         self._strong = {k: re.compile(v) for k, v in cues.frustration_strong.items()}
+        self._insult = re.compile(cues.frustration_unambiguous) if cues.frustration_unambiguous else None
         self._weak = {k: re.compile(v) for k, v in cues.frustration_weak.items()}
         self._sensitive = {k: re.compile(v) for k, v in cues.sensitive.items()}
         self._unambiguous = {k: re.compile(v) for k, v in cues.sensitive_unambiguous.items()}
@@ -179,7 +189,9 @@ class Detectors:
         )
         sensitive |= {c for c in categories if c in self._unambiguous and self._unambiguous[c].search(plain)}
         strong, weak = self.frustration(plain, language)
-        strong = strong and self._plausible(scores, "frustration")
+        strong = (strong and self._plausible(scores, "frustration")) or bool(
+            self._insult and self._insult.search(plain)
+        )
         # The model's word alone does not make an angry message sensitive ("mi avete rotto", "third
         # time I contact you"): with a clear frustration cue and no sensitive cue, frustration it is.
         # Whether a message is delicate is the "sensitive" head's to say (the sum of the categories);
@@ -209,17 +221,22 @@ class Detectors:
             # SURFACE_FLOOR. On the read sets (stop 16) +0.7 points of frustration for one false
             # escalation more in 2,640 messages. Without a model, praise needs its let-down (sarcasm).
             or bool(scores and plausible and self._praise and self._praise.search(tokens))
+            # Capitals with a run of question or exclamation marks are anger whatever the words: they
+            # need only what a lexicon cue needs of the model. (Marks alone, "URGENT!!! bis wann ...",
+            # are not capitals.)
+            or (
+                self.capitals(text)
+                and ("punct_qqq" in tokens or "punct_xxx" in tokens)
+                and len(tokens.split()) >= 4
+                and self._plausible(scores, "frustration")
+            )
             or (
                 plausible
                 and (
                     self.sarcasm(tokens)
                     or any(e in tokens for e in ("emo_angry", *_IRONIC))
                     or self.repeated_contact(plain)
-                    or (
-                        shout
-                        and ("punct_qqq" in tokens or "punct_xxx" in tokens)
-                        and len(tokens.split()) >= 4
-                    )
+                    or bool(_SCARE_QUOTES.search(text))
                 )
             )
         )
@@ -300,7 +317,10 @@ class Detectors:
     def negated(self, canonical: str) -> bool:
         """A person, or being put through or called back, after a negation ("no need for an agent",
         "pas besoin d'un conseiller", "pas la peine de me rappeler"), or no person wanted at all."""
-        if self._content and self._content.search(canonical):
+        if self._content and any(
+            not _NOT_BEFORE.search(canonical[max(0, m.start() - 30) : m.start()])
+            for m in self._content.finditer(canonical)
+        ):
             return True
         return any(self._negation.search(canonical[: m.start()]) for m in self._declined.finditer(canonical))
 
@@ -379,13 +399,21 @@ class Detectors:
         """(strong wording, count of failure hints)."""
         # Abusive words are rarely ambiguous across languages, and a short message's language is often
         # a guess: every language's strong cues apply. Milder hints only in the language (and English).
-        strong = any(p.search(plain) for p in self._strong.values())
+        # A word turned down just before it ("not angry at all", "no estoy enfadada") does not count.
+        strong = any(
+            not _NOT_BEFORE.search(plain[max(0, m.start() - 30) : m.start()])
+            for p in self._strong.values()
+            for m in p.finditer(plain)
+        )
         languages = dict.fromkeys((language, "en"))
         weak = sum(len(self._weak[lang].findall(plain)) for lang in languages if lang in self._weak)
         return strong, weak
 
     @staticmethod
-    def shouting(text: str) -> bool:
+    def capitals(text: str) -> bool:
         letters = _LETTER.findall(text)
-        capitals = sum(c.isupper() for c in letters)
-        return (len(letters) >= 10 and capitals >= 0.7 * len(letters)) or bool(re.search(r"[!?]{3,}", text))
+        return len(letters) >= 10 and sum(c.isupper() for c in letters) >= 0.7 * len(letters)
+
+    @classmethod
+    def shouting(cls, text: str) -> bool:
+        return cls.capitals(text) or bool(re.search(r"[!?]{3,}", text))

@@ -153,12 +153,35 @@ _MOVING = re.compile(
     r"\b(?:mi trasferisco|ci trasferiamo|mi sono trasferit[oa]|ci siamo trasferiti|mi trasferiro)\b"
 )
 
+# A device that "died" ("se me murió el celular", "my phone died", "o telemóvel morreu") is flat, not
+# bereaved.
+_DEVICE = (
+    r"(?:phone|mobile|cell|battery|laptop|router|modem|tablet|celular|cel|movil|telefono|bateria|portable"
+    r"|telephone|batterie|batteria|handy|akku|cellulare|telefonino|computer|pc|telemovel|computador"
+    r"|ordenador|charger|chargeur|cargador|carregador|caricabatterie|ladegerat)"
+)
+_DIED = r"(?:(?:se me |se le |se |me )?muri[oó]|(?:mi |gli |le )?e mort[oa]|morreu|est morte?|ist gestorben)"
+_ARTICLE = r"(?:el |la |mi |o |a |il |my |l'|mio |mia |meu |minha |mon |ma |le |mein |meine |der |die |das )"
+_DEVICE_DIED = re.compile(
+    rf"\b(?:{_DIED} {_ARTICLE}?{_DEVICE}"
+    rf"|{_DEVICE} (?:(?:has |just |se me |se |ist |est |e |hat )?"
+    r"(?:died|morreu|murio|mort|morto|tot|gestorben|den geist aufgegeben)))\b"
+)
+# A doctor's or a nurse's hospital is their workplace ("o meu marido é médico e está de prevenção no
+# hospital", "sono infermiera all'ospedale"): the health cues read "in the hospital" as a stay there.
+_WORKPLACE = re.compile(
+    r"\b((?:medic[oa]s?|enfermeir[oa]s?|doctor|nurse|medecin|infirmiere?|arzt|arztin|krankenschwester"
+    r"|(?:kranken)?pfleger(?:in)?|infermier[ea]|enfermer[oa]|surgeon|chirurg\w*|cirujan[oa]|cirurgia[o]"
+    r"|residente|interne)\b[^.?!]{0,60}?)\b(?:hospital|hopital|krankenhaus|ospedale|klinik|clinica)\b"
+)
+
 
 def fixed_phrases(plain: str) -> str:
-    """Lower-case, accent-free text with the phrases above written "hr", "mobiledata", "carrier" and
-    "trasloco"."""
+    """Lower-case, accent-free text with the phrases above written "hr", "mobiledata", "carrier",
+    "trasloco", "deviceflat" and "workplace"."""
     plain = _MOBILE_DATA.sub("mobiledata", _HUMAN_RESOURCES.sub("hr", plain))
-    return _MOVING.sub("trasloco", _CARRIER.sub("carrier", plain))
+    plain = _MOVING.sub("trasloco", _CARRIER.sub("carrier", plain))
+    return _WORKPLACE.sub(r"\1workplace", _DEVICE_DIED.sub("deviceflat", plain))
 
 
 def bounded(text: str) -> str:
