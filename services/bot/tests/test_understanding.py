@@ -302,6 +302,8 @@ NO_PERSON_WANTED = [
     "Solo quería dar las gracias a la agente que me atendió por teléfono el mes pasado",
     "Die Mitarbeiterin an Ihrer Hotline hat mir letzten Monat großartig geholfen, danke!",
     "Nous souhaiterions passer à la fibre 1 Gb/s, est-elle disponible ?",
+    "Ich möchte mich ausdrücklich bei Frau Yilmaz aus Ihrem Kundenservice bedanken, sie war sehr geduldig.",
+    "Thanks so much to Mrs Patel for sorting my refund last week!",
 ]
 
 
@@ -391,6 +393,30 @@ def test_shouted_questions_need_only_what_a_cue_needs_of_the_model() -> None:
     assert not frustrated(shouted.lower(), 0.2)  # the marks alone are no capitals
 
 
+def test_an_eye_roll_or_praise_in_scare_quotes_needs_only_a_cues_share_of_the_model() -> None:
+    def frustrated(text: str, frustration: float) -> bool:
+        model = _SentenceModel({}, frustration=frustration)
+        return Detectors(read_cues(), (), model=model).signals(text, "fr", (), 0.0).frustrated
+
+    for text in (
+        "Mein Paket macht eine Deutschlandreise 🙄 Hamburg, Kassel, wieder Hamburg",
+        "Bravo pour la nouvelle « amélioration » du site : sept clics pour une facture",
+    ):
+        assert frustrated(text, 0.2), text  # below SURFACE_FLOOR, within what a cue needs
+        assert not frustrated(text, 0.0), text
+
+
+def test_a_date_is_no_end_of_sentence(bot: Bot) -> None:
+    """German dates and ordinals end with a point ("vor dem 20. Dezember"): a sentence cut there reads
+    as a question of its own ("Können Sie mir sagen, ob es vor dem 20.") and looks like a request."""
+    detectors = bot.tenant("demo").detectors
+    text = (
+        "Ich habe vor drei Wochen ein Set als Geschenk bestellt. Können Sie mir sagen, ob es realistisch "
+        "vor dem 20. Dezember ankommt? Sonst müsste ich mir einen Plan B überlegen."
+    )
+    assert not detectors.signals(text, "de", (), 0.0).human_request
+
+
 def test_scare_quotes_are_irony_where_the_model_finds_frustration_plausible() -> None:
     text = "Dank Ihrer „schnellen“ Bearbeitung warte ich seit sieben Wochen auf die Erstattung."
 
@@ -458,6 +484,14 @@ def test_one_sentence_read_alone_hands_over_only_when_it_is_clear(bot: Bot) -> N
         ("bin gehörlos, bitte nur schriftlich kontaktieren", "vulnerability"),
         ("my mum is 89 and lives on her own, can her bills come to me?", "vulnerability"),
         ("a minha mulher está a fazer radioterapia, podem adiar a entrega?", "health"),
+        (
+            "Kann ich den Vertrag ruhen lassen? Nach meiner Bandscheiben-OP darf ich nicht trainieren.",
+            "health",
+        ),
+        ("dá pra trancar a matrícula? vou operar o joelho", "health"),
+        ("ich bin Typ-1-Diabetikerin und das Insulin im Paket muss gekühlt sein", "health"),
+        ("la semaine dernière j'ai perdu le bébé, comment annuler la commande du berceau ?", "health"),
+        ("ma mère a 88 ans, elle n'entend presque plus rien au téléphone", "vulnerability"),
     ],
 )
 def test_unambiguous_situations_count_whatever_the_model_reads(bot: Bot, text: str, category: str) -> None:
@@ -502,6 +536,13 @@ def test_a_sensitive_word_about_someone_else_or_a_trade_is_routine(bot: Bot) -> 
             "vulnerability",
         ),
         ("ya puse una queja en profeco por el cobro, tienen el folio?", "es", "complaint"),
+        ("my handbag was taken on the bus with my phone in it, can you stop the cards", "en", "fraud"),
+        ("alguien ha entrado en mi cuenta y ha hecho dos pedidos", "es", "fraud"),
+        (
+            "desde que cerraron la fábrica estoy en el paro, puedo fraccionar la factura?",
+            "es",
+            "vulnerability",
+        ),
     ],
 )
 def test_situations_told_in_other_words(bot: Bot, text: str, language: str, category: str) -> None:

@@ -37,8 +37,9 @@ SENSITIVE_CUE_FLOOR = 0.3
 _MINE = ("my", "our", "mon", "ma", "mes", "notre", "nos", "mi", "mis", "mein", "meine", "meinen", "meinem",
          "unser", "mio", "mia", "miei", "meu", "minha", "nosso", "nossa", "nuestro", "nuestra")
 # fmt: on
-# Sentences end at . ! ? … or a line break; three words at least make one worth reading alone.
-_SENTENCE = re.compile(r"(?<=[.!?…])\s+|\s*\n+\s*")
+# Sentences end at . ! ? … or a line break (not at a number's point: "vor dem 20. Dezember", "Nr. 5"
+# in German dates and ordinals); three words at least make one worth reading alone.
+_SENTENCE = re.compile(r"(?<=[.!?…])(?<!\d\.)\s+|\s*\n+\s*")
 _SENTENCE_MIN_WORDS = 3
 _SENTENCES_READ = 6
 # What one sentence read alone needs to count as a request by itself (the whole message needs the
@@ -224,6 +225,12 @@ class Detectors:
             # Capitals with a run of question or exclamation marks are anger whatever the words: they
             # need only what a lexicon cue needs of the model. (Marks alone, "URGENT!!! bis wann ...",
             # are not capitals.)
+            # An eye-roll or an angry face says exasperation whatever the words; praise with the
+            # company's word in scare quotes ("Bravo pour la nouvelle « amélioration »") is irony.
+            or (
+                ("emo_eyeroll" in tokens or "emo_angry" in tokens or self.praise_quoted(tokens, text))
+                and self._plausible(scores, "frustration")
+            )
             or (
                 self.capitals(text)
                 and ("punct_qqq" in tokens or "punct_xxx" in tokens)
@@ -335,6 +342,9 @@ class Detectors:
         customers do not send those with their thanks, so this counts even where the model, which reads
         the words as thanks, sees no frustration. (Clapping is praise as often as irony: not here.)"""
         return bool(self._praise and self._praise.search(tokens) and any(e in tokens for e in _IRONIC))
+
+    def praise_quoted(self, tokens: str, text: str) -> bool:
+        return bool(self._praise and self._praise.search(tokens) and _SCARE_QUOTES.search(text))
 
     def repeated_contact(self, plain: str) -> bool:
         """The customer says they have written or called before: "third time I write", "3e fois"."""
