@@ -273,6 +273,8 @@ NOT_REQUESTS = [
     # Moving home, in the verb Italian also uses for a transfer.
     "mi trasferisco a Bologna dal primo del mese, come sposto il contratto del gas?",
     "vorrei annullare l'appuntamento con il consulente di venerdì, ho risolto",
+    # A verb and a person word on either side of a colon belong to two clauses.
+    "ich möchte mich herzlich bedanken: die Mitarbeiterin an Ihrer Hotline war großartig",
 ]
 
 
@@ -379,6 +381,8 @@ def test_insults_to_the_bot_and_shouted_questions_are_frustration(bot: Bot) -> N
         assert not detectors.signals(text, "en", (), 0.0).frustrated, text
     assert detectors.frustration("i am angry", "en")[0]
     assert not detectors.frustration("i am not angry at all", "en")[0]
+    assert detectors.frustration("ca m'enerve", "fr")[0]
+    assert not detectors.frustration("sans m'enerver, quel est le delai ?", "fr")[0]
 
 
 def test_shouted_questions_need_only_what_a_cue_needs_of_the_model() -> None:
@@ -426,6 +430,10 @@ def test_scare_quotes_are_irony_where_the_model_finds_frustration_plausible() ->
 
     assert frustrated(SURFACE_FLOOR)
     assert not frustrated(SURFACE_FLOOR - 0.05)
+    # A title or a name in quotes starts with a capital: no irony.
+    title = "Ieri volevo rivedere “Assassinio sull'Orient Express” ma non è più nel catalogo."
+    model = _SentenceModel({}, frustration=SURFACE_FLOOR)
+    assert not Detectors(read_cues(), (), model=model).signals(title, "it", (), 0.0).frustrated
 
 
 def test_a_negated_content_with_the_bot_wants_a_person(bot: Bot) -> None:

@@ -56,14 +56,18 @@ SURFACE_FLOOR = 0.4
 _IRONIC = ("emo_eyeroll", "emo_clown", "emo_upside", "emo_unamused")
 _QUELQU_UN = re.compile(r"\bquel ?qu ?'? ?u?n\b")
 # Scare quotes around a few words ("your „fast“ service", "le colis « livré »", "the 'refund'"): with
-# frustration plausible, the company's own word quoted back is irony.
+# frustration plausible, the company's own word quoted back is irony. A title or a name in quotes
+# ("Assassinio sull'Orient Express", the 'Continue watching' row) starts with a capital: not those.
 _SCARE_QUOTES = re.compile(
     '[\u201e\u201c\u201d"\u00ab\u2018](?:\\s?[^\\W\\d_][\\w\'-]*){1,3}\\s?[\u201c\u201d"\u00bb\u2019]'
     r"|(?<!\w)'[^\W\d_][\w-]*(?: [\w-]+){0,2}'(?!\w)"
 )
 # A negation up to two words before a cue turns it down: "not angry", "pas content avec le bot", "no
 # quiero seguir con el asistente". ("Never" is left out: "never been so angry" is angry.)
-_NOT_BEFORE = re.compile(r"\b(?:not|no|non|nao|pas|nicht|nem|ni|kein|keine)\b(?: [\w']+){0,2} $")
+_NOT_BEFORE = re.compile(
+    r"\b(?:not|no|non|nao|pas|nicht|nem|ni|kein|keine|without|sans|sin|senza|sem|ohne)\b"
+    r"(?:[ ']+\w+){0,2}[ ']*$"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +122,10 @@ def answer_to_question(text: str) -> bool | None:
     return None
 
 
+def _scare_quoted(text: str) -> bool:
+    return any(next(c for c in m.group(0) if c.isalpha()).islower() for m in _SCARE_QUOTES.finditer(text))
+
+
 class Detectors:
     def __init__(
         self, cues: Cues, extra_human_request: tuple[str, ...] = (), model: EscalationModel | None = None
@@ -149,8 +157,10 @@ class Detectors:
             else rf"\b{person}\b"
         )
         verbs = "|".join(re.escape(v) for v in cues.request_verbs)
-        # A verb, up to `request_window` words, a person word: "connect me with customer service rep".
-        self._near = re.compile(rf"\b(?:{verbs})\b(?:\W+[\w']+){{0,{cues.request_window}}}?\W+{person}\b")
+        # A verb, up to `request_window` words, a person word: "connect me with customer service rep";
+        # never across a colon or a sentence's end ("möchte mich bedanken: die Mitarbeiterin ...").
+        gap = r"[^\w:;.!?]+"
+        self._near = re.compile(rf"\b(?:{verbs})\b(?:{gap}[\w']+){{0,{cues.request_window}}}?{gap}{person}\b")
         self._short_max = cues.short_request_max_words
         self._possessive = re.compile(cues.possessives)
         self._negation = re.compile(cues.negations)
@@ -243,7 +253,7 @@ class Detectors:
                     self.sarcasm(tokens)
                     or any(e in tokens for e in ("emo_angry", *_IRONIC))
                     or self.repeated_contact(plain)
-                    or bool(_SCARE_QUOTES.search(text))
+                    or _scare_quoted(text)
                 )
             )
         )
@@ -344,7 +354,7 @@ class Detectors:
         return bool(self._praise and self._praise.search(tokens) and any(e in tokens for e in _IRONIC))
 
     def praise_quoted(self, tokens: str, text: str) -> bool:
-        return bool(self._praise and self._praise.search(tokens) and _SCARE_QUOTES.search(text))
+        return bool(self._praise and self._praise.search(tokens) and _scare_quoted(text))
 
     def repeated_contact(self, plain: str) -> bool:
         """The customer says they have written or called before: "third time I write", "3e fois"."""
