@@ -1,0 +1,146 @@
+"""The escalation detectors at their edges, from the surviving mutants of `make mutate` (escalation.py).
+
+The detectors are built here, from the shipped cues, with no model or with a model whose probabilities
+come from a table (so a threshold can be met exactly): the bot fixture builds its detectors once, before
+any test, and the construction of the cue patterns must be checked where it runs.
+"""
+
+import numpy as np
+import pytest
+
+from relais_bot.adapters.content_files import read_cues
+from relais_bot.domain.content import Cues
+from relais_bot.domain.escalation import CUE_FLOOR, SENTENCE_HIGH, Detectors, Signals
+from relais_bot.domain.escalation_model import CLASSES, HEADS, EscalationModel
+from relais_bot.domain.normalizer import normalize
+
+pytestmark = pytest.mark.unit
+
+HIGH = 0.75  # the table model's threshold for every head ("clearly"); LOW its "clearly not"
+LOW = 0.5
+
+
+class _TableModel(EscalationModel):
+    """The request and frustration probabilities per normalized text, from tables with defaults;
+    every other head nothing, so routine takes the rest."""
+
+    def __init__(
+        self,
+        request: dict[str, float] | None = None,
+        frustration: dict[str, float] | None = None,
+        default_frustration: float = 0.0,
+    ) -> None:
+        high, low = dict.fromkeys(HEADS, HIGH), dict.fromkeys(HEADS, LOW)
+        super().__init__([], np.zeros(0), np.zeros((len(CLASSES), 0)), np.zeros(len(CLASSES)), high, low, {})
+        self._request, self._frustration = request or {}, frustration or {}
+        self._default_frustration = default_frustration
+
+    def probabilities(self, normalized: str) -> np.ndarray:
+        values = np.zeros(len(HEADS))
+        values[HEADS.index("customer-request")] = self._request.get(normalized, 0.0)
+        values[HEADS.index("frustration")] = self._frustration.get(normalized, self._default_frustration)
+        return values
+
+
+def _signals(text: str, model: EscalationModel | None, cues: Cues | None = None) -> Signals:
+    return Detectors(cues or read_cues(), (), model=model).signals(text, "en", (), 0.0)
+
+
+# -- a lexicon cue and the model ----------------------------------------------------------------------
+
+
+def test_a_cue_counts_from_the_floor_of_the_models_probability_on() -> None:
+    """"i am angry" is a strong cue; with nothing else, routine takes 1 - p, and the cue counts from
+    p >= CUE_FLOOR * (p + routine) = CUE_FLOOR on."""
+    assert _signals("i am angry", _TableModel(default_frustration=CUE_FLOOR)).frustrated
+    assert not _signals("i am angry", _TableModel(default_frustration=CUE_FLOOR - 0.001)).frustrated
+
+
+def test_a_request_the_lexicon_reads_needs_the_model_not_to_rule_it_out() -> None:
+    assert _signals("agent please", None).human_request  # no model: the lexicon decides alone
+    assert not _signals("agent please", _TableModel()).human_request  # the model: no request at all
+    assert _signals("agent please", _TableModel({normalize("agent please"): 0.3})).human_request
+
+
+def test_a_corrected_spelling_is_read_by_the_model_again_and_only_then() -> None:
+    # "agnet pls" is "agent pls" to the cues; the model read the message as written ("agnet please").
+    corrected = _TableModel({normalize("agent pls"): 0.3})
+    assert _signals("agnet pls", corrected).human_request
+    assert not _signals("agnet pls", _TableModel()).human_request
+    # Nothing corrected ("AGENT PLEASE NOW" reads as written): the model's reading of the message
+    # ("... tok_caps") is the only one, even where another spelling would have passed.
+    assert not _signals("AGENT PLEASE NOW", _TableModel({normalize("agent please now"): 0.9})).human_request
+
+
+# -- frustration ---------------------------------------------------------------------------------------
+
+
+def test_the_models_frustration_counts_without_any_cue() -> None:
+    assert _signals("where is my parcel", _TableModel(default_frustration=0.9)).frustrated
+    assert not _signals("where is my parcel", _TableModel(default_frustration=0.0)).frustrated
+
+
+def test_marks_are_frustration_only_if_the_words_are_without_them() -> None:
+    text = "where is my parcel??"
+    # The model fires on the message with its marks, and on anything but the words with one "?".
+    marks_only = _TableModel({}, {normalize("where is my parcel?"): 0.0}, default_frustration=0.9)
+    assert not _signals(text, marks_only).frustrated
+    words_too = _TableModel({}, {}, default_frustration=0.9)
+    assert _signals(text, words_too).frustrated
+
+
+def test_an_insult_to_the_bot_is_frustration_whatever_the_model_reads() -> None:
+    assert _signals("your bot is useless", _TableModel(default_frustration=0.0)).frustrated
+    assert _signals("your bot is useless", None).frustrated
+
+
+def test_no_unambiguous_frustration_cues_is_no_such_detector() -> None:
+    """An empty pattern would match every message: a tenant without these cues has no detector."""
+    cues = read_cues().model_copy(update={"frustration_unambiguous": ""})
+    assert not _signals("where is my parcel", _TableModel(), cues).frustrated
+    assert not _signals("where is my parcel", None, cues).frustrated
+
+
+# -- a request in one sentence ---------------------------------------------------------------------
+
+
+STORY = "Das Paket kam beschädigt an und die Rechnung stimmt auch nicht.\n\n"
+
+
+def _sentence_request(text: str, sentence: str, probability: float) -> Signals:
+    model = _TableModel({normalize(sentence): probability})
+    return Detectors(read_cues(), (), model=model).signals(text, "de", (), 0.0)
+
+
+def test_a_sentence_of_three_words_is_read_alone() -> None:
+    assert _sentence_request(STORY + "Ruf mich an.", "Ruf mich an.", 0.9).human_request
+    assert not _sentence_request(STORY + "Ruf mich.", "Ruf mich.", 0.9).human_request  # two words
+
+
+@pytest.mark.parametrize("closing", ["Sehr geehrtes Kundenservice-Team, ", "Guten Tag zusammen:"])
+def test_a_salutation_or_an_opening_with_a_colon_is_not_read_alone(closing: str) -> None:
+    signals = _sentence_request(STORY + closing, closing, 0.99)
+    assert not signals.human_request
+    assert not signals.unsure_request
+
+
+SEVEN = [f"Satz Nummer {w} ist hier." for w in ("eins", "zwei", "drei", "vier", "fünf", "sechs", "sieben")]
+
+
+@pytest.mark.parametrize(("index", "read"), [(0, True), (1, True), (2, False), (3, True), (6, True)])
+def test_of_a_long_message_the_first_two_and_the_last_four_sentences_are_read(index: int, read: bool) -> None:
+    assert _sentence_request("\n".join(SEVEN), SEVEN[index], 0.9).human_request is read
+
+
+@pytest.mark.parametrize("index", range(6))
+def test_every_sentence_of_six_is_read(index: int) -> None:
+    assert _sentence_request("\n".join(SEVEN[:6]), SEVEN[index], 0.9).human_request
+
+
+def test_a_sentence_at_the_models_threshold_makes_the_bot_ask() -> None:
+    """From the model's threshold up to SENTENCE_HIGH a sentence read alone asks, never hands over."""
+    line = "Können wir das zusammen klären?"
+    at_threshold = _sentence_request(STORY + line, line, HIGH)
+    assert not at_threshold.human_request
+    assert at_threshold.unsure_request
+    assert _sentence_request(STORY + line, line, SENTENCE_HIGH).human_request
