@@ -144,3 +144,28 @@ def test_a_sentence_at_the_models_threshold_makes_the_bot_ask() -> None:
     assert not at_threshold.human_request
     assert at_threshold.unsure_request
     assert _sentence_request(STORY + line, line, SENTENCE_HIGH).human_request
+
+
+# -- the cue patterns built from the cues -------------------------------------------------------------
+
+
+def test_a_verb_near_a_person_is_a_request() -> None:
+    """Only the verb-near-a-person pattern reads this one (no frame, too long for a short request)."""
+    detectors = Detectors(read_cues(), ())
+    assert detectors.human_request(detectors.canonical("vous pouvez me mettre en lien avec un humain"))
+
+
+def test_someone_else_calling_is_no_request_for_a_person() -> None:
+    detectors = Detectors(read_cues(), ())
+    for text in (
+        "i was told that somebody else could call me about the parcel",
+        "the courier said someone else would phone me about the parcel today",
+    ):
+        assert not detectors.human_request(detectors.canonical(text)), text
+
+
+def test_without_callback_verbs_only_a_person_can_be_declined() -> None:
+    detectors = Detectors(read_cues().model_copy(update={"callback_verbs": ""}), ())
+    for text in ("no need, thanks", "no need to transfer me, thanks", "i do not know where my parcel is"):
+        assert not detectors.negated(detectors.canonical(text)), text
+    assert detectors.negated(detectors.canonical("no need for an agent"))
