@@ -11,7 +11,7 @@ import pytest
 from relais_bot.adapters.content_files import read_cues
 from relais_bot.domain.content import Cues
 from relais_bot.domain.escalation import CUE_FLOOR, SENTENCE_HIGH, Detectors, Signals
-from relais_bot.domain.escalation_model import CLASSES, HEADS, EscalationModel
+from relais_bot.domain.escalation_model import CATEGORIES, CLASSES, HEADS, EscalationModel
 from relais_bot.domain.normalizer import normalize
 
 pytestmark = pytest.mark.unit
@@ -29,14 +29,18 @@ class _TableModel(EscalationModel):
         request: dict[str, float] | None = None,
         frustration: dict[str, float] | None = None,
         default_frustration: float = 0.0,
+        others: dict[str, float] | None = None,
     ) -> None:
         high, low = dict.fromkeys(HEADS, HIGH), dict.fromkeys(HEADS, LOW)
         super().__init__([], np.zeros(0), np.zeros((len(CLASSES), 0)), np.zeros(len(CLASSES)), high, low, {})
         self._request, self._frustration = request or {}, frustration or {}
         self._default_frustration = default_frustration
+        self._others = others or {}  # any other head, the same for every text
 
     def probabilities(self, normalized: str) -> np.ndarray:
         values = np.zeros(len(HEADS))
+        for head, value in self._others.items():
+            values[HEADS.index(head)] = value
         values[HEADS.index("customer-request")] = self._request.get(normalized, 0.0)
         values[HEADS.index("frustration")] = self._frustration.get(normalized, self._default_frustration)
         return values
@@ -169,3 +173,115 @@ def test_without_callback_verbs_only_a_person_can_be_declined() -> None:
     for text in ("no need, thanks", "no need to transfer me, thanks", "i do not know where my parcel is"):
         assert not detectors.negated(detectors.canonical(text)), text
     assert detectors.negated(detectors.canonical("no need for an agent"))
+
+
+def test_a_strong_cue_is_turned_down_by_a_negation_within_thirty_characters_before_it() -> None:
+    detectors = Detectors(read_cues(), ())
+    assert detectors.frustration("furious", "en")[0]
+    assert not detectors.frustration("not furious", "en")[0]  # the negation opens the message
+    # "not" 30 characters before the cue, the end of "cannot": a word of its own in the window.
+    assert not detectors.frustration("cannot extraordinarily seriously furious", "en")[0]
+
+
+def test_failure_hints_are_read_in_the_messages_language_and_in_english() -> None:
+    detectors = Detectors(read_cues(), ())
+    assert detectors.frustration("toujours pas arrivé", "fr") == (False, 1)
+    assert detectors.frustration("still not arrived", "fr") == (False, 1)
+    assert detectors.signals("toujours pas arrivé", "fr", (), 0.0).failure_hints == 1
+
+
+# -- a short request -------------------------------------------------------------------------------
+
+
+def test_a_short_request_is_five_words_at_most() -> None:
+    detectors = Detectors(read_cues(), ())
+    assert detectors.human_request(detectors.canonical("agent please right now thanks"))
+    assert not detectors.human_request(detectors.canonical("agent please right now thanks ok"))
+
+
+def test_personne_ne_is_nobody_and_only_personne() -> None:
+    detectors = Detectors(read_cues(), ())
+    assert not detectors.human_request(detectors.canonical("personne ne répond"))
+    # Nobody answers, then a person asked for: the next person word is read.
+    assert detectors.human_request(detectors.canonical("personne ne répond, agent svp"))
+    # Another person word before "n'" is a person.
+    assert detectors.human_request(detectors.canonical("un humain n'importe lequel"))
+
+
+def test_a_person_after_a_negation_is_not_asked_for() -> None:
+    detectors = Detectors(read_cues(), ())
+    for text in ("no need for an agent", "pas besoin d'agent"):
+        assert not detectors.human_request(detectors.canonical(text)), text
+
+
+# -- surface detectors -----------------------------------------------------------------------------
+
+
+def test_capitals_are_ten_letters_at_least_seven_in_ten_of_them_upper_case() -> None:
+    assert Detectors.capitals("HELLO WORLD")
+    assert not Detectors.capitals("HELLO WORL")
+    assert Detectors.capitals("HELLO WOrld")  # 7 of 10
+    assert not Detectors.capitals("HELLO World")  # 6 of 10
+
+
+def test_three_marks_in_a_row_are_shouting_without_capitals() -> None:
+    assert Detectors.shouting("where is it???")
+    assert Detectors.shouting("where is it!?!")
+    assert not Detectors.shouting("where is it??")
+    assert Detectors.shouting("WHERE IS MY PARCEL")
+
+
+@pytest.mark.parametrize("marks", ["???", "!!!"])
+def test_capitals_with_a_run_of_marks_need_four_tokens(marks: str) -> None:
+    """Four tokens of the model's reading, the marks and capitals counted: "kontosperre jetzt punct_qqq
+    tok_caps"."""
+    plausible = _TableModel(default_frustration=0.2)
+    assert _signals("KONTOSPERRE JETZT" + marks, plausible).frustrated
+    assert not _signals("KONTOSPERRE" + marks, plausible).frustrated  # three tokens
+    assert not _signals("KONTOSPERRE JETZT" + marks, _TableModel()).frustrated
+
+
+def test_capitals_without_marks_are_not_frustration_by_themselves() -> None:
+    assert not _signals("WARUM IST MEIN KONTO GESPERRT", _TableModel(default_frustration=0.2)).frustrated
+
+
+def test_an_angry_face_is_frustration_where_it_is_plausible() -> None:
+    assert _signals("where is my parcel 😡", None).frustrated
+    assert _signals("where is my parcel 😡", _TableModel(default_frustration=0.4)).frustrated
+    assert not _signals("where is my parcel 😡", _TableModel(default_frustration=0.0)).frustrated
+
+
+def test_praise_with_an_eye_roll_is_irony_whatever_the_model_reads() -> None:
+    assert _signals("bravo 🙄", _TableModel()).frustrated
+    assert not _signals("bravo", _TableModel()).frustrated
+
+
+# -- sensitive situations ----------------------------------------------------------------------------
+
+
+HEALTH = "I'm in hospital, can you delay the delivery?"  # a health cue, not an unambiguous one
+
+
+def _sensitive(text: str, **heads: float) -> tuple[str, ...]:
+    model = _TableModel(others={h.replace("_", "-"): v for h, v in heads.items()})
+    return Detectors(read_cues(), (), model=model).signals(text, "fr", CATEGORIES, 0.0).sensitive
+
+
+def test_a_sensitive_cue_counts_where_the_model_finds_any_situation_plausible() -> None:
+    # The model reads the message as bereavement, not health: still a delicate message, and the cue
+    # names it.
+    assert _sensitive(HEALTH, sensitive=0.35, bereavement=0.35) == ("health",)
+    assert _sensitive(HEALTH, sensitive=0.2, bereavement=0.2) == ()
+
+
+def test_a_delicate_message_without_a_sure_category_is_named_by_the_likeliest() -> None:
+    assert _sensitive("where is my parcel", sensitive=0.8, health=0.5, bereavement=0.3) == ("health",)
+    # A cue already names it: the likeliest category is not added.
+    assert _sensitive(HEALTH, sensitive=0.8, bereavement=0.5, health=0.3) == ("health",)
+
+
+def test_an_angry_message_is_not_made_delicate_by_the_models_word_alone() -> None:
+    angry = _TableModel(default_frustration=0.15, others={"sensitive": 0.8, "health": 0.8})
+    signals = Detectors(read_cues(), (), model=angry).signals("i am furious", "en", CATEGORIES, 0.0)
+    assert signals.frustrated
+    assert signals.sensitive == ()
