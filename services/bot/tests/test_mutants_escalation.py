@@ -285,3 +285,29 @@ def test_an_angry_message_is_not_made_delicate_by_the_models_word_alone() -> Non
     signals = Detectors(read_cues(), (), model=angry).signals("i am furious", "en", CATEGORIES, 0.0)
     assert signals.frustrated
     assert signals.sensitive == ()
+
+
+# -- spelling and the verb near a person -------------------------------------------------------------
+
+
+def test_misspelt_person_words_are_corrected_within_their_budget() -> None:
+    detectors = Detectors(read_cues(), ())
+    assert detectors.canonical("agnt pls") == "agnt pls"  # four letters: never corrected
+    assert detectors.canonical("je veux mon argent") == "je veux mon argent"  # a word of its own
+    assert detectors.canonical("opreatuer") == "operateur"  # nine letters: two typos
+    assert detectors.canonical("opreatueo") == "opreatueo"  # three are too many
+
+
+def test_a_verb_near_someone_elses_person_is_no_request() -> None:
+    detectors = Detectors(read_cues(), ())
+    assert not detectors.human_request(detectors.canonical("i need to call my agent"))
+    # A possessive after the person word is about something else.
+    assert detectors.human_request(detectors.canonical("connect me with an agent about my order"))
+
+
+def test_content_with_the_bot_is_turned_down_by_a_negation_within_thirty_characters() -> None:
+    detectors = Detectors(read_cues(), ())
+    assert detectors.negated(detectors.canonical("happy to keep chatting with the bot"))
+    assert not detectors.negated(
+        detectors.canonical("cannot extraordinarily seriously happy to keep chatting with the bot")
+    )
