@@ -54,7 +54,7 @@ def _signals(text: str, model: EscalationModel | None, cues: Cues | None = None)
 
 
 def test_a_cue_counts_from_the_floor_of_the_models_probability_on() -> None:
-    """"i am angry" is a strong cue; with nothing else, routine takes 1 - p, and the cue counts from
+    """ "i am angry" is a strong cue; with nothing else, routine takes 1 - p, and the cue counts from
     p >= CUE_FLOOR * (p + routine) = CUE_FLOOR on."""
     assert _signals("i am angry", _TableModel(default_frustration=CUE_FLOOR)).frustrated
     assert not _signals("i am angry", _TableModel(default_frustration=CUE_FLOOR - 0.001)).frustrated
