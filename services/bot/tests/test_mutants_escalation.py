@@ -1,0 +1,313 @@
+"""The escalation detectors at their edges, from the surviving mutants of `make mutate` (escalation.py).
+
+The detectors are built here, from the shipped cues, with no model or with a model whose probabilities
+come from a table (so a threshold can be met exactly): the bot fixture builds its detectors once, before
+any test, and the construction of the cue patterns must be checked where it runs.
+"""
+
+import numpy as np
+import pytest
+
+from relais_bot.adapters.content_files import read_cues
+from relais_bot.domain.content import Cues
+from relais_bot.domain.escalation import CUE_FLOOR, SENTENCE_HIGH, Detectors, Signals
+from relais_bot.domain.escalation_model import CATEGORIES, CLASSES, HEADS, EscalationModel
+from relais_bot.domain.normalizer import normalize
+
+pytestmark = pytest.mark.unit
+
+HIGH = 0.75  # the table model's threshold for every head ("clearly"); LOW its "clearly not"
+LOW = 0.5
+
+
+class _TableModel(EscalationModel):
+    """The request and frustration probabilities per normalized text, from tables with defaults;
+    every other head nothing, so routine takes the rest."""
+
+    def __init__(
+        self,
+        request: dict[str, float] | None = None,
+        frustration: dict[str, float] | None = None,
+        default_frustration: float = 0.0,
+        others: dict[str, float] | None = None,
+    ) -> None:
+        high, low = dict.fromkeys(HEADS, HIGH), dict.fromkeys(HEADS, LOW)
+        super().__init__([], np.zeros(0), np.zeros((len(CLASSES), 0)), np.zeros(len(CLASSES)), high, low, {})
+        self._request, self._frustration = request or {}, frustration or {}
+        self._default_frustration = default_frustration
+        self._others = others or {}  # any other head, the same for every text
+
+    def probabilities(self, normalized: str) -> np.ndarray:
+        values = np.zeros(len(HEADS))
+        for head, value in self._others.items():
+            values[HEADS.index(head)] = value
+        values[HEADS.index("customer-request")] = self._request.get(normalized, 0.0)
+        values[HEADS.index("frustration")] = self._frustration.get(normalized, self._default_frustration)
+        return values
+
+
+def _signals(text: str, model: EscalationModel | None, cues: Cues | None = None) -> Signals:
+    return Detectors(cues or read_cues(), (), model=model).signals(text, "en", (), 0.0)
+
+
+# -- a lexicon cue and the model ----------------------------------------------------------------------
+
+
+def test_a_cue_counts_from_the_floor_of_the_models_probability_on() -> None:
+    """ "i am angry" is a strong cue; with nothing else, routine takes 1 - p, and the cue counts from
+    p >= CUE_FLOOR * (p + routine) = CUE_FLOOR on."""
+    assert _signals("i am angry", _TableModel(default_frustration=CUE_FLOOR)).frustrated
+    assert not _signals("i am angry", _TableModel(default_frustration=CUE_FLOOR - 0.001)).frustrated
+
+
+def test_a_request_the_lexicon_reads_needs_the_model_not_to_rule_it_out() -> None:
+    assert _signals("agent please", None).human_request  # no model: the lexicon decides alone
+    assert not _signals("agent please", _TableModel()).human_request  # the model: no request at all
+    assert _signals("agent please", _TableModel({normalize("agent please"): 0.3})).human_request
+
+
+def test_a_corrected_spelling_is_read_by_the_model_again_and_only_then() -> None:
+    # "agnet pls" is "agent pls" to the cues; the model read the message as written ("agnet please").
+    corrected = _TableModel({normalize("agent pls"): 0.3})
+    assert _signals("agnet pls", corrected).human_request
+    assert not _signals("agnet pls", _TableModel()).human_request
+    # Nothing corrected ("AGENT PLEASE NOW" reads as written): the model's reading of the message
+    # ("... tok_caps") is the only one, even where another spelling would have passed.
+    assert not _signals("AGENT PLEASE NOW", _TableModel({normalize("agent please now"): 0.9})).human_request
+
+
+# -- frustration ---------------------------------------------------------------------------------------
+
+
+def test_the_models_frustration_counts_without_any_cue() -> None:
+    assert _signals("where is my parcel", _TableModel(default_frustration=0.9)).frustrated
+    assert not _signals("where is my parcel", _TableModel(default_frustration=0.0)).frustrated
+
+
+def test_marks_are_frustration_only_if_the_words_are_without_them() -> None:
+    text = "where is my parcel??"
+    # The model fires on the message with its marks, and on anything but the words with one "?".
+    marks_only = _TableModel({}, {normalize("where is my parcel?"): 0.0}, default_frustration=0.9)
+    assert not _signals(text, marks_only).frustrated
+    words_too = _TableModel({}, {}, default_frustration=0.9)
+    assert _signals(text, words_too).frustrated
+
+
+def test_an_insult_to_the_bot_is_frustration_whatever_the_model_reads() -> None:
+    assert _signals("your bot is useless", _TableModel(default_frustration=0.0)).frustrated
+    assert _signals("your bot is useless", None).frustrated
+
+
+def test_no_unambiguous_frustration_cues_is_no_such_detector() -> None:
+    """An empty pattern would match every message: a tenant without these cues has no detector."""
+    cues = read_cues().model_copy(update={"frustration_unambiguous": ""})
+    assert not _signals("where is my parcel", _TableModel(), cues).frustrated
+    assert not _signals("where is my parcel", None, cues).frustrated
+
+
+# -- a request in one sentence ---------------------------------------------------------------------
+
+
+STORY = "Das Paket kam beschädigt an und die Rechnung stimmt auch nicht.\n\n"
+
+
+def _sentence_request(text: str, sentence: str, probability: float) -> Signals:
+    model = _TableModel({normalize(sentence): probability})
+    return Detectors(read_cues(), (), model=model).signals(text, "de", (), 0.0)
+
+
+def test_a_sentence_of_three_words_is_read_alone() -> None:
+    assert _sentence_request(STORY + "Ruf mich an.", "Ruf mich an.", 0.9).human_request
+    assert not _sentence_request(STORY + "Ruf mich.", "Ruf mich.", 0.9).human_request  # two words
+
+
+@pytest.mark.parametrize("closing", ["Sehr geehrtes Kundenservice-Team, ", "Guten Tag zusammen:"])
+def test_a_salutation_or_an_opening_with_a_colon_is_not_read_alone(closing: str) -> None:
+    signals = _sentence_request(STORY + closing, closing, 0.99)
+    assert not signals.human_request
+    assert not signals.unsure_request
+
+
+SEVEN = [f"Satz Nummer {w} ist hier." for w in ("eins", "zwei", "drei", "vier", "fünf", "sechs", "sieben")]
+
+
+@pytest.mark.parametrize(("index", "read"), [(0, True), (1, True), (2, False), (3, True), (6, True)])
+def test_of_a_long_message_the_first_two_and_the_last_four_sentences_are_read(index: int, read: bool) -> None:
+    assert _sentence_request("\n".join(SEVEN), SEVEN[index], 0.9).human_request is read
+
+
+@pytest.mark.parametrize("index", range(6))
+def test_every_sentence_of_six_is_read(index: int) -> None:
+    assert _sentence_request("\n".join(SEVEN[:6]), SEVEN[index], 0.9).human_request
+
+
+def test_a_sentence_at_the_models_threshold_makes_the_bot_ask() -> None:
+    """From the model's threshold up to SENTENCE_HIGH a sentence read alone asks, never hands over."""
+    line = "Können wir das zusammen klären?"
+    at_threshold = _sentence_request(STORY + line, line, HIGH)
+    assert not at_threshold.human_request
+    assert at_threshold.unsure_request
+    assert _sentence_request(STORY + line, line, SENTENCE_HIGH).human_request
+
+
+# -- the cue patterns built from the cues -------------------------------------------------------------
+
+
+def test_a_verb_near_a_person_is_a_request() -> None:
+    """Only the verb-near-a-person pattern reads this one (no frame, too long for a short request)."""
+    detectors = Detectors(read_cues(), ())
+    assert detectors.human_request(detectors.canonical("vous pouvez me mettre en lien avec un humain"))
+
+
+def test_someone_else_calling_is_no_request_for_a_person() -> None:
+    detectors = Detectors(read_cues(), ())
+    for text in (
+        "i was told that somebody else could call me about the parcel",
+        "the courier said someone else would phone me about the parcel today",
+    ):
+        assert not detectors.human_request(detectors.canonical(text)), text
+
+
+def test_without_callback_verbs_only_a_person_can_be_declined() -> None:
+    detectors = Detectors(read_cues().model_copy(update={"callback_verbs": ""}), ())
+    for text in ("no need, thanks", "no need to transfer me, thanks", "i do not know where my parcel is"):
+        assert not detectors.negated(detectors.canonical(text)), text
+    assert detectors.negated(detectors.canonical("no need for an agent"))
+
+
+def test_a_strong_cue_is_turned_down_by_a_negation_within_thirty_characters_before_it() -> None:
+    detectors = Detectors(read_cues(), ())
+    assert detectors.frustration("furious", "en")[0]
+    assert not detectors.frustration("not furious", "en")[0]  # the negation opens the message
+    # "not" 30 characters before the cue, the end of "cannot": a word of its own in the window.
+    assert not detectors.frustration("cannot extraordinarily seriously furious", "en")[0]
+
+
+def test_failure_hints_are_read_in_the_messages_language_and_in_english() -> None:
+    detectors = Detectors(read_cues(), ())
+    assert detectors.frustration("toujours pas arrivé", "fr") == (False, 1)
+    assert detectors.frustration("still not arrived", "fr") == (False, 1)
+    assert detectors.signals("toujours pas arrivé", "fr", (), 0.0).failure_hints == 1
+
+
+# -- a short request -------------------------------------------------------------------------------
+
+
+def test_a_short_request_is_five_words_at_most() -> None:
+    detectors = Detectors(read_cues(), ())
+    assert detectors.human_request(detectors.canonical("agent please right now thanks"))
+    assert not detectors.human_request(detectors.canonical("agent please right now thanks ok"))
+
+
+def test_personne_ne_is_nobody_and_only_personne() -> None:
+    detectors = Detectors(read_cues(), ())
+    assert not detectors.human_request(detectors.canonical("personne ne répond"))
+    # Nobody answers, then a person asked for: the next person word is read.
+    assert detectors.human_request(detectors.canonical("personne ne répond, agent svp"))
+    # Another person word before "n'" is a person.
+    assert detectors.human_request(detectors.canonical("un humain n'importe lequel"))
+
+
+def test_a_person_after_a_negation_is_not_asked_for() -> None:
+    detectors = Detectors(read_cues(), ())
+    for text in ("no need for an agent", "pas besoin d'agent"):
+        assert not detectors.human_request(detectors.canonical(text)), text
+
+
+# -- surface detectors -----------------------------------------------------------------------------
+
+
+def test_capitals_are_ten_letters_at_least_seven_in_ten_of_them_upper_case() -> None:
+    assert Detectors.capitals("HELLO WORLD")
+    assert not Detectors.capitals("HELLO WORL")
+    assert Detectors.capitals("HELLO WOrld")  # 7 of 10
+    assert not Detectors.capitals("HELLO World")  # 6 of 10
+
+
+def test_three_marks_in_a_row_are_shouting_without_capitals() -> None:
+    assert Detectors.shouting("where is it???")
+    assert Detectors.shouting("where is it!?!")
+    assert not Detectors.shouting("where is it??")
+    assert Detectors.shouting("WHERE IS MY PARCEL")
+
+
+@pytest.mark.parametrize("marks", ["???", "!!!"])
+def test_capitals_with_a_run_of_marks_need_four_tokens(marks: str) -> None:
+    """Four tokens of the model's reading, the marks and capitals counted: "kontosperre jetzt punct_qqq
+    tok_caps"."""
+    plausible = _TableModel(default_frustration=0.2)
+    assert _signals("KONTOSPERRE JETZT" + marks, plausible).frustrated
+    assert not _signals("KONTOSPERRE" + marks, plausible).frustrated  # three tokens
+    assert not _signals("KONTOSPERRE JETZT" + marks, _TableModel()).frustrated
+
+
+def test_capitals_without_marks_are_not_frustration_by_themselves() -> None:
+    assert not _signals("WARUM IST MEIN KONTO GESPERRT", _TableModel(default_frustration=0.2)).frustrated
+
+
+def test_an_angry_face_is_frustration_where_it_is_plausible() -> None:
+    assert _signals("where is my parcel 😡", None).frustrated
+    assert _signals("where is my parcel 😡", _TableModel(default_frustration=0.4)).frustrated
+    assert not _signals("where is my parcel 😡", _TableModel(default_frustration=0.0)).frustrated
+
+
+def test_praise_with_an_eye_roll_is_irony_whatever_the_model_reads() -> None:
+    assert _signals("bravo 🙄", _TableModel()).frustrated
+    assert not _signals("bravo", _TableModel()).frustrated
+
+
+# -- sensitive situations ----------------------------------------------------------------------------
+
+
+HEALTH = "I'm in hospital, can you delay the delivery?"  # a health cue, not an unambiguous one
+
+
+def _sensitive(text: str, **heads: float) -> tuple[str, ...]:
+    model = _TableModel(others={h.replace("_", "-"): v for h, v in heads.items()})
+    return Detectors(read_cues(), (), model=model).signals(text, "fr", CATEGORIES, 0.0).sensitive
+
+
+def test_a_sensitive_cue_counts_where_the_model_finds_any_situation_plausible() -> None:
+    # The model reads the message as bereavement, not health: still a delicate message, and the cue
+    # names it.
+    assert _sensitive(HEALTH, sensitive=0.35, bereavement=0.35) == ("health",)
+    assert _sensitive(HEALTH, sensitive=0.2, bereavement=0.2) == ()
+
+
+def test_a_delicate_message_without_a_sure_category_is_named_by_the_likeliest() -> None:
+    assert _sensitive("where is my parcel", sensitive=0.8, health=0.5, bereavement=0.3) == ("health",)
+    # A cue already names it: the likeliest category is not added.
+    assert _sensitive(HEALTH, sensitive=0.8, bereavement=0.5, health=0.3) == ("health",)
+
+
+def test_an_angry_message_is_not_made_delicate_by_the_models_word_alone() -> None:
+    angry = _TableModel(default_frustration=0.15, others={"sensitive": 0.8, "health": 0.8})
+    signals = Detectors(read_cues(), (), model=angry).signals("i am furious", "en", CATEGORIES, 0.0)
+    assert signals.frustrated
+    assert signals.sensitive == ()
+
+
+# -- spelling and the verb near a person -------------------------------------------------------------
+
+
+def test_misspelt_person_words_are_corrected_within_their_budget() -> None:
+    detectors = Detectors(read_cues(), ())
+    assert detectors.canonical("agnt pls") == "agnt pls"  # four letters: never corrected
+    assert detectors.canonical("je veux mon argent") == "je veux mon argent"  # a word of its own
+    assert detectors.canonical("opreatuer") == "operateur"  # nine letters: two typos
+    assert detectors.canonical("opreatueo") == "opreatueo"  # three are too many
+
+
+def test_a_verb_near_someone_elses_person_is_no_request() -> None:
+    detectors = Detectors(read_cues(), ())
+    assert not detectors.human_request(detectors.canonical("i need to call my agent"))
+    # A possessive after the person word is about something else.
+    assert detectors.human_request(detectors.canonical("connect me with an agent about my order"))
+
+
+def test_content_with_the_bot_is_turned_down_by_a_negation_within_thirty_characters() -> None:
+    detectors = Detectors(read_cues(), ())
+    assert detectors.negated(detectors.canonical("happy to keep chatting with the bot"))
+    assert not detectors.negated(
+        detectors.canonical("cannot extraordinarily seriously happy to keep chatting with the bot")
+    )

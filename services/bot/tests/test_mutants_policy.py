@@ -1,0 +1,134 @@
+"""The bot's handling of the routing and agent events, from the surviving mutants of `make mutate`
+(`Bot.decide`): every event is played through the bot built by the fixture, as the log would bring it."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from relais_bot.domain.policy import Bot, BotState, Decision
+from relais_contracts.conversation import (
+    Assigned,
+    AssignedData,
+    CustomerMessage,
+    CustomerMessageData,
+    HandoffRequested,
+    Opened,
+    OpenedData,
+    Queued,
+    QueuedData,
+    Released,
+    ReleasedData,
+    ReplyAuthor,
+    ReplyData,
+    ReplyPosted,
+    Transferred,
+    TransferredData,
+)
+from relais_contracts.routing import WorkSubmitted
+
+T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+
+
+@dataclass
+class Chat:
+    """One conversation played through the bot, its replies echoed back as the log would."""
+
+    bot: Bot
+    state: BotState = field(default_factory=BotState)
+    seconds: float = 0
+    n: int = 0
+
+    def envelope(self, after_s: float = 5) -> dict[str, Any]:
+        self.n += 1
+        self.seconds += after_s
+        time = T0 + timedelta(seconds=self.seconds)
+        return {"id": f"e-{self.n}", "source": "test", "time": time, "tenant": "acme", "subject": "conv-1"}
+
+    def open(self) -> Decision:
+        return self.feed(Opened(**self.envelope(), data=OpenedData(channel="webchat", address="visitor")))
+
+    def say(self, text: str, after_s: float = 5) -> Decision:
+        envelope = self.envelope(after_s)
+        data = CustomerMessageData(
+            message_id=envelope["id"], channel="webchat", address="visitor", text=text,
+            external_id=envelope["id"],
+        )  # fmt: skip
+        return self.feed(CustomerMessage(**envelope, data=data))
+
+    def feed(self, event: Any) -> Decision:
+        decision = self.bot.decide(self.state, event)
+        self.state = decision.state
+        for out in decision.outputs:
+            if isinstance(out.event, ReplyPosted):
+                self.state = self.bot.decide(self.state, out.event).state
+        return decision
+
+
+def replies(decision: Decision) -> list[str]:
+    return [o.event.data.text for o in decision.outputs if isinstance(o.event, ReplyPosted)]
+
+
+def handoff(decision: Decision) -> WorkSubmitted:
+    kinds = [type(o.event) for o in decision.outputs]
+    assert kinds == [ReplyPosted, HandoffRequested, WorkSubmitted], kinds
+    work = decision.outputs[2].event
+    assert isinstance(work, WorkSubmitted)
+    return work
+
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture
+def chat(bot: Bot) -> Chat:
+    return Chat(bot)
+
+
+def test_a_conversation_queued_without_the_bots_handoff_is_in_line(chat: Chat) -> None:
+    """A conversation the bot still had (put in line by another service): once queued, the bot only keeps
+    the customer informed."""
+    chat.open()
+    assert chat.say("bonjour").outcome == "answered"
+    queued = QueuedData(queue="general", position=2, enqueued_at=chat.envelope()["time"])
+    assert chat.feed(Queued(**chat.envelope(), data=queued)).outputs == []
+    assert chat.state.mode == "waiting"
+    assert chat.say("où est ma commande", after_s=600).outcome == "waiting"
+
+
+def test_a_transfer_from_an_agent_puts_the_customer_back_in_line(chat: Chat) -> None:
+    chat.open()
+    handoff(chat.say("un conseiller svp"))
+    chat.feed(Assigned(**chat.envelope(), data=AssignedData(offer_id="o", agent_id="agent-7")))
+    assert chat.say("merci", after_s=600).outputs == []  # the agent has it: the bot is quiet
+    chat.feed(Transferred(**chat.envelope(), data=TransferredData(to_queue="billing")))
+    assert chat.state.mode == "waiting"
+    assert chat.state.wait_notice is None
+    waiting = chat.say("toujours là ?", after_s=600)
+    assert waiting.outcome == "waiting"
+    assert len(replies(waiting)) == 1  # the customer hears they are still in line
+
+
+def test_the_agent_who_had_the_conversation_is_preferred_after_a_release(chat: Chat) -> None:
+    chat.open()
+    handoff(chat.say("un conseiller svp"))
+    chat.feed(Assigned(**chat.envelope(), data=AssignedData(offer_id="o", agent_id="agent-7")))
+    chat.feed(Released(**chat.envelope(), data=ReleasedData(agent_id="agent-7", reason="completed")))
+    assert chat.state.mode == "bot"
+    work = handoff(chat.say("un conseiller svp"))
+    assert work.data.preferred_agent_id == "agent-7"
+
+
+def test_a_reply_joins_the_transcript_and_publishes_nothing(chat: Chat) -> None:
+    chat.open()
+    envelope = chat.envelope()
+    reply = ReplyPosted(
+        **envelope,
+        data=ReplyData(message_id="m-1", author=ReplyAuthor(kind="agent", name="Ana"), text="Bonjour"),
+    )
+    decision = chat.bot.decide(chat.state, reply)
+    assert decision.outputs == []
+    assert [(e.message_id, e.author_name, e.text) for e in decision.state.transcript] == [
+        ("m-1", "Ana", "Bonjour")
+    ]
