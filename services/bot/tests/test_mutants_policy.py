@@ -155,9 +155,10 @@ def test_a_transfer_or_a_reassignment_forgets_the_last_wait_notice(chat: Chat) -
     _assigned_after_a_wait_notice(chat)
     chat.feed(Transferred(**chat.envelope(), data=TransferredData(to_queue="billing")))
     assert (chat.state.mode, chat.state.wait_notice) == ("waiting", None)
+    notice = WaitUpdatedData(queue="billing", position=2, expected_wait_s=120)
+    assert replies(chat.feed(WaitUpdated(**chat.envelope(), data=notice)))  # news in the new line
+    assert chat.state.wait_notice is not None
     chat.feed(Assigned(**chat.envelope(), data=AssignedData(offer_id="o2", agent_id="agent-8")))
-    notice = WaitUpdatedData(queue="general", position=2, expected_wait_s=120)
-    chat.feed(WaitUpdated(**chat.envelope(), data=notice))
     reassigned = Reassigned(
         **chat.envelope(), data=ReassignedData(from_agent_id="agent-8", queue="general", reason="silent")
     )
@@ -178,3 +179,14 @@ def test_the_agent_who_returned_the_conversation_is_preferred_next_time(chat: Ch
     decision = chat.feed(returned)
     assert decision.outputs[0].event.id == derive_id("test", returned.id, 0)
     assert handoff(chat.say("un conseiller svp")).data.preferred_agent_id == "agent-9"
+
+
+def test_the_bots_own_handoff_coming_back_changes_nothing(chat: Chat) -> None:
+    chat.open()
+    decision = chat.say("un conseiller svp")
+    handoff(decision)
+    echoed = decision.outputs[1].event
+    assert isinstance(echoed, HandoffRequested)
+    again = chat.bot.decide(chat.state, echoed)
+    assert again.outputs == []
+    assert again.state == chat.state
