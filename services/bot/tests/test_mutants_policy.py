@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from relais_bot.domain.policy import Bot, BotState, Decision
+from relais_contracts import derive_id
 from relais_contracts.conversation import (
     Assigned,
     AssignedData,
@@ -18,13 +19,19 @@ from relais_contracts.conversation import (
     OpenedData,
     Queued,
     QueuedData,
+    Reassigned,
+    ReassignedData,
     Released,
     ReleasedData,
     ReplyAuthor,
     ReplyData,
     ReplyPosted,
+    ReturnedToBot,
+    ReturnedToBotData,
     Transferred,
     TransferredData,
+    WaitUpdated,
+    WaitUpdatedData,
 )
 from relais_contracts.routing import WorkSubmitted
 
@@ -132,3 +139,54 @@ def test_a_reply_joins_the_transcript_and_publishes_nothing(chat: Chat) -> None:
     assert [(e.message_id, e.author_name, e.text) for e in decision.state.transcript] == [
         ("m-1", "Ana", "Bonjour")
     ]
+
+
+def _assigned_after_a_wait_notice(chat: Chat) -> None:
+    chat.open()
+    handoff(chat.say("un conseiller svp"))
+    notice = WaitUpdatedData(queue="general", position=2, expected_wait_s=120)
+    assert replies(chat.feed(WaitUpdated(**chat.envelope(), data=notice)))
+    assert chat.state.wait_notice is not None
+    chat.feed(Assigned(**chat.envelope(), data=AssignedData(offer_id="o", agent_id="agent-7")))
+
+
+def test_a_transfer_or_a_reassignment_forgets_the_last_wait_notice(chat: Chat) -> None:
+    """The customer waits in a new line: its first wait update is news, whatever was said before."""
+    _assigned_after_a_wait_notice(chat)
+    chat.feed(Transferred(**chat.envelope(), data=TransferredData(to_queue="billing")))
+    assert (chat.state.mode, chat.state.wait_notice) == ("waiting", None)
+    notice = WaitUpdatedData(queue="billing", position=2, expected_wait_s=120)
+    assert replies(chat.feed(WaitUpdated(**chat.envelope(), data=notice)))  # news in the new line
+    assert chat.state.wait_notice is not None
+    chat.feed(Assigned(**chat.envelope(), data=AssignedData(offer_id="o2", agent_id="agent-8")))
+    reassigned = Reassigned(
+        **chat.envelope(), data=ReassignedData(from_agent_id="agent-8", queue="general", reason="silent")
+    )
+    decision = chat.feed(reassigned)
+    assert (chat.state.mode, chat.state.wait_notice) == ("waiting", None)
+    assert decision.outputs[0].event.id == derive_id("test", reassigned.id, 0)
+
+
+def test_an_agent_handing_back_gives_the_conversation_to_the_bot(chat: Chat) -> None:
+    _assigned_after_a_wait_notice(chat)
+    chat.feed(Released(**chat.envelope(), data=ReleasedData(agent_id="agent-7", reason="returned-to-bot")))
+    assert chat.state.mode == "bot"
+
+
+def test_the_agent_who_returned_the_conversation_is_preferred_next_time(chat: Chat) -> None:
+    _assigned_after_a_wait_notice(chat)
+    returned = ReturnedToBot(**chat.envelope(), data=ReturnedToBotData(agent_id="agent-9"))
+    decision = chat.feed(returned)
+    assert decision.outputs[0].event.id == derive_id("test", returned.id, 0)
+    assert handoff(chat.say("un conseiller svp")).data.preferred_agent_id == "agent-9"
+
+
+def test_the_bots_own_handoff_coming_back_changes_nothing(chat: Chat) -> None:
+    chat.open()
+    decision = chat.say("un conseiller svp")
+    handoff(decision)
+    echoed = decision.outputs[1].event
+    assert isinstance(echoed, HandoffRequested)
+    again = chat.bot.decide(chat.state, echoed)
+    assert again.outputs == []
+    assert again.state == chat.state
