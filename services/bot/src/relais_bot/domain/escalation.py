@@ -18,10 +18,11 @@ from relais_bot.domain.content import Cues
 from relais_bot.domain.escalation_model import EscalationModel, Scores
 from relais_bot.domain.language import normalise
 from relais_bot.domain.normalizer import bounded, fixed_phrases, normalize
+from relais_bot.domain.normalizer import shouting as mostly_capitals
 
 _TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
-_LETTER = re.compile(r"[^\W\d_]")
 _MARKS = re.compile(r"[?!]{2,}")
+_MARK_RUN = re.compile(r"[!?]{3,}")
 # A cue (a lexicon match) counts only if the model gives its head at least this probability: the lexicons
 # match words ("morto", "hospitalisation", "operatore") that the model, trained on traps like them, reads
 # in context. 0.1 to 0.25 scored alike on the development sets; below, the vetoes stop helping.
@@ -175,7 +176,7 @@ class Detectors:
         """Everything one customer turn says, from the bounded part of the message."""
         text = bounded(text)
         plain = fixed_phrases(normalise(text))
-        canonical = self.canonical(text)
+        canonical = self._canonical(plain)
         tokens = normalize(text)  # what the model reads, and the surface detectors below
         scores = self._model.score_normalized(tokens) if self._model else None
         if scores is not None:
@@ -218,7 +219,9 @@ class Detectors:
             if not sensitive and categories:
                 # Clearly delicate, no category sure of itself: the likeliest one names it.
                 sensitive.add(max(categories, key=scores.values.__getitem__))
-        shout = self.shouting(text)
+        # The normalizer has marked capitals already (tok_caps), on the same bounded text.
+        capitals = "tok_caps" in tokens
+        shout = capitals or bool(_MARK_RUN.search(text))
         # The detectors below read a surface (praise words, "3e fois", capitals, a negative lexicon
         # score) that happy customers use too ("vous êtes au top, rien à dire 👍", "KILLING it 🔥",
         # "my phone died"): they count where the model's frustration reaches SURFACE_FLOOR.
@@ -242,7 +245,7 @@ class Detectors:
                 and self._plausible(scores, "frustration")
             )
             or (
-                self.capitals(text)
+                capitals
                 and ("punct_qqq" in tokens or "punct_xxx" in tokens)
                 and len(tokens.split()) >= 4
                 and self._plausible(scores, "frustration")
@@ -362,7 +365,10 @@ class Detectors:
 
     def canonical(self, text: str) -> str:
         """Normalised text with misspelt person words spelled right ("conseiler" -> "conseiller")."""
-        return _TOKEN.sub(self._correct, _QUELQU_UN.sub("quelqu'un", fixed_phrases(normalise(text))))
+        return self._canonical(fixed_phrases(normalise(text)))
+
+    def _canonical(self, plain: str) -> str:
+        return _TOKEN.sub(self._correct, _QUELQU_UN.sub("quelqu'un", plain))
 
     def _correct(self, match: "re.Match[str]") -> str:
         token = match.group(0)
@@ -431,9 +437,8 @@ class Detectors:
 
     @staticmethod
     def capitals(text: str) -> bool:
-        letters = _LETTER.findall(text)
-        return len(letters) >= 10 and sum(c.isupper() for c in letters) >= 0.7 * len(letters)
+        return mostly_capitals(text)
 
-    @classmethod
-    def shouting(cls, text: str) -> bool:
-        return cls.capitals(text) or bool(re.search(r"[!?]{3,}", text))
+    @staticmethod
+    def shouting(text: str) -> bool:
+        return mostly_capitals(text) or bool(_MARK_RUN.search(text))
