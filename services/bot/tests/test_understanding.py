@@ -336,6 +336,23 @@ def test_a_negation_holds_until_the_end_of_its_clause(bot: Bot) -> None:
     assert not detectors.negated(detectors.canonical("I don't need a bot, I want an agent"))
 
 
+def test_what_is_said_last_about_a_person_decides(bot: Bot) -> None:
+    """A talk declined a clause before ("sem conversar antes") does not turn down the person asked for
+    after it; a person declined after another mention still is."""
+    detectors = bot.tenant("demo").detectors
+    for text in (
+        "não quero fazer nada pelo aplicativo sem conversar antes eh tem como falar com uma pessoa",
+        "je ne veux rien signer sans en parler avant euh je peux avoir un conseiller",
+        "ich will nichts ohne Rücksprache machen also kann ich mit einem Mitarbeiter sprechen",
+    ):
+        assert not detectors.negated(detectors.canonical(text)), text
+    for text in (
+        "I wanted to ask for an agent but no need for an agent now, found it",
+        "talk to a person? no thanks, no need to call me back",
+    ):
+        assert detectors.negated(detectors.canonical(text)), text
+
+
 def test_a_request_that_closes_a_long_message_is_read_in_its_own_sentence(bot: Bot) -> None:
     """The story before it does not drown the request: the model reads each sentence too."""
     detectors = bot.tenant("demo").detectors

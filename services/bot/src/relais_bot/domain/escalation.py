@@ -342,7 +342,13 @@ class Detectors:
             for m in self._content.finditer(canonical)
         ):
             return True
-        return any(self._negation.search(canonical[: m.start()]) for m in self._declined.finditer(canonical))
+        # What the customer says last about a person decides: "não quero fazer nada sem conversar antes,
+        # tem como falar com uma pessoa" asks, though "sem conversar" declined a talk a clause before.
+        # From the last person word on (a negated call-back may follow it), or every mention if none.
+        mentions = list(self._declined.finditer(canonical))
+        people = [i for i, m in enumerate(mentions) if self._person_word.fullmatch(m.group(0))]
+        last = mentions[people[-1] :] if people else mentions
+        return any(self._negation.search(canonical[: m.start()]) for m in last)
 
     def sarcasm(self, tokens: str) -> bool:
         """Praise with a let-down in the same breath: "great service 👏 still no parcel"."""
