@@ -18,7 +18,7 @@ pytestmark = pytest.mark.e2e
 # escalation model puts it in the band between "clearly a request for a person" and "clearly not"
 # (services/bot/tests checks the band itself; a retrained model that moves this message out of it
 # fails here, visibly).
-UNSURE = "je peux joindre le service client ?"
+UNSURE = "il y a un numéro pour vous joindre ?"
 QUESTION = "Souhaitez-vous parler à un conseiller ?"
 
 

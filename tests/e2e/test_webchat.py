@@ -23,7 +23,7 @@ __all__ = ["browser"]  # the fixture, shared with the desk's test
 ARTIFACTS = DESK_ARTIFACTS.parent / "webchat"
 ARTIFACTS.mkdir(parents=True, exist_ok=True)
 SECRET = "acme-widget-secret-0123456789abcdef01"
-UNSURE = "je peux joindre le service client ?"
+UNSURE = "il y a un numéro pour vous joindre ?"
 
 
 @pytest.fixture

@@ -175,6 +175,17 @@ def test_without_callback_verbs_only_a_person_can_be_declined() -> None:
     assert detectors.negated(detectors.canonical("no need for an agent"))
 
 
+def test_a_joke_is_frustration_when_the_service_is_called_one_not_when_one_was_told() -> None:
+    detectors = Detectors(read_cues(), ())
+    for text in ("this is a joke", "what a joke", "your service is an absolute joke", "that's a joke"):
+        assert detectors.frustration(text, "en")[0], text
+    for text in ("das ist doch ein witz", "was fur ein witz", "der service ist echt ein schlechter witz"):
+        assert detectors.frustration(text, "de")[0], text
+    # Told with a joke thrown in, or a joke about a joke: nobody is angry.
+    assert not detectors.frustration("she had it done in four minutes, with a joke thrown in", "en")[0]
+    assert not detectors.frustration("er hat mir einen witz erzahlt, sehr nett", "de")[0]
+
+
 def test_a_strong_cue_is_turned_down_by_a_negation_within_thirty_characters_before_it() -> None:
     detectors = Detectors(read_cues(), ())
     assert detectors.frustration("furious", "en")[0]
