@@ -44,8 +44,14 @@ def test_a_phone_number_is_read_in_the_customers_country_or_in_france_by_default
 def test_a_phone_number_that_is_an_order_or_account_number_already_is_left_out() -> None:
     assert found("account 0612345678, ring 06 12 34 56 78", "fr") == [("account", "0612345678")]
     assert found("order 0612345678, ring 06 12 34 56 78", "fr") == [("order_number", "0612345678")]
-    # Its last eight digits are what is compared.
-    assert found("order a12345678 ring 06 12 34 56 78", "fr") == [("order_number", "A12345678")]
+    # The same number written otherwise, or as an international number without its "+".
+    assert found("order 0612345678, ring +33 6 12 34 56 78", "fr") == [("order_number", "0612345678")]
+    assert found("order 33612345678, ring 06 12 34 56 78", "fr") == [("order_number", "33612345678")]
+    # The whole number is compared, not its last digits: another number ending the same is kept.
+    assert found("order a12345678 ring 06 12 34 56 78", "fr") == [
+        ("order_number", "A12345678"),
+        ("phone", "+33612345678"),
+    ]
     assert found("order x2345678 ring 06 12 34 56 78", "fr") == [
         ("order_number", "X2345678"),
         ("phone", "+33612345678"),

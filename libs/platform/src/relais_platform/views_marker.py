@@ -12,7 +12,7 @@ under it. `SelfHealing` then runs the service's rebuild once, with its consumers
 (paused: a batch waits, nothing is committed), stamps a new generation and lets them go on. The
 service also calls `ensure(lost=True)` itself when it sees a lost suffix (its views' offsets behind
 what it applied). With several replicas, one rebuilds (a lock key with a lease) and the others wait
-for its new marker.
+for its new marker; a replica that waits stops waiting when its service stops.
 """
 
 import asyncio
@@ -44,6 +44,12 @@ class ViewsLost(ConnectionError):
     """The views went away while a batch was being decided: its reads may have seen them half gone.
     A ConnectionError, so the consumer loop retries the batch (as for any fault of Redis) and never
     dead-letters it; the retry finds the marker gone and rebuilds first."""
+
+
+class StoppedWaiting(ConnectionError):
+    """The service stops while a batch waits for another replica's rebuild: the batch is left
+    uncommitted for the next owner. A ConnectionError, so the consumer loop ends without dead-lettering
+    it, as for a fault of Redis or Kafka met while stopping."""
 
 
 class ViewsMarker:
@@ -101,6 +107,7 @@ class SelfHealing:
         poll_s: float = 0.2,
         follow: Callable[[], Awaitable[object]] | None = None,
         restarted: Callable[[], Awaitable[bool]] | None = None,
+        stopping: Callable[[], bool] = lambda: False,
     ) -> None:
         self._marker = marker
         self._rebuild = rebuild
@@ -110,6 +117,9 @@ class SelfHealing:
         # Run when Redis restarted with the marker kept (persistence): it may have lost its last writes.
         # Returns True when the views are behind the log (then they are rebuilt).
         self._restarted = restarted
+        # The service's `Runtime.stopping`: another replica's rebuild can outlast the shutdown timeout,
+        # which would then cancel the consumer instead of letting it leave the group cleanly.
+        self._stopping = stopping
         self._run_id: str | None = None
         self._service = service
         self._lease_s = lease_s
@@ -184,6 +194,10 @@ class SelfHealing:
                 if self._follow:
                     await self._follow()
                 return
+            if self._stopping():
+                raise StoppedWaiting(
+                    "stopping while another replica rebuilds the views: batch left uncommitted"
+                )
             await asyncio.sleep(self._poll_s)
 
     async def intact(self) -> bool:

@@ -28,7 +28,9 @@ def create_app(settings: BotSettings) -> FastAPI:
     async def rebuild() -> None:
         await rebuild_states(settings, states, replayer, group)
 
-    healing = SelfHealing(ViewsMarker(runtime.redis, settings, SERVICE), rebuild, service=SERVICE)
+    healing = SelfHealing(
+        ViewsMarker(runtime.redis, settings, SERVICE), rebuild, service=SERVICE, stopping=runtime.stopping
+    )
     # Decisions reach the log only if made on whole states (not on states wiped in the middle).
     handler = ConversationHandler(bot, states, keys, healing.publisher(runtime.publisher), timeout)
 

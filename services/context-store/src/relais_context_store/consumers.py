@@ -143,7 +143,13 @@ class InboundHandler:
         for e in events:
             if isinstance(e, MessageReceived):
                 customer = (e.tenant, customers[e.uid].customer_id)
-                resolved = resolve_message(e, customers[e.uid], pointers.get(customer), self._timeout)
+                resolved = resolve_message(
+                    e,
+                    customers[e.uid],
+                    pointers.get(customer),
+                    self._timeout,
+                    self._settings.default_phone_region,
+                )
                 writers.update((o.event.uid, customer[1]) for o in resolved.outgoing)
                 pointers[customer] = changed[customer] = resolved.open_conversation
                 if resolved.closed:

@@ -56,6 +56,7 @@ class ViewsRecovery:
             service=service,
             lease_s=settings.views_rebuild_lease_s,
             restarted=self._restarted,
+            stopping=stopping,
         )
         self._applied: dict[int, int] = {}  # log partition -> last offset this process applied
         self._catch_up: dict[int, int] = {}  # log partition -> offset to materialize before resolving

@@ -32,6 +32,7 @@ def create_app(settings: RouterSettings) -> FastAPI:
         service=SERVICE,
         follow=handler.resave,  # another replica noticed first: this one's partitions are its own
         restarted=resave_after_restart,
+        stopping=runtime.stopping,
     )
 
     async def check_views() -> None:

@@ -87,10 +87,13 @@ def resolve_message(
     customer: CustomerResolution,
     open_conversation: OpenConversation | None,
     timeout: timedelta,
+    phone_region: str | None = None,
 ) -> Resolved:
-    """Events to append for one inbound message, its text redacted; and the customer's open conversation."""
+    """Events to append for one inbound message, its text redacted; and the customer's open conversation.
+
+    `phone_region`: the region of phone numbers written without a country code (see `redact`)."""
     data = event.data
-    clean = redact_message(data)
+    clean = redact_message(data, phone_region)
     out: list[Outgoing] = []
     closed = None
     if open_conversation is not None and is_expired(open_conversation, event.time, timeout):
