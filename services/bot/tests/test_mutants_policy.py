@@ -1,22 +1,18 @@
 """The bot's handling of the routing and agent events, from the surviving mutants of `make mutate`
 (`Bot.decide`): every event is played through the bot built by the fixture, as the log would bring it."""
 
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import pytest
 
-from relais_bot.domain.policy import Bot, BotState, Decision
+from relais_bot.domain.policy import Decision
 from relais_contracts import derive_id
 from relais_contracts.conversation import (
     Assigned,
     AssignedData,
-    CustomerMessage,
-    CustomerMessageData,
     HandoffRequested,
-    Opened,
-    OpenedData,
     Queued,
     QueuedData,
     Reassigned,
@@ -35,42 +31,8 @@ from relais_contracts.conversation import (
 )
 from relais_contracts.routing import WorkSubmitted
 
-T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
-
-
-@dataclass
-class Chat:
-    """One conversation played through the bot, its replies echoed back as the log would."""
-
-    bot: Bot
-    state: BotState = field(default_factory=BotState)
-    seconds: float = 0
-    n: int = 0
-
-    def envelope(self, after_s: float = 5) -> dict[str, Any]:
-        self.n += 1
-        self.seconds += after_s
-        time = T0 + timedelta(seconds=self.seconds)
-        return {"id": f"e-{self.n}", "source": "test", "time": time, "tenant": "acme", "subject": "conv-1"}
-
-    def open(self) -> Decision:
-        return self.feed(Opened(**self.envelope(), data=OpenedData(channel="webchat", address="visitor")))
-
-    def say(self, text: str, after_s: float = 5) -> Decision:
-        envelope = self.envelope(after_s)
-        data = CustomerMessageData(
-            message_id=envelope["id"], channel="webchat", address="visitor", text=text,
-            external_id=envelope["id"],
-        )  # fmt: skip
-        return self.feed(CustomerMessage(**envelope, data=data))
-
-    def feed(self, event: Any) -> Decision:
-        decision = self.bot.decide(self.state, event)
-        self.state = decision.state
-        for out in decision.outputs:
-            if isinstance(out.event, ReplyPosted):
-                self.state = self.bot.decide(self.state, out.event).state
-        return decision
+if TYPE_CHECKING:
+    from conftest import Chat  # the fixture's type; conftest is not importable at run time
 
 
 def replies(decision: Decision) -> list[str]:
@@ -86,11 +48,6 @@ def handoff(decision: Decision) -> WorkSubmitted:
 
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture
-def chat(bot: Bot) -> Chat:
-    return Chat(bot)
 
 
 def test_a_conversation_queued_without_the_bots_handoff_is_in_line(chat: Chat) -> None:
