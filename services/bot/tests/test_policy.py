@@ -910,15 +910,14 @@ def test_a_word_to_a_waiting_customer_answers_their_message_and_keeps_the_place_
 def test_back_with_the_bot_after_a_dequeue_every_escalation_counter_starts_again(chat: Chat) -> None:
     waiting(chat)
     assert wait(chat, 3, 240, 60) != []
-    assert chat.state.queue is not None
     assert chat.state.wait_notice is not None
     counters = {"negative_streak": 2, "low_confidence_streak": 1, "intent_streak": 3, "turns": 7}
     chat.state = chat.state.model_copy(update=counters)
     chat.feed(Dequeued(**chat.envelope(), data=DequeuedData(queue="general", reason="max-wait")))
     s = chat.state
-    assert s.model_dump(include={"mode", *counters, "wait_notice", "queue"}) == {
+    assert s.model_dump(include={"mode", *counters, "wait_notice"}) == {
         "mode": "bot", "negative_streak": 0, "low_confidence_streak": 0, "intent_streak": 0, "turns": 0,
-        "wait_notice": None, "queue": None,
+        "wait_notice": None,
     }  # fmt: skip
 
 
@@ -980,13 +979,7 @@ def test_a_handover_is_three_outputs_with_derived_ids_and_a_state_that_waits(cha
     assert len(packet.sentiment) == 50
     assert packet.bot_answers == tuple(f"answer {i}" for i in range(5, 25))
     s = chat.state
-    assert (s.mode, s.handoff_reason, s.queue, s.wait_notice) == (
-        "waiting",
-        "customer-request",
-        packet.queue,
-        None,
-    )
-    assert s.queue is not None
+    assert (s.mode, s.handoff_reason, s.wait_notice) == ("waiting", "customer-request", None)
 
 
 def test_an_answer_is_the_first_output_of_the_message_and_ends_a_low_confidence_streak(chat: Chat) -> None:
