@@ -3,11 +3,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import pytest
 
-from relais_bot.domain.policy import Decision
+from relais_bot.adapters.content_files import BUNDLED
+from relais_bot.domain.content import Rule
+from relais_bot.domain.policy import Bot, Decision
+from relais_bot.domain.sentiment import VaderSentiment
 from relais_contracts import derive_id
 from relais_contracts.conversation import (
     Assigned,
@@ -147,3 +152,49 @@ def test_the_bots_own_handoff_coming_back_changes_nothing(chat: Chat) -> None:
     again = chat.bot.decide(chat.state, echoed)
     assert again.outputs == []
     assert again.state == chat.state
+
+
+# -- where a tenant rule sends the conversation, what an answer flags (`_route_of`, `_flags`) --------
+
+
+def _rule_bot(bot: Bot, rule: Rule) -> Bot:
+    demo = bot.tenant("acme")
+    escalation = demo.content.escalation.model_copy(update={"rules": (rule,)})
+    strict = replace(demo, content=demo.content.model_copy(update={"escalation": escalation}))
+    return Bot({"strict": strict}, demo, VaderSentiment(BUNDLED / "sentiment"))
+
+
+def test_a_tenant_rule_sends_the_conversation_to_its_own_queue_and_skills(
+    bot: Bot, chat_with: Callable[..., Chat]
+) -> None:
+    """Not the intent's (billing, no skills): the rule's own."""
+    rule = Rule(
+        name="billing-by-people", intents=("billing",), queue="finance", skills=("ledger",), priority=65
+    )
+    chat = chat_with(_rule_bot(bot, rule), tenant="strict")
+    chat.open()
+    packet = handoff(chat.say("I was charged twice for my order")).data.packet
+    assert (packet.reason, packet.queue, packet.skills, packet.priority) == (
+        "tenant-rule", "finance", ("ledger",), 65,
+    )  # fmt: skip
+
+
+def test_a_tenant_rule_without_a_queue_sends_the_conversation_to_the_intents(
+    bot: Bot, chat_with: Callable[..., Chat]
+) -> None:
+    rule = Rule(name="billing-by-people", intents=("billing",), priority=65)
+    chat = chat_with(_rule_bot(bot, rule), tenant="strict")
+    chat.open()
+    packet = handoff(chat.say("I was charged twice for my order")).data.packet
+    billing = bot.tenant("acme").content.intent("billing")
+    assert billing is not None
+    assert (packet.reason, packet.queue, packet.skills) == ("tenant-rule", billing.queue, billing.skills)
+
+
+def test_only_a_confidential_intent_flags_the_conversation_and_only_once(chat: Chat) -> None:
+    chat.open()
+    assert chat.say("what are your opening hours").outcome == "answered"
+    assert chat.state.sensitivity == ()  # a routine intent's "none" is no flag
+    for _ in range(2):
+        assert chat.say("where can i download my bill", after_s=60).outcome == "answered"
+        assert chat.state.sensitivity == ("confidential",)
