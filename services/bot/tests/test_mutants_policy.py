@@ -11,7 +11,7 @@ import pytest
 
 from relais_bot.adapters.content_files import BUNDLED
 from relais_bot.domain.content import Rule
-from relais_bot.domain.policy import Bot, Decision
+from relais_bot.domain.policy import Bot, BotState, Decision
 from relais_bot.domain.sentiment import VaderSentiment
 from relais_contracts import derive_id
 from relais_contracts.conversation import (
@@ -29,6 +29,7 @@ from relais_contracts.conversation import (
     ReplyPosted,
     ReturnedToBot,
     ReturnedToBotData,
+    TranscriptEntry,
     Transferred,
     TransferredData,
     WaitUpdated,
@@ -198,3 +199,33 @@ def test_only_a_confidential_intent_flags_the_conversation_and_only_once(chat: C
     for _ in range(2):
         assert chat.say("where can i download my bill", after_s=60).outcome == "answered"
         assert chat.state.sensitivity == ("confidential",)
+
+
+# -- one transcript entry per message (`_kept`) --------------------------------------------------------
+
+
+def test_the_bots_question_back_through_the_log_is_in_the_transcript_once(chat: Chat) -> None:
+    chat.open()
+    assert chat.say("do you have a phone number i can call", language="en").outcome == "asked"
+    ids = [e.message_id for e in chat.state.transcript]  # the question, taken at once, then echoed back
+    assert len(ids) == len(set(ids)) == 2
+
+
+def _reply_of(chat: Chat, message_id: str) -> ReplyPosted:
+    author = ReplyAuthor(kind="agent", name="Ana")
+    return ReplyPosted(**chat.envelope(), data=ReplyData(message_id=message_id, author=author, text="again"))
+
+
+def test_a_message_seen_again_is_looked_for_among_the_last_twenty_entries_only(chat: Chat) -> None:
+    """The look-back is bounded (a re-delivery comes soon after); an older id is a new entry."""
+    time = chat.envelope()["time"]
+    entries = tuple(
+        TranscriptEntry(message_id=f"m-{i}", author_kind="agent", text=f"line {i}", at=time)
+        for i in range(21)
+    )
+    state = BotState(transcript=entries)
+    # m-1 is the 20th entry from the end: seen, nothing added.
+    assert chat.bot.decide(state, _reply_of(chat, "m-1")).state.transcript == entries
+    # m-0 is the 21st: out of sight, added again.
+    again = chat.bot.decide(state, _reply_of(chat, "m-0")).state.transcript
+    assert [e.message_id for e in again] == [*(e.message_id for e in entries), "m-0"]
