@@ -249,6 +249,17 @@ def test_an_angry_face_is_frustration_where_it_is_plausible() -> None:
     assert _signals("where is my parcel 😡", None).frustrated
     assert _signals("where is my parcel 😡", _TableModel(default_frustration=0.4)).frustrated
     assert not _signals("where is my parcel 😡", _TableModel(default_frustration=0.0)).frustrated
+    # What a lexicon cue needs of the model is enough, as for quoted praise.
+    assert _signals("where is my parcel 😡", _TableModel(default_frustration=CUE_FLOOR)).frustrated
+    assert not _signals(
+        "where is my parcel 😡", _TableModel(default_frustration=CUE_FLOOR - 0.001)
+    ).frustrated
+
+
+def test_a_turn_shouts_with_capitals_or_with_a_run_of_three_marks() -> None:
+    for text in ("where is it???", "where is it!?!", "WHERE IS MY PARCEL"):
+        assert _signals(text, None).shouting, text
+    assert not _signals("where is it??", None).shouting
 
 
 def test_praise_with_an_eye_roll_is_irony_whatever_the_model_reads() -> None:
