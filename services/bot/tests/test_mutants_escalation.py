@@ -10,7 +10,7 @@ import pytest
 
 from relais_bot.adapters.content_files import read_cues
 from relais_bot.domain.content import Cues
-from relais_bot.domain.escalation import CUE_FLOOR, SENTENCE_HIGH, Detectors, Signals
+from relais_bot.domain.escalation import CUE_FLOOR, SENTENCE_HIGH, SURFACE_FLOOR, Detectors, Signals
 from relais_bot.domain.escalation_model import CATEGORIES, CLASSES, HEADS, EscalationModel
 from relais_bot.domain.normalizer import normalize
 
@@ -260,6 +260,17 @@ def test_an_angry_face_is_frustration_where_it_is_plausible() -> None:
     assert _signals("where is my parcel 😡", None).frustrated
     assert _signals("where is my parcel 😡", _TableModel(default_frustration=0.4)).frustrated
     assert not _signals("where is my parcel 😡", _TableModel(default_frustration=0.0)).frustrated
+    # What a lexicon cue needs of the model is enough, as for quoted praise.
+    assert _signals("where is my parcel 😡", _TableModel(default_frustration=CUE_FLOOR)).frustrated
+    assert not _signals(
+        "where is my parcel 😡", _TableModel(default_frustration=CUE_FLOOR - 0.001)
+    ).frustrated
+
+
+def test_a_turn_shouts_with_capitals_or_with_a_run_of_three_marks() -> None:
+    for text in ("where is it???", "where is it!?!", "WHERE IS MY PARCEL"):
+        assert _signals(text, None).shouting, text
+    assert not _signals("where is it??", None).shouting
 
 
 def test_praise_with_an_eye_roll_is_irony_whatever_the_model_reads() -> None:
@@ -322,3 +333,120 @@ def test_content_with_the_bot_is_turned_down_by_a_negation_within_thirty_charact
     assert not detectors.negated(
         detectors.canonical("cannot extraordinarily seriously happy to keep chatting with the bot")
     )
+
+
+# -- the negation window ---------------------------------------------------------------------------
+
+
+NEGATIONS = ("not", "no", "non", "nao", "pas", "nicht", "nem", "ni", "kein", "keine", "without", "sans",
+             "sin", "senza", "sem", "ohne")  # fmt: skip
+
+
+@pytest.mark.parametrize("negation", NEGATIONS)
+def test_each_negation_turns_a_strong_cue_down(negation: str) -> None:
+    """Strong cues apply in every language, so each language's negation turns down the same cue."""
+    assert not Detectors(read_cues(), ()).frustration(f"{negation} furious", "en")[0]
+
+
+def test_a_negation_turns_down_a_cue_up_to_two_words_after_it_and_no_further() -> None:
+    detectors = Detectors(read_cues(), ())
+    assert not detectors.frustration("not really furious", "en")[0]
+    assert not detectors.frustration("not really very furious", "en")[0]
+    assert detectors.frustration("not one two three furious", "en")[0]  # three words between
+    # Words joined by an apostrophe count as words of their own: "sans m'énerver" is not angry.
+    assert detectors.frustration("m'enerver", "fr")[0]
+    assert not detectors.frustration("sans m'enerver", "fr")[0]
+    assert not detectors.frustration("pas l'air furieux", "fr")[0]  # two words: "l", "air"
+
+
+def test_never_and_words_that_only_end_or_start_like_a_negation_turn_nothing_down() -> None:
+    detectors = Detectors(read_cues(), ())
+    for text in ("never been so furious", "knot furious", "nothing furious"):
+        assert detectors.frustration(text, "en")[0], text
+
+
+# -- sentences ---------------------------------------------------------------------------------------
+
+
+SENTENCE = "Satz Nummer eins ist hier."
+
+
+@pytest.mark.parametrize("end", [".", "!", "?", "…"])
+def test_a_sentence_ends_at_its_mark(end: str) -> None:
+    text = f"{STORY}Bestellt am Montag{end} {SENTENCE}"
+    assert _sentence_request(text, SENTENCE, 0.9).human_request
+    # Without the mark it is one sentence, which the model does not read as a request.
+    assert not _sentence_request(f"{STORY}Bestellt am Montag {SENTENCE}", SENTENCE, 0.9).human_request
+
+
+def test_a_numbers_point_ends_no_sentence() -> None:
+    """ "vor dem 20. Dezember", "Nr. 5": German dates and ordinals put a point after the number."""
+    assert not _sentence_request(f"{STORY}Bestellt am 20. {SENTENCE}", SENTENCE, 0.9).human_request
+
+
+# -- scare quotes ------------------------------------------------------------------------------------
+
+PRAISE_QUOTED = "Bravo pour la nouvelle « amélioration »"
+
+
+def test_praise_with_the_companys_word_in_scare_quotes_is_irony_from_the_cue_floor_on() -> None:
+    """Praise with a word in scare quotes needs what a lexicon cue needs of the model (CUE_FLOOR);
+    the same praise without the quotes needs SURFACE_FLOOR, as any praise does."""
+    assert _signals(PRAISE_QUOTED, None).frustrated
+    assert _signals(PRAISE_QUOTED, _TableModel(default_frustration=CUE_FLOOR)).frustrated
+    assert not _signals(PRAISE_QUOTED, _TableModel(default_frustration=CUE_FLOOR - 0.001)).frustrated
+    plain = PRAISE_QUOTED.replace("« ", "").replace(" »", "")
+    assert not _signals(plain, _TableModel(default_frustration=CUE_FLOOR)).frustrated
+    assert _signals(plain, _TableModel(default_frustration=SURFACE_FLOOR)).frustrated
+
+
+def test_scare_quotes_without_praise_need_the_surface_floor() -> None:
+    text = "la nouvelle « amélioration »"
+    assert _signals(text, None).frustrated
+    assert not _signals(text, _TableModel(default_frustration=CUE_FLOOR)).frustrated
+    assert not _signals(text, _TableModel(default_frustration=SURFACE_FLOOR - 0.001)).frustrated
+    assert _signals(text, _TableModel(default_frustration=SURFACE_FLOOR)).frustrated
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "great „fast“ service",
+        "great “fast” service",
+        'great "fast" service',
+        "great ‘fast’ service",
+        "great 'fast' service",
+        "great « fast » service",
+        "the « super fast delivery » again",  # three words
+        "great 'self-service' portal",
+    ],
+)
+def test_a_few_lower_case_words_in_quotes_are_scare_quotes(text: str) -> None:
+    detectors = Detectors(read_cues(), ())
+    assert detectors.praise_quoted(normalize(text), text), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "great « Fast » service",  # a title or a name starts with a capital
+        "great thanks for the 'Continue watching' row",
+        "great « fast 2 » service",  # a number is no word of a scare quote
+        "great « one two three four » service",  # four words: a quotation, not a scare quote
+        "great, don't say it's fast",  # apostrophes inside words
+        "great, don't touch kids' toys",  # an elision, then a plural possessive
+        "great 'fast service",  # not closed
+        "great fast service",
+    ],
+)
+def test_titles_numbers_quotations_and_apostrophes_are_no_scare_quotes(text: str) -> None:
+    detectors = Detectors(read_cues(), ())
+    assert not detectors.praise_quoted(normalize(text), text), text
+
+
+def test_scare_quotes_without_praise_words_are_not_quoted_praise() -> None:
+    detectors = Detectors(read_cues(), ())
+    text = "the « fast » service"
+    assert not detectors.praise_quoted(normalize(text), text)
+    cues = read_cues().model_copy(update={"sarcasm_praise": ""})
+    assert not Detectors(cues, ()).praise_quoted(normalize(PRAISE_QUOTED), PRAISE_QUOTED)

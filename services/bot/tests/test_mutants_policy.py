@@ -1,22 +1,23 @@
 """The bot's handling of the routing and agent events, from the surviving mutants of `make mutate`
 (`Bot.decide`): every event is played through the bot built by the fixture, as the log would bring it."""
 
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import pytest
 
+from relais_bot.adapters.content_files import BUNDLED
+from relais_bot.domain.content import Rule
 from relais_bot.domain.policy import Bot, BotState, Decision
+from relais_bot.domain.sentiment import VaderSentiment
 from relais_contracts import derive_id
 from relais_contracts.conversation import (
     Assigned,
     AssignedData,
-    CustomerMessage,
-    CustomerMessageData,
     HandoffRequested,
-    Opened,
-    OpenedData,
     Queued,
     QueuedData,
     Reassigned,
@@ -28,6 +29,7 @@ from relais_contracts.conversation import (
     ReplyPosted,
     ReturnedToBot,
     ReturnedToBotData,
+    TranscriptEntry,
     Transferred,
     TransferredData,
     WaitUpdated,
@@ -35,42 +37,8 @@ from relais_contracts.conversation import (
 )
 from relais_contracts.routing import WorkSubmitted
 
-T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
-
-
-@dataclass
-class Chat:
-    """One conversation played through the bot, its replies echoed back as the log would."""
-
-    bot: Bot
-    state: BotState = field(default_factory=BotState)
-    seconds: float = 0
-    n: int = 0
-
-    def envelope(self, after_s: float = 5) -> dict[str, Any]:
-        self.n += 1
-        self.seconds += after_s
-        time = T0 + timedelta(seconds=self.seconds)
-        return {"id": f"e-{self.n}", "source": "test", "time": time, "tenant": "acme", "subject": "conv-1"}
-
-    def open(self) -> Decision:
-        return self.feed(Opened(**self.envelope(), data=OpenedData(channel="webchat", address="visitor")))
-
-    def say(self, text: str, after_s: float = 5) -> Decision:
-        envelope = self.envelope(after_s)
-        data = CustomerMessageData(
-            message_id=envelope["id"], channel="webchat", address="visitor", text=text,
-            external_id=envelope["id"],
-        )  # fmt: skip
-        return self.feed(CustomerMessage(**envelope, data=data))
-
-    def feed(self, event: Any) -> Decision:
-        decision = self.bot.decide(self.state, event)
-        self.state = decision.state
-        for out in decision.outputs:
-            if isinstance(out.event, ReplyPosted):
-                self.state = self.bot.decide(self.state, out.event).state
-        return decision
+if TYPE_CHECKING:
+    from conftest import Chat  # the fixture's type; conftest is not importable at run time
 
 
 def replies(decision: Decision) -> list[str]:
@@ -86,11 +54,6 @@ def handoff(decision: Decision) -> WorkSubmitted:
 
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture
-def chat(bot: Bot) -> Chat:
-    return Chat(bot)
 
 
 def test_a_conversation_queued_without_the_bots_handoff_is_in_line(chat: Chat) -> None:
@@ -190,3 +153,79 @@ def test_the_bots_own_handoff_coming_back_changes_nothing(chat: Chat) -> None:
     again = chat.bot.decide(chat.state, echoed)
     assert again.outputs == []
     assert again.state == chat.state
+
+
+# -- where a tenant rule sends the conversation, what an answer flags (`_route_of`, `_flags`) --------
+
+
+def _rule_bot(bot: Bot, rule: Rule) -> Bot:
+    demo = bot.tenant("acme")
+    escalation = demo.content.escalation.model_copy(update={"rules": (rule,)})
+    strict = replace(demo, content=demo.content.model_copy(update={"escalation": escalation}))
+    return Bot({"strict": strict}, demo, VaderSentiment(BUNDLED / "sentiment"))
+
+
+def test_a_tenant_rule_sends_the_conversation_to_its_own_queue_and_skills(
+    bot: Bot, chat_with: Callable[..., Chat]
+) -> None:
+    """Not the intent's (billing, no skills): the rule's own."""
+    rule = Rule(
+        name="billing-by-people", intents=("billing",), queue="finance", skills=("ledger",), priority=65
+    )
+    chat = chat_with(_rule_bot(bot, rule), tenant="strict")
+    chat.open()
+    packet = handoff(chat.say("I was charged twice for my order")).data.packet
+    assert (packet.reason, packet.queue, packet.skills, packet.priority) == (
+        "tenant-rule", "finance", ("ledger",), 65,
+    )  # fmt: skip
+
+
+def test_a_tenant_rule_without_a_queue_sends_the_conversation_to_the_intents(
+    bot: Bot, chat_with: Callable[..., Chat]
+) -> None:
+    rule = Rule(name="billing-by-people", intents=("billing",), priority=65)
+    chat = chat_with(_rule_bot(bot, rule), tenant="strict")
+    chat.open()
+    packet = handoff(chat.say("I was charged twice for my order")).data.packet
+    billing = bot.tenant("acme").content.intent("billing")
+    assert billing is not None
+    assert (packet.reason, packet.queue, packet.skills) == ("tenant-rule", billing.queue, billing.skills)
+
+
+def test_only_a_confidential_intent_flags_the_conversation_and_only_once(chat: Chat) -> None:
+    chat.open()
+    assert chat.say("what are your opening hours").outcome == "answered"
+    assert chat.state.sensitivity == ()  # a routine intent's "none" is no flag
+    for _ in range(2):
+        assert chat.say("where can i download my bill", after_s=60).outcome == "answered"
+        assert chat.state.sensitivity == ("confidential",)
+
+
+# -- one transcript entry per message (`_kept`) --------------------------------------------------------
+
+
+def test_the_bots_question_back_through_the_log_is_in_the_transcript_once(chat: Chat) -> None:
+    chat.open()
+    assert chat.say("do you have a phone number i can call", language="en").outcome == "asked"
+    ids = [e.message_id for e in chat.state.transcript]  # the question, taken at once, then echoed back
+    assert len(ids) == len(set(ids)) == 2
+
+
+def _reply_of(chat: Chat, message_id: str) -> ReplyPosted:
+    author = ReplyAuthor(kind="agent", name="Ana")
+    return ReplyPosted(**chat.envelope(), data=ReplyData(message_id=message_id, author=author, text="again"))
+
+
+def test_a_message_seen_again_is_looked_for_among_the_last_twenty_entries_only(chat: Chat) -> None:
+    """The look-back is bounded (a re-delivery comes soon after); an older id is a new entry."""
+    time = chat.envelope()["time"]
+    entries = tuple(
+        TranscriptEntry(message_id=f"m-{i}", author_kind="agent", text=f"line {i}", at=time)
+        for i in range(21)
+    )
+    state = BotState(transcript=entries)
+    # m-1 is the 20th entry from the end: seen, nothing added.
+    assert chat.bot.decide(state, _reply_of(chat, "m-1")).state.transcript == entries
+    # m-0 is the 21st: out of sight, added again.
+    again = chat.bot.decide(state, _reply_of(chat, "m-0")).state.transcript
+    assert [e.message_id for e in again] == [*(e.message_id for e in entries), "m-0"]

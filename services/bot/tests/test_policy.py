@@ -1,11 +1,14 @@
 """The bot's policy: answers in the customer's language, hands over when a person is needed, with the packet
 an agent needs, keeps a waiting customer informed without flooding, and takes the conversation back."""
 
+from __future__ import annotations
+
 import json
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -50,58 +53,11 @@ from relais_contracts.conversation import (
 )
 from relais_contracts.routing import WorkSubmitted
 
-T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+if TYPE_CHECKING:
+    from conftest import Chat  # the fixtures' type; conftest is not importable at run time
+
+T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # the instant the conversations of `Chat` start at
 SENTIMENT = VaderSentiment(BUNDLED / "sentiment")
-
-
-@dataclass
-class Chat:
-    """One conversation played through the bot, the bot's replies echoed back as the log would."""
-
-    bot: Bot
-    tenant: str = "acme"
-    state: BotState = field(default_factory=BotState)
-    seconds: float = 0
-    n: int = 0
-    outputs: list[Outgoing] = field(default_factory=list)
-
-    def envelope(self, after_s: float = 5) -> dict[str, Any]:
-        self.n += 1
-        self.seconds += after_s
-        return {
-            "id": f"e-{self.n}",
-            "source": "test",
-            "time": T0 + timedelta(seconds=self.seconds),
-            "tenant": self.tenant,
-            "subject": "conv-1",
-        }
-
-    def open(self, customer_id: str | None = None, channel: str = "webchat") -> Decision:
-        data = OpenedData(channel=channel, address="visitor", customer_id=customer_id)
-        return self.feed(Opened(**self.envelope(), data=data))
-
-    def say(
-        self, text: str, after_s: float = 5, channel: str = "webchat", language: str | None = None
-    ) -> Decision:
-        envelope = self.envelope(after_s)
-        data = CustomerMessageData(
-            message_id=envelope["id"],
-            channel=channel,
-            address="visitor",
-            text=text,
-            external_id=envelope["id"],
-            language=language,
-        )
-        return self.feed(CustomerMessage(**envelope, data=data))
-
-    def feed(self, event: Any) -> Decision:
-        decision = self.bot.decide(self.state, event)
-        self.state = decision.state
-        self.outputs += decision.outputs
-        for out in decision.outputs:
-            if isinstance(out.event, ReplyPosted):  # our reply comes back through the log
-                self.state = self.bot.decide(self.state, out.event).state
-        return decision
 
 
 def replies(decision: Decision) -> list[str]:
@@ -119,11 +75,6 @@ def handoff(decision: Decision) -> tuple[HandoffRequested, WorkSubmitted]:
 
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture
-def chat(bot: Bot) -> Chat:
-    return Chat(bot)
 
 
 # -- a person on request -----------------------------------------------------------------------------
@@ -197,11 +148,11 @@ def test_a_request_for_a_person_wins_over_whatever_the_bot_was_doing(chat: Chat)
     assert chat.say("agent please").reason == "customer-request"  # not a second clarifying question
 
 
-def test_a_disabled_trigger_does_not_fire(bot: Bot) -> None:
+def test_a_disabled_trigger_does_not_fire(bot: Bot, chat_with: Callable[..., Chat]) -> None:
     demo = bot.tenant("acme")
     escalation = demo.content.escalation.model_copy(update={"human_request": Trigger(enabled=False)})
     quiet = replace(demo, content=demo.content.model_copy(update={"escalation": escalation}))
-    chat = Chat(Bot({"quiet": quiet}, demo, SENTIMENT))
+    chat = chat_with(Bot({"quiet": quiet}, demo, SENTIMENT))
     chat.tenant = "quiet"
     chat.open()
     assert chat.say("agent please").reason is None
@@ -255,8 +206,7 @@ def test_the_same_question_again_and_again_goes_to_a_person(chat: Chat) -> None:
     assert chat.say("where is my order??").reason == "stuck"
 
 
-def test_too_many_turns_go_to_a_person(bot: Bot) -> None:
-    chat = Chat(bot)
+def test_too_many_turns_go_to_a_person(chat: Chat) -> None:
     chat.open()
     questions = ["what are your opening hours", "what is your phone number", "how do I return an item"]
     reasons = [chat.say(questions[i % 3]).reason for i in range(13)]
@@ -379,12 +329,12 @@ def test_a_vip_customer_goes_to_a_person_on_their_first_real_request(chat: Chat)
     )
 
 
-def test_a_tenant_rule_sends_an_intent_to_a_person(bot: Bot) -> None:
+def test_a_tenant_rule_sends_an_intent_to_a_person(bot: Bot, chat_with: Callable[..., Chat]) -> None:
     demo = bot.tenant("acme")
     rule = Rule(name="billing-by-people", intents=("billing",), queue="billing", priority=65)
     escalation = demo.content.escalation.model_copy(update={"rules": (rule,)})
     strict = replace(demo, content=demo.content.model_copy(update={"escalation": escalation}))
-    chat = Chat(Bot({"strict": strict}, demo, SENTIMENT), tenant="strict")
+    chat = chat_with(Bot({"strict": strict}, demo, SENTIMENT), tenant="strict")
     chat.open()
     requested, _ = handoff(chat.say("I was charged twice for my order"))
     assert (requested.data.packet.reason, requested.data.packet.queue) == ("tenant-rule", "billing")
@@ -426,9 +376,9 @@ def test_the_packet_carries_what_the_agent_needs(chat: Chat) -> None:
     )
 
 
-def test_outputs_replay_to_the_same_ids(bot: Bot) -> None:
+def test_outputs_replay_to_the_same_ids(bot: Bot, chat_with: Callable[..., Chat]) -> None:
     def run() -> list[Outgoing]:
-        chat = Chat(bot)
+        chat = chat_with(bot)
         chat.open()
         chat.say("hello")
         chat.say("agent please")
@@ -524,11 +474,13 @@ def test_a_failure_goes_to_the_queue_of_the_request_in_the_conversations_languag
     assert handoff(on_webchat)[1].data.packet.channels == ("webchat",)
 
 
-def test_a_failure_follows_the_content_of_the_conversations_tenant(bot: Bot) -> None:
+def test_a_failure_follows_the_content_of_the_conversations_tenant(
+    bot: Bot, chat_with: Callable[..., Chat]
+) -> None:
     demo = bot.tenant("acme")
     escalation = demo.content.escalation.model_copy(update={"default_queue": "helpdesk"})
     own = replace(demo, content=demo.content.model_copy(update={"escalation": escalation, "bot_name": "Ada"}))
-    chat = Chat(Bot({"other": own}, demo, SENTIMENT), tenant="other")
+    chat = chat_with(Bot({"other": own}, demo, SENTIMENT), tenant="other")
 
     decision = chat.bot.fail_over(BotState(), message(chat, "hm"))
 
@@ -958,15 +910,14 @@ def test_a_word_to_a_waiting_customer_answers_their_message_and_keeps_the_place_
 def test_back_with_the_bot_after_a_dequeue_every_escalation_counter_starts_again(chat: Chat) -> None:
     waiting(chat)
     assert wait(chat, 3, 240, 60) != []
-    assert chat.state.queue is not None
     assert chat.state.wait_notice is not None
     counters = {"negative_streak": 2, "low_confidence_streak": 1, "intent_streak": 3, "turns": 7}
     chat.state = chat.state.model_copy(update=counters)
     chat.feed(Dequeued(**chat.envelope(), data=DequeuedData(queue="general", reason="max-wait")))
     s = chat.state
-    assert s.model_dump(include={"mode", *counters, "wait_notice", "queue"}) == {
+    assert s.model_dump(include={"mode", *counters, "wait_notice"}) == {
         "mode": "bot", "negative_streak": 0, "low_confidence_streak": 0, "intent_streak": 0, "turns": 0,
-        "wait_notice": None, "queue": None,
+        "wait_notice": None,
     }  # fmt: skip
 
 
@@ -1028,13 +979,7 @@ def test_a_handover_is_three_outputs_with_derived_ids_and_a_state_that_waits(cha
     assert len(packet.sentiment) == 50
     assert packet.bot_answers == tuple(f"answer {i}" for i in range(5, 25))
     s = chat.state
-    assert (s.mode, s.handoff_reason, s.queue, s.wait_notice) == (
-        "waiting",
-        "customer-request",
-        packet.queue,
-        None,
-    )
-    assert s.queue is not None
+    assert (s.mode, s.handoff_reason, s.wait_notice) == ("waiting", "customer-request", None)
 
 
 def test_an_answer_is_the_first_output_of_the_message_and_ends_a_low_confidence_streak(chat: Chat) -> None:

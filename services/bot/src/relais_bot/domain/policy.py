@@ -92,7 +92,6 @@ class BotState(BaseModel):
     sensitivity: tuple[str, ...] = ()
     bot_answers: tuple[str, ...] = ()
     handoff_reason: str | None = None
-    queue: str | None = None
     last_agent_id: str | None = None
     wait_notice: WaitNotice | None = None
     # The bot asked "Would you like to talk to a person?" and awaits the answer.
@@ -164,10 +163,10 @@ class Bot:
                 # Another service handed over for the bot (the context store's watchdog, when the bot
                 # was down or silent): the customer is on the way to a person, not the bot's any more.
                 return Decision(state.model_copy(update={"mode": "waiting"}), [])
-            case Queued(data=d):
+            case Queued():
                 # No notice here: the handoff message has just told the customer, and an agent is often
                 # offered the conversation right away. WaitUpdated brings the news worth telling.
-                return Decision(state.model_copy(update={"mode": "waiting", "queue": d.queue}), [])
+                return Decision(state.model_copy(update={"mode": "waiting"}), [])
             case WaitUpdated():
                 return self._wait_updated(bot, state, event)
             case Assigned(data=d):
@@ -377,7 +376,6 @@ class Bot:
             update={
                 "mode": "waiting",
                 "handoff_reason": route.reason.value,
-                "queue": route.queue,
                 "wait_notice": None,
             }
         )
@@ -471,7 +469,7 @@ class Bot:
             text = bot.content.message(language, "wait_expected").format(position=d.position, minutes=minutes)
         notice = WaitNotice(at=event.time, position=d.position, expected_wait_s=d.expected_wait_s)
         return Decision(
-            state.model_copy(update={"wait_notice": notice, "queue": d.queue}),
+            state.model_copy(update={"wait_notice": notice}),
             [_reply(event, 0, text, None, bot.content.bot_name)],
         )
 
@@ -550,7 +548,7 @@ def _back_with_bot(state: BotState) -> BotState:
     return state.model_copy(
         update={
             "mode": "bot", "negative_streak": 0, "low_confidence_streak": 0, "intent_streak": 0,
-            "turns": 0, "wait_notice": None, "queue": None,
+            "turns": 0, "wait_notice": None,
         }
     )  # fmt: skip
 
