@@ -370,15 +370,23 @@ class _SentenceModel(EscalationModel):
     """The request head's probability per normalized sentence, from a table, and one frustration
     probability for every text; everything else routine."""
 
-    def __init__(self, request: dict[str, float], frustration: float = 0.0) -> None:
+    def __init__(
+        self,
+        request: dict[str, float],
+        frustration: float = 0.0,
+        frustration_in: dict[str, float] | None = None,
+    ) -> None:
         high, low = dict.fromkeys(HEADS, 0.75), dict.fromkeys(HEADS, 0.5)
         super().__init__([], np.zeros(0), np.zeros((len(CLASSES), 0)), np.zeros(len(CLASSES)), high, low, {})
         self._request, self._frustration = request, frustration
+        self._frustration_in = frustration_in or {}  # a word -> the frustration of any text that has it
 
     def probabilities(self, normalized: str) -> np.ndarray:
         values = np.zeros(len(HEADS))
         values[HEADS.index("customer-request")] = self._request.get(normalized, 0.0)
-        values[HEADS.index("frustration")] = self._frustration
+        values[HEADS.index("frustration")] = max(
+            [self._frustration, *(p for w, p in self._frustration_in.items() if w in normalized.split())]
+        )
         return values
 
 
@@ -451,6 +459,40 @@ def test_scare_quotes_are_irony_where_the_model_finds_frustration_plausible() ->
     title = "Ieri volevo rivedere “Assassinio sull'Orient Express” ma non è più nel catalogo."
     model = _SentenceModel({}, frustration=SURFACE_FLOOR)
     assert not Detectors(read_cues(), (), model=model).signals(title, "it", (), 0.0).frustrated
+
+
+def test_in_a_story_frustration_read_from_the_surface_needs_two_sentences() -> None:
+    """An anecdote sits in one sentence of a long message; anger at the company runs through several."""
+    story = [
+        "Nous marions notre fille en juin au bord du lac.",
+        "Toute la famille vient de loin pour l'occasion.",
+        "Il faudra une trentaine de chambres pour deux nuits.",
+        "Pouvez-vous m'envoyer vos tarifs de groupe ?",
+    ]
+
+    def frustrated(sentences: list[str], angry: tuple[str, ...]) -> bool:
+        model = _SentenceModel({}, frustration_in=dict.fromkeys(angry, 0.9))
+        return Detectors(read_cues(), (), model=model).signals(" ".join(sentences), "fr", (), 0.0).frustrated
+
+    assert not frustrated(story, ("famille",))  # the whole message reads 0.9, one sentence of four
+    assert frustrated(story, ("famille", "chambres"))
+    assert frustrated(story[1:], ("famille",))  # three sentences: no story
+    # Said in so many words, frustration needs no spread.
+    assert frustrated([*story[:3], "C'est inadmissible, trois semaines sans réponse."], ("famille",))
+
+
+def test_a_common_word_one_letter_from_a_person_word_is_not_corrected(bot: Bot) -> None:
+    detectors = bot.tenant("demo").detectors
+    for text, word in (
+        ("ho perso il telefono", "perso"),
+        ("tem algum lugar onde deixar uma avaliação?", "algum"),
+        ("on peut manger dans le train ?", "manger"),
+        ("where is the manage booking page", "manage"),
+    ):
+        assert word in detectors.canonical(text).split(), text
+    assert not detectors.human_request(detectors.canonical("tem algum lugar onde deixar uma avaliação?"))
+    # A typo of a person word still is one.
+    assert "conseiller" in detectors.canonical("je veux un conseiler").split()
 
 
 def test_a_negated_content_with_the_bot_wants_a_person(bot: Bot) -> None:
