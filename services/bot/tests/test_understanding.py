@@ -495,6 +495,38 @@ def test_a_common_word_one_letter_from_a_person_word_is_not_corrected(bot: Bot) 
     assert "conseiller" in detectors.canonical("je veux un conseiler").split()
 
 
+def test_venting_about_someone_else_then_not_your_fault_is_no_frustration() -> None:
+    """What the customer vented before "not your fault" / "rien à voir avec vous" is about someone else;
+    only what follows counts. (A model that reads the vented words as angry, whatever surrounds them.)"""
+    angry = dict.fromkeys(("cried", "horrible", "pianto", "ridiculous"), 0.95)
+    detectors = Detectors(read_cues(), (), model=_SentenceModel({}, frustration_in=angry))
+    vent = "I cried at the finale, terrible writing, "
+    assert detectors.signals(vent + "can I watch on two TVs?", "en", (), 0.0).frustrated
+    for text, language in (
+        (vent + "anyway not your fault obviously, can I watch on two TVs?", "en"),
+        ("journée horrible au boulot, rien à voir avec vous, vous avez le manteau en taille M ?", "fr"),
+        ("ho pianto tutta la sera per il finale, non è colpa vostra, posso vederlo su due tv?", "it"),
+    ):
+        assert not detectors.signals(text, language, (), 0.0).frustrated, text
+    # After the aside, anger still counts; so does an insult to the bot anywhere.
+    for text in (
+        "I know it's not your fault but this is ridiculous, three weeks without internet",
+        vent + "not your fault, but your bot is completely useless",
+    ):
+        assert detectors.signals(text, "en", (), 0.0).frustrated, text
+
+
+def test_not_wanting_the_machine_is_asking_for_a_person(bot: Bot) -> None:
+    detectors = bot.tenant("demo").detectors
+    for text, language in (
+        ("um yeah i don't really want to do this with the robot thing it's about a parcel", "en"),
+        ("no no no con la máquina no eh es que el paquete no llegó", "es"),
+        ("ähm nee also ich möchte das nicht mit dem Sprachcomputer machen es geht um eine Bahnfahrt", "de"),
+        ("non voglio parlare con la macchina, è per una bolletta", "it"),
+    ):
+        assert detectors.signals(text, language, (), 0.0).human_request, text
+
+
 def test_a_negated_content_with_the_bot_wants_a_person(bot: Bot) -> None:
     detectors = bot.tenant("demo").detectors
     assert detectors.negated(detectors.canonical("happy to keep chatting with the bot"))

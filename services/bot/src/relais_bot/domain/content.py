@@ -247,6 +247,9 @@ class Cues(_Model):
     # Insults aimed at the bot or the service ("euer Chatbot ist der letzte Mist", "sto bot non capisce
     # una mazza"): they count whatever the model reads, which takes a lone "Mist" for a shrug.
     frustration_unambiguous: str = ""
+    # The customer says the feeling is not about the company ("not your fault obviously", "rien à voir
+    # avec vous", "non è colpa vostra"): what they vented before it is about someone else.
+    not_at_us: str = ""
     frustration_weak: dict[str, str]
     sensitive: dict[str, str]
     # Wording no routine question uses ("had a stroke", "dialysis", "a women's refuge", "I am deaf"): it

@@ -187,6 +187,7 @@ class Detectors:
         self._content = re.compile(cues.no_person_wanted) if cues.no_person_wanted else None
         self._strong = {k: re.compile(v) for k, v in cues.frustration_strong.items()}
         self._insult = re.compile(cues.frustration_unambiguous) if cues.frustration_unambiguous else None
+        self._not_at_us = re.compile(cues.not_at_us) if cues.not_at_us else None
         self._weak = {k: re.compile(v) for k, v in cues.frustration_weak.items()}
         self._sensitive = {k: re.compile(v) for k, v in cues.sensitive.items()}
         self._unambiguous = {k: re.compile(v) for k, v in cues.sensitive_unambiguous.items()}
@@ -285,6 +286,20 @@ class Detectors:
         story = len(sentences) >= _STORY_SENTENCES and self._model is not None
         spread = sum(s.values["frustration"] >= _SPREAD_FLOOR for s in read_alone) >= 2
         frustrated = told or (read and (not story or spread))
+        aside = self._not_at_us.search(plain) if self._not_at_us else None
+        if aside and frustrated:
+            # Vented about someone else, then "not your fault": only what follows the aside counts.
+            after = plain[aside.end() :]
+            frustrated = (
+                self.frustration(after, language)[0]
+                or bool(self._insult and self._insult.search(plain))
+                or (plausible and self.repeated_contact(plain))
+                or bool(
+                    self._model
+                    and len(_TOKEN.findall(after)) >= 3
+                    and self._model.score(after).fires("frustration")
+                )
+            )
         return Signals(
             human_request=request,
             sensitive=tuple(c for c in categories if c in sensitive),
