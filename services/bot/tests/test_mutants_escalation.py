@@ -513,3 +513,28 @@ def test_an_aside_alone_does_not_make_a_strong_cue_the_model_rules_out_count() -
     assert not _signals(
         "not your fault, but I am angry", _TableModel(default_frustration=CUE_FLOOR - 0.001)
     ).frustrated
+
+
+def test_after_the_aside_an_insult_anywhere_and_repeated_contact_still_count() -> None:
+    """Only the vented feeling is taken back: an insult to the bot, before or after the aside, and
+    writing again (where the model finds frustration plausible) are about us."""
+    calm = ", not your fault, can I watch on two TVs?"
+    assert _signals("your bot is useless" + calm, _TableModel()).frustrated
+    again = "third time I write about this" + calm
+    assert _signals(again, _TableModel(default_frustration=SURFACE_FLOOR)).frustrated
+    assert not _signals(again, _TableModel(default_frustration=SURFACE_FLOOR - 0.001)).frustrated
+
+
+def test_no_aside_cue_is_no_aside() -> None:
+    """An empty pattern would match every message: a tenant without the cue takes nothing back."""
+    cues = read_cues().model_copy(update={"not_at_us": ""})
+    text = VENT + "not your fault, can I watch on two TVs?"
+    angry = _TableModel(frustration={normalize(text): 0.95})
+    assert _signals(text, angry, cues).frustrated
+    assert not _signals(text, angry).frustrated
+
+
+def test_scare_quotes_count_in_messages_shorter_than_a_story() -> None:
+    quoted = "Merci pour la nouvelle « amélioration » du site."
+    assert _signals(" ".join([*FOUR[:2], quoted]), None).frustrated
+    assert not _signals(" ".join([*FOUR[:3], quoted]), None).frustrated
