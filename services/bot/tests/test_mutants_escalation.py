@@ -532,6 +532,8 @@ def test_no_aside_cue_is_no_aside() -> None:
     angry = _TableModel(frustration={normalize(text): 0.95})
     assert _signals(text, angry, cues).frustrated
     assert not _signals(text, angry).frustrated
+    # Nor does it read the whole message again as what follows an aside (scare quotes are no cue).
+    assert _signals("la nouvelle « amélioration »", None, cues).frustrated
 
 
 def test_scare_quotes_count_in_messages_shorter_than_a_story() -> None:
