@@ -10,7 +10,14 @@ import pytest
 
 from relais_bot.adapters.content_files import read_cues
 from relais_bot.domain.content import Cues
-from relais_bot.domain.escalation import CUE_FLOOR, SENTENCE_HIGH, SURFACE_FLOOR, Detectors, Signals
+from relais_bot.domain.escalation import (
+    _SPREAD_FLOOR,
+    CUE_FLOOR,
+    SENTENCE_HIGH,
+    SURFACE_FLOOR,
+    Detectors,
+    Signals,
+)
 from relais_bot.domain.escalation_model import CATEGORIES, CLASSES, HEADS, EscalationModel
 from relais_bot.domain.normalizer import normalize
 
@@ -450,3 +457,86 @@ def test_scare_quotes_without_praise_words_are_not_quoted_praise() -> None:
     assert not detectors.praise_quoted(normalize(text), text)
     cues = read_cues().model_copy(update={"sarcasm_praise": ""})
     assert not Detectors(cues, ()).praise_quoted(normalize(PRAISE_QUOTED), PRAISE_QUOTED)
+
+
+# -- round 11: the story gate, the aside about someone else ------------------------------------------
+
+FOUR = [
+    "Nous marions notre fille en juin au bord du lac.",
+    "Toute la famille vient de loin pour l'occasion.",
+    "Il faudra une trentaine de chambres pour deux nuits.",
+    "Pouvez-vous m'envoyer vos tarifs de groupe ?",
+]
+
+
+@pytest.mark.parametrize(("spread", "frustrated"), [(_SPREAD_FLOOR, True), (_SPREAD_FLOOR - 0.001, False)])
+def test_in_a_story_two_sentences_at_the_spread_floor_are_spread(spread: float, frustrated: bool) -> None:
+    """The whole story reads angry; two of its four sentences read alone at _SPREAD_FLOOR are enough."""
+    text = " ".join(FOUR)
+    table = {normalize(text): 0.9, normalize(FOUR[0]): spread, normalize(FOUR[1]): spread}
+    assert _signals(text, _TableModel(frustration=table)).frustrated is frustrated
+
+
+def test_without_a_model_no_message_is_a_story() -> None:
+    """The story gate needs sentences read alone: without a model, praise with its let-down counts
+    in four sentences as in one."""
+    sarcasm = "Great service, still no parcel."
+    assert _signals(sarcasm, None).frustrated
+    assert _signals(" ".join([*FOUR[:3], sarcasm]), None).frustrated
+
+
+VENT = "I cried at the finale, terrible writing, "
+
+
+def _vented(after_aside: str, angry: tuple[str, ...] = ("cried",)) -> bool:
+    """A model that reads any text with one of `angry` as frustrated at 0.95, everything else at 0."""
+    text = VENT + "not your fault" + after_aside
+    words = {w for w in normalize(text).split() if w in angry}
+    table = {normalize(t): 0.95 for t in (text, after_aside) if words & set(normalize(t).split())}
+    return _signals(text, _TableModel(frustration=table)).frustrated
+
+
+def test_after_the_aside_a_strong_cue_counts_whatever_the_model_reads_of_it() -> None:
+    assert not _vented(", can I watch on two TVs?")
+    assert _vented(", but I am angry")  # the model reads nothing angry after the aside
+
+
+def test_after_the_aside_the_model_reads_three_words_or_more() -> None:
+    assert _vented(", two tvs please", angry=("cried", "tvs"))
+    assert not _vented(", two tvs", angry=("cried", "tvs"))  # two words: too few to read alone
+
+
+def test_an_aside_alone_does_not_make_a_strong_cue_the_model_rules_out_count() -> None:
+    """The aside only takes back frustration found before it; a message the model reads as calm
+    stays calm, whatever cue follows the aside."""
+    assert not _signals("not your fault, but I am angry", _TableModel()).frustrated
+    assert not _signals(
+        "not your fault, but I am angry", _TableModel(default_frustration=CUE_FLOOR - 0.001)
+    ).frustrated
+
+
+def test_after_the_aside_an_insult_anywhere_and_repeated_contact_still_count() -> None:
+    """Only the vented feeling is taken back: an insult to the bot, before or after the aside, and
+    writing again (where the model finds frustration plausible) are about us."""
+    calm = ", not your fault, can I watch on two TVs?"
+    assert _signals("your bot is useless" + calm, _TableModel()).frustrated
+    again = "third time I write about this" + calm
+    assert _signals(again, _TableModel(default_frustration=SURFACE_FLOOR)).frustrated
+    assert not _signals(again, _TableModel(default_frustration=SURFACE_FLOOR - 0.001)).frustrated
+
+
+def test_no_aside_cue_is_no_aside() -> None:
+    """An empty pattern would match every message: a tenant without the cue takes nothing back."""
+    cues = read_cues().model_copy(update={"not_at_us": ""})
+    text = VENT + "not your fault, can I watch on two TVs?"
+    angry = _TableModel(frustration={normalize(text): 0.95})
+    assert _signals(text, angry, cues).frustrated
+    assert not _signals(text, angry).frustrated
+    # Nor does it read the whole message again as what follows an aside (scare quotes are no cue).
+    assert _signals("la nouvelle « amélioration »", None, cues).frustrated
+
+
+def test_scare_quotes_count_in_messages_shorter_than_a_story() -> None:
+    quoted = "Merci pour la nouvelle « amélioration » du site."
+    assert _signals(" ".join([*FOUR[:2], quoted]), None).frustrated
+    assert not _signals(" ".join([*FOUR[:3], quoted]), None).frustrated
