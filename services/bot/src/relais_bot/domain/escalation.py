@@ -48,13 +48,13 @@ _SENTENCES_READ = 6
 # ordinary question in the model's whole-message reading. There frustration read from the surface (the
 # model's whole-message score, praise, quotes) needs two of the sentences read alone at
 # _SPREAD_FLOOR: anger at the company runs through a message, an anecdote sits in one sentence. On the
-# read sets (stop 17) false escalations 1.59 -> 1.46 %, frustration 94.89 -> 94.74 %.
+# read sets (stop 17) false escalations 1.59 -> 1.46 %, frustration 94.89 -> 94.63 %.
 _STORY_SENTENCES = 4
 _SPREAD_FLOOR = 0.5
 # What one sentence read alone needs to count as a request by itself (the whole message needs the
-# model's calibrated threshold, 0.75); below it, above that threshold, the bot asks. On the read sets
-# (stop 16) 0.85 took false escalations from 1.78 to 1.59 % for 0.15 points of requests on the first
-# message (asked instead, still within two); 0.9 cost four times that for little more.
+# model's calibrated threshold, 0.72 since stop 17); below it, above that threshold, the bot asks. On
+# the read sets (stop 16) 0.85 took false escalations from 1.78 to 1.59 % for 0.15 points of requests
+# on the first message (asked instead, still within two); 0.9 cost four times that for little more.
 SENTENCE_HIGH = 0.85
 # The surface detectors (praise with a let-down word, "3e fois", capitals) need more of the model's
 # frustration than a lexicon cue does: praise idioms carry let-down words ("rien à redire") and a
