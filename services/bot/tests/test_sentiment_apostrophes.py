@@ -4,7 +4,8 @@ written with a curly quote (U+2019) still negates."""
 import pytest
 
 from relais_bot.adapters.content_files import BUNDLED
-from relais_bot.domain.sentiment import VaderSentiment, plain_apostrophes
+from relais_bot.domain.language import plain_apostrophes
+from relais_bot.domain.sentiment import VaderSentiment
 
 pytestmark = pytest.mark.unit
 

@@ -14,7 +14,7 @@ import itertools
 import re
 import unicodedata
 
-from relais_bot.domain.language import without_marks
+from relais_bot.domain.language import plain_apostrophes, without_marks
 
 # Only where long messages are concerned: what the model reads of one message (see `bounded`).
 HEAD_CHARS = 2000
@@ -212,7 +212,7 @@ def normalize(text: str) -> str:
         if emoji in text:
             text = text.replace(emoji, f" {token} ")
     text = _PUNCT.sub(lambda m: " punct_qqq " if "?" in m.group(0) else " punct_xxx ", text)
-    decomposed = unicodedata.normalize("NFKD", text.replace("\u2019", "'").replace("`", "'"))
+    decomposed = unicodedata.normalize("NFKD", plain_apostrophes(text))
     plain = fixed_phrases(without_marks(decomposed).lower())
     tokens = [
         t if "_" in t else _SMS.get(_RUN.sub(r"\1", t), _RUN.sub(r"\1", t)) for t in _TOKEN.findall(plain)

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer as Vader  # type: ignore[import-untyped]
 
-from relais_bot.domain.language import without_marks
+from relais_bot.domain.language import plain_apostrophes, without_marks
 
 with warnings.catch_warnings():
     # The French package's source has regex escapes Python warns about when it compiles them; harmless.
@@ -26,22 +26,7 @@ with warnings.catch_warnings():
 logging.getLogger("vaderSentiment_fr.vaderSentiment").setLevel(logging.WARNING)
 
 
-# Characters people (and their keyboards' smart quotes) type for an apostrophe. VADER's rules match the
-# ASCII one only: "don" U+2019 "t" is no negation to it, so "I don" U+2019 "t like it" scored as liking it.
-_APOSTROPHES = str.maketrans(
-    dict.fromkeys(
-        "\u2019\u2018\u201b\u02bc\u02bb\u02bd\u02b9\uff07\u0060\u00b4\u2032\u2035\ua78c\u055a\u05f3\u1fbd\u1fbf",
-        "'",
-    )
-)
-
-
-def plain_apostrophes(text: str) -> str:
-    return text.translate(_APOSTROPHES)
-
-
 def strip_accents(text: str) -> str:
-    # Apostrophes first: NFKD would turn the acute accent U+00B4 into a space and a mark.
     return without_marks(unicodedata.normalize("NFKD", plain_apostrophes(text)))
 
 
