@@ -50,7 +50,7 @@ def test_a_number_glued_to_letters_is_no_phone_number_even_with_other_numbers_af
 
 def test_a_phone_number_right_before_or_after_another_number_glued_by_a_plus_is_found() -> None:
     # The window ends where the next phone number's "+" starts, or starts at a "+" right after the
-    # order number: touching is not overlapping.
+    # order number or right after another phone number: touching is not overlapping.
     assert phones("commande 123456789 06 12 34 56 78+33 6 12 34 56 79", "fr") == [
         "+33612345678",
         "+33612345679",
@@ -59,6 +59,8 @@ def test_a_phone_number_right_before_or_after_another_number_glued_by_a_plus_is_
         "+33612345678",
         "+33612345679",
     ]
+    # A window starting at a "+" right where the phone number before it ends.
+    assert phones("tel 06 12 34 56 78+33 6 12 34 56 79 / 1234567", "fr") == ["+33612345678", "+33612345679"]
 
 
 def test_an_order_number_repeated_after_the_phone_number_it_touches_leaves_the_phone_number() -> None:
