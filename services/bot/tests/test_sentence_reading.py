@@ -90,14 +90,36 @@ def test_a_sentence_read_alone_counts_as_a_request_only_if_it_asks_someone() -> 
 
 
 VENTS = {
-    "en": ("The football was a disaster last night, I'm still furious. ", "you lot lost my parcel, I'm furious. "),
-    "fr": ("Je suis tellement énervée contre mon voisin... ", "vous avez encore perdu mon colis, je suis énervée. "),
+    "en": (
+        "The football was a disaster last night, I'm still furious. ",
+        "you lot lost my parcel, I'm furious. ",
+    ),
+    "fr": (
+        "Je suis tellement énervée contre mon voisin... ",
+        "vous avez encore perdu mon colis, je suis énervée. ",
+    ),
     "de": ("Ich ärgere mich so über meinen Chef. ", "ihr habt mein Paket verloren, ich ärgere mich. "),
-    "es": ("Estoy furiosa con el fontanero. ", "habéis perdido mi paquete otra vez, vuestro servicio me tiene furiosa. "),
-    "it": ("Sono furiosa con l'idraulico. ", "avete perso il mio pacco, il vostro servizio mi fa infuriare. "),
-    "pt": ("o cachorro do vizinho late desde as 5 da manhã e eu não dormi nada. ", "vocês perderam meu pacote. "),
+    "es": (
+        "Estoy furiosa con el fontanero. ",
+        "habéis perdido mi paquete otra vez, vuestro servicio me tiene furiosa. ",
+    ),
+    "it": (
+        "Sono furiosa con l'idraulico. ",
+        "avete perso il mio pacco, il vostro servizio mi fa infuriare. ",
+    ),
+    "pt": (
+        "o cachorro do vizinho late desde as 5 da manhã e eu não dormi nada. ",
+        "vocês perderam meu pacote. ",
+    ),
 }
-SHIFTS = {"en": "Anyway", "fr": "Bref", "de": "Aber egal", "es": "En fin", "it": "Comunque sia", "pt": "Mas enfim"}
+SHIFTS = {
+    "en": "Anyway",
+    "fr": "Bref",
+    "de": "Aber egal",
+    "es": "En fin",
+    "it": "Comunque sia",
+    "pt": "Mas enfim",
+}
 
 
 @pytest.mark.parametrize("language", sorted(VENTS))
@@ -114,8 +136,13 @@ def test_a_change_of_subject_after_venting_at_nobody_of_the_company(language: st
 
 
 def test_after_a_change_of_subject_only_what_follows_counts() -> None:
-    vent, question = "my neighbour has been drilling since 7am, I am so angry. ", "can you tell me where my order is?"
-    model = _Table({}, {f"{vent}anyway, {question}": 0.95, f"{vent}your app crashed, anyway, {question}": 0.95})
+    vent, question = (
+        "my neighbour has been drilling since 7am, I am so angry. ",
+        "can you tell me where my order is?",
+    )
+    model = _Table(
+        {}, {f"{vent}anyway, {question}": 0.95, f"{vent}your app crashed, anyway, {question}": 0.95}
+    )
     assert not _signals(f"{vent}anyway, {question}", model).frustrated
     # Anger at the company before the change of subject still counts.
     assert _signals(f"{vent}your app crashed, anyway, {question}", model).frustrated

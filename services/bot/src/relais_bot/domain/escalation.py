@@ -52,7 +52,7 @@ _SENTENCES_READ = 6
 _STORY_SENTENCES = 4
 _SPREAD_FLOOR = 0.5
 # What one sentence read alone needs to count as a request by itself (the whole message needs the
-# model's calibrated threshold, 0.72 since stop 17); below it, above that threshold, the bot asks. On
+# model's calibrated threshold, 0.73 since round 12); below it, above that threshold, the bot asks. On
 # the read sets (stop 16) 0.85 took false escalations from 1.78 to 1.59 % for 0.15 points of requests
 # on the first message (asked instead, still within two); 0.9 cost four times that for little more.
 SENTENCE_HIGH = 0.85
@@ -67,14 +67,16 @@ _IRONIC = ("emo_eyeroll", "emo_clown", "emo_upside", "emo_unamused")
 # dedicato"), counted ("per person", "2 personnes", "por persona") or quoted as a word ("« l'opérateur »
 # j'entendais votre entreprise"): a person named, none asked for.
 _TURNED_DOWN = re.compile(
-    r"\b(?:not|no|non|nao|pas|nicht|kein\w*|nem|ni|without|sans|sin|senza|sem|ohne)\b(?:[ ']+[\w']+){0,3}[ ']*$"
+    r"\b(?:not|no|non|nao|pas|nicht|kein\w*|nem|ni|without|sans|sin|senza|sem|ohne)\b"
+    r"(?:[ ']+[\w']+){0,3}[ ']*$"
 )
 _COUNTED = re.compile(r"\d\s*$|\b(?:per|pro|par|por|je|each|chaque|cada|ogni)\s+$|\bper (?:una|un|uno) $")
 # The customer's own ("mon conseiller", "o meu gerente": the company's person assigned to them) and "for
 # somebody to call me": the possessives that name no one else.
 _OWN_OR_FOR = re.compile(
     r"\b(?:my|our|mon|ma|mes|notre|nos|mi|mis|mein\w*|unser\w*|mio|mia|meu|minha|nosso|nossa|nuestr[oa]|"
-    r"for|pour|para|fur|per)(?: (?:un|une|a|an|una|uno|um|uma|ein|eine|einen|the|le|la|il|lo|el|o|der|die))?\s+$"
+    r"for|pour|para|fur|per)"
+    r"(?: (?:un|une|a|an|una|uno|um|uma|ein|eine|einen|the|le|la|il|lo|el|o|der|die))?\s+$"
 )
 _OPEN_QUOTE = re.compile("(?:[\u00ab\u201c\u201e\"\u2018]|(?<!\\w)')\\s?(?:l')?$")
 _CLOSE_QUOTE = re.compile("\\s?[\u00bb\u201c\u201d\"\u2019']")
@@ -358,11 +360,11 @@ class Detectors:
     def nobody_asked(self, sentence: str) -> bool:
         """The sentence names people and asks none of them: each is turned down in its own clause ("je
         parlais de l'opérateur, pas une personne", "e non un servizio con operatore dedicato"), counted
-        ("il piano per una persona sola", "the discount per person"), or a word quoted ("« l'opérateur
-        »"). (The customer's own is no sign: "um horário com o meu gerente" asks for the bank's; "for somebody
-        to telephone me" asks.) Someone else's ("so her manager sees it", "a su responsable") or a job
-        ("la posizione di operatore", "sono un agente") is. Read alone, such a sentence looks like a request to the model,
-        which knows the words "persona" and "operatore" mostly from requests."""
+        ("il piano per una persona sola", "the discount per person"), someone else's or a job ("so her
+        manager sees it", "a su responsable", "la posizione di operatore"), or a word quoted ("«
+        l'opérateur »"). The customer's own is no sign ("um horário com o meu gerente" asks for the
+        bank's), nor is "for somebody to telephone me". Read alone, such a sentence looks like a
+        request to the model, which knows "persona" and "operatore" mostly from requests."""
         canonical = self.canonical(sentence)
         mentions = list(self._person_word.finditer(canonical))
         return bool(mentions) and all(
