@@ -207,6 +207,8 @@ class Detectors:
         self._not_at_us = re.compile(cues.not_at_us) if cues.not_at_us else None
         self._change_of_subject = re.compile(cues.change_of_subject) if cues.change_of_subject else None
         self._addressed_to_us = re.compile(cues.addressed_to_us) if cues.addressed_to_us else None
+        self._recall = re.compile(cues.product_recall) if cues.product_recall and cues.recall_words else None
+        self._recall_words = re.compile(cues.recall_words) if cues.recall_words else None
         self._weak = {k: re.compile(v) for k, v in cues.frustration_weak.items()}
         self._sensitive = {k: re.compile(v) for k, v in cues.sensitive.items()}
         self._unambiguous = {k: re.compile(v) for k, v in cues.sensitive_unambiguous.items()}
@@ -314,16 +316,17 @@ class Detectors:
         if aside and frustrated:
             # Vented about someone else, then "not your fault": only what follows the aside counts.
             after = plain[aside.end() :]
+            read_after = self._model.score(after) if self._model and len(_TOKEN.findall(after)) >= 3 else None
             frustrated = (
                 self.frustration(after, language)[0]
                 or bool(self._insult and self._insult.search(plain))
                 or (plausible and self.repeated_contact(plain))
-                or bool(
-                    self._model
-                    and len(_TOKEN.findall(after)) >= 3
-                    and self._model.score(after).fires("frustration")
-                )
+                or bool(read_after and read_after.fires("frustration"))
             )
+            if not frustrated and self._model is not None:
+                # The venting's sentiment ("an absolute disaster, I'm still furious") is the
+                # anecdote's too: sentiment and capitals count only if what follows may be angry.
+                plausible = bool(read_after and read_after.values["frustration"] >= SURFACE_FLOOR)
         return Signals(
             human_request=request,
             sensitive=tuple(c for c in categories if c in sensitive),
@@ -477,6 +480,9 @@ class Detectors:
         return self._canonical(fixed_phrases(normalise(text)))
 
     def _canonical(self, plain: str) -> str:
+        if self._recall and self._recall_words and self._recall.search(plain):
+            # A product recall named: "Rückruf", "rappel", "richiamo" mean it throughout the message.
+            plain = self._recall_words.sub("productrecall", plain)
         return _TOKEN.sub(self._correct, _QUELQU_UN.sub("quelqu'un", plain))
 
     def _correct(self, match: "re.Match[str]") -> str:
