@@ -161,3 +161,41 @@ def test_after_a_change_of_subject_only_what_follows_counts() -> None:
 )
 def test_declining_to_be_called_back_is_a_negation_in_every_language(declined: str) -> None:
     assert DETECTORS._negation.search(DETECTORS.canonical(declined))
+
+
+@pytest.mark.parametrize(
+    "recall",
+    [
+        "I read there is a product recall of the kettle I bought, how does the recall work?",
+        "J'ai lu qu'il y a un rappel de produit sur ma bouilloire : comment se passe le rappel ?",
+        "Es gibt einen Rückruf für den Wasserkocher. Wie läuft der Rückruf ab?",
+        "He visto la retirada del producto de mi hervidor, ¿cómo funciona?",
+        "Ho letto del richiamo del seggiolino che ho comprato: come funziona il richiamo?",
+        "Vi a campanha de chamamento do meu carro, como funciona o chamamento?",
+    ],
+)
+def test_a_product_recall_named_is_no_call_back(recall: str) -> None:
+    canonical = DETECTORS.canonical(recall)
+    assert not DETECTORS.human_request(canonical)
+    if any(w in recall.lower() for w in ("rückruf", "rappel", "richiamo", "chamamento")):
+        assert "productrecall" in canonical  # every mention, the second one ("der Rückruf") too
+
+
+@pytest.mark.parametrize(
+    "callback",
+    ["Ich hätte gern einen Rückruf für morgen.", "Bitte um Rückruf, danke.", "rappel svp"],
+)
+def test_a_call_back_asked_for_is_still_one(callback: str) -> None:
+    assert DETECTORS.human_request(DETECTORS.canonical(callback))
+
+
+def test_after_a_change_of_subject_the_venting_sentiment_does_not_count() -> None:
+    """The policy lets a very negative sentiment count only where frustration is plausible: after an
+    aside, that is what follows it."""
+    vent = "the football was a disaster last night, I'm still furious. "
+    calm = "anyway, can I upgrade to the full sports pack mid-month?"
+    whole = f"{vent}{calm}"
+    signals = _signals(whole, _Table({}, {whole: 0.6}))
+    assert not signals.frustrated and not signals.frustration_plausible
+    # What follows may be angry: plausible again.
+    assert _signals(whole, _Table({}, {whole: 0.6, calm.removeprefix("anyway,"): 0.5})).frustration_plausible
