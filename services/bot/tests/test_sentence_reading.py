@@ -196,6 +196,7 @@ def test_after_a_change_of_subject_the_venting_sentiment_does_not_count() -> Non
     calm = "anyway, can I upgrade to the full sports pack mid-month?"
     whole = f"{vent}{calm}"
     signals = _signals(whole, _Table({}, {whole: 0.6}))
-    assert not signals.frustrated and not signals.frustration_plausible
+    assert not signals.frustrated
+    assert not signals.frustration_plausible
     # What follows may be angry: plausible again.
     assert _signals(whole, _Table({}, {whole: 0.6, calm.removeprefix("anyway,"): 0.5})).frustration_plausible
