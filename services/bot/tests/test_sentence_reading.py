@@ -200,3 +200,22 @@ def test_after_a_change_of_subject_the_venting_sentiment_does_not_count() -> Non
     assert not signals.frustration_plausible
     # What follows may be angry: plausible again.
     assert _signals(whole, _Table({}, {whole: 0.6, calm.removeprefix("anyway,"): 0.5})).frustration_plausible
+
+
+@pytest.mark.parametrize(
+    ("own", "threat"),
+    [
+        ("I'm a solicitor and my office has moved", "I will see a solicitor about this"),
+        ("je suis avocate et mon cabinet a déménagé", "je vais prendre un avocat"),
+        ("ich bin Rechtsanwalt und meine Kanzlei ist umgezogen", "ich schalte meinen Anwalt ein"),
+        ("soy abogada y mi despacho se ha mudado", "voy a llamar a mi abogado"),
+        ("sono avvocato e il mio studio ha cambiato sede", "mi rivolgo a un avvocato"),
+        ("sou advogada e o meu escritório mudou", "vou falar com um advogado"),
+    ],
+)
+def test_the_customers_own_profession_is_no_complaint_cue(own: str, threat: str) -> None:
+    def complaint(text: str) -> bool:
+        return "complaint" in DETECTORS.sensitive(fixed_phrases(normalise(text)), ("complaint",))
+
+    assert not complaint(own)
+    assert complaint(threat)

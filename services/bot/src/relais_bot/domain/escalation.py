@@ -80,6 +80,14 @@ _OWN_OR_FOR = re.compile(
 )
 _OPEN_QUOTE = re.compile("(?:[\u00ab\u201c\u201e\"\u2018]|(?<!\\w)')\\s?(?:l')?$")
 _CLOSE_QUOTE = re.compile("\\s?[\u00bb\u201c\u201d\"\u2019']")
+# The customer's own profession before a complaint cue ("ich bin Rechtsanwalt und habe meine Kanzlei
+# umgezogen", "I'm a solicitor", "sono avvocata"): the complaint family is the one whose words name
+# professions, which customers have; the other families' words name states ("I'm a widow", "soy
+# sorda"), which are the situation itself.
+_OWN_ROLE = re.compile(
+    r"\b(?:i'?m|i am|as|je suis|en tant qu'?e?|soy|sono|sou|ich bin|work as|je travaille comme|trabajo como|"
+    r"lavoro come|trabalho como|arbeite als)(?: (?:a|an|un|une|una|um|uma|ein|eine|the))?(?: [\w-]+)? $"
+)
 _QUELQU_UN = re.compile(r"\bquel ?qu ?'? ?u?n\b")
 # Scare quotes around a few words ("your „fast“ service", "le colis « livré »", "the 'refund'"): with
 # frustration plausible, the company's own word quoted back is irony. A title or a name in quotes
@@ -534,7 +542,15 @@ class Detectors:
         return False
 
     def sensitive(self, plain: str, categories: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(c for c in categories if c in self._sensitive and self._sensitive[c].search(plain))
+        return tuple(
+            c
+            for c in categories
+            if c in self._sensitive
+            and any(
+                c != "complaint" or not _OWN_ROLE.search(plain[max(0, m.start() - 40) : m.start()])
+                for m in self._sensitive[c].finditer(plain)
+            )
+        )
 
     def frustration(self, plain: str, language: str) -> tuple[bool, int]:
         """(strong wording, count of failure hints)."""
