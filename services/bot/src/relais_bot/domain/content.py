@@ -250,6 +250,16 @@ class Cues(_Model):
     # The customer says the feeling is not about the company ("not your fault obviously", "rien à voir
     # avec vous", "non è colpa vostra"): what they vented before it is about someone else.
     not_at_us: str = ""
+    # A change of subject ("anyway", "bref", "mas enfim", "comunque sia", "jedenfalls"): after venting
+    # that names nobody of the company (`addressed_to_us` finds no "you", "vous", "vocês", ...), what came
+    # before is an anecdote, as before `not_at_us`.
+    change_of_subject: str = ""
+    addressed_to_us: str = ""
+    # A product recall named ("einen Rückruf für den Wasserkocher", "rappel de produit", "richiamo del
+    # bollitore"): the words a recall shares with a call-back (`recall_words`: Rückruf, rappel, richiamo)
+    # mean the recall everywhere in that message.
+    product_recall: str = ""
+    recall_words: str = ""
     frustration_weak: dict[str, str]
     sensitive: dict[str, str]
     # Wording no routine question uses ("had a stroke", "dialysis", "a women's refuge", "I am deaf"): it

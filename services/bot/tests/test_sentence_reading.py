@@ -1,0 +1,221 @@
+"""Round 12 of issue 12: which sentence carries the ask, and whether it asks us for a person; anger at
+someone else before a change of subject; declining to be called back."""
+
+import numpy as np
+import pytest
+
+from relais_bot.adapters.content_files import read_cues
+from relais_bot.domain.escalation import Detectors, Signals
+from relais_bot.domain.escalation_model import CLASSES, HEADS, EscalationModel
+from relais_bot.domain.language import normalise
+from relais_bot.domain.normalizer import fixed_phrases, normalize
+
+pytestmark = pytest.mark.unit
+
+DETECTORS = Detectors(read_cues())
+
+
+class _Table(EscalationModel):
+    """Request and frustration probabilities per normalized text; nothing else."""
+
+    def __init__(self, request: dict[str, float], frustration: dict[str, float]) -> None:
+        high, low = dict.fromkeys(HEADS, 0.75), dict.fromkeys(HEADS, 0.5)
+        super().__init__([], np.zeros(0), np.zeros((len(CLASSES), 0)), np.zeros(len(CLASSES)), high, low, {})
+        self._request = {normalize(k): v for k, v in request.items()}
+        self._frustration = {normalize(k): v for k, v in frustration.items()}
+
+    def probabilities(self, normalized: str) -> np.ndarray:
+        values = np.zeros(len(HEADS))
+        values[HEADS.index("customer-request")] = self._request.get(normalized, 0.0)
+        values[HEADS.index("frustration")] = self._frustration.get(normalized, 0.0)
+        return values
+
+
+def _signals(text: str, model: EscalationModel, language: str = "en") -> Signals:
+    return Detectors(read_cues(), (), model=model).signals(text, language, (), 0.0)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        # turned down in its own clause
+        "When I wrote 'operator' I meant your company, not a person.",
+        "quand je parlais de « l'opérateur » j'entendais votre entreprise, pas une personne !",
+        "Es ist ein Tarif für Familien, keine Person am Telefon.",
+        "¿Es un plan de datos y no un asesor personal?",
+        "Mi confermate che è un piano con minuti illimitati, e non un servizio con operatore dedicato?",
+        "É um serviço automático e não uma pessoa que atende?",
+        # counted
+        "What is the discount per person for a group of ten?",
+        "Le tarif est de 12 euros par personne ?",
+        "Was kostet das Ticket pro Person?",
+        "¿Cuánto cuesta por persona?",
+        "Mi confermate che è il piano per una persona sola?",
+        "O preço é por pessoa ou por família?",
+        # someone else's, or a job
+        "Is there a form I can fill in so her manager sees it?",
+        "¿Puedo dejar una valoración para que le llegue a su responsable?",
+        "vorrei candidarmi per la posizione di operatore call center a Torino.",
+        # a word quoted
+        "Quand je parlais de « l'opérateur » j'entendais votre entreprise.",
+    ],
+)
+def test_a_sentence_that_names_people_and_asks_none_of_them(sentence: str) -> None:
+    assert DETECTORS.nobody_asked(sentence)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Would it be possible for somebody to telephone me?",
+        "Je voudrais parler à une personne.",
+        "Ich möchte bitte mit einem Mitarbeiter sprechen.",
+        "¿Me puede llamar una persona de su equipo?",
+        "Posso parlare con un operatore per favore?",
+        "Gostaria de agendar um horário com o meu gerente na agência.",
+        "Could you check my bill for me?",  # no person at all: the model decides
+    ],
+)
+def test_a_sentence_that_asks_for_a_person_or_names_none_stays_a_witness(sentence: str) -> None:
+    assert not DETECTORS.nobody_asked(sentence)
+
+
+def test_a_sentence_read_alone_counts_as_a_request_only_if_it_asks_someone() -> None:
+    counted = "Is that priced per person, and not with an agent?"
+    asking = "Could one of your agents call me about it?"
+    story = "Hello, I saw your new unlimited plan in the shop window."
+    model = _Table({counted: 0.95, asking: 0.95}, {})
+    assert not _signals(f"{story} {counted}", model).human_request
+    assert _signals(f"{story} {asking}", model).human_request
+
+
+VENTS = {
+    "en": (
+        "The football was a disaster last night, I'm still furious. ",
+        "you lot lost my parcel, I'm furious. ",
+    ),
+    "fr": (
+        "Je suis tellement énervée contre mon voisin... ",
+        "vous avez encore perdu mon colis, je suis énervée. ",
+    ),
+    "de": ("Ich ärgere mich so über meinen Chef. ", "ihr habt mein Paket verloren, ich ärgere mich. "),
+    "es": (
+        "Estoy furiosa con el fontanero. ",
+        "habéis perdido mi paquete otra vez, vuestro servicio me tiene furiosa. ",
+    ),
+    "it": (
+        "Sono furiosa con l'idraulico. ",
+        "avete perso il mio pacco, il vostro servizio mi fa infuriare. ",
+    ),
+    "pt": (
+        "o cachorro do vizinho late desde as 5 da manhã e eu não dormi nada. ",
+        "vocês perderam meu pacote. ",
+    ),
+}
+SHIFTS = {
+    "en": "Anyway",
+    "fr": "Bref",
+    "de": "Aber egal",
+    "es": "En fin",
+    "it": "Comunque sia",
+    "pt": "Mas enfim",
+}
+
+
+@pytest.mark.parametrize("language", sorted(VENTS))
+def test_a_change_of_subject_after_venting_at_nobody_of_the_company(language: str) -> None:
+    at_someone_else, at_us = VENTS[language]
+    shift = SHIFTS[language]
+
+    def changed(text: str) -> bool:
+        return DETECTORS._changed_subject(fixed_phrases(normalise(text))) is not None
+
+    assert changed(f"{at_someone_else}{shift}, where is my order 4552?")
+    assert not changed(f"{at_us}{shift}, where is my order 4552?")  # "you" before it: anger at us
+    assert not changed(f"{at_someone_else}Where is my order 4552?")  # no change of subject
+
+
+def test_after_a_change_of_subject_only_what_follows_counts() -> None:
+    vent, question = (
+        "my neighbour has been drilling since 7am, I am so angry. ",
+        "can you tell me where my order is?",
+    )
+    model = _Table(
+        {}, {f"{vent}anyway, {question}": 0.95, f"{vent}your app crashed, anyway, {question}": 0.95}
+    )
+    assert not _signals(f"{vent}anyway, {question}", model).frustrated
+    # Anger at the company before the change of subject still counts.
+    assert _signals(f"{vent}your app crashed, anyway, {question}", model).frustrated
+
+
+@pytest.mark.parametrize(
+    "declined",
+    [
+        "i don't want to be called back",
+        "je ne cherche pas à être rappelée",
+        "ich möchte nicht zurückgerufen werden",
+        "no quiero que me llamen",
+        "non voglio essere richiamata",
+        "não quero que me liguem",
+    ],
+)
+def test_declining_to_be_called_back_is_a_negation_in_every_language(declined: str) -> None:
+    assert DETECTORS._negation.search(DETECTORS.canonical(declined))
+
+
+@pytest.mark.parametrize(
+    "recall",
+    [
+        "I read there is a product recall of the kettle I bought, how does the recall work?",
+        "J'ai lu qu'il y a un rappel de produit sur ma bouilloire : comment se passe le rappel ?",
+        "Es gibt einen Rückruf für den Wasserkocher. Wie läuft der Rückruf ab?",
+        "He visto la retirada del producto de mi hervidor, ¿cómo funciona?",
+        "Ho letto del richiamo del seggiolino che ho comprato: come funziona il richiamo?",
+        "Vi a campanha de chamamento do meu carro, como funciona o chamamento?",
+    ],
+)
+def test_a_product_recall_named_is_no_call_back(recall: str) -> None:
+    canonical = DETECTORS.canonical(recall)
+    assert not DETECTORS.human_request(canonical)
+    if any(w in recall.lower() for w in ("rückruf", "rappel", "richiamo", "chamamento")):
+        assert "productrecall" in canonical  # every mention, the second one ("der Rückruf") too
+
+
+@pytest.mark.parametrize(
+    "callback",
+    ["Ich hätte gern einen Rückruf für morgen.", "Bitte um Rückruf, danke.", "rappel svp"],
+)
+def test_a_call_back_asked_for_is_still_one(callback: str) -> None:
+    assert DETECTORS.human_request(DETECTORS.canonical(callback))
+
+
+def test_after_a_change_of_subject_the_venting_sentiment_does_not_count() -> None:
+    """The policy lets a very negative sentiment count only where frustration is plausible: after an
+    aside, that is what follows it."""
+    vent = "the football was a disaster last night, I'm still furious. "
+    calm = "anyway, can I upgrade to the full sports pack mid-month?"
+    whole = f"{vent}{calm}"
+    signals = _signals(whole, _Table({}, {whole: 0.6}))
+    assert not signals.frustrated
+    assert not signals.frustration_plausible
+    # What follows may be angry: plausible again.
+    assert _signals(whole, _Table({}, {whole: 0.6, calm.removeprefix("anyway,"): 0.5})).frustration_plausible
+
+
+@pytest.mark.parametrize(
+    ("own", "threat"),
+    [
+        ("I'm a solicitor and my office has moved", "I will see a solicitor about this"),
+        ("je suis avocate et mon cabinet a déménagé", "je vais prendre un avocat"),
+        ("ich bin Rechtsanwalt und meine Kanzlei ist umgezogen", "ich schalte meinen Anwalt ein"),
+        ("soy abogada y mi despacho se ha mudado", "voy a llamar a mi abogado"),
+        ("sono avvocato e il mio studio ha cambiato sede", "mi rivolgo a un avvocato"),
+        ("sou advogada e o meu escritório mudou", "vou falar com um advogado"),
+    ],
+)
+def test_the_customers_own_profession_is_no_complaint_cue(own: str, threat: str) -> None:
+    def complaint(text: str) -> bool:
+        return "complaint" in DETECTORS.sensitive(fixed_phrases(normalise(text)), ("complaint",))
+
+    assert not complaint(own)
+    assert complaint(threat)
