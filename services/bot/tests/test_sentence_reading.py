@@ -219,3 +219,70 @@ def test_the_customers_own_profession_is_no_complaint_cue(own: str, threat: str)
 
     assert not complaint(own)
     assert complaint(threat)
+
+
+# Round 13 (read on blind z18): a person thanked or praised is named, not asked for; a strong word that
+# qualifies letters or calls is no anger of the customer's now.
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I just want to say a huge thank you to one of your agents, Priya, who I spoke to on Tuesday.",
+        "Je voulais adresser un grand merci à la conseillère qui m'a répondu hier.",
+        "Ich möchte ein Lob an die Mitarbeiterin aussprechen, die mich gestern angerufen hat.",
+        "Quiero felicitar a la agente Laura, que me atendió ayer por teléfono.",
+        "Vorrei ringraziare l'operatrice che mi ha aiutato ieri.",
+        "Quero deixar um elogio ao atendente Marcos, que me atendeu ontem por telefone.",
+    ],
+)
+def test_a_person_thanked_is_named_not_asked_for(text: str) -> None:
+    assert not DETECTORS.human_request(DETECTORS.canonical(text))
+    assert DETECTORS.nobody_asked(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "thanks, can I talk to an agent?",
+        "merci, je veux parler à un conseiller",
+        "danke, ich möchte mit einem Mitarbeiter sprechen",
+        "gracias, quiero hablar con un agente",
+        "grazie, voglio parlare con un operatore",
+        "obrigada, quero falar com um atendente",
+    ],
+)
+def test_thanks_before_a_request_still_asks(text: str) -> None:
+    assert DETECTORS.human_request(DETECTORS.canonical(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("I've spent enough of my life writing angry emails to companies", "en"),
+        ("j'ai écrit assez de mails énervés dans ma vie", "fr"),
+        ("ich habe genug wütende Briefe geschrieben", "de"),
+        ("he escrito demasiados correos enfadados", "es"),
+        ("ho scritto troppe email arrabbiate", "it"),
+        ("já escrevi muitas mensagens furiosas", "pt"),
+    ],
+)
+def test_a_strong_word_about_letters_is_no_anger_now(text: str, language: str) -> None:
+    strong, _ = DETECTORS.frustration(fixed_phrases(normalise(text)), language)
+    assert not strong
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("I am angry", "en"),
+        ("je suis furieux", "fr"),
+        ("ich bin wütend", "de"),
+        ("estoy enfadada con ustedes", "es"),
+        ("sono arrabbiata", "it"),
+        ("estou furiosa", "pt"),
+    ],
+)
+def test_a_strong_word_about_the_customer_still_counts(text: str, language: str) -> None:
+    strong, _ = DETECTORS.frustration(fixed_phrases(normalise(text)), language)
+    assert strong

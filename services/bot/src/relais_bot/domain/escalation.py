@@ -79,6 +79,18 @@ _OWN_OR_FOR = re.compile(
     r"for|pour|para|fur|per)"
     r"(?: (?:un|une|a|an|una|uno|um|uma|ein|eine|einen|the|le|la|il|lo|el|o|der|die))?\s+$"
 )
+# A person thanked or praised ("a huge thank you to one of your agents", "un elogio ao atendente Marcos",
+# "merci à la conseillère", "danke an die Mitarbeiterin", "grazie all'operatrice", "felicitar a la
+# agente"): named, not asked for. Only the thanks word, a preposition and determiners between them:
+# "thanks, can I talk to an agent" still asks.
+_THANKED = re.compile(
+    r"\b(?:thank(?:s| you)?|thanking|praise|commend|compliments?|kudos|shout ?out|feedback|"
+    r"elogi(?:o|os|ar|are)|eloges?|merci|remercie[rz]?|remerciements?|felicit\w+|bravo|gracias|agradec\w+|danke|dank|lob|loben|"
+    r"grazie|ringrazi\w+|complimenti|obrigad[oa]|parabens)"
+    r"(?:[ ']+(?:to|for|a|ao|aos|as|aux|an|al|alla|alle|agli|ai|all|para|pour|fur|per|one|of|your|the|la|le|"
+    r"les|l|die|den|der|dem|il|lo|gli|el|los|las|o|os|votre|vos|vostro|vostra|vostri|vuestro|vuestra|ihre|"
+    r"ihren|eure|euren|seu|sua|seus|su|sus|du|de|des|do|da|dos|das|del|della|dello|dei))*[ ']*$"
+)
 _OPEN_QUOTE = re.compile("(?:[\u00ab\u201c\u201e\"\u2018]|(?<!\\w)')\\s?(?:l')?$")
 _CLOSE_QUOTE = re.compile("\\s?[\u00bb\u201c\u201d\"\u2019']")
 # The customer's own profession before a complaint cue ("ich bin Rechtsanwalt und habe meine Kanzlei
@@ -103,6 +115,19 @@ _NOT_BEFORE = re.compile(
     r"\b(?:not|no|non|nao|pas|nicht|nem|ni|kein|keine|without|sans|sin|senza|sem|ohne)\b"
     r"(?:[ ']+\w+){0,2}[ ']*$"
 )
+
+# A strong word that qualifies what was written or said, not the customer ("writing angry emails to
+# companies", "des mails énervés", "wütende Briefe", "correos enfadados", "recensioni arrabbiate"): an
+# anger of the past, or of other people. English and German put the word before the noun, the others
+# after it.
+_WRITINGS = (
+    r"(?:e-?mails?|mails?|letters?|messages?|reviews?|calls?|customers?|posts?|tweets?|comments?|"
+    r"courriers?|lettres?|avis|appels?|clients?|commentaires?|briefe?|nachrichten|anrufe?|kunden|"
+    r"bewertungen|kommentare?|correos?|cartas?|mensajes?|llamadas?|resenas?|clientes?|comentarios?|"
+    r"lettere|messaggi|chiamate|recensioni|clienti|commenti|mensagens|ligacoes|avaliacoes)"
+)
+_WRITINGS_AFTER = re.compile(rf"\s+{_WRITINGS}\b")
+_WRITINGS_BEFORE = re.compile(rf"\b{_WRITINGS}\s+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -390,6 +415,7 @@ class Detectors:
             _TURNED_DOWN.search(canonical[: m.start()])
             or _COUNTED.search(canonical[: m.start()])
             or self._someone_elses(canonical[: m.start()])
+            or _THANKED.search(canonical[: m.start()])
             or (_OPEN_QUOTE.search(canonical[: m.start()]) and _CLOSE_QUOTE.match(canonical, m.end()))
             for m in mentions
         )
@@ -524,17 +550,24 @@ class Detectors:
         for pattern in frames.each:
             for m in pattern.finditer(canonical):
                 # "no need for an agent": the negation may sit inside the match ("no necesito un agente").
-                if not self._negation.search(canonical[: m.end()]):
+                if not self._negation.search(canonical[: m.end()]) and not self._thanked_in(canonical, m):
                     return True
         return False
+
+    def _thanked_in(self, canonical: str, match: "re.Match[str]") -> bool:
+        """Every person the match names is one thanked or praised ("quero deixar um elogio ao atendente")."""
+        people = list(self._person_word.finditer(canonical, match.start(), match.end()))
+        return bool(people) and all(_THANKED.search(canonical[: p.start()]) for p in people)
 
     def _near_request(self, canonical: str) -> bool:
         for m in self._near.finditer(canonical):
             person = self._person_word.search(canonical, m.start(), m.end())
             # The person word nearest the verb decides; "my agent" and "no need for an agent" do not ask.
             cut = person.start() if person else m.end()
-            if not self._possessive.search(canonical[:cut]) and not self._negation.search(
-                canonical[: m.end()]
+            if (
+                not self._possessive.search(canonical[:cut])
+                and not self._negation.search(canonical[: m.end()])
+                and not (person and _THANKED.search(canonical[:cut]))
             ):
                 return True
         return False
@@ -547,7 +580,9 @@ class Detectors:
             before, after = canonical[: m.start()], canonical[m.end() :]
             if m.group(0) == "personne" and re.match(r"\s*(?:ne|n')", after):
                 continue  # "personne ne répond": nobody
-            if not self._possessive.search(before) and not self._negation.search(before):
+            if not (
+                self._possessive.search(before) or self._negation.search(before) or _THANKED.search(before)
+            ):
                 return True
         return False
 
@@ -567,8 +602,11 @@ class Detectors:
         # Abusive words are rarely ambiguous across languages, and a short message's language is often
         # a guess: every language's strong cues apply. Milder hints only in the language (and English).
         # A word turned down just before it ("not angry at all", "no estoy enfadada") does not count.
+        # Nor one that qualifies a letter or a call ("I've written enough angry emails").
         strong = any(
             not _NOT_BEFORE.search(plain[max(0, m.start() - 30) : m.start()])
+            and not _WRITINGS_AFTER.match(plain, m.end())
+            and not _WRITINGS_BEFORE.search(plain[max(0, m.start() - 20) : m.start()])
             for p in self._strong.values()
             for m in p.finditer(plain)
         )
