@@ -15,6 +15,7 @@ from relais_bot.domain.escalation import (
     CUE_FLOOR,
     SENTENCE_HIGH,
     SURFACE_FLOOR,
+    WITNESS_FLOOR,
     Detectors,
     Signals,
 )
@@ -37,18 +38,19 @@ class _TableModel(EscalationModel):
         frustration: dict[str, float] | None = None,
         default_frustration: float = 0.0,
         others: dict[str, float] | None = None,
+        default_request: float = 0.0,
     ) -> None:
         high, low = dict.fromkeys(HEADS, HIGH), dict.fromkeys(HEADS, LOW)
         super().__init__([], np.zeros(0), np.zeros((len(CLASSES), 0)), np.zeros(len(CLASSES)), high, low, {})
         self._request, self._frustration = request or {}, frustration or {}
-        self._default_frustration = default_frustration
+        self._default_frustration, self._default_request = default_frustration, default_request
         self._others = others or {}  # any other head, the same for every text
 
     def probabilities(self, normalized: str) -> np.ndarray:
         values = np.zeros(len(HEADS))
         for head, value in self._others.items():
             values[HEADS.index(head)] = value
-        values[HEADS.index("customer-request")] = self._request.get(normalized, 0.0)
+        values[HEADS.index("customer-request")] = self._request.get(normalized, self._default_request)
         values[HEADS.index("frustration")] = self._frustration.get(normalized, self._default_frustration)
         return values
 
@@ -118,8 +120,10 @@ def test_no_unambiguous_frustration_cues_is_no_such_detector() -> None:
 STORY = "Das Paket kam beschädigt an und die Rechnung stimmt auch nicht.\n\n"
 
 
-def _sentence_request(text: str, sentence: str, probability: float) -> Signals:
-    model = _TableModel({normalize(sentence): probability})
+def _sentence_request(text: str, sentence: str, probability: float, whole: float = WITNESS_FLOOR) -> Signals:
+    """The signals of `text`, whose `sentence` read alone is a request at `probability` and the whole
+    message (any other text) at `whole`."""
+    model = _TableModel({normalize(sentence): probability}, default_request=whole)
     return Detectors(read_cues(), (), model=model).signals(text, "de", (), 0.0)
 
 
@@ -155,6 +159,18 @@ def test_a_sentence_at_the_models_threshold_makes_the_bot_ask() -> None:
     assert not at_threshold.human_request
     assert at_threshold.unsure_request
     assert _sentence_request(STORY + line, line, SENTENCE_HIGH).human_request
+
+
+@pytest.mark.parametrize("sentence", [SENTENCE_HIGH, HIGH])
+def test_a_sentence_speaks_only_where_the_whole_message_finds_a_request_conceivable(sentence: float) -> None:
+    """Below WITNESS_FLOOR for the whole message, a sentence read alone neither hands over nor asks:
+    an ordinary line of a letter ("Tem algum custo?") may look like a request without its letter."""
+    line = "Können wir das zusammen klären?"
+    below = _sentence_request(STORY + line, line, sentence, whole=WITNESS_FLOOR - 0.001)
+    assert not below.human_request
+    assert not below.unsure_request
+    at = _sentence_request(STORY + line, line, sentence, whole=WITNESS_FLOOR)
+    assert at.human_request or at.unsure_request
 
 
 # -- the cue patterns built from the cues -------------------------------------------------------------

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from relais_bot.adapters.content_files import read_cues
-from relais_bot.domain.escalation import Detectors, Signals
+from relais_bot.domain.escalation import WITNESS_FLOOR, Detectors, Signals
 from relais_bot.domain.escalation_model import CLASSES, HEADS, EscalationModel
 from relais_bot.domain.language import normalise
 from relais_bot.domain.normalizer import fixed_phrases, normalize
@@ -26,7 +26,9 @@ class _Table(EscalationModel):
 
     def probabilities(self, normalized: str) -> np.ndarray:
         values = np.zeros(len(HEADS))
-        values[HEADS.index("customer-request")] = self._request.get(normalized, 0.0)
+        # The whole message (any text not in the table) finds a request just conceivable, so that its
+        # sentences are read alone.
+        values[HEADS.index("customer-request")] = self._request.get(normalized, WITNESS_FLOOR)
         values[HEADS.index("frustration")] = self._frustration.get(normalized, 0.0)
         return values
 

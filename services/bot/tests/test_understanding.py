@@ -11,7 +11,7 @@ import pytest
 from relais_bot.adapters import intent_training
 from relais_bot.adapters.content_files import BUNDLED, ContentError, read_contents, read_cues
 from relais_bot.domain.entities import extract
-from relais_bot.domain.escalation import SENTENCE_HIGH, SURFACE_FLOOR, Detectors, Signals
+from relais_bot.domain.escalation import SENTENCE_HIGH, SURFACE_FLOOR, WITNESS_FLOOR, Detectors, Signals
 from relais_bot.domain.escalation_model import CLASSES, HEADS, EscalationModel
 from relais_bot.domain.intents import CharNgramClassifier, training_examples
 from relais_bot.domain.language import normalise
@@ -383,7 +383,9 @@ class _SentenceModel(EscalationModel):
 
     def probabilities(self, normalized: str) -> np.ndarray:
         values = np.zeros(len(HEADS))
-        values[HEADS.index("customer-request")] = self._request.get(normalized, 0.0)
+        # Any text not in the table (the whole message) finds a request just conceivable, so that its
+        # sentences are read alone.
+        values[HEADS.index("customer-request")] = self._request.get(normalized, WITNESS_FLOOR)
         values[HEADS.index("frustration")] = max(
             [self._frustration, *(p for w, p in self._frustration_in.items() if w in normalized.split())]
         )

@@ -57,6 +57,13 @@ _SPREAD_FLOOR = 0.5
 # the read sets (stop 16) 0.85 took false escalations from 1.78 to 1.59 % for 0.15 points of requests
 # on the first message (asked instead, still within two); 0.9 cost four times that for little more.
 SENTENCE_HIGH = 0.85
+# A sentence read alone speaks for the message only where the whole message finds a request at least
+# conceivable: read alone, an ordinary line of a long letter ("Tem algum custo?", "A quote in PDF would
+# be ideal so I can put it in front of the finance director") may look like one to the model, which
+# never saw it without its letter. On the read sets (round 14) every request whose sentence made the bot
+# ask or hand over had a whole-message score of 0.016 or more, and a quarter of the routine letters
+# whose sentence made it ask had less than 0.01.
+WITNESS_FLOOR = 0.01
 # The surface detectors (praise with a let-down word, "3e fois", capitals) need more of the model's
 # frustration than a lexicon cue does: praise idioms carry let-down words ("rien à redire") and a
 # model that has read much sarcasm gives plain praise 0.2-0.35.
@@ -433,7 +440,7 @@ class Detectors:
         own is read as it was written. Only the request head: sadness or anger spread over a message is
         the message's, and one sentence alone would overstate it.
         """
-        if not read_alone:
+        if not read_alone or scores.values["customer-request"] < WITNESS_FLOOR:
             return scores
         # A sentence that names people and asks none of them is no witness for a request.
         witnesses = [r for r, s in zip(read_alone, kept, strict=True) if not self.nobody_asked(s)]
