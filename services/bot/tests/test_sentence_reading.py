@@ -280,3 +280,40 @@ def test_a_strong_word_counts_when_it_is_the_customers_anger_not_a_letters(
 ) -> None:
     strong, _ = DETECTORS.frustration(fixed_phrases(normalise(text)), language)
     assert strong is angry
+
+
+# -- no person wanted, then a call asked for ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'd like to switch to the fibre plan, but could someone call me tomorrow about the router?",
+        "Je voudrais passer à la fibre, mais quelqu'un peut me rappeler demain pour le modem ?",
+        "Ich komme gut mit dem Chatbot zurecht, aber kann mich jemand morgen wegen des Routers zurückrufen?",
+        "Quiero cambiar a la fibra, pero ¿me puede llamar alguien mañana por el router?",
+        "Vorrei passare alla fibra ma ho dubbi sul modem, può chiamarmi qualcuno domani mattina?",
+        "Quero mudar para a fibra mas tenho dúvidas, alguém me pode ligar amanhã de manhã?",
+    ],
+)
+def test_a_call_asked_for_after_no_person_wanted_is_not_turned_down(text: str) -> None:
+    """Switching a plan ("passare alla fibra") or getting on with the bot is no wish for a person, but
+    asking to be called after it is one: it must not veto the request that follows."""
+    assert not DETECTORS.negated(DETECTORS.canonical(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Honestly happy to keep going with the bot, quicker than any agent on the phone. My upgrade date?",
+        "Je suis bien avec le bot, je me rappelle que le conseiller au téléphone était plus lent.",
+        "Ich komme gut mit dem Chatbot zurecht, vielen Dank für Ihren Anruf letzte Woche.",
+        "Quiero cambiar a la fibra, me llamo Ana y mi contrato es el 4471.",
+        "Vorrei passare alla fibra, mi chiamo Paolo e ho già parlato con un operatore al telefono.",
+        "Quero mudar para a fibra, já falei com a atendente por telefone ontem.",
+    ],
+)
+def test_no_person_wanted_still_turns_down_without_a_call_asked_for(text: str) -> None:
+    """A phone, a name ("mi chiamo", "me llamo"), remembering ("je me rappelle") or thanks for a call
+    is no call asked for."""
+    assert DETECTORS.negated(DETECTORS.canonical(text))

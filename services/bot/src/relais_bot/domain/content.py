@@ -236,6 +236,8 @@ class Cues(_Model):
     request_verbs: tuple[str, ...] = ()
     # Calling back, in any language and form ("rappeler", "call me back"): declined after a negation.
     callback_verbs: str = ""
+    # Being asked to be called, the verb with its object pronoun: a request even after "no person wanted".
+    call_me: str = ""
     # "happy to keep chatting with the bot", thanks to someone who already helped: no person is wanted,
     # whatever the model reads.
     no_person_wanted: str = ""

@@ -234,6 +234,7 @@ class Detectors:
         self._human = _Frames([p.replace("{P}", person).replace("{Q}", staff) for p in frames])
         self._human_unambiguous = _Frames(cues.request_unambiguous)
         self._person_word = re.compile(rf"\b{person}\b")
+        self._call_me = re.compile(cues.call_me) if cues.call_me else None
         # What a negation may turn down: a person, or being put through or called back ("pas besoin de
         # me passer qui que ce soit", "no need to call me back").
         self._declined = re.compile(
@@ -492,15 +493,20 @@ class Detectors:
     def negated(self, canonical: str) -> bool:
         """A person, or being put through or called back, after a negation ("no need for an agent",
         "pas besoin d'un conseiller", "pas la peine de me rappeler"), or no person wanted at all."""
-        if self._content and any(
-            not _NOT_BEFORE.search(canonical[max(0, m.start() - 30) : m.start()])
-            for m in self._content.finditer(canonical)
-        ):
+        content = [
+            m.end()
+            for m in (self._content.finditer(canonical) if self._content else ())
+            if not _NOT_BEFORE.search(canonical[max(0, m.start() - 30) : m.start()])
+        ]
+        # No person wanted, unless the customer then asks to be called: "vorrei passare alla fibra, può
+        # chiamarmi qualcuno domani?" switches a plan, then asks for a call.
+        start = max(content, default=0)
+        if content and not (self._call_me and self._call_me.search(canonical, start)):
             return True
         # What the customer says last about a person decides: "não quero fazer nada sem conversar antes,
         # tem como falar com uma pessoa" asks, though "sem conversar" declined a talk a clause before.
         # From the last person word on (a negated call-back may follow it), or every mention if none.
-        mentions = list(self._declined.finditer(canonical))
+        mentions = [m for m in self._declined.finditer(canonical) if m.start() >= start]
         people = [i for i, m in enumerate(mentions) if self._person_word.fullmatch(m.group(0))]
         last = mentions[people[-1] :] if people else mentions
         return any(self._negation.search(canonical[: m.start()]) for m in last)
