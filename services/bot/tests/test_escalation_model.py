@@ -155,3 +155,35 @@ def test_the_archive_stores_weights_as_float32_and_its_meta_with_sorted_keys(tmp
     with np.load(tmp_path / "model.npz", allow_pickle=False) as archive:
         assert archive["coef"].dtype == archive["intercept"].dtype == np.float32
         assert str(archive["meta"]) == '{"a": 2, "z": 1}'  # the same model, the same bytes
+
+
+def test_a_line_model_reads_sentences_against_the_message_models_thresholds(tmp_path: Path) -> None:
+    coef = np.zeros((len(CLASSES), len(VOCABULARY)))
+    coef[CLASSES.index("customer-request")] = [-2.0, -1.0, -3.0, 0.0]  # reads "help me" as calm
+    message = model()
+    message.add_lines(np.ones(4), coef, np.zeros(len(CLASSES)))
+    assert message.lines is not None
+    sentence = "help me"
+    read = message.score_line(sentence)
+    assert read.values == message.lines.score(sentence).values
+    assert read.values["customer-request"] < message.score(sentence).values["customer-request"]
+    assert (read.high, read.low) == (HIGH, LOW)
+    # Saved in the same archive, loaded with it.
+    path = tmp_path / "model.npz"
+    message.save(path)
+    loaded = EscalationModel.load(path)
+    assert loaded.lines is not None
+    assert loaded.score_line(sentence).values == pytest.approx(read.values, rel=1e-6)
+    with np.load(path, allow_pickle=False) as archive:
+        assert "lines_vocabulary" not in archive  # one vocabulary for both
+
+
+def test_a_line_model_on_another_vocabulary_is_not_saved(tmp_path: Path) -> None:
+    message = model()
+    message.lines = model()  # an index of its own
+    with pytest.raises(ValueError, match="vocabulary"):
+        message.save(tmp_path / "model.npz")
+
+
+def test_without_a_line_model_a_sentence_is_read_as_a_message() -> None:
+    assert model().score_line("help me").values == model().score("help me").values

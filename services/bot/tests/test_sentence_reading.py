@@ -5,7 +5,13 @@ import numpy as np
 import pytest
 
 from relais_bot.adapters.content_files import read_cues
-from relais_bot.domain.escalation import WITNESS_FLOOR, Detectors, Signals
+from relais_bot.domain.escalation import (
+    SURFACE_FLOOR,
+    WITNESS_FLOOR,
+    Detectors,
+    Signals,
+    sentences_read_alone,
+)
 from relais_bot.domain.escalation_model import CLASSES, HEADS, EscalationModel
 from relais_bot.domain.language import normalise
 from relais_bot.domain.normalizer import fixed_phrases, normalize
@@ -89,6 +95,66 @@ def test_a_sentence_read_alone_counts_as_a_request_only_if_it_asks_someone() -> 
     model = _Table({counted: 0.95, asking: 0.95}, {})
     assert not _signals(f"{story} {counted}", model).human_request
     assert _signals(f"{story} {asking}", model).human_request
+
+
+def test_a_storys_sentences_are_read_by_the_line_model_a_short_messages_by_the_message_model() -> None:
+    line = "Quick one, but it is a bit of a story so bear with me."
+    story = [
+        "My daughter graduated last week and we are all very proud.",
+        "She starts a job in Leeds in January.",
+        "Does her data allowance carry over if she takes over the number?",
+    ]
+    message = _Table({line: 0.95}, {})  # the message model took the line for a request
+    message.lines = _Table({}, {})  # the line model learned it is calm
+    assert not _signals(" ".join([line, *story]), message).human_request  # four sentences: a story
+    assert _signals(" ".join([line, story[-1]]), message).human_request  # two: a short message
+    message.lines = None  # without a line model, a story's sentences are the message model's
+    assert _signals(" ".join([line, *story]), message).human_request
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ma question concerne l'un d'eux, M. et Mme Giraud, qui partent en janvier.",
+        "I spoke to Mr. Patel and Dr. Jones about the new meter last week.",
+        "Ich habe mit Hr. Weber über die Rechnung Nr. 4471 gesprochen.",
+        "Hablé con la Sra. Pérez y con el Sr. Gómez sobre la factura.",
+        "Ho parlato con il Dott. Bianchi e con la Sig. Rossi della bolletta.",
+        "Falei com a Dra. Sousa sobre a fatura do mês passado.",
+    ],
+)
+def test_a_titles_full_stop_ends_no_sentence(text: str) -> None:
+    assert sentences_read_alone(text) == [text]
+
+
+def test_a_full_stop_after_a_capital_that_is_no_title_still_ends_a_sentence() -> None:
+    assert len(sentences_read_alone("The engineer came at 5 PM. Nobody rang the bell at all.")) == 2
+
+
+CALM_STORY = [
+    "Our daughter graduated last week and we are all very proud.",
+    "She starts her first job in Leeds in January.",
+    "My phone died on the train again, the charger was still at my sister's 🙃",
+    "The guard was super nice about it, I am still not sure why I panicked.",
+    "Does her data allowance carry over if she takes over the number?",
+]
+
+
+def test_a_storys_failure_words_and_irony_emoji_count_only_where_the_model_finds_frustration() -> None:
+    story = " ".join(CALM_STORY)
+    calm, cross = _Table({}, {}), _Table({}, {story: SURFACE_FLOOR})
+    # "again", "still not" and praise with 🙃, each in a different sentence of a calm story: nothing.
+    read = _signals(story, calm)
+    assert read.failure_hints == 0
+    assert not read.frustrated
+    # Where the whole story may be angry, they count as before.
+    read = _signals(story, cross)
+    assert read.failure_hints == 2
+    assert read.frustrated
+    # In a short message they count whatever the model reads.
+    read = _signals("super nice, my order is still not here, again 🙃", calm)
+    assert read.failure_hints == 2
+    assert read.frustrated
 
 
 VENTS = {

@@ -7,10 +7,12 @@ from typing import Any
 import pytest
 
 from relais_bot.domain.escalation_model import EscalationModel
+from relais_bot.domain.normalizer import normalize
 from relais_bot.training import (
     DEV_MAX_FALSE_RATE,
     MIN_HIGH,
     MODEL,
+    calm_sentences,
     development_blind_sets,
     recalibrate,
     stale,
@@ -93,3 +95,21 @@ def test_a_set_newly_tuned_on_makes_the_model_stale(tmp_path: Path) -> None:
     assert stale(MODEL, corpus, blind) == []
     write_set(blind / "blind-z.jsonl", True, items(CALM, None))
     assert stale(MODEL, corpus, blind) == ["blind/blind-z.jsonl"]
+
+
+def test_the_line_model_learns_each_sentence_of_the_calm_messages_only() -> None:
+    rows = [
+        {"text": "Quick one, bear with me. Does my data carry over? Thanks a lot!", "label": None},
+        {"text": "I have waited three weeks. Put me through to a person now!", "label": "customer-request"},
+        {"text": "Where is my parcel? Thanks a lot!", "label": None},
+    ]
+    texts = [normalize(r["text"]) for r in rows] + [normalize("Thanks a lot!")]
+    lines = calm_sentences(rows, texts)
+    assert [r["text"] for r, _ in lines] == [
+        "Quick one, bear with me.",
+        "Does my data carry over?",
+        "Where is my parcel?",
+    ]
+    assert all(r["label"] is None and r["source"] == "sentence" for r, _ in lines)
+    # A sentence that is a message of the corpus keeps that message's label; a repeated one is one row.
+    assert [t for _, t in lines] == [normalize(r["text"]) for r, _ in lines]

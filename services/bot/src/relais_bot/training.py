@@ -22,6 +22,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer  # type: ignore[impo
 from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
 from sklearn.model_selection import GroupKFold  # type: ignore[import-untyped]
 
+from relais_bot.domain.escalation import sentences_read_alone
 from relais_bot.domain.escalation_model import CATEGORIES, CLASSES, HEADS, EscalationModel, heads_of
 from relais_bot.domain.normalizer import features, normalize
 
@@ -65,7 +66,10 @@ MIN_HIGH, MIN_LOW = 0.4, 0.3
 # 12), two routine e-mails of theirs that the model reads as delicate ("não foi roubado nem nada", a
 # hard winter now behind) took it from 0.59 to 0.66 at 0.2 %, and the read sets lost 17 sensitive
 # messages (bereavement, fraud, vulnerability told in long e-mails) for 3 fewer false escalations.
-DEV_MAX_FALSE_RATE = {"customer-request": 0.002, "sensitive": 0.0025, "frustration": 0.002}
+# With blind z21 read (round 15) it happened again at 0.25 %: two of its calm letters (a student's
+# first own travel pass, a work course away from home) took it from 0.59 to 0.63, and the read sets
+# lost 24 sensitive messages for 2 fewer false escalations; hence 0.3 %.
+DEV_MAX_FALSE_RATE = {"customer-request": 0.002, "sensitive": 0.003, "frustration": 0.002}
 DEV_CALIBRATED = ("customer-request", "sensitive", "frustration")
 
 
@@ -100,8 +104,10 @@ def targets(rows: list[dict[str, Any]]) -> np.ndarray:
     return y
 
 
-def _vectorizer() -> TfidfVectorizer:
-    return TfidfVectorizer(analyzer=features, sublinear_tf=True, min_df=2, dtype=np.float64)
+def _vectorizer(vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
+    return TfidfVectorizer(
+        analyzer=features, sublinear_tf=True, min_df=2, dtype=np.float64, vocabulary=vocabulary
+    )
 
 
 def classes(rows: list[dict[str, Any]]) -> np.ndarray:
@@ -114,16 +120,33 @@ def classes(rows: list[dict[str, Any]]) -> np.ndarray:
 def weights(rows: list[dict[str, Any]]) -> np.ndarray:
     """Free-written messages count FREE_WEIGHT times a generated one: they are how customers write,
     where a generated row is one of many crossings of the same phrase family."""
-    return np.array([1.0 if r.get("source") == "generated" else FREE_WEIGHT for r in rows])
+    return np.array([1.0 if r.get("source") in ("generated", "sentence") else FREE_WEIGHT for r in rows])
 
 
-def _fit(texts: list[str], c: np.ndarray, w: np.ndarray) -> tuple[TfidfVectorizer, LogisticRegression]:
-    vectorizer = _vectorizer()
+def _fit(
+    texts: list[str], c: np.ndarray, w: np.ndarray, vocabulary: dict[str, int] | None = None
+) -> tuple[TfidfVectorizer, LogisticRegression]:
+    vectorizer = _vectorizer(vocabulary)
     x = vectorizer.fit_transform(texts)
     # Multinomial (lbfgs): the classes share one softmax, so a message that looks routine lowers every
     # escalation head at once. No class weights: routine messages are the majority at run time too.
     model = LogisticRegression(C=C, max_iter=MAX_ITER, random_state=0)
     return vectorizer, model.fit(x, c, sample_weight=w)
+
+
+def calm_sentences(rows: list[dict[str, Any]], texts: list[str]) -> list[tuple[dict[str, Any], str]]:
+    """The sentences of the calm messages of two sentences or more, each a calm row of its own, for the
+    line model: a line that is routine in its letter ("Tem algum custo?", "Quick one, but it's a bit
+    of a story") is routine alone. A sentence that is a message of the corpus keeps that message's
+    label."""
+    known = set(texts)
+    out: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if row["label"] is None:
+            for sentence in sentences_read_alone(row["text"]):
+                if (text := normalize(sentence)) not in known:
+                    out.setdefault(text, {"text": sentence, "label": None, "source": "sentence"})
+    return [(row, text) for text, row in out.items()]
 
 
 def _predict(vectorizer: TfidfVectorizer, model: LogisticRegression, texts: list[str]) -> np.ndarray:
@@ -222,7 +245,12 @@ def train(corpus: Path = CORPUS) -> tuple[EscalationModel, dict[str, Any]]:
     y = targets(rows)
     calibration = calibrate(rows, texts, y)
     vectorizer, fitted = _fit(texts, classes(rows), weights(rows))
-    vocabulary = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__)
+    sentences = calm_sentences(rows, texts)
+    line_rows, line_texts = [*rows, *(r for r, _ in sentences)], [*texts, *(t for _, t in sentences)]
+    # On the message model's vocabulary, so that the bot keeps one index of n-grams for both.
+    line_vectorizer, line_fitted = _fit(
+        line_texts, classes(line_rows), weights(line_rows), vectorizer.vocabulary_
+    )
     meta = {
         "corpus": {p.relative_to(corpus).as_posix(): _sha256(p) for p in corpus_files(corpus)},
         "messages": len(rows),
@@ -230,20 +258,23 @@ def train(corpus: Path = CORPUS) -> tuple[EscalationModel, dict[str, Any]]:
         "folds": FOLDS,
         "c": C,
         "free_weight": FREE_WEIGHT,
+        "line_model_calm_sentences": len(sentences),
         "validation": calibration["validation"],
         "trained_with": f"scikit-learn {sklearn.__version__}",
     }
-    model = EscalationModel(
-        vocabulary, vectorizer.idf_, fitted.coef_, fitted.intercept_, calibration["high"],
-        calibration["low"], meta,
-    )  # fmt: skip
+    high, low = calibration["high"], calibration["low"]
+    vocabulary = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__)
+    model = EscalationModel(vocabulary, vectorizer.idf_, fitted.coef_, fitted.intercept_, high, low, meta)
+    lines = model.add_lines(line_vectorizer.idf_, line_fitted.coef_, line_fitted.intercept_)
     model.meta["fold_thresholds"] = {"high": dict(model.high), "low": dict(model.low)}
     model.meta["development_calibration"] = recalibrate(model, development_blind_sets())
     # The direct scoring at run time must agree with scikit-learn's own.
-    reference = _predict(vectorizer, fitted, texts[:200])
-    mine = np.vstack([model.probabilities(t) for t in texts[:200]])
-    if not np.allclose(reference, mine, atol=1e-6):
-        raise AssertionError("direct scoring disagrees with scikit-learn")
+    for v, f, m, sample in ((vectorizer, fitted, model, texts[:200]),
+                            (line_vectorizer, line_fitted, lines, line_texts[-200:])):  # fmt: skip
+        if not np.allclose(
+            _predict(v, f, sample), np.vstack([m.probabilities(t) for t in sample]), atol=1e-6
+        ):
+            raise AssertionError("direct scoring disagrees with scikit-learn")
     return model, meta
 
 

@@ -48,21 +48,27 @@ class Scores:
 class EscalationModel:
     def __init__(
         self,
-        vocabulary: list[str],
+        vocabulary: list[str] | dict[str, int],
         idf: np.ndarray,
         coef: np.ndarray,
         intercept: np.ndarray,
         high: dict[str, float],
         low: dict[str, float],
         meta: dict[str, object],
+        lines: "EscalationModel | None" = None,
     ) -> None:
-        self._index = {g: i for i, g in enumerate(vocabulary)}
+        # The n-grams in column order, or the index of another model's (the line model shares its message
+        # model's: one dict of 140,000 n-grams is some 15 MB).
+        self._index = vocabulary if isinstance(vocabulary, dict) else {g: i for i, g in enumerate(vocabulary)}
         self._idf = idf.astype(np.float64)
         self._coef = coef.astype(np.float64)
         self._intercept = intercept.astype(np.float64)
         self.high = high
         self.low = low
         self.meta = meta
+        # The reader of one sentence on its own (`score_line`), trained on the same messages and on
+        # every sentence of the calm ones; None: this model reads sentences too.
+        self.lines = lines
 
     @classmethod
     def load(cls, path: Path) -> "EscalationModel":
@@ -72,30 +78,42 @@ class EscalationModel:
             classes = [str(c) for c in archive["classes"]] if "classes" in archive else []
             if tuple(heads) != HEADS or tuple(classes) != CLASSES:
                 raise ValueError(f"{path}: heads {heads}, expected {list(HEADS)}; retrain the model")
-            return cls(
-                [str(v) for v in archive["vocabulary"]],
-                archive["idf"],
-                archive["coef"],
-                archive["intercept"],
-                dict(zip(HEADS, map(float, archive["high"]), strict=True)),
-                dict(zip(HEADS, map(float, archive["low"]), strict=True)),
-                meta,
-            )
+            high = dict(zip(HEADS, map(float, archive["high"]), strict=True))
+            low = dict(zip(HEADS, map(float, archive["low"]), strict=True))
+
+            vocabulary = [str(v) for v in archive["vocabulary"]]
+            model = cls(vocabulary, archive["idf"], archive["coef"], archive["intercept"], high, low, meta)
+            if "lines_coef" in archive:
+                model.add_lines(archive["lines_idf"], archive["lines_coef"], archive["lines_intercept"])
+            return model
+
+    def add_lines(self, idf: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> "EscalationModel":
+        """The line model's weights, on this model's vocabulary."""
+        self.lines = EscalationModel(self._index, idf, coef, intercept, self.high, self.low, {})
+        return self.lines
+
+    def _weights(self, prefix: str = "") -> dict[str, np.ndarray]:
+        return {
+            f"{prefix}idf": self._idf.astype(np.float32),
+            f"{prefix}coef": self._coef.astype(np.float32),
+            f"{prefix}intercept": self._intercept.astype(np.float32),
+        }
 
     def save(self, path: Path) -> None:
+        if self.lines is not None and self.lines._index is not self._index:
+            raise ValueError("the line model must share the message model's vocabulary")
         vocabulary = sorted(self._index, key=self._index.__getitem__)
-        np.savez_compressed(
-            path,
-            vocabulary=np.array(vocabulary, dtype=np.str_),
-            idf=self._idf.astype(np.float32),
-            coef=self._coef.astype(np.float32),
-            intercept=self._intercept.astype(np.float32),
-            heads=np.array(HEADS, dtype=np.str_),
-            classes=np.array(CLASSES, dtype=np.str_),
-            high=np.array([self.high[h] for h in HEADS], dtype=np.float64),
-            low=np.array([self.low[h] for h in HEADS], dtype=np.float64),
-            meta=np.array(json.dumps(self.meta, sort_keys=True)),
-        )
+        arrays = {
+            "vocabulary": np.array(vocabulary, dtype=np.str_),
+            **self._weights(),
+            **(self.lines._weights("lines_") if self.lines else {}),
+            "heads": np.array(HEADS, dtype=np.str_),
+            "classes": np.array(CLASSES, dtype=np.str_),
+            "high": np.array([self.high[h] for h in HEADS], dtype=np.float64),
+            "low": np.array([self.low[h] for h in HEADS], dtype=np.float64),
+            "meta": np.array(json.dumps(self.meta, sort_keys=True)),
+        }
+        np.savez_compressed(path, allow_pickle=False, **arrays)
 
     def vector(self, grams: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Columns and L2-normalised sublinear TF-IDF weights of a message's known features."""
@@ -123,6 +141,13 @@ class EscalationModel:
     def score_normalized(self, normalized: str) -> Scores:
         """`score` of a text already through `normalize` (the detectors need both)."""
         values = self.probabilities(normalized)
+        return Scores(dict(zip(HEADS, map(float, values), strict=True)), self.high, self.low)
+
+    def score_line(self, sentence: str) -> Scores:
+        """One sentence of a longer message read on its own, against this model's thresholds."""
+        if self.lines is None:
+            return self.score(sentence)
+        values = self.lines.probabilities(normalize(sentence))
         return Scores(dict(zip(HEADS, map(float, values), strict=True)), self.high, self.low)
 
 
