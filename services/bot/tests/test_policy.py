@@ -853,6 +853,23 @@ def test_the_evaluator_scores_blind_sets_apart(bot: Bot, tmp_path: Path) -> None
     assert sets(dev=[], blind=tmp_path / "none") == []
 
 
+def test_the_evaluator_tells_a_request_handed_over_for_another_reason_from_one_kept(
+    bot: Bot, tmp_path: Path
+) -> None:
+    rows = [
+        {"_meta": {"author": "test", "tuned_on": False}},
+        {"id": "r1", "text": "my husband passed away last week, I want to talk to an agent",
+         "expect": "customer-request"},
+        {"id": "r2", "text": "agent please", "expect": "customer-request"},
+        {"id": "r3", "text": "where is my order", "expect": "customer-request"},  # labelled wrong on purpose
+    ]  # fmt: skip
+    path = tmp_path / "set.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    request = evaluate(path, bot)["reasons"]["customer-request"]
+    assert request["recall_within_two"] == pytest.approx(1 / 3, abs=1e-4)  # r1 went as `sensitive`
+    assert request["reached_person_within_two"] == pytest.approx(2 / 3, abs=1e-4)
+
+
 def test_a_customer_whose_agent_went_silent_is_told_in_their_language(chat: Chat) -> None:
     waiting(chat)
     chat.feed(Assigned(**chat.envelope(), data=AssignedData(offer_id="o", agent_id="agent-7")))

@@ -96,6 +96,10 @@ def _reasons(results: list[Result]) -> dict[str, Any]:
     within_two = [r for r in requests if "customer-request" in (r.reason, r.reason_after_yes)]
     out["customer-request"]["asked"] = sum(r.asked for r in requests)
     out["customer-request"]["recall_within_two"] = _ratio(len(within_two), len(requests))
+    # With a person within two messages whatever the recorded reason: a request told with a bereavement
+    # goes to a person as `sensitive` (the first rule), which the recall above counts as a miss.
+    reached = [r for r in requests if r.reason is not None or r.reason_after_yes is not None]
+    out["customer-request"]["reached_person_within_two"] = _ratio(len(reached), len(requests))
     return out
 
 
@@ -238,7 +242,8 @@ def _print(name: str, report: dict[str, Any]) -> None:
     request = report["reasons"]["customer-request"]
     print(
         f"request for a person: first message {_pct(request['recall'])}, within two messages "
-        f"{_pct(request['recall_within_two'])} ({request['asked']} asked)"
+        f"{_pct(request['recall_within_two'])} ({request['asked']} asked); with a person within two, "
+        f"whatever the reason: {_pct(request['reached_person_within_two'])}"
     )
     for language, reasons in report["by_language"].items():
         print(
