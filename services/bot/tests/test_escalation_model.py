@@ -121,6 +121,21 @@ def test_an_archive_of_other_heads_or_without_classes_is_refused(tmp_path: Path)
         EscalationModel.load(older)
 
 
+@pytest.mark.parametrize("name", ["idf", "coef", "intercept", "lines_idf", "lines_coef", "lines_intercept"])
+def test_an_archive_whose_weights_do_not_fit_its_vocabulary_is_refused(tmp_path: Path, name: str) -> None:
+    message = model()
+    message.add_lines(
+        np.ones(len(VOCABULARY)), np.zeros((len(CLASSES), len(VOCABULARY))), np.zeros(len(CLASSES))
+    )
+    message.save(tmp_path / "model.npz")
+    with np.load(tmp_path / "model.npz", allow_pickle=False) as archive:
+        arrays = {n: archive[n] for n in archive.files}
+    bad = tmp_path / "bad.npz"
+    np.savez_compressed(bad, **(arrays | {name: arrays[name][..., :-1]}))
+    with pytest.raises(ValueError, match="do not fit the vocabulary; retrain the model"):
+        EscalationModel.load(bad)
+
+
 def test_an_archive_with_pickled_objects_or_thresholds_of_other_heads_is_refused(tmp_path: Path) -> None:
     model().save(tmp_path / "model.npz")
     with np.load(tmp_path / "model.npz", allow_pickle=False) as archive:

@@ -82,6 +82,16 @@ class EscalationModel:
             low = dict(zip(HEADS, map(float, archive["low"]), strict=True))
 
             vocabulary = [str(v) for v in archive["vocabulary"]]
+            prefixes = ("", "lines_") if "lines_coef" in archive else ("",)
+            for prefix in prefixes:
+                # Weights of another vocabulary or other classes would fail on some message, not here.
+                idf, coef, intercept = (archive[f"{prefix}{n}"] for n in ("idf", "coef", "intercept"))
+                if (
+                    idf.shape != (len(vocabulary),)
+                    or coef.shape != (len(CLASSES), len(vocabulary))
+                    or (intercept.shape != (len(CLASSES),))
+                ):
+                    raise ValueError(f"{path}: {prefix}weights do not fit the vocabulary; retrain the model")
             model = cls(vocabulary, archive["idf"], archive["coef"], archive["intercept"], high, low, meta)
             if "lines_coef" in archive:
                 model.add_lines(archive["lines_idf"], archive["lines_coef"], archive["lines_intercept"])
