@@ -43,6 +43,19 @@ TURNS = (
     "wie kann ich etwas zurücksenden",
     "merci beaucoup",
 )
+# What an attacker sends: the longest message the detectors read (2,500 characters) made of what
+# regular expressions backtrack on: runs of punctuation, whitespace, emoji, one-letter words, and a
+# long letter. Each is the first message of a new conversation.
+HOSTILE = (
+    "." * 2500,
+    "a" + " " * 2498 + "b",
+    "0" + "!" * 2499,
+    "🙃" * 2500,
+    "a." * 1250,
+    "press 0 " * 312,
+    ("Dear team, I wrote to you before. M. Dupont said he would call me back. " * 40)[:2500],
+)
+HOSTILE_ROUNDS = 50
 CORE_CONVERSATIONS = 1000
 KAFKA_CONVERSATIONS = 1000
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -70,6 +83,19 @@ def core() -> dict[str, Any]:
             latencies.append(time.perf_counter() - t)
     elapsed = time.perf_counter() - started
     return _stats("core (Bot.decide, one thread)", len(latencies), elapsed, latencies)
+
+
+def hostile() -> dict[str, Any]:
+    bot = build_bot()
+    latencies: list[float] = []
+    started = time.perf_counter()
+    for r in range(HOSTILE_ROUNDS):
+        for n, text in enumerate(HOSTILE):
+            t = time.perf_counter()
+            bot.decide(BotState(), message(f"h{r}-{n}", 0, text))
+            latencies.append(time.perf_counter() - t)
+    elapsed = time.perf_counter() - started
+    return _stats("hostile messages (Bot.decide, 2,500 chars)", len(latencies), elapsed, latencies)
 
 
 async def through_kafka(infra: Infra, tmp_path: Path) -> dict[str, Any]:
@@ -120,14 +146,14 @@ def _stats(name: str, count: int, elapsed: float, latencies: list[float] | None)
 
 
 async def test_bench_bot(infra: Infra, tmp_path: Path) -> None:
-    results = [core(), await through_kafka(infra, tmp_path)]
+    results = [core(), hostile(), await through_kafka(infra, tmp_path)]
     print(f"\n{'path':<46}{'messages':>9}{'seconds':>9}{'msg/s':>9}{'p50 ms':>8}{'p99 ms':>8}")
     for r in results:
         print(
             f"{r['path']:<46}{r['messages']:>9}{r['seconds']:>9}{r['messages_per_s']:>9}"
             f"{r.get('p50_ms', '-'):>8}{r.get('p99_ms', '-'):>8}"
         )
-    kafka = results[1]
+    kafka = results[-1]
     print(f"bot process memory: {kafka['rss_mb']} MB resident, {kafka['peak_rss_mb']} MB at its peak")
     _write(results)
 
