@@ -35,7 +35,9 @@ _DATE = re.compile(
     r"|yesterday|today|last week|hier|aujourd'hui|avant-hier|la semaine derniere|ayer|hoy|gestern|heute"
     r"|ieri|oggi|ontem|hoje)\b"
 )
-_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+# A local part of at most 64 characters (RFC 5321): unbounded, each start in a run of "1.1.1." scanned
+# to its end, 16 ms for 2,500 characters with no "@" at all.
+_EMAIL = re.compile(r"\b[\w.+-]{1,64}@[\w-]+(?:\.[\w-]+)+\b")
 _ACCOUNT = re.compile(
     r"\b(?:account|compte|client|cuenta|konto|kundennummer|kunden-nr|conta|cliente)\s*(?:n(?:o|r|um(?:ero)?)?\.?\s*|#\s*|:\s*|°\s*)*"
     r"([a-z]{0,3}-?\d{4,14})\b",
