@@ -119,7 +119,8 @@ def classes(rows: list[dict[str, Any]]) -> np.ndarray:
 
 def weights(rows: list[dict[str, Any]]) -> np.ndarray:
     """Free-written messages count FREE_WEIGHT times a generated one: they are how customers write,
-    where a generated row is one of many crossings of the same phrase family."""
+    where a generated row is one of many crossings of the same phrase family. A calm message's sentence
+    (the line model's) counts as a generated row: its message counts already."""
     return np.array([1.0 if r.get("source") in ("generated", "sentence") else FREE_WEIGHT for r in rows])
 
 

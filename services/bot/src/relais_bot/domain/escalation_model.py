@@ -55,10 +55,9 @@ class EscalationModel:
         high: dict[str, float],
         low: dict[str, float],
         meta: dict[str, object],
-        lines: "EscalationModel | None" = None,
     ) -> None:
         # The n-grams in column order, or the index of another model's (the line model shares its message
-        # model's: one dict of 140,000 n-grams is some 15 MB).
+        # model's: the bot holds one dict of 140,000 n-grams, not two).
         self._index = vocabulary if isinstance(vocabulary, dict) else {g: i for i, g in enumerate(vocabulary)}
         self._idf = idf.astype(np.float64)
         self._coef = coef.astype(np.float64)
@@ -66,9 +65,9 @@ class EscalationModel:
         self.high = high
         self.low = low
         self.meta = meta
-        # The reader of one sentence on its own (`score_line`), trained on the same messages and on
-        # every sentence of the calm ones; None: this model reads sentences too.
-        self.lines = lines
+        # The reader of one sentence on its own (`score_line`, `add_lines`), trained on the same messages
+        # and on every sentence of the calm ones; None: this model reads sentences too.
+        self.lines: EscalationModel | None = None
 
     @classmethod
     def load(cls, path: Path) -> "EscalationModel":
