@@ -156,8 +156,7 @@ class EscalationModel:
         """One sentence of a longer message read on its own, against this model's thresholds."""
         if self.lines is None:
             return self.score(sentence)
-        values = self.lines.probabilities(normalize(sentence))
-        return Scores(dict(zip(HEADS, map(float, values), strict=True)), self.high, self.low)
+        return Scores(self.lines.score(sentence).values, self.high, self.low)
 
 
 def heads_of(classes: np.ndarray) -> np.ndarray:
