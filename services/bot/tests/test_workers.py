@@ -6,6 +6,7 @@ from pathlib import Path
 import httpx
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import CoordinatorLoadInProgressError, GroupCoordinatorNotAvailableError
 from prometheus_client.parser import text_string_to_metric_families
 
 from relais_contracts import topics
@@ -44,7 +45,10 @@ async def test_two_workers_share_the_partitions_and_answer_every_message_once_in
         try:
 
             async def members() -> int:
-                described = await admin.describe_consumer_groups([group])
+                try:
+                    described = await admin.describe_consumer_groups([group])
+                except (GroupCoordinatorNotAvailableError, CoordinatorLoadInProgressError):
+                    return 0  # a fresh broker elects the group's coordinator a moment later
                 # Each group: (error, id, state, protocol type, protocol, members).
                 return sum(len(g[5]) for response in described for g in response.groups)
 
@@ -78,16 +82,23 @@ async def test_two_workers_share_the_partitions_and_answer_every_message_once_in
                 answered = [r.data.in_reply_to for r in replies() if r.subject == conversation]
                 assert answered == ids  # once each, and in the order asked
 
-        async with httpx.AsyncClient() as http:
-            text = (await http.get(f"{bot.url}/metrics")).text
-        consumed = sum(
-            s.value
-            for family in text_string_to_metric_families(text)
-            for s in family.samples
-            if s.name == "relais_events_consumed_total"
-        )
+        async def consumed() -> float:
+            async with httpx.AsyncClient() as http:
+                text = (await http.get(f"{bot.url}/metrics")).text
+            return sum(
+                s.value
+                for family in text_string_to_metric_families(text)
+                for s in family.samples
+                if s.name == "relais_events_consumed_total"
+            )
+
         # Every event of the log (an opening, two messages, two replies per conversation), both workers'
-        # shares, not the share of the worker that answered the scrape.
-        assert consumed >= 5 * CONVERSATIONS
+        # shares, not the share of the worker that answered the scrape. The workers read their own last
+        # replies back a moment after the reader above saw them: wait for that, then count.
+        async def all_consumed() -> bool:
+            return await consumed() >= 5 * CONVERSATIONS
+
+        await poll(all_consumed, timeout=30, what="every event of the log consumed")
+        assert await consumed() >= 5 * CONVERSATIONS
     finally:
         bot.terminate()
