@@ -5,14 +5,19 @@ It starts a Kafka broker and a Redis of its own (deploy/local, in a temporary di
 and the four services as real processes (their entry points, as `make up` runs them), topics of 6
 partitions, then in one run measures:
 
+0. a warm-up: the path and the bare loop, round after round, until the broker's JIT compiler is
+   nearly idle (at most `--warm-seconds`): a fresh JVM spends up to half a core compiling for its
+   first minute under load, which would be charged to Kafka and taken from the services;
 1. the bare loop: aiokafka producer -> consumer on the same broker, records of the inbound records'
-   size, 6 partitions (the ceiling a Python client reaches on this machine);
+   size, 6 partitions, 20,000 of them (the ceiling a Python client reaches on this machine: 2,000
+   records on a cold broker measured mostly the loop's start, 6,000 msg/s where it runs 50,000);
 2. the Relais path for new customers: a burst of messages, each from a customer never seen;
 3. the same for returning customers: a second message in each one's open conversation;
 4. latency inbound -> reply (p50/p95/p99) at 25 %, 50 % and 75 % of the measured maximum, and at
    20 msg/s;
 5. CPU milliseconds per message of each service, of Kafka and of Redis, from /proc (user + system time
-   of each process and its children, over the bursts): the figure least moved by the machine's load.
+   of each process and its children, over the bursts): the figure least moved by the machine's load;
+   Kafka's share spent by its JIT compiler beside it ("compiling").
 6. at each fixed rate, where each message's milliseconds went, hop by hop (HOPS): the broker's append
    times of the inbound record, the customer message and the bot's reply on the log, and the outbound
    record, beside the bench's send and read; with each service's records and milliseconds a batch.
@@ -75,6 +80,8 @@ SERVICES = {
 QUESTIONS = ["Hello, where is my order?", "My delivery is late", "How do I return an item?"]
 FOLLOW_UPS = ["Thanks, and how long does a refund take?", "Can I change my delivery address?"]
 HEADERS = [("content-type", CONTENT_TYPE.encode())]
+# The broker counts as warm once its JIT compiler uses less than this share of a core over a warm-up round.
+WARM_JIT_SHARE = 0.05
 
 
 def _free_port() -> int:
@@ -118,6 +125,22 @@ class Broker:
     @property
     def pid(self) -> int:
         return int((self.state / "kafka" / "kafka.pid").read_text().strip())
+
+    def jit_seconds(self) -> float:
+        """CPU seconds the broker's JIT compiler threads have used: a fresh JVM spends a good part of a
+        core compiling for its first minute or so under load, which a broker in service paid long ago."""
+        total = 0
+        tasks = Path(f"/proc/{self.pid}/task")
+        for task in tasks.iterdir():
+            try:
+                if "CompilerThre" not in (task / "comm").read_text():
+                    continue
+                stat = (task / "stat").read_text()
+            except OSError:  # the thread ended
+                continue
+            fields = stat[stat.rindex(")") + 2 :].split()
+            total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
 
 
 # The hops of a message, each ending at a wall-clock time (seconds): the bench's send, the broker's
@@ -274,6 +297,7 @@ class Bench:
             broker.bootstrap, f"{namespace}{topics.OUTBOUND}", f"{namespace}{topics.CONVERSATIONS}"
         )
         self._customers = 0
+        self._bare_topic = False
 
     def pids(self) -> dict[str, int]:
         pids = {name: proc.proc.pid for name, proc in self.procs.items() if proc.proc}
@@ -301,7 +325,33 @@ class Bench:
         return found
 
     def cpu(self) -> dict[str, float]:
-        return {name: cpu_seconds(pid) for name, pid in self.pids().items()}
+        """CPU seconds of each process so far; "kafka-jit" is the part of Kafka's spent compiling."""
+        return {name: cpu_seconds(pid) for name, pid in self.pids().items()} | {
+            "kafka-jit": self.broker.jit_seconds()
+        }
+
+    async def warm_broker(self, size: int) -> list[float]:
+        """Run the path (a bare loop, a burst of new customers, their second messages) until the broker's
+        JIT compiler uses under WARM_JIT_SHARE of a core over a round, or for `--warm-seconds`: the
+        figures are of a broker in service, not of a JVM compiling its hot paths meanwhile. Returns each
+        round's JIT share of a core."""
+        shares: list[float] = []
+        deadline = time.perf_counter() + self.args.warm_seconds
+        while time.perf_counter() < deadline:
+            jit, started = self.broker.jit_seconds(), time.perf_counter()
+            bare = await self.bare(size, self.args.bare_messages)
+            first = self.new_addresses(self.args.burst)
+            await self.phase([(a, QUESTIONS[i % len(QUESTIONS)]) for i, a in enumerate(first)])
+            await self.phase([(a, FOLLOW_UPS[i % len(FOLLOW_UPS)]) for i, a in enumerate(first)])
+            shares.append(round((self.broker.jit_seconds() - jit) / (time.perf_counter() - started), 3))
+            print(
+                f"  warm-up round {len(shares)}: the broker's JIT used {shares[-1]:.0%} of a core;"
+                f" bare loop {bare['msg_per_s']} msg/s",
+                flush=True,
+            )
+            if shares[-1] < WARM_JIT_SHARE:
+                break
+        return shares
 
     async def start_services(self, logs: Path) -> None:
         extra = {"RELAIS_ENV": "dev", "RELAIS_KAFKA_DEFAULT_PARTITIONS": str(PARTITIONS)}
@@ -382,13 +432,15 @@ class Bench:
     async def bare(self, size: int, count: int) -> dict[str, Any]:
         """aiokafka alone: `count` records of `size` bytes through a 6-partition topic of the same broker."""
         physical = f"{self.ns}bench.bare"
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.broker.bootstrap)
-        await admin.start()
-        try:
-            await admin.create_topics([NewTopic(physical, PARTITIONS, 1)])
-        finally:
-            await admin.close()
-        await asyncio.sleep(1)
+        if not self._bare_topic:
+            admin = AIOKafkaAdminClient(bootstrap_servers=self.broker.bootstrap)
+            await admin.start()
+            try:
+                await admin.create_topics([NewTopic(physical, PARTITIONS, 1)])
+            finally:
+                await admin.close()
+            await asyncio.sleep(1)
+            self._bare_topic = True
         consumer = AIOKafkaConsumer(bootstrap_servers=self.broker.bootstrap, enable_auto_commit=False)
         await consumer.start()
         parts = [TopicPartition(physical, p) for p in range(PARTITIONS)]
@@ -478,7 +530,9 @@ def table(result: dict[str, Any]) -> str:
         if phase not in result["phases"]:
             continue
         cpu = result["phases"][phase]["cpu_ms_per_msg"]
-        rows.append(f"CPU ms per message ({phase}): " + ", ".join(f"{k} {v}" for k, v in cpu.items()))
+        shares = [f"{k} {v}" + (f" (compiling {cpu['kafka-jit']})" if k == "kafka" else "")
+                  for k, v in cpu.items() if k != "kafka-jit"]  # fmt: skip
+        rows.append(f"CPU ms per message ({phase}): " + ", ".join(shares))
         per_batch = result["phases"][phase]["records_per_batch"]
         rows.append(f"records per batch ({phase}): " + ", ".join(f"{k} {v}" for k, v in per_batch.items()))
     for name, figure in result["phases"].items():
@@ -532,13 +586,16 @@ async def run(args: argparse.Namespace) -> int:
         await bench.outbound.start()
         print("services ready; warming up", flush=True)
         await bench.phase([(a, QUESTIONS[0]) for a in bench.new_addresses(args.warmup)])
+        size = len(inbound("bench-000000", QUESTIONS[0])[1])
+        if args.warm_seconds > 0:
+            print("warming the broker up ...", flush=True)
+            result["warm_up_jit_share"] = await bench.warm_broker(size)
         phases: dict[str, Any] = {}
         if args.max_rate:
             top = args.max_rate
         else:
-            size = len(inbound("bench-000000", QUESTIONS[0])[1])
             print("bare loop ...", flush=True)
-            result["bare"] = await bench.bare(size, args.burst)
+            result["bare"] = await bench.bare(size, args.bare_messages)
             print("new customers, burst ...", flush=True)
             first = bench.new_addresses(args.burst)
             phases["new customers, burst"] = await bench.phase(
@@ -597,6 +654,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--burst", type=int, default=2000, help="messages per burst (2000)")
     parser.add_argument("--warmup", type=int, default=200, help="messages before measuring (200)")
+    parser.add_argument("--bare-messages", type=int, default=20000, help="records of the bare loop (20000)")
+    parser.add_argument(
+        "--warm-seconds",
+        type=float,
+        default=120.0,
+        help="at most this long warming the broker's JIT before measuring; 0 measures a cold broker (120)",
+    )
     parser.add_argument(
         "--rate-seconds", type=float, default=10.0, help="seconds of each fixed-rate run (10)"
     )
