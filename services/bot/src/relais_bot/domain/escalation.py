@@ -289,27 +289,32 @@ class Detectors:
             scores = self._with_sentences(scores, read_alone, self._kept(sentences))
         negated = self.negated(canonical)
         request = (
-            (self.human_request(canonical) and self._plausible_request(scores, canonical, plain))
-            or self._framed(self._human_unambiguous, canonical)
+            self._framed(self._human_unambiguous, canonical)
+            or (self._asks_person(canonical) and self._plausible_request(scores, canonical, plain))
             or bool(scores and scores.fires("customer-request") and not negated)
         )
         unsure = bool(scores and not request and not negated and scores.unsure("customer-request"))
         # A laugh marks a delicate word as a figure of speech ("fast gestorben vor Freude 😂", "my
         # phone died 😂"): the cue alone does not count, the model still may.
+        # The model's word is asked first: a cue's expressions are scanned only where it could count (the
+        # scans are most of a routine message's cost, and most messages are routine).
         sensitive = (
-            {
-                c
-                for c in self.sensitive(plain, categories)
-                if self._plausible(scores, c, "sensitive", floor=SENSITIVE_CUE_FLOOR)
-            }
+            set(
+                self.sensitive(
+                    plain,
+                    tuple(
+                        c
+                        for c in categories
+                        if self._plausible(scores, c, "sensitive", floor=SENSITIVE_CUE_FLOOR)
+                    ),
+                )
+            )
             if "emo_laugh" not in tokens
             else set()
         )
         sensitive |= {c for c in categories if c in self._unambiguous and self._unambiguous[c].search(plain)}
-        strong, weak = self.frustration(plain, language)
-        strong = (strong and self._plausible(scores, "frustration")) or bool(
-            self._insult and self._insult.search(plain)
-        )
+        strong, weak = self.frustration(plain, language, strong=self._plausible(scores, "frustration"))
+        strong = strong or bool(self._insult and self._insult.search(plain))
         # The model's word alone does not make an angry message sensitive ("mi avete rotto", "third
         # time I contact you"): with a clear frustration cue and no sensitive cue, frustration it is.
         # Whether a message is delicate is the "sensitive" head's to say (the sum of the categories);
@@ -577,9 +582,12 @@ class Detectors:
         return str(best[0]) if best and best[0][0] == token[0] else token
 
     def human_request(self, canonical: str) -> bool:
+        return self._framed(self._human_unambiguous, canonical) or self._asks_person(canonical)
+
+    def _asks_person(self, canonical: str) -> bool:
+        """A request for a person the model must find plausible (the unambiguous frames need not)."""
         return (
             self._framed(self._human, canonical)
-            or self._framed(self._human_unambiguous, canonical)
             or self._near_request(canonical)
             or self._short_request(canonical)
         )
@@ -637,13 +645,13 @@ class Detectors:
             )
         )
 
-    def frustration(self, plain: str, language: str) -> tuple[bool, int]:
-        """(strong wording, count of failure hints)."""
+    def frustration(self, plain: str, language: str, *, strong: bool = True) -> tuple[bool, int]:
+        """(strong wording, count of failure hints); strong=False skips the strong cues (False)."""
         # Abusive words are rarely ambiguous across languages, and a short message's language is often
         # a guess: every language's strong cues apply. Milder hints only in the language (and English).
         # A word turned down just before it ("not angry at all", "no estoy enfadada") does not count.
         # Nor one that qualifies a letter or a call ("I've written enough angry emails").
-        strong = any(
+        strong = strong and any(
             not _NOT_BEFORE.search(plain[max(0, m.start() - 30) : m.start()])
             and not _WRITINGS_AFTER.match(plain, m.end())
             and not _WRITINGS_BEFORE.search(plain[max(0, m.start() - 20) : m.start()])
