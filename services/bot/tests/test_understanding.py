@@ -1,6 +1,7 @@
 """What the bot reads in a message: language, entities, intents; its content files; and the evaluation
 set's targets (deterministic: the same models on the same labelled set)."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -185,6 +186,10 @@ NOT_CALL_ME_BACK = [
     "nn serve che mi richiamate, tutto risolto",
     "no need to call me back, the parcel came",
     "don't call me again please",
+    # German names the callback with a noun: a "Rückruf" turned down, before or after, asks for none.
+    "Kein Rückruf nötig, das Angebot bitte einfach per Mail. Danke",
+    "Rückruf nicht nötig, hat sich erledigt",
+    "keinen Rückruf bitte, lieber schriftlich",
 ]
 
 
@@ -252,6 +257,13 @@ INDIRECT_REQUESTS = [
     "je voudrais un rendez-vous avec mon conseiller pour le prêt",
     "svp un superviseur",
     "0 0 0",
+    # A meeting with the manager or the director, asked in the words of a letter.
+    "I'd like to arrange a meeting with the branch manager about the new fees",
+    "Je souhaiterais rencontrer le directeur de l'agence à propos des nouveaux tarifs",
+    "me gustaría reunirme con la directora del centro para hablar de los horarios",
+    "vorrei un appuntamento con il direttore della filiale per il mutuo",
+    "gostaria de me reunir com o gerente da agência sobre o crédito",
+    "ich hätte gern ein persönliches Gespräch mit der Filialleitung über die neuen Gebühren",
 ]
 NOT_REQUESTS = [
     "my colleague could call me about it tomorrow, he has the reference",  # the customer's own colleague
@@ -273,6 +285,8 @@ NOT_REQUESTS = [
     # Moving home, in the verb Italian also uses for a transfer.
     "mi trasferisco a Bologna dal primo del mese, come sposto il contratto del gas?",
     "vorrei annullare l'appuntamento con il consulente di venerdì, ho risolto",
+    "the director of the film is brilliant, is it on your streaming plan?",
+    "la directora del colegio nos mandó la lista de material, ¿tenéis estas mochilas?",
     # A verb and a person word on either side of a colon belong to two clauses.
     "ich möchte mich herzlich bedanken: die Mitarbeiterin an Ihrer Hotline war großartig",
 ]
@@ -508,6 +522,8 @@ def test_venting_about_someone_else_then_not_your_fault_is_no_frustration() -> N
         (vent + "anyway not your fault obviously, can I watch on two TVs?", "en"),
         ("journée horrible au boulot, rien à voir avec vous, vous avez le manteau en taille M ?", "fr"),
         ("ho pianto tutta la sera per il finale, non è colpa vostra, posso vederlo su due tv?", "it"),
+        ("ho pianto tutta la sera per il finale 😂 comunque: posso vederlo su due tv?", "it"),
+        ("I cried at the finale, terrible writing. Quoi qu'il en soit, can I watch on two TVs?", "en"),
     ):
         assert not detectors.signals(text, language, (), 0.0).frustrated, text
     # After the aside, anger still counts; so does an insult to the bot anywhere.
@@ -593,6 +609,14 @@ def test_one_sentence_read_alone_hands_over_only_when_it_is_clear(bot: Bot) -> N
         ("ich bin Typ-1-Diabetikerin und das Insulin im Paket muss gekühlt sein", "health"),
         ("la semaine dernière j'ai perdu le bébé, comment annuler la commande du berceau ?", "health"),
         ("ma mère a 88 ans, elle n'entend presque plus rien au téléphone", "vulnerability"),
+        # A theft, in each language's word order: a letter about the SIM card reads calm to the model.
+        ("mir wurde gestern Abend am Bahnhof mein Handy gestohlen, bitte sperren Sie die SIM", "fraud"),
+        ("on m'a volé mon portefeuille avec ma carte dedans", "fraud"),
+        ("me robaron el móvil en el autobús, qué hago con la línea", "fraud"),
+        ("mi hanno rubato la borsa con il bancomat dentro", "fraud"),
+        ("roubaram-me a carteira com o cartão", "fraud"),
+        ("la mia carta è stata rubata stamattina", "fraud"),
+        ("someone stole my phone at the station last night", "fraud"),
     ],
 )
 def test_unambiguous_situations_count_whatever_the_model_reads(bot: Bot, text: str, category: str) -> None:
@@ -637,6 +661,13 @@ def test_a_sensitive_word_about_someone_else_or_a_trade_is_routine(bot: Bot) -> 
             "vulnerability",
         ),
         ("ya puse una queja en profeco por el cobro, tienen el folio?", "es", "complaint"),
+        # A regulator named as the next step, in each language.
+        ("Ya les he mandado un burofax. Lo siguiente será el Banco de España.", "es", "complaint"),
+        ("si rien ne bouge je vais saisir l'Arcep", "fr", "complaint"),
+        ("I will be complaining to Ofcom about this", "en", "complaint"),
+        ("Ich werde die Bundesnetzagentur einschalten", "de", "complaint"),
+        ("ho fatto ricorso al Corecom per la linea staccata", "it", "complaint"),
+        ("vou fazer queixa na ANACOM", "pt", "complaint"),
         ("my handbag was taken on the bus with my phone in it, can you stop the cards", "en", "fraud"),
         ("alguien ha entrado en mi cuenta y ha hecho dos pedidos", "es", "fraud"),
         (
@@ -672,6 +703,28 @@ def test_frustration_told_by_counts_idioms_and_emoji(bot: Bot) -> None:
         assert detectors.signals(text, language, (), 0.0).frustrated, text
 
 
+def test_a_theft_turned_down_or_a_regulator_named_in_passing_is_no_cue() -> None:
+    """The cues alone: a theft denied is none, and a regulator named as a reference (its simulator, the
+    company's licence) is no complaint; the regulator as the customer's next step is."""
+    cues = read_cues()
+    theft = re.compile(cues.sensitive_unambiguous["fraud"])
+    for text in (
+        "meine karte wurde nicht gestohlen, nur verloren",
+        "ma carte n'a pas ete volee, je l'ai retrouvee",
+        "mi tarjeta no fue robada, estaba en el coche",
+        "my phone is not stolen, just lost",
+    ):
+        assert not theft.search(text), text
+    complaint = re.compile(cues.sensitive["complaint"])
+    for text in (
+        "os resultados nao batem certo com os da erse",
+        "are you regulated by the fca?",
+        "c'est l'arcep qui publie la carte de couverture ?",
+    ):
+        assert not complaint.search(text), text
+    assert complaint.search("lo siguiente sera el banco de espana")
+
+
 def test_unambiguous_situations_leave_routine_alone(bot: Bot) -> None:
     detectors = bot.tenant("demo").detectors
     categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
@@ -695,8 +748,26 @@ def test_repeated_reports_and_a_threat_to_leave_read_as_frustration(bot: Bot) ->
     for text, language in (
         ("Sto pensando di passare a un altro gestore", "it"),
         ("appena scade il vincolo cambio gestore", "it"),
+        # Never buying again, and what the money is for, said to the company.
+        ("Ich überlege ernsthaft, nicht mehr bei Ihnen zu bestellen.", "de"),
+        ("that's the last straw, I'll never order from you again", "en"),
+        ("je ne commanderai plus jamais chez vous", "fr"),
+        ("no vuelvo a comprar con ustedes", "es"),
+        ("non ordinerò mai più da voi", "it"),
+        ("nunca mais vos compro nada", "pt"),
+        ("Comme hier. Je paie l'abonnement pour quoi exactement ?", "fr"),
+        ("Again. What exactly am I paying for?", "en"),
+        ("wofür zahle ich eigentlich jeden Monat?", "de"),
+        ("¿para qué os pago entonces?", "es"),
+        ("pago l'abbonamento per cosa, scusate?", "it"),
+        ("pago a mensalidade para quê?", "pt"),
     ):
         assert detectors.frustration(normalise(text), language)[0], text
+    for text, language in (
+        ("my mum said she'd never order online again, you proved her wrong", "en"),
+        ("je paie comment, par carte ou virement ?", "fr"),
+    ):
+        assert not detectors.frustration(normalise(text), language)[0], text
     assert detectors.sarcasm("parabens pelo app novo agora nem login eu consigo")
 
 
