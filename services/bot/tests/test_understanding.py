@@ -264,6 +264,11 @@ INDIRECT_REQUESTS = [
     "vorrei un appuntamento con il direttore della filiale per il mutuo",
     "gostaria de me reunir com o gerente da agência sobre o crédito",
     "ich hätte gern ein persönliches Gespräch mit der Filialleitung über die neuen Gebühren",
+    "is there any possibility of meeting someone at your customer centre in person?",
+    "pourriez-vous nous fixer un rendez-vous avec vous ou un autre conseiller ?",
+    "merci de faire suivre à un membre de votre équipe du SAV",
+    "je refuse de parler à une machine pour ce genre de problème",
+    "preferirei parlarne a voce con un operatore",
 ]
 NOT_REQUESTS = [
     "my colleague could call me about it tomorrow, he has the reference",  # the customer's own colleague
@@ -617,6 +622,10 @@ def test_one_sentence_read_alone_hands_over_only_when_it_is_clear(bot: Bot) -> N
         ("roubaram-me a carteira com o cartão", "fraud"),
         ("la mia carta è stata rubata stamattina", "fraud"),
         ("someone stole my phone at the station last night", "fraud"),
+        # A suicide attempt, told as the reason to pause a contract.
+        ("mein Sohn hat versucht, sich das Leben zu nehmen, kann ich die Karte stilllegen?", "vulnerability"),
+        ("my brother tried to kill himself last month, can his contract be paused?", "vulnerability"),
+        ("mi hermano intentó quitarse la vida, ¿se puede suspender la línea?", "vulnerability"),
     ],
 )
 def test_unambiguous_situations_count_whatever_the_model_reads(bot: Bot, text: str, category: str) -> None:
@@ -668,6 +677,12 @@ def test_a_sensitive_word_about_someone_else_or_a_trade_is_routine(bot: Bot) -> 
         ("Ich werde die Bundesnetzagentur einschalten", "de", "complaint"),
         ("ho fatto ricorso al Corecom per la linea staccata", "it", "complaint"),
         ("vou fazer queixa na ANACOM", "pt", "complaint"),
+        ("caso contrário será ajuizada ação de indenização por danos morais", "pt", "complaint"),
+        ("Notre fille Léa, 17 ans, est morte dans un accident le mois dernier", "fr", "bereavement"),
+        ("mein Sohn ist in einer psychiatrischen Klinik, kann ich pausieren?", "de", "health"),
+        ("j'aimerais savoir où vous avez eu mon numéro, je suis sur Bloctel", "fr", "privacy"),
+        ("im Umschlag lag die Abrechnung einer anderen Kundin, mit Bankverbindung", "de", "privacy"),
+        ("caí num golpe do pix ontem, o que faço?", "pt", "fraud"),
         ("my handbag was taken on the bus with my phone in it, can you stop the cards", "en", "fraud"),
         ("alguien ha entrado en mi cuenta y ha hecho dos pedidos", "es", "fraud"),
         (
@@ -723,6 +738,10 @@ def test_a_theft_turned_down_or_a_regulator_named_in_passing_is_no_cue() -> None
     ):
         assert not complaint.search(text), text
     assert complaint.search("lo siguiente sera el banco de espana")
+    # Portuguese "golpe" is a scam; Spanish "golpe" is a dent in a car.
+    fraud = re.compile(cues.sensitive["fraud"])
+    assert not fraud.search("tuve un pequeno golpe con el coche, el seguro cubre la chapa?")
+    assert fraud.search("cai num golpe do pix")
 
 
 def test_unambiguous_situations_leave_routine_alone(bot: Bot) -> None:
@@ -761,13 +780,23 @@ def test_repeated_reports_and_a_threat_to_leave_read_as_frustration(bot: Bot) ->
         ("¿para qué os pago entonces?", "es"),
         ("pago l'abbonamento per cosa, scusate?", "it"),
         ("pago a mensalidade para quê?", "pt"),
+        ("ICH HABE DIE NASE GESTRICHEN VOLL", "de"),
+        ("je vole avec vous depuis des années, mais là vous avez dépassé les bornes", "fr"),
+        ("je suis épuisée de courir après vous", "fr"),
+        ("me voy a un banco online, así de claro", "es"),
+        ("sto valutando seriamente di passare a una banca online", "it"),
+        ("vou mudar para outro banco", "pt"),
     ):
         assert detectors.frustration(normalise(text), language)[0], text
     for text, language in (
         ("my mum said she'd never order online again, you proved her wrong", "en"),
         ("je paie comment, par carte ou virement ?", "fr"),
+        # Someone else's anger, told as the story of a claim.
+        ("meine Tochter war gestern so wütend auf ihren Bruder, jetzt ist das Display kaputt", "de"),
+        ("my son was absolutely furious after his team lost, he kicked the ball through the window", "en"),
     ):
         assert not detectors.frustration(normalise(text), language)[0], text
+    assert detectors.frustration(normalise("my husband is furious with you, the bill doubled"), "en")[0]
     assert detectors.sarcasm("parabens pelo app novo agora nem login eu consigo")
 
 

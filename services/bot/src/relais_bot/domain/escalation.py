@@ -150,6 +150,30 @@ _WRITINGS = (
 _WRITINGS_AFTER = re.compile(rf"\s+{_WRITINGS}\b")
 _WRITINGS_BEFORE = re.compile(rf"\b{_WRITINGS}\s+$")
 
+# A strong word whose subject is someone of the customer's own ("my fourteen-year-old was absolutely
+# furious after his team lost", "meine Tochter war so wütend auf ihren Bruder"): their anger, told as
+# the story of a claim, is not the customer's at the company (blind z24: two calm insurance questions).
+_FAMILY = (
+    r"(?:son|daughter|kid|kids|child|children|boy|girl|teenager|\w+-year-old|husband|wife|partner|brother|sister"
+    r"|dad|mum|mom|father|mother|neighbou?r|fils|fille|ado|enfant|mari|femme|frere|soeur|pere|mere|voisin"
+    r"|hijo|hija|nino|nina|marido|mujer|esposo|esposa|hermano|hermana|padre|madre|vecino|vecina"
+    r"|figlio|figlia|bambino|bambina|marito|moglie|fratello|sorella|vicino|vicina"
+    r"|filho|filha|miudo|miuda|marido|mulher|irmao|irma|vizinho|vizinha"
+    r"|sohn|tochter|kind|kinder|mann|frau|bruder|schwester|vater|mutter|nachbar|nachbarin)"
+)
+_SOMEONE_ELSES_FEELING = re.compile(
+    r"\b(?:my|our|his|her|mon|ma|notre|mi|nuestro|nuestra|mio|mia|nostro|nostra|meu|minha|o meu|a minha"
+    r"|mein|meine|unser|unsere)\s+" + _FAMILY + r"\b[^.!?,;]{0,12}?\s+"
+    r"(?:was|is|got|gets|went|has been|etait|est|a ete|estaba|esta|se puso|era|e|si e|estava|ficou"
+    r"|war|ist|wurde)"
+    r"(?:\s+\w+){0,3}\s*$"
+)
+# ... unless it is at the company ("my husband is furious with you").
+_AT_US_AFTER = re.compile(
+    r"\s+(?:\w+\s+){0,2}?(?:(?:with|at) (?:you|your)|(?:contre|avec) vous|(?:auf|uber|mit) (?:sie|euch|ihnen)"
+    r"|con (?:ustedes|vosotros|usted|voi)|com (?:voces|vos|vosco)|convosco|(?:con|contro) di voi)\b"
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Signals:
@@ -653,6 +677,10 @@ class Detectors:
         # Nor one that qualifies a letter or a call ("I've written enough angry emails").
         strong = strong and any(
             not _NOT_BEFORE.search(plain[max(0, m.start() - 30) : m.start()])
+            and (
+                not _SOMEONE_ELSES_FEELING.search(plain[max(0, m.start() - 60) : m.start()])
+                or _AT_US_AFTER.match(plain, m.end())
+            )
             and not _WRITINGS_AFTER.match(plain, m.end())
             and not _WRITINGS_BEFORE.search(plain[max(0, m.start() - 20) : m.start()])
             for p in self._strong.values()
