@@ -670,7 +670,8 @@ class Detectors:
         )
 
     def frustration(self, plain: str, language: str, *, strong: bool = True) -> tuple[bool, int]:
-        """(strong wording, count of failure hints); strong=False skips the strong cues (False)."""
+        """(strong wording, count of failure hints); with strong=False the strong cues are not scanned and
+        the first value is False (the caller has found that they could not count)."""
         # Abusive words are rarely ambiguous across languages, and a short message's language is often
         # a guess: every language's strong cues apply. Milder hints only in the language (and English).
         # A word turned down just before it ("not angry at all", "no estoy enfadada") does not count.
