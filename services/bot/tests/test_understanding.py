@@ -325,6 +325,13 @@ NO_PERSON_WANTED = [
     "Nous souhaiterions passer à la fibre 1 Gb/s, est-elle disponible ?",
     "Ich möchte mich ausdrücklich bei Frau Yilmaz aus Ihrem Kundenservice bedanken, sie war sehr geduldig.",
     "Thanks so much to Mrs Patel for sorting my refund last week!",
+    # Which number to call, for a purpose that names nobody: information, not a request.
+    "welche Nummer muss ich anrufen, um meine Karte sperren zu lassen, falls sie mal verloren geht?",
+    "which number do I call to block my card if I lose it?",
+    "quel numéro dois-je appeler pour faire opposition sur ma carte ?",
+    "¿a qué número tengo que llamar para bloquear la tarjeta si la pierdo?",
+    "a che numero devo chiamare per bloccare la carta se la perdo?",
+    "para que número tenho de ligar para bloquear o cartão se o perder?",
 ]
 
 
@@ -345,6 +352,12 @@ def test_a_customer_who_wants_no_person_is_not_handed_over(bot: Bot) -> None:
     for text in NO_PERSON_WANTED:
         assert detectors.negated(detectors.canonical(text)), text
         assert not detectors.signals(text, "en", (), 0.0).human_request, text
+    # The number to reach a person or a team by is asked for that person.
+    for text in (
+        "what number do I call to speak to the bookings team directly",
+        "Welche Nummer muss ich wählen, um bei euch wirklich einen Menschen dranzuhaben?",
+    ):
+        assert not detectors.negated(detectors.canonical(text)), text
 
 
 def test_a_negation_holds_until_the_end_of_its_clause(bot: Bot) -> None:
