@@ -269,6 +269,7 @@ INDIRECT_REQUESTS = [
     "merci de faire suivre à un membre de votre équipe du SAV",
     "je refuse de parler à une machine pour ce genre de problème",
     "preferirei parlarne a voce con un operatore",
+    "can you send me to someone who can actually help",
 ]
 NOT_REQUESTS = [
     "my colleague could call me about it tomorrow, he has the reference",  # the customer's own colleague
@@ -291,6 +292,8 @@ NOT_REQUESTS = [
     "mi trasferisco a Bologna dal primo del mese, come sposto il contratto del gas?",
     "vorrei annullare l'appuntamento con il consulente di venerdì, ho risolto",
     "the director of the film is brilliant, is it on your streaming plan?",
+    # Sending someone is a visit (a technician, a meter reader), not a person to talk to.
+    "do I take the final meter reading myself, or you'll send someone round?",
     "la directora del colegio nos mandó la lista de material, ¿tenéis estas mochilas?",
     # A verb and a person word on either side of a colon belong to two clauses.
     "ich möchte mich herzlich bedanken: die Mitarbeiterin an Ihrer Hotline war großartig",
