@@ -270,6 +270,7 @@ INDIRECT_REQUESTS = [
     "je refuse de parler à une machine pour ce genre de problème",
     "preferirei parlarne a voce con un operatore",
     "can you send me to someone who can actually help",
+    "will mit nem mitarbeiter reden",
 ]
 NOT_REQUESTS = [
     "my colleague could call me about it tomorrow, he has the reference",  # the customer's own colleague
@@ -294,6 +295,7 @@ NOT_REQUESTS = [
     "the director of the film is brilliant, is it on your streaming plan?",
     # Sending someone is a visit (a technician, a meter reader), not a person to talk to.
     "do I take the final meter reading myself, or you'll send someone round?",
+    "or will you send someone round to read the meter?",  # English "will", not German "will" (wants)
     "la directora del colegio nos mandó la lista de material, ¿tenéis estas mochilas?",
     # A verb and a person word on either side of a colon belong to two clauses.
     "ich möchte mich herzlich bedanken: die Mitarbeiterin an Ihrer Hotline war großartig",

@@ -284,7 +284,13 @@ class Detectors:
         # A verb, up to `request_window` words, a person word: "connect me with customer service rep";
         # never across a colon or a sentence's end ("möchte mich bedanken: die Mitarbeiterin ...").
         gap = r"[^\w:;.!?]+"
-        self._near = re.compile(rf"\b(?:{verbs})\b(?:{gap}[\w']+){{0,{cues.request_window}}}?{gap}{person}\b")
+        # German "will" (wants) is English "will" too: "or will you send someone round?" asks for a visit.
+        english_will = (
+            r"(?!(?<=\bwill) (?:you|someone|somebody|anyone|anybody|there|they|it|he|she|be|we|i)\b)"
+        )
+        self._near = re.compile(
+            rf"\b(?:{verbs})\b{english_will}(?:{gap}[\w']+){{0,{cues.request_window}}}?{gap}{person}\b"
+        )
         self._short_max = cues.short_request_max_words
         self._possessive = re.compile(cues.possessives)
         self._negation = re.compile(cues.negations)
