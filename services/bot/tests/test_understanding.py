@@ -740,7 +740,7 @@ def test_a_theft_turned_down_or_a_regulator_named_in_passing_is_no_cue() -> None
     """The cues alone: a theft denied is none, and a regulator named as a reference (its simulator, the
     company's licence) is no complaint; the regulator as the customer's next step is."""
     cues = read_cues()
-    theft = re.compile(cues.sensitive_unambiguous["fraud"])
+    theft = re.compile(cues.unambiguous()["fraud"])
     for text in (
         "meine karte wurde nicht gestohlen, nur verloren",
         "ma carte n'a pas ete volee, je l'ai retrouvee",

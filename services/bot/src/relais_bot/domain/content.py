@@ -4,6 +4,7 @@ Loaded from a YAML file at start-up (see services/bot/docs/content.md); validate
 stops the service with a precise message instead of misbehaving in front of customers.
 """
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -268,8 +269,16 @@ class Cues(_Model):
     # counts whatever the model reads. The model reads a practical question about tickets or post as
     # routine, and the situation told in passing is what a person must see.
     sensitive_unambiguous: dict[str, str] = {}
+    # What a thief takes ("Handy", "portefeuille", "tarjeta"): {T} in `sensitive_unambiguous`.
+    stolen_things: tuple[str, ...] = ()
     # Sarcasm: a praise word together with a let-down ("bravo ... still no parcel") or an ironic emoji.
     sarcasm_praise: str = ""
     sarcasm_letdown: str = ""
     # "third time I write", "je vous ai écrit 3 fois": contact repeated without result.
     repeated_contact: str = ""
+
+    def unambiguous(self) -> dict[str, str]:
+        """`sensitive_unambiguous` with {T} written out as the alternation of `stolen_things` (the longest
+        first, so "mobile phone" is tried before "mobile")."""
+        things = "|".join(re.escape(t) for t in sorted(self.stolen_things, key=len, reverse=True))
+        return {k: v.replace("{T}", f"(?:{things})") for k, v in self.sensitive_unambiguous.items()}

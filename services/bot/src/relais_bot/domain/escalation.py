@@ -304,7 +304,7 @@ class Detectors:
         self._recall_words = re.compile(cues.recall_words) if cues.recall_words else None
         self._weak = {k: re.compile(v) for k, v in cues.frustration_weak.items()}
         self._sensitive = {k: re.compile(v) for k, v in cues.sensitive.items()}
-        self._unambiguous = {k: re.compile(v) for k, v in cues.sensitive_unambiguous.items()}
+        self._unambiguous = {k: re.compile(v) for k, v in cues.unambiguous().items()}
 
     def signals(self, text: str, language: str, categories: tuple[str, ...], sentiment: float) -> Signals:
         """Everything one customer turn says, from the bounded part of the message."""
