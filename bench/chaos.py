@@ -213,8 +213,8 @@ class System:
             if proc.proc and proc.proc.poll() is None:
                 try:
                     proc.terminate(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+                except AssertionError as exc:  # killed after the wait: say so, the figures stand
+                    print(exc, file=sys.stderr)
 
 
 class Channel:

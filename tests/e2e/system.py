@@ -48,8 +48,14 @@ class System:
         return proc
 
     def stop(self) -> None:
+        """Every service stopped, even when one of them will not stop (then the test fails)."""
+        stuck = []
         for proc in self.services.values():
-            proc.terminate()
+            try:
+                proc.terminate()
+            except AssertionError as exc:
+                stuck.append(str(exc))
+        assert not stuck, "\n".join(stuck)
 
 
 async def start_system(infra: Infra, log_dir: Path, names: list[str], **env: dict[str, str]) -> System:

@@ -1,11 +1,13 @@
 """The shared runtime against real Kafka and Redis: the consumer loop's commit and dead-letter rules,
 topic bootstrap, and readiness."""
 
+import asyncio
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
+import structlog
 from aiokafka.admin import AIOKafkaAdminClient
 
 from relais_contracts import topics
@@ -146,3 +148,36 @@ async def test_a_consumer_resumes_where_its_assigned_hook_says(infra: Infra, nam
             lambda: len(handled) == 2 and len(ticks) >= 2, what="the records after offset 4, and ticks"
         )
     assert handled == ["evt-4", "evt-5"]
+
+
+async def test_a_background_job_that_swallows_its_cancellation_cannot_hang_the_stop(
+    infra: Infra, namespace: str
+) -> None:
+    """A job that loses a cancellation (a timeout expiring at the same moment, in a client library)
+    once held a service's SIGTERM until the orchestrator killed it. The stop waits for the jobs within
+    RELAIS_SHUTDOWN_TIMEOUT_S, says which job was stuck, cancels it once more, and goes on."""
+    swallowed = 0
+
+    async def stubborn() -> None:
+        nonlocal swallowed
+        while True:
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                swallowed += 1
+                if swallowed > 1:
+                    raise
+
+    runtime = Runtime(settings(infra, namespace, shutdown_timeout_s=1.0), "test")
+    runtime.background("stubborn", stubborn)
+
+    async def run_and_stop() -> None:
+        async with runtime.running():
+            await asyncio.sleep(0.1)
+
+    with structlog.testing.capture_logs() as logs:
+        await asyncio.wait_for(run_and_stop(), timeout=30)  # a stop that hangs fails here
+    assert swallowed == 2  # cancelled again after the wait, and ended then
+    stuck = [e for e in logs if e["event"] == "background job ignored its cancellation"]
+    assert [e["task"] for e in stuck] == ["stubborn"]
+    assert any("stubborn" in frame for frame in stuck[0]["stack"])

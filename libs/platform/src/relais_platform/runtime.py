@@ -136,18 +136,17 @@ class Runtime:
         try:
             yield self
         finally:
+            # One budget for the jobs and the consumers together, so that a stop stays within what the
+            # deployment grants (uvicorn's drain, then this, then the clients' close).
+            deadline = asyncio.get_running_loop().time() + self.settings.shutdown_timeout_s
             for task in periodic:
                 task.cancel()
-            await asyncio.gather(*periodic, return_exceptions=True)
+            for task in await _ended(periodic, deadline, "background job ignored its cancellation"):
+                task.cancel()  # once more: a cancellation lost in a race (a timeout expiring with it)
             self._stopping = True
             for consumer in self._consumers:
                 consumer.stop()
-            pending = (
-                (await asyncio.wait(self._tasks, timeout=self.settings.shutdown_timeout_s))[1]
-                if self._tasks
-                else set()
-            )
-            for task in pending:
+            for task in await _ended(self._tasks, deadline, "consumer still busy at the shutdown deadline"):
                 task.cancel()
             for hook in self._on_stopped:
                 try:
@@ -263,6 +262,21 @@ def _terminate_process() -> None:
 
 # How a worker process of a multi-worker service finds its composition root and settings (set by serve).
 _WORKER_ENV = "RELAIS_WORKER_ENTRY"
+
+
+async def _ended(
+    tasks: Sequence["asyncio.Task[Any]"], deadline: float, what: str
+) -> set["asyncio.Task[Any]"]:
+    """Wait until `deadline` for `tasks` to end; those still running are logged with where they wait
+    (a job that swallows its cancellation would otherwise hang the stop until the orchestrator kills
+    the process, and nobody would know which) and returned."""
+    if not tasks:
+        return set()
+    pending = (await asyncio.wait(tasks, timeout=max(deadline - asyncio.get_running_loop().time(), 0)))[1]
+    for task in pending:
+        frames = [f"{f.f_code.co_filename}:{f.f_lineno} {f.f_code.co_name}" for f in task.get_stack(limit=8)]
+        log.warning(what, task=task.get_name(), stack=frames)
+    return pending
 
 
 def serve(create_app: Callable[[S], FastAPI], settings_type: type[S], service: str) -> None:

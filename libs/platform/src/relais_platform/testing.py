@@ -431,11 +431,20 @@ class ServiceProcess:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(timeout=10)
 
-    def terminate(self, timeout: float = 30.0) -> int:
+    def terminate(self, timeout: float = 45.0) -> int:
+        """SIGTERM and the exit code. The default is the deployments' grace period (uvicorn's drain and
+        the runtime's stop, RELAIS_SHUTDOWN_TIMEOUT_S each, plus margin); a process still running then
+        is killed and the test fails with its log's end, which says what the stop waited for."""
         assert self.proc is not None
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=timeout)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            stuck = f"{self.name} still running {timeout}s after SIGTERM:\n{self.log_tail()}"
+            raise AssertionError(stuck) from None
 
     def log_tail(self, lines: int = 60) -> str:
         try:
