@@ -271,6 +271,19 @@ INDIRECT_REQUESTS = [
     "preferirei parlarne a voce con un operatore",
     "can you send me to someone who can actually help",
     "will mit nem mitarbeiter reden",
+    # Round 17 (blind z28): the person who handles the file, the one responsible, a passive transfer,
+    # a call asked in the subjunctive, a role one could meet.
+    "Est-ce que je peux écrire directement à la personne qui gère mon dossier de sinistre ?",
+    "could I speak directly to the person handling my claim?",
+    "¿puedo hablar con la persona que lleva mi expediente?",
+    "posso scrivere direttamente alla persona che segue la mia pratica?",
+    "posso falar com a pessoa que trata do meu processo?",
+    "kann ich direkt mit dem Sachbearbeiter, der meinen Fall bearbeitet, sprechen?",
+    "Wäre es möglich, dass wir uns mit dem zuständigen Hausverwalter zusammensetzen?",
+    "hello yes I need to be put through to the billing department please",
+    "Agradecia muito que um funcionário vosso me telefonasse para me explicar",
+    "me gustaría que alguien de su equipo me llamara esta tarde",
+    "I would be most grateful if one of your staff could telephone me at home",
 ]
 NOT_REQUESTS = [
     "my colleague could call me about it tomorrow, he has the reference",  # the customer's own colleague
@@ -299,6 +312,9 @@ NOT_REQUESTS = [
     "la directora del colegio nos mandó la lista de material, ¿tenéis estas mochilas?",
     # A verb and a person word on either side of a colon belong to two clauses.
     "ich möchte mich herzlich bedanken: die Mitarbeiterin an Ihrer Hotline war großartig",
+    # Put through in the past is a story, the person handling a file named without a wish to reach them.
+    "I was put through to billing last week and they sorted it, thanks",
+    "la personne qui gère mon dossier m'a déjà répondu, merci, c'est réglé",
 ]
 
 
@@ -350,6 +366,25 @@ def test_unambiguous_request_frames_count_whatever_the_model_reads(bot: Bot) -> 
     assert not detectors.signals(story, "it", (), 0.0).human_request
     assert detectors.signals(story + " quindi digito zero ecco", "it", (), 0.0).human_request
     assert not detectors.signals(story + " e il costo è 0,50 al minuto", "it", (), 0.0).human_request
+    booking = (
+        "My fiancé and I booked a two-week package with you for our honeymoon next May. We'd like to add "
+        "three nights in the hills and swap one of the beach hotels. "
+    )
+    assert not detectors.signals(booking, "en", (), 0.0).human_request
+    meet = "Is there a travel consultant we could meet in your Leeds shop one Saturday?"
+    assert detectors.signals(booking + meet, "en", (), 0.0).human_request
+
+
+def test_a_letters_sign_off_is_no_thanks_to_a_person(bot: Bot) -> None:
+    """Thanks and a title praise someone ("thanks to Mrs Ortiz", no person wanted); the same words as
+    a letter's sign-off do not cancel the request above them."""
+    detectors = bot.tenant("demo").detectors
+    letter = (
+        "Since the new smart meter the bills look different. I would be most grateful if one of your "
+        "staff could telephone me at home.\n\nWith thanks in advance,\n\nMrs Joan Pritchard"
+    )
+    assert detectors.signals(letter, "en", (), 0.0).human_request
+    assert detectors.negated(detectors.canonical("I want to thank Mrs Ortiz who looked after me so well"))
 
 
 def test_a_customer_who_wants_no_person_is_not_handed_over(bot: Bot) -> None:
@@ -547,6 +582,7 @@ def test_venting_about_someone_else_then_not_your_fault_is_no_frustration() -> N
         ("ho pianto tutta la sera per il finale, non è colpa vostra, posso vederlo su due tv?", "it"),
         ("ho pianto tutta la sera per il finale 😂 comunque: posso vederlo su due tv?", "it"),
         ("I cried at the finale, terrible writing. Quoi qu'il en soit, can I watch on two TVs?", "en"),
+        ("Hab geweint beim Finale, horrible! egal. Andere Frage: geht das auf zwei Fernsehern?", "de"),
     ):
         assert not detectors.signals(text, language, (), 0.0).frustrated, text
     # After the aside, anger still counts; so does an insult to the bot anywhere.
@@ -644,6 +680,14 @@ def test_one_sentence_read_alone_hands_over_only_when_it_is_clear(bot: Bot) -> N
         ("mein Sohn hat versucht, sich das Leben zu nehmen, kann ich die Karte stilllegen?", "vulnerability"),
         ("my brother tried to kill himself last month, can his contract be paused?", "vulnerability"),
         ("mi hermano intentó quitarse la vida, ¿se puede suspender la línea?", "vulnerability"),
+        # The company's people using the customer's data for themselves (blind z28).
+        (
+            "Der Fahrer hat mir privat geschrieben, er hatte meine Nummer ja nur aus Ihrem Lieferschein.",
+            "privacy",
+        ),
+        ("the courier texted me privately, he got my number from your delivery note", "privacy"),
+        ("el repartidor me escribió por WhatsApp, sacó mi número del albarán", "privacy"),
+        ("o técnico tirou o meu número da vossa ficha e anda a mandar-me mensagens", "privacy"),
     ],
 )
 def test_unambiguous_situations_count_whatever_the_model_reads(bot: Bot, text: str, category: str) -> None:
@@ -666,6 +710,56 @@ def test_a_sensitive_word_about_someone_else_or_a_trade_is_routine(bot: Bot) -> 
         assert not detectors.signals(text, "en", categories, 0.0).sensitive, text
     mine = "my mum died last week, her phone contract is in her name"
     assert detectors.signals(mine, "en", categories, 0.0).sensitive
+
+
+def test_a_request_for_a_person_does_not_make_every_stray_word_a_situation(bot: Bot) -> None:
+    """A request takes the model's mass from routine, and the cue floor weighs a category against
+    routine only: a category the model gives under 1 % (SENSITIVE_CATEGORY_MIN) keeps its cue from
+    counting. A delicate story told with a request keeps several percent and still counts."""
+    detectors = bot.tenant("demo").detectors
+    categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
+    school_trip = (
+        "Ich plane die Abschlussfahrt unserer zehnten Klassen. Bei so vielen Fragen (Aufsichtspflicht, "
+        "Stornoregeln, falls Kinder krank werden) möchte ich ungern alles über ein Formular abwickeln. "
+        "Gibt es bei Ihnen einen festen Ansprechpartner, mit dem ich persönlich telefonieren könnte?"
+    )
+    signals = detectors.signals(school_trip, "de", categories, 0.0)
+    assert signals.human_request
+    assert not signals.sensitive
+    bereaved = detectors.signals("my husband passed away, I want to talk to an agent", "en", categories, 0.0)
+    assert bereaved.human_request
+    assert "bereavement" in bereaved.sensitive
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "category"),
+    [
+        # Round 17 (blind z28): the customer's debt told to a neighbour, a lawyer named in the feminine,
+        # a child's eating disorder in a clinic.
+        (
+            "¿Por qué mi vecina sabe que tengo un recibo pendiente con ustedes? La llamaron de su empresa "
+            "de cobros y le contaron la cantidad. Eso no puede ser.",
+            "es",
+            "privacy",
+        ),
+        (
+            "J'ai transmis l'intégralité du dossier à mon avocate, qui prendra contact avec votre service "
+            "juridique dans les prochains jours.",
+            "fr",
+            "complaint",
+        ),
+        (
+            "meine Tochter (17) ist wegen einer schweren Essstörung seit letzter Woche stationär in einer "
+            "Klinik, es war lebensbedrohlich. Ich wollte Ihnen einfach Bescheid geben.",
+            "de",
+            "health",
+        ),
+    ],
+)
+def test_situations_of_round_17(bot: Bot, text: str, language: str, category: str) -> None:
+    detectors = bot.tenant("demo").detectors
+    categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
+    assert category in detectors.signals(text, language, categories, 0.0).sensitive, text
 
 
 @pytest.mark.parametrize(
@@ -804,6 +898,17 @@ def test_repeated_reports_and_a_threat_to_leave_read_as_frustration(bot: Bot) ->
         ("me voy a un banco online, así de claro", "es"),
         ("sto valutando seriamente di passare a una banca online", "it"),
         ("vou mudar para outro banco", "pt"),
+        # Round 17 (blind z28): tired of chasing, the last order, leaving at the contract's end, "enough".
+        ("Ich bin es ehrlich gesagt leid, Ihnen hinterherzulaufen.", "de"),
+        ("Das war meine letzte Bestellung bei Ihnen.", "de"),
+        ("that was my last order with you", "en"),
+        ("c'était ma dernière commande chez vous", "fr"),
+        ("fue mi último pedido con ustedes", "es"),
+        ("è stato il mio ultimo ordine da voi", "it"),
+        ("Quando acabar o período de fidelização, saio.", "pt"),
+        ("en cuanto acabe la permanencia me voy", "es"),
+        ("as soon as my contract ends I'm leaving", "en"),
+        ("cancelem meu plano. chega. sinal zero ha 3 meses", "pt"),
     ):
         assert detectors.frustration(normalise(text), language)[0], text
     for text, language in (
@@ -812,6 +917,9 @@ def test_repeated_reports_and_a_threat_to_leave_read_as_frustration(bot: Bot) ->
         # Someone else's anger, told as the story of a claim.
         ("meine Tochter war gestern so wütend auf ihren Bruder, jetzt ist das Display kaputt", "de"),
         ("my son was absolutely furious after his team lost, he kicked the ball through the window", "en"),
+        ("Es tut mir leid, ich habe mich bei der Adresse vertippt.", "de"),
+        ("quando chega a encomenda? já paguei", "pt"),
+        ("this is my last order before we move abroad, can it go to my sister's?", "en"),
     ):
         assert not detectors.frustration(normalise(text), language)[0], text
     assert detectors.frustration(normalise("my husband is furious with you, the bill doubled"), "en")[0]

@@ -34,6 +34,17 @@ CUE_FLOOR = 0.15
 # apart. 0.3 kept all but 3 of 903 sensitive messages with a cue on the read sets and halved the
 # routine ones a cue escalated (12 to 5 of 96).
 SENSITIVE_CUE_FLOOR = 0.3
+# The floor weighs a category against routine only, and a request for a person leaves routine next to
+# nothing: then any category was plausible, and a stray word ("falls Kinder krank werden", a
+# "fisioterapia" invoice) turned a letter asking for a named contact into a health case. Where the model
+# gives the category under 1 % of the whole, its cue does not count; a real delicate story told with a
+# request keeps several percent ("my husband passed away, I want an agent": bereavement 0.21; "mein
+# Mann ist gestorben, ...": 0.031).
+SENSITIVE_CATEGORY_MIN = 0.01
+# ... unless the model finds the message more likely delicate than not and has put it under another
+# category ("tô em depressão, não consigo fazer nada": vulnerability 0.55, health 0.008; the health cue
+# names it). Lower (0.1) let a funeral plan for oneself (0.32, bereavement 0.009) through again.
+SENSITIVE_SUM_MIN = 0.5
 # Possessives of the customer's own people ("my colleague", "our staff"): no request for the company's.
 # fmt: off
 _MINE = ("my", "our", "mon", "ma", "mes", "notre", "nos", "mi", "mis", "mein", "meine", "meinen", "meinem",
@@ -336,6 +347,11 @@ class Detectors:
                         c
                         for c in categories
                         if self._plausible(scores, c, "sensitive", floor=SENSITIVE_CUE_FLOOR)
+                        and (
+                            scores is None
+                            or scores.values[c] >= SENSITIVE_CATEGORY_MIN
+                            or scores.values["sensitive"] >= SENSITIVE_SUM_MIN
+                        )
                     ),
                 )
             )
