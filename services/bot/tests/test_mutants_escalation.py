@@ -329,6 +329,14 @@ def test_a_sensitive_cue_counts_where_the_model_finds_any_situation_plausible() 
     assert _sensitive(HEALTH, sensitive=0.35, bereavement=0.34, health=0.01) == ("health",)
 
 
+def test_a_stroke_counts_whatever_the_model_reads_only_as_someones() -> None:
+    # "un AVC", "su ictus": unambiguous; a clinic treating patients "em recuperação de AVC" is a trade
+    # (blind z29), left to the model, which reads it as routine here.
+    assert _sensitive("mon père a fait un AVC, pouvez-vous suspendre son abonnement ?") == ("health",)
+    clinic = "tratamos doentes em recuperação de cirurgias e AVC: quais as comissões do terminal?"
+    assert _sensitive(clinic) == ()
+
+
 def test_a_delicate_message_without_a_sure_category_is_named_by_the_likeliest() -> None:
     assert _sensitive("where is my parcel", sensitive=0.8, health=0.5, bereavement=0.3) == ("health",)
     # A cue already names it: the likeliest category is not added.

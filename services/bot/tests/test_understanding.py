@@ -284,6 +284,7 @@ INDIRECT_REQUESTS = [
     "Agradecia muito que um funcionário vosso me telefonasse para me explicar",
     "me gustaría que alguien de su equipo me llamara esta tarde",
     "I would be most grateful if one of your staff could telephone me at home",
+    "Queria marcar um horário com meu gerente na agência da Savassi para abrir a conta",
 ]
 NOT_REQUESTS = [
     "my colleague could call me about it tomorrow, he has the reference",  # the customer's own colleague
@@ -688,6 +689,11 @@ def test_one_sentence_read_alone_hands_over_only_when_it_is_clear(bot: Bot) -> N
         ("the courier texted me privately, he got my number from your delivery note", "privacy"),
         ("el repartidor me escribió por WhatsApp, sacó mi número del albarán", "privacy"),
         ("o técnico tirou o meu número da vossa ficha e anda a mandar-me mensagens", "privacy"),
+        # Round 18 (blind z29): blindness in the feminine, a screen reader; a stroke with its article.
+        ("Soy ciega desde hace doce años y el PDF no funciona con mi lector de pantalla", "vulnerability"),
+        ("I use a screen reader and your PDF bills don't work with it", "vulnerability"),
+        ("mon père a fait un AVC la semaine dernière, pouvez-vous suspendre son abonnement ?", "health"),
+        ("mi madre tuvo un ictus, ¿podéis pasar las facturas a mi nombre?", "health"),
     ],
 )
 def test_unambiguous_situations_count_whatever_the_model_reads(bot: Bot, text: str, category: str) -> None:
