@@ -337,6 +337,18 @@ def test_a_stroke_counts_whatever_the_model_reads_only_as_someones() -> None:
     assert _sensitive(clinic) == ()
 
 
+def test_a_death_long_past_is_no_bereavement_cue() -> None:
+    # The cue counts for a recent loss; "há dez anos", "twenty years ago" next to it make it background
+    # (blind z29). The model, which reads the whole message, may still find a bereavement.
+    plausible = {"sensitive": 0.4, "bereavement": 0.35}
+    assert _sensitive("o meu avô faleceu e deixou-me a casa", **plausible) == ("bereavement",)
+    assert _sensitive("o meu avô faleceu há dez anos e deixou-me a casa", **plausible) == ()
+    assert _sensitive("my grandmother passed away twenty years ago, new gas meter please", **plausible) == ()
+    assert _sensitive("my husband passed away two weeks ago", **plausible) == ("bereavement",)
+    # An age is no time ago: "19 ans" beside the death is the son's age.
+    assert _sensitive("notre fils Hugo, 19 ans, est mort dans un accident", **plausible) == ("bereavement",)
+
+
 def test_a_delicate_message_without_a_sure_category_is_named_by_the_likeliest() -> None:
     assert _sensitive("where is my parcel", sensitive=0.8, health=0.5, bereavement=0.3) == ("health",)
     # A cue already names it: the likeliest category is not added.

@@ -133,6 +133,23 @@ _OWN_ROLE = re.compile(
     r"\b(?:i'?m|i am|as|je suis|en tant qu'?e?|soy|sono|sou|ich bin|work as|je travaille comme|trabajo como|"
     r"lavoro come|trabalho como|arbeite als)(?: (?:a|an|un|une|una|um|uma|ein|eine|the))?(?: [\w-]+)? $"
 )
+# A death told as long past, next to the bereavement cue ("O meu avô faleceu há dez anos e deixou-me a
+# casa", "my grandmother died twenty years ago"): background to a routine question, not a loss the
+# customer is living through (blind z29). Two years or more, in numbers or words; the model still reads
+# the whole message, so a recent loss told beside an old one stays a bereavement.
+_YEARS = (
+    r"(?:[2-9]|[1-9]\d|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|many|"
+    r"several|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|quinze|vingt|trente|plusieurs|dos|tres|cuatro|"
+    r"cinco|seis|siete|ocho|nueve|diez|quince|veinte|treinta|varios|muchos|zwei|drei|vier|funf|sechs|"
+    r"sieben|acht|neun|zehn|zwanzig|dreissig|vielen|due|tre|quattro|cinque|sei|sette|otto|nove|dieci|"
+    r"quindici|venti|trenta|molti|duas|quatro|sete|oito|dez|vinte|trinta|muitos)"
+)
+# "N ans", "N anos", "N anni" alone are ages too ("notre fils Hugo, 19 ans, est mort"): only with the
+# word that makes them past ("il y a", "hace", "há", "fa", "vor", "ago").
+_LONG_AGO = re.compile(
+    rf"\b(?:{_YEARS} years ago|il y a {_YEARS} ans|(?:hace|ha|faz) {_YEARS} anos|{_YEARS} anos atras|"
+    rf"{_YEARS} anni fa|vor {_YEARS} jahren)\b"
+)
 _QUELQU_UN = re.compile(r"\bquel ?qu ?'? ?u?n\b")
 # Scare quotes around a few words ("your „fast“ service", "le colis « livré »", "the 'refund'"): with
 # frustration plausible, the company's own word quoted back is irony. A title or a name in quotes
@@ -686,7 +703,8 @@ class Detectors:
             for c in categories
             if c in self._sensitive
             and any(
-                c != "complaint" or not _OWN_ROLE.search(plain[max(0, m.start() - 40) : m.start()])
+                (c != "complaint" or not _OWN_ROLE.search(plain[max(0, m.start() - 40) : m.start()]))
+                and (c != "bereavement" or not _LONG_AGO.search(plain[max(0, m.start() - 40) : m.end() + 40]))
                 for m in self._sensitive[c].finditer(plain)
             )
         )
