@@ -932,6 +932,80 @@ def test_repeated_reports_and_a_threat_to_leave_read_as_frustration(bot: Bot) ->
     assert detectors.sarcasm("parabens pelo app novo agora nem login eu consigo")
 
 
+def test_round_19_threats_to_leave_counts_and_congratulations(bot: Bot) -> None:
+    """Blind z31: weighing whether to stay, seriously considering leaving, photos sent twice; mails the
+    customer received are no repeated contact; a congratulation alone closing a letter is irony."""
+    detectors = bot.tenant("demo").detectors
+    for text, language in (
+        ("Me estoy planteando muy seriamente cambiar de compañía en la próxima renovación.", "es"),
+        ("Na próxima renovação vou pensar muito bem se continuo convosco.", "pt"),
+        ("Ya tengo otra oferta. En cuanto pueda, me cambio.", "es"),
+        ("I'm seriously considering switching after this.", "en"),
+        ("J'envisage sérieusement de changer d'assureur.", "fr"),
+        ("Ich überlege ernsthaft, den Anbieter zu wechseln.", "de"),
+        ("Sto valutando seriamente di cambiare compagnia.", "it"),
+        ("No pienso volver a volar con ustedes.", "es"),
+        ("Não volto a voar convosco.", "pt"),
+    ):
+        assert detectors.frustration(normalise(text), language)[0], text
+    for text, language in (
+        ("estoy pensando en cambiar de tarifa, ¿cuál me recomendáis?", "es"),
+        ("I'm thinking of cancelling my membership because I'm moving to Leeds", "en"),
+        ("¿Podéis cambiar de banco la domiciliación del recibo?", "es"),
+    ):
+        assert not detectors.frustration(normalise(text), language)[0], text
+    assert detectors.repeated_contact(normalise("Ya os mandé las fotos de la lámpara rota DOS veces"))
+    assert detectors.repeated_contact(normalise("I've sent you the receipt twice"))
+    for text in (
+        "Ce matin, j'ai reçu trois mails de confirmation de commande.",
+        "I got two emails saying it had shipped",
+        "he recibido tres correos automáticos",
+    ):
+        assert not detectors.repeated_contact(normalise(text)), text
+    assert detectors.congratulated("Pedí un 42. Llegó un 38. Otra vez un 38.\n\nEnhorabuena.\n\nMarta")
+    assert detectors.congratulated("Três semanas sem o tênis.\n\nParabéns pelo trabalho.\n\nCamila")
+    assert not detectors.congratulated("Congratulations on the new shop in Leeds, it looks great.")
+    assert not detectors.congratulated("Thanks a lot.\n\nCheers,\nTom")
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "category"),
+    [
+        # Blind z31: unemployment benefit, a collective dismissal, a payment the customer will not manage.
+        (
+            "La fábrica cerró por un ERE y ahora estoy cobrando el paro. La cuota de la hipoteca se me va a "
+            "hacer imposible durante unos meses. ¿Hay alguna carencia?",
+            "es",
+            "vulnerability",
+        ),
+        ("I lost hours at work and I won't be able to pay this month's bill in full", "en", "vulnerability"),
+        ("je ne vais pas pouvoir payer la facture de janvier, j'ai perdu mon CDD", "fr", "vulnerability"),
+        ("sono in cassa integrazione da ottobre, non riuscirò a pagare la rata", "it", "vulnerability"),
+        ("não vou conseguir pagar a prestação este mês, fiquei sem trabalho", "pt", "vulnerability"),
+    ],
+)
+def test_situations_of_round_19(bot: Bot, text: str, language: str, category: str) -> None:
+    categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
+    assert category in bot.tenant("demo").detectors.signals(text, language, categories, 0.0).sensitive, text
+
+
+def test_a_hospital_that_is_the_workplace_and_call_forwarding_ask_for_nobody(bot: Bot) -> None:
+    """The hospital where the customer works is no stay there; call forwarding is a line's feature."""
+    detectors = bot.tenant("demo").detectors
+    categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
+    for text, language in (
+        ("desde enero voy a trabajar por turnos en el hospital, ¿puedo cambiar a la cuota multicentro?", "es"),
+        ("I work nights at the hospital, can I move my delivery slot to the afternoon?", "en"),
+        ("ich arbeite im Krankenhaus im Schichtdienst, kann ich den Termin verschieben?", "de"),
+    ):
+        assert "health" not in detectors.signals(text, language, categories, 0.0).sensitive, text
+    assert "health" in detectors.signals(
+        "my husband is in the hospital since Monday, can I pay his bill?", "en", categories, 0.0
+    ).sensitive
+    assert "callforwarding" in normalize("Vorrei l'inoltro di chiamata dal fisso dell'ufficio alla SIM")
+    assert "callforwarding" in normalize("je voudrais activer le renvoi d'appel vers mon portable")
+
+
 def test_the_intents_cache_gives_the_fitted_arrays_back_and_misses_on_new_examples(
     bot: Bot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

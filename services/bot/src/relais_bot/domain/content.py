@@ -274,8 +274,15 @@ class Cues(_Model):
     # Sarcasm: a praise word together with a let-down ("bravo ... still no parcel") or an ironic emoji.
     sarcasm_praise: str = ""
     sarcasm_letdown: str = ""
+    # A congratulation that is a whole sentence ("Enhorabuena.", "Parabéns pelo trabalho.", "Well done."):
+    # closing a story the model finds possibly angry, it is irony (blind z31).
+    congratulations_alone: str = ""
     # "third time I write", "je vous ai écrit 3 fois": contact repeated without result.
     repeated_contact: str = ""
+    # Mails or messages the customer received, counted ("j'ai reçu trois mails de confirmation", "I got
+    # two emails saying it shipped"): what the company or a fraudster sent, not contact repeated by the
+    # customer. Matched on the words just before a `repeated_contact` count.
+    contact_received: str = ""
 
     def unambiguous(self) -> dict[str, str]:
         """`sensitive_unambiguous` with {T} written out as the alternation of `stolen_things` (the longest

@@ -74,6 +74,9 @@ _SENTENCES_READ = 6
 # (round 15) reads a story's sentences lower than the message model did: at 0.5 the read sets lost 16
 # frustrated letters, at 0.3 one.
 _STORY_SENTENCES = 4
+# What the model's frustration must reach for a congratulation alone to close a story in irony: a letter
+# of thanks scores next to nothing, the ironic ones of blind z31 0.17 and 0.35.
+_CONGRATULATED_FLOOR = 0.1
 _SPREAD_FLOOR = 0.3
 # What one sentence read alone needs to count as a request by itself (the whole message needs the
 # model's calibrated threshold, 0.74 since round 13); below it, above that threshold, the bot asks. On
@@ -287,6 +290,10 @@ class Detectors:
         self._praise = re.compile(cues.sarcasm_praise) if cues.sarcasm_praise else None
         self._letdown = re.compile(cues.sarcasm_letdown) if cues.sarcasm_letdown else None
         self._repeated = re.compile(cues.repeated_contact) if cues.repeated_contact else None
+        self._received = re.compile(cues.contact_received) if cues.contact_received else None
+        self._congratulations = (
+            re.compile(cues.congratulations_alone) if cues.congratulations_alone else None
+        )
         self._person = frozenset(cues.person_words)
         self._person_list = sorted(self._person)
         self._not_person = frozenset(cues.not_person_words)
@@ -413,6 +420,12 @@ class Detectors:
             or (self.ironic(tokens) and (plausible or not story))
             or (plausible and self.repeated_contact(plain))
             or (("emo_eyeroll" in tokens or "emo_angry" in tokens) and self._plausible(scores, "frustration"))
+            or (
+                story
+                and scores is not None
+                and scores.values["frustration"] >= _CONGRATULATED_FLOOR
+                and self.congratulated(text)
+            )
         )
         read = (
             bool(scores and scores.fires("frustration") and self._not_only_marks(text))
@@ -610,6 +623,15 @@ class Detectors:
             self._praise and self._praise.search(tokens) and self._letdown and self._letdown.search(tokens)
         )
 
+    def congratulated(self, text: str) -> bool:
+        """A sentence that is a congratulation and nothing else: "Enhorabuena.", "Parabéns pelo trabalho."
+        at the end of a letter about a wrong size delivered twice."""
+        return bool(self._congratulations) and any(
+            self._congratulations.fullmatch(fixed_phrases(normalise(s)).strip(" .!¡,;\n"))
+            for s in _SENTENCE.split(text)
+            if len(s) < 60
+        )
+
     def ironic(self, tokens: str) -> bool:
         """Praise with an eye-roll, a clown or an upside-down face: "bravo 🙄", "super merci 🙃". Happy
         customers do not send those with their thanks, so this counts even where the model, which reads
@@ -623,7 +645,10 @@ class Detectors:
 
     def repeated_contact(self, plain: str) -> bool:
         """The customer says they have written or called before: "third time I write", "3e fois"."""
-        return bool(self._repeated and self._repeated.search(plain))
+        return bool(self._repeated) and any(
+            not (self._received and self._received.search(plain[max(0, m.start() - 40) : m.start()]))
+            for m in self._repeated.finditer(plain)
+        )
 
     def canonical(self, text: str) -> str:
         """Normalised text with misspelt person words spelled right ("conseiler" -> "conseiller")."""

@@ -147,6 +147,14 @@ _CARRIER = re.compile(
     r"|operador(?:a|es)? (?:de red|movil|de telefonia|de celular|de telemovel|de rede|de telefone)"
     r"|mobilfunk ?(?:betreiber|anbieter|netz)|netzbetreiber)\b"
 )
+# Call forwarding is a line's feature ("inoltro di chiamata dal fisso", "renvoi d'appel", "desvío de
+# llamadas"), not a call put through to a person (blind z31: a business customer's new SIM). German's
+# one word for it ("Rufumleitung") the model reads right as it is.
+_CALL_FORWARDING = re.compile(
+    r"\b(?:call (?:forwarding|diversion|divert)|(?:forward|divert)(?:ing)? (?:my |the |our )?calls"
+    r"|(?:renvoi|redirection)s? d'appels?|desvio (?:de|das?) (?:llamadas|chamadas)"
+    r"|reencaminhamento (?:de|das) chamadas|inoltro (?:di|delle) chiamat[ae]|deviazione (?:di|delle) chiamat[ae])\b"
+)
 # Moving home in Italian ("mi trasferisco a Torino") shares its verb with being put through ("mi
 # trasferisca a un operatore").
 _MOVING = re.compile(
@@ -169,18 +177,24 @@ _DEVICE_DIED = re.compile(
 )
 # A doctor's or a nurse's hospital is their workplace ("o meu marido é médico e está de prevenção no
 # hospital", "sono infermiera all'ospedale"): the health cues read "in the hospital" as a stay there.
+# So is the hospital where the customer works ("voy a trabajar por turnos en el hospital", "I work
+# nights at the hospital", "ich arbeite im Krankenhaus"): a working verb right before it (blind z31).
 _WORKPLACE = re.compile(
     r"\b((?:medic[oa]s?|enfermeir[oa]s?|doctor|nurse|medecin|infirmiere?|arzt|arztin|krankenschwester"
     r"|(?:kranken)?pfleger(?:in)?|infermier[ea]|enfermer[oa]|surgeon|chirurg\w*|cirujan[oa]|cirurgia[o]"
-    r"|residente|interne)\b[^.?!]{0,60}?)\b(?:hospital|hopital|krankenhaus|ospedale|klinik|clinica)\b"
+    r"|residente|interne)\b[^.?!]{0,60}?"
+    r"|(?:trabaj(?:o|a|amos|an|ar|ando)|work(?:s|ing)?|travaill(?:e|es|ons|ent|er|ant)|arbeit(?:e|et|en)"
+    r"|lavor(?:o|a|iamo|ano|are|ando)|trabalh(?:o|a|amos|am|ar|ando))\b(?: [\w']+){0,3}?"
+    r" (?:en el|en un|at the|at a|in the|in a|a l'|dans l'|dans un|im|in einem|in|all'|nell'|no|num|en)"
+    r" (?:[\w']+ )?)\b(?:hospital|hopital|krankenhaus|ospedale|klinik|clinica)\b"
 )
 
 
 def fixed_phrases(plain: str) -> str:
     """Lower-case, accent-free text with the phrases above written "hr", "mobiledata", "carrier",
-    "trasloco", "deviceflat" and "workplace"."""
+    "trasloco", "callforwarding", "deviceflat" and "workplace"."""
     plain = _MOBILE_DATA.sub("mobiledata", _HUMAN_RESOURCES.sub("hr", plain))
-    plain = _MOVING.sub("trasloco", _CARRIER.sub("carrier", plain))
+    plain = _MOVING.sub("trasloco", _CARRIER.sub("carrier", _CALL_FORWARDING.sub("callforwarding", plain)))
     return _WORKPLACE.sub(r"\1workplace", _DEVICE_DIED.sub("deviceflat", plain))
 
 
