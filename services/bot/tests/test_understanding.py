@@ -994,7 +994,7 @@ def test_a_hospital_that_is_the_workplace_and_call_forwarding_ask_for_nobody(bot
     detectors = bot.tenant("demo").detectors
     categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
     for text, language in (
-        ("desde enero voy a trabajar por turnos en el hospital, ¿puedo cambiar a la cuota multicentro?", "es"),
+        ("desde enero voy a trabajar por turnos en el hospital, ¿puedo cambiar de cuota?", "es"),
         ("I work nights at the hospital, can I move my delivery slot to the afternoon?", "en"),
         ("ich arbeite im Krankenhaus im Schichtdienst, kann ich den Termin verschieben?", "de"),
     ):

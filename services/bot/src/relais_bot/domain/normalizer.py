@@ -153,7 +153,8 @@ _CARRIER = re.compile(
 _CALL_FORWARDING = re.compile(
     r"\b(?:call (?:forwarding|diversion|divert)|(?:forward|divert)(?:ing)? (?:my |the |our )?calls"
     r"|(?:renvoi|redirection)s? d'appels?|desvio (?:de|das?) (?:llamadas|chamadas)"
-    r"|reencaminhamento (?:de|das) chamadas|inoltro (?:di|delle) chiamat[ae]|deviazione (?:di|delle) chiamat[ae])\b"
+    r"|reencaminhamento (?:de|das) chamadas|inoltro (?:di|delle) chiamat[ae]"
+    r"|deviazione (?:di|delle) chiamat[ae])\b"
 )
 # Moving home in Italian ("mi trasferisco a Torino") shares its verb with being put through ("mi
 # trasferisca a un operatore").
