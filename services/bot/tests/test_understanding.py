@@ -999,9 +999,12 @@ def test_a_hospital_that_is_the_workplace_and_call_forwarding_ask_for_nobody(bot
         ("ich arbeite im Krankenhaus im Schichtdienst, kann ich den Termin verschieben?", "de"),
     ):
         assert "health" not in detectors.signals(text, language, categories, 0.0).sensitive, text
-    assert "health" in detectors.signals(
-        "my husband is in the hospital since Monday, can I pay his bill?", "en", categories, 0.0
-    ).sensitive
+    assert (
+        "health"
+        in detectors.signals(
+            "my husband is in the hospital since Monday, can I pay his bill?", "en", categories, 0.0
+        ).sensitive
+    )
     assert "callforwarding" in normalize("Vorrei l'inoltro di chiamata dal fisso dell'ufficio alla SIM")
     assert "callforwarding" in normalize("je voudrais activer le renvoi d'appel vers mon portable")
 

@@ -291,9 +291,7 @@ class Detectors:
         self._letdown = re.compile(cues.sarcasm_letdown) if cues.sarcasm_letdown else None
         self._repeated = re.compile(cues.repeated_contact) if cues.repeated_contact else None
         self._received = re.compile(cues.contact_received) if cues.contact_received else None
-        self._congratulations = (
-            re.compile(cues.congratulations_alone) if cues.congratulations_alone else None
-        )
+        self._congratulations = re.compile(cues.congratulations_alone) if cues.congratulations_alone else None
         self._person = frozenset(cues.person_words)
         self._person_list = sorted(self._person)
         self._not_person = frozenset(cues.not_person_words)
@@ -626,8 +624,9 @@ class Detectors:
     def congratulated(self, text: str) -> bool:
         """A sentence that is a congratulation and nothing else: "Enhorabuena.", "Parabéns pelo trabalho."
         at the end of a letter about a wrong size delivered twice."""
-        return bool(self._congratulations) and any(
-            self._congratulations.fullmatch(fixed_phrases(normalise(s)).strip(" .!¡,;\n"))
+        congratulations = self._congratulations
+        return congratulations is not None and any(
+            congratulations.fullmatch(fixed_phrases(normalise(s)).strip(" .!¡,;\n"))
             for s in _SENTENCE.split(text)
             if len(s) < 60
         )
@@ -645,9 +644,10 @@ class Detectors:
 
     def repeated_contact(self, plain: str) -> bool:
         """The customer says they have written or called before: "third time I write", "3e fois"."""
-        return bool(self._repeated) and any(
-            not (self._received and self._received.search(plain[max(0, m.start() - 40) : m.start()]))
-            for m in self._repeated.finditer(plain)
+        repeated, received = self._repeated, self._received
+        return repeated is not None and any(
+            not (received and received.search(plain[max(0, m.start() - 40) : m.start()]))
+            for m in repeated.finditer(plain)
         )
 
     def canonical(self, text: str) -> str:
