@@ -1009,6 +1009,53 @@ def test_a_hospital_that_is_the_workplace_and_call_forwarding_ask_for_nobody(bot
     assert "callforwarding" in normalize("je voudrais activer le renvoi d'appel vers mon portable")
 
 
+def test_round_20_call_backs_asked_of_a_team_keepsakes_and_amounts(bot: Bot) -> None:
+    """Blind z32: a team asked to call the customer, in six languages; a late wife's dress and "my late
+    husband and I" are background, her savings account is not; an amount is no age; a GP's surgery is a
+    place; rubbish said of the app and a threat to leave if it happens again are frustration."""
+    detectors = bot.tenant("demo").detectors
+    categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
+    for text, language in (
+        ("Pourriez-vous demander au service livraison de m'appeler avant jeudi ?", "fr"),
+        ("could you ask the billing team to call me back tomorrow", "en"),
+        ("¿Podrían pedirle al departamento técnico que me llame esta tarde?", "es"),
+        ("potete chiedere al reparto tecnico di richiamarmi?", "it"),
+        ("podem pedir ao setor de cobranças para me ligar?", "pt"),
+        ("Könnten Sie die zuständige Abteilung bitten, mich anzurufen?", "de"),
+    ):
+        assert detectors.signals(text, language, categories, 0.0).human_request, text
+    assert not detectors.sensitive(normalise("The dress is my late wife's, altered to fit."), categories)
+    assert not detectors.sensitive(
+        normalise("my late husband and I bought our first pass in 1986"), categories
+    )
+    assert detectors.sensitive(normalise("about my late wife's savings account"), categories) == (
+        "bereavement",
+    )
+    assert detectors.sensitive(normalise("my late mother had an account with you"), categories) == (
+        "bereavement",
+    )
+    lone = detectors.signals("ho 85 anni e vivo da sola, posso pagare in contanti?", "it", categories, 0.0)
+    assert "vulnerability" in lone.sensitive
+    bill = detectors.signals(
+        "un conguaglio di 890 euro per un bilocale in cui vivo da sola?", "it", categories, 0.0
+    )
+    assert "vulnerability" not in bill.sensitive
+    assert "gppractice" in normalize("most of them are registered at your surgery")
+    assert "surgery" in normalize("the surgery went well, can I pause my membership?")
+    for text, language in (
+        ("esse app de vcs é uma porcaria, trava toda hora", "pt"),
+        ("Si el próximo viene igual, me vuelvo al súper del barrio y os borro la app.", "es"),
+        ("this app is garbage", "en"),
+        ("if it happens again I'm cancelling", "en"),
+    ):
+        assert detectors.frustration(normalise(text), language)[0], text
+    for text, language in (
+        ("where do I put the garbage bags for collection", "en"),
+        ("o lixo é recolhido que dia?", "pt"),
+    ):
+        assert not detectors.frustration(normalise(text), language)[0], text
+
+
 def test_the_intents_cache_gives_the_fitted_arrays_back_and_misses_on_new_examples(
     bot: Bot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -156,6 +156,12 @@ _CALL_FORWARDING = re.compile(
     r"|reencaminhamento (?:de|das) chamadas|inoltro (?:di|delle) chiamat[ae]"
     r"|deviazione (?:di|delle) chiamat[ae])\b"
 )
+# A GP's surgery is a place in British English ("registered at your surgery", "the practice manager at
+# the surgery"), not an operation (blind z32).
+_GP_SURGERY = re.compile(
+    r"\b(?:your|our|the local|the|gp'?s?|doctors?'?s?) surgery\b"
+    r"(?! (?:went|was|were|is|will|has|had|on|to|for|itself|recovery|wound|scar|date|last|next|that|and)\b)"
+)
 # Moving home in Italian ("mi trasferisco a Torino") shares its verb with being put through ("mi
 # trasferisca a un operatore").
 _MOVING = re.compile(
@@ -193,9 +199,10 @@ _WORKPLACE = re.compile(
 
 def fixed_phrases(plain: str) -> str:
     """Lower-case, accent-free text with the phrases above written "hr", "mobiledata", "carrier",
-    "trasloco", "callforwarding", "deviceflat" and "workplace"."""
+    "trasloco", "callforwarding", "gppractice", "deviceflat" and "workplace"."""
     plain = _MOBILE_DATA.sub("mobiledata", _HUMAN_RESOURCES.sub("hr", plain))
     plain = _MOVING.sub("trasloco", _CARRIER.sub("carrier", _CALL_FORWARDING.sub("callforwarding", plain)))
+    plain = _GP_SURGERY.sub(lambda m: m.group(0).removesuffix("surgery") + "gppractice", plain)
     return _WORKPLACE.sub(r"\1workplace", _DEVICE_DIED.sub("deviceflat", plain))
 
 
