@@ -1056,6 +1056,22 @@ def test_round_20_call_backs_asked_of_a_team_keepsakes_and_amounts(bot: Bot) -> 
         assert not detectors.frustration(normalise(text), language)[0], text
 
 
+def test_praise_addressed_to_an_employee_is_sincere() -> None:
+    """Praise where the model finds frustration plausible reads as irony, unless it is addressed to one of
+    the company's people (blind z32: a thank-you note the model read as angry)."""
+    cues = read_cues()
+    thanks = (
+        "Buonasera,\n\nvolevo solo fare i complimenti a Marco, l'operatore che mi ha risposto lunedì. "
+        "Ha sistemato tutto in un quarto d'ora.\n\nNon serve che mi rispondiate.\n\nOgni tanto è giusto dire "
+        "anche le cose belle.\n\nLaura"
+    )
+    model = _SentenceModel({}, frustration=0.6)  # every sentence and the whole read as possibly angry
+    assert not Detectors(cues, (), model=model).signals(thanks, "it", (), 0.0).frustrated
+    # The same praise with nobody named stays irony where the model finds frustration.
+    ironic = thanks.replace("i complimenti a Marco, l'operatore che mi ha risposto lunedì", "i complimenti")
+    assert Detectors(cues, (), model=model).signals(ironic, "it", (), 0.0).frustrated
+
+
 def test_the_intents_cache_gives_the_fitted_arrays_back_and_misses_on_new_examples(
     bot: Bot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -277,6 +277,9 @@ class Cues(_Model):
     # A congratulation that is a whole sentence ("Enhorabuena.", "Parabéns pelo trabalho.", "Well done."):
     # closing a story the model finds possibly angry, it is irony (blind z31).
     congratulations_alone: str = ""
+    # Praise addressed to one of the company's people ("i complimenti a Marco, l'operatore", "remercier
+    # Nadia, du service client", "thank Sarah from your team"): sincere, whatever the model reads.
+    praise_for_staff: str = ""
     # "third time I write", "je vous ai écrit 3 fois": contact repeated without result.
     repeated_contact: str = ""
     # Mails or messages the customer received, counted ("j'ai reçu trois mails de confirmation", "I got

@@ -291,6 +291,7 @@ class Detectors:
         self._letdown = re.compile(cues.sarcasm_letdown) if cues.sarcasm_letdown else None
         self._repeated = re.compile(cues.repeated_contact) if cues.repeated_contact else None
         self._received = re.compile(cues.contact_received) if cues.contact_received else None
+        self._praise_for_staff = re.compile(cues.praise_for_staff) if cues.praise_for_staff else None
         self._congratulations = re.compile(cues.congratulations_alone) if cues.congratulations_alone else None
         self._person = frozenset(cues.person_words)
         self._person_list = sorted(self._person)
@@ -431,7 +432,13 @@ class Detectors:
             # refund of £0.00", "bravissimi, davvero un grande lavoro"): sincere praise scores below
             # SURFACE_FLOOR. On the read sets (stop 16) +0.7 points of frustration for one false
             # escalation more in 2,640 messages. Without a model, praise needs its let-down (sarcasm).
-            or bool(scores and plausible and self._praise and self._praise.search(tokens))
+            or bool(
+                scores
+                and plausible
+                and self._praise
+                and self._praise.search(tokens)
+                and not (self._praise_for_staff and self._praise_for_staff.search(plain))
+            )
             # Praise with the company's word in scare quotes ("Bravo pour la nouvelle « amélioration »")
             # is irony.
             # Not in a story, where quotes name a product or cite a letter ("your 'large parcel' service").
