@@ -1072,6 +1072,28 @@ def test_praise_addressed_to_an_employee_is_sincere() -> None:
     assert Detectors(cues, (), model=model).signals(ironic, "it", (), 0.0).frustrated
 
 
+def test_round_21_a_fraud_told_as_over_a_call_back_arranged_and_an_employee_talking(bot: Bot) -> None:
+    """Blind z33: a fraud of a past year with the money back is background; the same fraud now is not;
+    "mi fa chiamare dal geometra" asks for a call; an employee telling the neighbour about the customer's
+    debts is a privacy breach and undergoing heart surgery is health, whatever the model reads."""
+    detectors = bot.tenant("demo").detectors
+    categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
+    over = "Ano passado eu caí num golpe de falso boleto, mas vocês resolveram tudo e o dinheiro voltou."
+    assert "fraud" not in detectors.signals(over, "pt", categories, 0.0).sensitive
+    now = "Ontem eu caí num golpe de falso boleto, o que faço?"
+    assert "fraud" in detectors.signals(now, "pt", categories, 0.0).sensitive
+    assert detectors.signals(
+        "mi fa chiamare dal geometra x il sopralluogo?", "it", categories, 0.0
+    ).human_request
+    told = "Una empleada vuestra le ha comentado a mi vecino que tengo recibos devueltos."
+    assert "privacy" in detectors.signals(told, "es", categories, 0.0).sensitive
+    heart = "Devo sottopormi a un intervento di sostituzione della valvola aortica: che documenti servono?"
+    assert "health" in detectors.signals(heart, "it", categories, 0.0).sensitive
+    assert detectors.congratulated(
+        "Train supprimé. Mariage manqué. Un bon d'achat.\n\nMerci pour ce moment.\n\nS."
+    )
+
+
 def test_the_intents_cache_gives_the_fitted_arrays_back_and_misses_on_new_examples(
     bot: Bot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

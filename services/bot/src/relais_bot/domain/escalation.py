@@ -153,6 +153,26 @@ _LONG_AGO = re.compile(
     rf"\b(?:{_YEARS} years ago|il y a {_YEARS} ans|(?:hace|ha|faz) {_YEARS} anos|{_YEARS} anos atras|"
     rf"{_YEARS} anni fa|vor {_YEARS} jahren)\b"
 )
+# A fraud told as over: a year in the past next to the cue, and the money back or the case closed somewhere
+# in the message ("Ano passado eu caí num golpe ... vocês resolveram tudo e o dinheiro voltou", "En 2021,
+# ma carte avait été piratée ; votre service avait tout remboursé"): background to a routine question
+# (blind z33). The model still reads the whole message.
+_PAST_YEAR = re.compile(
+    r"\b(?:last year|a year ago|ano passado|l'an dernier|l'annee derniere|el ano pasado|letztes jahr"
+    r"|vergangenes jahr|l'anno scorso|(?:en|in|em|im jahr|nel|back in) (?:19|20)\d\d)\b"
+)
+_SETTLED = re.compile(
+    r"\b(?:refunded|reimbursed|got (?:it|the money|everything) back|rembours\w*|reembols\w*|erstattet"
+    r"|zuruckerstattet|rimborsat\w*|resolv\w*|risolt\w*|geklart|o dinheiro voltou|el dinero volvio"
+    r"|(?:affaire|dossier) (?:est )?(?:close|classee?|regle)|all sorted|sorted (?:it )?out)\b"
+)
+# A health word beside "all is well" ("je suis enceinte de cinq mois (tout va très bien, merci !)"): a
+# fact for a routine question, not a situation (blind z33).
+_ALL_WELL = re.compile(
+    r"\b(?:tout va (?:tres |vraiment )?bien|everything(?:'s| is) (?:fine|going well|great)|all is well"
+    r"|todo (?:va|esta|bien) (?:muy )?bien|va tutto bene|tutto (?:bene|ok)|(?:esta|ta|vai) tudo (?:bem|otimo)"
+    r"|alles (?:ist |lauft )?(?:gut|bestens|in ordnung))\b"
+)
 _QUELQU_UN = re.compile(r"\bquel ?qu ?'? ?u?n\b")
 # Scare quotes around a few words ("your „fast“ service", "le colis « livré »", "the 'refund'"): with
 # frustration plausible, the company's own word quoted back is irony. A title or a name in quotes
@@ -381,7 +401,14 @@ class Detectors:
             if "emo_laugh" not in tokens
             else set()
         )
-        sensitive |= {c for c in categories if c in self._unambiguous and self._unambiguous[c].search(plain)}
+        sensitive |= {
+            c
+            for c in categories
+            if c in self._unambiguous
+            and any(
+                not (c == "fraud" and self.fraud_over(plain, m)) for m in self._unambiguous[c].finditer(plain)
+            )
+        }
         strong, weak = self.frustration(plain, language, strong=self._plausible(scores, "frustration"))
         strong = strong or bool(self._insult and self._insult.search(plain))
         # The model's word alone does not make an angry message sensitive ("mi avete rotto", "third
@@ -737,8 +764,18 @@ class Detectors:
             and any(
                 (c != "complaint" or not _OWN_ROLE.search(plain[max(0, m.start() - 40) : m.start()]))
                 and (c != "bereavement" or not _LONG_AGO.search(plain[max(0, m.start() - 40) : m.end() + 40]))
+                and (c != "health" or not _ALL_WELL.search(plain[max(0, m.start() - 60) : m.end() + 60]))
+                and not (c == "fraud" and self.fraud_over(plain, m))
                 for m in self._sensitive[c].finditer(plain)
             )
+        )
+
+    @staticmethod
+    def fraud_over(plain: str, cue: "re.Match[str]") -> bool:
+        """The fraud named by this cue is told as over: a past year beside it, the money back in the
+        message."""
+        return bool(
+            _PAST_YEAR.search(plain[max(0, cue.start() - 80) : cue.end() + 80]) and _SETTLED.search(plain)
         )
 
     def frustration(self, plain: str, language: str, *, strong: bool = True) -> tuple[bool, int]:
