@@ -1042,6 +1042,8 @@ def test_round_20_call_backs_asked_of_a_team_keepsakes_and_amounts(bot: Bot) -> 
     assert "vulnerability" not in bill.sensitive
     assert "gppractice" in normalize("most of them are registered at your surgery")
     assert "surgery" in normalize("the surgery went well, can I pause my membership?")
+    assert "surgery" in normalize("after the surgery I cannot work for six weeks")
+    assert "gppractice" in normalize("since the surgery switched to online requests")
     for text, language in (
         ("esse app de vcs é uma porcaria, trava toda hora", "pt"),
         ("Si el próximo viene igual, me vuelvo al súper del barrio y os borro la app.", "es"),

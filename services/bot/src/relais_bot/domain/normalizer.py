@@ -159,8 +159,11 @@ _CALL_FORWARDING = re.compile(
 # A GP's surgery is a place in British English ("registered at your surgery", "the practice manager at
 # the surgery"), not an operation (blind z32).
 _GP_SURGERY = re.compile(
-    r"\b(?:your|our|the local|the|gp'?s?|doctors?'?s?) surgery\b"
+    r"\b(?:your|our|the local|gp'?s?|doctors?'?s?|(?:at|to|from|with|into|rang|called|phoned|ring|call|phone)"
+    r" the) surgery\b"
     r"(?! (?:went|was|were|is|will|has|had|on|to|for|itself|recovery|wound|scar|date|last|next|that|and)\b)"
+    r"|\bthe surgery(?= (?:switched|changed|moved|closed|closes|opens|reception\w*|phone|practice|manager"
+    r"|told|sent|website|app)\b)"
 )
 # Moving home in Italian ("mi trasferisco a Torino") shares its verb with being put through ("mi
 # trasferisca a un operatore").
