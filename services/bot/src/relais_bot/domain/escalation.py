@@ -173,6 +173,26 @@ _ALL_WELL = re.compile(
     r"|todo (?:va|esta|bien) (?:muy )?bien|va tutto bene|tutto (?:bene|ok)|(?:esta|ta|vai) tudo (?:bem|otimo)"
     r"|alles (?:ist |lauft )?(?:gut|bestens|in ordnung))\b"
 )
+
+
+def _cue_stands(category: str, plain: str, cue: "re.Match[str]") -> bool:
+    """A category's cue names the customer's situation unless its context says otherwise: the customer's
+    own profession before a complaint word, a death long past, a health word beside "all is well", a fraud
+    of a past year with the money back."""
+    before = plain[max(0, cue.start() - 40) : cue.start()]
+    if category == "complaint":
+        return not _OWN_ROLE.search(before)
+    if category == "bereavement":
+        return not _LONG_AGO.search(plain[max(0, cue.start() - 40) : cue.end() + 40])
+    if category == "health":
+        return not _ALL_WELL.search(plain[max(0, cue.start() - 60) : cue.end() + 60])
+    if category == "fraud":
+        return not (
+            _PAST_YEAR.search(plain[max(0, cue.start() - 80) : cue.end() + 80]) and _SETTLED.search(plain)
+        )
+    return True
+
+
 _QUELQU_UN = re.compile(r"\bquel ?qu ?'? ?u?n\b")
 # Scare quotes around a few words ("your „fast“ service", "le colis « livré »", "the 'refund'"): with
 # frustration plausible, the company's own word quoted back is irony. A title or a name in quotes
@@ -401,14 +421,7 @@ class Detectors:
             if "emo_laugh" not in tokens
             else set()
         )
-        sensitive |= {
-            c
-            for c in categories
-            if c in self._unambiguous
-            and any(
-                not (c == "fraud" and self.fraud_over(plain, m)) for m in self._unambiguous[c].finditer(plain)
-            )
-        }
+        sensitive |= set(self.sensitive(plain, categories, self._unambiguous))
         strong, weak = self.frustration(plain, language, strong=self._plausible(scores, "frustration"))
         strong = strong or bool(self._insult and self._insult.search(plain))
         # The model's word alone does not make an angry message sensitive ("mi avete rotto", "third
@@ -756,26 +769,15 @@ class Detectors:
                 return True
         return False
 
-    def sensitive(self, plain: str, categories: tuple[str, ...]) -> tuple[str, ...]:
+    def sensitive(
+        self, plain: str, categories: tuple[str, ...], cues: "dict[str, re.Pattern[str]] | None" = None
+    ) -> tuple[str, ...]:
+        """The categories whose cues (the ordinary ones unless told) name a situation in the message."""
+        cues = self._sensitive if cues is None else cues
         return tuple(
             c
             for c in categories
-            if c in self._sensitive
-            and any(
-                (c != "complaint" or not _OWN_ROLE.search(plain[max(0, m.start() - 40) : m.start()]))
-                and (c != "bereavement" or not _LONG_AGO.search(plain[max(0, m.start() - 40) : m.end() + 40]))
-                and (c != "health" or not _ALL_WELL.search(plain[max(0, m.start() - 60) : m.end() + 60]))
-                and not (c == "fraud" and self.fraud_over(plain, m))
-                for m in self._sensitive[c].finditer(plain)
-            )
-        )
-
-    @staticmethod
-    def fraud_over(plain: str, cue: "re.Match[str]") -> bool:
-        """The fraud named by this cue is told as over: a past year beside it, the money back in the
-        message."""
-        return bool(
-            _PAST_YEAR.search(plain[max(0, cue.start() - 80) : cue.end() + 80]) and _SETTLED.search(plain)
+            if c in cues and any(_cue_stands(c, plain, m) for m in cues[c].finditer(plain))
         )
 
     def frustration(self, plain: str, language: str, *, strong: bool = True) -> tuple[bool, int]:
