@@ -12,8 +12,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from relais_contracts import topics
 from relais_contracts.channel import MessageReceived
-from relais_platform.consumer import Delivery
-from relais_platform.kafka import ensure_topics
+from relais_platform.consumer import Delivery, EventConsumer
+from relais_platform.kafka import Publisher, ensure_topics
 from relais_platform.runtime import Runtime
 from relais_platform.settings import ServiceSettings
 from relais_platform.testing import Infra, RawPublisher, TopicReader, poll
@@ -111,6 +111,85 @@ async def test_a_record_the_handler_keeps_failing_on_is_dead_lettered_and_the_re
             await admin.close()
         readiness = await runtime.readiness()
         assert readiness == {"redis": "ok", "kafka": "ok", "consumers": "ok"}
+
+
+async def test_the_last_batch_handled_is_committed_before_the_consumer_stops(
+    infra: Infra, namespace: str
+) -> None:
+    # Commits go out in the background (the next batch does not wait for one): a consumer asked to stop
+    # in the middle of its last batch still commits that batch before it leaves the group, or its next
+    # owner would handle the batch again.
+    s = settings(infra, namespace)
+    await ensure_topics(s)
+    handled: list[str] = []
+    publisher = Publisher(s, "test")
+    await publisher.start()
+
+    async def handler(batch: Sequence[Delivery]) -> None:
+        handled.extend(d.event.id for d in batch)
+        if len(handled) >= 6:
+            consumer.stop()
+
+    consumer = EventConsumer(
+        s, service="test", name="stop", topics=[topics.INBOUND], handler=handler, publisher=publisher
+    )
+    admin = AIOKafkaAdminClient(bootstrap_servers=infra.bootstrap)
+    await admin.start()
+    try:
+        async with RawPublisher(infra, namespace) as raw:
+            for n in range(6):
+                await raw.send(topics.INBOUND, message(n), key=f"acme:sms:+33{n}")
+        await asyncio.wait_for(consumer.run(), timeout=90)
+        offsets = await admin.list_consumer_group_offsets(s.group("test-stop"))
+        assert sorted(handled) == [f"evt-{n}" for n in range(6)]
+        assert sum(m.offset for tp, m in offsets.items() if tp.topic == s.topic(topics.INBOUND)) == 6
+    finally:
+        await admin.close()
+        await publisher.stop()
+
+
+async def test_a_member_giving_partitions_up_commits_what_it_handled_before_they_move(
+    infra: Infra, namespace: str
+) -> None:
+    # Offsets wait for the commit interval (here longer than the test), so only the commit made when the
+    # partitions are revoked keeps the second member from handling the first one's records again.
+    s = settings(infra, namespace, consumer_commit_interval_s=60)
+    await ensure_topics(s)
+    handled: list[tuple[str, str]] = []
+    publisher = Publisher(s, "test")
+    await publisher.start()
+
+    def member(name: str) -> EventConsumer:
+        async def handler(batch: Sequence[Delivery]) -> None:
+            handled.extend((name, d.event.id) for d in batch)
+
+        return EventConsumer(
+            s, service="test", name="revoke", topics=[topics.INBOUND], handler=handler, publisher=publisher
+        )
+
+    first, second = member("first"), member("second")
+    runs = [asyncio.create_task(first.run())]
+    try:
+        async with RawPublisher(infra, namespace) as raw:
+            for wave in range(3):
+                for n in range(wave * 4, wave * 4 + 4):
+                    await raw.send(topics.INBOUND, message(n), key=f"acme:sms:+33{n}")
+                await poll(lambda w=wave: len(handled) >= w * 4 + 4, timeout=90, what=f"wave {wave} handled")
+                if wave == 1:  # the first member's last batches are handled, their commit still waits
+                    runs.append(asyncio.create_task(second.run()))
+                    await poll(
+                        lambda: second.running and second._consumer.assignment(),
+                        timeout=90,
+                        what="the partitions shared",
+                    )
+        ids = [event_id for _, event_id in handled]
+        assert sorted(set(ids)) == sorted(f"evt-{n}" for n in range(12))
+        assert len(ids) == 12, f"handled again after the rebalance: {handled}"
+    finally:
+        first.stop()
+        second.stop()
+        await asyncio.wait_for(asyncio.gather(*runs), timeout=60)
+        await publisher.stop()
 
 
 async def test_readiness_fails_while_redis_does_not_answer(infra: Infra, namespace: str) -> None:

@@ -11,7 +11,7 @@ DEAD_LETTERS = Counter(
 EVENTS_PUBLISHED = Counter("relais_events_published_total", "Events published", ["service", "topic", "type"])
 BATCH_SECONDS = Histogram(
     "relais_consumer_batch_seconds",
-    "Time to handle one batch, from fetch to commit",
+    "Time to handle one batch, from its fetch until its offsets are queued for commit",
     ["service", "consumer"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
