@@ -240,6 +240,22 @@ class _CheckedPublisher:
         await self._inner.publish(outgoing)
 
 
+# Beyond the commit interval, for a batch in hand to finish (or fail on the withdrawn marker) and its
+# commit to reach the broker.
+_COMMITS_LAND_S = 0.5
+
+
+async def handled_offsets(
+    settings: ServiceSettings, topic: str, group: str
+) -> tuple[list[int], dict[int, int]]:
+    """As `committed_offsets`, once every batch the group's consumers handled is committed: a rebuild
+    replays up to them while the live consumers carry on from where they are. The consumers commit in
+    the background, at most once per `consumer_commit_interval_s`, and take no new batch while the
+    marker is withdrawn (a rebuild holds it), so one interval after it was withdrawn they all are."""
+    await asyncio.sleep(settings.consumer_commit_interval_s + _COMMITS_LAND_S)
+    return await committed_offsets(settings, topic, group)
+
+
 async def committed_offsets(
     settings: ServiceSettings, topic: str, group: str | None
 ) -> tuple[list[int], dict[int, int]]:

@@ -4,7 +4,7 @@ Without it, a customer in the middle of a conversation (greeted, waiting for a p
 for a new one: greeted again, handed over again. The rebuild wipes what is left of the states, then
 replays the conversation log up to what the bot's consumer group committed through the same decisions,
 with every output dropped (they went out when the events were live); the live consumer carries on
-from its committed offset.
+from there (views_marker.handled_offsets).
 """
 
 from collections.abc import Iterable
@@ -15,7 +15,7 @@ from relais_bot.adapters.state import BotStates
 from relais_contracts import Outgoing, topics
 from relais_platform.consumer import BatchHandler
 from relais_platform.settings import ServiceSettings
-from relais_platform.views_marker import committed_offsets, replay
+from relais_platform.views_marker import handled_offsets, replay
 
 log = structlog.get_logger(__name__)
 
@@ -31,7 +31,7 @@ async def rebuild_states(
     settings: ServiceSettings, states: BotStates, replayer: BatchHandler, group: str
 ) -> None:
     deleted = await states.wipe()
-    _, committed = await committed_offsets(settings, topics.CONVERSATIONS, group)
+    _, committed = await handled_offsets(settings, topics.CONVERSATIONS, group)
     replayed, _ = await replay(settings, topics.CONVERSATIONS, committed, replayer)
     log.info(
         "bot states rebuilt from the log", keys_deleted=deleted, events_replayed=replayed, until=committed

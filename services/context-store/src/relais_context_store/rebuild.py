@@ -19,7 +19,7 @@ from relais_context_store.settings import ContextStoreSettings
 from relais_contracts import topics
 from relais_platform.consumer import Delivery
 from relais_platform.faults import infrastructure_fault
-from relais_platform.views_marker import committed_offsets, replay
+from relais_platform.views_marker import handled_offsets, replay
 
 log = structlog.get_logger(__name__)
 
@@ -43,7 +43,7 @@ async def rebuild(
 ) -> RebuildReport:
     started = time.perf_counter()
     group = settings.group(f"{service}-{LOG_CONSUMER}")
-    partitions, committed = await committed_offsets(settings, topics.CONVERSATIONS, group)
+    partitions, committed = await handled_offsets(settings, topics.CONVERSATIONS, group)
     # Per partition, the furthest of what the views recorded and what the group committed: after a wipe
     # the views recorded nothing (or only a batch written after it), after a restart that lost the last
     # writes they recorded less than was committed.
