@@ -1096,6 +1096,101 @@ def test_round_21_a_fraud_told_as_over_a_call_back_arranged_and_an_employee_talk
     )
 
 
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Si les frais ne sont pas remboursés, je ferme mes comptes chez vous.", "fr"),
+        ("If the charge isn't reversed by Friday, I'll move my accounts elsewhere.", "en"),
+        ("Duas entregas falhadas e ninguém tocou à campainha. Não contem comigo para a próxima.", "pt"),
+        ("No contéis conmigo nunca más para las reservas.", "es"),
+        ("Dies ist meine dritte Nachricht zu dieser Rechnung.", "de"),
+        ("Estoy hartísima de esperar el reembolso.", "es"),
+    ],
+)
+def test_round_22_threats_to_leave_numbered_messages_and_superlatives(
+    bot: Bot, text: str, language: str
+) -> None:
+    """Blind z34/z35: a threat to leave on a condition ("si ces frais ne sont pas annulés, je transfère mes
+    comptes"), "não contem comigo para a próxima", "dies ist meine dritte Nachricht", "hartísima"."""
+    categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
+    assert bot.tenant("demo").detectors.signals(text, language, categories, 0.0).frustrated, text
+
+
+def test_round_22_what_is_not_frustration(bot: Bot) -> None:
+    """A condition with no leaving, "inutile de me rappeler" (no need, not useless) and a second message
+    that adds an attachment are calm."""
+    detectors = bot.tenant("demo").detectors
+    categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
+    for text, language in (
+        ("Si le colis n'est pas là vendredi, je serai chez ma sœur : le point relais, possible ?", "fr"),
+        ("Inutile de me rappeler, tout est réglé. Transmettez mes remerciements à votre conseillère.", "fr"),
+        ("This is my second message today, sorry: I forgot to attach the invoice.", "en"),
+    ):
+        assert not detectors.signals(text, language, categories, 0.0).frustrated, text
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Could you book me in with the branch manager on Friday afternoon?", "en"),
+        ("Honestly I'd rather talk it through face to face with someone.", "en"),
+        ("Je préférerais régler ça de vive voix, c'est compliqué.", "fr"),
+        ("Quisiera pedir cita en la sucursal para revisar la hipoteca.", "es"),
+        ("Quisiera pedir cita con mi gestor para revisar el plan de pensiones.", "es"),
+        ("Ich hätte gern einen Termin bei meiner Beraterin, vormittags.", "de"),
+        ("Vorrei prendere un appuntamento in filiale per il mutuo.", "it"),
+        ("Queria marcar um atendimento na loja para ver o contrato.", "pt"),
+    ],
+)
+def test_round_22_meetings_in_person_and_at_a_branch_ask_for_a_person(
+    bot: Bot, text: str, language: str
+) -> None:
+    categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
+    assert bot.tenant("demo").detectors.signals(text, language, categories, 0.0).human_request, text
+
+
+def test_round_22_a_call_turned_down_and_thanks_passed_on_ask_for_nobody(bot: Bot) -> None:
+    """A sentence that turns the call down is no witness for a request ("Non serve richiamarmi": 0.82 read
+    alone), and thanks passed on "a lei e al suo responsabile" name people without asking for them."""
+    detectors = bot.tenant("demo").detectors
+    categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
+    letter = (
+        "Buongiorno,\n\nvolevo solo ringraziare Sara dell'assistenza, che mi ha aiutato a cambiare "
+        "la tariffa. È stata molto paziente.\n\nNon serve richiamarmi, è tutto a posto. "
+        "Girate pure i miei complimenti a lei e al suo responsabile.\n\nCordiali saluti,\nPaolo"
+    )
+    signals = detectors.signals(letter, "it", categories, 0.0)
+    assert not signals.human_request
+    assert not signals.unsure_request
+    assert detectors.nobody_asked("Girate i miei complimenti a lei e al suo responsabile.")
+    assert detectors.nobody_asked("Il nous faut un forfait pour trois conseillers de notre agence.")
+    assert detectors.nobody_asked("We need a plan for around four agents in our office.")
+    assert not detectors.nobody_asked("Can one of your staff call me?")
+
+
+def test_round_22_intensive_care_is_health_and_recovery_is_background(bot: Bot) -> None:
+    """A relative in intensive care counts whatever the model reads; the intensive care unit where the
+    customer works, a pregnancy "all good so far" and a stay long recovered from do not."""
+    detectors = bot.tenant("demo").detectors
+    categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
+    for text, language in (
+        ("Mein Vater liegt seit gestern auf der Intensivstation, können Sie die Rechnung stunden?", "de"),
+        ("My husband was admitted to intensive care last night, what does the policy cover?", "en"),
+        ("Mi madre ingresó el sábado en la UCI; ¿cubre la póliza el traslado?", "es"),
+    ):
+        assert "health" in detectors.signals(text, language, categories, 0.0).sensitive, text
+    for text, language in (
+        ("Je suis infirmière en réanimation, pouvez-vous livrer le colis à l'hôpital ?", "fr"),
+        ("I'm 30 weeks pregnant, all good so far! Can I pause my membership from May?", "en"),
+        (
+            "Mi madre estuvo ingresada en el hospital en marzo por una neumonía, pero ya está recuperada "
+            "del todo. ¿Puedo recibir sus facturas también en mi correo?",
+            "es",
+        ),
+    ):
+        assert "health" not in detectors.signals(text, language, categories, 0.0).sensitive, text
+
+
 def test_the_intents_cache_gives_the_fitted_arrays_back_and_misses_on_new_examples(
     bot: Bot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

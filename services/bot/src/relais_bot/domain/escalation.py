@@ -106,7 +106,14 @@ _TURNED_DOWN = re.compile(
     r"\b(?:not|no|non|nao|pas|nicht|kein\w*|nem|ni|without|sans|sin|senza|sem|ohne)\b"
     r"(?:[ ']+[\w']+){0,3}[ ']*$"
 )
-_COUNTED = re.compile(r"\d\s*$|\b(?:per|pro|par|por|je|each|chaque|cada|ogni)\s+$|\bper (?:una|un|uno) $")
+_COUNTED = re.compile(
+    r"\d\s*$|\b(?:per|pro|par|por|je|each|chaque|cada|ogni)\s+$|\bper (?:una|un|uno) $"
+    # "a site with around four staff", "trois conseillers", "zwei Mitarbeiter" (blind z35)
+    r"|\b(?:two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|deux|trois|quatre|cinq|six|sept|huit|"
+    r"neuf|dix|douze|vingt|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|doce|veinte|zwei|drei|vier|funf|"
+    r"sechs|sieben|acht|neun|zehn|zwolf|zwanzig|due|quattro|cinque|sette|otto|nove|dieci|dodici|venti|duas|"
+    r"quatro|sete|oito|dez|doze|vinte) $"
+)
 # The customer's own ("mon conseiller", "o meu gerente": the company's person assigned to them) and "for
 # somebody to call me": the possessives that name no one else.
 _OWN_OR_FOR = re.compile(
@@ -124,7 +131,11 @@ _THANKED = re.compile(
     r"grazie|ringrazi\w+|complimenti|obrigad[oa]|parabens)"
     r"(?:[ ']+(?:to|for|a|ao|aos|as|aux|an|al|alla|alle|agli|ai|all|para|pour|fur|per|one|of|your|the|la|le|"
     r"les|l|die|den|der|dem|il|lo|gli|el|los|las|o|os|votre|vos|vostro|vostra|vostri|vuestro|vuestra|ihre|"
-    r"ihren|eure|euren|seu|sua|seus|su|sus|du|de|des|do|da|dos|das|del|della|dello|dei))*[ ']*$"
+    r"ihren|eure|euren|seu|sua|seus|su|sus|du|de|des|do|da|dos|das|del|della|dello|dei|"
+    # passed on to her and to her manager: "girate i miei complimenti a lei e al suo responsabile",
+    # "transmettez-lui mes remerciements, ainsi qu'à sa responsable" (blind z35)
+    r"lei|lui|elle|her|him|ihr|ihm|ella|ela|ele|e|et|and|und|y|ainsi|qu|as well as|suo|sa|son|his|seinem|"
+    r"seiner|ihrem|ihrer))*[ ']*$"
 )
 _OPEN_QUOTE = re.compile("(?:[\u00ab\u201c\u201e\"\u2018]|(?<!\\w)')\\s?(?:l')?$")
 _CLOSE_QUOTE = re.compile("\\s?[\u00bb\u201c\u201d\"\u2019']")
@@ -170,8 +181,14 @@ _SETTLED = re.compile(
 # fact for a routine question, not a situation (blind z33).
 _ALL_WELL = re.compile(
     r"\b(?:tout va (?:tres |vraiment )?bien|everything(?:'s| is) (?:fine|going well|great)|all is well"
-    r"|todo (?:va|esta|bien) (?:muy )?bien|va tutto bene|tutto (?:bene|ok)|(?:esta|ta|vai) tudo (?:bem|otimo)"
-    r"|alles (?:ist |lauft )?(?:gut|bestens|in ordnung))\b"
+    r"|all (?:good|fine|well)(?: so far)?|todo (?:va|esta|bien) (?:muy )?bien|todo bien|va tutto bene"
+    r"|tutto (?:bene|ok)|(?:esta|ta|vai) tudo (?:bem|otimo)|alles (?:ist |lauft )?(?:gut|bestens|in ordnung)"
+    # Recovered, in remission: "felizmente já está recuperada e em casa", "in remissione completa" (z34)
+    r"|(?:fully |completely |now )?recovered|(?:ja )?esta (?:totalmente |completamente )?recuperad[oa]"
+    r"|(?:esta|sta|est|is) (?:ya )?(?:recuperad[oa]|guarit[oa]|gueri|guerie)"
+    r"|s'est (?:bien |completement )?remise?"
+    r"|wieder (?:gesund|fit|zu hause|daheim)|(?:en|in|em) (?:remision|remission|remissione|remissao)"
+    r"(?: (?:completa|complete|totale|total|completo))?)\b"
 )
 
 
@@ -185,7 +202,9 @@ def _cue_stands(category: str, plain: str, cue: "re.Match[str]") -> bool:
     if category == "bereavement":
         return not _LONG_AGO.search(plain[max(0, cue.start() - 40) : cue.end() + 40])
     if category == "health":
-        return not _ALL_WELL.search(plain[max(0, cue.start() - 60) : cue.end() + 60])
+        # After the cue, a sentence's length: "internada no hospital em setembro por causa de uma
+        # pneumonia, mas felizmente já está recuperada".
+        return not _ALL_WELL.search(plain[max(0, cue.start() - 60) : cue.end() + 100])
     if category == "fraud":
         return not (
             _PAST_YEAR.search(plain[max(0, cue.start() - 80) : cue.end() + 80]) and _SETTLED.search(plain)
@@ -435,8 +454,14 @@ class Detectors:
             and scores.fires("sensitive")
             and (sensitive or not (strong or self.repeated_contact(plain)))
         ):
-            sensitive |= {c for c in categories if scores.fires(c)}
-            if not sensitive and categories:
+            fired = {c for c in categories if scores.fires(c)}
+            # The model reads the words, not that the situation is over: where every one of a
+            # category's cues is told as past (recovered, all well, a death long ago, a fraud refunded),
+            # the model's reading of that category does not count either ("internada no hospital em
+            # setembro ... mas felizmente já está recuperada": health 0.80, blind z34).
+            over = {c for c in fired if self._told_as_over(plain, c)}
+            sensitive |= fired - over
+            if not sensitive and categories and not over:
                 # Clearly delicate, no category sure of itself: the likeliest one names it.
                 sensitive.add(max(categories, key=scores.values.__getitem__))
         # The normalizer has marked capitals already (tok_caps), on the same bounded text.
@@ -594,11 +619,17 @@ class Detectors:
         """
         if not read_alone or scores.values["customer-request"] < WITNESS_FLOOR:
             return scores
-        # A sentence that names people and asks none of them is no witness for a request.
-        witnesses = [r for r, s in zip(read_alone, kept, strict=True) if not self.nobody_asked(s)]
+        # A sentence that names people and asks none of them is no witness for a request, nor is one that
+        # turns the person or the call down ("Non serve richiamarmi né rispondere, è tutto a posto": 0.82
+        # read alone, blind z35).
+        witnesses = [
+            r
+            for r, s in zip(read_alone, kept, strict=True)
+            if not self.nobody_asked(s) and not self.negated(self.canonical(s))
+        ]
         if not witnesses:
             return scores
-        best = max(s.values["customer-request"] for s in witnesses)
+        best = max(r.values["customer-request"] for r in witnesses)
         if best <= scores.values["customer-request"]:
             return scores
         high = scores.high["customer-request"]
@@ -779,6 +810,14 @@ class Detectors:
             for c in categories
             if c in cues and any(_cue_stands(c, plain, m) for m in cues[c].finditer(plain))
         )
+
+    def _told_as_over(self, plain: str, category: str) -> bool:
+        """The category's cues match and none stands in its context; the complaint family's context (the
+        customer's own profession) says who writes, not that a complaint is over."""
+        if category == "complaint" or category not in self._sensitive:
+            return False
+        cues = list(self._sensitive[category].finditer(plain))
+        return bool(cues) and not any(_cue_stands(category, plain, m) for m in cues)
 
     def frustration(self, plain: str, language: str, *, strong: bool = True) -> tuple[bool, int]:
         """(strong wording, count of failure hints); with strong=False the strong cues are not scanned and

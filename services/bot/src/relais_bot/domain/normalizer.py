@@ -189,6 +189,7 @@ _DEVICE_DIED = re.compile(
 # hospital", "sono infermiera all'ospedale"): the health cues read "in the hospital" as a stay there.
 # So is the hospital where the customer works ("voy a trabajar por turnos en el hospital", "I work
 # nights at the hospital", "ich arbeite im Krankenhaus"): a working verb right before it (blind z31).
+# The same for its intensive care unit, which counts as a stay whatever the model reads (blind z35).
 _WORKPLACE = re.compile(
     r"\b((?:medic[oa]s?|enfermeir[oa]s?|doctor|nurse|medecin|infirmiere?|arzt|arztin|krankenschwester"
     r"|(?:kranken)?pfleger(?:in)?|infermier[ea]|enfermer[oa]|surgeon|chirurg\w*|cirujan[oa]|cirurgia[o]"
@@ -196,7 +197,8 @@ _WORKPLACE = re.compile(
     r"|(?:trabaj(?:o|a|amos|an|ar|ando)|work(?:s|ing)?|travaill(?:e|es|ons|ent|er|ant)|arbeit(?:e|et|en)"
     r"|lavor(?:o|a|iamo|ano|are|ando)|trabalh(?:o|a|amos|am|ar|ando))\b(?: [\w']+){0,3}?"
     r" (?:en el|en un|at the|at a|in the|in a|a l'|dans l'|dans un|im|in einem|in|all'|nell'|no|num|en)"
-    r" (?:[\w']+ )?)\b(?:hospital|hopital|krankenhaus|ospedale|klinik|clinica)\b"
+    r" (?:[\w']+ )?)\b(?:hospital|hopital|krankenhaus|ospedale|klinik|clinica|icu|uci|uti|intensive care"
+    r"|terapia intensiva|soins intensifs|cuidados intensivos|intensivstation|reanimation|rianimazione)\b"
 )
 
 
