@@ -235,7 +235,7 @@ class EventConsumer:
         """Queue a handled batch's offsets for the next commit.
 
         A commit per batch, waited for, was a broker round trip in every batch of every hop and a write
-        to the offsets topic each: at half the pipeline's maximum rate the broker spent a fifth of its
+        to the offsets topic each: at half the pipeline's maximum rate the broker spent a quarter of its
         CPU on them. Delivery stays at least once: only handled offsets are committed, and a crash
         before their commit replays them to idempotent handlers.
         """

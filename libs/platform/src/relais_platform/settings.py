@@ -66,7 +66,7 @@ class ServiceSettings(BaseSettings):
     consumer_batch_max: int = Field(default=500, ge=1)
     # How long handled offsets may wait for their commit. Commits go out in the background, at most one
     # per interval (and at once when the consumer stops or gives partitions up): each commit is a write
-    # to the broker's offsets topic, and one per batch of every hop cost the broker a fifth of its CPU
+    # to the broker's offsets topic, and one per batch of every hop cost the broker a quarter of its CPU
     # under load (bench-pipeline). A crash replays at most this much to the idempotent handlers.
     consumer_commit_interval_s: float = Field(default=1.0, ge=0, le=60)
     # Attempts at a failing batch before its records are tried one by one and the failing one is
