@@ -192,6 +192,11 @@ _ALL_WELL = re.compile(
 )
 
 
+# The categories whose context vetoes say the situation is over (a recovery, a death long past, a fraud
+# refunded); the complaint family's (the customer's own profession) says who writes instead.
+_OVER_WHEN_VETOED = frozenset({"bereavement", "health", "fraud"})
+
+
 def _cue_stands(category: str, plain: str, cue: "re.Match[str]") -> bool:
     """A category's cue names the customer's situation unless its context says otherwise: the customer's
     own profession before a complaint word, a death long past, a health word beside "all is well", a fraud
@@ -593,7 +598,9 @@ class Detectors:
         l'opérateur »"). The customer's own is no sign ("um horário com o meu gerente" asks for the
         bank's), nor is "for somebody to telephone me". Read alone, such a sentence looks like a
         request to the model, which knows "persona" and "operatore" mostly from requests."""
-        canonical = self.canonical(sentence)
+        return self._names_none_asked(self.canonical(sentence))
+
+    def _names_none_asked(self, canonical: str) -> bool:
         mentions = list(self._person_word.finditer(canonical))
         return bool(mentions) and all(
             _TURNED_DOWN.search(canonical[: m.start()])
@@ -624,8 +631,8 @@ class Detectors:
         # read alone, blind z35).
         witnesses = [
             r
-            for r, s in zip(read_alone, kept, strict=True)
-            if not self.nobody_asked(s) and not self.negated(self.canonical(s))
+            for r, c in zip(read_alone, map(self.canonical, kept), strict=True)
+            if not self._names_none_asked(c) and not self.negated(c)
         ]
         if not witnesses:
             return scores
@@ -812,9 +819,8 @@ class Detectors:
         )
 
     def _told_as_over(self, plain: str, category: str) -> bool:
-        """The category's cues match and none stands in its context; the complaint family's context (the
-        customer's own profession) says who writes, not that a complaint is over."""
-        if category == "complaint" or category not in self._sensitive:
+        """The category's cues match and none stands in its context, which says the situation is over."""
+        if category not in _OVER_WHEN_VETOED or category not in self._sensitive:
             return False
         cues = list(self._sensitive[category].finditer(plain))
         return bool(cues) and not any(_cue_stands(category, plain, m) for m in cues)
