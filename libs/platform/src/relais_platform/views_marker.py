@@ -6,13 +6,18 @@ the service knows it applied. Either way the service must not go on as if nothin
 returning customer would be taken for a new one, a mid-conversation customer greeted again.
 
 A *marker* key holds the generation of the views: a random id written once the views are complete
-(after a rebuild, or at the first start on an empty log). Every batch checks it first (one GET): a
-missing marker, or one of another generation than this process last saw, means the views went away
-under it. `SelfHealing` then runs the service's rebuild once, with its consumers held at the check
-(paused: a batch waits, nothing is committed), stamps a new generation and lets them go on. The
-service also calls `ensure(lost=True)` itself when it sees a lost suffix (its views' offsets behind
-what it applied). With several replicas, one rebuilds (a lock key with a lease) and the others wait
-for its new marker; a replica that waits stops waiting when its service stops.
+(after a rebuild, or at the first start on an empty log). Every batch checks it first (one script
+call): a missing marker, one of another generation than this process last saw, or another run of the
+Redis server, means the views went away under it. `SelfHealing` then runs the service's rebuild once,
+with its consumers held at the check (paused: a batch waits, nothing is committed), stamps a new
+generation and lets them go on. The service also calls `ensure(lost=True)` itself when it sees a lost
+suffix (its views' offsets behind what it applied). With several replicas, one rebuilds (a lock key
+with a lease) and the others wait for its new marker; a replica that waits stops waiting when its
+service stops.
+
+A handler that publishes through `SelfHealing.publisher` checks again after its reads, before anything
+reaches the log. That check also stands for its next batch's first one (`before_batch`): one round
+trip a batch less.
 """
 
 import asyncio
@@ -52,10 +57,13 @@ class StoppedWaiting(ConnectionError):
     it, as for a fault of Redis or Kafka met while stopping."""
 
 
-# The marker and the server's run id; a Lua `false` (no marker) comes back as None.
+# The marker, the server's run id, and the values of the other keys given (a caller's own check in
+# the same trip); a Lua `false` (no such key) comes back as None.
 _READ = """
 local info = redis.call('INFO', 'server')
-return {redis.call('GET', KEYS[1]), string.match(info, 'run_id:(%x+)') or ''}
+local out = {redis.call('GET', KEYS[1]), string.match(info, 'run_id:(%x+)') or ''}
+if #KEYS > 1 then out[3] = redis.call('MGET', unpack(KEYS, 2)) end
+return out
 """
 
 
@@ -77,9 +85,16 @@ class ViewsMarker:
 
         Every batch of every service makes this call: the run id is cut out of INFO by the server, since
         sending INFO's whole section and parsing it here cost more than the rest of the check."""
-        raw, run_id = await self._read(keys=[self.key])
-        return (raw.decode() if isinstance(raw, bytes) else raw), (
-            run_id.decode() if isinstance(run_id, bytes) else str(run_id)
+        generation, run_id, _ = await self.read_with(())
+        return generation, run_id
+
+    async def read_with(self, keys: Sequence[str]) -> tuple[str | None, str, list[bytes | None]]:
+        """As `read`, with the values of `keys` read in the same trip."""
+        raw, run_id, *values = await self._read(keys=[self.key, *keys])
+        return (
+            raw.decode() if isinstance(raw, bytes) else raw,
+            run_id.decode() if isinstance(run_id, bytes) else str(run_id),
+            list(values[0]) if values else [],
         )
 
     async def begin_rebuild(self, owner: str, lease_s: float) -> bool:
@@ -179,6 +194,17 @@ class SelfHealing:
                 self.healing = False
             return True
 
+    async def ensure_reading(self, keys: Sequence[str]) -> tuple[bool, list[bytes | None]]:
+        """As `ensure()`, with the values of `keys` (the caller's own check) read in the same trip on the
+        normal path: (rebuilt, their values; empty after a rebuild)."""
+        if self.generation is not None:
+            generation, run_id, values = await self._marker.read_with(keys)
+            if (generation, run_id) == (self.generation, self._run_id):
+                return False, values
+        if await self.ensure():
+            return True, []
+        return False, (await self._marker.read_with(keys))[2]
+
     async def _heal(self, lost: bool, expected: str | None) -> None:
         reason = "behind" if lost else ("missing" if expected is not None else "missing at start-up")
         while True:
@@ -211,32 +237,53 @@ class SelfHealing:
             await asyncio.sleep(self._poll_s)
 
     async def intact(self) -> bool:
-        return self.generation is not None and await self._marker.generation() == self.generation
+        """Whether the views are still the ones this process last found whole: the same generation, on
+        the same run of the Redis server."""
+        return self.generation is not None and await self._marker.read() == (self.generation, self._run_id)
 
-    def publisher(self, inner: Publishes) -> Publishes:
+    def publisher(self, inner: Publishes) -> "CheckedPublisher":
         """`inner`, publishing only while the views are the ones the batch started on: a wipe between
         the check before a batch and its reads would otherwise let a decision made on empty views (a
         returning customer taken for a new one) reach the log."""
-        return _CheckedPublisher(inner, self)
+        return CheckedPublisher(inner, self)
 
-    def guard(self, handler: BatchHandler) -> BatchHandler:
-        """`handler`, run only on whole views."""
+    async def before_batch(self, vouched_by: "CheckedPublisher | None" = None) -> None:
+        """The check before a batch, unless `vouched_by` (the batch handler's own checked publisher)
+        found the views whole after the previous batch's reads. Whatever happened to them since, this
+        batch's own check after its reads catches before anything reaches the log; and a rebuild
+        wipes what a batch wrote before it published, then writes it again from the log."""
+        if vouched_by is not None and vouched_by.vouch():
+            return
+        await self.ensure()
+
+    def guard(self, handler: BatchHandler, vouched_by: "CheckedPublisher | None" = None) -> BatchHandler:
+        """`handler`, run only on whole views; `vouched_by`: see `before_batch`."""
 
         async def guarded(batch: Sequence[Delivery]) -> None:
-            await self.ensure()
+            await self.before_batch(vouched_by)
             await handler(batch)
 
         return guarded
 
 
-class _CheckedPublisher:
+class CheckedPublisher:
+    """A publisher that checks the views before each publish (`SelfHealing.publisher`); for one handler."""
+
     def __init__(self, inner: Publishes, healing: SelfHealing) -> None:
         self._inner = inner
         self._healing = healing
+        self._whole = False  # the last check found the views whole, and no batch has used that since
+
+    def vouch(self) -> bool:
+        """Whether the last check found the views whole; once: the next batch checks for itself."""
+        whole, self._whole = self._whole, False
+        return whole
 
     async def publish(self, outgoing: Iterable[Outgoing]) -> None:
+        self._whole = False
         if not await self._healing.intact():
             raise ViewsLost("the views changed under this batch: it is decided again on whole views")
+        self._whole = True
         await self._inner.publish(outgoing)
 
 

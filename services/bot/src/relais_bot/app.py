@@ -32,14 +32,15 @@ def create_app(settings: BotSettings) -> FastAPI:
         ViewsMarker(runtime.redis, settings, SERVICE), rebuild, service=SERVICE, stopping=runtime.stopping
     )
     # Decisions reach the log only if made on whole states (not on states wiped in the middle).
-    handler = ConversationHandler(bot, states, keys, healing.publisher(runtime.publisher), timeout)
+    checked = healing.publisher(runtime.publisher)
+    handler = ConversationHandler(bot, states, keys, checked, timeout)
 
     async def check_at_start() -> None:
         await healing.ensure()
 
     runtime.background("views-recovery", check_at_start)
     gate = TenantGate(settings, runtime.publisher, SERVICE)
-    guarded = gate.guard("conversations", healing.guard(handler))
+    guarded = gate.guard("conversations", healing.guard(handler, vouched_by=checked))
     runtime.consume("conversations", [topics.CONVERSATIONS], guarded, group=group)
     app = runtime.app("Relais bot")
     settle_heap()  # content, models and lexicons live as long as the process (runtime.settle_heap)

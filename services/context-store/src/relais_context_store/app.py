@@ -41,7 +41,7 @@ def create_app(settings: ContextStoreSettings) -> FastAPI:
     checked = recovery.healing.publisher(runtime.publisher)  # resolutions made on whole views only
     runtime.background("views-recovery", recovery.start)
     inbound = InboundHandler(directory, views, keys, checked, settings, lock, secrets)
-    runtime.consume("inbound", [topics.INBOUND], gate.guard("inbound", recovery.inbound(inbound)))
+    runtime.consume("inbound", [topics.INBOUND], gate.guard("inbound", recovery.inbound(inbound, checked)))
 
     async def resume_from_views(committed: dict[Partition, int | None]) -> dict[Partition, int]:
         # The views record the last offset they applied with the changes themselves: resume after it.

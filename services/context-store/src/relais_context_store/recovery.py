@@ -1,7 +1,8 @@
 """The context store heals its views by itself when Redis loses them (relais_platform.views_marker).
 
-Both consumers check the views' marker before each batch. The log consumer also checks that the views'
-offsets of its partitions are not behind what it applied (a Redis restart that lost its last writes).
+Both consumers check the views' marker before each batch (the inbound one, after its reads too). The
+log consumer also checks that the views' offsets of its partitions are not behind what it applied (a
+Redis restart that lost its last writes).
 Either finding pauses both consumers while `rebuild` replays the log; then the inbound consumer also
 waits until the log consumer has materialized what the log held at that moment: the links and open
 conversations of messages resolved just before the loss are only on the log, and resolving a returning
@@ -15,14 +16,20 @@ from collections.abc import Callable, Sequence
 import structlog
 from redis.asyncio import Redis
 
-from relais_context_store.adapters.conversation_log import ConversationLog
+from relais_context_store.adapters.conversation_log import ConversationLog, recorded_offsets
 from relais_context_store.consumers import ConversationLogHandler
 from relais_context_store.rebuild import LOG_CONSUMER, rebuild
 from relais_context_store.service_layer.store_lock import StoreLock
 from relais_context_store.settings import ContextStoreSettings
 from relais_contracts import topics
 from relais_platform.consumer import BatchHandler, Delivery
-from relais_platform.views_marker import SelfHealing, ViewsMarker, committed_offsets, end_offsets
+from relais_platform.views_marker import (
+    CheckedPublisher,
+    SelfHealing,
+    ViewsMarker,
+    committed_offsets,
+    end_offsets,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -87,20 +94,21 @@ class ViewsRecovery:
         """At start-up, before any record: rebuild if the views are not there."""
         await self.healing.ensure()
 
-    async def _behind(self, batch: Sequence[Delivery]) -> bool:
-        mine = sorted({d.partition for d in batch} & set(self._applied))
-        recorded = await self._views.offsets_of(topics.CONVERSATIONS, mine)
+    def _behind(self, recorded: dict[int, int | None]) -> bool:
         behind = {p: (o, self._applied[p]) for p, o in recorded.items() if o is None or o < self._applied[p]}
         if behind:
             log.warning("the views are behind what this process applied", partitions=behind)
         return bool(behind)
 
     def log(self, handler: BatchHandler) -> BatchHandler:
-        """The conversation log's handler, on whole views."""
+        """The conversation log's handler, on whole views. It publishes what the views say (deliveries,
+        cancellations) unchecked, so it checks before every batch, with its offsets in the same trip."""
 
         async def guarded(batch: Sequence[Delivery]) -> None:
-            rebuilt = await self.healing.ensure()
-            if not rebuilt and await self._behind(batch):
+            mine = sorted({d.partition for d in batch} & set(self._applied))
+            keys = self._views.offset_keys(topics.CONVERSATIONS, mine)
+            rebuilt, raw = await self.healing.ensure_reading(keys)
+            if not rebuilt and self._behind(recorded_offsets(mine, raw)):
                 await self.healing.ensure(lost=True)
             await handler(batch)
             for d in batch:
@@ -108,11 +116,12 @@ class ViewsRecovery:
 
         return guarded
 
-    def inbound(self, handler: BatchHandler) -> BatchHandler:
-        """The inbound handler, on whole views that hold everything the log held when they were rebuilt."""
+    def inbound(self, handler: BatchHandler, publisher: CheckedPublisher) -> BatchHandler:
+        """The inbound handler, on whole views that hold everything the log held when they were rebuilt;
+        `publisher`, the handler's own, checks them after its reads (`SelfHealing.before_batch`)."""
 
         async def guarded(batch: Sequence[Delivery]) -> None:
-            await self.healing.ensure()
+            await self.healing.before_batch(vouched_by=publisher)
             if self._catch_up:
                 await self._caught_up()
             await handler(batch)

@@ -273,8 +273,12 @@ class ConversationLog:
 
     async def offsets_of(self, topic: str, partitions: Sequence[int]) -> dict[int, int | None]:
         """Last applied offset of some partitions (None: not recorded), in one read."""
-        raw = await self._redis.mget([self._keys.offset(topic, p) for p in partitions]) if partitions else []
-        return {p: None if r is None else int(r) for p, r in zip(partitions, raw, strict=True)}
+        raw = await self._redis.mget(self.offset_keys(topic, partitions)) if partitions else []
+        return recorded_offsets(partitions, raw)
+
+    def offset_keys(self, topic: str, partitions: Sequence[int]) -> list[str]:
+        """The keys of `offsets_of`, for a caller that reads them in a trip of its own."""
+        return [self._keys.offset(topic, p) for p in partitions]
 
     async def set_offsets(self, topic: str, offsets: dict[int, int]) -> None:
         if offsets:
@@ -337,3 +341,8 @@ class ConversationLog:
             tenant = (decoded(member) or "").split(" ", 1)[0]
             counts[tenant] = counts.get(tenant, 0) + 1
         return counts
+
+
+def recorded_offsets(partitions: Sequence[int], raw: Sequence[bytes | str | None]) -> dict[int, int | None]:
+    """The values of `ConversationLog.offset_keys` as offsets (None: not recorded)."""
+    return {p: None if r is None else int(r) for p, r in zip(partitions, raw, strict=True)}
