@@ -1191,6 +1191,173 @@ def test_round_22_intensive_care_is_health_and_recovery_is_background(bot: Bot) 
         assert "health" not in detectors.signals(text, language, categories, 0.0).sensitive, text
 
 
+_CATEGORIES = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
+
+
+def test_round_23_a_visit_that_did_not_happen_asks_for_nobody(bot: Bot) -> None:
+    """Blind z37/z38: "Un technicien devait passer le 22, personne n'est venu" (0.92 read alone) and "zu
+    keinem ist jemand erschienen" ("ist jemand" asks whether anyone is there) tell a story; a letter of
+    them is frustration, not a request. Someone asked to come is still asked for."""
+    detectors = bot.tenant("demo").detectors
+    assert detectors.nobody_asked("Un technicien devait passer jeudi, personne n'est venu.")
+    assert detectors.nobody_asked("Zwei Termine wurden vereinbart, zu keinem ist jemand erschienen.")
+    assert detectors.nobody_asked("Ieri è venuto un operatore a controllare il contatore.")
+    assert not detectors.nobody_asked("Can someone come and look at the boiler tomorrow?")
+    assert not detectors.nobody_asked("Pouvez-vous envoyer quelqu'un demain matin ?")
+    letter = (
+        "Bonjour,\n\nC'est la troisième fois que je vous écris. La box est en panne depuis dix jours. "
+        "Un technicien devait passer mardi, personne n'est venu.\n\nSi rien ne bouge d'ici vendredi, je "
+        "pars chez la concurrence.\n\nM. Roche"
+    )
+    signals = detectors.signals(letter, "fr", _CATEGORIES, 0.0)
+    assert signals.frustrated
+    assert not signals.human_request
+
+
+def test_round_23_praise_passed_on_and_a_number_to_keep_ask_for_nobody(bot: Bot) -> None:
+    """Thanks said after the person, as German says them ("bei Ihrer Mitarbeiterin Frau Nowak
+    bedanken"), praise passed on to a supervisor, and "welche Nummer muss ich bei einer Störung anrufen"
+    to keep it are no requests (blind z36, z38); asking to speak to the same person is one."""
+    detectors = bot.tenant("demo").detectors
+    for text, language in (
+        (
+            "Hallo,\n\nich möchte mich ausdrücklich bei Ihrem Mitarbeiter Herrn Weber bedanken, der mir "
+            "gestern am Telefon bei der Umstellung meines Tarifs sehr geduldig geholfen hat.\n\nEin "
+            "Rückruf ist nicht nötig. Geben Sie das Lob bitte an ihn und seine Teamleitung weiter.\n\nGrüße",
+            "de",
+        ),
+        (
+            "Boa tarde,\n\nQueria deixar o meu agradecimento à atendente Rita, que me atendeu com muita "
+            "paciência.\n\nPor favor, passem esse elogio para ela e para a supervisora dela.\n\nObrigada",
+            "pt",
+        ),
+        ("Welche Nummer muss ich bei einem Rohrbruch anrufen? Nur zum Einspeichern.", "de"),
+    ):
+        signals = detectors.signals(text, language, _CATEGORIES, 0.0)
+        assert not signals.human_request, text
+    asks = "Ich möchte bitte mit Ihrem Mitarbeiter Herrn Weber sprechen."
+    assert detectors.signals(asks, "de", _CATEGORIES, 0.0).human_request
+
+
+_WRITE_OR_CALL = [
+    (
+        "Bonjour,\n\nJe viens de recevoir mon avis d'échéance pour l'assurance habitation (contrat H-22871) "
+        "et la prime a augmenté de 18 % alors que je n'ai déclaré aucun sinistre.\n\nJe voudrais comprendre "
+        "d'où vient cette hausse avant le prélèvement du mois prochain.\n\nJe suis joignable au "
+        "06 12 34 56 78 en journée. Un appel de votre part serait le bienvenu.\n\nCordialement,\nLuc Martin",
+        "fr",
+    ),
+    (
+        "Dear Sir or Madam,\n\nWe have moved house and I would like to transfer our registration to your "
+        "other branch. I rang the main number, but the message said this is handled by email.\n\nI'd be "
+        "grateful if the practice manager or one of the reception team could write back to me personally "
+        "to confirm the transfer.\n\nThank you,\nMrs K. Obi",
+        "en",
+    ),
+    ("¿Podría la gestora escribirme personalmente? Siempre me contesta un sistema.", "es"),
+    ("Potrebbe il responsabile scrivermi personalmente?", "it"),
+    ("Podem responder-me pessoalmente, por favor?", "pt"),
+]
+
+
+@pytest.mark.parametrize(("text", "language"), _WRITE_OR_CALL)
+def test_round_23_a_call_welcomed_or_a_reply_written_personally_asks_for_a_person(
+    bot: Bot, text: str, language: str
+) -> None:
+    """Blind z36, z38: the wish closes a long letter ("Un appel de votre part serait le bienvenu": the bot
+    asked; "could write back to me personally": the bot answered)."""
+    assert bot.tenant("demo").detectors.signals(text, language, _CATEGORIES, 0.0).human_request, text
+
+
+def test_round_23_situations_told_in_long_sentences(bot: Bot) -> None:
+    """Words between the verb and its object, the German verb last (blind z36-z38): a miscarriage "ho
+    appena perso il bambino", a dismissal "mir wurde zum 30. November betriebsbedingt gekündigt", an
+    instalment "kann ich im Dezember nicht zahlen", "non riesco a pagarle", caring for a mother with a
+    "Pflegegrad"; and a complaint that ends "an die Schlichtungsstelle wenden"."""
+    detectors = bot.tenant("demo").detectors
+    for text, language, category in (
+        (
+            "Buonasera, ho appena perso il bambino e ricevo ancora le vostre offerte per neonati.",
+            "it",
+            "health",
+        ),
+        ("J'ai malheureusement perdu le bébé le mois dernier, merci d'annuler la liste.", "fr", "health"),
+        (
+            "Mir wurde zum 31. März betriebsbedingt gekündigt. Was passiert mit meinem Kredit?",
+            "de",
+            "vulnerability",
+        ),
+        ("Die Rate für den Kredit kann ich im Dezember leider nicht zahlen.", "de", "vulnerability"),
+        ("Le bollette degli ultimi mesi non riesco a pagarle, ho tre figli.", "it", "vulnerability"),
+        (
+            "Seit Januar pflege ich meine Mutter zu Hause, sie hat Pflegegrad 3. Kann ich das Abo pausieren?",
+            "de",
+            "vulnerability",
+        ),
+        (
+            "Ich fordere Sie auf, die Gebühren bis zum 15. zu erstatten. Andernfalls werde ich mich an die "
+            "Schlichtungsstelle wenden.",
+            "de",
+            "complaint",
+        ),
+    ):
+        assert category in detectors.signals(text, language, _CATEGORIES, 0.0).sensitive, text
+
+
+def test_round_23_what_is_not_a_situation(bot: Bot) -> None:
+    """ "We can't afford much of a gap in service" is no money trouble; a pregnancy "todo va
+    estupendamente" and a fraud of last year told before the fraud department refunded it are
+    background (blind z36, z38)."""
+    detectors = bot.tenant("demo").detectors
+    for text, language, category in (
+        (
+            "We're moving on the 19th and can't afford much of a gap in service. Can the line move with us?",
+            "en",
+            "vulnerability",
+        ),
+        (
+            "Estoy embarazada de 26 semanas (todo va estupendamente). ¿Hasta qué semana puedo volar?",
+            "es",
+            "health",
+        ),
+        (
+            "L'année dernière, ma carte avait été piratée. Votre service fraude avait été très réactif et "
+            "j'avais été remboursé. Comment remonter mon plafond de paiement depuis l'appli ?",
+            "fr",
+            "fraud",
+        ),
+    ):
+        assert category not in detectors.signals(text, language, _CATEGORIES, 0.0).sensitive, text
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "frustrated"),
+    [
+        (
+            "A mensalidade subiu e metade das máquinas está partida. Quando acabar o plano, tô fora.",
+            "pt",
+            True,
+        ),
+        ("Estou fora de casa até sexta, podem entregar no sábado?", "pt", False),
+        ("Ennesimo addebito doppio sul conto. Basta, a gennaio cambio banca.", "it", True),
+        ("Vi lascio appena ho trovato un altro operatore, con questo servizio.", "it", True),
+        ("Der Bote hat das Paket im Regen vor die Tür gelegt. Eine Unverschämtheit ist das.", "de", True),
+        (
+            "Der Berg ist auch mit dem E-Bike eine Zumutung. Ist das Rad gegen Diebstahl versichert?",
+            "de",
+            False,
+        ),
+        ("WARUM dauert das so lange??? Seit 2 Wochen warte ich auf meine Bestellung!!!", "de", True),
+        ("URGENT!!! bis wann gilt der Aktionstarif?", "de", False),
+    ],
+)
+def test_round_23_leaving_outrage_and_a_shouted_why(
+    bot: Bot, text: str, language: str, frustrated: bool
+) -> None:
+    signals = bot.tenant("demo").detectors.signals(text, language, _CATEGORIES, 0.0)
+    assert signals.frustrated is frustrated, text
+
+
 def test_the_intents_cache_gives_the_fitted_arrays_back_and_misses_on_new_examples(
     bot: Bot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
