@@ -1358,6 +1358,166 @@ def test_round_23_leaving_outrage_and_a_shouted_why(
     assert signals.frustrated is frustrated, text
 
 
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        (
+            ("Can I update my card details in the app myself? I'd rather not have to phone anyone."),
+            "en",
+            "req-no",
+        ),
+        (
+            ("je peux changer mon RIB en ligne ? pas envie d'appeler qui que ce soit"),
+            "fr",
+            "req-no",
+        ),
+        (
+            ("dá pra mudar o plano pelo app? não queria ter que ligar pra ninguém"),
+            "pt",
+            "req-no",
+        ),
+        (
+            ("Bitte nicht anrufen, ich bin im Termin. Ist meine Zählerstandsmeldung angekommen?"),
+            "de",
+            "req-no",
+        ),
+        (
+            ("Preferisco non parlare con un assistente automatico. Potete passarmi un operatore?"),
+            "it",
+            "req-yes",
+        ),
+        (
+            ("pas envie de parler à une machine, merci de me mettre en relation avec un conseiller"),
+            "fr",
+            "req-yes",
+        ),
+        (
+            (
+                "Hace tres años me clonaron la tarjeta pero ya está todo solucionado. ¿Cómo "
+                "activo las compras online?"
+            ),
+            "es",
+            "fraud-no",
+        ),
+        (
+            (
+                "Ano passado caí num golpe do falso boleto e vocês conseguiram recuperar o "
+                "valor. Assunto encerrado. Como aumento o limite do PIX?"
+            ),
+            "pt",
+            "fraud-no",
+        ),
+        (
+            (
+                "Il y a deux ans, ma carte avait été piratée ; vos équipes avaient tout "
+                "remboursé. La nouvelle carte aura-t-elle le sans contact ?"
+            ),
+            "fr",
+            "fraud-no",
+        ),
+        (
+            (
+                "Leí en el periódico lo de la estafa del falso técnico, menos mal que a mí no me "
+                "ha pasado. ¿Cómo activo las alertas de la tarjeta?"
+            ),
+            "es",
+            "fraud-no",
+        ),
+        (
+            ("Me acaban de robar el móvil y tengo la app del banco abierta."),
+            "es",
+            "fraud-yes",
+        ),
+        (
+            ("Quero atualizar os meus dados pessoais: mudei de email. Faço isso na app?"),
+            "pt",
+            "privacy-no",
+        ),
+        (
+            ("Quero saber que dados pessoais vocês guardam sobre mim."),
+            "pt",
+            "privacy-yes",
+        ),
+        (
+            (
+                "Guten Tag, ich betreibe eine Physiotherapiepraxis mit drei Räumen. Können wir "
+                "ein Gäste-WLAN einrichten?"
+            ),
+            "de",
+            "health-no",
+        ),
+        (
+            (
+                "Hi, I've had enough of my current provider (dropouts, useless support), so I'm "
+                "switching to you! Is fibre available at 4 Mill Lane?"
+            ),
+            "en",
+            "frus-no",
+        ),
+        (
+            (
+                "L'anno scorso sono stata vittima di una truffa, ma mi avete rimborsato tutto. "
+                "Vorrei una carta aggiuntiva per mio figlio."
+            ),
+            "it",
+            "frus-no",
+        ),
+        (
+            (
+                "Buenos días:\n\nEnhorabuena: me han subido el seguro un 35 % sin un solo parte en "
+                "diez años. Debe de ser el premio a la fidelidad.\n\nEste año me lo voy a "
+                "pensar.\n\nRaúl"
+            ),
+            "es",
+            "frus-yes",
+        ),
+        (
+            ("Je suis cliente depuis 20 ans et c'est comme ça qu'on me traite ? Bon à savoir."),
+            "fr",
+            "frus-yes",
+        ),
+        (
+            (
+                "Rinnovo della polizza: +40 % senza sinistri. Ammirevole. Valuterò con "
+                "attenzione le offerte della concorrenza."
+            ),
+            "it",
+            "frus-yes",
+        ),
+        (
+            (
+                "Renovação do seguro com aumento de 40 % depois de dez anos sem sinistros. Vou "
+                "pesquisar com calma as outras seguradoras."
+            ),
+            "pt",
+            "frus-yes",
+        ),
+        (
+            (
+                "Beitragsanpassung +37 % nach 15 Jahren ohne Schaden. Ich werde mir die Angebote "
+                "anderer Versicherer genau anschauen."
+            ),
+            "de",
+            "frus-yes",
+        ),
+    ],
+)
+def test_round_24_what_blind_z39_to_z41_taught(bot: Bot, text: str, language: str, expected: str) -> None:
+    """Blind z39-z41 (round 24): not wanting to call anyone said as a wish ("would rather not", "pas
+    envie", "não queria", "bitte nicht anrufen"), a bot turned down before a person is asked for; a fraud
+    told as over in other words ("ya está todo solucionado", "assunto encerrado", "il y a deux ans ...
+    remboursé") or read about in the news; personal data to update; the customer's own practice; anger at
+    the provider being left for us; "vittima di una truffa"; and the loyal customer's bitter notes
+    (shopping around, "c'est comme ça qu'on me traite", loyalty "rewarded")."""
+    signals = bot.tenant("demo").detectors.signals(text, language, _CATEGORIES, 0.0)
+    head, wanted = expected.split("-")
+    found = {
+        "req": signals.human_request,
+        "frus": signals.frustrated,
+    }.get(head, head in signals.sensitive)
+    assert found is (wanted == "yes"), text
+
+
 def test_the_intents_cache_gives_the_fitted_arrays_back_and_misses_on_new_examples(
     bot: Bot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

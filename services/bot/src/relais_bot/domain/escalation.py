@@ -209,7 +209,38 @@ _PAST_YEAR = re.compile(
 _SETTLED = re.compile(
     r"\b(?:refunded|reimbursed|got (?:it|the money|everything) back|rembours\w*|reembols\w*|erstattet"
     r"|zuruckerstattet|rimborsat\w*|resolv\w*|risolt\w*|geklart|o dinheiro voltou|el dinero volvio"
-    r"|(?:affaire|dossier) (?:est )?(?:close|classee?|regle)|all sorted|sorted (?:it )?out)\b"
+    r"|(?:affaire|dossier) (?:est )?(?:close|classee?|regle)|all sorted|sorted (?:it )?out"
+    # "ya está todo arreglado", "conseguiram recuperar o valor", "Assunto encerrado", "Vicenda chiusa"
+    # (blind z39, z40)
+    r"|(?:todo )?arreglad[oa]|solucionad[oa]|resuelt[oa]|recuper\w* (?:o|el|il|le|l'|das|the) ?"
+    r"(?:valor|dinero|dinheiro|denaro|argent|geld|money|importo|montant)"
+    r"|(?:assunto|caso|vicenda|pratica|affaire|asunto|tema|sache|fall|matter|case)"
+    r"(?: (?:e|esta|ist|est|is|was|fue|foi))?"
+    r" (?:encerrad[oa]|chius[oa]|cerrad[oa]|clos|erledigt|abgeschlossen|resolvid[oa]|closed))\b"
+)
+# Someone else's fraud, read about: "vi en las noticias lo de la estafa ... menos mal que a mí no me ha
+# pasado" (blind z40).
+_NOT_TO_ME = re.compile(
+    r"\b(?:menos mal que|por suerte|heureusement|zum gluck|gott sei dank|per fortuna|fortunatamente"
+    r"|ainda bem que|felizmente|luckily|fortunately|thankfully)(?: [\w']+){0,4}"
+    r" (?:no|pas|nicht|non|nao|not|never|n'|nie)\b[^.?!]{0,30}"
+    r"\b(?:pasado|ocurrido|arrive|passiert|successo|capitato|aconteceu|happened)\b"
+)
+# Personal data to update (a new phone number, a new address), not a question about what is held
+# ("Quero atualizar os meus dados pessoais: mudei de número", blind z40).
+_UPDATE_DETAILS = re.compile(
+    r"\b(?:atualizar|actualizar|alterar|mudar|update|change|modifier|mettre a jour|cambiar|modificar"
+    r"|aggiornare|modificare|cambiare|aktualisieren|andern)(?: [\w']+){0,3} $"
+)
+# The customer's practice and its patients, not the customer: "ich betreibe eine Physiotherapiepraxis
+# ... Viele unserer Patienten kommen nach Operationen aus dem Krankenhaus zu uns" (blind z41).
+_OWN_BUSINESS = re.compile(
+    r"\b(?:betreibe|betreiben|fuhre|fuhren|run|own|gere|dirige|dirijo|gestisco|gerencio|tenho|tengo|ho)"
+    r"(?: (?:eine?n?|a|an|un|une|una|uma|um|my|mon|ma|mi|la mia|il mio|o meu|a minha))?(?: [\w-]+)? $"
+)
+_THEIR_CARE = re.compile(
+    r"\b(?:our|nos|nuestros|nuestras|unsere[rn]?|i nostri|le nostre|os nossos|as nossas)"
+    r" (?:patients?|pacientes|patienten|pazienti|residents?|residentes|bewohner\w*|clients|clientes|kunden)\b"
 )
 # A health word beside "all is well" ("je suis enceinte de cinq mois (tout va très bien, merci !)"): a
 # fact for a routine question, not a situation (blind z33).
@@ -232,15 +263,17 @@ _ALL_WELL = re.compile(
 )
 
 
-# The categories whose context vetoes say the situation is over (a recovery, a death long past, a fraud
-# refunded); the complaint family's (the customer's own profession) says who writes instead.
-_OVER_WHEN_VETOED = frozenset({"bereavement", "health", "fraud"})
+# The categories whose context vetoes say there is no situation (a recovery, a death long past, a fraud
+# refunded, personal data to update: the model read "atualizar os meus dados pessoais" as privacy 0.84,
+# blind z40); the complaint family's (the customer's own profession) says who writes instead.
+_OVER_WHEN_VETOED = frozenset({"bereavement", "health", "fraud", "privacy"})
 
 
 def _cue_stands(category: str, plain: str, cue: "re.Match[str]") -> bool:
     """A category's cue names the customer's situation unless its context says otherwise: the customer's
-    own profession before a complaint word, a death long past, a health word beside "all is well", a fraud
-    of a past year with the money back."""
+    own profession before a complaint word, a death long past, a health word beside "all is well" or said
+    of the patients of the customer's practice, a fraud of a past year with the money back or one that
+    happened to others, personal data to update."""
     before = plain[max(0, cue.start() - 40) : cue.start()]
     if category == "complaint":
         return not _OWN_ROLE.search(before)
@@ -249,14 +282,26 @@ def _cue_stands(category: str, plain: str, cue: "re.Match[str]") -> bool:
     if category == "health":
         # After the cue, a sentence's length: "internada no hospital em setembro por causa de uma
         # pneumonia, mas felizmente já está recuperada".
-        return not _ALL_WELL.search(plain[max(0, cue.start() - 60) : cue.end() + 100])
-    if category == "fraud":
         return not (
-            _PAST_YEAR.search(plain[max(0, cue.start() - 200) : cue.end() + 80]) and _SETTLED.search(plain)
+            _ALL_WELL.search(plain[max(0, cue.start() - 60) : cue.end() + 100])
+            or _THEIR_CARE.search(plain[max(0, cue.start() - 80) : cue.start()])
+            or _OWN_BUSINESS.search(before)
         )
+    if category == "fraud":
+        told = plain[max(0, cue.start() - 200) : cue.end() + 80]
+        return not (
+            ((_PAST_YEAR.search(told) or _LONG_AGO.search(told)) and _SETTLED.search(plain))
+            or _NOT_TO_ME.search(plain)
+        )
+    if category == "privacy":
+        return not _UPDATE_DETAILS.search(before)
     return True
 
 
+_TO_THE_MACHINE = re.compile(
+    r"(?: [\w']+){0,3} (?:bot|chatbot|robot|robo|machine|maquina|macchina|assistente?|assistant|asistente"
+    r"|automat\w*|computer|ordinateur|sprachcomputer|ia|ai|ki)\b"
+)
 _QUELQU_UN = re.compile(r"\bquel ?qu ?'? ?u?n\b")
 # Scare quotes around a few words ("your „fast“ service", "le colis « livré »", "the 'refund'"): with
 # frustration plausible, the company's own word quoted back is irony. A title or a name in quotes
@@ -740,7 +785,13 @@ class Detectors:
         # What the customer says last about a person decides: "não quero fazer nada sem conversar antes,
         # tem como falar com uma pessoa" asks, though "sem conversar" declined a talk a clause before.
         # From the last person word on (a negated call-back may follow it), or every mention if none.
-        mentions = [m for m in self._declined.finditer(canonical) if m.start() >= start]
+        # A verb whose object is the machine turns the bot down, not a person: "preferisco non parlare con
+        # un assistente automatico. Potete passarmi un collega?" asks.
+        mentions = [
+            m
+            for m in self._declined.finditer(canonical)
+            if m.start() >= start and not _TO_THE_MACHINE.match(canonical, m.end())
+        ]
         people = [i for i, m in enumerate(mentions) if self._person_word.fullmatch(m.group(0))]
         last = mentions[people[-1] :] if people else mentions
         return any(self._negation.search(canonical[: m.start()]) for m in last)
