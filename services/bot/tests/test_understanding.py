@@ -1518,6 +1518,107 @@ def test_round_24_what_blind_z39_to_z41_taught(bot: Bot, text: str, language: st
     assert found is (wanted == "yes"), text
 
 
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        (
+            (
+                "Hallo,\n\nich bin gerade wirklich sauer auf meinen Vermieter. Das Warmwasser geht "
+                "seit zehn Tagen nicht und er meldet sich einfach nicht. Im Bad sind morgens 15 "
+                "Grad.\n\nDeshalb meine Frage an Sie: Haben Sie den Durchlauferhitzer „AquaFix "
+                "300“ noch vorrätig, und kommt er bis Donnerstag?\n\nDanke,\nSven Kraus"
+            ),
+            "de",
+            "frus-no",
+        ),
+        (
+            (
+                "ho visto al tg di truffe con sms a nome vostro. voi mandate mai sms con dei "
+                "link? chiedo solo per sapere, a me non è arrivato niente"
+            ),
+            "it",
+            "fraud-no",
+        ),
+        (
+            (
+                "Good morning,\n\nWe are a small, independent funeral directors in Whitby, Harper "
+                "& Daughters, established 1962, and we are looking to replace the broadband and "
+                "phones at our two premises.\n\nFamilies often ring us at very difficult moments "
+                "and we can't afford missed calls, so we would like one number that rings at "
+                "both sites. Could you send details of your business packages, with "
+                "pricing?\n\nKind regards,\nAnne Harper"
+            ),
+            "en",
+            "bereavement-no",
+        ),
+        (
+            (
+                "Good morning,\n\nWe are a small, independent funeral directors in Whitby, Harper "
+                "& Daughters, established 1962, and we are looking to replace the broadband and "
+                "phones at our two premises.\n\nFamilies often ring us at very difficult moments "
+                "and we can't afford missed calls, so we would like one number that rings at "
+                "both sites. Could you send details of your business packages, with "
+                "pricing?\n\nKind regards,\nAnne Harper"
+            ),
+            "en",
+            "vulnerability-no",
+        ),
+        (
+            (
+                "Bonjour,\n\nEn 2022, ma carte avait été piratée et votre service fraude avait été "
+                "très réactif : remboursement en trois jours, nouvelle carte dans la semaine. "
+                "Tout est réglé depuis longtemps.\n\nDepuis, je fais attention, et j'ai une "
+                "question simple : avec la nouvelle version de l'application, je ne trouve plus "
+                "où valider les paiements sécurisés. Est-ce toujours dans « Sécurité » "
+                "?\n\nMerci,\nJulie Marchand"
+            ),
+            "fr",
+            "plausible-no",
+        ),
+        (
+            (
+                "Salve,\n\nabbiamo appena comprato casa a Lecco e vorremmo rifare il bagno da voi. "
+                "La stanza è stretta, con una trave proprio dove andrebbe la doccia, quindi il "
+                "configuratore online non ci aiuta.\n\nVorremmo fissare un appuntamento con un "
+                "vostro progettista nel negozio di Monza, così gli portiamo le misure e le foto. "
+                "Siamo liberi il venerdì pomeriggio.\n\nGrazie,\nElena e Marco"
+            ),
+            "it",
+            "req-yes",
+        ),
+        (
+            (
+                "hi yes I'm ringing about a group trip nine of us to Porto in June for my dad's "
+                "sixtieth and I'd really like to go through it with one of your agents instead "
+                "of the app because some of us fly from Leeds and some from Stansted and the app "
+                "just can't do it"
+            ),
+            "en",
+            "req-yes",
+        ),
+        (
+            ("Estoy furiosa con el banco: me han cobrado tres comisiones este mes."),
+            "es",
+            "frus-yes",
+        ),
+    ],
+)
+def test_round_25_what_blind_z42_and_z43_taught(bot: Bot, text: str, language: str, expected: str) -> None:
+    """Blind z42/z43 (round 25): anger whose target is named and is the customer's own ("sauer auf meinen
+    Vermieter"); fraud seen on the news that did not reach the customer; the customer's trade is funerals,
+    and "we can't afford missed calls" is no money trouble; a fraud told as over leaves its dark words to
+    the story (no frustration read from them); an appointment with one of the company's designers, going
+    through a booking with one of the agents. Anger at the company still counts."""
+    signals = bot.tenant("demo").detectors.signals(text, language, _CATEGORIES, 0.0)
+    head, wanted = expected.split("-")
+    found = {
+        "req": signals.human_request,
+        "frus": signals.frustrated,
+        "plausible": signals.frustration_plausible,
+    }.get(head, head in signals.sensitive)
+    assert found is (wanted == "yes"), text
+
+
 def test_the_intents_cache_gives_the_fitted_arrays_back_and_misses_on_new_examples(
     bot: Bot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

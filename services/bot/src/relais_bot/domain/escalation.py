@@ -55,6 +55,9 @@ SENSITIVE_SUM_MIN = 0.5
 # registered letter to the bank citing the BGH and the BaFin ("Ich fordere Sie auf", complaint 0.935)
 # are delicate before they are angry (blind z36, z38).
 SENSITIVE_SURE = 0.9
+# Where the message tells a fraud or an illness as over, the frustration the model reads must be this
+# sure before the surface detectors and the sentiment count.
+_OVER_STORY_FLOOR = 0.7
 # Possessives of the customer's own people ("my colleague", "our staff"): no request for the company's.
 # fmt: off
 _MINE = ("my", "our", "mon", "ma", "mes", "notre", "nos", "mi", "mis", "mein", "meine", "meinen", "meinem",
@@ -225,6 +228,27 @@ _NOT_TO_ME = re.compile(
     r"|ainda bem que|felizmente|luckily|fortunately|thankfully)(?: [\w']+){0,4}"
     r" (?:no|pas|nicht|non|nao|not|never|n'|nie)\b[^.?!]{0,30}"
     r"\b(?:pasado|ocurrido|arrive|passiert|successo|capitato|aconteceu|happened)\b"
+    # "chiedo solo per sapere, a me non è arrivato niente" (blind z42)
+    r"|\b(?:a me non e arrivat[oa] (?:niente|nulla|nessun\w*)|a mi no me ha llegado (?:nada|ninguno|ninguna)"
+    r"|je n'ai rien recu|i (?:haven'?t|have not) (?:had|received|got) (?:one|any)"
+    r"|ich habe (?:keine|nichts) (?:davon )?(?:bekommen|erhalten)|nao recebi (?:nada|nenhuma|nenhum))\b"
+)
+# The customer's trade is funerals: "We are a small, family-run funeral directors ... families often call us
+# at difficult moments" (blind z42), "Somos uma funerária" (z39).
+_FUNERAL_TRADE = re.compile(
+    r"\b(?:we are|we're|we run|i run|somos|nous sommes|wir sind|siamo|soy|sono|sou)(?: (?:a|an|une?|una?"
+    r"|uma?|eine?n?|the|des|la|el|o))?(?: [\w',-]+){0,4} (?:funeral (?:directors?|home|parlou?r"
+    r"|services?)|undertakers?|pompes funebres|funerari[ao]|funeraria|bestattungs\w*|bestatter"
+    r"|impresa funebre|agencia funeraria|casa funeraria|onoranze funebri)\b"
+)
+# Fraud read about, not lived: "ho letto sul giornale di truffe con sms a nome vostro ... a me non è
+# arrivato niente" (blind z42), "vi en las noticias lo de la estafa" (z40).
+_IN_THE_NEWS = re.compile(
+    r"\b(?:(?:read|saw|seen|heard)(?: [\w']+){0,3} (?:in|on) the (?:news|paper|papers)|(?:vi|lei"
+    r"|oi) en (?:las noticias|el periodico|la prensa|la tele)|ho (?:letto|visto|sentito) (?:sul giornale"
+    r"|sui giornali|al tg|nel tg|in tv|al telegiornale)|j'ai (?:lu|vu|entendu) (?:dans (?:la presse"
+    r"|le journal)|aux infos|a la tele)|(?:in der zeitung|in den nachrichten|im fernsehen) (?:gelesen"
+    r"|gesehen|gehort)|(?:li|vi|ouvi) (?:no jornal|nas noticias|na televisao|na tv))\b"
 )
 # Personal data to update (a new phone number, a new address), not a question about what is held
 # ("Quero atualizar os meus dados pessoais: mudei de número", blind z40).
@@ -278,7 +302,9 @@ def _cue_stands(category: str, plain: str, cue: "re.Match[str]") -> bool:
     if category == "complaint":
         return not _OWN_ROLE.search(before)
     if category == "bereavement":
-        return not _LONG_AGO.search(plain[max(0, cue.start() - 40) : cue.end() + 40])
+        return not (
+            _LONG_AGO.search(plain[max(0, cue.start() - 40) : cue.end() + 40]) or _FUNERAL_TRADE.search(plain)
+        )
     if category == "health":
         # After the cue, a sentence's length: "internada no hospital em setembro por causa de uma
         # pneumonia, mas felizmente já está recuperada".
@@ -292,6 +318,7 @@ def _cue_stands(category: str, plain: str, cue: "re.Match[str]") -> bool:
         return not (
             ((_PAST_YEAR.search(told) or _LONG_AGO.search(told)) and _SETTLED.search(plain))
             or _NOT_TO_ME.search(plain)
+            or _IN_THE_NEWS.search(plain[max(0, cue.start() - 100) : cue.start()])
         )
     if category == "privacy":
         return not _UPDATE_DETAILS.search(before)
@@ -352,6 +379,14 @@ _SOMEONE_ELSES_FEELING = re.compile(
 _AT_US_AFTER = re.compile(
     r"\s+(?:\w+\s+){0,2}?(?:(?:with|at) (?:you|your)|(?:contre|avec) vous|(?:auf|uber|mit) (?:sie|euch|ihnen)"
     r"|con (?:ustedes|vosotros|usted|voi)|com (?:voces|vos|vosco)|convosco|(?:con|contro) di voi)\b"
+)
+
+# The anger's target named after the word, and one of the customer's own: "sauer auf meinen Vermieter",
+# "furious with my landlord", "furieuse contre mon voisin" (blind z42: a heater ordered for the cold flat).
+_AT_SOMEONE_ELSE_AFTER = re.compile(
+    r"\s+(?:\w+\s+){0,2}?(?:at|with|on|contre|avec|apres|con|com|auf|uber|mit|su|sobre|contro)\s+(?:my"
+    r"|our|mon|ma|mes|notre|nos|mi|mis|nuestro|nuestra|mein\w*|unser\w*|il mio|la mia|mio|mia|o meu"
+    r"|a minha|meu|minha)\s"
 )
 
 
@@ -565,6 +600,11 @@ class Detectors:
         # score) that happy customers use too ("vous êtes au top, rien à dire 👍", "KILLING it 🔥",
         # "my phone died"): they count where the model's frustration reaches SURFACE_FLOOR.
         plausible = scores is None or scores.values["frustration"] >= SURFACE_FLOOR
+        # A fraud or an illness told as over ("En 2023, ma carte avait été piratée ... Tout est réglé
+        # depuis longtemps", blind z42) gives the story its dark words: the sentiment they make is the
+        # anecdote's, not a feeling about the company now.
+        if plausible and any(self._told_as_over(plain, c) for c in ("fraud", "health")):
+            plausible = scores is not None and scores.values["frustration"] >= _OVER_STORY_FLOOR
         story = len(sentences) >= _STORY_SENTENCES and self._model is not None
         if story and not plausible:
             # A story's failure words and irony emoji are its anecdote's (a phone that died, a charger
@@ -921,6 +961,8 @@ class Detectors:
         """The category's cues match and none stands in its context, which says the situation is over."""
         if category not in _OVER_WHEN_VETOED or category not in self._sensitive:
             return False
+        if category == "fraud" and _NOT_TO_ME.search(plain):
+            return True  # read about, and said not to have happened to the customer
         cues = list(self._sensitive[category].finditer(plain))
         return bool(cues) and not any(_cue_stands(category, plain, m) for m in cues)
 
@@ -939,6 +981,7 @@ class Detectors:
             )
             and not _WRITINGS_AFTER.match(plain, m.end())
             and not _WRITINGS_BEFORE.search(plain[max(0, m.start() - 20) : m.start()])
+            and not _AT_SOMEONE_ELSE_AFTER.match(plain, m.end())
             for p in self._strong.values()
             for m in p.finditer(plain)
         )
