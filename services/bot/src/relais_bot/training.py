@@ -68,8 +68,12 @@ MIN_HIGH, MIN_LOW = 0.4, 0.3
 # messages (bereavement, fraud, vulnerability told in long e-mails) for 3 fewer false escalations.
 # With blind z21 read (round 15) it happened again at 0.25 %: two of its calm letters (a student's
 # first own travel pass, a work course away from home) took it from 0.59 to 0.63, and the read sets
-# lost 24 sensitive messages for 2 fewer false escalations; hence 0.3 %.
-DEV_MAX_FALSE_RATE = {"customer-request": 0.002, "sensitive": 0.003, "frustration": 0.002}
+# lost 24 sensitive messages for 2 fewer false escalations; hence 0.3 %. With blind z42 and z43 read
+# (round 25) it rose from 0.58 to 0.60 on the model's readings of routine letters that context vetoes
+# already keep with the bot (a funeral directors' business lines, a scam seen on the news): no false
+# escalation fewer in the read sets, one sensitive message lost there and three in the unread sets, and
+# blind z19 fell below its first score (test_blind_sets); hence 0.35 %.
+DEV_MAX_FALSE_RATE = {"customer-request": 0.002, "sensitive": 0.0035, "frustration": 0.002}
 DEV_CALIBRATED = ("customer-request", "sensitive", "frustration")
 
 
