@@ -3,17 +3,17 @@ rebuild lets its service stop at once, instead of holding the stop until the shu
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import pytest
 from redis.asyncio import Redis
 
-from relais_contracts import topics
+from relais_contracts import Outgoing, topics
 from relais_platform.consumer import Delivery
 from relais_platform.runtime import Runtime
 from relais_platform.settings import ServiceSettings
 from relais_platform.testing import Infra, RawPublisher, poll
-from relais_platform.views_marker import SelfHealing, StoppedWaiting, ViewsMarker
+from relais_platform.views_marker import SelfHealing, StoppedWaiting, ViewsLost, ViewsMarker
 
 from .test_runtime import message
 
@@ -74,3 +74,53 @@ async def test_a_consumer_waiting_for_another_replicas_rebuild_stops_waiting_whe
     finally:
         await other.delete(s.key("views", "test", "rebuilding"))
         await other.aclose()
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.published: list[list[object]] = []
+
+    async def publish(self, outgoing: Iterable[Outgoing]) -> None:
+        self.published.append(list(outgoing))
+
+
+async def test_the_check_after_a_batchs_reads_vouches_for_the_next_batch_once(
+    infra: Infra, namespace: str
+) -> None:
+    """The bot and the context store's inbound consumer skip the check before a batch when their checked
+    publisher found the views whole after the previous batch's reads (one Redis trip a batch less). A
+    check that found them gone vouches for nothing, a vouch serves one batch, and a wipe after a vouch is
+    still caught before anything is published."""
+    s = ServiceSettings.model_validate({"namespace": namespace, "redis_url": infra.redis_url})
+    redis = Redis.from_url(infra.redis_url)
+    rebuilds: list[str] = []
+    try:
+        marker = ViewsMarker(redis, s, "test")
+
+        async def rebuild() -> None:
+            rebuilds.append("rebuilt")
+
+        healing = SelfHealing(marker, rebuild, service="test")
+        inner = _Recorder()
+        checked = healing.publisher(inner)
+        await healing.before_batch(vouched_by=checked)  # start-up: the views are stamped
+        assert rebuilds == ["rebuilt"]
+        assert not checked.vouch(), "nothing checked after any reads yet"
+        await checked.publish([])
+        assert checked.vouch(), "the check after the reads found the views whole"
+        assert not checked.vouch(), "a vouch serves one batch"
+        await checked.publish([])
+        await redis.delete(marker.key)  # a wipe between two batches
+        await healing.before_batch(vouched_by=checked)  # vouched: no check, no rebuild yet
+        assert rebuilds == ["rebuilt"]
+        with pytest.raises(ViewsLost):
+            await checked.publish([])
+        assert len(inner.published) == 2, "nothing decided on wiped views is published"
+        assert not checked.vouch(), "a failed check vouches for nothing"
+        await healing.before_batch(vouched_by=checked)  # the retry checks first, and heals
+        assert rebuilds == ["rebuilt", "rebuilt"]
+        await checked.publish([])
+        assert len(inner.published) == 3
+    finally:
+        await redis.delete(s.key("views", "test", "generation"))
+        await redis.aclose()
