@@ -386,7 +386,8 @@ _AT_US_AFTER = re.compile(
 _AT_SOMEONE_ELSE_AFTER = re.compile(
     r"\s+(?:\w+\s+){0,2}?(?:at|with|on|contre|avec|apres|con|com|auf|uber|mit|su|sobre|contro)\s+(?:my"
     r"|our|mon|ma|mes|notre|nos|mi|mis|nuestro|nuestra|mein\w*|unser\w*|il mio|la mia|mio|mia|o meu"
-    r"|a minha|meu|minha)\s"
+    r"|a minha|meu|minha)\s+(?:" + _FAMILY[3:-1] + r"|landlord|landlady|vermieter\w*|proprietaire|casero"
+    r"|casera|padrone di casa|senhorio|senhoria|boss|chef\w*|jefe|jefa|capo|chefe|employer|arbeitgeber|ex)\b"
 )
 
 
