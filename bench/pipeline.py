@@ -708,6 +708,6 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 if __name__ == "__main__":
     # uvloop, as the services run on: the load generator and the reader share the 2 cores with them, and
-    # the less CPU they take the more the path gets (0.47 ms a message at half the maximum on asyncio's
-    # own loop, with every record of the log parsed).
+    # the less CPU they take the more the path gets. They still take 0.46-0.54 ms a message at half the
+    # maximum, mostly their Kafka client's requests (py-spy), which `bench` in the CPU figures shows.
     sys.exit(uvloop.run(run(parse(sys.argv[1:]))))
