@@ -4,6 +4,7 @@ It fetches a batch, decodes each record into its typed event, hands the batch to
 handler and commits the offsets only once the handler has written its effects. The commit is not
 waited for: it goes out in the background, at most once per `consumer_commit_interval_s` with the
 offsets of every batch handled meanwhile, and at once when the consumer stops or gives partitions up.
+After a small batch it waits `consumer_linger_ms` before fetching again, so that the next one is bigger.
 Every record is either handled or dead-lettered: records that are not Relais events, and records the
 handler keeps failing on, go to the dead-letter topic with the original bytes (cut to fit if need be);
 the loop goes on.
@@ -46,6 +47,10 @@ from relais_platform.settings import ServiceSettings
 log = structlog.get_logger(__name__)
 
 LOG_APPEND_TIME = 1  # a record's timestamp_type when the broker stamped it
+# A batch of fewer records than this is followed by `consumer_linger_ms` before the next fetch: with
+# 4 ms, the context store's batches at half the pipeline's maximum went from 13-16 records to 21-22,
+# its CPU a message and Kafka's fell 10-12 % and p99 10-17 % (bench/pipeline.py, stop 25).
+_SMALL_BATCH = 50
 # Bytes of a record's framing beside its key, value and headers (lengths, offsets, attributes), with
 # room to spare, and of the batch around a record sent alone.
 _RECORD_OVERHEAD = 1024
@@ -188,6 +193,8 @@ class EventConsumer:
                 )
                 if batch:
                     await self._process(batch)
+                    if sum(map(len, batch.values())) < _SMALL_BATCH and self.settings.consumer_linger_ms:
+                        await asyncio.sleep(self.settings.consumer_linger_ms / 1000)
             await self.flush_commits()
         except Exception as exc:
             if not (self._stopping.is_set() and infrastructure_fault(exc)):

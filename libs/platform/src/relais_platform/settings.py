@@ -69,6 +69,11 @@ class ServiceSettings(BaseSettings):
     # to the broker's offsets topic, and one per batch of every hop cost the broker a quarter of its CPU
     # under load (bench-pipeline). A crash replays at most this much to the idempotent handlers.
     consumer_commit_interval_s: float = Field(default=1.0, ge=0, le=60)
+    # How long a consumer waits after a small batch before it fetches again, so that the next batch
+    # gathers more records: every fetch, publish and Redis round trip is a socket write that wakes
+    # another process, and at half the pipeline's maximum rate the batches were a dozen records. At low
+    # rates it costs nothing (the wait follows a batch, the next message is far); 0 turns it off.
+    consumer_linger_ms: float = Field(default=4.0, ge=0, le=100)
     # Attempts at a failing batch before its records are tried one by one and the failing one is
     # dead-lettered. Infrastructure faults (relais_platform.faults: Kafka and Redis connections,
     # timeouts, leader moves, READONLY, LOADING, OOM...) are retried without limit instead: they are not
