@@ -20,6 +20,9 @@ from relais_bot.domain.normalizer import normalize
 from relais_bot.domain.policy import Bot
 from relais_bot.evaluation import DATA, evaluate
 
+# The sensitive categories every tenant watches, as the tests ask the detectors for them.
+_CATEGORIES = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
+
 pytestmark = pytest.mark.unit
 
 
@@ -140,18 +143,17 @@ def test_a_failed_intent_training_stops_the_start_up_with_its_reason(bot: Bot) -
 def test_a_lexicon_cue_counts_only_where_the_model_agrees(bot: Bot) -> None:
     tenant = bot.tenant("demo")
     detectors = tenant.detectors
-    categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
     without_model = Detectors(read_cues(), tenant.content.escalation.extra_human_request, model=None)
     for text in [
         "my laptop passed away lol, can i log in from my phone?",
         "my old router passed away lol, can you send a new one?",
     ]:
         # The lexicon alone matches a death; the model, trained on such traps, vetoes it.
-        assert without_model.signals(text, "it", categories, 0.0).sensitive
-        assert detectors.signals(text, "it", categories, 0.0).sensitive == ()
+        assert without_model.signals(text, "it", _CATEGORIES, 0.0).sensitive
+        assert detectors.signals(text, "it", _CATEGORIES, 0.0).sensitive == ()
     for text in ["mon père est décédé la semaine dernière, comment fermer son compte ?",
                  "my husband passed away and the phone contract was in his name"]:  # fmt: skip
-        assert "bereavement" in detectors.signals(text, "en", categories, 0.0).sensitive
+        assert "bereavement" in detectors.signals(text, "en", _CATEGORIES, 0.0).sensitive
 
 
 def test_surface_frustration_detectors_count_only_where_the_model_finds_it_plausible(bot: Bot) -> None:
@@ -700,22 +702,20 @@ def test_unambiguous_situations_count_whatever_the_model_reads(bot: Bot, text: s
     """Told in passing before a practical question, the model reads them as routine; the wording is
     used by no routine question, so it counts alone."""
     detectors = bot.tenant("demo").detectors
-    categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
-    assert category in detectors.signals(text, "en", categories, 0.0).sensitive
+    assert category in detectors.signals(text, "en", _CATEGORIES, 0.0).sensitive
 
 
 def test_a_sensitive_word_about_someone_else_or_a_trade_is_routine(bot: Bot) -> None:
     """A sensitive cue needs more of the model than other cues (SENSITIVE_CUE_FLOOR): the words come
     up in routine messages about someone else, the past or a trade, which the model reads as such."""
     detectors = bot.tenant("demo").detectors
-    categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
     for text in (
         "We're a family-run funeral home: could our invoices be addressed to the limited company?",
         "Our office manager is off sick this month so I'm covering: where do I submit the meter reading?",
     ):
-        assert not detectors.signals(text, "en", categories, 0.0).sensitive, text
+        assert not detectors.signals(text, "en", _CATEGORIES, 0.0).sensitive, text
     mine = "my mum died last week, her phone contract is in her name"
-    assert detectors.signals(mine, "en", categories, 0.0).sensitive
+    assert detectors.signals(mine, "en", _CATEGORIES, 0.0).sensitive
 
 
 def test_a_request_for_a_person_does_not_make_every_stray_word_a_situation(bot: Bot) -> None:
@@ -723,16 +723,15 @@ def test_a_request_for_a_person_does_not_make_every_stray_word_a_situation(bot: 
     routine only: a category the model gives under 1 % (SENSITIVE_CATEGORY_MIN) keeps its cue from
     counting. A delicate story told with a request keeps several percent and still counts."""
     detectors = bot.tenant("demo").detectors
-    categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
     school_trip = (
         "Ich plane die Abschlussfahrt unserer zehnten Klassen. Bei so vielen Fragen (Aufsichtspflicht, "
         "Stornoregeln, falls Kinder krank werden) möchte ich ungern alles über ein Formular abwickeln. "
         "Gibt es bei Ihnen einen festen Ansprechpartner, mit dem ich persönlich telefonieren könnte?"
     )
-    signals = detectors.signals(school_trip, "de", categories, 0.0)
+    signals = detectors.signals(school_trip, "de", _CATEGORIES, 0.0)
     assert signals.human_request
     assert not signals.sensitive
-    bereaved = detectors.signals("my husband passed away, I want to talk to an agent", "en", categories, 0.0)
+    bereaved = detectors.signals("my husband passed away, I want to talk to an agent", "en", _CATEGORIES, 0.0)
     assert bereaved.human_request
     assert "bereavement" in bereaved.sensitive
 
@@ -764,8 +763,7 @@ def test_a_request_for_a_person_does_not_make_every_stray_word_a_situation(bot: 
 )
 def test_situations_of_round_17(bot: Bot, text: str, language: str, category: str) -> None:
     detectors = bot.tenant("demo").detectors
-    categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
-    assert category in detectors.signals(text, language, categories, 0.0).sensitive, text
+    assert category in detectors.signals(text, language, _CATEGORIES, 0.0).sensitive, text
 
 
 @pytest.mark.parametrize(
@@ -811,8 +809,7 @@ def test_situations_of_round_17(bot: Bot, text: str, language: str, category: st
     ],
 )
 def test_situations_told_in_other_words(bot: Bot, text: str, language: str, category: str) -> None:
-    categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
-    assert category in bot.tenant("demo").detectors.signals(text, language, categories, 0.0).sensitive
+    assert category in bot.tenant("demo").detectors.signals(text, language, _CATEGORIES, 0.0).sensitive
 
 
 def test_a_laugh_makes_a_delicate_word_a_figure_of_speech(bot: Bot) -> None:
@@ -864,13 +861,12 @@ def test_a_theft_turned_down_or_a_regulator_named_in_passing_is_no_cue() -> None
 
 def test_unambiguous_situations_leave_routine_alone(bot: Bot) -> None:
     detectors = bot.tenant("demo").detectors
-    categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
     for text in (
         "je suis médecin aux urgences, livraison possible l'après-midi ?",
         "my grandmother is 85 and loves your shop, do you sell gift cards?",
         "la stroke rate of the rowing machine in the gym, how do I see it?",
     ):
-        assert not detectors.signals(text, "en", categories, 0.0).sensitive, text
+        assert not detectors.signals(text, "en", _CATEGORIES, 0.0).sensitive, text
 
 
 def test_repeated_reports_and_a_threat_to_leave_read_as_frustration(bot: Bot) -> None:
@@ -985,24 +981,22 @@ def test_round_19_threats_to_leave_counts_and_congratulations(bot: Bot) -> None:
     ],
 )
 def test_situations_of_round_19(bot: Bot, text: str, language: str, category: str) -> None:
-    categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
-    assert category in bot.tenant("demo").detectors.signals(text, language, categories, 0.0).sensitive, text
+    assert category in bot.tenant("demo").detectors.signals(text, language, _CATEGORIES, 0.0).sensitive, text
 
 
 def test_a_hospital_that_is_the_workplace_and_call_forwarding_ask_for_nobody(bot: Bot) -> None:
     """The hospital where the customer works is no stay there; call forwarding is a line's feature."""
     detectors = bot.tenant("demo").detectors
-    categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
     for text, language in (
         ("desde enero voy a trabajar por turnos en el hospital, ¿puedo cambiar de cuota?", "es"),
         ("I work nights at the hospital, can I move my delivery slot to the afternoon?", "en"),
         ("ich arbeite im Krankenhaus im Schichtdienst, kann ich den Termin verschieben?", "de"),
     ):
-        assert "health" not in detectors.signals(text, language, categories, 0.0).sensitive, text
+        assert "health" not in detectors.signals(text, language, _CATEGORIES, 0.0).sensitive, text
     assert (
         "health"
         in detectors.signals(
-            "my husband is in the hospital since Monday, can I pay his bill?", "en", categories, 0.0
+            "my husband is in the hospital since Monday, can I pay his bill?", "en", _CATEGORIES, 0.0
         ).sensitive
     )
     assert "callforwarding" in normalize("Vorrei l'inoltro di chiamata dal fisso dell'ufficio alla SIM")
@@ -1014,7 +1008,6 @@ def test_round_20_call_backs_asked_of_a_team_keepsakes_and_amounts(bot: Bot) -> 
     husband and I" are background, her savings account is not; an amount is no age; a GP's surgery is a
     place; rubbish said of the app and a threat to leave if it happens again are frustration."""
     detectors = bot.tenant("demo").detectors
-    categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
     for text, language in (
         ("Pourriez-vous demander au service livraison de m'appeler avant jeudi ?", "fr"),
         ("could you ask the billing team to call me back tomorrow", "en"),
@@ -1023,21 +1016,21 @@ def test_round_20_call_backs_asked_of_a_team_keepsakes_and_amounts(bot: Bot) -> 
         ("podem pedir ao setor de cobranças para me ligar?", "pt"),
         ("Könnten Sie die zuständige Abteilung bitten, mich anzurufen?", "de"),
     ):
-        assert detectors.signals(text, language, categories, 0.0).human_request, text
-    assert not detectors.sensitive(normalise("The dress is my late wife's, altered to fit."), categories)
+        assert detectors.signals(text, language, _CATEGORIES, 0.0).human_request, text
+    assert not detectors.sensitive(normalise("The dress is my late wife's, altered to fit."), _CATEGORIES)
     assert not detectors.sensitive(
-        normalise("my late husband and I bought our first pass in 1986"), categories
+        normalise("my late husband and I bought our first pass in 1986"), _CATEGORIES
     )
-    assert detectors.sensitive(normalise("about my late wife's savings account"), categories) == (
+    assert detectors.sensitive(normalise("about my late wife's savings account"), _CATEGORIES) == (
         "bereavement",
     )
-    assert detectors.sensitive(normalise("my late mother had an account with you"), categories) == (
+    assert detectors.sensitive(normalise("my late mother had an account with you"), _CATEGORIES) == (
         "bereavement",
     )
-    lone = detectors.signals("ho 85 anni e vivo da sola, posso pagare in contanti?", "it", categories, 0.0)
+    lone = detectors.signals("ho 85 anni e vivo da sola, posso pagare in contanti?", "it", _CATEGORIES, 0.0)
     assert "vulnerability" in lone.sensitive
     bill = detectors.signals(
-        "un conguaglio di 890 euro per un bilocale in cui vivo da sola?", "it", categories, 0.0
+        "un conguaglio di 890 euro per un bilocale in cui vivo da sola?", "it", _CATEGORIES, 0.0
     )
     assert "vulnerability" not in bill.sensitive
     assert "gppractice" in normalize("most of them are registered at your surgery")
@@ -1079,18 +1072,17 @@ def test_round_21_a_fraud_told_as_over_a_call_back_arranged_and_an_employee_talk
     "mi fa chiamare dal geometra" asks for a call; an employee telling the neighbour about the customer's
     debts is a privacy breach and undergoing heart surgery is health, whatever the model reads."""
     detectors = bot.tenant("demo").detectors
-    categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
     over = "Ano passado eu caí num golpe de falso boleto, mas vocês resolveram tudo e o dinheiro voltou."
-    assert "fraud" not in detectors.signals(over, "pt", categories, 0.0).sensitive
+    assert "fraud" not in detectors.signals(over, "pt", _CATEGORIES, 0.0).sensitive
     now = "Ontem eu caí num golpe de falso boleto, o que faço?"
-    assert "fraud" in detectors.signals(now, "pt", categories, 0.0).sensitive
+    assert "fraud" in detectors.signals(now, "pt", _CATEGORIES, 0.0).sensitive
     assert detectors.signals(
-        "mi fa chiamare dal geometra x il sopralluogo?", "it", categories, 0.0
+        "mi fa chiamare dal geometra x il sopralluogo?", "it", _CATEGORIES, 0.0
     ).human_request
     told = "Una empleada vuestra le ha comentado a mi vecino que tengo recibos devueltos."
-    assert "privacy" in detectors.signals(told, "es", categories, 0.0).sensitive
+    assert "privacy" in detectors.signals(told, "es", _CATEGORIES, 0.0).sensitive
     heart = "Devo sottopormi a un intervento di sostituzione della valvola aortica: che documenti servono?"
-    assert "health" in detectors.signals(heart, "it", categories, 0.0).sensitive
+    assert "health" in detectors.signals(heart, "it", _CATEGORIES, 0.0).sensitive
     assert detectors.congratulated(
         "Train supprimé. Mariage manqué. Un bon d'achat.\n\nMerci pour ce moment.\n\nS."
     )
@@ -1112,21 +1104,19 @@ def test_round_22_threats_to_leave_numbered_messages_and_superlatives(
 ) -> None:
     """Blind z34/z35: a threat to leave on a condition ("si ces frais ne sont pas annulés, je transfère mes
     comptes"), "não contem comigo para a próxima", "dies ist meine dritte Nachricht", "hartísima"."""
-    categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
-    assert bot.tenant("demo").detectors.signals(text, language, categories, 0.0).frustrated, text
+    assert bot.tenant("demo").detectors.signals(text, language, _CATEGORIES, 0.0).frustrated, text
 
 
 def test_round_22_what_is_not_frustration(bot: Bot) -> None:
     """A condition with no leaving, "inutile de me rappeler" (no need, not useless) and a second message
     that adds an attachment are calm."""
     detectors = bot.tenant("demo").detectors
-    categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
     for text, language in (
         ("Si le colis n'est pas là vendredi, je serai chez ma sœur : le point relais, possible ?", "fr"),
         ("Inutile de me rappeler, tout est réglé. Transmettez mes remerciements à votre conseillère.", "fr"),
         ("This is my second message today, sorry: I forgot to attach the invoice.", "en"),
     ):
-        assert not detectors.signals(text, language, categories, 0.0).frustrated, text
+        assert not detectors.signals(text, language, _CATEGORIES, 0.0).frustrated, text
 
 
 @pytest.mark.parametrize(
@@ -1145,21 +1135,19 @@ def test_round_22_what_is_not_frustration(bot: Bot) -> None:
 def test_round_22_meetings_in_person_and_at_a_branch_ask_for_a_person(
     bot: Bot, text: str, language: str
 ) -> None:
-    categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
-    assert bot.tenant("demo").detectors.signals(text, language, categories, 0.0).human_request, text
+    assert bot.tenant("demo").detectors.signals(text, language, _CATEGORIES, 0.0).human_request, text
 
 
 def test_round_22_a_call_turned_down_and_thanks_passed_on_ask_for_nobody(bot: Bot) -> None:
     """A sentence that turns the call down is no witness for a request ("Non serve richiamarmi": 0.82 read
     alone), and thanks passed on "a lei e al suo responsabile" name people without asking for them."""
     detectors = bot.tenant("demo").detectors
-    categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
     letter = (
         "Buongiorno,\n\nvolevo solo ringraziare Sara dell'assistenza, che mi ha aiutato a cambiare "
         "la tariffa. È stata molto paziente.\n\nNon serve richiamarmi, è tutto a posto. "
         "Girate pure i miei complimenti a lei e al suo responsabile.\n\nCordiali saluti,\nPaolo"
     )
-    signals = detectors.signals(letter, "it", categories, 0.0)
+    signals = detectors.signals(letter, "it", _CATEGORIES, 0.0)
     assert not signals.human_request
     assert not signals.unsure_request
     assert detectors.nobody_asked("Girate i miei complimenti a lei e al suo responsabile.")
@@ -1172,13 +1160,12 @@ def test_round_22_intensive_care_is_health_and_recovery_is_background(bot: Bot) 
     """A relative in intensive care counts whatever the model reads; the intensive care unit where the
     customer works, a pregnancy "all good so far" and a stay long recovered from do not."""
     detectors = bot.tenant("demo").detectors
-    categories = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
     for text, language in (
         ("Mein Vater liegt seit gestern auf der Intensivstation, können Sie die Rechnung stunden?", "de"),
         ("My husband was admitted to intensive care last night, what does the policy cover?", "en"),
         ("Mi madre ingresó el sábado en la UCI; ¿cubre la póliza el traslado?", "es"),
     ):
-        assert "health" in detectors.signals(text, language, categories, 0.0).sensitive, text
+        assert "health" in detectors.signals(text, language, _CATEGORIES, 0.0).sensitive, text
     for text, language in (
         ("Je suis infirmière en réanimation, pouvez-vous livrer le colis à l'hôpital ?", "fr"),
         ("I'm 30 weeks pregnant, all good so far! Can I pause my membership from May?", "en"),
@@ -1188,10 +1175,7 @@ def test_round_22_intensive_care_is_health_and_recovery_is_background(bot: Bot) 
             "es",
         ),
     ):
-        assert "health" not in detectors.signals(text, language, categories, 0.0).sensitive, text
-
-
-_CATEGORIES = ("fraud", "vulnerability", "health", "privacy", "bereavement", "complaint")
+        assert "health" not in detectors.signals(text, language, _CATEGORIES, 0.0).sensitive, text
 
 
 def test_round_23_a_visit_that_did_not_happen_asks_for_nobody(bot: Bot) -> None:
@@ -1358,6 +1342,18 @@ def test_round_23_leaving_outrage_and_a_shouted_why(
     assert signals.frustrated is frustrated, text
 
 
+def _found(signals: Signals, expected: str) -> bool:
+    """Whether `signals` say what `expected` does: "<what>-yes" or "<what>-no", where <what> is "req"
+    (a request for a person), "frus" (frustrated), "plausible" (frustration plausible) or a category."""
+    head, wanted = expected.split("-")
+    found = {
+        "req": signals.human_request,
+        "frus": signals.frustrated,
+        "plausible": signals.frustration_plausible,
+    }.get(head, head in signals.sensitive)
+    return found is (wanted == "yes")
+
+
 @pytest.mark.parametrize(
     ("text", "language", "expected"),
     [
@@ -1510,12 +1506,7 @@ def test_round_24_what_blind_z39_to_z41_taught(bot: Bot, text: str, language: st
     the provider being left for us; "vittima di una truffa"; and the loyal customer's bitter notes
     (shopping around, "c'est comme ça qu'on me traite", loyalty "rewarded")."""
     signals = bot.tenant("demo").detectors.signals(text, language, _CATEGORIES, 0.0)
-    head, wanted = expected.split("-")
-    found = {
-        "req": signals.human_request,
-        "frus": signals.frustrated,
-    }.get(head, head in signals.sensitive)
-    assert found is (wanted == "yes"), text
+    assert _found(signals, expected), text
 
 
 @pytest.mark.parametrize(
@@ -1610,13 +1601,7 @@ def test_round_25_what_blind_z42_and_z43_taught(bot: Bot, text: str, language: s
     the story (no frustration read from them); an appointment with one of the company's designers, going
     through a booking with one of the agents. Anger at the company still counts."""
     signals = bot.tenant("demo").detectors.signals(text, language, _CATEGORIES, 0.0)
-    head, wanted = expected.split("-")
-    found = {
-        "req": signals.human_request,
-        "frus": signals.frustrated,
-        "plausible": signals.frustration_plausible,
-    }.get(head, head in signals.sensitive)
-    assert found is (wanted == "yes"), text
+    assert _found(signals, expected), text
 
 
 def test_the_intents_cache_gives_the_fitted_arrays_back_and_misses_on_new_examples(
