@@ -360,14 +360,15 @@ _WRITINGS_BEFORE = re.compile(rf"\b{_WRITINGS}\s+$")
 # A strong word whose subject is someone of the customer's own ("my fourteen-year-old was absolutely
 # furious after his team lost", "meine Tochter war so wütend auf ihren Bruder"): their anger, told as
 # the story of a claim, is not the customer's at the company (blind z24: two calm insurance questions).
-_FAMILY = (
-    r"(?:son|daughter|kid|kids|child|children|boy|girl|teenager|\w+-year-old|husband|wife|partner|brother|sister"
+_FAMILY_WORDS = (
+    r"son|daughter|kid|kids|child|children|boy|girl|teenager|\w+-year-old|husband|wife|partner|brother|sister"
     r"|dad|mum|mom|father|mother|neighbou?r|fils|fille|ado|enfant|mari|femme|frere|soeur|pere|mere|voisin"
     r"|hijo|hija|nino|nina|marido|mujer|esposo|esposa|hermano|hermana|padre|madre|vecino|vecina"
     r"|figlio|figlia|bambino|bambina|marito|moglie|fratello|sorella|vicino|vicina"
     r"|filho|filha|miudo|miuda|marido|mulher|irmao|irma|vizinho|vizinha"
-    r"|sohn|tochter|kind|kinder|mann|frau|bruder|schwester|vater|mutter|nachbar|nachbarin)"
+    r"|sohn|tochter|kind|kinder|mann|frau|bruder|schwester|vater|mutter|nachbar|nachbarin"
 )
+_FAMILY = rf"(?:{_FAMILY_WORDS})"
 _SOMEONE_ELSES_FEELING = re.compile(
     r"\b(?:my|our|his|her|mon|ma|notre|mi|nuestro|nuestra|mio|mia|nostro|nostra|meu|minha|o meu|a minha"
     r"|mein|meine|unser|unsere)\s+" + _FAMILY + r"\b[^.!?,;]{0,12}?\s+"
@@ -386,7 +387,7 @@ _AT_US_AFTER = re.compile(
 _AT_SOMEONE_ELSE_AFTER = re.compile(
     r"\s+(?:\w+\s+){0,2}?(?:at|with|on|contre|avec|apres|con|com|auf|uber|mit|su|sobre|contro)\s+(?:my"
     r"|our|mon|ma|mes|notre|nos|mi|mis|nuestro|nuestra|mein\w*|unser\w*|il mio|la mia|mio|mia|o meu"
-    r"|a minha|meu|minha)\s+(?:" + _FAMILY[3:-1] + r"|landlord|landlady|vermieter\w*|proprietaire|casero"
+    r"|a minha|meu|minha)\s+(?:" + _FAMILY_WORDS + r"|landlord|landlady|vermieter\w*|proprietaire|casero"
     r"|casera|padrone di casa|senhorio|senhoria|boss|chef\w*|jefe|jefa|capo|chefe|employer|arbeitgeber|ex)\b"
 )
 
