@@ -1604,6 +1604,130 @@ def test_round_25_what_blind_z42_and_z43_taught(bot: Bot, text: str, language: s
     assert _found(signals, expected), text
 
 
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        (
+            (
+                "Queremos pasar a la tarifa de empresa. ¿Sería posible que un asesor de la zona "
+                "se pusiera en contacto conmigo?"
+            ),
+            "es",
+            "req-yes",
+        ),
+        (
+            (
+                "Vor drei Jahren hatte ich eine Transplantation, heute geht es mir bestens. Kann "
+                "ich meinen Sitzplatz ändern?"
+            ),
+            "de",
+            "health-no",
+        ),
+        (
+            (
+                "Fiz um transplante de rim há dois anos e hoje estou ótima! Posso mudar o nome "
+                "na reserva sem taxa?"
+            ),
+            "pt",
+            "health-no",
+        ),
+        (
+            "Ihr Newsletter ging an alle Kunden im offenen CC, jetzt kennt jeder meine Mailadresse.",
+            "de",
+            "privacy-yes",
+        ),
+        (
+            (
+                "Fourteen years with you and the renewal is up 40%. So much for loyalty. Don't "
+                "bother with a retention offer."
+            ),
+            "en",
+            "frus-yes",
+        ),
+        (
+            (
+                "Merci pour la fidélité : +30 % sans explication. Ne vous donnez pas la peine de "
+                "m'appeler, la décision est prise."
+            ),
+            "fr",
+            "frus-yes",
+        ),
+        (
+            (
+                "Buongiorno, il rinnovo della polizza auto è aumentato del 25% senza un sinistro "
+                "in dieci anni. Grazie per la fedeltà, davvero. Non serve che mi facciate "
+                "offerte all'ultimo minuto: ho già deciso."
+            ),
+            "it",
+            "frus-yes",
+        ),
+        (
+            (
+                "Subida del 30 % sin un solo parte. La fidelidad no se premia. No se molesten en "
+                "llamarme con ofertas."
+            ),
+            "es",
+            "frus-yes",
+        ),
+        (
+            (
+                "Aumento de 28% na renovação. Fidelidade afinal é defeito. Não precisam ligar "
+                "com proposta, já decidi."
+            ),
+            "pt",
+            "frus-yes",
+        ),
+        (
+            "slt, pouvez vs me rappeler pr mon abonnement internet, dispo le soir apres 19h. merci",
+            "fr",
+            "req-yes",
+        ),
+        ("Sie müssen mich nicht zurückrufen, eine kurze Mail mit der Rechnung reicht mir.", "de", "req-no"),
+        (
+            (
+                "Bonjour,\n\nNotre fils Mathis, 9 ans, vient d'être hospitalisé au service "
+                "d'oncologie pédiatrique de l'hôpital Trousseau, où il va rester plusieurs mois "
+                "pour une leucémie.\n\nIl était inscrit au stage de natation et à l'abonnement "
+                "annuel de la piscine. Nous n'arrivons pas à trouver dans les conditions "
+                "générales ce qui est prévu dans ce cas.\n\nMerci de votre compréhension,\nAurélie "
+                "et Marc Dubois"
+            ),
+            "fr",
+            "health-yes",
+        ),
+        (
+            "Ich arbeite als Krankenschwester in der Kinderonkologie und brauche einen Tarif mit mehr Daten.",
+            "de",
+            "health-no",
+        ),
+        (
+            "Hi, I won't be renewing my membership as I'm moving abroad. Can you confirm the end date?",
+            "en",
+            "frus-no",
+        ),
+        ("Ya he decidido: quiero la tarifa de 50 GB. ¿Cómo la activo?", "es", "frus-no"),
+        ("Ho già deciso quale piano prendere, come faccio a cambiarlo dall'app?", "it", "frus-no"),
+        ("Ab Montag bin ich weg, bitte die Lieferung bei der Nachbarin abgeben.", "de", "frus-no"),
+        ("My name is visible for everyone on the profile page? How do I hide it?", "en", "privacy-no"),
+        # A few words the model misreads, and a few words with a cue.
+        ("no puedo iniciar sesión", "es", "health-no"),
+        ("no puedo iniciar sesión", "es", "vulnerability-no"),
+        ("perdí mi trabajo", "es", "vulnerability-yes"),
+    ],
+)
+def test_round_26_what_blind_z44_and_z45_taught(bot: Bot, text: str, language: str, expected: str) -> None:
+    """Blind z44/z45 (round 26), each positive failing on the bot before the round: a customer leaving
+    after a price rise, loyalty unrewarded and any retention offer turned down; a company's person to get in
+    touch ("que un asesor se pusiera en contacto conmigo"); French SMS pronouns ("pouvez vs me rappeler
+    pr"); "Sie müssen mich nicht zurückrufen"; a transplant told as over ("heute geht es mir bestens");
+    details shown to every recipient of a mail in open CC; a child in paediatric oncology. The negatives
+    guard the new cues: a calm "I won't be renewing", "ya he decidido:" before a choice, a nurse's ward.
+    A message of a few words with no cue is sensitive only if the model is sure: "no puedo iniciar
+    sesión" read 0.57 (its "no puedo" is "can't pay"), over the threshold the read sets set that day."""
+    signals = bot.tenant("demo").detectors.signals(text, language, _CATEGORIES, 0.0)
+    assert _found(signals, expected), text
+
+
 def test_the_intents_cache_gives_the_fitted_arrays_back_and_misses_on_new_examples(
     bot: Bot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -55,6 +55,10 @@ SENSITIVE_SUM_MIN = 0.5
 # registered letter to the bank citing the BGH and the BaFin ("Ich fordere Sie auf", complaint 0.935)
 # are delicate before they are angry (blind z36, z38).
 SENSITIVE_SURE = 0.9
+# Fewer words than this give the model few n-grams to read: there, with no cue and no category of its
+# own, its "sensitive" head alone must be sure ("no puedo iniciar sesión": sensitive 0.57, "no puedo"
+# being its word for "can't pay").
+_FEW_WORDS = 5
 # Where the message tells a fraud or an illness as over, the frustration the model reads must be this
 # sure before the surface detectors and the sentiment count.
 _OVER_STORY_FLOOR = 0.7
@@ -262,6 +266,13 @@ _OWN_BUSINESS = re.compile(
     r"\b(?:betreibe|betreiben|fuhre|fuhren|run|own|gere|dirige|dirijo|gestisco|gerencio|tenho|tengo|ho)"
     r"(?: (?:eine?n?|a|an|un|une|una|uma|um|my|mon|ma|mi|la mia|il mio|o meu|a minha))?(?: [\w-]+)? $"
 )
+# The customer works in that care ("Ich arbeite als Pflegerin in der Palliativversorgung", "I'm a nurse
+# in paediatric oncology"): a workplace, as `fixed_phrases` makes of a hospital.
+_WORKS_IN = re.compile(
+    r"\b(?:arbeite|arbeiten|work|working|travaille|travaillons|trabajo|trabajamos|lavoro|lavoriamo"
+    r"|trabalho|trabalhamos|nurse|infirmiere?|enfermer[oa]|enfermeir[oa]|infermier[ea]|pfleger(?:in)?)\b"
+    r"(?: [\w']+){0,5} $"
+)
 _THEIR_CARE = re.compile(
     r"\b(?:our|nos|nuestros|nuestras|unsere[rn]?|i nostri|le nostre|os nossos|as nossas)"
     r" (?:patients?|pacientes|patienten|pazienti|residents?|residentes|bewohner\w*|clients|clientes|kunden)\b"
@@ -283,7 +294,17 @@ _ALL_WELL = re.compile(
     r"|(?:esta|sta|est|is) (?:ya )?(?:recuperad[oa]|guarit[oa]|gueri|guerie)"
     r"|s'est (?:bien |completement )?remise?"
     r"|wieder (?:gesund|fit|zu hause|daheim)|(?:en|in|em) (?:remision|remission|remissione|remissao)"
-    r"(?: (?:completa|complete|totale|total|completo))?)\b"
+    r"(?: (?:completa|complete|totale|total|completo))?"
+    # Well again after it: "un trapianto di rene e oggi ... sto benissimo", "hoje estou ótima", "die Reha
+    # ist seit August abgeschlossen, mein Orthopäde hat grünes Licht gegeben" (blind z44)
+    r"|(?:oggi |ora |adesso )?sto (?:benissimo|molto bene|di nuovo bene|alla grande)|ho ricominciato a vivere"
+    r"|(?:hoje |agora )?estou (?:otim[oa]|muito bem|bem de novo|curad[oa])"
+    r"|(?:aujourd'hui |maintenant )?je vais (?:tres bien|a merveille|de nouveau bien)|je suis gueri\w*"
+    r"|(?:hoy |ahora )?(?:estoy|me encuentro) (?:estupendamente|de maravilla|muy bien|curad[oa])"
+    r"|(?:today |now )?i'?m (?:doing )?(?:great|really well|very well|fine again|well again|healthy again)"
+    r"|(?:mir geht es|geht es mir|gehts mir|geht's mir) (?:wieder )?(?:bestens|sehr gut|gut)"
+    r"|(?:reha|rehabilitation|therapie) (?:ist |war )?(?:\w+ ){0,3}abgeschlossen|grunes licht|wieder geheilt"
+    r"|ganz geheilt)\b"
 )
 
 
@@ -312,6 +333,7 @@ def _cue_stands(category: str, plain: str, cue: "re.Match[str]") -> bool:
             _ALL_WELL.search(plain[max(0, cue.start() - 60) : cue.end() + 100])
             or _THEIR_CARE.search(plain[max(0, cue.start() - 80) : cue.start()])
             or _OWN_BUSINESS.search(before)
+            or _WORKS_IN.search(before)
         )
     if category == "fraud":
         told = plain[max(0, cue.start() - 200) : cue.end() + 80]
@@ -330,6 +352,13 @@ _TO_THE_MACHINE = re.compile(
     r"|automat\w*|computer|ordinateur|sprachcomputer|ia|ai|ki)\b"
 )
 _QUELQU_UN = re.compile(r"\bquel ?qu ?'? ?u?n\b")
+# French SMS pronouns beside French words ("pouvez vs me rappeler pr mon contrat", blind z45): alone,
+# "vs" is "versus" and "pr" public relations in any language, so only there.
+_VOUS = re.compile(
+    r"\bvs(?= (?:me|m'|nous|pouvez|pourriez|voulez|avez|etes|rappel\w*|appel\w*|contact\w*)\b)"
+    r"|\b((?:pouvez|pourriez|voulez|voudriez|auriez|avez|etes|merci a|avec|pour|chez) )vs\b"
+)
+_POUR = re.compile(r"\bpr(?= (?:mon|ma|mes|le|la|les|un|une|moi|vous|ca|cela|savoir|parler|me)\b)")
 # Scare quotes around a few words ("your „fast“ service", "le colis « livré »", "the 'refund'"): with
 # frustration plausible, the company's own word quoted back is irony. A title or a name in quotes
 # ("Assassinio sull'Orient Express", the 'Continue watching' row) starts with a capital: not those.
@@ -592,7 +621,12 @@ class Detectors:
             # setembro ... mas felizmente já está recuperada": health 0.80, blind z34).
             over = {c for c in fired if self._told_as_over(plain, c)}
             sensitive |= fired - over
-            if not sensitive and categories and not over:
+            if (
+                not sensitive
+                and categories
+                and not over
+                and (len(tokens.split()) >= _FEW_WORDS or scores.values["sensitive"] >= SENSITIVE_SURE)
+            ):
                 # Clearly delicate, no category sure of itself: the likeliest one names it.
                 sensitive.add(max(categories, key=scores.values.__getitem__))
         # The normalizer has marked capitals already (tok_caps), on the same bounded text.
@@ -881,7 +915,8 @@ class Detectors:
         if self._recall and self._recall_words and self._recall.search(plain):
             # A product recall named: "Rückruf", "rappel", "richiamo" mean it throughout the message.
             plain = self._recall_words.sub("productrecall", plain)
-        return _TOKEN.sub(self._correct, _QUELQU_UN.sub("quelqu'un", plain))
+        plain = _POUR.sub("pour", _VOUS.sub(r"\1vous", _QUELQU_UN.sub("quelqu'un", plain)))
+        return _TOKEN.sub(self._correct, plain)
 
     def _correct(self, match: "re.Match[str]") -> str:
         token = match.group(0)
