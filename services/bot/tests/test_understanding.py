@@ -1728,6 +1728,75 @@ def test_round_26_what_blind_z44_and_z45_taught(bot: Bot, text: str, language: s
     assert _found(signals, expected), text
 
 
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        (
+            (
+                "Nous aimerions rencontrer un conseiller dans votre agence de Lyon pour préparer "
+                "notre voyage de noces."
+            ),
+            "fr",
+            "req-yes",
+        ),
+        (
+            (
+                "Vorremmo incontrare il nostro referente commerciale per rivedere il contratto "
+                "prima della scadenza."
+            ),
+            "it",
+            "req-yes",
+        ),
+        ("Could I book ten minutes with the branch manager when I'm in on Friday morning?", "en", "req-yes"),
+        (
+            "Vorrei scrivere direttamente al direttore del negozio: mi potete dare il suo indirizzo email?",
+            "it",
+            "req-yes",
+        ),
+        (
+            "Só quero deixar registado que há pessoas a chegar atrasadas todos os dias por causa disto.",
+            "pt",
+            "req-no",
+        ),
+        (
+            "I'm not paying for a class I never took, and I will not be recommending you to anyone.",
+            "en",
+            "req-no",
+        ),
+        ("Ich will nicht behaupten, dass mich die neue Abschlagsrechnung begeistert.", "de", "frus-yes"),
+        ("Der Zug fiel heute wieder aus, wie sollte es auch anders sein.", "de", "frus-yes"),
+        ("Llevo tres semanas sin internet y nadie me da una fecha. Ya no puedo más.", "es", "frus-yes"),
+        ("Mi vergogno un po' a chiederlo, ma come si cambia la password dell'app?", "it", "frus-no"),
+        ("Auf meinem Konto sind zwei Lastschriften, die ich nicht zuordnen kann.", "de", "fraud-yes"),
+        ("¿Cómo actualizo mis datos personales? He cambiado de número y de correo.", "es", "privacy-no"),
+        (
+            (
+                "Two years ago my card was cloned; your fraud team were great and the money was "
+                "back in my account within days. Today I just need a new PIN."
+            ),
+            "en",
+            "fraud-no",
+        ),
+        ("¿No puedo más de 3 GB al mes con esta tarifa?", "es", "frus-no"),
+        (
+            "Ich kann nicht mehr als 50 Euro im Monat zahlen, gibt es einen günstigeren Tarif?",
+            "de",
+            "frus-no",
+        ),
+    ],
+)
+def test_round_27_what_blind_z46_to_z49_taught(bot: Bot, text: str, language: str, expected: str) -> None:
+    """Blind z46-z49 (round 27), each case failing on the bot before the round but the last two, which
+    guard its new cues: meeting one of the company's people, a few minutes with one, writing to one
+    directly (a director, a "referente", a trainer); people said to exist ("há pessoas a chegar
+    atrasadas") and English "will not" are no request; displeasure understated ("Ich will nicht
+    behaupten, dass mich das begeistert"), "wie sollte es anders sein", "ya no puedo más"; the customer's
+    own shame ("mi vergogno") is no anger; a caller posing as the bank, debits the customer cannot place;
+    details to update, a fraud with the money back long ago."""
+    signals = bot.tenant("demo").detectors.signals(text, language, _CATEGORIES, 0.0)
+    assert _found(signals, expected), text
+
+
 def test_the_intents_cache_gives_the_fitted_arrays_back_and_misses_on_new_examples(
     bot: Bot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

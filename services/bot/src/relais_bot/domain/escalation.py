@@ -216,6 +216,9 @@ _PAST_YEAR = re.compile(
 _SETTLED = re.compile(
     r"\b(?:refunded|reimbursed|got (?:it|the money|everything) back|rembours\w*|reembols\w*|erstattet"
     r"|zuruckerstattet|rimborsat\w*|resolv\w*|risolt\w*|geklart|o dinheiro voltou|el dinero volvio"
+    # "the money was back in my account within three days" (blind z46)
+    r"|money (?:was|came) back|(?:l'argent|el dinero|i soldi|das geld|o dinheiro) (?:\w+ )?"
+    r"(?:revenu|de retour|volvio|tornati|zuruck|de volta)"
     r"|(?:affaire|dossier) (?:est )?(?:close|classee?|regle)|all sorted|sorted (?:it )?out"
     # "ya está todo arreglado", "conseguiram recuperar o valor", "Assunto encerrado", "Vicenda chiusa"
     # (blind z39, z40)
@@ -257,8 +260,8 @@ _IN_THE_NEWS = re.compile(
 # Personal data to update (a new phone number, a new address), not a question about what is held
 # ("Quero atualizar os meus dados pessoais: mudei de número", blind z40).
 _UPDATE_DETAILS = re.compile(
-    r"\b(?:atualizar|actualizar|alterar|mudar|update|change|modifier|mettre a jour|cambiar|modificar"
-    r"|aggiornare|modificare|cambiare|aktualisieren|andern)(?: [\w']+){0,3} $"
+    r"\b(?:atualiz\w*|actualiz\w*|alter\w*|mud\w*|updat\w*|chang\w*|modifi\w*|mettre a jour|cambi\w*"
+    r"|aggiorn\w*|aktualisier\w*|ander\w*)(?: [\w']+){0,3} $"
 )
 # The customer's practice and its patients, not the customer: "ich betreibe eine Physiotherapiepraxis
 # ... Viele unserer Patienten kommen nach Operationen aus dem Krankenhaus zu uns" (blind z41).
@@ -304,6 +307,9 @@ _ALL_WELL = re.compile(
     r"|(?:today |now )?i'?m (?:doing )?(?:great|really well|very well|fine again|well again|healthy again)"
     r"|(?:mir geht es|geht es mir|gehts mir|geht's mir) (?:wieder )?(?:bestens|sehr gut|gut)"
     r"|(?:reha|rehabilitation|therapie) (?:ist |war )?(?:\w+ ){0,3}abgeschlossen|grunes licht|wieder geheilt"
+    # A minor injury said to be minor: "den Knöchel verstaucht, nichts Dramatisches" (blind z49)
+    r"|nothing (?:serious|dramatic|major)|rien de (?:bien )?grave|nada (?:de )?(?:grave|serio)"
+    r"|niente di (?:grave|serio)|nichts (?:dramatisches|schlimmes|ernstes|wildes)"
     r"|ganz geheilt)\b"
 )
 
@@ -351,6 +357,9 @@ _TO_THE_MACHINE = re.compile(
     r"(?: [\w']+){0,3} (?:bot|chatbot|robot|robo|machine|maquina|macchina|assistente?|assistant|asistente"
     r"|automat\w*|computer|ordinateur|sprachcomputer|ia|ai|ki)\b"
 )
+# People said to exist ("há pessoas a chegar atrasadas ao trabalho", "there are people who ...", blind
+# z48) are people in general, not one to talk to, whatever verb comes before.
+_PEOPLE_EXIST = re.compile(r"\b(?:ha|hay|il y a|ci sono|c'e|there are|there is|es gibt)(?: \w+)? $")
 _QUELQU_UN = re.compile(r"\bquel ?qu ?'? ?u?n\b")
 # French SMS pronouns beside French words ("pouvez vs me rappeler pr mon contrat", blind z45): alone,
 # "vs" is "versus" and "pr" public relations in any language, so only there.
@@ -418,6 +427,10 @@ _AT_SOMEONE_ELSE_AFTER = re.compile(
     r"|our|mon|ma|mes|notre|nos|mi|mis|nuestro|nuestra|mein\w*|unser\w*|il mio|la mia|mio|mia|o meu"
     r"|a minha|meu|minha)\s+(?:" + _FAMILY_WORDS + r"|landlord|landlady|vermieter\w*|proprietaire|casero"
     r"|casera|padrone di casa|senhorio|senhoria|boss|chef\w*|jefe|jefa|capo|chefe|employer|arbeitgeber|ex)\b"
+    # ... or at the customer's own self: "furieuse contre moi-même, j'ai encore oublié mon mot de passe"
+    # (blind z46)
+    r"|\s+(?:\w+\s+){0,2}?(?:at|with|contre|avec|con|com|auf|su|contro)\s+(?:myself|moi-meme|moi meme"
+    r"|mi mism[oa]|conmigo mism[oa]|mich selbst|me stess[oa]|mim mesm[oa]|comigo mesm[oa])\b"
 )
 
 
@@ -533,9 +546,11 @@ class Detectors:
         # A verb, up to `request_window` words, a person word: "connect me with customer service rep";
         # never across a colon or a sentence's end ("möchte mich bedanken: die Mitarbeiterin ...").
         gap = r"[^\w:;.!?]+"
-        # German "will" (wants) is English "will" too: "or will you send someone round?" asks for a visit.
+        # German "will" (wants) is English "will" too: "or will you send someone round?" asks for a visit,
+        # "I will not be recommending you to anyone" for nothing (blind z46).
         english_will = (
-            r"(?!(?<=\bwill) (?:you|someone|somebody|anyone|anybody|there|they|it|he|she|be|we|i)\b)"
+            r"(?!(?<=\bwill) (?:you|someone|somebody|anyone|anybody|there|they|it|he|she|be|we|i|not"
+            r"|never)\b)"
         )
         self._near = re.compile(
             rf"\b(?:{verbs})\b{english_will}(?:{gap}[\w']+){{0,{cues.request_window}}}?{gap}{person}\b"
@@ -964,7 +979,14 @@ class Detectors:
             if (
                 not self._possessive.search(canonical[:cut])
                 and not self._negation.search(canonical[: m.end()])
-                and not (person and (_THANKED.search(canonical[:cut]) or _story_of(canonical, person)))
+                and not (
+                    person
+                    and (
+                        _THANKED.search(canonical[:cut])
+                        or _story_of(canonical, person)
+                        or _PEOPLE_EXIST.search(canonical[:cut])
+                    )
+                )
             ):
                 return True
         return False
