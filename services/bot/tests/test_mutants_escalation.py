@@ -354,6 +354,9 @@ def test_a_delicate_message_without_a_sure_category_is_named_by_the_likeliest() 
     # In fewer than five words the model's head alone must be sure.
     assert _sensitive("where is my parcel", sensitive=0.8, health=0.5, bereavement=0.3) == ()
     assert _sensitive("where is my parcel", sensitive=0.9, health=0.5, bereavement=0.3) == ("health",)
+    # ... whether a category fires on its own or not.
+    assert _sensitive("where is my parcel", sensitive=0.8, health=0.8) == ()
+    assert _sensitive("where is my parcel please", sensitive=0.8, health=0.8) == ("health",)
     # A cue already names it: the likeliest category is not added.
     assert _sensitive(HEALTH, sensitive=0.8, bereavement=0.5, health=0.3) == ("health",)
 

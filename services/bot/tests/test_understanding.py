@@ -1797,6 +1797,76 @@ def test_round_27_what_blind_z46_to_z49_taught(bot: Bot, text: str, language: st
     assert _found(signals, expected), text
 
 
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        ("Queria marcar atendimento presencial na loja para ver os tarifários.", "pt", "req-yes"),
+        (
+            "Nous aimerions rencontrer l'un de vos conseillers pour préparer le voyage du club.",
+            "fr",
+            "req-yes",
+        ),
+        ("WANN KOMMT ENDLICH DER TECHNIKER?? seit zehn Tagen kein Internet", "de", "frus-yes"),
+        ("QUANDO ARRIVA IL TECNICO?? una settimana senza linea", "it", "frus-yes"),
+        (
+            (
+                "Si no me devuelven el dinero antes del viernes, dejaré una mala reseña en todas "
+                "las plataformas."
+            ),
+            "es",
+            "frus-yes",
+        ),
+        (
+            "Je ne sais pas comment le dire plus clairement : je ne veux plus payer pour cette salle.",
+            "fr",
+            "frus-yes",
+        ),
+        ("WHY IS MY BILL DOUBLE AGAIN?? I didnt change anything!!!", "en", "fraud-no"),
+        (
+            "Ho pagato 400 euro con bonifico per una bici vista online e il venditore è sparito.",
+            "it",
+            "fraud-yes",
+        ),
+        (
+            "Seit März bin ich bei der Schuldnerberatung. Können wir über den Kredit sprechen?",
+            "de",
+            "vulnerability-yes",
+        ),
+        (
+            (
+                "Hace unos años me robaron el móvil y me mandasteis la SIM nueva en un día; "
+                "nunca tuve ningún problema más. ¿Puedo comprar un móvil a plazos?"
+            ),
+            "es",
+            "fraud-no",
+        ),
+        (
+            "Ho ricevuto una mail: la password è stata modificata. Io non ho cambiato nulla!",
+            "it",
+            "fraud-yes",
+        ),
+        (
+            (
+                "She was absolutely furious with me because I forgot her birthday. Can you add "
+                "gift wrap to order 5512?"
+            ),
+            "en",
+            "frus-no",
+        ),
+    ],
+)
+def test_round_28_what_blind_z50_to_z53_taught(bot: Bot, text: str, language: str, expected: str) -> None:
+    """Blind z50-z53 (round 28), each case failing on the bot before the round but the last two, which
+    guard what it changed: service in person, meeting one of the company's advisers ("l'un de vos
+    conseillers"); a sentence shouted in capitals with "??" whatever follows in lower case; a threat of
+    bad reviews everywhere; "je ne sais pas comment le dire plus clairement"; "I didn't change anything"
+    is an account taken over only beside a password, an e-mail or an account; a seller gone once paid,
+    debt counselling; a theft some years ago with no problem since; someone else's anger at the
+    customer."""
+    signals = bot.tenant("demo").detectors.signals(text, language, _CATEGORIES, 0.0)
+    assert _found(signals, expected), text
+
+
 def test_the_intents_cache_gives_the_fitted_arrays_back_and_misses_on_new_examples(
     bot: Bot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

