@@ -1354,515 +1354,492 @@ def _found(signals: Signals, expected: str) -> bool:
     return found is (wanted == "yes")
 
 
-@pytest.mark.parametrize(
-    ("text", "language", "expected"),
-    [
+# Blind z39-z41 (round 24): not wanting to call anyone said as a wish ("would rather not", "pas
+# envie", "não queria", "bitte nicht anrufen"), a bot turned down before a person is asked for; a fraud
+# told as over in other words ("ya está todo solucionado", "assunto encerrado", "il y a deux ans ...
+# remboursé") or read about in the news; personal data to update; the customer's own practice; anger at
+# the provider being left for us; "vittima di una truffa"; and the loyal customer's bitter notes
+# (shopping around, "c'est comme ça qu'on me traite", loyalty "rewarded").
+_ROUND_24 = [
+    (
+        ("Can I update my card details in the app myself? I'd rather not have to phone anyone."),
+        "en",
+        "req-no",
+    ),
+    (
+        ("je peux changer mon RIB en ligne ? pas envie d'appeler qui que ce soit"),
+        "fr",
+        "req-no",
+    ),
+    (
+        ("dá pra mudar o plano pelo app? não queria ter que ligar pra ninguém"),
+        "pt",
+        "req-no",
+    ),
+    (
+        ("Bitte nicht anrufen, ich bin im Termin. Ist meine Zählerstandsmeldung angekommen?"),
+        "de",
+        "req-no",
+    ),
+    (
+        ("Preferisco non parlare con un assistente automatico. Potete passarmi un operatore?"),
+        "it",
+        "req-yes",
+    ),
+    (
+        ("pas envie de parler à une machine, merci de me mettre en relation avec un conseiller"),
+        "fr",
+        "req-yes",
+    ),
+    (
         (
-            ("Can I update my card details in the app myself? I'd rather not have to phone anyone."),
-            "en",
-            "req-no",
+            "Hace tres años me clonaron la tarjeta pero ya está todo solucionado. ¿Cómo "
+            "activo las compras online?"
         ),
+        "es",
+        "fraud-no",
+    ),
+    (
         (
-            ("je peux changer mon RIB en ligne ? pas envie d'appeler qui que ce soit"),
-            "fr",
-            "req-no",
+            "Ano passado caí num golpe do falso boleto e vocês conseguiram recuperar o "
+            "valor. Assunto encerrado. Como aumento o limite do PIX?"
         ),
+        "pt",
+        "fraud-no",
+    ),
+    (
         (
-            ("dá pra mudar o plano pelo app? não queria ter que ligar pra ninguém"),
-            "pt",
-            "req-no",
+            "Il y a deux ans, ma carte avait été piratée ; vos équipes avaient tout "
+            "remboursé. La nouvelle carte aura-t-elle le sans contact ?"
         ),
+        "fr",
+        "fraud-no",
+    ),
+    (
         (
-            ("Bitte nicht anrufen, ich bin im Termin. Ist meine Zählerstandsmeldung angekommen?"),
-            "de",
-            "req-no",
+            "Leí en el periódico lo de la estafa del falso técnico, menos mal que a mí no me "
+            "ha pasado. ¿Cómo activo las alertas de la tarjeta?"
         ),
+        "es",
+        "fraud-no",
+    ),
+    (
+        ("Me acaban de robar el móvil y tengo la app del banco abierta."),
+        "es",
+        "fraud-yes",
+    ),
+    (
+        ("Quero atualizar os meus dados pessoais: mudei de email. Faço isso na app?"),
+        "pt",
+        "privacy-no",
+    ),
+    (
+        ("Quero saber que dados pessoais vocês guardam sobre mim."),
+        "pt",
+        "privacy-yes",
+    ),
+    (
         (
-            ("Preferisco non parlare con un assistente automatico. Potete passarmi un operatore?"),
-            "it",
-            "req-yes",
+            "Guten Tag, ich betreibe eine Physiotherapiepraxis mit drei Räumen. Können wir "
+            "ein Gäste-WLAN einrichten?"
         ),
+        "de",
+        "health-no",
+    ),
+    (
         (
-            ("pas envie de parler à une machine, merci de me mettre en relation avec un conseiller"),
-            "fr",
-            "req-yes",
+            "Hi, I've had enough of my current provider (dropouts, useless support), so I'm "
+            "switching to you! Is fibre available at 4 Mill Lane?"
         ),
+        "en",
+        "frus-no",
+    ),
+    (
         (
-            (
-                "Hace tres años me clonaron la tarjeta pero ya está todo solucionado. ¿Cómo "
-                "activo las compras online?"
-            ),
-            "es",
-            "fraud-no",
+            "L'anno scorso sono stata vittima di una truffa, ma mi avete rimborsato tutto. "
+            "Vorrei una carta aggiuntiva per mio figlio."
         ),
+        "it",
+        "frus-no",
+    ),
+    (
         (
-            (
-                "Ano passado caí num golpe do falso boleto e vocês conseguiram recuperar o "
-                "valor. Assunto encerrado. Como aumento o limite do PIX?"
-            ),
-            "pt",
-            "fraud-no",
+            "Buenos días:\n\nEnhorabuena: me han subido el seguro un 35 % sin un solo parte en "
+            "diez años. Debe de ser el premio a la fidelidad.\n\nEste año me lo voy a "
+            "pensar.\n\nRaúl"
         ),
+        "es",
+        "frus-yes",
+    ),
+    (
+        ("Je suis cliente depuis 20 ans et c'est comme ça qu'on me traite ? Bon à savoir."),
+        "fr",
+        "frus-yes",
+    ),
+    (
         (
-            (
-                "Il y a deux ans, ma carte avait été piratée ; vos équipes avaient tout "
-                "remboursé. La nouvelle carte aura-t-elle le sans contact ?"
-            ),
-            "fr",
-            "fraud-no",
+            "Rinnovo della polizza: +40 % senza sinistri. Ammirevole. Valuterò con "
+            "attenzione le offerte della concorrenza."
         ),
+        "it",
+        "frus-yes",
+    ),
+    (
         (
-            (
-                "Leí en el periódico lo de la estafa del falso técnico, menos mal que a mí no me "
-                "ha pasado. ¿Cómo activo las alertas de la tarjeta?"
-            ),
-            "es",
-            "fraud-no",
+            "Renovação do seguro com aumento de 40 % depois de dez anos sem sinistros. Vou "
+            "pesquisar com calma as outras seguradoras."
         ),
+        "pt",
+        "frus-yes",
+    ),
+    (
         (
-            ("Me acaban de robar el móvil y tengo la app del banco abierta."),
-            "es",
-            "fraud-yes",
+            "Beitragsanpassung +37 % nach 15 Jahren ohne Schaden. Ich werde mir die Angebote "
+            "anderer Versicherer genau anschauen."
         ),
+        "de",
+        "frus-yes",
+    ),
+]
+
+
+# Blind z42/z43 (round 25): anger whose target is named and is the customer's own ("sauer auf meinen
+# Vermieter"); fraud seen on the news that did not reach the customer; the customer's trade is funerals,
+# and "we can't afford missed calls" is no money trouble; a fraud told as over leaves its dark words to
+# the story (no frustration read from them); an appointment with one of the company's designers, going
+# through a booking with one of the agents. Anger at the company still counts.
+_ROUND_25 = [
+    (
         (
-            ("Quero atualizar os meus dados pessoais: mudei de email. Faço isso na app?"),
-            "pt",
-            "privacy-no",
+            "Hallo,\n\nich bin gerade wirklich sauer auf meinen Vermieter. Das Warmwasser geht "
+            "seit zehn Tagen nicht und er meldet sich einfach nicht. Im Bad sind morgens 15 "
+            "Grad.\n\nDeshalb meine Frage an Sie: Haben Sie den Durchlauferhitzer „AquaFix "
+            "300“ noch vorrätig, und kommt er bis Donnerstag?\n\nDanke,\nSven Kraus"
         ),
+        "de",
+        "frus-no",
+    ),
+    (
         (
-            ("Quero saber que dados pessoais vocês guardam sobre mim."),
-            "pt",
-            "privacy-yes",
+            "ho visto al tg di truffe con sms a nome vostro. voi mandate mai sms con dei "
+            "link? chiedo solo per sapere, a me non è arrivato niente"
         ),
+        "it",
+        "fraud-no",
+    ),
+    (
         (
-            (
-                "Guten Tag, ich betreibe eine Physiotherapiepraxis mit drei Räumen. Können wir "
-                "ein Gäste-WLAN einrichten?"
-            ),
-            "de",
-            "health-no",
+            "Good morning,\n\nWe are a small, independent funeral directors in Whitby, Harper "
+            "& Daughters, established 1962, and we are looking to replace the broadband and "
+            "phones at our two premises.\n\nFamilies often ring us at very difficult moments "
+            "and we can't afford missed calls, so we would like one number that rings at "
+            "both sites. Could you send details of your business packages, with "
+            "pricing?\n\nKind regards,\nAnne Harper"
         ),
+        "en",
+        "bereavement-no",
+    ),
+    (
         (
-            (
-                "Hi, I've had enough of my current provider (dropouts, useless support), so I'm "
-                "switching to you! Is fibre available at 4 Mill Lane?"
-            ),
-            "en",
-            "frus-no",
+            "Good morning,\n\nWe are a small, independent funeral directors in Whitby, Harper "
+            "& Daughters, established 1962, and we are looking to replace the broadband and "
+            "phones at our two premises.\n\nFamilies often ring us at very difficult moments "
+            "and we can't afford missed calls, so we would like one number that rings at "
+            "both sites. Could you send details of your business packages, with "
+            "pricing?\n\nKind regards,\nAnne Harper"
         ),
+        "en",
+        "vulnerability-no",
+    ),
+    (
         (
-            (
-                "L'anno scorso sono stata vittima di una truffa, ma mi avete rimborsato tutto. "
-                "Vorrei una carta aggiuntiva per mio figlio."
-            ),
-            "it",
-            "frus-no",
+            "Bonjour,\n\nEn 2022, ma carte avait été piratée et votre service fraude avait été "
+            "très réactif : remboursement en trois jours, nouvelle carte dans la semaine. "
+            "Tout est réglé depuis longtemps.\n\nDepuis, je fais attention, et j'ai une "
+            "question simple : avec la nouvelle version de l'application, je ne trouve plus "
+            "où valider les paiements sécurisés. Est-ce toujours dans « Sécurité » "
+            "?\n\nMerci,\nJulie Marchand"
         ),
+        "fr",
+        "plausible-no",
+    ),
+    (
         (
-            (
-                "Buenos días:\n\nEnhorabuena: me han subido el seguro un 35 % sin un solo parte en "
-                "diez años. Debe de ser el premio a la fidelidad.\n\nEste año me lo voy a "
-                "pensar.\n\nRaúl"
-            ),
-            "es",
-            "frus-yes",
+            "Salve,\n\nabbiamo appena comprato casa a Lecco e vorremmo rifare il bagno da voi. "
+            "La stanza è stretta, con una trave proprio dove andrebbe la doccia, quindi il "
+            "configuratore online non ci aiuta.\n\nVorremmo fissare un appuntamento con un "
+            "vostro progettista nel negozio di Monza, così gli portiamo le misure e le foto. "
+            "Siamo liberi il venerdì pomeriggio.\n\nGrazie,\nElena e Marco"
         ),
+        "it",
+        "req-yes",
+    ),
+    (
         (
-            ("Je suis cliente depuis 20 ans et c'est comme ça qu'on me traite ? Bon à savoir."),
-            "fr",
-            "frus-yes",
+            "hi yes I'm ringing about a group trip nine of us to Porto in June for my dad's "
+            "sixtieth and I'd really like to go through it with one of your agents instead "
+            "of the app because some of us fly from Leeds and some from Stansted and the app "
+            "just can't do it"
         ),
+        "en",
+        "req-yes",
+    ),
+    (
+        ("Estoy furiosa con el banco: me han cobrado tres comisiones este mes."),
+        "es",
+        "frus-yes",
+    ),
+]
+
+
+# Blind z44/z45 (round 26), each positive failing on the bot before the round: a customer leaving
+# after a price rise, loyalty unrewarded and any retention offer turned down; a company's person to get in
+# touch ("que un asesor se pusiera en contacto conmigo"); French SMS pronouns ("pouvez vs me rappeler
+# pr"); "Sie müssen mich nicht zurückrufen"; a transplant told as over ("heute geht es mir bestens");
+# details shown to every recipient of a mail in open CC; a child in paediatric oncology. The negatives
+# guard the new cues: a calm "I won't be renewing", "ya he decidido:" before a choice, a nurse's ward.
+# A message of a few words with no cue is sensitive only if the model is sure: "no puedo iniciar
+# sesión" read 0.57 (its "no puedo" is "can't pay"), over the threshold the read sets set that day.
+_ROUND_26 = [
+    (
         (
-            (
-                "Rinnovo della polizza: +40 % senza sinistri. Ammirevole. Valuterò con "
-                "attenzione le offerte della concorrenza."
-            ),
-            "it",
-            "frus-yes",
+            "Queremos pasar a la tarifa de empresa. ¿Sería posible que un asesor de la zona "
+            "se pusiera en contacto conmigo?"
         ),
+        "es",
+        "req-yes",
+    ),
+    (
         (
-            (
-                "Renovação do seguro com aumento de 40 % depois de dez anos sem sinistros. Vou "
-                "pesquisar com calma as outras seguradoras."
-            ),
-            "pt",
-            "frus-yes",
+            "Vor drei Jahren hatte ich eine Transplantation, heute geht es mir bestens. Kann "
+            "ich meinen Sitzplatz ändern?"
         ),
+        "de",
+        "health-no",
+    ),
+    (
         (
-            (
-                "Beitragsanpassung +37 % nach 15 Jahren ohne Schaden. Ich werde mir die Angebote "
-                "anderer Versicherer genau anschauen."
-            ),
-            "de",
-            "frus-yes",
+            "Fiz um transplante de rim há dois anos e hoje estou ótima! Posso mudar o nome "
+            "na reserva sem taxa?"
         ),
-    ],
-)
-def test_round_24_what_blind_z39_to_z41_taught(bot: Bot, text: str, language: str, expected: str) -> None:
-    """Blind z39-z41 (round 24): not wanting to call anyone said as a wish ("would rather not", "pas
-    envie", "não queria", "bitte nicht anrufen"), a bot turned down before a person is asked for; a fraud
-    told as over in other words ("ya está todo solucionado", "assunto encerrado", "il y a deux ans ...
-    remboursé") or read about in the news; personal data to update; the customer's own practice; anger at
-    the provider being left for us; "vittima di una truffa"; and the loyal customer's bitter notes
-    (shopping around, "c'est comme ça qu'on me traite", loyalty "rewarded")."""
-    signals = bot.tenant("demo").detectors.signals(text, language, _CATEGORIES, 0.0)
-    assert _found(signals, expected), text
+        "pt",
+        "health-no",
+    ),
+    (
+        "Ihr Newsletter ging an alle Kunden im offenen CC, jetzt kennt jeder meine Mailadresse.",
+        "de",
+        "privacy-yes",
+    ),
+    (
+        (
+            "Fourteen years with you and the renewal is up 40%. So much for loyalty. Don't "
+            "bother with a retention offer."
+        ),
+        "en",
+        "frus-yes",
+    ),
+    (
+        (
+            "Merci pour la fidélité : +30 % sans explication. Ne vous donnez pas la peine de "
+            "m'appeler, la décision est prise."
+        ),
+        "fr",
+        "frus-yes",
+    ),
+    (
+        (
+            "Buongiorno, il rinnovo della polizza auto è aumentato del 25% senza un sinistro "
+            "in dieci anni. Grazie per la fedeltà, davvero. Non serve che mi facciate "
+            "offerte all'ultimo minuto: ho già deciso."
+        ),
+        "it",
+        "frus-yes",
+    ),
+    (
+        (
+            "Subida del 30 % sin un solo parte. La fidelidad no se premia. No se molesten en "
+            "llamarme con ofertas."
+        ),
+        "es",
+        "frus-yes",
+    ),
+    (
+        (
+            "Aumento de 28% na renovação. Fidelidade afinal é defeito. Não precisam ligar "
+            "com proposta, já decidi."
+        ),
+        "pt",
+        "frus-yes",
+    ),
+    (
+        "slt, pouvez vs me rappeler pr mon abonnement internet, dispo le soir apres 19h. merci",
+        "fr",
+        "req-yes",
+    ),
+    ("Sie müssen mich nicht zurückrufen, eine kurze Mail mit der Rechnung reicht mir.", "de", "req-no"),
+    (
+        (
+            "Bonjour,\n\nNotre fils Mathis, 9 ans, vient d'être hospitalisé au service "
+            "d'oncologie pédiatrique de l'hôpital Trousseau, où il va rester plusieurs mois "
+            "pour une leucémie.\n\nIl était inscrit au stage de natation et à l'abonnement "
+            "annuel de la piscine. Nous n'arrivons pas à trouver dans les conditions "
+            "générales ce qui est prévu dans ce cas.\n\nMerci de votre compréhension,\nAurélie "
+            "et Marc Dubois"
+        ),
+        "fr",
+        "health-yes",
+    ),
+    (
+        "Ich arbeite als Krankenschwester in der Kinderonkologie und brauche einen Tarif mit mehr Daten.",
+        "de",
+        "health-no",
+    ),
+    (
+        "Hi, I won't be renewing my membership as I'm moving abroad. Can you confirm the end date?",
+        "en",
+        "frus-no",
+    ),
+    ("Ya he decidido: quiero la tarifa de 50 GB. ¿Cómo la activo?", "es", "frus-no"),
+    ("Ho già deciso quale piano prendere, come faccio a cambiarlo dall'app?", "it", "frus-no"),
+    ("Ab Montag bin ich weg, bitte die Lieferung bei der Nachbarin abgeben.", "de", "frus-no"),
+    ("My name is visible for everyone on the profile page? How do I hide it?", "en", "privacy-no"),
+    # A few words the model misreads, and a few words with a cue.
+    ("no puedo iniciar sesión", "es", "health-no"),
+    ("no puedo iniciar sesión", "es", "vulnerability-no"),
+    ("perdí mi trabajo", "es", "vulnerability-yes"),
+]
+
+
+# Blind z46-z49 (round 27), each case failing on the bot before the round but the last two, which
+# guard its new cues: meeting one of the company's people, a few minutes with one, writing to one
+# directly (a director, a "referente", a trainer); people said to exist ("há pessoas a chegar
+# atrasadas") and English "will not" are no request; displeasure understated ("Ich will nicht
+# behaupten, dass mich das begeistert"), "wie sollte es anders sein", "ya no puedo más"; the customer's
+# own shame ("mi vergogno") is no anger; a caller posing as the bank, debits the customer cannot place;
+# details to update, a fraud with the money back long ago.
+_ROUND_27 = [
+    (
+        (
+            "Nous aimerions rencontrer un conseiller dans votre agence de Lyon pour préparer "
+            "notre voyage de noces."
+        ),
+        "fr",
+        "req-yes",
+    ),
+    (
+        (
+            "Vorremmo incontrare il nostro referente commerciale per rivedere il contratto "
+            "prima della scadenza."
+        ),
+        "it",
+        "req-yes",
+    ),
+    ("Could I book ten minutes with the branch manager when I'm in on Friday morning?", "en", "req-yes"),
+    (
+        "Vorrei scrivere direttamente al direttore del negozio: mi potete dare il suo indirizzo email?",
+        "it",
+        "req-yes",
+    ),
+    (
+        "Só quero deixar registado que há pessoas a chegar atrasadas todos os dias por causa disto.",
+        "pt",
+        "req-no",
+    ),
+    (
+        "I'm not paying for a class I never took, and I will not be recommending you to anyone.",
+        "en",
+        "req-no",
+    ),
+    ("Ich will nicht behaupten, dass mich die neue Abschlagsrechnung begeistert.", "de", "frus-yes"),
+    ("Der Zug fiel heute wieder aus, wie sollte es auch anders sein.", "de", "frus-yes"),
+    ("Llevo tres semanas sin internet y nadie me da una fecha. Ya no puedo más.", "es", "frus-yes"),
+    ("Mi vergogno un po' a chiederlo, ma come si cambia la password dell'app?", "it", "frus-no"),
+    ("Auf meinem Konto sind zwei Lastschriften, die ich nicht zuordnen kann.", "de", "fraud-yes"),
+    ("¿Cómo actualizo mis datos personales? He cambiado de número y de correo.", "es", "privacy-no"),
+    (
+        (
+            "Two years ago my card was cloned; your fraud team were great and the money was "
+            "back in my account within days. Today I just need a new PIN."
+        ),
+        "en",
+        "fraud-no",
+    ),
+    ("¿No puedo más de 3 GB al mes con esta tarifa?", "es", "frus-no"),
+    (
+        "Ich kann nicht mehr als 50 Euro im Monat zahlen, gibt es einen günstigeren Tarif?",
+        "de",
+        "frus-no",
+    ),
+]
+
+
+# Blind z50-z53 (round 28), each case failing on the bot before the round but the last two, which
+# guard what it changed: service in person, meeting one of the company's advisers ("l'un de vos
+# conseillers"); a sentence shouted in capitals with "??" whatever follows in lower case; a threat of
+# bad reviews everywhere; "je ne sais pas comment le dire plus clairement"; "I didn't change anything"
+# is an account taken over only beside a password, an e-mail or an account; a seller gone once paid,
+# debt counselling; a theft some years ago with no problem since; someone else's anger at the
+# customer.
+_ROUND_28 = [
+    ("Queria marcar atendimento presencial na loja para ver os tarifários.", "pt", "req-yes"),
+    (
+        "Nous aimerions rencontrer l'un de vos conseillers pour préparer le voyage du club.",
+        "fr",
+        "req-yes",
+    ),
+    ("WANN KOMMT ENDLICH DER TECHNIKER?? seit zehn Tagen kein Internet", "de", "frus-yes"),
+    ("QUANDO ARRIVA IL TECNICO?? una settimana senza linea", "it", "frus-yes"),
+    (
+        ("Si no me devuelven el dinero antes del viernes, dejaré una mala reseña en todas las plataformas."),
+        "es",
+        "frus-yes",
+    ),
+    (
+        "Je ne sais pas comment le dire plus clairement : je ne veux plus payer pour cette salle.",
+        "fr",
+        "frus-yes",
+    ),
+    ("WHY IS MY BILL DOUBLE AGAIN?? I didnt change anything!!!", "en", "fraud-no"),
+    (
+        "Ho pagato 400 euro con bonifico per una bici vista online e il venditore è sparito.",
+        "it",
+        "fraud-yes",
+    ),
+    (
+        "Seit März bin ich bei der Schuldnerberatung. Können wir über den Kredit sprechen?",
+        "de",
+        "vulnerability-yes",
+    ),
+    (
+        (
+            "Hace unos años me robaron el móvil y me mandasteis la SIM nueva en un día; "
+            "nunca tuve ningún problema más. ¿Puedo comprar un móvil a plazos?"
+        ),
+        "es",
+        "fraud-no",
+    ),
+    (
+        "Ho ricevuto una mail: la password è stata modificata. Io non ho cambiato nulla!",
+        "it",
+        "fraud-yes",
+    ),
+    (
+        (
+            "She was absolutely furious with me because I forgot her birthday. Can you add "
+            "gift wrap to order 5512?"
+        ),
+        "en",
+        "frus-no",
+    ),
+]
 
 
 @pytest.mark.parametrize(
     ("text", "language", "expected"),
-    [
-        (
-            (
-                "Hallo,\n\nich bin gerade wirklich sauer auf meinen Vermieter. Das Warmwasser geht "
-                "seit zehn Tagen nicht und er meldet sich einfach nicht. Im Bad sind morgens 15 "
-                "Grad.\n\nDeshalb meine Frage an Sie: Haben Sie den Durchlauferhitzer „AquaFix "
-                "300“ noch vorrätig, und kommt er bis Donnerstag?\n\nDanke,\nSven Kraus"
-            ),
-            "de",
-            "frus-no",
-        ),
-        (
-            (
-                "ho visto al tg di truffe con sms a nome vostro. voi mandate mai sms con dei "
-                "link? chiedo solo per sapere, a me non è arrivato niente"
-            ),
-            "it",
-            "fraud-no",
-        ),
-        (
-            (
-                "Good morning,\n\nWe are a small, independent funeral directors in Whitby, Harper "
-                "& Daughters, established 1962, and we are looking to replace the broadband and "
-                "phones at our two premises.\n\nFamilies often ring us at very difficult moments "
-                "and we can't afford missed calls, so we would like one number that rings at "
-                "both sites. Could you send details of your business packages, with "
-                "pricing?\n\nKind regards,\nAnne Harper"
-            ),
-            "en",
-            "bereavement-no",
-        ),
-        (
-            (
-                "Good morning,\n\nWe are a small, independent funeral directors in Whitby, Harper "
-                "& Daughters, established 1962, and we are looking to replace the broadband and "
-                "phones at our two premises.\n\nFamilies often ring us at very difficult moments "
-                "and we can't afford missed calls, so we would like one number that rings at "
-                "both sites. Could you send details of your business packages, with "
-                "pricing?\n\nKind regards,\nAnne Harper"
-            ),
-            "en",
-            "vulnerability-no",
-        ),
-        (
-            (
-                "Bonjour,\n\nEn 2022, ma carte avait été piratée et votre service fraude avait été "
-                "très réactif : remboursement en trois jours, nouvelle carte dans la semaine. "
-                "Tout est réglé depuis longtemps.\n\nDepuis, je fais attention, et j'ai une "
-                "question simple : avec la nouvelle version de l'application, je ne trouve plus "
-                "où valider les paiements sécurisés. Est-ce toujours dans « Sécurité » "
-                "?\n\nMerci,\nJulie Marchand"
-            ),
-            "fr",
-            "plausible-no",
-        ),
-        (
-            (
-                "Salve,\n\nabbiamo appena comprato casa a Lecco e vorremmo rifare il bagno da voi. "
-                "La stanza è stretta, con una trave proprio dove andrebbe la doccia, quindi il "
-                "configuratore online non ci aiuta.\n\nVorremmo fissare un appuntamento con un "
-                "vostro progettista nel negozio di Monza, così gli portiamo le misure e le foto. "
-                "Siamo liberi il venerdì pomeriggio.\n\nGrazie,\nElena e Marco"
-            ),
-            "it",
-            "req-yes",
-        ),
-        (
-            (
-                "hi yes I'm ringing about a group trip nine of us to Porto in June for my dad's "
-                "sixtieth and I'd really like to go through it with one of your agents instead "
-                "of the app because some of us fly from Leeds and some from Stansted and the app "
-                "just can't do it"
-            ),
-            "en",
-            "req-yes",
-        ),
-        (
-            ("Estoy furiosa con el banco: me han cobrado tres comisiones este mes."),
-            "es",
-            "frus-yes",
-        ),
-    ],
+    [*_ROUND_24, *_ROUND_25, *_ROUND_26, *_ROUND_27, *_ROUND_28],
 )
-def test_round_25_what_blind_z42_and_z43_taught(bot: Bot, text: str, language: str, expected: str) -> None:
-    """Blind z42/z43 (round 25): anger whose target is named and is the customer's own ("sauer auf meinen
-    Vermieter"); fraud seen on the news that did not reach the customer; the customer's trade is funerals,
-    and "we can't afford missed calls" is no money trouble; a fraud told as over leaves its dark words to
-    the story (no frustration read from them); an appointment with one of the company's designers, going
-    through a booking with one of the agents. Anger at the company still counts."""
-    signals = bot.tenant("demo").detectors.signals(text, language, _CATEGORIES, 0.0)
-    assert _found(signals, expected), text
-
-
-@pytest.mark.parametrize(
-    ("text", "language", "expected"),
-    [
-        (
-            (
-                "Queremos pasar a la tarifa de empresa. ¿Sería posible que un asesor de la zona "
-                "se pusiera en contacto conmigo?"
-            ),
-            "es",
-            "req-yes",
-        ),
-        (
-            (
-                "Vor drei Jahren hatte ich eine Transplantation, heute geht es mir bestens. Kann "
-                "ich meinen Sitzplatz ändern?"
-            ),
-            "de",
-            "health-no",
-        ),
-        (
-            (
-                "Fiz um transplante de rim há dois anos e hoje estou ótima! Posso mudar o nome "
-                "na reserva sem taxa?"
-            ),
-            "pt",
-            "health-no",
-        ),
-        (
-            "Ihr Newsletter ging an alle Kunden im offenen CC, jetzt kennt jeder meine Mailadresse.",
-            "de",
-            "privacy-yes",
-        ),
-        (
-            (
-                "Fourteen years with you and the renewal is up 40%. So much for loyalty. Don't "
-                "bother with a retention offer."
-            ),
-            "en",
-            "frus-yes",
-        ),
-        (
-            (
-                "Merci pour la fidélité : +30 % sans explication. Ne vous donnez pas la peine de "
-                "m'appeler, la décision est prise."
-            ),
-            "fr",
-            "frus-yes",
-        ),
-        (
-            (
-                "Buongiorno, il rinnovo della polizza auto è aumentato del 25% senza un sinistro "
-                "in dieci anni. Grazie per la fedeltà, davvero. Non serve che mi facciate "
-                "offerte all'ultimo minuto: ho già deciso."
-            ),
-            "it",
-            "frus-yes",
-        ),
-        (
-            (
-                "Subida del 30 % sin un solo parte. La fidelidad no se premia. No se molesten en "
-                "llamarme con ofertas."
-            ),
-            "es",
-            "frus-yes",
-        ),
-        (
-            (
-                "Aumento de 28% na renovação. Fidelidade afinal é defeito. Não precisam ligar "
-                "com proposta, já decidi."
-            ),
-            "pt",
-            "frus-yes",
-        ),
-        (
-            "slt, pouvez vs me rappeler pr mon abonnement internet, dispo le soir apres 19h. merci",
-            "fr",
-            "req-yes",
-        ),
-        ("Sie müssen mich nicht zurückrufen, eine kurze Mail mit der Rechnung reicht mir.", "de", "req-no"),
-        (
-            (
-                "Bonjour,\n\nNotre fils Mathis, 9 ans, vient d'être hospitalisé au service "
-                "d'oncologie pédiatrique de l'hôpital Trousseau, où il va rester plusieurs mois "
-                "pour une leucémie.\n\nIl était inscrit au stage de natation et à l'abonnement "
-                "annuel de la piscine. Nous n'arrivons pas à trouver dans les conditions "
-                "générales ce qui est prévu dans ce cas.\n\nMerci de votre compréhension,\nAurélie "
-                "et Marc Dubois"
-            ),
-            "fr",
-            "health-yes",
-        ),
-        (
-            "Ich arbeite als Krankenschwester in der Kinderonkologie und brauche einen Tarif mit mehr Daten.",
-            "de",
-            "health-no",
-        ),
-        (
-            "Hi, I won't be renewing my membership as I'm moving abroad. Can you confirm the end date?",
-            "en",
-            "frus-no",
-        ),
-        ("Ya he decidido: quiero la tarifa de 50 GB. ¿Cómo la activo?", "es", "frus-no"),
-        ("Ho già deciso quale piano prendere, come faccio a cambiarlo dall'app?", "it", "frus-no"),
-        ("Ab Montag bin ich weg, bitte die Lieferung bei der Nachbarin abgeben.", "de", "frus-no"),
-        ("My name is visible for everyone on the profile page? How do I hide it?", "en", "privacy-no"),
-        # A few words the model misreads, and a few words with a cue.
-        ("no puedo iniciar sesión", "es", "health-no"),
-        ("no puedo iniciar sesión", "es", "vulnerability-no"),
-        ("perdí mi trabajo", "es", "vulnerability-yes"),
-    ],
-)
-def test_round_26_what_blind_z44_and_z45_taught(bot: Bot, text: str, language: str, expected: str) -> None:
-    """Blind z44/z45 (round 26), each positive failing on the bot before the round: a customer leaving
-    after a price rise, loyalty unrewarded and any retention offer turned down; a company's person to get in
-    touch ("que un asesor se pusiera en contacto conmigo"); French SMS pronouns ("pouvez vs me rappeler
-    pr"); "Sie müssen mich nicht zurückrufen"; a transplant told as over ("heute geht es mir bestens");
-    details shown to every recipient of a mail in open CC; a child in paediatric oncology. The negatives
-    guard the new cues: a calm "I won't be renewing", "ya he decidido:" before a choice, a nurse's ward.
-    A message of a few words with no cue is sensitive only if the model is sure: "no puedo iniciar
-    sesión" read 0.57 (its "no puedo" is "can't pay"), over the threshold the read sets set that day."""
-    signals = bot.tenant("demo").detectors.signals(text, language, _CATEGORIES, 0.0)
-    assert _found(signals, expected), text
-
-
-@pytest.mark.parametrize(
-    ("text", "language", "expected"),
-    [
-        (
-            (
-                "Nous aimerions rencontrer un conseiller dans votre agence de Lyon pour préparer "
-                "notre voyage de noces."
-            ),
-            "fr",
-            "req-yes",
-        ),
-        (
-            (
-                "Vorremmo incontrare il nostro referente commerciale per rivedere il contratto "
-                "prima della scadenza."
-            ),
-            "it",
-            "req-yes",
-        ),
-        ("Could I book ten minutes with the branch manager when I'm in on Friday morning?", "en", "req-yes"),
-        (
-            "Vorrei scrivere direttamente al direttore del negozio: mi potete dare il suo indirizzo email?",
-            "it",
-            "req-yes",
-        ),
-        (
-            "Só quero deixar registado que há pessoas a chegar atrasadas todos os dias por causa disto.",
-            "pt",
-            "req-no",
-        ),
-        (
-            "I'm not paying for a class I never took, and I will not be recommending you to anyone.",
-            "en",
-            "req-no",
-        ),
-        ("Ich will nicht behaupten, dass mich die neue Abschlagsrechnung begeistert.", "de", "frus-yes"),
-        ("Der Zug fiel heute wieder aus, wie sollte es auch anders sein.", "de", "frus-yes"),
-        ("Llevo tres semanas sin internet y nadie me da una fecha. Ya no puedo más.", "es", "frus-yes"),
-        ("Mi vergogno un po' a chiederlo, ma come si cambia la password dell'app?", "it", "frus-no"),
-        ("Auf meinem Konto sind zwei Lastschriften, die ich nicht zuordnen kann.", "de", "fraud-yes"),
-        ("¿Cómo actualizo mis datos personales? He cambiado de número y de correo.", "es", "privacy-no"),
-        (
-            (
-                "Two years ago my card was cloned; your fraud team were great and the money was "
-                "back in my account within days. Today I just need a new PIN."
-            ),
-            "en",
-            "fraud-no",
-        ),
-        ("¿No puedo más de 3 GB al mes con esta tarifa?", "es", "frus-no"),
-        (
-            "Ich kann nicht mehr als 50 Euro im Monat zahlen, gibt es einen günstigeren Tarif?",
-            "de",
-            "frus-no",
-        ),
-    ],
-)
-def test_round_27_what_blind_z46_to_z49_taught(bot: Bot, text: str, language: str, expected: str) -> None:
-    """Blind z46-z49 (round 27), each case failing on the bot before the round but the last two, which
-    guard its new cues: meeting one of the company's people, a few minutes with one, writing to one
-    directly (a director, a "referente", a trainer); people said to exist ("há pessoas a chegar
-    atrasadas") and English "will not" are no request; displeasure understated ("Ich will nicht
-    behaupten, dass mich das begeistert"), "wie sollte es anders sein", "ya no puedo más"; the customer's
-    own shame ("mi vergogno") is no anger; a caller posing as the bank, debits the customer cannot place;
-    details to update, a fraud with the money back long ago."""
-    signals = bot.tenant("demo").detectors.signals(text, language, _CATEGORIES, 0.0)
-    assert _found(signals, expected), text
-
-
-@pytest.mark.parametrize(
-    ("text", "language", "expected"),
-    [
-        ("Queria marcar atendimento presencial na loja para ver os tarifários.", "pt", "req-yes"),
-        (
-            "Nous aimerions rencontrer l'un de vos conseillers pour préparer le voyage du club.",
-            "fr",
-            "req-yes",
-        ),
-        ("WANN KOMMT ENDLICH DER TECHNIKER?? seit zehn Tagen kein Internet", "de", "frus-yes"),
-        ("QUANDO ARRIVA IL TECNICO?? una settimana senza linea", "it", "frus-yes"),
-        (
-            (
-                "Si no me devuelven el dinero antes del viernes, dejaré una mala reseña en todas "
-                "las plataformas."
-            ),
-            "es",
-            "frus-yes",
-        ),
-        (
-            "Je ne sais pas comment le dire plus clairement : je ne veux plus payer pour cette salle.",
-            "fr",
-            "frus-yes",
-        ),
-        ("WHY IS MY BILL DOUBLE AGAIN?? I didnt change anything!!!", "en", "fraud-no"),
-        (
-            "Ho pagato 400 euro con bonifico per una bici vista online e il venditore è sparito.",
-            "it",
-            "fraud-yes",
-        ),
-        (
-            "Seit März bin ich bei der Schuldnerberatung. Können wir über den Kredit sprechen?",
-            "de",
-            "vulnerability-yes",
-        ),
-        (
-            (
-                "Hace unos años me robaron el móvil y me mandasteis la SIM nueva en un día; "
-                "nunca tuve ningún problema más. ¿Puedo comprar un móvil a plazos?"
-            ),
-            "es",
-            "fraud-no",
-        ),
-        (
-            "Ho ricevuto una mail: la password è stata modificata. Io non ho cambiato nulla!",
-            "it",
-            "fraud-yes",
-        ),
-        (
-            (
-                "She was absolutely furious with me because I forgot her birthday. Can you add "
-                "gift wrap to order 5512?"
-            ),
-            "en",
-            "frus-no",
-        ),
-    ],
-)
-def test_round_28_what_blind_z50_to_z53_taught(bot: Bot, text: str, language: str, expected: str) -> None:
-    """Blind z50-z53 (round 28), each case failing on the bot before the round but the last two, which
-    guard what it changed: service in person, meeting one of the company's advisers ("l'un de vos
-    conseillers"); a sentence shouted in capitals with "??" whatever follows in lower case; a threat of
-    bad reviews everywhere; "je ne sais pas comment le dire plus clairement"; "I didn't change anything"
-    is an account taken over only beside a password, an e-mail or an account; a seller gone once paid,
-    debt counselling; a theft some years ago with no problem since; someone else's anger at the
-    customer."""
+def test_what_blind_rounds_24_to_28_taught(bot: Bot, text: str, language: str, expected: str) -> None:
+    """Each round's cases, read off the blind sets named above its table after their first scores."""
     signals = bot.tenant("demo").detectors.signals(text, language, _CATEGORIES, 0.0)
     assert _found(signals, expected), text
 

@@ -642,8 +642,12 @@ class Detectors:
             )
         ):
             # In a few words and with no cue, the model's reading alone must be sure (`_FEW_WORDS`).
-            few = len(text.split()) < _FEW_WORDS and scores.values["sensitive"] < SENSITIVE_SURE
-            fired = {c for c in categories if scores.fires(c)} if not few or sensitive else set()
+            few = (
+                not sensitive
+                and len(text.split()) < _FEW_WORDS
+                and scores.values["sensitive"] < SENSITIVE_SURE
+            )
+            fired = set() if few else {c for c in categories if scores.fires(c)}
             # The model reads the words, not that the situation is over: where every one of a
             # category's cues is told as past (recovered, all well, a death long ago, a fraud refunded),
             # the model's reading of that category does not count either ("internada no hospital em
