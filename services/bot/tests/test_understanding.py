@@ -1833,12 +1833,129 @@ _ROUND_28 = [
     ),
 ]
 
+# Blind z54, z55 (round 29): a request for a person turned down in so many words ("ich will nicht mit
+# einem Mitarbeiter sprechen", Portuguese "um" the article, not a filler), a menu's "press 0" reported,
+# the machine turned down before a person is asked for (two guards, which pass before too); a visit
+# "direttamente nel locale"; a health word the model finds incidental beside a request; laughing or
+# crying, "preso per un bancomat", loyalty so rewarded, not renewing unless things change; a bike stolen,
+# not a card; not paying through a broken app; an organisation's cause; tests clear; homelessness; a
+# claim's "denuncia"; a frequency, not repeated contact.
+_ROUND_29 = [
+    (
+        "Ich will nicht mit einem Mitarbeiter sprechen, ich brauche nur die Öffnungszeiten der Filiale.",
+        "de",
+        "req-no",
+    ),
+    ("Je ne veux pas parler à un conseiller, dites-moi juste mon solde.", "fr", "req-no"),
+    ("Não quero falar com um atendente, só preciso da segunda via da fatura.", "pt", "req-no"),
+    (
+        "the voice menu says press 0 to speak to an advisor but I don't need anyone, just my balance",
+        "en",
+        "req-no",
+    ),
+    ("no quiero hablar con una máquina quiero una persona", "es", "req-yes"),
+    ("eu não quero falar com robôs quero um funcionário", "pt", "req-yes"),
+    (
+        (
+            "Buongiorno, abbiamo un bar in centro e vorremmo aggiornare la polizza. Preferirei che "
+            "l'agente passasse direttamente nel locale, così vede anche la cantina. Grazie, Lucia"
+        ),
+        "it",
+        "req-yes",
+    ),
+    (
+        (
+            "Hola: soy socia del gimnasio desde hace dos años. Mi médico me ha aconsejado volver a "
+            "entrenar poco a poco después de una lesión de espalda. ¿Podría quedar con uno de los "
+            "monitores para que me prepare una rutina? Gracias, Marta"
+        ),
+        "es",
+        "health-no",
+    ),
+    (
+        "Je ne sais plus si je dois rire ou pleurer : vous me redemandez la facture déjà envoyée.",
+        "fr",
+        "frus-yes",
+    ),
+    (
+        "Buonasera, sono cliente dal 2021: 6,99, poi 7,99, ora 10,99. La rete è la stessa. Appena "
+        "posso porto il numero altrove.",
+        "it",
+        "frus-yes",
+    ),
+    (
+        (
+            "Buongiorno, la polizza auto passa da 500 a 760 euro senza sinistri. Per curiosità ho "
+            "chiesto un preventivo come nuovo cliente: 520 euro. Ecco come premiate la fedeltà. Non "
+            "rinnoverò, e lo racconterò a chiunque me lo chieda. Carla"
+        ),
+        "it",
+        "frus-yes",
+    ),
+    (
+        (
+            "Hello, the pool has been closed since June and half the bikes are broken, yet the fee "
+            "went up 10%. If nothing changes by January I won't renew. Regards, Dan"
+        ),
+        "en",
+        "frus-yes",
+    ),
+    (
+        (
+            "Guten Tag, mein Fahrrad wurde am 3. Mai aus dem Hof gestohlen. Anzeige, Rechnung und "
+            "Fotos habe ich Ihnen geschickt. Jetzt verlangen Sie die Rechnung erneut. Ich weiß nicht, "
+            "ob ich lachen oder weinen soll. Grüße, Tom"
+        ),
+        "de",
+        "fraud-no",
+    ),
+    ("A app não abre e não consigo pagar a fatura há dois dias, que vergonha.", "pt", "vulnerability-no"),
+    (
+        "Somos una asociación que ayuda a víctimas de violencia de género y necesitamos tres líneas.",
+        "es",
+        "vulnerability-no",
+    ),
+    (
+        (
+            "hallo ich penne gerade bei einem kumpel auf der couch weil ich meine wohnung verloren hab. "
+            "wohin schickt ihr die neue karte wenn ich keine feste adresse hab?"
+        ),
+        "de",
+        "vulnerability-yes",
+    ),
+    (
+        (
+            "L'anno scorso mio marito ha fatto la chemio; ora gli esami sono tutti negativi. "
+            "La polizza viaggio copre gli Stati Uniti?"
+        ),
+        "it",
+        "health-no",
+    ),
+    (
+        (
+            "Spett.le Compagnia, dopo il temporale del 3 luglio ho fatto la denuncia online allegando "
+            "foto e preventivo. Il perito è passato ad agosto e poi più nulla. Potete dirmi a che punto "
+            "è la pratica? Cordiali saluti, Piero"
+        ),
+        "it",
+        "complaint-no",
+    ),
+    (
+        (
+            "Mia madre è mancata a ottobre; andava in piscina tre volte a settimana. "
+            "Potete chiudere il suo abbonamento?"
+        ),
+        "it",
+        "bereavement-yes",
+    ),
+]
+
 
 @pytest.mark.parametrize(
     ("text", "language", "expected"),
-    [*_ROUND_24, *_ROUND_25, *_ROUND_26, *_ROUND_27, *_ROUND_28],
+    [*_ROUND_24, *_ROUND_25, *_ROUND_26, *_ROUND_27, *_ROUND_28, *_ROUND_29],
 )
-def test_what_blind_rounds_24_to_28_taught(bot: Bot, text: str, language: str, expected: str) -> None:
+def test_what_blind_rounds_24_to_29_taught(bot: Bot, text: str, language: str, expected: str) -> None:
     """Each round's cases, read off the blind sets named above its table after their first scores."""
     signals = bot.tenant("demo").detectors.signals(text, language, _CATEGORIES, 0.0)
     assert _found(signals, expected), text

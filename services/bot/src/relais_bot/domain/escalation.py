@@ -53,6 +53,14 @@ SENSITIVE_CATEGORY_MIN = 0.01
 # category ("tô em depressão, não consigo fazer nada": vulnerability 0.55, health 0.008; the health cue
 # names it). Lower (0.1) let a funeral plan for oneself (0.32, bereavement 0.009) through again.
 SENSITIVE_SUM_MIN = 0.5
+# Beside a request for a person, a health or a fraud cue needs the model's delicate reading (the sum) at
+# this: those families' words come up as facts of the errand the person is asked for (a gym member's knee
+# operation or doctor's advice, a stolen bike's claim, "medical" quoted from a form). On the read sets
+# all 14 such messages under 0.15 were requests and none was delicate (blind z54: a coach asked for on
+# a doctor's advice at 0.045). Other families' words name the customer's state ("sourd", a complaint to
+# FACUA) at any reading.
+REQUEST_SENSITIVE_MIN = 0.15
+_ERRAND_FAMILIES = frozenset({"health", "fraud"})
 # A category the model is this sure of names the situation even in an angry message with no cue of
 # its own: a letter about a bank statement sent to a neighbour ("inadmissible", privacy 0.997), a
 # registered letter to the bank citing the BGH and the BaFin ("Ich fordere Sie auf", complaint 0.935)
@@ -319,10 +327,49 @@ _ALL_WELL = re.compile(
     # A minor injury said to be minor: "den Knöchel verstaucht, nichts Dramatisches" (blind z49)
     r"|nothing (?:serious|dramatic|major)|rien de (?:bien )?grave|nada (?:de )?(?:grave|serio)"
     r"|niente di (?:grave|serio)|nichts (?:dramatisches|schlimmes|ernstes|wildes)"
-    r"|ganz geheilt)\b"
+    r"|ganz geheilt"
+    # Tests clear, life back to normal: "i controlli sono tutti negativi e ... possiamo tornare a fare una
+    # vita normale" (blind z54)
+    r"|(?:controlli|esami|analisi|tests?|scans?|results?|examens|analyses|resultats|pruebas|analisis"
+    r"|resultados|exames|untersuchungen|befunde|werte) (?:\w+ ){0,2}(?:negativ\w*|clear|normal\w*|normaux"
+    r"|unauffallig|limpi[oa]s|bons|buenos|buoni|gut)"
+    r"|all clear|(?:back to|a) (?:a )?normal life|(?:tornare|torniamo) a (?:fare )?una vita normale"
+    r"|(?:volver|volvemos) a (?:hacer )?(?:una )?vida normal|(?:reprendre|reprenons) une vie normale"
+    r"|(?:voltar|voltamos) a (?:ter )?(?:uma )?vida normal|(?:wieder )?(?:ein )?normales leben)\b"
 )
 
 
+# A vehicle stolen is an insurance claim, not a fraud on the customer ("mein E-Bike wurde ... gestohlen",
+# blind z54): of the read sets' bike and car thefts none was a fraud. A card, a phone or an account
+# stolen still is.
+_VEHICLE = (
+    r"(?:e-?bikes?|fahrrad|fahrrader|rad|bikes?|bicycles?|velos?|bicis?|bicicletas?|bicicletta|biciclette"
+    r"|auto|autos|cars?|voiture|coche|carro|motos?|motorrad|motorbike|scooter|roller|van|camper|wohnmobil)"
+)
+_VEHICLE_BEFORE = re.compile(
+    rf"\b{_VEHICLE}\W+(?:was|got|has been|have been|were|wurde|wurden|ist|sind|a ete|ont ete|fue|fueron"
+    rf"|ha sido|e stat[oa]|sono stat[ie]|mi e stat[oa]|foi|foram)\b(?:\W+\w+){{0,8}}\W*$"
+)
+_VEHICLE_AFTER = re.compile(
+    r"\W+(?:(?:my|our|the|his|her|mon|ma|mes|notre|le|la|el|mi|nuestr[oa]|il|lo|la mia|il mio|o|a|meu|minha"
+    rf"|o meu|a minha|mein\w*|unser\w*|das|den|die)\W+)?(?:\w+\W+)?{_VEHICLE}\b"
+)
+# Not paying through a broken app or site is a fault, not hardship: "a vossa app é uma vergonha, não
+# consigo pagar nada há três dias" (blind z54), "la app della banca è KO ... non riesco a pagare" (z16).
+_CHANNEL_FAULT = re.compile(
+    r"\b(?:app|apps|application|applicazione|aplicacion|aplicacao|aplicativo|site|website|sitio|sito|web"
+    r"|online|en ligne|portal|portail|portale|page|pagina|seite|webseite|internetseite|terminal|tpe"
+    r"|lettore)\b"
+)
+# The customer's organisation and its cause: "Somos uma ONG ... que oferece acolhimento e apoio jurídico a
+# mulheres vítimas de violência doméstica" (blind z54) asks for an internet plan.
+_OUR_CAUSE = re.compile(
+    r"\b(?:ong|ngo|charity|non-?profit|association|associacao|asociacion|associazione|verein|onlus|fondation"
+    r"|fundacao|fundacion|fondazione|stiftung|instituto|institut|cooperativa|cooperative|refuge|shelter"
+    r"|foyer|centro de acolhida|casa de acolhimento|frauenhaus)\b[^.?!]{0,80}\b(?:oferece\w*|offers?"
+    r"|offrons|offre|ofrece\w*|offre|offriamo|bietet|bieten|support\w*|soutien\w*|help\w*|aide\w*|ayuda\w*"
+    r"|aiuta\w*|hilft|helfen|apoi\w*|acolh\w*|accueil\w*|acoge\w*|accoglie\w*|betreu\w*|assist\w*)\b"
+)
 # The categories whose context vetoes say there is no situation (a recovery, a death long past, a fraud
 # refunded, personal data to update: the model read "atualizar os meus dados pessoais" as privacy 0.84,
 # blind z40); the complaint family's (the customer's own profession) says who writes instead.
@@ -333,7 +380,8 @@ def _cue_stands(category: str, plain: str, cue: "re.Match[str]") -> bool:
     """A category's cue names the customer's situation unless its context says otherwise: the customer's
     own profession before a complaint word, a death long past, a health word beside "all is well" or said
     of the patients of the customer's practice, a fraud of a past year with the money back or one that
-    happened to others, personal data to update."""
+    happened to others, a vehicle stolen, personal data to update, not paying through a broken app, a
+    health or hardship word naming the cause of the customer's organisation."""
     before = plain[max(0, cue.start() - 40) : cue.start()]
     if category == "complaint":
         return not _OWN_ROLE.search(before)
@@ -349,6 +397,7 @@ def _cue_stands(category: str, plain: str, cue: "re.Match[str]") -> bool:
             or _THEIR_CARE.search(plain[max(0, cue.start() - 80) : cue.start()])
             or _OWN_BUSINESS.search(before)
             or _WORKS_IN.search(before)
+            or _OUR_CAUSE.search(plain[max(0, cue.start() - 200) : cue.start()])
         )
     if category == "fraud":
         told = plain[max(0, cue.start() - 200) : cue.end() + 80]
@@ -356,12 +405,38 @@ def _cue_stands(category: str, plain: str, cue: "re.Match[str]") -> bool:
             ((_PAST_YEAR.search(told) or _LONG_AGO.search(told)) and _SETTLED.search(plain))
             or _NOT_TO_ME.search(plain)
             or _IN_THE_NEWS.search(plain[max(0, cue.start() - 100) : cue.start()])
+            or _VEHICLE_BEFORE.search(plain[max(0, cue.start() - 80) : cue.start()])
+            or _VEHICLE_AFTER.match(plain, cue.end())
         )
+    if category == "vulnerability":
+        # The sentence of the cue, up to it and a few words after.
+        sentence = re.split(r"[.!?\n]", plain[max(0, cue.start() - 120) : cue.start()])[-1]
+        after = re.split(r"[.!?\n]", plain[cue.end() : cue.end() + 40])[0]
+        return not (
+            ("pag" in cue.group() or "pay" in cue.group() or "zahl" in cue.group())
+            and (_CHANNEL_FAULT.search(sentence) or _CHANNEL_FAULT.search(after))
+        ) and not _OUR_CAUSE.search(plain[max(0, cue.start() - 200) : cue.start()])
     if category == "privacy":
         return not _UPDATE_DETAILS.search(before)
     return True
 
 
+# A menu's instruction reported, not followed: "the automated thing said press zero to talk to someone but
+# I don't need anyone", "la grabación dice que marque 0 para hablar con alguien" (blind z54). The frame
+# after it is the menu's words; whether the customer wants a person is for the rest of the message. Only
+# a machine's words: "my daughter said to ask for an advisor" passes her advice on.
+_TOLD_TO = re.compile(
+    r"\b(?:thing|message|menu|recording|voice|machine|system|bot|robot|automated|ivr|grabacion|mensaje|maquina"
+    r"|sistema|contestador|enregistrement|repondeur|serveur vocal|messaggio|segreteria|registrazione|ansage"
+    r"|bandansage|sprachcomputer|computer|gravacao|mensagem|atendedor)(?: [\w']+){0,2}"
+    r" (?:said|says|saying|told (?:me|us) to|tells (?:me|us) to|dice(?:n)? que|dijo que|decia que|dit de"
+    r"|disait de|me dit de|sagt(?:e)?(?: mir)?|dice di|diceva di|ha detto di|diz(?:ia)? para"
+    r"|disse para)(?: [\w']+){0,3} $"
+)
+_PER_PERIOD = re.compile(
+    r" (?:a|al|alla|per|por|par|pro|ao|a la|each|every|a|an|in der|im|la|le) (?:settimana|giorno|mese|anno"
+    r"|semana|dia|mes|ano|semaine|jour|mois|an|woche|tag|monat|jahr|week|day|month|year)\b"
+)
 _TO_THE_MACHINE = re.compile(
     r"(?: [\w']+){0,3} (?:bot|chatbot|robot|robo|machine|maquina|macchina|assistente?|assistant|asistente"
     r"|automat\w*|computer|ordinateur|sprachcomputer|ia|ai|ki)\b"
@@ -616,6 +691,12 @@ class Detectors:
                             scores is None
                             or scores.values[c] >= SENSITIVE_CATEGORY_MIN
                             or scores.values["sensitive"] >= SENSITIVE_SUM_MIN
+                        )
+                        and not (
+                            request
+                            and c in _ERRAND_FAMILIES
+                            and scores is not None
+                            and scores.values["sensitive"] < REQUEST_SENSITIVE_MIN
                         )
                     ),
                 )
@@ -928,10 +1009,14 @@ class Detectors:
         return bool(self._praise and self._praise.search(tokens) and _scare_quoted(text))
 
     def repeated_contact(self, plain: str) -> bool:
-        """The customer says they have written or called before: "third time I write", "3e fois"."""
+        """The customer says they have written or called before: "third time I write", "3e fois"; not a
+        count of mails received, nor a frequency ("ci andava tre volte a settimana": a late mother's gym
+        visits, blind z54)."""
         repeated, received = self._repeated, self._received
         return repeated is not None and any(
             not (received and received.search(plain[max(0, m.start() - 40) : m.start()]))
+            # A bare count ("tre volte") only: "llamé tres veces al día" is still contact.
+            and not (len(m.group().split()) == 2 and _PER_PERIOD.match(plain, m.end()))
             for m in repeated.finditer(plain)
         )
 
@@ -972,7 +1057,11 @@ class Detectors:
         for pattern in frames.each:
             for m in pattern.finditer(canonical):
                 # "no need for an agent": the negation may sit inside the match ("no necesito un agente").
-                if not self._negation.search(canonical[: m.end()]) and not self._none_asked_in(canonical, m):
+                if (
+                    not self._negation.search(canonical[: m.end()])
+                    and not self._none_asked_in(canonical, m)
+                    and not _TOLD_TO.search(canonical[: m.start()])
+                ):
                     return True
         return False
 
@@ -992,6 +1081,7 @@ class Detectors:
             if (
                 not self._possessive.search(canonical[:cut])
                 and not self._negation.search(canonical[: m.end()])
+                and not _TOLD_TO.search(canonical[: m.start()])
                 and not (
                     person
                     and (
