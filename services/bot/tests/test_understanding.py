@@ -1950,12 +1950,66 @@ _ROUND_29 = [
     ),
 ]
 
+# Blind z56-z59 (round 30): "didn't speak to anyone" is a story, "non devo parlare con nessuno" wants
+# nobody, the key 0 named, nobody came when a visit was due; an in-law's anger, someone else's anger at
+# their own people, "no es una queja", "não é reclamação"; a theft supposed (a guard: "sí, me han robado"
+# is told, and passes before too); the customer's volunteering in others' care; an eating disorder.
+_ROUND_30 = [
+    (
+        (
+            "My daughter came back from school and didn't speak to anyone all evening. Which plan suits "
+            "a teenager?"
+        ),
+        "en",
+        "req-no",
+    ),
+    ("Mi segno solo il numero per le aziende, non devo parlare con nessuno adesso.", "it", "req-no"),
+    ("Taste 0", "de", "req-yes"),
+    (
+        (
+            "le livreur devait passer lundi personne il devait passer mercredi personne j'en ai marre de "
+            "votre service"
+        ),
+        "fr",
+        "req-no",
+    ),
+    (
+        "Mia cognata si è arrabbiata tantissimo con il suo idraulico. Voi fate anche assistenza caldaie?",
+        "it",
+        "frus-no",
+    ),
+    (
+        "no es una queja eh, solo una pregunta: por qué me habéis cobrado tres euros más este mes",
+        "es",
+        "frus-no",
+    ),
+    ("não é reclamação não, só queria saber por que a conta subiu cinco reais", "pt", "complaint-no"),
+    ("se o meu telemóvel for roubado, o seguro cobre?", "pt", "fraud-no"),
+    ("sí, me han robado el móvil y tengo la app del banco", "es", "fraud-yes"),
+    (
+        (
+            "Soy voluntaria de Cáritas y acompaño a enfermos al hospital para la quimioterapia dos veces "
+            "por semana. ¿Mi seguro de coche cubre a los pasajeros?"
+        ),
+        "es",
+        "health-no",
+    ),
+    (
+        (
+            "Nuestra hija de 15 años está ingresada en la unidad de trastornos alimentarios. ¿La póliza "
+            "cubre la terapia?"
+        ),
+        "es",
+        "health-yes",
+    ),
+]
+
 
 @pytest.mark.parametrize(
     ("text", "language", "expected"),
-    [*_ROUND_24, *_ROUND_25, *_ROUND_26, *_ROUND_27, *_ROUND_28, *_ROUND_29],
+    [*_ROUND_24, *_ROUND_25, *_ROUND_26, *_ROUND_27, *_ROUND_28, *_ROUND_29, *_ROUND_30],
 )
-def test_what_blind_rounds_24_to_29_taught(bot: Bot, text: str, language: str, expected: str) -> None:
+def test_what_blind_rounds_24_to_30_taught(bot: Bot, text: str, language: str, expected: str) -> None:
     """Each round's cases, read off the blind sets named above its table after their first scores."""
     signals = bot.tenant("demo").detectors.signals(text, language, _CATEGORIES, 0.0)
     assert _found(signals, expected), text

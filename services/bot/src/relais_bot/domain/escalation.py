@@ -172,7 +172,10 @@ _THANKED = re.compile(
 _CAME = (
     r"(?:came|turned up|showed up|shown up|venu|venue|venus|venues|gekommen|erschienen|kam|kamen|aufgetaucht|"
     r"vorbeigekommen|vino|vinieron|venido|aparecio|aparecieron|aparecido|venuto|venuta|venuti|passato|"
-    r"presentato|presentata|veio|vieram|vindo|apareceu|apareceram|compareceu)"
+    r"presentato|presentata|veio|vieram|vindo|apareceu|apareceram|compareceu"
+    # A visit that was due: "il devait passer mardi personne il devait passer jeudi personne" (blind z57)
+    r"|devait passer|devait venir|devaient passer|devaient venir|was supposed to come|debia venir|debia pasar"
+    r"|doveva passare|doveva venire|sollte kommen|sollte vorbeikommen|devia vir|devia passar)"
 )
 _CAME_AFTER = re.compile(rf"(?: [\w']+){{0,3}} {_CAME}\b")
 _CAME_BEFORE = re.compile(rf"\b{_CAME}(?: [\w']+){{0,2}} $")
@@ -319,6 +322,7 @@ _ALL_WELL = re.compile(
     # ist seit August abgeschlossen, mein Orthopäde hat grünes Licht gegeben" (blind z44)
     r"|(?:oggi |ora |adesso )?sto (?:benissimo|molto bene|di nuovo bene|alla grande)|ho ricominciato a vivere"
     r"|(?:hoje |agora )?estou (?:otim[oa]|muito bem|bem de novo|curad[oa])"
+    r"|(?:ja )?(?:ta|esta) (?:otim[oa]|muito bem|bem de novo|recuperad[oa]|curad[oa])"
     r"|(?:aujourd'hui |maintenant )?je vais (?:tres bien|a merveille|de nouveau bien)|je suis gueri\w*"
     r"|(?:hoy |ahora )?(?:estoy|me encuentro) (?:estupendamente|de maravilla|muy bien|curad[oa])"
     r"|(?:today |now )?i'?m (?:doing )?(?:great|really well|very well|fine again|well again|healthy again)"
@@ -370,6 +374,34 @@ _OUR_CAUSE = re.compile(
     r"|offrons|offre|ofrece\w*|offre|offriamo|bietet|bieten|support\w*|soutien\w*|help\w*|aide\w*|ayuda\w*"
     r"|aiuta\w*|hilft|helfen|apoi\w*|acolh\w*|accueil\w*|acoge\w*|accoglie\w*|betreu\w*|assist\w*)\b"
 )
+# A theft supposed, not told: "se meu celular for roubado o seguro cobre?" (blind z56); not "si quelqu'un se
+# fait passer pour vous", a fraud asked about (z53). Not across a past tense: "sí me han robado el móvil",
+# "sì, mi hanno rubato il portafoglio" (accents gone, "sí" is "si").
+_THEFT = re.compile(
+    r"roub|robo|robad|ruba|\bvol(?:e|ee|es|s)?\b|stol|steal|theft|gestohl|geklaut|furt|diebstahl"
+)
+_SUPPOSED = re.compile(
+    r"\b(?:if|se|si|wenn|falls|in case|en cas de|en caso de|in caso di|em caso de|caso)\b"
+    r"(?: (?!(?:han|ha|he|hemos|has|have|had|was|were|a|ont|ai|avons|e|sono|ho|hanno|abbiamo|foi|foram|fui"
+    r"|hat|habe|haben|wurde|wurden|ist|sind)\b)[\w']+){0,4} $"
+)
+# The customer's role in other people's care, anywhere before the word: "Sou capelão hospitalar ... alguns
+# em cuidados paliativos", "Soy voluntario de Cruz Roja ... alguna sesión de diálisis", a physiotherapy
+# practice signing with its name (blind z57). The word then tells of those cared for, unless the
+# customer's own ("my", "I") comes just before it.
+_CARE_ROLE = re.compile(
+    r"\b(?:i'?m|i am|i work as|je suis|soy|sono|sou|ich bin|trabajo como|lavoro come|trabalho como"
+    r"|arbeite als|ich betreibe|i run|we run|gestisco|dirijo|tenho|betreiben)(?: (?:a|an|un|une|una|um|uma"
+    r"|ein|eine|einen))?(?: [\w-]+)? (?:nurse|chaplain|volunteer|carer|caregiver|paramedic|physio\w*"
+    r"|infirmier\w*|aumonier|benevole|aide-soignant\w*|enfermer[oa]|capellan|voluntari[oa]|cuidador\w*"
+    r"|infermier[ea]|volontari[oa]|cappellano|badante|enfermeir[oa]|capelao|krankenpfleger\w*|pfleger\w*"
+    r"|seelsorger\w*|ehrenamtlich\w*|sanitater\w*|physiotherapiepraxis|praxis|practice|clinic|clinica"
+    r"|klinik|pharmacy|pharmacie|farmacia|apotheke|care home|pflegedienst)\b"
+)
+_MINE_BEFORE = re.compile(
+    r"\b(?:my|i|i'?m|i'?ve|mon|ma|mes|je|j'ai|mi|mis|yo|tengo|il mio|la mia|mio|mia|ho|o meu|a minha|meu"
+    r"|minha|tenho|mein\w*|ich)\b[^.?!]{0,30}$"
+)
 # The categories whose context vetoes say there is no situation (a recovery, a death long past, a fraud
 # refunded, personal data to update: the model read "atualizar os meus dados pessoais" as privacy 0.84,
 # blind z40); the complaint family's (the customer's own profession) says who writes instead.
@@ -384,7 +416,10 @@ def _cue_stands(category: str, plain: str, cue: "re.Match[str]") -> bool:
     health or hardship word naming the cause of the customer's organisation."""
     before = plain[max(0, cue.start() - 40) : cue.start()]
     if category == "complaint":
-        return not _OWN_ROLE.search(before)
+        # "não é reclamação não, só queria saber" (blind z58): the word turned down.
+        return not (
+            _OWN_ROLE.search(before) or _NOT_BEFORE.search(plain[max(0, cue.start() - 30) : cue.start()])
+        )
     if category == "bereavement":
         return not (
             _LONG_AGO.search(plain[max(0, cue.start() - 40) : cue.end() + 40]) or _FUNERAL_TRADE.search(plain)
@@ -398,6 +433,7 @@ def _cue_stands(category: str, plain: str, cue: "re.Match[str]") -> bool:
             or _OWN_BUSINESS.search(before)
             or _WORKS_IN.search(before)
             or _OUR_CAUSE.search(plain[max(0, cue.start() - 200) : cue.start()])
+            or (_CARE_ROLE.search(plain[: cue.start()]) and not _MINE_BEFORE.search(before))
         )
     if category == "fraud":
         told = plain[max(0, cue.start() - 200) : cue.end() + 80]
@@ -407,6 +443,7 @@ def _cue_stands(category: str, plain: str, cue: "re.Match[str]") -> bool:
             or _IN_THE_NEWS.search(plain[max(0, cue.start() - 100) : cue.start()])
             or _VEHICLE_BEFORE.search(plain[max(0, cue.start() - 80) : cue.start()])
             or _VEHICLE_AFTER.match(plain, cue.end())
+            or (_THEFT.search(cue.group()) and _SUPPOSED.search(before))
         )
     if category == "vulnerability":
         # The sentence of the cue, up to it and a few words after.
@@ -421,6 +458,13 @@ def _cue_stands(category: str, plain: str, cue: "re.Match[str]") -> bool:
     return True
 
 
+# The customer says it is no complaint: "no es una queja eh es solo una pregunta", "não é reclamação não",
+# "this isn't a complaint" (blind z58).
+_NOT_A_COMPLAINT = re.compile(
+    r"\b(?:(?:no|nao|non|not|isn'?t|is not|it'?s not|ce n'est pas|c'est pas|n'est pas|ist keine|keine)"
+    r" (?:(?:es|e|una|uma|un|une|a|eine|really|realmente|davvero|vraiment) ){0,2}"
+    r"(?:queja|reclamacion|reclamacao|reclamation|plainte|reclamo|lamentela|complaint|beschwerde|reklamation))\b"
+)
 # A menu's instruction reported, not followed: "the automated thing said press zero to talk to someone but
 # I don't need anyone", "la grabación dice que marque 0 para hablar con alguien" (blind z54). The frame
 # after it is the menu's words; whether the customer wants a person is for the rest of the message. Only
@@ -465,6 +509,9 @@ _NOT_BEFORE = re.compile(
     r"\b(?:not|no|non|nao|pas|nicht|nem|ni|kein|keine|without|sans|sin|senza|sem|ohne)\b"
     r"(?:[ ']+\w+){0,2}[ ']*$"
 )
+# ... and a praise word with at most one word between: "não tô bravo" (blind z59); an ironic "not bad, not
+# bad at all, great job" keeps its praise.
+_NOT_JUST_BEFORE = re.compile(r"\b(?:not|no|non|nao|pas|nicht|nem|ni|kein|keine)\b(?:[ ']+\w+)?[ ']*$")
 
 # A strong word that qualifies what was written or said, not the customer ("writing angry emails to
 # companies", "des mails énervés", "wütende Briefe", "correos enfadados", "recensioni arrabbiate"): an
@@ -489,13 +536,18 @@ _FAMILY_WORDS = (
     r"|figlio|figlia|bambino|bambina|marito|moglie|fratello|sorella|vicino|vicina"
     r"|filho|filha|miudo|miuda|marido|mulher|irmao|irma|vizinho|vizinha"
     r"|sohn|tochter|kind|kinder|mann|frau|bruder|schwester|vater|mutter|nachbar|nachbarin"
+    # In-laws: "mia suocera ... si è arrabbiata tantissimo con il suo parrucchiere" (blind z58)
+    r"|mother-in-law|father-in-law|belle-mere|beau-pere|suegra|suegro|suocera|suocero|sogra|sogro"
+    r"|schwiegermutter|schwiegervater|cunhad[oa]|cognat[oa]|cunad[oa]|beau-frere|belle-soeur|schwager|schwagerin"
 )
 _FAMILY = rf"(?:{_FAMILY_WORDS})"
 _SOMEONE_ELSES_FEELING = re.compile(
     r"\b(?:my|our|his|her|mon|ma|notre|mi|nuestro|nuestra|mio|mia|nostro|nostra|meu|minha|o meu|a minha"
     r"|mein|meine|unser|unsere)\s+" + _FAMILY + r"\b[^.!?,;]{0,12}?\s+"
     r"(?:was|is|got|gets|went|has been|etait|est|a ete|estaba|esta|se puso|era|e|si e|estava|ficou"
-    r"|war|ist|wurde)"
+    r"|war|ist|wurde"
+    # ... or came home so: "my son Jake came home from football absolutely furious" (blind z57)
+    r"|came|comes|est rentre|est rentree|volvio|llego|e tornat[oa]|kam|voltou|chegou|veio)"
     r"(?:\s+\w+){0,3}\s*$"
 )
 # ... unless it is at the company ("my husband is furious with you").
@@ -518,6 +570,9 @@ _AT_SOMEONE_ELSE_AFTER = re.compile(
     # ... or someone else's at the customer: "She was absolutely furious with me", "ma voisine était
     # furieuse contre moi" (blind z52)
     r"|\s+(?:\w+\s+){0,2}?(?:at|with|contre|avec|auf)\s+(?:me|moi|mich)\b|\s+(?:conmigo|comigo|con me)\b"
+    # ... or at someone of the angry one's own: "absolutely furious with his coach" (blind z57)
+    r"|\s+(?:\w+\s+){0,2}?(?:at|with|contre|avec|con|com|auf|mit|su|contro)\s+(?:his|her|their|son|sa|ses|leur"
+    r"|su|sus|seine[mnr]?|ihre[mnr]?|il suo|la sua|suo|sua|o seu|a sua|seu)\s+\w+"
 )
 
 
@@ -734,6 +789,8 @@ class Detectors:
             # the model's reading of that category does not count either ("internada no hospital em
             # setembro ... mas felizmente já está recuperada": health 0.80, blind z34).
             over = {c for c in fired if self._told_as_over(plain, c)}
+            if _NOT_A_COMPLAINT.search(plain):
+                over.add("complaint")  # "não é reclamação não, só queria saber" (blind z58)
             sensitive |= fired - over
             if not sensitive and categories and not over and not few:
                 # Clearly delicate, no category sure of itself: the likeliest one names it.
@@ -779,8 +836,7 @@ class Detectors:
             or bool(
                 scores
                 and plausible
-                and self._praise
-                and self._praise.search(tokens)
+                and self._praised(tokens)
                 and not (self._praise_for_staff and self._praise_for_staff.search(plain))
             )
             # Praise with the company's word in scare quotes ("Bravo pour la nouvelle « amélioration »")
@@ -809,7 +865,17 @@ class Detectors:
                 )
             )
         )
-        spread = sum(s.values["frustration"] >= _SPREAD_FLOOR for s in read_alone) >= 2
+        # A sentence whose anger is someone else's ("My 15-year-old son was absolutely furious", blind
+        # z56) spreads no frustration of the customer's.
+        spread = (
+            sum(
+                r.values["frustration"] >= _SPREAD_FLOOR and not self._someone_elses_anger(k)
+                for r, k in zip(read_alone, self._kept(sentences) if read_alone else [], strict=True)
+            )
+            >= 2
+        )
+        # "No es una queja, es solo una pregunta" (blind z58): the model's word alone does not make it one.
+        read = read and not _NOT_A_COMPLAINT.search(plain)
         frustrated = told or (read and (not story or spread))
         aside = (self._not_at_us.search(plain) if self._not_at_us else None) or self._changed_subject(plain)
         if aside and frustrated:
@@ -980,6 +1046,26 @@ class Detectors:
         people = [i for i, m in enumerate(mentions) if self._person_word.fullmatch(m.group(0))]
         last = mentions[people[-1] :] if people else mentions
         return any(self._negation.search(canonical[: m.start()]) for m in last)
+
+    def _praised(self, tokens: str) -> bool:
+        """A praise word not turned down: "não tô bravo não" (Portuguese "bravo" is angry; blind z59)."""
+        return bool(self._praise) and any(
+            not _NOT_JUST_BEFORE.search(tokens[max(0, m.start() - 20) : m.start()])
+            for m in self._praise.finditer(tokens)
+        )
+
+    def _someone_elses_anger(self, sentence: str) -> bool:
+        """The sentence's strong word is someone else's feeling: a relative's, or at someone of theirs."""
+        plain = fixed_phrases(normalise(sentence))
+        return any(
+            (
+                _SOMEONE_ELSES_FEELING.search(plain[max(0, m.start() - 60) : m.start()])
+                and not _AT_US_AFTER.match(plain, m.end())
+            )
+            or _AT_SOMEONE_ELSE_AFTER.match(plain, m.end())
+            for p in self._strong.values()
+            for m in p.finditer(plain)
+        )
 
     def sarcasm(self, tokens: str) -> bool:
         """Praise with a let-down in the same breath: "great service 👏 still no parcel"."""

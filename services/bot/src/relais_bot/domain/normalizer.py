@@ -128,7 +128,11 @@ _MOBILE_DATA = re.compile(
     r"\b(?:mobile data|data (?:allowance|usage|plan|bundle|pack|add-on|roaming|limit|cap|left|balance)"
     r"|(?:donnees|data) (?:mobiles?|internet)|(?:forfait|enveloppe|recharge|pass) data|(?:toute )?ma data"
     r"|datos (?:moviles|del movil)|consumo de datos|bono de datos|tarifa de datos"
-    r"|dati (?:mobili|del cellulare|internet)|(?:quanti|i miei) dati|consumo (?:dei|di) dati|giga"
+    # "I miei dati" are personal data given away or to be erased ("abbia fornito i miei dati a una terza
+    # persona", blind z58; "cancellare i miei dati personali").
+    r"|dati (?:mobili|del cellulare|internet)|quanti dati"
+    r"|(?<!fornito )(?<!dato )(?<!comunicato )(?<!passato )(?<!cancellare )(?<!cancellate )(?<!eliminare )"
+    r"i miei dati(?! personali| a terz| a una terza| a un'altra| a qualcuno)|consumo (?:dei|di) dati|giga"
     r"|dados (?:moveis|do celular|do telemovel)|pacote de dados|consumo de dados"
     r"|(?:mobile |mobilen )?daten ?volumen"
     r"|(?:mobile|mobilen) daten|(?:wie viele|meine) daten(?= (?:ich|habe|hab|sind|noch|diesen|im))"
