@@ -75,6 +75,9 @@ MIN_HIGH, MIN_LOW = 0.4, 0.3
 # blind z19 fell below its first score (test_blind_sets); hence 0.35 %. With blind z50-z53 read (round
 # 28) 0.35 % lowered it from 0.56 to 0.54, and routine questions the model reads as delicate went over
 # it (a bill for a flat "in cui vivo da sola", "whats left on my data this month?"): 0.32 % keeps 0.56.
+# With blind z56-z59 read (round 30) 0.32 % gives 0.57: two sensitive messages of the read sets lost for
+# two false escalations fewer, one sensitive message lost and one request gained in the unread sets;
+# left as the rule gives it.
 DEV_MAX_FALSE_RATE = {"customer-request": 0.002, "sensitive": 0.0032, "frustration": 0.002}
 DEV_CALIBRATED = ("customer-request", "sensitive", "frustration")
 
