@@ -2004,12 +2004,100 @@ _ROUND_30 = [
     ),
 ]
 
+# Blind z60-z63 (round 31): anger at someone else "not with you", "con voi non c'entra niente"; a recovery
+# told in full anywhere in the message; a theft of last year that "was no problem"; a French callback
+# without the apostrophe; thanks ten words after the person; the privacy policy agreed to; telling people
+# around.
+_ROUND_31 = [
+    (
+        (
+            "What a week: I was furious with the airline (not with you, you've been lovely). Could we move "
+            "our booking to the 14th and add breakfast?"
+        ),
+        "en",
+        "frus-no",
+    ),
+    (
+        (
+            "Domenica ero furioso con l'arbitro, con voi non c'entra niente, e mi è caduto il telefono. "
+            "Come apro la pratica per lo schermo?"
+        ),
+        "it",
+        "frus-no",
+    ),
+    (
+        (
+            "Mein Vater hatte im Frühjahr einen Herzinfarkt, hat sich aber vollständig erholt. Gibt es im "
+            "Studio einen Seniorentarif?"
+        ),
+        "de",
+        "health-no",
+    ),
+    (
+        (
+            "El año pasado estuve ingresado por una neumonía, pero ya estoy completamente recuperado. "
+            "¿Puedo amortizar parte del préstamo sin comisión?"
+        ),
+        "es",
+        "health-no",
+    ),
+    (
+        (
+            "Terminei a quimioterapia há quatro anos e a médica deu-me alta definitiva. O seguro de viagem "
+            "cobre uma maratona no estrangeiro?"
+        ),
+        "pt",
+        "health-no",
+    ),
+    (
+        (
+            "Last spring my husband had a heart bypass and spent weeks in hospital. He's made a full "
+            "recovery and is back on the golf course. Can we move our payment date to the 15th?"
+        ),
+        "en",
+        "health-no",
+    ),
+    (
+        (
+            "Mein Handy wurde letztes Jahr geklaut, Sperre und Ersatz waren damals kein Problem. Wie buche "
+            "ich eine zweite SIM?"
+        ),
+        "de",
+        "fraud-no",
+    ),
+    ("bjr cest possible detre rappele demain matin pr ma facture ?", "fr", "req-yes"),
+    (
+        (
+            "Ich möchte mich bei Ihrer Mitarbeiterin Frau Berg aus der Filiale am Marktplatz in Lübeck "
+            "herzlich bedanken."
+        ),
+        "de",
+        "req-no",
+    ),
+    (
+        (
+            "Ich habe Ihre Datenschutzerklärung gelesen und bin damit einverstanden. Wie melde ich mich für "
+            "den Newsletter an?"
+        ),
+        "de",
+        "privacy-no",
+    ),
+    (
+        (
+            "Commande reçue un mois après Noël. Belle performance, je ne manquerai pas d'en parler autour "
+            "de moi."
+        ),
+        "fr",
+        "frus-yes",
+    ),
+]
+
 
 @pytest.mark.parametrize(
     ("text", "language", "expected"),
-    [*_ROUND_24, *_ROUND_25, *_ROUND_26, *_ROUND_27, *_ROUND_28, *_ROUND_29, *_ROUND_30],
+    [*_ROUND_24, *_ROUND_25, *_ROUND_26, *_ROUND_27, *_ROUND_28, *_ROUND_29, *_ROUND_30, *_ROUND_31],
 )
-def test_what_blind_rounds_24_to_30_taught(bot: Bot, text: str, language: str, expected: str) -> None:
+def test_what_blind_rounds_24_to_31_taught(bot: Bot, text: str, language: str, expected: str) -> None:
     """Each round's cases, read off the blind sets named above its table after their first scores."""
     signals = bot.tenant("demo").detectors.signals(text, language, _CATEGORIES, 0.0)
     assert _found(signals, expected), text

@@ -179,14 +179,20 @@ _CAME = (
 )
 _CAME_AFTER = re.compile(rf"(?: [\w']+){{0,3}} {_CAME}\b")
 _CAME_BEFORE = re.compile(rf"\b{_CAME}(?: [\w']+){{0,2}} $")
-# Thanks that follow the person, as German puts them: "bei Ihrer Mitarbeiterin Frau Nowak bedanken" (z38).
-_THANKED_AFTER = re.compile(r"(?: [\w'-]+){0,6} (?:bedanken|danken|loben)\b")
+# Thanks that follow the person, as German puts them: "bei Ihrer Mitarbeiterin Frau Nowak bedanken" (z38),
+# up to ten words on ("... bei Frau Berg aus der Filiale in der Hauptstraße bedanken", "richten Sie ihr und
+# ihrer Vorgesetzten meinen Dank aus", z62).
+_THANKED_AFTER = re.compile(r"(?: [\w'-]+){0,10} (?:bedanken|danken|loben|dank aus|grusse aus)\b")
+# A job advertised: "dass Sie Kundenberater (m/w/d) für Ihr Servicecenter suchen" (blind z63).
+_JOB_AD_AFTER = re.compile(r" ?\((?:m|w|f|d|h|x)(?:/(?:m|w|f|d|h|x)){1,2}\)")
 
 
 def _story_of(canonical: str, person: "re.Match[str]") -> bool:
-    """The person word tells of a visit that did (not) happen, or of thanks: no one is asked for."""
+    """The person word tells of a visit that did (not) happen, of thanks or of a job advertised: no one is
+    asked for."""
     return bool(
-        _CAME_AFTER.match(canonical, person.end())
+        _JOB_AD_AFTER.match(canonical, person.end())
+        or _CAME_AFTER.match(canonical, person.end())
         or _CAME_BEFORE.search(canonical[: person.start()])
         or _THANKED_AFTER.match(canonical, person.end())
     )
@@ -237,6 +243,9 @@ _SETTLED = re.compile(
     r"|devolvi\w* el dinero|(?:me|nos) (?:lo )?devolvieron|ridat[oi] i soldi|rendu l'argent|zuruckbekommen"
     r"|devolveram o dinheiro|got my money back|nunca (?:mas )?tuve (?:ningun )?problema|(?:mas que )?olvidado"
     r"|long forgotten|never had (?:a|any) problem since|tudo resolvido|tutto risolto|alles wieder gut"
+    # "Sperre und neue SIM waren damals kein Problem" (blind z61)
+    r"|(?:waren|war) (?:damals )?kein problem|(?:was|were) no problem|sin (?:ningun )?problema"
+    r"|nessun problema|sans (?:aucun )?probleme|sem (?:nenhum )?problema"
     r"|money (?:was|came) back|(?:l'argent|el dinero|i soldi|das geld|o dinheiro) (?:\w+ )?"
     r"(?:revenu|de retour|volvio|tornati|zuruck|de volta)"
     r"|(?:affaire|dossier) (?:est )?(?:close|classee?|regle)|all sorted|sorted (?:it )?out"
@@ -402,6 +411,21 @@ _MINE_BEFORE = re.compile(
     r"\b(?:my|i|i'?m|i'?ve|mon|ma|mes|je|j'ai|mi|mis|yo|tengo|il mio|la mia|mio|mia|ho|o meu|a minha|meu"
     r"|minha|tenho|mein\w*|ich)\b[^.?!]{0,30}$"
 )
+# A recovery told in full, anywhere in the message: the illness is the story of a routine question ("hat
+# sich aber zum Glück vollständig erholt", "he's made a full recovery", "ya estoy completamente
+# recuperado", "deu-me alta definitiva", "plus besoin de le revoir", blind z60, z61).
+_RECOVERED = re.compile(
+    r"\b(?:(?:made|making) a (?:full|complete) recovery|(?:fully|completely) recovered|clean bill of health"
+    r"|all[- ]clear|signed (?:him|her|me|us|them) off(?: completely)?|(?:vollstandig|ganz|komplett) erholt"
+    r"|wieder (?:ganz )?gesund|(?:estoy|estamos|esta|estan) (?:ya )?(?:totalmente|completamente)"
+    r" recuperad[oa]s?|(?:dado|dio|deu|deram|ha dato|hanno dato)(?:-me|-lhe)? (?:\w+ )?(?:el |la |a |l')?alta"
+    r"|alta definitiva|plus besoin de (?:le|la) revoir|(?:completement|totalement) (?:gueri|remis)e?"
+    r"|completamente guarit[oa]|completamente recuperad[oa]|totalmente recuperad[oa])\b"
+)
+_AGREED = re.compile(
+    r"(?: [\w']+){0,6} (?:(?:bin|sind) (?:\w+ ){0,2}einverstanden|i (?:agree|accept)|i'?m (?:fine|happy) with"
+    r"|je suis d'accord|j'accepte|estoy de acuerdo|acepto|sono d'accordo|accetto|concordo|aceito)\b"
+)
 # The categories whose context vetoes say there is no situation (a recovery, a death long past, a fraud
 # refunded, personal data to update: the model read "atualizar os meus dados pessoais" as privacy 0.84,
 # blind z40); the complaint family's (the customer's own profession) says who writes instead.
@@ -434,6 +458,7 @@ def _cue_stands(category: str, plain: str, cue: "re.Match[str]") -> bool:
             or _WORKS_IN.search(before)
             or _OUR_CAUSE.search(plain[max(0, cue.start() - 200) : cue.start()])
             or (_CARE_ROLE.search(plain[: cue.start()]) and not _MINE_BEFORE.search(before))
+            or _RECOVERED.search(plain)
         )
     if category == "fraud":
         told = plain[max(0, cue.start() - 200) : cue.end() + 80]
@@ -454,7 +479,8 @@ def _cue_stands(category: str, plain: str, cue: "re.Match[str]") -> bool:
             and (_CHANNEL_FAULT.search(sentence) or _CHANNEL_FAULT.search(after))
         ) and not _OUR_CAUSE.search(plain[max(0, cue.start() - 200) : cue.start()])
     if category == "privacy":
-        return not _UPDATE_DETAILS.search(before)
+        # "Ihre Datenschutzerklärung durchgelesen und bin mit allem einverstanden" (blind z62)
+        return not (_UPDATE_DETAILS.search(before) or _AGREED.match(plain, cue.end()))
     return True
 
 
@@ -1049,9 +1075,10 @@ class Detectors:
 
     def _praised(self, tokens: str) -> bool:
         """A praise word not turned down: "não tô bravo não" (Portuguese "bravo" is angry; blind z59)."""
-        return bool(self._praise) and any(
+        praise = self._praise
+        return praise is not None and any(
             not _NOT_JUST_BEFORE.search(tokens[max(0, m.start() - 20) : m.start()])
-            for m in self._praise.finditer(tokens)
+            for m in praise.finditer(tokens)
         )
 
     def _someone_elses_anger(self, sentence: str) -> bool:
