@@ -375,11 +375,13 @@ _CHANNEL_FAULT = re.compile(
     r"|lettore)\b"
 )
 # The customer's organisation and its cause: "Somos uma ONG ... que oferece acolhimento e apoio jurídico a
-# mulheres vítimas de violência doméstica" (blind z54) asks for an internet plan.
+# mulheres vítimas de violência doméstica" (blind z54) asks for an internet plan. Only the customer's own
+# ("we are", "our"): a charity that helps the customer is no veto, nor is a refuge the customer lives in.
 _OUR_CAUSE = re.compile(
-    r"\b(?:ong|ngo|charity|non-?profit|association|associacao|asociacion|associazione|verein|onlus|fondation"
-    r"|fundacao|fundacion|fondazione|stiftung|instituto|institut|cooperativa|cooperative|refuge|shelter"
-    r"|foyer|centro de acolhida|casa de acolhimento|frauenhaus)\b[^.?!]{0,80}\b(?:oferece\w*|offers?"
+    r"\b(?:we are|we'?re|we run|somos|nous sommes|wir sind|siamo|our|notre|nuestra|nuestro|unsere?[mnr]?"
+    r"|la nostra|il nostro|a nossa|o nosso)\b(?: [\w'-]+){0,3} (?:ong|ngo|charity|non-?profit|association"
+    r"|associacao|asociacion|associazione|verein|onlus|fondation|fundacao|fundacion|fondazione|stiftung"
+    r"|instituto|institut|cooperativa|cooperative)\b[^.?!]{0,80}\b(?:oferece\w*|offers?"
     r"|offrons|offre|ofrece\w*|offre|offriamo|bietet|bieten|support\w*|soutien\w*|help\w*|aide\w*|ayuda\w*"
     r"|aiuta\w*|hilft|helfen|apoi\w*|acolh\w*|accueil\w*|acoge\w*|accoglie\w*|betreu\w*|assist\w*)\b"
 )
@@ -418,7 +420,8 @@ _RECOVERED = re.compile(
     r"\b(?:(?:made|making) a (?:full|complete) recovery|(?:fully|completely) recovered|clean bill of health"
     r"|all[- ]clear|signed (?:him|her|me|us|them) off(?: completely)?|(?:vollstandig|ganz|komplett) erholt"
     r"|wieder (?:ganz )?gesund|(?:estoy|estamos|esta|estan) (?:ya )?(?:totalmente|completamente)"
-    r" recuperad[oa]s?|(?:dado|dio|deu|deram|ha dato|hanno dato)(?:-me|-lhe)? (?:\w+ )?(?:el |la |a |l')?alta"
+    # "le ha dado el alta", "deu-me alta", not "me dieron de alta la fibra" (a line activated)
+    r" recuperad[oa]s?|(?:dado|dio|deu|deram|ha dato|hanno dato)(?:-me|-lhe)? (?:el |la |a |l')?alta"
     r"|alta definitiva|plus besoin de (?:le|la) revoir|(?:completement|totalement) (?:gueri|remis)e?"
     r"|completamente guarit[oa]|completamente recuperad[oa]|totalmente recuperad[oa])\b"
 )
@@ -436,8 +439,10 @@ def _cue_stands(category: str, plain: str, cue: "re.Match[str]") -> bool:
     """A category's cue names the customer's situation unless its context says otherwise: the customer's
     own profession before a complaint word, a death long past, a health word beside "all is well" or said
     of the patients of the customer's practice, a fraud of a past year with the money back or one that
-    happened to others, a vehicle stolen, personal data to update, not paying through a broken app, a
-    health or hardship word naming the cause of the customer's organisation."""
+    happened to others, a vehicle or a supposed theft, personal data to update or a privacy policy agreed
+    to, not paying through a broken app, a health or hardship word naming the cause of the customer's
+    organisation or of the care the customer gives, a recovery told in full, a complaint word turned
+    down."""
     before = plain[max(0, cue.start() - 40) : cue.start()]
     if category == "complaint":
         # "não é reclamação não, só queria saber" (blind z58): the word turned down.
@@ -504,7 +509,7 @@ _TOLD_TO = re.compile(
     r"|disse para)(?: [\w']+){0,3} $"
 )
 _PER_PERIOD = re.compile(
-    r" (?:a|al|alla|per|por|par|pro|ao|a la|each|every|a|an|in der|im|la|le) (?:settimana|giorno|mese|anno"
+    r" (?:a|al|alla|per|por|par|pro|ao|a la|each|every|an|in der|im|la|le) (?:settimana|giorno|mese|anno"
     r"|semana|dia|mes|ano|semaine|jour|mois|an|woche|tag|monat|jahr|week|day|month|year)\b"
 )
 _TO_THE_MACHINE = re.compile(
