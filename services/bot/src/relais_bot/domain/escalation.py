@@ -607,6 +607,18 @@ _AT_SOMEONE_ELSE_AFTER = re.compile(
 )
 
 
+def _felt_by_someone_else(plain: str, word: "re.Match[str]") -> bool:
+    """The strong word is someone else's feeling: a relative's (unless at the company), or at someone of
+    the customer's or of the angry one's own, or at the customer."""
+    return bool(
+        (
+            _SOMEONE_ELSES_FEELING.search(plain[max(0, word.start() - 60) : word.start()])
+            and not _AT_US_AFTER.match(plain, word.end())
+        )
+        or _AT_SOMEONE_ELSE_AFTER.match(plain, word.end())
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Signals:
     """What one customer turn says, before the policy weighs it against the conversation so far."""
@@ -755,6 +767,7 @@ class Detectors:
         if scores is not None:
             scores = self._with_sentences(scores, read_alone, self._kept(sentences))
         negated = self.negated(canonical)
+        disclaimed = bool(_NOT_A_COMPLAINT.search(plain))  # "no es una queja, solo una pregunta"
         request = (
             self._framed(self._human_unambiguous, canonical)
             or (self._asks_person(canonical) and self._plausible_request(scores, canonical, plain))
@@ -820,7 +833,7 @@ class Detectors:
             # the model's reading of that category does not count either ("internada no hospital em
             # setembro ... mas felizmente já está recuperada": health 0.80, blind z34).
             over = {c for c in fired if self._told_as_over(plain, c)}
-            if _NOT_A_COMPLAINT.search(plain):
+            if disclaimed:
                 over.add("complaint")  # "não é reclamação não, só queria saber" (blind z58)
             sensitive |= fired - over
             if not sensitive and categories and not over and not few:
@@ -906,7 +919,7 @@ class Detectors:
             >= 2
         )
         # "No es una queja, es solo una pregunta" (blind z58): the model's word alone does not make it one.
-        read = read and not _NOT_A_COMPLAINT.search(plain)
+        read = read and not disclaimed
         frustrated = told or (read and (not story or spread))
         aside = (self._not_at_us.search(plain) if self._not_at_us else None) or self._changed_subject(plain)
         if aside and frustrated:
@@ -1089,15 +1102,7 @@ class Detectors:
     def _someone_elses_anger(self, sentence: str) -> bool:
         """The sentence's strong word is someone else's feeling: a relative's, or at someone of theirs."""
         plain = fixed_phrases(normalise(sentence))
-        return any(
-            (
-                _SOMEONE_ELSES_FEELING.search(plain[max(0, m.start() - 60) : m.start()])
-                and not _AT_US_AFTER.match(plain, m.end())
-            )
-            or _AT_SOMEONE_ELSE_AFTER.match(plain, m.end())
-            for p in self._strong.values()
-            for m in p.finditer(plain)
-        )
+        return any(_felt_by_someone_else(plain, m) for p in self._strong.values() for m in p.finditer(plain))
 
     def sarcasm(self, tokens: str) -> bool:
         """Praise with a let-down in the same breath: "great service 👏 still no parcel"."""
@@ -1255,13 +1260,9 @@ class Detectors:
         # Nor one that qualifies a letter or a call ("I've written enough angry emails").
         strong = strong and any(
             not _NOT_BEFORE.search(plain[max(0, m.start() - 30) : m.start()])
-            and (
-                not _SOMEONE_ELSES_FEELING.search(plain[max(0, m.start() - 60) : m.start()])
-                or _AT_US_AFTER.match(plain, m.end())
-            )
+            and not _felt_by_someone_else(plain, m)
             and not _WRITINGS_AFTER.match(plain, m.end())
             and not _WRITINGS_BEFORE.search(plain[max(0, m.start() - 20) : m.start()])
-            and not _AT_SOMEONE_ELSE_AFTER.match(plain, m.end())
             for p in self._strong.values()
             for m in p.finditer(plain)
         )
