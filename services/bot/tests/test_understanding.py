@@ -2093,11 +2093,135 @@ _ROUND_31 = [
 ]
 
 
+# Blind z64-z67 (round 32): a recovery hoped for, not told ("werde ... wieder gesund sein", "will hopefully be
+# fully recovered"); a death named beside an estate's errands; a pregnancy going well; an article read and
+# nothing happened, with "can you explain" read alone as no request; a job advertised, its verb last;
+# sitting down with a consultant; a customer care executive; leaving when the contract allows, in either
+# order; congratulations said with a verb; "Na prima", "läuft bei euch"; ordering nowhere else.
+_ROUND_32 = [
+    (
+        (
+            "Guten Tag, bei mir wurde ein Tumor festgestellt, nächste Woche werde ich operiert und werde "
+            "wohl erst im Sommer wieder gesund sein. Bitte pausieren Sie mein Fitness-Abo."
+        ),
+        "de",
+        "health-yes",
+    ),
+    (
+        (
+            "Hello, I'm having heart surgery on the 9th and will hopefully be fully recovered by spring. "
+            "Could you pause my gym membership until then?"
+        ),
+        "en",
+        "health-yes",
+    ),
+    (
+        (
+            "Madame, Monsieur, je vous écris pour vous faire part du décès de mon mari, survenu en février. "
+            "Il détenait chez vous un PEL et un compte titres. Quelle est la marche à suivre ? Le notaire "
+            "chargé du dossier est Maître Roux, à Lyon."
+        ),
+        "fr",
+        "bereavement-yes",
+    ),
+    (
+        (
+            "Olá, estou grávida de 28 semanas do nosso primeiro filho e, se tudo correr bem, vamos fazer uma "
+            "viagem à Madeira antes do parto. Vocês pedem atestado médico para voar nessa fase da gravidez?"
+        ),
+        "pt",
+        "health-no",
+    ),
+    (
+        (
+            "Guten Tag, im Radio lief ein Bericht über gefälschte SMS, die angeblich von Banken kommen, und "
+            "ich bin jetzt unsicher. Mir ist zum Glück nichts passiert. Verlangen Sie jemals meine TAN per "
+            "SMS?"
+        ),
+        "de",
+        "fraud-no",
+    ),
+    (
+        (
+            "Ich habe einen Artikel über Phishing gelesen und bin etwas verunsichert, bei mir ist aber "
+            "nichts passiert. Können Sie mir kurz erklären, woran ich echte E-Mails von Ihnen erkenne? Und "
+            "fragen Sie jemals per SMS nach meiner PIN?"
+        ),
+        "de",
+        "req-no",
+    ),
+    (
+        (
+            "Sehr geehrte Damen und Herren, ich habe gesehen, dass Sie in Ihrem Servicecenter in Köln "
+            "Kundenberaterinnen und Kundenberater suchen. Ich bin gelernter Bürokaufmann und habe Erfahrung "
+            "im Telefonsupport. Geht die Stelle auch in Teilzeit?"
+        ),
+        "de",
+        "req-no",
+    ),
+    (
+        (
+            "Hi, we're planning our anniversary trip and would love to sit down with one of your travel "
+            "consultants to put it together. Do you open on Saturdays?"
+        ),
+        "en",
+        "req-yes",
+    ),
+    (
+        ("Hello, kindly connect me to a customer care executive, my recharge is not reflecting."),
+        "en",
+        "req-yes",
+    ),
+    (
+        (
+            "I've reported the dropped calls four times since March and nothing has changed. I will be "
+            "leaving as soon as my contract allows."
+        ),
+        "en",
+        "frus-yes",
+    ),
+    (
+        ("Subiram-me a mensalidade sem aviso nenhum. Assim que o contrato terminar, mudo de operador."),
+        "pt",
+        "frus-yes",
+    ),
+    (
+        (
+            "Je tenais à vous féliciter. Le train de 8h est arrivé à l'heure mardi, une première depuis "
+            "septembre. Le reste de la semaine, retards et suppressions sans la moindre annonce. Je paie mon "
+            "abonnement plein tarif."
+        ),
+        "fr",
+        "frus-yes",
+    ),
+    (
+        ("Na prima. Nach dem Update sind alle meine Tickets weg. Läuft bei euch 👍"),
+        "de",
+        "frus-yes",
+    ),
+    (
+        ("Das Paket wurde einfach in den Müll gelegt. Ich bestell nirgends mehr, wo ihr zustellt."),
+        "de",
+        "frus-yes",
+    ),
+]
+
+
 @pytest.mark.parametrize(
     ("text", "language", "expected"),
-    [*_ROUND_24, *_ROUND_25, *_ROUND_26, *_ROUND_27, *_ROUND_28, *_ROUND_29, *_ROUND_30, *_ROUND_31],
+    [
+        *_ROUND_24,
+        *_ROUND_25,
+        *_ROUND_26,
+        *_ROUND_27,
+        *_ROUND_28,
+        *_ROUND_29,
+        *_ROUND_30,
+        *_ROUND_31,
+        *_ROUND_32,
+    ],
 )
-def test_what_blind_rounds_24_to_31_taught(bot: Bot, text: str, language: str, expected: str) -> None:
+def test_what_blind_rounds_24_to_32_taught(bot: Bot, text: str, language: str, expected: str) -> None:
     """Each round's cases, read off the blind sets named above its table after their first scores."""
     signals = bot.tenant("demo").detectors.signals(text, language, _CATEGORIES, 0.0)
     assert _found(signals, expected), text
