@@ -2207,6 +2207,83 @@ _ROUND_32 = [
 ]
 
 
+# Blind z68-z71 (round 33): leaving at the end of the term with words between ("podem ter a certeza de que
+# saio", "zum Ende der Mindestlaufzeit bin ich weg"), "je sature"; payments the customer did not make, the
+# verb last; an appointment with the person written to; an expert asked to come and assess; the same angry
+# word again in someone else's story; "senza mai farmi sentire stupido"; a training place applied for.
+_ROUND_33 = [
+    (
+        (
+            "Aumentaram outra vez a mensalidade sem avisar e tiraram os canais de desporto. Quando terminar "
+            "o contrato, em janeiro, podem ter a certeza de que saio."
+        ),
+        "pt",
+        "frus-yes",
+    ),
+    (
+        (
+            "Seit Monaten gibt es im Haus kein Netz, obwohl der Mast längst laufen sollte. Zum Ende der "
+            "Mindestlaufzeit bin ich weg."
+        ),
+        "de",
+        "frus-yes",
+    ),
+    (
+        ("Des produits manquants chaque samedi et des remplacements absurdes. Franchement, je sature."),
+        "fr",
+        "frus-yes",
+    ),
+    (
+        (
+            "Im Onlinebanking sehe ich drei Abbuchungen, die ich nicht veranlasst habe. Was soll ich jetzt "
+            "tun?"
+        ),
+        "de",
+        "fraud-yes",
+    ),
+    (
+        (
+            "Hola, Lucía: nos gustaría concertar una cita contigo en la oficina para ver opciones de "
+            "hipoteca, cualquier tarde nos va bien."
+        ),
+        "es",
+        "req-yes",
+    ),
+    (
+        (
+            "O carro continua na rua porque não anda. Solicito que um perito venha avaliar os danos ao local "
+            "o quanto antes."
+        ),
+        "pt",
+        "req-yes",
+    ),
+    (
+        (
+            "my sister was absolutely furious with her phone company, shouting down the line furious, so she "
+            "told me to come to you. what sim only deals do you have?"
+        ),
+        "en",
+        "frus-no",
+    ),
+    (
+        (
+            "Volevo ringraziare l'operatore Marco che mi ha aiutato con tanta pazienza, senza mai farmi "
+            "sentire stupido. Potete fargli arrivare i miei complimenti?"
+        ),
+        "it",
+        "frus-no",
+    ),
+    (
+        (
+            "Hallo, kann man bei Ihnen eine Ausbildung im Kundenservice machen, also am Telefon Kunden "
+            "beraten? Wo bewirbt man sich da?"
+        ),
+        "de",
+        "req-no",
+    ),
+]
+
+
 @pytest.mark.parametrize(
     ("text", "language", "expected"),
     [
@@ -2219,9 +2296,10 @@ _ROUND_32 = [
         *_ROUND_30,
         *_ROUND_31,
         *_ROUND_32,
+        *_ROUND_33,
     ],
 )
-def test_what_blind_rounds_24_to_32_taught(bot: Bot, text: str, language: str, expected: str) -> None:
+def test_what_blind_rounds_24_to_33_taught(bot: Bot, text: str, language: str, expected: str) -> None:
     """Each round's cases, read off the blind sets named above its table after their first scores."""
     signals = bot.tenant("demo").detectors.signals(text, language, _CATEGORIES, 0.0)
     assert _found(signals, expected), text

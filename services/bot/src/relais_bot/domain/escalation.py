@@ -194,7 +194,8 @@ _EXPLAIN = re.compile(
     r"\b(?:explain|expliquer|expliquez|explicar|expliqueis|explique|spiegare|spiegarmi|spiegate|erklaren|erklart)\b"
 )
 _JOB_TALK = re.compile(
-    r"\b(?:stellenanzeige|stellenangebot|stellenausschreibung|bewerbung\w*|bewerben|die stelle"
+    r"\b(?:stellenanzeige|stellenangebot|stellenausschreibung|bewerbung\w*|bewerben|bewirbt"
+    r"|ausbildung\w*|die stelle"
     r"|job (?:ad|advert|offer|posting|opening)|vacanc\w*|the position|the role|apply(?:ing)? for"
     r"|my (?:cv|resume)|candidature"
     r"|postuler|offre d'emploi|le poste|oferta de empleo|la vacante|el puesto|candidatura|curriculum"
@@ -247,7 +248,11 @@ _LONG_AGO = re.compile(
 # ... Votre service fraude avait été très réactif", the department named two sentences on): background to
 # a routine question (blind z33, z36). The model still reads the whole message.
 _PAST_YEAR = re.compile(
-    r"\b(?:last year|a year ago|ano passado|l'an dernier|l'annee derniere|el ano pasado|letztes jahr"
+    r"\b(?:last year|(?:about |nearly |almost )?a year ago|ano passado|l'an dernier|l'annee derniere"
+    # "Há cerca de um ano fui vítima de uma burla ... o dinheiro foi devolvido" (blind z41)
+    r"|(?:ha|faz) (?:cerca de |quase )?um ano|hace (?:cerca de |casi |como )?un ano"
+    r"|il y a (?:environ |pres d'|un peu plus d')?un an"
+    r"|vor (?:etwa |rund |knapp |gut )?einem jahr|(?:circa |quasi )?un anno fa|el ano pasado|letztes jahr"
     r"|vergangenes jahr|l'anno scorso|(?:en|in|em|im jahr|nel|back in) (?:19|20)\d\d)\b"
 )
 _SETTLED = re.compile(
@@ -587,8 +592,9 @@ _SCARE_QUOTES = re.compile(
 # A negation up to two words before a cue turns it down: "not angry", "pas content avec le bot", "no
 # quiero seguir con el asistente". ("Never" is left out: "never been so angry" is angry.)
 _NOT_BEFORE = re.compile(
-    r"\b(?:not|no|non|nao|pas|nicht|nem|ni|kein|keine|without|sans|sin|senza|sem|ohne)\b"
-    r"(?:[ ']+\w+){0,2}[ ']*$"
+    r"\b(?:not|no|non|nao|pas|nicht|nem|ni|kein|keine)\b(?:[ ']+\w+){0,2}[ ']*$"
+    # "senza mai farmi sentire stupido", "without ever making me feel stupid" (blind z69)
+    r"|\b(?:without|sans|sin|senza|sem|ohne)\b(?:[ ']+\w+){0,4}[ ']*$"
 )
 # ... and a praise word with at most one word between: "não tô bravo" (blind z59); an ironic "not bad, not
 # bad at all, great job" keeps its praise.
@@ -659,14 +665,17 @@ _AT_SOMEONE_ELSE_AFTER = re.compile(
 
 def _felt_by_someone_else(plain: str, word: "re.Match[str]") -> bool:
     """The strong word is someone else's feeling: a relative's (unless at the company), or at someone of
-    the customer's or of the angry one's own, or at the customer."""
-    return bool(
-        (
-            _SOMEONE_ELSES_FEELING.search(plain[max(0, word.start() - 60) : word.start()])
-            and not _AT_US_AFTER.match(plain, word.end())
-        )
-        or _AT_SOMEONE_ELSE_AFTER.match(plain, word.end())
-    )
+    the customer's or of the angry one's own, or at the customer. The same word again in the sentence is
+    whose the first was ("my brother was absolutely furious with his broadband provider ... shouting at
+    the router furious", blind z68)."""
+    if (
+        _SOMEONE_ELSES_FEELING.search(plain[max(0, word.start() - 60) : word.start()])
+        and not _AT_US_AFTER.match(plain, word.end())
+    ) or _AT_SOMEONE_ELSE_AFTER.match(plain, word.end()):
+        return True
+    start = max(plain.rfind(mark, 0, word.start()) for mark in ".!?\n") + 1
+    earlier = re.compile(rf"\b{re.escape(word.group())}\b").search(plain, start, word.start())
+    return earlier is not None and _felt_by_someone_else(plain, earlier)
 
 
 @dataclass(frozen=True, slots=True)
@@ -819,9 +828,12 @@ class Detectors:
             scores = self._with_sentences(scores, read_alone, self._kept(sentences))
         negated = self.negated(canonical)
         disclaimed = bool(_NOT_A_COMPLAINT.search(plain))  # "no es una queja, solo una pregunta"
-        # A job applied for, its people all the job's ("Kundenberater (m/w/d)", "dass Sie ... Kundenberater
-        # suchen"): the model, which knows those words from requests, does not count (blind z63 to z65).
-        applying = bool(_JOB_TALK.search(plain)) and self._names_none_asked(canonical)
+        # A job applied for, its people all the job's or none named ("Kundenberater (m/w/d)", "dass Sie ...
+        # Kundenberater suchen", "eine Ausbildung im Kundenservice ... wo bewirbt man sich"): the model, which
+        # knows those words from requests, does not count (blind z63 to z65, z70).
+        applying = bool(_JOB_TALK.search(plain)) and (
+            self._names_none_asked(canonical) or not self._person_word.search(canonical)
+        )
         request = (
             self._framed(self._human_unambiguous, canonical)
             or (self._asks_person(canonical) and self._plausible_request(scores, canonical, plain))
