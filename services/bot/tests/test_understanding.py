@@ -2284,6 +2284,88 @@ _ROUND_33 = [
 ]
 
 
+# Blind z72-z75 (round 34): a person asked for by name, with a title or with who they are; a salesperson to
+# contact "us", a clerk to review the case and answer; leaving at the end of the term in Italian; a
+# pregnancy lost at so many weeks; a mental health crisis; purchases while the card is in the customer's
+# wallet; the surgeon's green light; everybody's anger at someone else.
+_ROUND_34 = [
+    (
+        ("Guten Tag, Yilmaz hier, ich möchte bitte Herrn Becker sprechen, er hat meinen Antrag bearbeitet."),
+        "de",
+        "req-yes",
+    ),
+    (
+        ("hi can I talk to Priya please she was handling my refund last week"),
+        "en",
+        "req-yes",
+    ),
+    (
+        (
+            "Enviamos unos 200 paquetes al mes. Nos gustaría que un comercial de su empresa se pusiera en "
+            "contacto con nosotros para estudiar una tarifa."
+        ),
+        "es",
+        "req-yes",
+    ),
+    (
+        (
+            "He rellenado el formulario dos veces. Les ruego que un empleado de atención al cliente revise "
+            "mi caso y me conteste por escrito."
+        ),
+        "es",
+        "req-yes",
+    ),
+    (
+        (
+            "Da luglio in casa non prende più e nessuno risolve. Alla scadenza del vincolo passerò a un "
+            "altro operatore."
+        ),
+        "it",
+        "frus-yes",
+    ),
+    (
+        (
+            "We lost our son at 21 weeks last month and I keep getting your baby club emails. Please take me "
+            "off the list."
+        ),
+        "en",
+        "health-yes",
+    ),
+    (
+        (
+            "mir geht es psychisch gerade sehr schlecht und ich schaffe es nicht mal die Post zu öffnen, "
+            "jetzt kommen Mahnungen"
+        ),
+        "de",
+        "health-yes",
+    ),
+    (
+        (
+            "Recebi notificações de compras em lojas dos Estados Unidos, mas o cartão está na minha "
+            "carteira. Como contesto?"
+        ),
+        "pt",
+        "fraud-yes",
+    ),
+    (
+        (
+            "Ma fille s'est fait opérer du genou l'an dernier et le chirurgien lui a donné le feu vert pour "
+            "reprendre le sport. Avez-vous un tarif étudiant ?"
+        ),
+        "fr",
+        "health-no",
+    ),
+    (
+        (
+            "Dans notre quartier tout le monde est furieux contre la mairie à cause des travaux. Ma question "
+            ": est-ce que ma fibre risque d'être coupée ?"
+        ),
+        "fr",
+        "frus-no",
+    ),
+]
+
+
 @pytest.mark.parametrize(
     ("text", "language", "expected"),
     [
@@ -2297,9 +2379,10 @@ _ROUND_33 = [
         *_ROUND_31,
         *_ROUND_32,
         *_ROUND_33,
+        *_ROUND_34,
     ],
 )
-def test_what_blind_rounds_24_to_33_taught(bot: Bot, text: str, language: str, expected: str) -> None:
+def test_what_blind_rounds_24_to_34_taught(bot: Bot, text: str, language: str, expected: str) -> None:
     """Each round's cases, read off the blind sets named above its table after their first scores."""
     signals = bot.tenant("demo").detectors.signals(text, language, _CATEGORIES, 0.0)
     assert _found(signals, expected), text

@@ -266,6 +266,10 @@ _SETTLED = re.compile(
     # "Sperre und neue SIM waren damals kein Problem" (blind z61)
     r"|(?:waren|war) (?:damals )?kein problem|(?:was|were) no problem|sin (?:ningun )?problema"
     r"|nessun problema|sans (?:aucun )?probleme|sem (?:nenhum )?problema"
+    # "your fraud team sorted it all out brilliantly, I had the money back", "das Geld war nach wenigen
+    # Tagen wieder da" (blind z72, z73)
+    r"|sorted (?:it |everything |things )?(?:all )?out|(?:had|got) the money back|no problems since"
+    r"|geld (?:war|ist) (?:\w+ ){0,4}wieder da|nie wieder (?:probleme|arger)"
     r"|money (?:was|came) back|(?:l'argent|el dinero|i soldi|das geld|o dinheiro) (?:\w+ )?"
     r"(?:revenu|de retour|volvio|tornati|zuruck|de volta)"
     r"|(?:affaire|dossier) (?:est )?(?:close|classee?|regle)|all sorted|sorted (?:it )?out"
@@ -364,6 +368,9 @@ _ALL_WELL = re.compile(
     r"|(?:today |now )?i'?m (?:doing )?(?:great|really well|very well|fine again|well again|healthy again)"
     r"|(?:mir geht es|geht es mir|gehts mir|geht's mir) (?:wieder )?(?:bestens|sehr gut|gut)"
     r"|(?:reha|rehabilitation|therapie) (?:ist |war )?(?:\w+ ){0,3}abgeschlossen|grunes licht|wieder geheilt"
+    # "le chirurgien lui a donné le feu vert pour reprendre le sport" (blind z73)
+    r"|(?:feu vert|green light|luz verde|via libera|sinal verde) (?:pour|to|para|per)"
+    r" (?:reprendre|get back|return|volver|tornare|riprendere|voltar)"
     # A minor injury said to be minor: "den Knöchel verstaucht, nichts Dramatisches" (blind z49)
     r"|nothing (?:serious|dramatic|major)|rien de (?:bien )?grave|nada (?:de )?(?:grave|serio)"
     r"|niente di (?:grave|serio)|nichts (?:dramatisches|schlimmes|ernstes|wildes)"
@@ -629,8 +636,11 @@ _FAMILY_WORDS = (
 )
 _FAMILY = rf"(?:{_FAMILY_WORDS})"
 _SOMEONE_ELSES_FEELING = re.compile(
-    r"\b(?:my|our|his|her|mon|ma|notre|mi|nuestro|nuestra|mio|mia|nostro|nostra|meu|minha|o meu|a minha"
-    r"|mein|meine|unser|unsere)\s+" + _FAMILY + r"\b[^.!?,;]{0,12}?\s+"
+    r"\b(?:(?:my|our|his|her|mon|ma|notre|mi|nuestro|nuestra|mio|mia|nostro|nostra|meu|minha|o meu|a minha"
+    r"|mein|meine|unser|unsere)\s+" + _FAMILY + r"\b"
+    # ... or everybody's: "dans notre rue, tout le monde est furieux contre la mairie" (blind z73)
+    r"|everyone|everybody|tout le monde|todo el mundo|tutti|toda a gente|todo mundo|alle|jeder)"
+    r"[^.!?,;]{0,12}?\s+"
     r"(?:was|is|got|gets|went|has been|etait|est|a ete|estaba|esta|se puso|era|e|si e|estava|ficou"
     r"|war|ist|wurde"
     # ... or came home so: "my son Jake came home from football absolutely furious" (blind z57)
