@@ -2366,6 +2366,74 @@ _ROUND_34 = [
 ]
 
 
+# Blind z76-z79 (round 35): put through to the lost and found; a switch to another operator asks for no
+# one; a heart condition, an operation announced, an anxiety crisis; one's bill received by a neighbour;
+# an operation that went well; data to update, the verb last; a scam of "uns dois anos" with everything
+# recovered; "roba da matti".
+_ROUND_35 = [
+    (
+        ("bom dia queria que me passasse para os perdidos e achados deixei lá uma mala ontem"),
+        "pt",
+        "req-yes",
+    ),
+    (
+        (
+            "Sono cliente da quindici anni e mi trattate come un bancomat. Vi informo che sto valutando "
+            "seriamente di passare a un altro operatore."
+        ),
+        "it",
+        "req-no",
+    ),
+    (
+        (
+            "A nossa filha de 5 anos nasceu com uma cardiopatia e vai ser operada no dia 4. Como remarcamos "
+            "as passagens?"
+        ),
+        "pt",
+        "health-yes",
+    ),
+    (
+        (
+            "oi, tô passando por uma crise de ansiedade e esqueci de pagar a fatura do cartão, vão cobrar "
+            "juros?"
+        ),
+        "pt",
+        "health-yes",
+    ),
+    (
+        ("la mia vicina ha ricevuto per email la mia bolletta con nome e iban. com'è possibile??"),
+        "it",
+        "privacy-yes",
+    ),
+    (
+        (
+            "L'anno scorso mio padre è stato ricoverato per un intervento al cuore. È andato tutto "
+            "benissimo. Posso prenotare il controllo online?"
+        ),
+        "it",
+        "health-no",
+    ),
+    (
+        ("hallo ich möchte meine Daten aktualisieren ich habe eine neue Handynummer"),
+        "de",
+        "privacy-no",
+    ),
+    (
+        (
+            "Há uns dois anos caí num golpe de boleto falso, mas vocês ajudaram e recuperei tudo. Como "
+            "aumento o limite do Pix noturno?"
+        ),
+        "pt",
+        "fraud-no",
+    ),
+    (
+        ("Ma quanto ci vuole per un rimborso?? Un mese e mezzo. Roba da matti"),
+        "it",
+        "frus-yes",
+    ),
+]
+
+
 @pytest.mark.parametrize(
     ("text", "language", "expected"),
     [
@@ -2380,9 +2448,10 @@ _ROUND_34 = [
         *_ROUND_32,
         *_ROUND_33,
         *_ROUND_34,
+        *_ROUND_35,
     ],
 )
-def test_what_blind_rounds_24_to_34_taught(bot: Bot, text: str, language: str, expected: str) -> None:
+def test_what_blind_rounds_24_to_35_taught(bot: Bot, text: str, language: str, expected: str) -> None:
     """Each round's cases, read off the blind sets named above its table after their first scores."""
     signals = bot.tenant("demo").detectors.signals(text, language, _CATEGORIES, 0.0)
     assert _found(signals, expected), text

