@@ -190,9 +190,11 @@ _JOB_AD_AFTER = re.compile(
     r"|(?: [\w'-]+){0,6} (?:suchen|sucht|gesucht werden|einstellen)\b"
 )
 
+# Verbs of asking for an explanation, which the bot may give itself (see `_with_sentences`).
 _EXPLAIN = re.compile(
     r"\b(?:explain|expliquer|expliquez|explicar|expliqueis|explique|spiegare|spiegarmi|spiegate|erklaren|erklart)\b"
 )
+# Colleagues and employees: as often the customer's own as the company's (see `_near`).
 _PEERS = frozenset(
     {
         "colleague",
@@ -515,9 +517,9 @@ _RECOVERED = re.compile(
 # Said of what is yet to come, not of now: "ich werde also frühestens im April wieder zu Hause sein" after a
 # bypass operation (blind z64), "I hope to be fully recovered by spring".
 _YET_TO_COME = re.compile(
-    r"\b(?:will|won'?t|i'?ll|hope|hoping|hopefully|until|by|werde|werden|wird|fruhestens|hoffentlich|erst"
+    r"\b(?:will|won'?t|i'?ll|hope|hoping|hopefully|until|werde|werden|wird|fruhestens|hoffentlich|erst"
     r"|bis|espero|esperamos|hasta|spero|speriamo|fino a|j'espere|esperons|jusqu'a|serai|sera|estare|estara"
-    r"|saro|sara|serei|sera|estarei|ficarei|ate)\b(?: [\w']+){0,5} $"
+    r"|saro|sara|serei|estarei|ficarei|ate)\b(?: [\w']+){0,5} $"
 )
 # A pregnancy going well, or hoped to ("Estou grávida de 28 semanas ... e, se tudo correr bem, vamos fazer uma
 # última viagem", blind z67): a hedge that would not veto an operation ("if all goes well I'll be home by
