@@ -2434,6 +2434,38 @@ _ROUND_35 = [
 ]
 
 
+# Blind z80-z83 (round 36): a close relative's death said gently ("nous a quittés", "è venuta a mancare"),
+# not a house left to the family; eleven to nineteen years ago; "es war meine letzte Bestellung".
+_ROUND_36 = [
+    (
+        (
+            "Bonjour, ma mère, Mme Jeanne Roux, nous a quittés le 3 novembre. Elle habitait seule un "
+            "appartement à Dijon dont le contrat de gaz est chez vous. Nous allons vider l'appartement d'ici "
+            "la fin de l'année. Comment mettre fin au contrat et à qui sera adressée la facture de clôture ?"
+        ),
+        "fr",
+        "bereavement-yes",
+    ),
+    (
+        (
+            "Mein Großvater war 40 Jahre Lokführer bei Ihnen. Er ist vor zwölf Jahren gestorben, und ich "
+            "mache gerade ein Fotobuch über sein Berufsleben. Wo kann ich Fahrkarten für die Sonderfahrt mit "
+            "der historischen Dampflok kaufen?"
+        ),
+        "de",
+        "bereavement-no",
+    ),
+    (
+        (
+            "Die Gutschrift für meine Rücksendung fehlt seit sechs Wochen. Es war meine letzte Bestellung "
+            "bei Ihnen."
+        ),
+        "de",
+        "frus-yes",
+    ),
+]
+
+
 @pytest.mark.parametrize(
     ("text", "language", "expected"),
     [
@@ -2449,9 +2481,10 @@ _ROUND_35 = [
         *_ROUND_33,
         *_ROUND_34,
         *_ROUND_35,
+        *_ROUND_36,
     ],
 )
-def test_what_blind_rounds_24_to_35_taught(bot: Bot, text: str, language: str, expected: str) -> None:
+def test_what_blind_rounds_24_to_36_taught(bot: Bot, text: str, language: str, expected: str) -> None:
     """Each round's cases, read off the blind sets named above its table after their first scores."""
     signals = bot.tenant("demo").detectors.signals(text, language, _CATEGORIES, 0.0)
     assert _found(signals, expected), text

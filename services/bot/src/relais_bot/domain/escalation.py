@@ -240,7 +240,8 @@ _JOB_TALK = re.compile(
     r"|job (?:ad|advert|offer|posting|opening)|vacanc\w*|the position|the role|apply(?:ing)? for"
     r"|my (?:cv|resume)|candidature"
     r"|postuler|offre d'emploi|le poste|oferta de empleo|la vacante|el puesto|candidatura|curriculum"
-    r"|annuncio di lavoro|offerta di lavoro|la posizione|vaga|emprego|recrutement|recruiting|hiring)\b"
+    r"|annuncio di lavoro|offerta di lavoro|la posizione|vaga|emprego|recrutement|recruiting|hiring"
+    r"|si candida|candidarsi|candidarmi|candidarse)\b"
 )
 
 
@@ -275,12 +276,19 @@ _YEARS = (
     r"deux|trois|quatre|cinq|six|sept|huit|neuf|dix|quinze|vingt|trente|plusieurs|dos|tres|cuatro|"
     r"cinco|seis|siete|ocho|nueve|diez|quince|veinte|treinta|varios|muchos|zwei|drei|vier|funf|sechs|"
     r"sieben|acht|neun|zehn|zwanzig|dreissig|vielen|due|tre|quattro|cinque|sei|sette|otto|nove|dieci|"
-    r"quindici|venti|trenta|molti|dois|duas|quatro|sete|oito|nove|dez|vinte|trinta|muitos)"
+    r"quindici|venti|trenta|molti|dois|duas|quatro|sete|oito|nove|dez|vinte|trinta|muitos|"
+    # eleven to nineteen: "vor zwölf Jahren gestorben" (blind z82)
+    r"thirteen|fourteen|sixteen|seventeen|eighteen|nineteen|onze|douze|treize|quatorze|seize|once|doce|trece|"
+    r"catorce|undici|dodici|tredici|quattordici|doze|treze|catorze|elf|zwolf|dreizehn|vierzehn|funfzehn)"
 )
 # "N ans", "N anos", "N anni" alone are ages too ("notre fils Hugo, 19 ans, est mort"): only with the
 # word that makes them past ("il y a", "hace", "há", "fa", "vor", "ago").
 _LONG_AGO = re.compile(
     rf"\b(?:{_YEARS} years ago|il y a {_YEARS} ans"
+    # "qui nous a quittés il y a une dizaine d'années" (blind z60)
+    r"|il y a (?:une )?(?:dizaine|quinzaine|vingtaine|trentaine) d'annees"
+    r"|(?:a|about a) decade ago|decades ago"
+    r"|(?:una )?decina d'anni fa|hace (?:una )?decena de anos|ha (?:uma )?dezena de anos|vor jahrzehnten"
     rf"|(?<!desde )(?:hace|ha|faz) (?:uns |unos |cerca de |mais de |mas de )?{_YEARS} anos"
     rf"|{_YEARS} anos atras|"
     rf"{_YEARS} anni fa|vor {_YEARS} jahren)\b"
@@ -398,7 +406,9 @@ _ALL_WELL = re.compile(
     r"|all (?:good|fine|well)(?: so far)?|todo bien|va tutto bene"
     # "(todo va estupendamente)" beside a pregnancy (blind z38)
     r"|todo (?:va|esta|marcha|sale|bien) (?:muy )?"
-    r"(?:bien|estupendamente|genial|perfecto|perfectamente|de maravilla)"
+    r"(?:bien|estupendamente|genial|perfecto|perfectamente|de maravilla|fenomenal)"
+    # "Aujourd'hui je vais très bien" three years after a burn-out (blind z82)
+    r"|(?:aujourd'hui|maintenant|desormais) je vais (?:tres |vraiment )?bien"
     r"|tout se passe (?:tres )?bien|everything(?:'s| is) going (?:well|fine|great)|all going well"
     # "È andato tutto benissimo ... oggi lui è tornato a fare le sue passeggiate" (blind z76)
     r"|(?:e )?andato tutto (?:bene|benissimo|liscio)|salio todo (?:bien|perfecto)"
