@@ -227,9 +227,13 @@ class Cues(_Model):
     person_words: tuple[str, ...]
     not_person_words: tuple[str, ...] = ()
     # The company's people by role ("one of your staff", "un comercial", "un collega"): too common
-    # elsewhere to be a request on their own, they stand for a person only in the frames that say
-    # {Q} (the person words and these), where the sentence makes them the one who calls or helps.
+    # elsewhere to be a request on their own, they stand for a person in the frames that say {Q} (the
+    # person words and these), where the sentence makes them the one who calls or helps, and after a
+    # verb of asking ("parlare con il direttore"), except the peer words.
     staff_words: tuple[str, ...] = ()
+    # Staff words as often the customer's own as the company's (colleagues, employees): never read as the
+    # person asked for after a verb of asking ("brauche für einen neuen Kollegen ein Diensthandy").
+    peer_words: tuple[str, ...] = ()
     human_request: tuple[str, ...]
     # Frames no routine message uses (zero pressed on a keypad, "are there still real people"): they
     # count whatever the model reads, as the unambiguous sensitive wording does.

@@ -194,46 +194,6 @@ _JOB_AD_AFTER = re.compile(
 _EXPLAIN = re.compile(
     r"\b(?:explain|expliquer|expliquez|explicar|expliqueis|explique|spiegare|spiegarmi|spiegate|erklaren|erklart)\b"
 )
-# Colleagues and employees: as often the customer's own as the company's (see `_near`).
-_PEERS = frozenset(
-    {
-        "colleague",
-        "colleagues",
-        "collega",
-        "colleghi",
-        "kollege",
-        "kollegin",
-        "kollegen",
-        "collegue",
-        "collegues",
-        "colega",
-        "colegas",
-        "companero",
-        "companera",
-        "companeros",
-        "mitarbeitende",
-        "mitarbeitenden",
-        "mitarbeitern",
-        "mitarbeiterinnen",
-        "employee",
-        "employees",
-        "employe",
-        "empleado",
-        "empleada",
-        "empleados",
-        "impiegato",
-        "impiegata",
-        "impiegati",
-        "angestellte",
-        "angestellten",
-        "staff",
-        "staffer",
-        "colaborador",
-        "colaboradora",
-        "funcionario",
-        "funcionaria",
-    }
-)
 _JOB_TALK = re.compile(
     r"\b(?:stellenanzeige|stellenangebot|stellenausschreibung|bewerbung\w*|bewerben|bewirbt"
     r"|ausbildung\w*|die stelle"
@@ -877,9 +837,9 @@ class Detectors:
             r"|never)\b)"
         )
         # The person may be staff by role too: "Vorrei parlare con il direttore del centro" (blind z76); not
-        # a colleague or an employee, who is as often the customer's own ("brauche für einen neuen Kollegen
-        # ein Diensthandy", "den Mitarbeitenden ein Jobticket anbieten").
-        anyone = "(?:" + "|".join(re.escape(w) for w in people if w not in _PEERS) + ")"
+        # a peer (`peer_words`: a colleague or an employee, as often the customer's own).
+        peers = frozenset(cues.peer_words)
+        anyone = "(?:" + "|".join(re.escape(w) for w in people if w not in peers) + ")"
         self._near = re.compile(
             rf"\b(?:{verbs})\b{english_will}(?:{gap}[\w']+){{0,{cues.request_window}}}?{gap}{anyone}\b"
         )
